@@ -1,0 +1,69 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import helmet from '@fastify/helmet';
+import { Logger } from 'nestjs-pino';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AppModule } from './app.module';
+import type { AppConfig } from './config/app-config';
+import { ProblemDetailsFilter } from './common/problem-details.filter';
+import { genRequestId, REQUEST_ID_HEADER } from './common/request-id';
+import { DOCS_PATH, setupSwagger } from './common/swagger';
+import { createValidationPipe } from './common/validation.pipe';
+
+const SHUTDOWN_GRACE_MS = 8000;
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+/**
+ * Builds the whole application (adapter, hardening, pipes, filters, Swagger) without listening,
+ * so `main.ts` and the e2e suites boot exactly the same thing.
+ */
+export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.server.bodyLimitBytes,
+    genReqId: genRequestId,
+    // On close: refuse new connections, drop idle keep-alive ones, let in-flight requests finish.
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    trustProxy: false,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  app.flushLogs();
+
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRequest', async (request, reply) => {
+    void reply.header(REQUEST_ID_HEADER, request.id);
+  });
+
+  await app.register(helmet, {
+    // Swagger UI needs inline scripts and styles; every other route keeps the strict default.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        scriptSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:', 'validator.swagger.io'],
+      },
+    },
+  });
+  app.enableCors({
+    origin: [...config.server.corsOrigins],
+    credentials: true,
+    exposedHeaders: ['X-Request-Id', 'X-Data-Source', 'X-Data-Age'],
+  });
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  await setupSwagger(app, packageVersion());
+  return app;
+}
+
+export { DOCS_PATH, SHUTDOWN_GRACE_MS };

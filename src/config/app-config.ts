@@ -1,0 +1,88 @@
+import type { BRIDGE_MODES, LOG_LEVELS } from './env.schema';
+
+export type BridgeMode = (typeof BRIDGE_MODES)[number];
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface ServerConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly allowInsecure: boolean;
+  readonly corsOrigins: readonly string[];
+  /** Largest accepted request body (DESIGN.md §4: hook events are at most 1 MB). */
+  readonly bodyLimitBytes: number;
+}
+
+export type DatabaseConfig =
+  | { readonly type: 'sqlite'; readonly path: string; readonly migrationsRun: boolean }
+  | { readonly type: 'postgres'; readonly url: string; readonly migrationsRun: boolean };
+
+export interface RedisConfig {
+  readonly url: string | undefined;
+}
+
+export interface BridgeConfig {
+  readonly enabled: boolean;
+  readonly mode: BridgeMode;
+  readonly url: string;
+  readonly fallbackUrl: string | undefined;
+  readonly timeoutMs: number;
+  readonly retries: number;
+  readonly python: string;
+  readonly script: string;
+  readonly port: number;
+  readonly autoRestart: boolean;
+  readonly maxRestarts: number;
+  readonly restartDelayMs: number;
+  readonly healthIntervalMs: number;
+  readonly healthMaxRetries: number;
+  readonly healthTimeoutMs: number;
+  readonly shutdownTimeoutMs: number;
+  readonly healthCacheMs: number;
+  readonly preflightImports: readonly string[];
+  readonly required: boolean;
+  readonly pricingFile: string | undefined;
+  readonly claudeConfigDir: string | undefined;
+}
+
+export interface UsageConfigSettings {
+  readonly cacheTtlMs: number;
+  readonly snapshotRetentionDays: number;
+}
+
+export interface AuthConfig {
+  readonly jwtSecret: string | undefined;
+  readonly apiKeys: readonly string[];
+}
+
+export interface RealtimeConfig {
+  readonly metricsIntervalMs: number;
+  readonly maxConnections: number;
+  readonly maxBufferBytes: number;
+  readonly pingIntervalMs: number;
+  readonly pingTimeoutMs: number;
+  readonly rateLimitPerSec: number;
+}
+
+export interface GithubConfig {
+  readonly webhookSecret: string | undefined;
+}
+
+export interface LogConfig {
+  readonly level: LogLevel;
+}
+
+/**
+ * The validated, typed configuration. It is both the type and the injection token, so a service
+ * asks for it with `constructor(private readonly config: AppConfig)`.
+ */
+export abstract class AppConfig {
+  declare readonly server: ServerConfig;
+  declare readonly database: DatabaseConfig;
+  declare readonly redis: RedisConfig;
+  declare readonly bridge: BridgeConfig;
+  declare readonly usage: UsageConfigSettings;
+  declare readonly auth: AuthConfig;
+  declare readonly realtime: RealtimeConfig;
+  declare readonly github: GithubConfig;
+  declare readonly log: LogConfig;
+}

@@ -1,0 +1,270 @@
+import { Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
+
+/**
+ * Environment variables are strings; these transforms turn the well-formed ones into numbers and
+ * booleans and leave anything else untouched, so the validators below can name the bad value
+ * instead of silently coercing it (`Number('abc')` or `Boolean('false')` would lie).
+ */
+function toInt({ value }: { value: unknown }): unknown {
+  if (typeof value === 'string' && /^\s*-?\d+\s*$/.test(value)) return Number(value.trim());
+  return value;
+}
+
+function toBool({ value }: { value: unknown }): unknown {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  return value;
+}
+
+/** Blank strings mean "unset", as in a `.env` line such as `REDIS_URL=`. */
+function blankToUndefined({ value }: { value: unknown }): unknown {
+  return typeof value === 'string' && value.trim() === '' ? undefined : value;
+}
+
+const Int = () => Transform(toInt);
+const Bool = () => Transform(toBool);
+const Optional = () => Transform(blankToUndefined);
+
+export const BRIDGE_MODES = ['spawn', 'external', 'off'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** DESIGN.md §3, one field per variable, with the documented defaults. */
+export class EnvSchema {
+  @Int()
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT: number = 3000;
+
+  @IsString()
+  @MinLength(1)
+  HOST: string = '127.0.0.1';
+
+  @Bool()
+  @IsBoolean()
+  ALLOW_INSECURE: boolean = false;
+
+  @Optional()
+  @IsOptional()
+  @IsString()
+  DATABASE_URL?: string;
+
+  @IsString()
+  @MinLength(1)
+  DB_SQLITE_PATH: string = './data/usage-gateway.sqlite';
+
+  @Bool()
+  @IsBoolean()
+  DB_MIGRATIONS_RUN: boolean = true;
+
+  @Optional()
+  @IsOptional()
+  @IsString()
+  REDIS_URL?: string;
+
+  @Bool()
+  @IsBoolean()
+  USAGE_BRIDGE_ENABLED: boolean = true;
+
+  @IsString()
+  USAGE_BRIDGE_URL: string = 'http://127.0.0.1:8001';
+
+  @Optional()
+  @IsOptional()
+  @IsString()
+  USAGE_BRIDGE_FALLBACK_URL?: string;
+
+  @Int()
+  @IsInt()
+  @Min(50)
+  @Max(120_000)
+  USAGE_BRIDGE_TIMEOUT: number = 5000;
+
+  @Int()
+  @IsInt()
+  @Min(0)
+  @Max(10)
+  USAGE_BRIDGE_RETRIES: number = 2;
+
+  @IsIn(BRIDGE_MODES)
+  BRIDGE_MODE: (typeof BRIDGE_MODES)[number] = 'spawn';
+
+  @IsString()
+  @MinLength(1)
+  BRIDGE_PYTHON: string = 'python3';
+
+  @IsString()
+  @MinLength(1)
+  BRIDGE_SCRIPT: string = 'bridge/usage_bridge.py';
+
+  /** 0 lets the supervisor pick a free port (used by tests running several gateways). */
+  @Int()
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  BRIDGE_PORT: number = 8001;
+
+  @Bool()
+  @IsBoolean()
+  BRIDGE_AUTO_RESTART: boolean = true;
+
+  @Int()
+  @IsInt()
+  @Min(0)
+  @Max(100)
+  BRIDGE_MAX_RESTARTS: number = 3;
+
+  @Int()
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  BRIDGE_RESTART_DELAY_MS: number = 2000;
+
+  @Int()
+  @IsInt()
+  @Min(10)
+  @Max(60_000)
+  BRIDGE_HEALTH_INTERVAL_MS: number = 500;
+
+  @Int()
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  BRIDGE_HEALTH_MAX_RETRIES: number = 20;
+
+  @Int()
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  BRIDGE_HEALTH_TIMEOUT_MS: number = 10_000;
+
+  @Int()
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  BRIDGE_SHUTDOWN_TIMEOUT_MS: number = 5000;
+
+  @Int()
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  BRIDGE_HEALTH_CACHE_MS: number = 30_000;
+
+  @IsString()
+  @Matches(/^\s*([A-Za-z_][\w.]*\s*(,\s*[A-Za-z_][\w.]*\s*)*)?$/, {
+    message: 'BRIDGE_PREFLIGHT_IMPORTS must be a comma-separated list of Python module names',
+  })
+  BRIDGE_PREFLIGHT_IMPORTS: string = '';
+
+  @Bool()
+  @IsBoolean()
+  BRIDGE_REQUIRED: boolean = false;
+
+  @Optional()
+  @IsOptional()
+  @IsString()
+  BRIDGE_PRICING_FILE?: string;
+
+  @Optional()
+  @IsOptional()
+  @IsString()
+  CLAUDE_CONFIG_DIR?: string;
+
+  @Int()
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  USAGE_CACHE_TTL_MS: number = 1000;
+
+  @Int()
+  @IsInt()
+  @Min(1)
+  @Max(3650)
+  SNAPSHOT_RETENTION_DAYS: number = 30;
+
+  @IsString()
+  CORS_ORIGINS: string = 'http://localhost:3000,http://127.0.0.1:3000';
+
+  /** HS256 needs a key at least as long as the hash (RFC 7518 §3.2). */
+  @Optional()
+  @IsOptional()
+  @IsString()
+  @MinLength(32, {
+    message: 'AUTH_JWT_SECRET must be at least 32 characters long',
+  })
+  AUTH_JWT_SECRET?: string;
+
+  @Optional()
+  @IsOptional()
+  @IsString()
+  API_KEYS?: string;
+
+  @Int()
+  @IsInt()
+  @Min(50)
+  @Max(3_600_000)
+  WS_METRICS_INTERVAL_MS: number = 1000;
+
+  @Int()
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  WS_MAX_CONNECTIONS: number = 10_000;
+
+  @Int()
+  @IsInt()
+  @Min(1024)
+  @Max(100_000_000)
+  WS_MAX_BUFFER_BYTES: number = 1_000_000;
+
+  @Int()
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  WS_PING_INTERVAL_MS: number = 25_000;
+
+  @Int()
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  WS_PING_TIMEOUT_MS: number = 60_000;
+
+  @Int()
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  WS_RATE_LIMIT_PER_SEC: number = 20;
+
+  @Optional()
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(1024)
+  GITHUB_WEBHOOK_SECRET?: string;
+
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
+}
+
+/** Variables whose values must never be echoed back in an error message or a log line. */
+export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
+  'DATABASE_URL',
+  'REDIS_URL',
+  'AUTH_JWT_SECRET',
+  'API_KEYS',
+  'GITHUB_WEBHOOK_SECRET',
+]);

@@ -1,0 +1,206 @@
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import { plainToInstance } from 'class-transformer';
+import { validateSync, type ValidationError } from 'class-validator';
+import { AppConfig } from './app-config';
+import { EnvSchema, SECRET_VARIABLES } from './env.schema';
+
+const ONE_MEBIBYTE = 1024 * 1024;
+
+/** Thrown when the environment is invalid; `problems` names every bad variable, one line each. */
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  - ${p}`).join('\n'),
+    );
+    this.name = 'ConfigValidationError';
+  }
+}
+
+function shown(name: string, value: unknown): string {
+  if (SECRET_VARIABLES.has(name)) return '(value hidden)';
+  return JSON.stringify(value);
+}
+
+function describeSchemaErrors(errors: readonly ValidationError[], raw: NodeJS.ProcessEnv) {
+  return errors.map((error) => {
+    const messages = Object.values(error.constraints ?? {}).join('; ');
+    return `${error.property}=${shown(error.property, raw[error.property])}: ${messages}`;
+  });
+}
+
+function splitList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
+function checkUrl(
+  name: string,
+  value: string | undefined,
+  protocols: readonly string[],
+  problems: string[],
+): void {
+  if (value === undefined) return;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    problems.push(`${name}=${shown(name, value)}: not a valid URL`);
+    return;
+  }
+  if (!protocols.includes(url.protocol)) {
+    problems.push(
+      `${name}=${shown(name, value)}: only ${protocols.map((p) => p.replace(':', '')).join('/')} URLs are accepted`,
+    );
+  }
+}
+
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '');
+  if (bare === 'localhost') return true;
+  if (isIP(bare) === 4) return bare.startsWith('127.');
+  if (isIP(bare) === 6) return bare === '::1';
+  return false;
+}
+
+/** Checks that span fields or need parsing; a field that already failed its own rule is skipped. */
+function crossFieldProblems(env: EnvSchema, bad: ReadonlySet<string>): string[] {
+  const problems: string[] = [];
+  const ok = (...names: string[]) => names.every((name) => !bad.has(name));
+  checkUrl('DATABASE_URL', env.DATABASE_URL, ['postgres:', 'postgresql:'], problems);
+  checkUrl('REDIS_URL', env.REDIS_URL, ['redis:', 'rediss:'], problems);
+  checkUrl('USAGE_BRIDGE_URL', env.USAGE_BRIDGE_URL, ['http:', 'https:'], problems);
+  checkUrl(
+    'USAGE_BRIDGE_FALLBACK_URL',
+    env.USAGE_BRIDGE_FALLBACK_URL,
+    ['http:', 'https:'],
+    problems,
+  );
+
+  for (const origin of splitList(env.CORS_ORIGINS)) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+      problems.push(
+        `CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin (scheme://host[:port], no path or trailing slash)`,
+      );
+    }
+  }
+
+  const apiKeys = splitList(env.API_KEYS);
+  if (apiKeys.some((key) => key.length < 16 || /\s/.test(key))) {
+    problems.push('API_KEYS=(value hidden): every key must be at least 16 characters, no spaces');
+  }
+
+  const hasAuth = env.AUTH_JWT_SECRET !== undefined || apiKeys.length > 0;
+  if (
+    ok('HOST', 'ALLOW_INSECURE') &&
+    !isLoopbackHost(env.HOST) &&
+    !hasAuth &&
+    !env.ALLOW_INSECURE
+  ) {
+    problems.push(
+      `HOST=${JSON.stringify(env.HOST)}: binding a non-loopback address needs AUTH_JWT_SECRET or API_KEYS ` +
+        '(or ALLOW_INSECURE=true to accept an unauthenticated service on the network)',
+    );
+  }
+
+  if (
+    ok('BRIDGE_HEALTH_TIMEOUT_MS', 'BRIDGE_HEALTH_INTERVAL_MS') &&
+    env.BRIDGE_HEALTH_TIMEOUT_MS < env.BRIDGE_HEALTH_INTERVAL_MS
+  ) {
+    problems.push(
+      `BRIDGE_HEALTH_TIMEOUT_MS=${env.BRIDGE_HEALTH_TIMEOUT_MS}: must not be shorter than BRIDGE_HEALTH_INTERVAL_MS (${env.BRIDGE_HEALTH_INTERVAL_MS})`,
+    );
+  }
+  if (
+    ok('WS_PING_TIMEOUT_MS', 'WS_PING_INTERVAL_MS') &&
+    env.WS_PING_TIMEOUT_MS < env.WS_PING_INTERVAL_MS
+  ) {
+    problems.push(
+      `WS_PING_TIMEOUT_MS=${env.WS_PING_TIMEOUT_MS}: must not be shorter than WS_PING_INTERVAL_MS (${env.WS_PING_INTERVAL_MS})`,
+    );
+  }
+  return problems;
+}
+
+/**
+ * Validates the environment (DESIGN.md §3) and returns the typed configuration. Every problem is
+ * collected before failing, so one boot attempt tells the operator everything that is wrong.
+ * This is the only place in the code base that reads environment variables.
+ */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
+  const env = plainToInstance(EnvSchema, { ...source }, { exposeDefaultValues: true });
+  const schemaErrors = validateSync(env);
+  const bad = new Set(schemaErrors.map((e) => e.property));
+  const problems = [...describeSchemaErrors(schemaErrors, source), ...crossFieldProblems(env, bad)];
+  if (problems.length > 0) throw new ConfigValidationError(problems);
+
+  return Object.freeze({
+    server: Object.freeze({
+      port: env.PORT,
+      host: env.HOST,
+      allowInsecure: env.ALLOW_INSECURE,
+      corsOrigins: Object.freeze(splitList(env.CORS_ORIGINS)),
+      bodyLimitBytes: ONE_MEBIBYTE,
+    }),
+    database: Object.freeze(
+      env.DATABASE_URL
+        ? { type: 'postgres' as const, url: env.DATABASE_URL, migrationsRun: env.DB_MIGRATIONS_RUN }
+        : {
+            type: 'sqlite' as const,
+            path: resolve(env.DB_SQLITE_PATH),
+            migrationsRun: env.DB_MIGRATIONS_RUN,
+          },
+    ),
+    redis: Object.freeze({ url: env.REDIS_URL }),
+    bridge: Object.freeze({
+      enabled: env.USAGE_BRIDGE_ENABLED && env.BRIDGE_MODE !== 'off',
+      mode: env.BRIDGE_MODE,
+      url: env.USAGE_BRIDGE_URL.replace(/\/+$/, ''),
+      fallbackUrl: env.USAGE_BRIDGE_FALLBACK_URL?.replace(/\/+$/, ''),
+      timeoutMs: env.USAGE_BRIDGE_TIMEOUT,
+      retries: env.USAGE_BRIDGE_RETRIES,
+      python: env.BRIDGE_PYTHON,
+      script: resolve(env.BRIDGE_SCRIPT),
+      port: env.BRIDGE_PORT,
+      autoRestart: env.BRIDGE_AUTO_RESTART,
+      maxRestarts: env.BRIDGE_MAX_RESTARTS,
+      restartDelayMs: env.BRIDGE_RESTART_DELAY_MS,
+      healthIntervalMs: env.BRIDGE_HEALTH_INTERVAL_MS,
+      healthMaxRetries: env.BRIDGE_HEALTH_MAX_RETRIES,
+      healthTimeoutMs: env.BRIDGE_HEALTH_TIMEOUT_MS,
+      shutdownTimeoutMs: env.BRIDGE_SHUTDOWN_TIMEOUT_MS,
+      healthCacheMs: env.BRIDGE_HEALTH_CACHE_MS,
+      preflightImports: Object.freeze(splitList(env.BRIDGE_PREFLIGHT_IMPORTS)),
+      required: env.BRIDGE_REQUIRED,
+      pricingFile: env.BRIDGE_PRICING_FILE ? resolve(env.BRIDGE_PRICING_FILE) : undefined,
+      claudeConfigDir: env.CLAUDE_CONFIG_DIR,
+    }),
+    usage: Object.freeze({
+      cacheTtlMs: env.USAGE_CACHE_TTL_MS,
+      snapshotRetentionDays: env.SNAPSHOT_RETENTION_DAYS,
+    }),
+    auth: Object.freeze({
+      jwtSecret: env.AUTH_JWT_SECRET,
+      apiKeys: Object.freeze(splitList(env.API_KEYS)),
+    }),
+    realtime: Object.freeze({
+      metricsIntervalMs: env.WS_METRICS_INTERVAL_MS,
+      maxConnections: env.WS_MAX_CONNECTIONS,
+      maxBufferBytes: env.WS_MAX_BUFFER_BYTES,
+      pingIntervalMs: env.WS_PING_INTERVAL_MS,
+      pingTimeoutMs: env.WS_PING_TIMEOUT_MS,
+      rateLimitPerSec: env.WS_RATE_LIMIT_PER_SEC,
+    }),
+    github: Object.freeze({ webhookSecret: env.GITHUB_WEBHOOK_SECRET }),
+    log: Object.freeze({ level: env.LOG_LEVEL }),
+  });
+}

@@ -1,0 +1,9 @@
+import { HookEvent } from '../events/hook-event.entity';
+import { UsageConfigRecord } from '../usage/usage-config.entity';
+import { UsageSnapshot } from '../usage/usage-snapshot.entity';
+
+/**
+ * Every entity, for the one DataSource definition shared by the app and the TypeORM CLI.
+ * Each feature owns its entities; this list only registers them.
+ */
+export const ENTITIES = [UsageSnapshot, UsageConfigRecord, HookEvent];

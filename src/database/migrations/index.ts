@@ -1,0 +1,4 @@
+import { InitialSchema1795000000000 } from './1795000000000-InitialSchema';
+
+/** Every migration, in order. Listed by class (not a glob) so they load the same under tsc, SWC and Vitest. */
+export const MIGRATIONS = [InitialSchema1795000000000];

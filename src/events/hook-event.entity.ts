@@ -1,0 +1,45 @@
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { epochMs } from '../database/epoch-ms.transformer';
+
+/**
+ * A Claude Code hook event, normalized for filtering while the whole payload is kept as sent.
+ * The auto-increment id is the replay cursor (`after_id`, `last_event_id`), so it must be monotonic.
+ */
+@Entity('hook_events')
+@Index('IDX_hook_events_session', ['sessionId', 'id'])
+@Index('IDX_hook_events_source_app', ['sourceApp', 'id'])
+@Index('IDX_hook_events_type', ['hookEventType', 'id'])
+@Index('IDX_hook_events_tool_use', ['toolUseId'])
+export class HookEvent {
+  @PrimaryGeneratedColumn({ type: 'integer' })
+  id!: number;
+
+  @Column({ name: 'source_app', type: 'varchar', length: 128 })
+  sourceApp!: string;
+
+  @Column({ name: 'session_id', type: 'varchar', length: 128 })
+  sessionId!: string;
+
+  @Column({ name: 'hook_event_type', type: 'varchar', length: 64 })
+  hookEventType!: string;
+
+  @Column({ name: 'tool_name', type: 'varchar', length: 128, nullable: true })
+  toolName!: string | null;
+
+  @Column({ name: 'tool_use_id', type: 'varchar', length: 128, nullable: true })
+  toolUseId!: string | null;
+
+  @Column({ name: 'agent_id', type: 'varchar', length: 128, nullable: true })
+  agentId!: string | null;
+
+  @Column({ type: 'simple-json' })
+  payload!: unknown;
+
+  /** When the event happened (the sender's clock), epoch ms. */
+  @Column({ type: 'bigint', transformer: epochMs })
+  timestamp!: number;
+
+  /** When the gateway stored it, epoch ms. */
+  @Column({ name: 'received_at', type: 'bigint', transformer: epochMs })
+  receivedAt!: number;
+}

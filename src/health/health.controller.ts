@@ -1,0 +1,75 @@
+import { Controller, Get } from '@nestjs/common';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import {
+  DiskHealthIndicator,
+  HealthCheck,
+  HealthCheckService,
+  MemoryHealthIndicator,
+  TypeOrmHealthIndicator,
+} from '@nestjs/terminus';
+import { dirname } from 'node:path';
+import { AppConfig } from '../config/app-config';
+import { RedisHealthIndicator } from './redis-health.indicator';
+
+/** A ping slower than this counts as down, so a stopped database fails readiness within 2 s. */
+const DB_PING_TIMEOUT_MS = 1500;
+/** Readiness fails when the data volume is fuller than this. */
+const DISK_THRESHOLD_PERCENT = 0.95;
+/** Readiness fails when the heap grows past this (a leak, not normal load). */
+const HEAP_LIMIT_BYTES = 1024 * 1024 * 1024;
+
+@ApiTags('health')
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly health: HealthCheckService,
+    private readonly db: TypeOrmHealthIndicator,
+    private readonly disk: DiskHealthIndicator,
+    private readonly memory: MemoryHealthIndicator,
+    private readonly redis: RedisHealthIndicator,
+  ) {}
+
+  @Get('live')
+  @HealthCheck()
+  @ApiOperation({ summary: 'Liveness: the process is up and serving' })
+  live() {
+    return this.health.check([]);
+  }
+
+  @Get('ready')
+  @HealthCheck()
+  @ApiOperation({ summary: 'Readiness: database, disk and heap (Redis reported, not required)' })
+  ready() {
+    return this.health.check(this.readinessChecks());
+  }
+
+  @Get()
+  @HealthCheck()
+  @ApiOperation({ summary: 'Every check, with details' })
+  @ApiOkResponse({ description: 'All required checks pass' })
+  @ApiServiceUnavailableResponse({ description: 'A required check fails' })
+  all() {
+    return this.health.check(this.readinessChecks());
+  }
+
+  private readinessChecks() {
+    const dataPath =
+      this.config.database.type === 'sqlite' ? dirname(this.config.database.path) : process.cwd();
+    return [
+      () => this.db.pingCheck('database', { timeout: DB_PING_TIMEOUT_MS }),
+      () =>
+        this.disk.checkStorage('disk', {
+          path: dataPath,
+          thresholdPercent: DISK_THRESHOLD_PERCENT,
+        }),
+      () => this.memory.checkHeap('memory_heap', HEAP_LIMIT_BYTES),
+      () => this.redis.check('redis', false),
+    ];
+  }
+}

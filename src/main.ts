@@ -1,0 +1,50 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { createApp, DOCS_PATH, SHUTDOWN_GRACE_MS } from './app.factory';
+import { ConfigValidationError, loadConfig } from './config/load-config';
+
+async function bootstrap(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigValidationError) {
+      process.stderr.write(`usage-gateway: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+
+  const app = await createApp(config);
+  const logger = new Logger('Bootstrap');
+
+  // Our own signal handling (not enableShutdownHooks) so a clean stop exits 0, within a bound.
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal} received: finishing in-flight requests, then exiting`);
+    const force = setTimeout(() => {
+      logger.error(`shutdown took longer than ${SHUTDOWN_GRACE_MS} ms; exiting anyway`);
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    force.unref();
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error(`shutdown failed: ${String(error)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+
+  await app.listen({ port: config.server.port, host: config.server.host });
+  const url = await app.getUrl();
+  logger.log(
+    `usage-gateway listening on ${url}  ·  API docs: ${url}/${DOCS_PATH}  ·  health: ${url}/health`,
+  );
+}
+
+void bootstrap();

@@ -1,0 +1,30 @@
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { epochMs } from '../database/epoch-ms.transformer';
+
+export type SnapshotKind = 'stats' | 'sessions';
+
+/** A bridge payload as it was served, kept so the API can answer while the bridge is down. */
+@Entity('usage_snapshots')
+@Index('IDX_usage_snapshots_lookup', ['kind', 'paramsKey', 'createdAt'])
+@Index('IDX_usage_snapshots_created_at', ['createdAt'])
+export class UsageSnapshot {
+  @PrimaryGeneratedColumn({ type: 'integer' })
+  id!: number;
+
+  @Column({ type: 'varchar', length: 32 })
+  kind!: SnapshotKind;
+
+  /** The request parameters, normalized (sorted keys, defaults applied) so equal queries match. */
+  @Column({ name: 'params_key', type: 'varchar', length: 512 })
+  paramsKey!: string;
+
+  @Column({ type: 'simple-json' })
+  payload!: unknown;
+
+  /** SHA-256 of the payload, to skip storing an unchanged payload twice in a row. */
+  @Column({ name: 'payload_hash', type: 'varchar', length: 64 })
+  payloadHash!: string;
+
+  @Column({ name: 'created_at', type: 'bigint', transformer: epochMs })
+  createdAt!: number;
+}

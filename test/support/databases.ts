@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { serviceUrl } from './services';
+
+/** A database a suite owns for its lifetime: a temp SQLite file or a fresh PostgreSQL database. */
+export interface TestDatabase {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Environment that points the gateway at this database. */
+  readonly env: Record<string, string>;
+  drop(): Promise<void>;
+}
+
+export function createSqliteDatabase(): TestDatabase {
+  const dir = mkdtempSync(join(tmpdir(), 'ug-sqlite-'));
+  return {
+    kind: 'sqlite',
+    env: { DB_SQLITE_PATH: join(dir, 'nested', 'gateway.sqlite') },
+    drop: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Creates `ug_test_<random>` on the server of TEST_DATABASE_URL; dropped (forcefully) after. */
+export async function createPostgresDatabase(serverUrl: string): Promise<TestDatabase> {
+  const name = `ug_test_${randomBytes(6).toString('hex')}`;
+  const admin = new Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    kind: 'postgres',
+    env: { DATABASE_URL: url.toString() },
+    drop: async () => {
+      const client = new Client({ connectionString: serverUrl });
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+/** The databases every storage-touching e2e suite runs against: SQLite always, PostgreSQL when configured. */
+export function databaseKinds(): Array<'sqlite' | 'postgres'> {
+  return serviceUrl('TEST_DATABASE_URL') || process.env.CI === 'true'
+    ? ['sqlite', 'postgres']
+    : ['sqlite'];
+}
+
+export async function createTestDatabase(kind: 'sqlite' | 'postgres'): Promise<TestDatabase> {
+  if (kind === 'sqlite') return createSqliteDatabase();
+  const url = serviceUrl('TEST_DATABASE_URL');
+  if (!url) throw new Error('TEST_DATABASE_URL is not set; CI must run the PostgreSQL suites');
+  return createPostgresDatabase(url);
+}
