@@ -33,6 +33,7 @@ export const REDACTED_PATHS = [
               method: req.method,
               path: req.url?.split('?')[0],
             }),
+            res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
           },
         },
       }),

@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import metadata from '../metadata';
 import { PROBLEM_CONTENT_TYPE, ProblemDetails } from './problem-details';
 
 export const DOCS_PATH = 'docs';
@@ -10,7 +11,6 @@ export const DOCS_PATH = 'docs';
  * spec is the same under `nest build`, SWC and Vitest.
  */
 export async function setupSwagger(app: INestApplication, version: string): Promise<void> {
-  const metadata = (await import('../metadata')).default;
   await SwaggerModule.loadPluginMetadata(metadata);
   const config = new DocumentBuilder()
     .setTitle('usage-gateway')

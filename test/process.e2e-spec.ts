@@ -1,0 +1,61 @@
+import { createServer } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSqliteDatabase, type TestDatabase } from './support/databases';
+import { spawnGateway, type GatewayProcess } from './support/gateway-process';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+describe('the gateway process', () => {
+  let gateway: GatewayProcess | undefined;
+  let db: TestDatabase | undefined;
+
+  afterEach(async () => {
+    if (gateway && gateway.child.exitCode === null) gateway.child.kill('SIGKILL');
+    await db?.drop();
+  });
+
+  it('refuses to boot on invalid settings, naming every one, and exits 1', async () => {
+    gateway = spawnGateway({
+      PORT: 'abc',
+      USAGE_BRIDGE_URL: 'ftp://x',
+      HOST: '0.0.0.0',
+      AUTH_JWT_SECRET: '',
+    });
+    const { code } = await gateway.exited;
+    expect(code).toBe(1);
+    const out = gateway.output();
+    expect(out).toContain('Invalid configuration (3 problems)');
+    expect(out).toMatch(/PORT="abc"/);
+    expect(out).toMatch(/USAGE_BRIDGE_URL="ftp:\/\/x"/);
+    expect(out).toMatch(/HOST="0\.0\.0\.0"/);
+  });
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`serves, then exits 0 within 10 s on ${signal}`, async () => {
+      db = createSqliteDatabase();
+      const port = await freePort();
+      gateway = spawnGateway({ ...db.env, PORT: String(port) });
+      const url = await gateway.listening;
+      expect(url).toBe(`http://127.0.0.1:${port}`);
+      expect((await fetch(`${url}/health/ready`)).status).toBe(200);
+
+      // A keep-alive connection left open by a client must not hold the shutdown up.
+      await fetch(`${url}/health/live`, { keepalive: true });
+      const started = Date.now();
+      gateway.child.kill(signal);
+      const { code } = await gateway.exited;
+      expect(code).toBe(0);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      await expect(fetch(`${url}/health/live`)).rejects.toThrow();
+    });
+  }
+});

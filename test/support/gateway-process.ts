@@ -1,0 +1,49 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+
+export interface GatewayProcess {
+  readonly child: ChildProcess;
+  readonly output: () => string;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves with the URL once the gateway logs that it listens; rejects if it exits first. */
+  readonly listening: Promise<string>;
+}
+
+/**
+ * Runs `src/main.ts` as its own Node process (TypeScript compiled on load by ts-node with SWC),
+ * the way `npm start` runs the built one: real signals, real exit codes.
+ */
+export function spawnGateway(env: Record<string, string>): GatewayProcess {
+  const child = spawn(process.execPath, ['-r', 'ts-node/register', join(ROOT, 'src', 'main.ts')], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'),
+      HOST: '127.0.0.1',
+      BRIDGE_MODE: 'off',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const listening = new Promise<string>((resolve, reject) => {
+    const onData = () => {
+      const match = /listening on (http:\/\/[^\s"]+)/.exec(text);
+      if (match) resolve(match[1]);
+    };
+    child.stdout?.on('data', onData);
+    void exited.then(({ code }) =>
+      reject(new Error(`gateway exited (${code}) before listening:\n${text}`)),
+    );
+  });
+  listening.catch(() => undefined);
+  return { child, output: () => text, exited, listening };
+}
