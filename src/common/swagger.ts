@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import metadata from '../metadata';
 import { PROBLEM_CONTENT_TYPE, ProblemDetails } from './problem-details';
 
@@ -22,13 +22,43 @@ export async function setupSwagger(app: INestApplication, version: string): Prom
     .setVersion(version)
     .setLicense('MIT', 'https://opensource.org/license/mit')
     .addServer('/', 'This gateway')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
-    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'api-key')
     .build();
   const document = SwaggerModule.createDocument(app, config, {
     extraModels: [ProblemDetails],
     operationIdFactory: (controllerKey, methodKey) =>
       `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
   });
+  addProblemResponses(document);
   SwaggerModule.setup(DOCS_PATH, app, document, { jsonDocumentUrl: `${DOCS_PATH}-json` });
+}
+
+const PROBLEM_SCHEMA = { $ref: '#/components/schemas/ProblemDetails' };
+
+/**
+ * Every operation can fail with a problem-details body (bad input, limits enforced by the HTTP
+ * layer such as 413 and 415, unexpected errors), so each documents the 4XX/5XX ranges with that
+ * schema, and every error response a controller declared is typed as `application/problem+json`.
+ * An operation that declares no security requirement is public and says so (`security: []`).
+ */
+function addProblemResponses(document: OpenAPIObject): void {
+  for (const pathItem of Object.values(document.paths)) {
+    for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
+      const operation = pathItem[method];
+      if (!operation) continue;
+      operation.security ??= [];
+      for (const [code, response] of Object.entries(operation.responses)) {
+        if (response && /^[45]/.test(code) && !('$ref' in response)) {
+          response.content = { [PROBLEM_CONTENT_TYPE]: { schema: PROBLEM_SCHEMA } };
+        }
+      }
+      operation.responses['4XX'] ??= {
+        description: 'Client error (RFC 9457 problem details)',
+        content: { [PROBLEM_CONTENT_TYPE]: { schema: PROBLEM_SCHEMA } },
+      };
+      operation.responses['5XX'] ??= {
+        description: 'Server error (RFC 9457 problem details)',
+        content: { [PROBLEM_CONTENT_TYPE]: { schema: PROBLEM_SCHEMA } },
+      };
+    }
+  }
 }
