@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""usage-bridge: token usage, burn rate and plan predictions from Claude Code's local logs.
+
+    python3 bridge/usage_bridge.py --port 8001 [--data-dir DIR ...] [--state-dir DIR]
+
+Standard library only (Python >= 3.9). Prints `usage-bridge ready on http://HOST:PORT` once it
+listens; exits 0 on SIGTERM; exits 2 with `address already in use` if the port is taken; with
+`--parent-pid` it exits when that process is gone, so a crashed gateway leaves no bridge behind.
+"""
+
+import argparse
+import errno
+import os
+import signal
+import sys
+import threading
+import time
+
+if sys.version_info < (3, 9):
+    sys.stderr.write("usage-bridge needs Python >= 3.9 (found %d.%d)\n" % sys.version_info[:2])
+    sys.exit(3)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from usagebridge.config_store import ConfigStore  # noqa: E402
+from usagebridge.pricing import PriceTable  # noqa: E402
+from usagebridge.server import BridgeHTTPServer  # noqa: E402
+from usagebridge.service import UsageService  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_PRICING = os.path.join(HERE, "pricing.json")
+
+
+def default_data_dirs() -> list:
+    """CLAUDE_CONFIG_DIR (comma list), else both ~/.config/claude and ~/.claude (DESIGN.md §6)."""
+    configured = os.environ.get("CLAUDE_CONFIG_DIR", "").strip()
+    if configured:
+        return [os.path.expanduser(p.strip()) for p in configured.split(",") if p.strip()]
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return [os.path.join(xdg, "claude"), os.path.join(os.path.expanduser("~"), ".claude")]
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="usage_bridge.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--data-dir", action="append", default=None,
+                        help="a Claude config dir holding projects/ (repeatable; default: CLAUDE_CONFIG_DIR or ~/.config/claude and ~/.claude)")
+    parser.add_argument("--state-dir", default=None, help="where the usage config is persisted")
+    parser.add_argument("--parent-pid", type=int, default=None, help="exit when this process is gone")
+    parser.add_argument("--refresh-interval", type=float, default=1.0, help="seconds between log refreshes")
+    parser.add_argument("--pricing-file", default=os.environ.get("BRIDGE_PRICING_FILE") or DEFAULT_PRICING)
+    return parser.parse_args(argv)
+
+
+def watch_parent(pid: int, stop) -> None:
+    while True:
+        time.sleep(0.25)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            stop("parent process %d is gone" % pid)
+            return
+        except PermissionError:
+            pass
+        if os.getppid() == 1 and pid != 1:
+            stop("parent process %d is gone (re-parented)" % pid)
+            return
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    data_dirs = [os.path.abspath(os.path.expanduser(d)) for d in (args.data_dir or default_data_dirs())]
+    try:
+        prices = PriceTable.from_file(args.pricing_file)
+    except (OSError, ValueError) as error:
+        sys.stderr.write("usage-bridge: cannot read the price table %s: %s\n" % (args.pricing_file, error))
+        return 4
+
+    service = UsageService(data_dirs, prices, refresh_interval=args.refresh_interval)
+    try:
+        server = BridgeHTTPServer((args.host, args.port), service, ConfigStore(args.state_dir), [])
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            sys.stderr.write("usage-bridge: address already in use: %s:%d\n" % (args.host, args.port))
+            return 2
+        sys.stderr.write("usage-bridge: cannot listen on %s:%d: %s\n" % (args.host, args.port, error))
+        return 2
+
+    stopping = threading.Event()
+
+    def stop(reason: str) -> None:
+        if stopping.is_set():
+            return
+        stopping.set()
+        sys.stderr.write("usage-bridge: stopping (%s)\n" % reason)
+        service.stop()
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, lambda *_: stop("SIGTERM"))
+    signal.signal(signal.SIGINT, lambda *_: stop("SIGINT"))
+    if args.parent_pid:
+        threading.Thread(target=watch_parent, args=(args.parent_pid, stop), daemon=True).start()
+
+    service.start()
+    host, port = server.server_address[:2]
+    print("usage-bridge ready on http://%s:%d" % (host, port), flush=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Model prices (USD per token) and the per-entry cost rule shared with ccusage."""
+
+import json
+from typing import Dict, Optional
+
+TOKEN_TYPES = (
+    ("input_cost_per_token", "input_cost_per_token_above_200k_tokens"),
+    ("output_cost_per_token", "output_cost_per_token_above_200k_tokens"),
+    (
+        "cache_creation_input_token_cost",
+        "cache_creation_input_token_cost_above_200k_tokens",
+    ),
+    ("cache_read_input_token_cost", "cache_read_input_token_cost_above_200k_tokens"),
+)
+
+
+class PriceTable:
+    """Looks a model up exactly, then case-insensitively by substring (either way), as ccusage does."""
+
+    def __init__(self, models: Dict[str, Dict[str, float]], threshold: int = 200_000):
+        self.models = models
+        self.threshold = threshold
+        self._cache: Dict[str, Optional[Dict[str, float]]] = {}
+
+    @classmethod
+    def from_file(cls, path: str) -> "PriceTable":
+        with open(path, "r", encoding="utf-8") as handle:
+            data = json.load(handle)
+        models = data.get("models")
+        if not isinstance(models, dict) or not models:
+            raise ValueError(f"{path}: no 'models' table")
+        return cls(models, int(data.get("threshold_tokens", 200_000)))
+
+    def lookup(self, model: str) -> Optional[Dict[str, float]]:
+        if model in self._cache:
+            return self._cache[model]
+        found = self.models.get(model)
+        if found is None:
+            lower = model.lower()
+            for key, value in self.models.items():
+                key_lower = key.lower()
+                if key_lower in lower or lower in key_lower:
+                    found = value
+                    break
+        self._cache[model] = found
+        return found
+
+    def cost(self, model: str, inp: int, out: int, cache_create: int, cache_read: int) -> float:
+        """Cost of one entry; each token type above the threshold is priced at its tier rate."""
+        prices = self.lookup(model)
+        if prices is None:
+            return 0.0
+        total = 0.0
+        for count, (base_key, tier_key) in zip((inp, out, cache_create, cache_read), TOKEN_TYPES):
+            if not count:
+                continue
+            base = prices.get(base_key)
+            tier = prices.get(tier_key)
+            if tier is not None and count > self.threshold:
+                total += (count - self.threshold) * tier
+                if base is not None:
+                    total += self.threshold * base
+            elif base is not None:
+                total += count * base
+        return total

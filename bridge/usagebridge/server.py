@@ -1,0 +1,217 @@
+"""HTTP API of the bridge (DESIGN.md §6): JSON in, JSON out, never a traceback."""
+
+import json
+import re
+import sys
+import time
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Dict, List, Optional, Tuple
+from urllib.parse import parse_qs, urlsplit
+
+from . import __version__
+from .config_store import ConfigStore, validate, zone_for
+from .report import sessions_payload, stats_payload
+from .service import UsageService
+
+MAX_BODY = 64 * 1024
+SAFE_SESSION_ID = re.compile(r"^[A-Za-z0-9._:+-]{1,128}$")
+
+
+class BadRequest(Exception):
+    def __init__(self, errors: List[Dict[str, str]]) -> None:
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+        self.errors = errors
+
+
+def _int_param(query: Dict[str, List[str]], name: str, low: int, high: int, default: Optional[int]) -> Tuple[Optional[int], Optional[dict]]:
+    values = query.get(name)
+    if not values or values[-1] == "":
+        return default, None
+    raw = values[-1]
+    if not re.fullmatch(r"-?\d+", raw) or not low <= int(raw) <= high:
+        return None, {"field": name, "message": f"must be an integer from {low} to {high}"}
+    return int(raw), None
+
+
+class BridgeHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = False
+
+    def __init__(self, address, service: UsageService, config: ConfigStore, data_dirs: List[Tuple[str, bool]]) -> None:
+        super().__init__(address, Handler)
+        self.service = service
+        self.config_store = config
+        self.data_dirs = data_dirs
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: BridgeHTTPServer
+    protocol_version = "HTTP/1.1"
+    server_version = f"usage-bridge/{__version__}"
+
+    def log_message(self, format: str, *args) -> None:  # quiet: the gateway logs requests
+        pass
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _send(self, status: int, body: object) -> None:
+        data = json.dumps(body, separators=(",", ":")).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, status: int, message: str, errors: Optional[List[Dict[str, str]]] = None) -> None:
+        body: Dict[str, object] = {"error": message, "status": status}
+        if errors:
+            body["errors"] = errors
+        self._send(status, body)
+
+    def _dispatch(self, method: str) -> None:
+        try:
+            url = urlsplit(self.path)
+            query = parse_qs(url.query, keep_blank_values=True)
+            route = {
+                ("GET", "/health"): self.get_health,
+                ("GET", "/usage/stats"): self.get_stats,
+                ("GET", "/usage/sessions"): self.get_sessions,
+                ("GET", "/usage/config"): self.get_config,
+                ("POST", "/usage/config"): self.post_config,
+            }.get((method, url.path.rstrip("/") or "/"))
+            if route is None:
+                known = url.path.rstrip("/") in ("/health", "/usage/stats", "/usage/sessions", "/usage/config")
+                self._error(405 if known else 404, "method not allowed" if known else f"no route {url.path}")
+                return
+            route(query)
+        except BadRequest as error:
+            self._error(400, str(error), error.errors)
+        except Exception as error:  # never a traceback to the client; one line to stderr
+            print(f"usage-bridge: {method} {self.path} failed: {error!r}", file=sys.stderr, flush=True)
+            self._error(500, "internal error")
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    # -- routes --------------------------------------------------------------------------------
+
+    def get_health(self, _query) -> None:
+        service = self.server.service
+        view = service.view
+        store = service.store
+        self._send(
+            200,
+            {
+                "status": "healthy",
+                "timestamp": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+                "uptime_seconds": round(time.time() - service.started_at, 3),
+                "version": __version__,
+                "initial_scan_complete": view.ready,
+                "data_dirs": [{"path": p, "exists": exists} for p, exists in store.projects_dirs()],
+                "files": view.files,
+                "entries": view.entries,
+                "duplicates": view.duplicates,
+                "malformed_lines": view.malformed_lines,
+                "last_scan_ms": round(store.last_scan_ms, 3),
+                "bytes_read_total": store.bytes_read_total,
+                "last_refresh_bytes": store.last_refresh_bytes,
+                "scans": store.scans,
+            },
+        )
+
+    def _require_ready(self) -> bool:
+        if not self.server.service.view.ready:
+            self._error(503, "warming up: the first scan of the usage logs is still running")
+            return False
+        return True
+
+    def get_stats(self, query) -> None:
+        errors: List[Dict[str, str]] = []
+        overrides: Dict[str, object] = {}
+        for key in query:
+            if key not in ("plan", "custom_limit_tokens", "timezone", "reset_hour", "theme"):
+                errors.append({"field": key, "message": "unknown parameter"})
+        if "plan" in query:
+            overrides["plan"] = query["plan"][-1]
+        if "timezone" in query:
+            overrides["timezone"] = query["timezone"][-1]
+        if "theme" in query:
+            overrides["theme"] = query["theme"][-1]
+        limit, problem = _int_param(query, "custom_limit_tokens", 1, 10**12, None)
+        if problem:
+            errors.append(problem)
+        elif limit is not None:
+            overrides["custom_limit_tokens"] = limit
+        hour, problem = _int_param(query, "reset_hour", 0, 23, None)
+        if problem:
+            errors.append(problem)
+        elif hour is not None:
+            overrides["reset_hour"] = hour
+        clean, more = validate(overrides, partial=True)
+        errors.extend(more)
+        if errors:
+            raise BadRequest(errors)
+        if not self._require_ready():
+            return
+        config = self.server.config_store.get()
+        config.update(clean)
+        service = self.server.service
+        view = service.view
+        payload = stats_payload(
+            view.blocks, view.models, service.now_ms(), config, zone_for(str(config["timezone"])), view.limit_resets_at_ms
+        )
+        self._send(200, payload)
+
+    def get_sessions(self, query) -> None:
+        errors: List[Dict[str, str]] = []
+        for key in query:
+            if key not in ("hours_back", "limit", "session_id"):
+                errors.append({"field": key, "message": "unknown parameter"})
+        hours_back, problem = _int_param(query, "hours_back", 1, 720, 24)
+        if problem:
+            errors.append(problem)
+        limit, problem = _int_param(query, "limit", 1, 1000, 100)
+        if problem:
+            errors.append(problem)
+        session_id = query.get("session_id", [None])[-1] or None
+        if session_id is not None and not SAFE_SESSION_ID.match(session_id):
+            errors.append({"field": "session_id", "message": "must be 1-128 letters, digits or ._:+-"})
+        if errors:
+            raise BadRequest(errors)
+        if not self._require_ready():
+            return
+        service = self.server.service
+        view = service.view
+        self._send(200, sessions_payload(view.blocks, view.models, service.now_ms(), hours_back, limit, session_id))  # type: ignore[arg-type]
+
+    def get_config(self, _query) -> None:
+        self._send(200, self.server.config_store.get())
+
+    def post_config(self, _query) -> None:
+        length = self.headers.get("Content-Length")
+        if length is None or not length.isdigit():
+            raise BadRequest([{"field": "body", "message": "a JSON object with Content-Length is required"}])
+        if int(length) > MAX_BODY:
+            self._error(413, f"body larger than {MAX_BODY} bytes")
+            return
+        raw = self.rfile.read(int(length))
+        try:
+            body = json.loads(raw or b"null")
+        except ValueError:
+            raise BadRequest([{"field": "body", "message": "malformed JSON"}])
+        if not isinstance(body, dict):
+            raise BadRequest([{"field": "body", "message": "must be a JSON object"}])
+        clean, errors = validate(body, partial=True)
+        if errors:
+            raise BadRequest(errors)
+        self._send(200, self.server.config_store.update(clean))

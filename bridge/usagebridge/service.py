@@ -1,0 +1,95 @@
+"""The bridge's state: a background refresher over the log store, and immutable views for readers."""
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional
+
+from .blocks import Block, Timeline
+from .pricing import PriceTable
+from .store import LogStore
+
+
+def _clone(block: Block) -> Block:
+    copy = Block.__new__(Block)
+    for name in Block.__slots__:
+        setattr(copy, name, getattr(block, name))
+    copy.models = set(block.models)
+    return copy
+
+
+@dataclass(frozen=True)
+class View:
+    """What readers see: replaced whole after each refresh, never mutated."""
+
+    blocks: List[Block] = field(default_factory=list)
+    models: List[str] = field(default_factory=list)
+    files: int = 0
+    entries: int = 0
+    duplicates: int = 0
+    malformed_lines: int = 0
+    limit_resets_at_ms: Optional[int] = None
+    ready: bool = False
+
+
+class UsageService:
+    def __init__(
+        self,
+        data_dirs: List[str],
+        prices: PriceTable,
+        refresh_interval: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = LogStore(data_dirs, prices)
+        self.timeline = Timeline(self.store.entries)
+        self.refresh_interval = refresh_interval
+        self.clock = clock
+        self.view = View()
+        self.started_at = clock()
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._refresh_lock = threading.Lock()
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    def refresh(self) -> None:
+        """One refresh: read what changed, update the blocks, publish a new view if anything did."""
+        with self._refresh_lock:
+            store = self.store
+            generation = store.generation
+            report = store.refresh()
+            if store.generation != generation:
+                self.timeline = Timeline(store.entries)
+            before = self.timeline.version
+            self.timeline.add(store.take_new_entries())
+            if self.view.ready and self.timeline.version == before and not report.rebuilt:
+                if self.view.files == report.files and self.view.malformed_lines == store.malformed_lines:
+                    return
+            self.view = View(
+                blocks=[_clone(b) for b in self.timeline.blocks],
+                models=list(store.models),
+                files=report.files,
+                entries=len(store.entries),
+                duplicates=store.duplicates,
+                malformed_lines=store.malformed_lines,
+                limit_resets_at_ms=store.limit_resets_at_ms,
+                ready=True,
+            )
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="refresher", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                self.refresh()
+            except Exception as error:  # keep serving the last good view
+                print(f"usage-bridge: refresh failed: {error!r}", flush=True, file=__import__("sys").stderr)
+            elapsed = time.monotonic() - started
+            self._stop.wait(max(0.05, self.refresh_interval - elapsed))
+
+    def stop(self) -> None:
+        self._stop.set()
