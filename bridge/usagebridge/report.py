@@ -130,7 +130,7 @@ def stats_payload(
             tokens_run_out = iso_ms(now_ms)
         else:
             minutes_left = (limits["tokens"] - tokens) / rate["limit_tokens_per_minute"]
-            run_out = now_ms + int(minutes_left * 60_000)
+            run_out = now_ms + round(minutes_left * 60_000)
             tokens_run_out = iso_ms(run_out) if run_out < current.end else None
     resets = None
     if limit_resets_at_ms is not None and limit_resets_at_ms > now_ms:

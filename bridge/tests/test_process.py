@@ -1,0 +1,152 @@
+"""The bridge as the gateway's supervisor sees it: a real process, real HTTP, real signals."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+from datetime import datetime, timedelta, timezone
+
+from .fixtures import assistant_line, write
+
+SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "usage_bridge.py")
+
+
+def request(url: str, method: str = "GET", body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as res:
+            return res.status, json.loads(res.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+class BridgeProcess(unittest.TestCase):
+    def setUp(self) -> None:
+        self.root = tempfile.mkdtemp(prefix="ub-proc-")
+        self.addCleanup(shutil.rmtree, self.root, True)
+        self.data = os.path.join(self.root, "claude")
+        self.state = os.path.join(self.root, "state")
+        os.makedirs(os.path.join(self.data, "projects"))
+        self.procs = []
+
+    def tearDown(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            for stream in (proc.stdout, proc.stderr):
+                if stream:
+                    stream.close()
+
+    def start(self, *extra: str, port: int = 0):
+        proc = subprocess.Popen(
+            [sys.executable, SCRIPT, "--port", str(port), "--data-dir", self.data, "--state-dir", self.state, *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        self.procs.append(proc)
+        line = proc.stdout.readline()
+        match = re.match(r"usage-bridge ready on (http://127\.0\.0\.1:(\d+))$", line.strip())
+        self.assertIsNotNone(match, f"unexpected first line {line!r}; stderr: {proc.stderr.read() if proc.poll() is not None else ''}")
+        url = match.group(1)
+        deadline = time.time() + 5
+        while time.time() < deadline and not request(url + "/health")[1]["initial_scan_complete"]:
+            time.sleep(0.05)
+        return proc, url
+
+    def test_routes_errors_and_sigterm(self):
+        now = datetime.now(timezone.utc)
+        write(self.data, "p/a.jsonl", [assistant_line(now - timedelta(minutes=10), message_id="m1"),
+                                       assistant_line(now - timedelta(minutes=5), message_id="m2")])
+        proc, url = self.start()
+        status, health = request(url + "/health")
+        self.assertEqual((status, health["status"], health["files"], health["entries"]), (200, "healthy", 1, 2))
+        status, stats = request(url + "/usage/stats?plan=max5&timezone=Asia/Tokyo")
+        self.assertEqual(status, 200)
+        self.assertEqual(stats["current_session"]["entries"], 2)
+        self.assertEqual(stats["config_applied"]["plan"], "max5")
+        status, sessions = request(url + "/usage/sessions?hours_back=1&limit=5")
+        self.assertEqual((status, sessions["total_count"]), (200, 1))
+
+        status, body = request(url + "/nope")
+        self.assertEqual((status, body["status"]), (404, 404))
+        status, body = request(url + "/usage/stats?timezone=Mars/Olympus&custom_limit_tokens=-3")
+        self.assertEqual(status, 400)
+        self.assertEqual(sorted(e["field"] for e in body["errors"]), ["custom_limit_tokens", "timezone"])
+        status, body = request(url + "/usage/sessions?hours_back=721&limit=0&session_id=%3Cscript%3E")
+        self.assertEqual(sorted(e["field"] for e in body["errors"]), ["hours_back", "limit", "session_id"])
+        self.assertNotIn("Traceback", json.dumps(body))
+
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=5), 0)
+        self.assertLess(time.monotonic() - started, 1.0)
+
+    def test_config_is_validated_persisted_atomically_and_survives_a_restart(self):
+        proc, url = self.start()
+        status, body = request(url + "/usage/config", "POST", {"plan": "gold", "reset_hour": 24, "colour": "red"})
+        self.assertEqual(status, 400)
+        self.assertEqual(sorted(e["field"] for e in body["errors"]), ["colour", "plan", "reset_hour"])
+        self.assertFalse(os.path.exists(os.path.join(self.state, "config.json")))
+
+        status, body = request(url + "/usage/config", "POST", {"plan": "max20", "timezone": "Europe/Berlin", "reset_hour": 4})
+        self.assertEqual((status, body["plan"], body["timezone"], body["reset_hour"]), (200, "max20", "Europe/Berlin", 4))
+        self.assertEqual(os.listdir(self.state), ["config.json"])  # no temp file left behind
+        proc.terminate()
+        proc.wait(timeout=5)
+
+        _, url = self.start()
+        status, body = request(url + "/usage/config")
+        self.assertEqual((body["plan"], body["timezone"], body["reset_hour"]), ("max20", "Europe/Berlin", 4))
+        self.assertIsNotNone(body["updated_at"])
+
+    def test_an_appended_line_shows_within_1_5_s_reading_only_the_new_bytes(self):
+        now = datetime.now(timezone.utc)
+        path = write(self.data, "p/a.jsonl", [assistant_line(now - timedelta(minutes=3), message_id="m1", out=100)])
+        _, url = self.start()
+        self.assertEqual(request(url + "/usage/stats")[1]["totals"]["tokens"], 110)
+        line = assistant_line(now - timedelta(minutes=1), message_id="m2", inp=0, out=1000)
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+        appended_at = time.monotonic()
+        while request(url + "/usage/stats")[1]["totals"]["tokens"] != 1110:
+            self.assertLess(time.monotonic() - appended_at, 1.5, "appended line not visible within 1.5 s")
+            time.sleep(0.02)
+        health = request(url + "/health")[1]
+        self.assertEqual(health["bytes_read_total"], os.path.getsize(path))
+        self.assertIn(health["last_refresh_bytes"], (0, len(line) + 1))
+
+    def test_a_taken_port_is_reported_and_fatal(self):
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            proc = subprocess.run(
+                [sys.executable, SCRIPT, "--port", str(port), "--data-dir", self.data],
+                capture_output=True, text=True, timeout=10,
+            )
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("address already in use", proc.stderr)
+        self.assertEqual(proc.stdout, "")
+
+    def test_exits_when_its_parent_is_gone(self):
+        parent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        self.addCleanup(lambda: parent.poll() is None and parent.kill())
+        proc, _ = self.start("--parent-pid", str(parent.pid))
+        parent.kill()
+        parent.wait()
+        self.assertEqual(proc.wait(timeout=3), 0)
+        self.assertIn("parent process", proc.stderr.read())
+
+
+if __name__ == "__main__":
+    unittest.main()
