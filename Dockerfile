@@ -1,11 +1,14 @@
 # syntax=docker/dockerfile:1
 
-# ---- build: compile TypeScript (better-sqlite3 builds its native module here) ----
-FROM node:24-bookworm-slim AS build
+# ---- toolchain: what node-gyp needs to compile better-sqlite3 ----
+FROM node:24-bookworm-slim AS toolchain
 WORKDIR /app
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
+
+# ---- build: compile TypeScript ----
+FROM toolchain AS build
 COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
@@ -13,11 +16,7 @@ COPY src ./src
 RUN npm run build
 
 # ---- deps: production dependencies only, native modules compiled for this image ----
-FROM node:24-bookworm-slim AS deps
-WORKDIR /app
-RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ \
- && rm -rf /var/lib/apt/lists/*
+FROM toolchain AS deps
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 
