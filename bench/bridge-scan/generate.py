@@ -103,7 +103,8 @@ def session_lines(rng, session_id, cwd, start, target_bytes):
                     yield line
             if rng.random() < 0.001:
                 err = {"type": "assistant", "sessionId": session_id, "timestamp": iso(t), "isApiErrorMessage": True,
-                       "message": {"id": "msg_err", "model": "<synthetic>",
+                       # each API-error message has its own id (no requestId: never de-duplicated)
+                       "message": {"id": "msg_err_" + uuid.UUID(int=rng.getrandbits(128)).hex[:16], "model": "<synthetic>",
                                    "content": [{"type": "text", "text": f"Claude AI usage limit reached|{int(t.timestamp()) + 3600}"}],
                                    "usage": {"input_tokens": 0, "output_tokens": 0}}}
                 line = json.dumps(err, separators=(",", ":"))
