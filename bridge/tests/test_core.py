@@ -190,6 +190,17 @@ class Incremental(TempTree):
         self.assertEqual(len(store.entries), 0)
 
 
+class Discovery(TempTree):
+    def test_missing_directories_are_reported_not_fatal(self):
+        write(self.root, "p/a.jsonl", [assistant_line(at())])
+        missing = os.path.join(self.root, "nowhere")
+        store = LogStore([missing, self.root], PRICES)
+        report = store.refresh()
+        self.assertEqual(report.files, 1)
+        self.assertEqual(store.projects_dirs(), [(os.path.join(missing, "projects"), False),
+                                                 (os.path.join(self.root, "projects"), True)])
+
+
 class Blocks(TempTree):
     def test_blocks_floor_to_the_hour_and_split_after_five_hours(self):
         now = at(hours=100)
