@@ -22,7 +22,11 @@ export const REDACTED_PATHS = [
           redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
           // Probes and scrapes would drown the log; errors on them are still logged.
           autoLogging: {
-            ignore: (req) => /^\/(health|metrics)/.test(req.url ?? ''),
+            // Fastify's middleware layer rewrites req.url relative to the mount; originalUrl is the path.
+            ignore: (req) =>
+              /^\/(health|metrics)/.test(
+                (req as { originalUrl?: string }).originalUrl ?? req.url ?? '',
+              ),
           },
           customLogLevel: (_req, res, err) =>
             err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
