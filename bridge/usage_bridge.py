@@ -79,7 +79,7 @@ def main(argv=None) -> int:
 
     service = UsageService(data_dirs, prices, refresh_interval=args.refresh_interval)
     try:
-        server = BridgeHTTPServer((args.host, args.port), service, ConfigStore(args.state_dir), [])
+        server = BridgeHTTPServer((args.host, args.port), service, ConfigStore(args.state_dir))
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             sys.stderr.write("usage-bridge: address already in use: %s:%d\n" % (args.host, args.port))

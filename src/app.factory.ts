@@ -8,10 +8,8 @@ import { AppModule } from './app.module';
 import type { AppConfig } from './config/app-config';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { genRequestId, REQUEST_ID_HEADER } from './common/request-id';
-import { DOCS_PATH, setupSwagger } from './common/swagger';
+import { setupSwagger } from './common/swagger';
 import { createValidationPipe } from './common/validation.pipe';
-
-const SHUTDOWN_GRACE_MS = 8000;
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as {
@@ -65,5 +63,3 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   await setupSwagger(app, packageVersion());
   return app;
 }
-
-export { DOCS_PATH, SHUTDOWN_GRACE_MS };

@@ -1,7 +1,11 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { createApp, DOCS_PATH, SHUTDOWN_GRACE_MS } from './app.factory';
+import { createApp } from './app.factory';
+import { DOCS_PATH } from './common/swagger';
 import { ConfigValidationError, loadConfig } from './config/load-config';
+
+/** Past this, a stop that is still waiting on something exits anyway (the target is 10 s). */
+const SHUTDOWN_GRACE_MS = 8000;
 
 async function bootstrap(): Promise<void> {
   let config;

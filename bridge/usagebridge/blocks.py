@@ -51,9 +51,6 @@ class Timeline:
         self.blocks: List[Block] = []
         self.version = 0
 
-    def reset(self, entries: EntryColumns) -> None:
-        self.__init__(entries)  # type: ignore[misc]
-
     def add(self, new_indices: List[int]) -> None:
         if not new_indices:
             return

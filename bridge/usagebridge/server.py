@@ -38,11 +38,10 @@ class BridgeHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = False
 
-    def __init__(self, address, service: UsageService, config: ConfigStore, data_dirs: List[Tuple[str, bool]]) -> None:
+    def __init__(self, address, service: UsageService, config: ConfigStore) -> None:
         super().__init__(address, Handler)
         self.service = service
         self.config_store = config
-        self.data_dirs = data_dirs
 
 
 class Handler(BaseHTTPRequestHandler):

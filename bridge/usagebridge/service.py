@@ -1,5 +1,6 @@
 """The bridge's state: a background refresher over the log store, and immutable views for readers."""
 
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -63,9 +64,15 @@ class UsageService:
                 self.timeline = Timeline(store.entries)
             before = self.timeline.version
             self.timeline.add(store.take_new_entries())
-            if self.view.ready and self.timeline.version == before and not report.rebuilt:
-                if self.view.files == report.files and self.view.malformed_lines == store.malformed_lines:
-                    return
+            unchanged = (
+                self.view.ready
+                and not report.rebuilt
+                and self.timeline.version == before
+                and (self.view.files, self.view.malformed_lines, self.view.duplicates)
+                == (report.files, store.malformed_lines, store.duplicates)
+            )
+            if unchanged:
+                return
             self.view = View(
                 blocks=[_clone(b) for b in self.timeline.blocks],
                 models=list(store.models),
@@ -87,7 +94,7 @@ class UsageService:
             try:
                 self.refresh()
             except Exception as error:  # keep serving the last good view
-                print(f"usage-bridge: refresh failed: {error!r}", flush=True, file=__import__("sys").stderr)
+                print(f"usage-bridge: refresh failed: {error!r}", flush=True, file=sys.stderr)
             elapsed = time.monotonic() - started
             self._stop.wait(max(0.05, self.refresh_interval - elapsed))
 
