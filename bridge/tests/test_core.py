@@ -190,6 +190,41 @@ class Incremental(TempTree):
         self.assertEqual(len(store.entries), 0)
 
 
+class ParallelColdScan(TempTree):
+    def test_worker_processes_give_exactly_the_in_process_result(self):
+        from usagebridge import store as store_module
+
+        rng = random.Random(3)
+        for f in range(12):
+            lines = []
+            for i in range(60):
+                message = f"m{rng.randint(0, 150)}"  # many repeats, within and across files
+                lines.append(assistant_line(at(hours=f * 2, minutes=i), inp=rng.randint(0, 900),
+                                            out=rng.randint(0, 900), message_id=message, request_id="r" + message))
+            lines.append("garbage")
+            write(self.root, f"p{f % 3}/s{f}.jsonl", lines)
+
+        def scan(parallel_min_bytes):
+            original = (store_module.PARALLEL_MIN_BYTES, store_module.TASK_BYTES)
+            store_module.PARALLEL_MIN_BYTES, store_module.TASK_BYTES = parallel_min_bytes, 20_000
+            try:
+                store = LogStore([self.root], PRICES)
+                store.refresh()
+                return store
+            finally:
+                store_module.PARALLEL_MIN_BYTES, store_module.TASK_BYTES = original
+
+        serial, parallel = scan(10**12), scan(0)
+        columns = ("ts", "inp", "out", "cache_create", "cache_read", "cost", "model")
+        for name in columns:
+            self.assertEqual(list(getattr(parallel.entries, name)), list(getattr(serial.entries, name)), name)
+        self.assertEqual((parallel.duplicates, parallel.malformed_lines), (serial.duplicates, serial.malformed_lines))
+        self.assertEqual(parallel.models, serial.models)
+        self.assertGreater(serial.duplicates, 100)
+        self.assertEqual(serial.malformed_lines, 12)
+        self.assertEqual({s.offset for s in parallel.files.values()}, {s.offset for s in serial.files.values()})
+
+
 class Discovery(TempTree):
     def test_missing_directories_are_reported_not_fatal(self):
         write(self.root, "p/a.jsonl", [assistant_line(at())])

@@ -1,6 +1,7 @@
 """HTTP API of the bridge (DESIGN.md §6): JSON in, JSON out, never a traceback."""
 
 import json
+import resource
 import re
 import sys
 import time
@@ -125,6 +126,9 @@ class Handler(BaseHTTPRequestHandler):
                 "bytes_read_total": store.bytes_read_total,
                 "last_refresh_bytes": store.last_refresh_bytes,
                 "scans": store.scans,
+                # ru_maxrss is in KiB on Linux; for children it is the largest finished worker.
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
             },
         )
 

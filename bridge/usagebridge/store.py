@@ -9,33 +9,26 @@ under 300 MB, and de-duplicated on `message.id` + `requestId`, first seen wins, 
 ccusage reads them (files by earliest timestamp, then line order), so totals agree with it.
 """
 
-import json
 import os
 import re
 import time
 from array import array
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from hashlib import blake2b
+from multiprocessing import get_context
 from typing import Dict, List, Optional, Tuple
 
+from .parse import NO_KEY, Parsed, Parser, parse_files
 from .pricing import PriceTable
 from .timeparse import parse_iso_ms
 
-READ_CHUNK = 8 * 1024 * 1024
-_LIMIT_RESET = re.compile(r"usage limit reached\|(\d{9,11})", re.IGNORECASE)
 _HEAD_TS = re.compile(rb'"timestamp"\s*:\s*"([^"]+)"')
-# Claude Code writes compact JSON with the message id first; finding both ids without parsing lets
-# the (frequent) repeated lines be skipped at a fraction of the cost of json.loads.
-_MESSAGE_ID = re.compile(rb'"message":\{"id":"([^"\\]+)"')
-_REQUEST_ID = re.compile(rb'"requestId":"([^"\\]+)"')
-
-
-def dedupe_key(message_id: str, request_id: str) -> int:
-    return int.from_bytes(blake2b(f"{message_id}:{request_id}".encode(), digest_size=8).digest(), "little")
-
-
-def _is_count(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+# A cold scan of at least this many bytes is split over worker processes (one per core, at most 2
+# per the machines this runs on); below it, starting workers costs more than it saves.
+PARALLEL_MIN_BYTES = 64 * 1024 * 1024
+TASK_BYTES = 24 * 1024 * 1024
 
 
 @dataclass
@@ -135,7 +128,7 @@ class LogStore:
         """The first timestamp in the file's head: ccusage reads files in this order."""
         try:
             with open(path, "rb") as handle:
-                head = handle.read(64 * 1024)
+                head = handle.read(16 * 1024)
         except OSError:
             return 2**62
         best = None
@@ -161,20 +154,29 @@ class LogStore:
             self._reset()
             self.generation += 1
 
-        new_paths = [p for p in found if p not in self.files]
-        # New files in ccusage's order; files already known keep reading where they stopped.
-        new_paths.sort(key=lambda p: (self._earliest_timestamp(p), p))
-        bytes_read = 0
         before = len(self.entries)
+        bytes_read = 0
+        # Files already known: read what was appended, in-process.
         for path, state in list(self.files.items()):
             st = found[path]
             if st.st_size > state.offset:
-                bytes_read += self._read_from(state, st)
-        for path in new_paths:
+                parser = Parser(self.prices, self._seen)
+                try:
+                    parser.read_file(path, state.offset)
+                except OSError:
+                    pass
+                self._merge(parser.result)
+                self._advance(state, st, parser.result)
+                bytes_read += parser.result.bytes_read
+        # New files, in ccusage's order (earliest timestamp first).
+        new_paths = sorted((p for p in found if p not in self.files), key=lambda p: (self._earliest_timestamp(p), p))
+        for path, result in self._parse_new(new_paths, found):
             st = found[path]
             state = FileState(path, st.st_dev, st.st_ino, 0, st.st_mtime_ns, 0)
             self.files[path] = state
-            bytes_read += self._read_from(state, st)
+            self._merge(result)
+            self._advance(state, st, result)
+            bytes_read += result.bytes_read
 
         self.bytes_read_total += bytes_read
         self.last_refresh_bytes = bytes_read
@@ -183,121 +185,83 @@ class LogStore:
         self.scans += 1
         return ScanReport(len(self.files), bytes_read, len(self.entries) - before, rebuilt, duration)
 
+    def _parse_new(self, paths: List[str], found: Dict[str, os.stat_result]):
+        """Yields (path, parsed) in the given order; large batches are parsed by worker processes."""
+        total = sum(found[p].st_size for p in paths)
+        workers = min(2, os.cpu_count() or 1)
+        if workers < 2 or total < PARALLEL_MIN_BYTES:
+            for path in paths:
+                parser = Parser(self.prices, self._seen)
+                try:
+                    parser.read_file(path, 0)
+                except OSError:
+                    pass
+                yield path, parser.result
+            return
+        tasks: List[List[str]] = [[]]
+        size = 0
+        for path in paths:
+            if size >= TASK_BYTES:
+                tasks.append([])
+                size = 0
+            tasks[-1].append(path)
+            size += found[path].st_size
+        done = 0
+        try:
+            # spawn, not fork: this process runs server threads, and forking those is unsafe.
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+                for task, results in zip(tasks, pool.map(parse_files, [self.prices] * len(tasks), tasks)):
+                    yield from zip(task, results)
+                    done += 1
+        except (OSError, BrokenProcessPool) as error:
+            # No workers (a sandbox without fork/exec, a killed worker): finish in-process.
+            sys.stderr.write(f"usage-bridge: worker processes failed ({error!r}); scanning in-process\n")
+            for task in tasks[done:]:
+                for path in task:
+                    parser = Parser(self.prices, self._seen)
+                    try:
+                        parser.read_file(path, 0)
+                    except OSError:
+                        pass
+                    yield path, parser.result
+
+    @staticmethod
+    def _advance(state: FileState, st: os.stat_result, result: Parsed) -> None:
+        state.offset += result.consumed
+        state.size = st.st_size
+        state.mtime_ns = st.st_mtime_ns
+
+    def _merge(self, parsed: Parsed) -> None:
+        """Adds parsed entries in order; a key seen before (in an earlier file) is a duplicate."""
+        self.malformed_lines += parsed.malformed
+        self.duplicates += parsed.duplicates
+        if parsed.limit_resets_at_ms is not None and (
+            self.limit_resets_at_ms is None or parsed.limit_resets_at_ms > self.limit_resets_at_ms
+        ):
+            self.limit_resets_at_ms = parsed.limit_resets_at_ms
+        remap = []
+        for name in parsed.models:
+            index = self._model_index.get(name)
+            if index is None:
+                index = self._model_index[name] = len(self.models)
+                self.models.append(name)
+            remap.append(index)
+        seen, entries, pending = self._seen, self.entries, self._pending
+        keys = parsed.keys
+        for i in range(len(keys)):
+            key = keys[i]
+            if key != NO_KEY:
+                if key in seen:
+                    self.duplicates += 1
+                    continue
+            slot = entries.append(
+                parsed.ts[i], parsed.inp[i], parsed.out[i], parsed.cache_create[i], parsed.cache_read[i],
+                parsed.cost[i], remap[parsed.model[i]],
+            )
+            if key != NO_KEY:
+                seen[key] = slot
+            pending.append(slot)
+
     def take_new_entries(self) -> List[int]:
         pending, self._pending = self._pending, []
         return pending
-
-    def _read_from(self, state: FileState, st: os.stat_result) -> int:
-        """Reads complete lines from the remembered offset; an unterminated tail waits."""
-        start = state.offset
-        read = consumed = 0
-        carry = b""
-        try:
-            with open(state.path, "rb") as handle:
-                handle.seek(start)
-                while True:
-                    chunk = handle.read(READ_CHUNK)
-                    if not chunk:
-                        break
-                    read += len(chunk)
-                    data = carry + chunk if carry else chunk
-                    cut = data.rfind(b"\n")
-                    if cut < 0:
-                        carry = data
-                        continue
-                    self._ingest(data[:cut])
-                    consumed += cut + 1
-                    carry = data[cut + 1 :]
-        except OSError:
-            pass
-        state.offset = start + consumed
-        state.size = st.st_size
-        state.mtime_ns = st.st_mtime_ns
-        return read
-
-    def _ingest(self, block: bytes) -> None:
-        seen = self._seen
-        message_id_re, request_id_re = _MESSAGE_ID, _REQUEST_ID
-        for line in block.split(b"\n"):
-            if b'"usage"' not in line:
-                stripped = line.strip()
-                if stripped and not (stripped.startswith(b"{") and stripped.endswith(b"}")):
-                    self.malformed_lines += 1
-                continue
-            m = message_id_re.search(line)
-            if m is not None:
-                r = request_id_re.search(line)
-                if r is not None and dedupe_key(m.group(1).decode(), r.group(1).decode()) in seen:
-                    self.duplicates += 1
-                    continue
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                self.malformed_lines += 1
-                continue
-            if isinstance(obj, dict):
-                self._add(obj)
-
-    def _add(self, obj: dict) -> None:
-        timestamp = obj.get("timestamp")
-        message = obj.get("message")
-        if not isinstance(timestamp, str) or not isinstance(message, dict):
-            return
-        usage = message.get("usage")
-        if not isinstance(usage, dict):
-            return
-        inp = usage.get("input_tokens")
-        out = usage.get("output_tokens")
-        if not _is_count(inp) or not _is_count(out):
-            return
-        cc = usage.get("cache_creation_input_tokens", 0)
-        cr = usage.get("cache_read_input_tokens", 0)
-        if cc is None:
-            cc = 0
-        if cr is None:
-            cr = 0
-        if not _is_count(cc) or not _is_count(cr):
-            return
-        ms = parse_iso_ms(timestamp)
-        if ms is None:
-            return
-        message_id = message.get("id")
-        request_id = obj.get("requestId")
-        if isinstance(message_id, str) and message_id and isinstance(request_id, str) and request_id:
-            key = dedupe_key(message_id, request_id)
-            if key in self._seen:
-                self.duplicates += 1
-                return
-        else:
-            key = None
-
-        if obj.get("isApiErrorMessage"):
-            self._note_limit_reset(message)
-        model = message.get("model")
-        if not isinstance(model, str) or not model:
-            model = "unknown"
-        cost_field = obj.get("costUSD")
-        inp, out, cc, cr = int(inp), int(out), int(cc), int(cr)
-        cost = float(cost_field) if _is_count(cost_field) else self.prices.cost(model, inp, out, cc, cr)
-        index = self._model_index.get(model)
-        if index is None:
-            index = self._model_index[model] = len(self.models)
-            self.models.append(model)
-        slot = self.entries.append(ms, inp, out, cc, cr, cost, index)
-        if key is not None:
-            self._seen[key] = slot
-        self._pending.append(slot)
-
-    def _note_limit_reset(self, message: dict) -> None:
-        content = message.get("content")
-        texts = []
-        if isinstance(content, str):
-            texts.append(content)
-        elif isinstance(content, list):
-            texts.extend(part.get("text", "") for part in content if isinstance(part, dict))
-        for text in texts:
-            match = _LIMIT_RESET.search(text) if isinstance(text, str) else None
-            if match:
-                reset_ms = int(match.group(1)) * 1000
-                if self.limit_resets_at_ms is None or reset_ms > self.limit_resets_at_ms:
-                    self.limit_resets_at_ms = reset_ms

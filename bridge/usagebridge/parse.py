@@ -1,0 +1,198 @@
+"""Parsing of usage-log bytes into compact columns: a pure function of (file, offset), so the same
+code reads appended bytes in-process and whole files in worker processes on a cold scan."""
+
+import json
+import re
+from array import array
+from dataclasses import dataclass, field
+from hashlib import blake2b
+from typing import Container, Dict, List, Optional, Set, Tuple
+
+from .pricing import PriceTable
+from .timeparse import parse_iso_ms
+
+READ_CHUNK = 8 * 1024 * 1024
+NO_KEY = 0
+_LIMIT_RESET = re.compile(r"usage limit reached\|(\d{9,11})", re.IGNORECASE)
+# Claude Code writes compact JSON with the message id first; finding both ids without parsing lets
+# the (frequent) repeated lines be skipped at a fraction of the cost of json.loads.
+_MESSAGE_ID = re.compile(rb'"message":\{"id":"([^"\\]+)"')
+_REQUEST_ID = re.compile(rb'"requestId":"([^"\\]+)"')
+
+
+def dedupe_key(message_id: str, request_id: str) -> int:
+    """64-bit key of a `message.id` + `requestId` pair (never NO_KEY)."""
+    key = int.from_bytes(blake2b(f"{message_id}:{request_id}".encode(), digest_size=8).digest(), "little")
+    return key or 1
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+@dataclass
+class Parsed:
+    """Entries of one read, in line order, with what the store needs to merge them."""
+
+    keys: array = field(default_factory=lambda: array("Q"))
+    ts: array = field(default_factory=lambda: array("q"))
+    inp: array = field(default_factory=lambda: array("q"))
+    out: array = field(default_factory=lambda: array("q"))
+    cache_create: array = field(default_factory=lambda: array("q"))
+    cache_read: array = field(default_factory=lambda: array("q"))
+    cost: array = field(default_factory=lambda: array("d"))
+    model: array = field(default_factory=lambda: array("i"))
+    models: List[str] = field(default_factory=list)
+    malformed: int = 0
+    duplicates: int = 0
+    limit_resets_at_ms: Optional[int] = None
+    bytes_read: int = 0
+    consumed: int = 0
+
+
+class Parser:
+    """Turns complete lines into entries. `seen` holds keys already stored elsewhere; keys accepted
+    here are remembered too, so a line repeated within the same read is skipped before json.loads."""
+
+    def __init__(self, prices: PriceTable, seen: Container[int]) -> None:
+        self.prices = prices
+        self.seen = seen
+        self.accepted: Set[int] = set()
+        self.result = Parsed()
+        self._model_index: Dict[str, int] = {}
+
+    def read_file(self, path: str, offset: int) -> Tuple[int, int]:
+        """Parses complete lines from `offset`; returns (bytes read, bytes consumed). A last line
+        without its newline is not consumed: it is read again, whole, next time."""
+        read = consumed = 0
+        carry = b""
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            while True:
+                chunk = handle.read(READ_CHUNK)
+                if not chunk:
+                    break
+                read += len(chunk)
+                data = carry + chunk if carry else chunk
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    carry = data
+                    continue
+                self.lines(data[:cut])
+                consumed += cut + 1
+                carry = data[cut + 1 :]
+        self.result.bytes_read += read
+        self.result.consumed += consumed
+        return read, consumed
+
+    def lines(self, block: bytes) -> None:
+        seen, accepted, result = self.seen, self.accepted, self.result
+        message_id_re, request_id_re = _MESSAGE_ID, _REQUEST_ID
+        for line in block.split(b"\n"):
+            if b'"usage"' not in line:
+                stripped = line.strip()
+                if stripped and not (stripped.startswith(b"{") and stripped.endswith(b"}")):
+                    result.malformed += 1
+                continue
+            m = message_id_re.search(line)
+            if m is not None:
+                r = request_id_re.search(line)
+                if r is not None:
+                    key = dedupe_key(m.group(1).decode(), r.group(1).decode())
+                    if key in accepted or key in seen:
+                        result.duplicates += 1
+                        continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                result.malformed += 1
+                continue
+            if isinstance(obj, dict):
+                self._add(obj)
+
+    def _add(self, obj: dict) -> None:
+        timestamp = obj.get("timestamp")
+        message = obj.get("message")
+        if not isinstance(timestamp, str) or not isinstance(message, dict):
+            return
+        usage = message.get("usage")
+        if not isinstance(usage, dict):
+            return
+        inp = usage.get("input_tokens")
+        out = usage.get("output_tokens")
+        if not _is_count(inp) or not _is_count(out):
+            return
+        cc = usage.get("cache_creation_input_tokens", 0)
+        cr = usage.get("cache_read_input_tokens", 0)
+        cc = 0 if cc is None else cc
+        cr = 0 if cr is None else cr
+        if not _is_count(cc) or not _is_count(cr):
+            return
+        ms = parse_iso_ms(timestamp)
+        if ms is None:
+            return
+        message_id = message.get("id")
+        request_id = obj.get("requestId")
+        key = NO_KEY
+        if isinstance(message_id, str) and message_id and isinstance(request_id, str) and request_id:
+            key = dedupe_key(message_id, request_id)
+            if key in self.accepted or key in self.seen:
+                self.result.duplicates += 1
+                return
+            self.accepted.add(key)
+
+        result = self.result
+        if obj.get("isApiErrorMessage"):
+            reset = _limit_reset_ms(message)
+            if reset is not None and (result.limit_resets_at_ms is None or reset > result.limit_resets_at_ms):
+                result.limit_resets_at_ms = reset
+        model = message.get("model")
+        if not isinstance(model, str) or not model:
+            model = "unknown"
+        cost_field = obj.get("costUSD")
+        inp, out, cc, cr = int(inp), int(out), int(cc), int(cr)
+        cost = float(cost_field) if _is_count(cost_field) else self.prices.cost(model, inp, out, cc, cr)
+        index = self._model_index.get(model)
+        if index is None:
+            index = self._model_index[model] = len(result.models)
+            result.models.append(model)
+        result.keys.append(key)
+        result.ts.append(ms)
+        result.inp.append(inp)
+        result.out.append(out)
+        result.cache_create.append(cc)
+        result.cache_read.append(cr)
+        result.cost.append(cost)
+        result.model.append(index)
+
+
+def _limit_reset_ms(message: dict) -> Optional[int]:
+    content = message.get("content")
+    texts: List[object] = []
+    if isinstance(content, str):
+        texts.append(content)
+    elif isinstance(content, list):
+        texts.extend(part.get("text", "") for part in content if isinstance(part, dict))
+    best = None
+    for text in texts:
+        match = _LIMIT_RESET.search(text) if isinstance(text, str) else None
+        if match:
+            reset = int(match.group(1)) * 1000
+            best = reset if best is None or reset > best else best
+    return best
+
+
+def parse_files(prices: PriceTable, paths: List[str]) -> List[Parsed]:
+    """Worker entry point for a cold scan: whole files, in order, de-duplicated among themselves
+    (the first occurrence in this order is also the first in the global order)."""
+    shared: Set[int] = set()
+    results = []
+    for path in paths:
+        parser = Parser(prices, shared)
+        try:
+            parser.read_file(path, 0)
+        except OSError:
+            pass
+        shared |= parser.accepted
+        results.append(parser.result)
+    return results
