@@ -93,9 +93,14 @@ def main(argv=None) -> int:
         if stopping.is_set():
             return
         stopping.set()
-        sys.stderr.write("usage-bridge: stopping (%s)\n" % reason)
         service.stop()
         threading.Thread(target=server.shutdown, daemon=True).start()
+        # Last: when the parent died, its end of our stderr pipe is gone and writing fails.
+        try:
+            sys.stderr.write("usage-bridge: stopping (%s)\n" % reason)
+            sys.stderr.flush()
+        except OSError:
+            pass
 
     signal.signal(signal.SIGTERM, lambda *_: stop("SIGTERM"))
     signal.signal(signal.SIGINT, lambda *_: stop("SIGINT"))

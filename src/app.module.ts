@@ -4,6 +4,9 @@ import { ConfigModule } from './config/config.module';
 import { LoggingModule } from './common/logging.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { BridgeModule } from './bridge/bridge.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { EventEmitterModule } from '@nestjs/event-emitter';
 
 /** Wires the feature modules together; nothing else lives here. */
 @Module({})
@@ -11,7 +14,15 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule, DatabaseModule, HealthModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule,
+        EventEmitterModule.forRoot(),
+        MetricsModule,
+        DatabaseModule,
+        BridgeModule,
+        HealthModule,
+      ],
     };
   }
 }

@@ -3,15 +3,7 @@ import { createPostgresDatabase, type TestDatabase } from './support/databases';
 import { describeWithService } from './support/services';
 import { TcpProxy } from './support/tcp-proxy';
 import { startTestApp, type RunningApp } from './support/test-app';
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
-  const started = Date.now();
-  while (Date.now() - started < timeoutMs) {
-    if (await check()) return Date.now() - started;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms`);
-}
+import { waitFor } from './support/wait';
 
 describeWithService('TEST_DATABASE_URL', 'readiness through a PostgreSQL outage', (serverUrl) => {
   let db: TestDatabase;
@@ -53,6 +45,10 @@ describeWithService('TEST_DATABASE_URL', 'readiness through a PostgreSQL outage'
     expect((await fetch(`${running.url}/health/live`)).status).toBe(200);
 
     await proxy.start();
-    await waitFor(async () => (await fetch(`${running.url}/health/ready`)).status === 200, 10_000);
+    await waitFor(
+      async () => (await fetch(`${running.url}/health/ready`)).status === 200,
+      10_000,
+      'ready again',
+    );
   });
 });

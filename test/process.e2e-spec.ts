@@ -1,18 +1,7 @@
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSqliteDatabase, type TestDatabase } from './support/databases';
 import { spawnGateway, type GatewayProcess } from './support/gateway-process';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+import { freePort } from './support/wait';
 
 describe('the gateway process', () => {
   let gateway: GatewayProcess | undefined;

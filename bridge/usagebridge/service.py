@@ -94,7 +94,10 @@ class UsageService:
             try:
                 self.refresh()
             except Exception as error:  # keep serving the last good view
-                print(f"usage-bridge: refresh failed: {error!r}", flush=True, file=sys.stderr)
+                try:
+                    print(f"usage-bridge: refresh failed: {error!r}", flush=True, file=sys.stderr)
+                except OSError:  # stderr gone with the parent; the parent watch stops us
+                    pass
             elapsed = time.monotonic() - started
             self._stop.wait(max(0.05, self.refresh_interval - elapsed))
 

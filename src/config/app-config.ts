@@ -29,6 +29,7 @@ export interface BridgeConfig {
   readonly retries: number;
   readonly python: string;
   readonly script: string;
+  readonly stateDir: string;
   readonly port: number;
   readonly autoRestart: boolean;
   readonly maxRestarts: number;
@@ -42,6 +43,8 @@ export interface BridgeConfig {
   readonly required: boolean;
   readonly pricingFile: string | undefined;
   readonly claudeConfigDir: string | undefined;
+  /** The environment the bridge child process gets: system basics only, never gateway secrets. */
+  readonly childEnv: Readonly<Record<string, string>>;
 }
 
 export interface UsageConfigSettings {

@@ -111,6 +111,11 @@ export class EnvSchema {
   @MinLength(1)
   BRIDGE_SCRIPT: string = 'bridge/usage_bridge.py';
 
+  /** Where the spawned bridge persists its usage config. */
+  @IsString()
+  @MinLength(1)
+  BRIDGE_STATE_DIR: string = './data/bridge';
+
   /** 0 lets the supervisor pick a free port (used by tests running several gateways). */
   @Int()
   @IsInt()

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import { AppConfig } from './app-config';
@@ -131,6 +131,34 @@ function crossFieldProblems(env: EnvSchema, bad: ReadonlySet<string>): string[] 
   return problems;
 }
 
+/** Variables a Python child needs to find itself and the user's files. */
+const CHILD_ENV_PASSTHROUGH = [
+  'PATH',
+  'HOME',
+  'USER',
+  'LANG',
+  'LC_ALL',
+  'TZ',
+  'TMPDIR',
+  'XDG_CONFIG_HOME',
+  'PYTHONPATH',
+  'PYTHONHOME',
+  'SYSTEMROOT',
+];
+
+function childEnvironment(source: NodeJS.ProcessEnv, env: EnvSchema): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of CHILD_ENV_PASSTHROUGH) {
+    const value = source[key];
+    if (value !== undefined) out[key] = value;
+  }
+  if (env.CLAUDE_CONFIG_DIR) out.CLAUDE_CONFIG_DIR = env.CLAUDE_CONFIG_DIR;
+  if (env.BRIDGE_PRICING_FILE) out.BRIDGE_PRICING_FILE = resolve(env.BRIDGE_PRICING_FILE);
+  // Line-buffered output, so the ready line and stderr arrive as they are written.
+  out.PYTHONUNBUFFERED = '1';
+  return out;
+}
+
 /**
  * Validates the environment (DESIGN.md §3) and returns the typed configuration. Every problem is
  * collected before failing, so one boot attempt tells the operator everything that is wrong.
@@ -169,7 +197,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       timeoutMs: env.USAGE_BRIDGE_TIMEOUT,
       retries: env.USAGE_BRIDGE_RETRIES,
       python: env.BRIDGE_PYTHON,
-      script: resolve(env.BRIDGE_SCRIPT),
+      // The default is found next to the gateway's code, wherever it is started from.
+      script:
+        source.BRIDGE_SCRIPT === undefined || source.BRIDGE_SCRIPT.trim() === ''
+          ? join(__dirname, '..', '..', 'bridge', 'usage_bridge.py')
+          : resolve(env.BRIDGE_SCRIPT),
+      stateDir: resolve(env.BRIDGE_STATE_DIR),
       port: env.BRIDGE_PORT,
       autoRestart: env.BRIDGE_AUTO_RESTART,
       maxRestarts: env.BRIDGE_MAX_RESTARTS,
@@ -183,6 +216,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       required: env.BRIDGE_REQUIRED,
       pricingFile: env.BRIDGE_PRICING_FILE ? resolve(env.BRIDGE_PRICING_FILE) : undefined,
       claudeConfigDir: env.CLAUDE_CONFIG_DIR,
+      childEnv: Object.freeze(childEnvironment(source, env)),
     }),
     usage: Object.freeze({
       cacheTtlMs: env.USAGE_CACHE_TTL_MS,

@@ -15,6 +15,7 @@ import {
 import { dirname } from 'node:path';
 import { AppConfig } from '../config/app-config';
 import { RedisHealthIndicator } from './redis-health.indicator';
+import { BridgeHealthIndicator } from '../bridge/bridge-health.indicator';
 
 /** A ping slower than this counts as down, so a stopped database fails readiness within 2 s. */
 const DB_PING_TIMEOUT_MS = 1500;
@@ -33,6 +34,7 @@ export class HealthController {
     private readonly disk: DiskHealthIndicator,
     private readonly memory: MemoryHealthIndicator,
     private readonly redis: RedisHealthIndicator,
+    private readonly bridge: BridgeHealthIndicator,
   ) {}
 
   @Get('live')
@@ -44,7 +46,10 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: database, disk and heap (Redis reported, not required)' })
+  @ApiOperation({
+    summary:
+      'Readiness: database, disk and heap; Redis and the bridge reported (the bridge fails it only with BRIDGE_REQUIRED=true)',
+  })
   ready() {
     return this.health.check(this.readinessChecks());
   }
@@ -70,6 +75,7 @@ export class HealthController {
         }),
       () => this.memory.checkHeap('memory_heap', HEAP_LIMIT_BYTES),
       () => this.redis.check('redis', false),
+      () => this.bridge.check('bridge'),
     ];
   }
 }

@@ -1,0 +1,252 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BridgeClient } from '../src/bridge/bridge-client';
+import type { BridgeStatusDto } from '../src/bridge/dto/bridge-status.dto';
+import { createSqliteDatabase, type TestDatabase } from './support/databases';
+import { spawnGateway } from './support/gateway-process';
+import { startTestApp, type RunningApp } from './support/test-app';
+import { freePort, isAlive, waitFor } from './support/wait';
+
+const FIXTURES = join(__dirname, 'fixtures', 'bridges');
+
+/** A gateway that spawns a bridge on a free port, with its own temp data, state and database. */
+class SpawnedGateway {
+  private readonly dir = mkdtempSync(join(tmpdir(), 'ug-bridge-'));
+  private readonly db: TestDatabase = createSqliteDatabase();
+  running!: RunningApp;
+
+  async start(env: Record<string, string> = {}): Promise<this> {
+    this.running = await startTestApp({
+      ...this.db.env,
+      BRIDGE_MODE: 'spawn',
+      BRIDGE_PORT: '0',
+      BRIDGE_STATE_DIR: join(this.dir, 'state'),
+      CLAUDE_CONFIG_DIR: join(this.dir, 'claude'),
+      PATH: process.env.PATH ?? '',
+      HOME: this.dir,
+      BRIDGE_RESTART_DELAY_MS: '200',
+      ...env,
+    });
+    return this;
+  }
+
+  async status(): Promise<BridgeStatusDto> {
+    return (await (
+      await fetch(`${this.running.url}/api/usage/bridge/status`)
+    ).json()) as BridgeStatusDto;
+  }
+
+  /** Waits until the supervisor settles in `state` and returns the status. */
+  waitForState(state: string, timeoutMs = 15_000): Promise<BridgeStatusDto> {
+    return waitFor(
+      async () => {
+        const status = await this.status();
+        return status.process.state === state ? status : undefined;
+      },
+      timeoutMs,
+      `bridge state ${state}`,
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.running?.close();
+    await this.db.drop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+describe('bridge supervisor: every start-up failure is typed, with troubleshooting', () => {
+  let gateway: SpawnedGateway | undefined;
+  let blocker: Server | undefined;
+  afterEach(async () => {
+    await gateway?.close();
+    gateway = undefined;
+    blocker?.close();
+    blocker = undefined;
+  });
+
+  it('SCRIPT_NOT_FOUND for a missing script', async () => {
+    gateway = await new SpawnedGateway().start({ BRIDGE_SCRIPT: '/nonexistent/usage_bridge.py' });
+    const { process: proc } = await gateway.waitForState('failed');
+    expect(proc.lastError?.type).toBe('SCRIPT_NOT_FOUND');
+    expect(proc.lastError?.message).toContain('/nonexistent/usage_bridge.py');
+    expect(proc.lastError?.troubleshooting.join(' ')).toContain('BRIDGE_SCRIPT');
+    expect((await fetch(`${gateway.running.url}/health/live`)).status).toBe(200);
+  });
+
+  it('PYTHON_NOT_FOUND for a bad interpreter path and no python on PATH', async () => {
+    gateway = await new SpawnedGateway().start({
+      BRIDGE_PYTHON: '/nonexistent/bin/python3',
+      PATH: '/nonexistent/bin',
+    });
+    const { process: proc } = await gateway.waitForState('failed');
+    expect(proc.lastError?.type).toBe('PYTHON_NOT_FOUND');
+    expect(proc.lastError?.troubleshooting.join(' ')).toMatch(/BRIDGE_PYTHON/);
+  });
+
+  it('PYTHON_NOT_FOUND naming the version when the only Python is too old', async () => {
+    gateway = await new SpawnedGateway().start({
+      BRIDGE_PYTHON: join(FIXTURES, 'old_python.sh'),
+      PATH: '/nonexistent/bin',
+    });
+    const { process: proc } = await gateway.waitForState('failed');
+    expect(proc.lastError?.type).toBe('PYTHON_NOT_FOUND');
+    expect(proc.lastError?.message).toContain('3.8.10');
+    expect(proc.lastError?.troubleshooting[0]).toContain('3.9 or newer');
+  });
+
+  it('PORT_IN_USE naming the taken port', async () => {
+    const port = await freePort();
+    blocker = createServer().listen(port, '127.0.0.1');
+    gateway = await new SpawnedGateway().start({ BRIDGE_PORT: String(port) });
+    const { process: proc } = await gateway.waitForState('failed');
+    expect(proc.lastError?.type).toBe('PORT_IN_USE');
+    expect(proc.lastError?.troubleshooting.join(' ')).toContain(`lsof -i :${port}`);
+  });
+
+  it('DEPENDENCY_ERROR for a configured import that fails', async () => {
+    gateway = await new SpawnedGateway().start({
+      BRIDGE_PREFLIGHT_IMPORTS: 'json,definitely_missing_mod',
+    });
+    const { process: proc } = await gateway.waitForState('failed');
+    expect(proc.lastError?.type).toBe('DEPENDENCY_ERROR');
+    expect(proc.lastError?.message).toContain('definitely_missing_mod');
+    expect(proc.lastError?.stderr_tail.join('\n')).toContain('ModuleNotFoundError');
+  });
+
+  it('DEPENDENCY_ERROR from the stderr of a bridge that fails an import', async () => {
+    gateway = await new SpawnedGateway().start({
+      BRIDGE_SCRIPT: join(FIXTURES, 'missing_import.py'),
+    });
+    const { process: proc } = await gateway.waitForState('failed');
+    expect(proc.lastError?.type).toBe('DEPENDENCY_ERROR');
+    expect(proc.lastError?.troubleshooting[0]).toContain('definitely_not_installed_module');
+  });
+
+  it('PROCESS_CRASH with the stderr tail for a bridge that exits 1 at start', async () => {
+    gateway = await new SpawnedGateway().start({
+      BRIDGE_SCRIPT: join(FIXTURES, 'exits_at_start.py'),
+    });
+    const { process: proc } = await gateway.waitForState('failed');
+    expect(proc.lastError?.type).toBe('PROCESS_CRASH');
+    expect(proc.lastError?.message).toContain('code 1');
+    expect(proc.lastError?.stderr_tail).toContain('boom: cannot open the usage logs');
+  });
+
+  it('HEALTH_CHECK_TIMEOUT for a bridge that never listens', async () => {
+    gateway = await new SpawnedGateway().start({
+      BRIDGE_SCRIPT: join(FIXTURES, 'never_listens.py'),
+      BRIDGE_HEALTH_TIMEOUT_MS: '1500',
+    });
+    const { process: proc } = await gateway.waitForState('failed');
+    expect(proc.lastError?.type).toBe('HEALTH_CHECK_TIMEOUT');
+    expect(proc.lastError?.message).toContain('connection refused');
+    expect(proc.pid).toBeNull(); // the hung process was killed, not left behind
+  });
+});
+
+describe('bridge supervisor: a real bridge, killed', () => {
+  let gateway: SpawnedGateway;
+  beforeAll(async () => {
+    gateway = await new SpawnedGateway().start({ BRIDGE_MAX_RESTARTS: '3' });
+  });
+  afterAll(() => gateway?.close());
+
+  it('comes back healthy within 5 s of a SIGKILL during traffic; the fourth kill in a row leaves it failed', async () => {
+    const first = await gateway.waitForState('ready');
+    expect(first.healthy).toBe(true);
+    const client = gateway.running.app.get(BridgeClient);
+
+    let pid = first.process.pid as number;
+    for (let kill = 1; kill <= 3; kill++) {
+      let stop = false;
+      const traffic = (async () => {
+        while (!stop) {
+          await client.get('/usage/config').catch(() => undefined);
+          await new Promise((r) => setTimeout(r, 5)); // a client's pace, not a microtask spin
+        }
+      })();
+      const killedAt = Date.now();
+      process.kill(pid, 'SIGKILL');
+      const back = await waitFor(
+        async () => {
+          const s = await gateway.status();
+          return s.process.state === 'ready' && s.process.pid !== pid ? s : undefined;
+        },
+        5000,
+        `restart ${kill}`,
+      );
+      stop = true;
+      await traffic;
+      expect(Date.now() - killedAt).toBeLessThan(5000);
+      expect(back.process.restartAttempts).toBe(kill);
+      expect(isAlive(pid)).toBe(false);
+      pid = back.process.pid as number;
+      expect((await client.get<{ plan: string }>('/usage/config')).data.plan).toBe('pro');
+    }
+
+    process.kill(pid, 'SIGKILL');
+    const failed = await gateway.waitForState('failed', 5000);
+    expect(failed.healthy).toBe(false);
+    expect(failed.process.lastError?.type).toBe('PROCESS_CRASH');
+    expect(failed.process.lastError?.message).toContain('SIGKILL');
+    expect((await fetch(`${gateway.running.url}/health/live`)).status).toBe(200);
+    const health = (await (await fetch(`${gateway.running.url}/health/ready`)).json()) as {
+      details: { bridge: Record<string, unknown> };
+    };
+    expect(health.details.bridge).toMatchObject({
+      status: 'up',
+      reachable: false,
+      state: 'failed',
+    });
+  }, 30_000);
+});
+
+describe('no bridge is left behind', () => {
+  it('when the gateway stops', async () => {
+    const gateway = await new SpawnedGateway().start();
+    const pid = (await gateway.waitForState('ready')).process.pid as number;
+    expect(isAlive(pid)).toBe(true);
+    await gateway.close();
+    expect(isAlive(pid)).toBe(false);
+  });
+
+  it('when the gateway process is killed with SIGKILL (the bridge watches its parent)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ug-orphan-'));
+    const port = await freePort();
+    const gateway = spawnGateway({
+      PORT: String(port),
+      DB_SQLITE_PATH: join(dir, 'db.sqlite'),
+      BRIDGE_MODE: 'spawn',
+      BRIDGE_PORT: '0',
+      BRIDGE_STATE_DIR: join(dir, 'state'),
+      CLAUDE_CONFIG_DIR: join(dir, 'claude'),
+    });
+    try {
+      const url = await gateway.listening;
+      const pid = await waitFor(
+        async () => {
+          const s = (await (
+            await fetch(`${url}/api/usage/bridge/status`)
+          ).json()) as BridgeStatusDto;
+          return s.process.state === 'ready' ? (s.process.pid as number) : undefined;
+        },
+        15_000,
+        'bridge ready',
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}\n${gateway.output()}`);
+      });
+      gateway.child.kill('SIGKILL');
+      await gateway.exited;
+      const killedAt = Date.now();
+      await waitFor(() => !isAlive(pid), 2000, 'orphaned bridge gone');
+      expect(Date.now() - killedAt).toBeLessThan(2000);
+    } finally {
+      if (gateway.child.exitCode === null) gateway.child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});
