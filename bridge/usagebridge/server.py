@@ -48,6 +48,9 @@ class BridgeHTTPServer(ThreadingHTTPServer):
 class Handler(BaseHTTPRequestHandler):
     server: BridgeHTTPServer
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle's algorithm and the client's delayed ACK
+    # every keep-alive answer would wait ~40 ms for the second segment.
+    disable_nagle_algorithm = True
     server_version = f"usage-bridge/{__version__}"
 
     def log_message(self, format: str, *args) -> None:  # quiet: the gateway logs requests

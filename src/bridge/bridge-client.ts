@@ -1,6 +1,4 @@
-import { HttpService } from '@nestjs/axios';
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { AxiosError, type AxiosResponse } from 'axios';
 import {
   BrokenCircuitError,
   CircuitBreakerPolicy,
@@ -29,6 +27,7 @@ import {
 } from './bridge-status.event';
 import { BridgeStatusPublisher } from './bridge-status.publisher';
 import { BridgeSupervisor } from './bridge-supervisor';
+import { BridgeTransport, type TransportError, type TransportResponse } from './bridge-transport';
 
 const BREAKER_THRESHOLD = 5;
 const BREAKER_HALF_OPEN_AFTER_MS = 10_000;
@@ -132,7 +131,7 @@ export class BridgeClient implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     config: AppConfig,
-    private readonly http: HttpService,
+    private readonly transport: BridgeTransport,
     private readonly supervisor: BridgeSupervisor,
     private readonly status: BridgeStatusPublisher,
     private readonly metrics: BridgeMetrics,
@@ -295,21 +294,21 @@ export class BridgeClient implements OnModuleInit, OnModuleDestroy {
   ): Promise<T> {
     const base = upstream.baseUrl();
     if (!base) throw new BridgeUnavailableError('not_ready');
-    let response: AxiosResponse<T>;
+    let response: TransportResponse<T>;
     try {
-      response = await this.http.axiosRef.request<T>({
+      response = await this.transport.request<T>({
         method,
         url: base + path,
-        data: body,
+        body,
         signal,
-        timeout: this.bridge.timeoutMs,
-        validateStatus: () => true,
+        timeoutMs: this.bridge.timeoutMs,
       });
     } catch (error) {
-      if (signal.aborted || (error instanceof AxiosError && error.code === 'ECONNABORTED')) {
+      const code = (error as TransportError).code;
+      if (signal.aborted || code === 'ETIMEDOUT' || code === 'ABORTED') {
         throw new BridgeUnavailableError('timeout', error);
       }
-      throw new BridgeUnavailableError('network', error);
+      throw new BridgeUnavailableError(code === 'EBADJSON' ? 'upstream_error' : 'network', error);
     }
     if (response.status >= 500) throw new BridgeUnavailableError('upstream_error');
     if (response.status >= 400) {
@@ -364,14 +363,15 @@ export class BridgeClient implements OnModuleInit, OnModuleDestroy {
     if (!base) reason = 'not started';
     else {
       try {
-        const res = await this.http.axiosRef.get(`${base}/health`, {
-          timeout: HEALTH_PROBE_TIMEOUT_MS,
-          validateStatus: () => true,
+        const res = await this.transport.request({
+          method: 'GET',
+          url: `${base}/health`,
+          timeoutMs: HEALTH_PROBE_TIMEOUT_MS,
         });
         healthy = res.status === 200;
         reason = healthy ? null : `HTTP ${res.status}`;
       } catch (error) {
-        reason = error instanceof AxiosError ? (error.code ?? error.message) : String(error);
+        reason = (error as TransportError).code ?? String(error);
       }
     }
     this.remember(healthy, reason, this.supervisor.getStatus().pid);

@@ -1,0 +1,27 @@
+import type { EventEmitter2 } from '@nestjs/event-emitter';
+import { describe, expect, it, vi } from 'vitest';
+import { BRIDGE_STATUS_EVENT } from './bridge-status.event';
+import { BridgeStatusPublisher } from './bridge-status.publisher';
+
+describe('BridgeStatusPublisher', () => {
+  it('publishes bridge.status once per change of health, state or circuit', () => {
+    const emit = vi.fn();
+    const publisher = new BridgeStatusPublisher({ emit } as unknown as EventEmitter2);
+    publisher.update({ state: 'starting' });
+    publisher.update({ state: 'starting' });
+    publisher.update({ state: 'ready', healthy: true });
+    publisher.update({ healthy: true, reason: 'a new reason alone is not a transition' });
+    publisher.update({ circuit: 'open' });
+    publisher.update({ circuit: 'open' });
+    publisher.update({ healthy: false, reason: 'ECONNREFUSED' });
+    expect(emit).toHaveBeenCalledTimes(4);
+    expect(emit.mock.calls.map(([name]) => name)).toEqual(Array(4).fill(BRIDGE_STATUS_EVENT));
+    expect(emit.mock.calls.map(([, e]) => [e.state, e.healthy, e.circuit])).toEqual([
+      ['starting', false, 'closed'],
+      ['ready', true, 'closed'],
+      ['ready', true, 'open'],
+      ['ready', false, 'open'],
+    ]);
+    expect(emit.mock.calls[3][1].reason).toBe('ECONNREFUSED');
+  });
+});

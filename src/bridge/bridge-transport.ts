@@ -1,0 +1,109 @@
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+
+export interface TransportRequest {
+  readonly method: 'GET' | 'POST';
+  readonly url: string;
+  readonly body?: unknown;
+  readonly signal?: AbortSignal;
+  readonly timeoutMs: number;
+}
+
+export interface TransportResponse<T> {
+  readonly status: number;
+  readonly data: T;
+}
+
+/** Raised for anything that kept an answer from arriving (refused, reset, timed out, aborted). */
+export class TransportError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'TransportError';
+  }
+}
+
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+/**
+ * JSON over HTTP to the bridge on keep-alive connections, straight on node:http. A general
+ * client (axios) cost half the throughput of plain http.get here (see bench/bridge-client), and
+ * this edge needs none of its features.
+ */
+@Injectable()
+export class BridgeTransport implements OnModuleDestroy {
+  // Nagle off: a request goes out in one segment without waiting for the previous ACK.
+  private readonly http = new HttpAgent({ keepAlive: true, maxSockets: 64, noDelay: true });
+  private readonly https = new HttpsAgent({ keepAlive: true, maxSockets: 64, noDelay: true });
+
+  onModuleDestroy(): void {
+    this.http.destroy();
+    this.https.destroy();
+  }
+
+  request<T>(req: TransportRequest): Promise<TransportResponse<T>> {
+    return new Promise((resolve, reject) => {
+      const url = new URL(req.url);
+      const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
+      const secure = url.protocol === 'https:';
+      const outgoing = (secure ? httpsRequest : httpRequest)(
+        url,
+        {
+          method: req.method,
+          agent: secure ? this.https : this.http,
+          signal: req.signal,
+          timeout: req.timeoutMs,
+          headers: {
+            accept: 'application/json',
+            ...(payload
+              ? { 'content-type': 'application/json', 'content-length': payload.length }
+              : {}),
+          },
+        },
+        (res: IncomingMessage) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > MAX_BODY_BYTES) {
+              res.destroy(new TransportError('response too large', 'ERESPONSETOOLARGE'));
+              return;
+            }
+            chunks.push(chunk);
+          });
+          res.on('error', (error) => reject(this.wrap(error)));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let data: unknown = null;
+            if (text) {
+              try {
+                data = JSON.parse(text);
+              } catch {
+                reject(new TransportError('the bridge answered with malformed JSON', 'EBADJSON'));
+                return;
+              }
+            }
+            resolve({ status: res.statusCode ?? 0, data: data as T });
+          });
+        },
+      );
+      outgoing.on('timeout', () =>
+        outgoing.destroy(new TransportError(`no answer within ${req.timeoutMs} ms`, 'ETIMEDOUT')),
+      );
+      outgoing.on('error', (error) => reject(this.wrap(error)));
+      outgoing.end(payload);
+    });
+  }
+
+  private wrap(error: Error): TransportError {
+    if (error instanceof TransportError) return error;
+    const code =
+      error.name === 'AbortError'
+        ? 'ABORTED'
+        : ((error as NodeJS.ErrnoException).code ?? 'UNKNOWN');
+    return new TransportError(error.message, code);
+  }
+}
