@@ -17,7 +17,9 @@ class FakeBridge {
   url = '';
 
   async start(...args: string[]): Promise<this> {
-    this.child = spawn('python3', [FAKE, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    this.child = spawn('python3', [FAKE, '--port', '0', ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const line = await new Promise<string>((resolve) =>
       createInterface({ input: this.child.stdout! }).once('line', resolve),
     );
@@ -99,17 +101,23 @@ describe('bridge client against a bridge that answers in 30 s', () => {
       Array.from({ length: 1000 }, (_, i) => rejection(client.get('/usage/slow', { i }))),
     );
     const perCall = (performance.now() - t0) / 1000;
-    expect(errors.every((e) => e instanceof BridgeUnavailableError && e.reason === 'circuit_open')).toBe(true);
+    expect(
+      errors.every((e) => e instanceof BridgeUnavailableError && e.reason === 'circuit_open'),
+    ).toBe(true);
     expect(await fake.count()).toBe(before);
     expect(perCall).toBeLessThan(1);
 
-    const status = (await (await fetch(`${gateway.running.url}/api/usage/bridge/status`)).json()) as BridgeStatusDto;
+    const status = (await (
+      await fetch(`${gateway.running.url}/api/usage/bridge/status`)
+    ).json()) as BridgeStatusDto;
     expect(status.circuit.state).toBe('open');
     expect(status.circuit.openedAt).not.toBeNull();
     const metrics = await (await fetch(`${gateway.running.url}/metrics`)).text();
     expect(metrics).toMatch(/bridge_circuit_state\{upstream="primary"\} 1/);
     // 1,000 refused calls, plus the second call whose third attempt met the freshly opened breaker.
-    expect(metrics).toMatch(/bridge_requests_total\{route="\/usage\/slow",outcome="circuit_open"\} 1001/);
+    expect(metrics).toMatch(
+      /bridge_requests_total\{route="\/usage\/slow",outcome="circuit_open"\} 1001/,
+    );
   }, 20_000);
 });
 
@@ -128,12 +136,17 @@ describe('bridge client against a healthy bridge', () => {
   it('coalesces 100 concurrent identical GETs into one upstream request', async () => {
     const before = await fake.count();
     const results = await Promise.all(
-      Array.from({ length: 100 }, () => gateway.client.get<{ query: string }>('/usage/ok', { b: 2, a: 1 })),
+      Array.from({ length: 100 }, () =>
+        gateway.client.get<{ query: string }>('/usage/ok', { b: 2, a: 1 }),
+      ),
     );
     expect(await fake.count()).toBe(before + 1);
     expect(new Set(results.map((r) => r.data.query))).toEqual(new Set(['/usage/ok?a=1&b=2']));
     // Different parameters are different requests.
-    await Promise.all([gateway.client.get('/usage/ok', { a: 1 }), gateway.client.get('/usage/ok', { a: 2 })]);
+    await Promise.all([
+      gateway.client.get('/usage/ok', { a: 1 }),
+      gateway.client.get('/usage/ok', { a: 2 }),
+    ]);
     expect(await fake.count()).toBe(before + 3);
   });
 
@@ -160,7 +173,9 @@ describe('bridge client against a healthy bridge', () => {
   });
 
   it('reports an external bridge in the status route and in /health', async () => {
-    const status = (await (await fetch(`${gateway.running.url}/api/usage/bridge/status`)).json()) as BridgeStatusDto;
+    const status = (await (
+      await fetch(`${gateway.running.url}/api/usage/bridge/status`)
+    ).json()) as BridgeStatusDto;
     expect(status).toMatchObject({
       enabled: true,
       mode: 'external',
@@ -174,7 +189,11 @@ describe('bridge client against a healthy bridge', () => {
     const health = (await (await fetch(`${gateway.running.url}/health`)).json()) as {
       details: { bridge: Record<string, unknown> };
     };
-    expect(health.details.bridge).toMatchObject({ status: 'up', reachable: true, mode: 'external' });
+    expect(health.details.bridge).toMatchObject({
+      status: 'up',
+      reachable: true,
+      mode: 'external',
+    });
   });
 });
 
