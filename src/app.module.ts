@@ -6,6 +6,7 @@ import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { BridgeModule } from './bridge/bridge.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { UsageModule } from './usage/usage.module';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 
 /** Wires the feature modules together; nothing else lives here. */
@@ -21,6 +22,7 @@ export class AppModule {
         MetricsModule,
         DatabaseModule,
         BridgeModule,
+        UsageModule,
         HealthModule,
       ],
     };

@@ -19,7 +19,7 @@ export class UsageSnapshot {
   paramsKey!: string;
 
   @Column({ type: 'simple-json' })
-  payload!: unknown;
+  payload!: object;
 
   /** SHA-256 of the payload, to skip storing an unchanged payload twice in a row. */
   @Column({ name: 'payload_hash', type: 'varchar', length: 64 })

@@ -1,0 +1,52 @@
+import type { QueryParams } from '../bridge/bridge-client';
+import type { UsageSessionsDto, UsageStatsDto } from './dto/usage-payload.dto';
+
+/** Per-block limits of the plans (DESIGN §6); custom shows pro's until the bridge computes P90. */
+const PLAN_LIMITS: Record<string, { tokens: number; cost_usd: number; messages: number }> = {
+  pro: { tokens: 19_000, cost_usd: 18, messages: 250 },
+  max5: { tokens: 88_000, cost_usd: 35, messages: 1_000 },
+  max20: { tokens: 220_000, cost_usd: 140, messages: 2_000 },
+};
+
+/** A stats payload of the bridge's shape with nothing in it: no data, said honestly. */
+export function defaultStats(params: QueryParams): UsageStatsDto {
+  const plan = String(params.plan ?? 'pro');
+  const custom =
+    params.custom_limit_tokens === undefined ? null : Number(params.custom_limit_tokens);
+  const limits = PLAN_LIMITS[plan] ?? {
+    ...PLAN_LIMITS.pro,
+    tokens: custom ?? PLAN_LIMITS.pro.tokens,
+  };
+  return {
+    current_session: null,
+    recent_sessions: [],
+    predictions: { tokens_run_out: null, limit_resets_at: null, limit_resets_at_local: null },
+    burn_rate: { tokens_per_minute: 0, cost_per_hour: 0 },
+    totals: {
+      tokens: 0,
+      cost_usd: 0,
+      messages: 0,
+      token_percentage: 0,
+      cost_percentage: 0,
+      message_percentage: 0,
+      time_to_reset_percentage: 0,
+    },
+    config_applied: {
+      plan,
+      custom_limit_tokens: custom,
+      timezone: String(params.timezone ?? 'UTC'),
+      reset_hour: params.reset_hour === undefined ? null : Number(params.reset_hour),
+      limits,
+    },
+  };
+}
+
+export function defaultSessions(params: QueryParams): UsageSessionsDto {
+  return {
+    sessions: [],
+    total_count: 0,
+    hours_back: Number(params.hours_back),
+    limit: Number(params.limit),
+    session_id: (params.session_id as string | undefined) ?? null,
+  };
+}

@@ -1,0 +1,159 @@
+import {
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { type DataSource, LessThan, MoreThanOrEqual, type FindOptionsWhere } from 'typeorm';
+import { AppConfig } from '../config/app-config';
+import { type SnapshotKind, UsageSnapshot } from './usage-snapshot.entity';
+
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+interface Pending {
+  kind: SnapshotKind;
+  paramsKey: string;
+  payload: unknown;
+  payloadHash: string;
+  createdAt: number;
+}
+
+/**
+ * Bridge payloads as they were served, so the API can answer while the bridge is down. Writes are
+ * queued and flushed in batches after the response has gone out; a payload equal to the last one
+ * stored for the same parameters is not stored again.
+ */
+@Injectable()
+export class SnapshotStore implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(SnapshotStore.name);
+  private queue: Pending[] = [];
+  /** Hash of the newest payload stored or queued, per kind and parameters. */
+  private readonly lastHash = new Map<string, string>();
+  /** Kind|params whose newest stored row has been compared once since boot. */
+  private readonly seeded = new Set<string>();
+  private flushing: Promise<void> | undefined;
+  private scheduled = false;
+  private pruneTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    void this.prune();
+    this.pruneTimer = setInterval(() => void this.prune(), PRUNE_EVERY_MS);
+    this.pruneTimer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.pruneTimer);
+    await this.flush();
+  }
+
+  /** Queues a payload unless it equals the last one for these parameters. */
+  record(
+    kind: SnapshotKind,
+    paramsKey: string,
+    payload: unknown,
+    payloadHash: string,
+    now = Date.now(),
+  ): void {
+    const key = `${kind}|${paramsKey}`;
+    if (this.lastHash.get(key) === payloadHash) return;
+    this.lastHash.set(key, payloadHash);
+    this.queue.push({ kind, paramsKey, payload, payloadHash, createdAt: now });
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        void this.flush();
+      });
+    }
+  }
+
+  /** Writes what is queued (one INSERT per batch). */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    this.flushing = this.write(batch).finally(() => (this.flushing = undefined));
+    await this.flushing;
+  }
+
+  private async write(batch: Pending[]): Promise<void> {
+    const repo = this.db.getRepository(UsageSnapshot);
+    try {
+      // After a restart the in-memory hashes are empty: skip what equals the newest stored row.
+      const fresh: Pending[] = [];
+      for (const item of batch) {
+        const key = `${item.kind}|${item.paramsKey}`;
+        if (!this.seeded.has(key)) {
+          this.seeded.add(key);
+          const latest = await this.newest(item.kind, item.paramsKey);
+          if (latest?.payloadHash === item.payloadHash) continue;
+        }
+        fresh.push(item);
+      }
+      if (fresh.length)
+        await repo.insert(fresh.map((item) => ({ ...item, payload: item.payload as object })));
+    } catch (error) {
+      this.logger.warn(
+        `could not store ${batch.length} usage snapshot(s): ${(error as Error).message}`,
+      );
+    }
+  }
+
+  private newest(kind: SnapshotKind, paramsKey: string): Promise<UsageSnapshot | null> {
+    return this.db.getRepository(UsageSnapshot).findOne({
+      where: { kind, paramsKey },
+      order: { createdAt: 'DESC' },
+    });
+  }
+
+  /** The newest payload for exactly these parameters (queued ones included). */
+  async latest(
+    kind: SnapshotKind,
+    paramsKey: string,
+  ): Promise<{ payload: unknown; createdAt: number } | null> {
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const item = this.queue[i];
+      if (item.kind === kind && item.paramsKey === paramsKey) return item;
+    }
+    return this.newest(kind, paramsKey);
+  }
+
+  /** Newest first. */
+  async list(filter: {
+    kind?: SnapshotKind;
+    since?: number;
+    limit: number;
+  }): Promise<UsageSnapshot[]> {
+    await this.flush();
+    const where: FindOptionsWhere<UsageSnapshot> = {};
+    if (filter.kind) where.kind = filter.kind;
+    if (filter.since !== undefined) where.createdAt = MoreThanOrEqual(filter.since);
+    return this.db.getRepository(UsageSnapshot).find({
+      where,
+      order: { createdAt: 'DESC', id: 'DESC' },
+      take: filter.limit,
+    });
+  }
+
+  /** Deletes snapshots older than SNAPSHOT_RETENTION_DAYS; returns how many. */
+  async prune(now = Date.now()): Promise<number> {
+    const cutoff = now - this.config.usage.snapshotRetentionDays * DAY_MS;
+    try {
+      const result = await this.db
+        .getRepository(UsageSnapshot)
+        .delete({ createdAt: LessThan(cutoff) });
+      return result.affected ?? 0;
+    } catch (error) {
+      this.logger.warn(`snapshot pruning failed: ${(error as Error).message}`);
+      return 0;
+    }
+  }
+}

@@ -1,0 +1,71 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { CLOCK, type Clock, systemClock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
+
+const MAX_KEYS = 1000;
+
+export interface Cached<T> {
+  readonly value: T;
+  /** Epoch ms the value was fetched. */
+  readonly at: number;
+  /** Whether this caller got a stored value (true) or waited for a fetch (false). */
+  readonly hit: boolean;
+}
+
+/**
+ * In-memory cache of usage reads (USAGE_CACHE_TTL_MS; 0 turns it off), stale-while-revalidate:
+ * after expiry the first caller fetches while the others keep getting the stored value, so a
+ * burst never queues behind the bridge.
+ */
+@Injectable()
+export class UsageCache {
+  private readonly entries = new Map<string, { value: unknown; at: number }>();
+  private readonly refreshing = new Map<string, Promise<unknown>>();
+  private readonly ttlMs: number;
+
+  private readonly now: Clock;
+
+  constructor(config: AppConfig, @Optional() @Inject(CLOCK) clock?: Clock) {
+    this.ttlMs = config.usage.cacheTtlMs;
+    this.now = clock ?? systemClock;
+  }
+
+  get enabled(): boolean {
+    return this.ttlMs > 0;
+  }
+
+  async get<T>(key: string, load: () => Promise<T>): Promise<Cached<T>> {
+    const now = this.now();
+    const entry = this.entries.get(key) as { value: T; at: number } | undefined;
+    if (entry && now - entry.at < this.ttlMs) return { ...entry, hit: true };
+    const inflight = this.refreshing.get(key) as Promise<T> | undefined;
+    if (inflight && entry) return { ...entry, hit: true };
+    const fetch =
+      inflight ??
+      load()
+        .then((value) => {
+          if (this.enabled) this.store(key, value);
+          return value;
+        })
+        .finally(() => this.refreshing.delete(key));
+    if (!inflight) this.refreshing.set(key, fetch);
+    const value = await fetch;
+    return { value, at: this.now(), hit: false };
+  }
+
+  /** The entry if still within its TTL (a fallback may serve it). */
+  fresh<T>(key: string): { value: T; at: number } | undefined {
+    const now = this.now();
+    const entry = this.entries.get(key) as { value: T; at: number } | undefined;
+    return entry && now - entry.at < this.ttlMs ? entry : undefined;
+  }
+
+  private store(key: string, value: unknown): void {
+    this.entries.delete(key);
+    this.entries.set(key, { value, at: this.now() });
+    if (this.entries.size > MAX_KEYS) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import type { UsageConfigDto } from './dto/usage-config.dto';
+import type { Plan, Theme } from './dto/usage-query.dto';
+import { UsageConfigRecord } from './usage-config.entity';
+
+const ROW_ID = 1;
+export const DEFAULT_USAGE_CONFIG = {
+  plan: 'pro' as Plan,
+  custom_limit_tokens: null,
+  timezone: 'UTC',
+  reset_hour: null,
+  theme: 'auto' as Theme,
+} as const;
+
+export type UsageConfigValues = Omit<UsageConfigDto, 'updated_at'>;
+
+export interface StoredUsageConfig {
+  readonly config: UsageConfigDto;
+  /** A change the bridge has not acknowledged yet. */
+  readonly pendingPush: boolean;
+}
+
+function toDto(row: UsageConfigRecord): UsageConfigDto {
+  return {
+    plan: row.plan as Plan,
+    custom_limit_tokens: row.customLimitTokens,
+    timezone: row.timezone,
+    reset_hour: row.resetHour,
+    theme: row.theme as Theme,
+    updated_at: new Date(row.updatedAt).toISOString(),
+  };
+}
+
+/** The usage config in the database, the source of truth (one row). */
+@Injectable()
+export class UsageConfigStore {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  async get(): Promise<StoredUsageConfig> {
+    const row = await this.db.getRepository(UsageConfigRecord).findOneBy({ id: ROW_ID });
+    if (!row)
+      return {
+        config: { ...DEFAULT_USAGE_CONFIG, updated_at: new Date(0).toISOString() },
+        pendingPush: false,
+      };
+    return { config: toDto(row), pendingPush: row.pendingPush };
+  }
+
+  /** Merges `change` into the stored config in one transaction and marks it pending. */
+  async update(change: Partial<UsageConfigValues>, now = Date.now()): Promise<StoredUsageConfig> {
+    return this.db.transaction(async (manager) => {
+      const repo = manager.getRepository(UsageConfigRecord);
+      const current = await repo.findOneBy({ id: ROW_ID });
+      const base: UsageConfigValues = current ? toDto(current) : { ...DEFAULT_USAGE_CONFIG };
+      // Absent fields (undefined on a DTO instance) keep their stored value; null clears one.
+      const given = Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined));
+      const next = { ...base, ...given } as UsageConfigValues;
+      const row = repo.create({
+        id: ROW_ID,
+        plan: next.plan,
+        customLimitTokens: next.custom_limit_tokens,
+        timezone: next.timezone,
+        resetHour: next.reset_hour,
+        theme: next.theme,
+        pendingPush: true,
+        updatedAt: now,
+      });
+      await repo.save(row);
+      return { config: toDto(row), pendingPush: true };
+    });
+  }
+
+  /** Clears the pending mark, unless the config changed again since `updatedAt`. */
+  async markPushed(updatedAt: string): Promise<void> {
+    await this.db
+      .getRepository(UsageConfigRecord)
+      .update({ id: ROW_ID, updatedAt: Date.parse(updatedAt) }, { pendingPush: false });
+  }
+}

@@ -1,0 +1,262 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
+import { createHash } from 'node:crypto';
+import { BridgeRequestError, BridgeUnavailableError } from '../bridge/bridge-call.error';
+import { BridgeClient, type QueryParams } from '../bridge/bridge-client';
+import { BRIDGE_STATUS_EVENT, type BridgeStatusEvent } from '../bridge/bridge-status.event';
+import type {
+  UpdateUsageConfigDto,
+  UsageConfigDto,
+  UsageConfigResultDto,
+} from './dto/usage-config.dto';
+import type { SessionBlockDto, UsageSessionsDto, UsageStatsDto } from './dto/usage-payload.dto';
+import type { UsageSessionsQueryDto, UsageStatsQueryDto } from './dto/usage-query.dto';
+import { defaultSessions, defaultStats } from './default-payloads';
+import { SnapshotStore } from './snapshot.store';
+import { UsageCache } from './usage-cache';
+import { DEFAULT_USAGE_CONFIG, UsageConfigStore } from './usage-config.store';
+import type { SnapshotKind } from './usage-snapshot.entity';
+import { USAGE_UPDATED_EVENT, type UsageUpdatedEvent } from './usage.events';
+
+export type DataSourceName = 'bridge' | 'cache' | 'snapshot' | 'database' | 'default';
+
+/** A payload and where it came from, for the X-Data-Source / X-Data-Age headers. */
+export interface Sourced<T> {
+  readonly payload: T;
+  readonly source: DataSourceName;
+  /** Seconds since the data was produced by the bridge (null when it came from it just now). */
+  readonly ageSeconds: number | null;
+}
+
+const SESSIONS_DEFAULTS = { hours_back: 24, limit: 100 };
+const STATS_PARAMS = ['plan', 'custom_limit_tokens', 'timezone', 'reset_hour'] as const;
+
+type RawQuery = Readonly<Record<string, unknown>>;
+
+/** A stable key of request parameters: sorted names, string values, empty ones dropped. */
+export function paramsKey(params: RawQuery): string {
+  const entries = Object.entries(params)
+    .filter(([, v]) => v !== undefined && v !== null && v !== '')
+    .map(([k, v]) => [k, String(v)] as const)
+    .sort(([a], [b]) => a.localeCompare(b));
+  return JSON.stringify(Object.fromEntries(entries));
+}
+
+function hashOf(payload: unknown): string {
+  return createHash('sha256').update(JSON.stringify(payload)).digest('hex');
+}
+
+const ageOf = (at: number, now = Date.now()) => Math.max(0, Math.round((now - at) / 1000));
+
+/**
+ * Usage reads through the bridge with a cache in front and snapshots behind; the usage config
+ * with the database as its source of truth, pushed to the bridge now or when it comes back.
+ */
+@Injectable()
+export class UsageService {
+  private readonly logger = new Logger(UsageService.name);
+  private config: UsageConfigDto | undefined;
+  private readonly lastHash = new Map<string, string>();
+  private pushing: Promise<void> | undefined;
+
+  constructor(
+    private readonly client: BridgeClient,
+    private readonly cache: UsageCache,
+    private readonly snapshots: SnapshotStore,
+    private readonly configStore: UsageConfigStore,
+    private readonly events: EventEmitter2,
+  ) {}
+
+  // -- reads -------------------------------------------------------------------------------
+
+  /** The parameters a stats call really uses: the request's, else the stored config's. */
+  async statsParams(query: RawQuery): Promise<QueryParams> {
+    const stored = await this.currentConfig();
+    const params: Record<string, string | number | undefined> = {};
+    for (const name of STATS_PARAMS) {
+      const value = query[name] ?? stored[name];
+      params[name] = value === null || value === undefined ? undefined : (value as string | number);
+    }
+    return params;
+  }
+
+  sessionsParams(query: RawQuery): QueryParams {
+    return {
+      hours_back: (query.hours_back as number | undefined) ?? SESSIONS_DEFAULTS.hours_back,
+      limit: (query.limit as number | undefined) ?? SESSIONS_DEFAULTS.limit,
+      session_id: (query.session_id as string | undefined) || undefined,
+    };
+  }
+
+  async stats(query: UsageStatsQueryDto): Promise<Sourced<UsageStatsDto>> {
+    return this.read<UsageStatsDto>('stats', '/usage/stats', await this.statsParams({ ...query }));
+  }
+
+  async sessions(query: UsageSessionsQueryDto): Promise<Sourced<UsageSessionsDto>> {
+    return this.read<UsageSessionsDto>(
+      'sessions',
+      '/usage/sessions',
+      this.sessionsParams({ ...query }),
+    );
+  }
+
+  private async read<T>(
+    kind: SnapshotKind,
+    route: string,
+    params: QueryParams,
+  ): Promise<Sourced<T>> {
+    const key = paramsKey(params);
+    const cached = await this.cache.get(`${kind}|${key}`, async () => {
+      const { data } = await this.client.get<T>(route, params);
+      this.remember(kind, key, params, data);
+      return data;
+    });
+    return cached.hit
+      ? { payload: cached.value, source: 'cache', ageSeconds: ageOf(cached.at) }
+      : { payload: cached.value, source: 'bridge', ageSeconds: null };
+  }
+
+  /** Stores a fresh bridge payload (after the reply) and announces it when it changed. */
+  private remember(kind: SnapshotKind, key: string, params: QueryParams, data: unknown): void {
+    const hash = hashOf(data);
+    this.snapshots.record(kind, key, data, hash);
+    const id = `${kind}|${key}`;
+    if (this.lastHash.get(id) === hash) return;
+    this.lastHash.set(id, hash);
+    const event: UsageUpdatedEvent = { kind, params, payload: data, timestamp: Date.now() };
+    this.events.emit(USAGE_UPDATED_EVENT, event);
+  }
+
+  /**
+   * The truest answer without the bridge: a fresh cache entry, else the latest stored snapshot
+   * (stats) or the stored blocks (sessions), else a well-formed payload of zeros.
+   */
+  async fallback(kind: SnapshotKind, rawQuery: RawQuery): Promise<Sourced<unknown>> {
+    const params =
+      kind === 'stats' ? await this.statsParams(rawQuery) : this.sessionsParams(rawQuery);
+    const key = paramsKey(params);
+    const fresh = this.cache.fresh(`${kind}|${key}`);
+    if (fresh) return { payload: fresh.value, source: 'cache', ageSeconds: ageOf(fresh.at) };
+    try {
+      if (kind === 'stats') {
+        const snapshot = await this.snapshots.latest('stats', key);
+        if (snapshot)
+          return {
+            payload: snapshot.payload,
+            source: 'snapshot',
+            ageSeconds: ageOf(snapshot.createdAt),
+          };
+        return { payload: defaultStats(params), source: 'default', ageSeconds: 0 };
+      }
+      const stored = await this.storedSessions(params);
+      if (stored) return stored;
+    } catch (error) {
+      this.logger.warn(`fallback read failed: ${(error as Error).message}`);
+    }
+    return kind === 'stats'
+      ? { payload: defaultStats(params), source: 'default', ageSeconds: 0 }
+      : { payload: defaultSessions(params), source: 'default', ageSeconds: 0 };
+  }
+
+  /** Blocks from the newest stored payloads, filtered as the bridge would. */
+  private async storedSessions(
+    params: QueryParams,
+  ): Promise<Sourced<UsageSessionsDto> | undefined> {
+    const recent = [
+      ...(await this.snapshots.list({ kind: 'sessions', limit: 5 })),
+      ...(await this.snapshots.list({ kind: 'stats', limit: 5 })),
+    ];
+    if (recent.length === 0) return undefined;
+    const blocks = new Map<string, SessionBlockDto>();
+    let newest = 0;
+    // Oldest first, so a newer copy of a block replaces an older one.
+    for (const snap of recent.sort((a, b) => a.createdAt - b.createdAt)) {
+      newest = Math.max(newest, snap.createdAt);
+      const payload = snap.payload as Partial<UsageSessionsDto & UsageStatsDto>;
+      for (const block of [...(payload.sessions ?? []), ...(payload.recent_sessions ?? [])]) {
+        if (block && typeof block.id === 'string') blocks.set(block.id, block);
+      }
+    }
+    const hoursBack = Number(params.hours_back);
+    const limit = Number(params.limit);
+    const since = Date.now() - hoursBack * 3_600_000;
+    let chosen = [...blocks.values()]
+      .filter((b) => Date.parse(b.actual_end_time ?? b.end_time) >= since)
+      .sort((a, b) => a.start_time.localeCompare(b.start_time));
+    if (params.session_id) chosen = chosen.filter((b) => b.id === params.session_id);
+    const payload: UsageSessionsDto = {
+      sessions: chosen.slice(-limit),
+      total_count: chosen.length,
+      hours_back: hoursBack,
+      limit,
+      session_id: (params.session_id as string | undefined) ?? null,
+    };
+    return { payload, source: 'database', ageSeconds: ageOf(newest) };
+  }
+
+  // -- config ------------------------------------------------------------------------------
+
+  private async currentConfig(): Promise<UsageConfigDto> {
+    this.config ??= (await this.configStore.get()).config;
+    return this.config;
+  }
+
+  async getConfig(): Promise<UsageConfigDto> {
+    const { config } = await this.configStore.get();
+    this.config = config;
+    return config;
+  }
+
+  async updateConfig(change: UpdateUsageConfigDto): Promise<UsageConfigResultDto> {
+    const { config } = await this.configStore.update(change);
+    this.config = config;
+    return this.push(config);
+  }
+
+  async resetConfig(): Promise<UsageConfigResultDto> {
+    return this.updateConfig({ ...DEFAULT_USAGE_CONFIG });
+  }
+
+  private async push(config: UsageConfigDto): Promise<UsageConfigResultDto> {
+    const { updated_at: _updatedAt, ...values } = config;
+    try {
+      await this.client.post('/usage/config', values);
+      await this.configStore.markPushed(config.updated_at);
+      return {
+        success: true,
+        message: 'Configuration saved and applied by the usage bridge',
+        data: config,
+        fromBridge: true,
+      };
+    } catch (error) {
+      if (!(error instanceof BridgeUnavailableError || error instanceof BridgeRequestError))
+        throw error;
+      return {
+        success: true,
+        message: `Configuration saved; it will be applied when the usage bridge is back (${error.message})`,
+        data: config,
+        fromBridge: false,
+      };
+    }
+  }
+
+  /** A change stored while the bridge was down is pushed as soon as it is healthy again. */
+  @OnEvent(BRIDGE_STATUS_EVENT)
+  onBridgeStatus(event: BridgeStatusEvent): void {
+    if (event.healthy) void this.pushPending();
+  }
+
+  async pushPending(): Promise<void> {
+    this.pushing ??= (async () => {
+      try {
+        const stored = await this.configStore.get();
+        if (!stored.pendingPush) return;
+        const result = await this.push(stored.config);
+        if (result.fromBridge) this.logger.log('pending usage config pushed to the bridge');
+      } catch (error) {
+        this.logger.warn(`pushing the pending usage config failed: ${(error as Error).message}`);
+      }
+    })().finally(() => (this.pushing = undefined));
+    return this.pushing;
+  }
+}
