@@ -1,6 +1,5 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import helmet from '@fastify/helmet';
 import { Logger } from 'nestjs-pino';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { AppModule } from './app.module';
 import type { AppConfig } from './config/app-config';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { genRequestId, REQUEST_ID_HEADER } from './common/request-id';
+import { registerSecurityHeaders } from './common/security-headers';
 import { setupSwagger } from './common/swagger';
 import { createValidationPipe } from './common/validation.pipe';
 
@@ -38,21 +38,12 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   app.flushLogs();
 
   const fastify = app.getHttpAdapter().getInstance();
-  fastify.addHook('onRequest', async (request, reply) => {
+  fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
+    done();
   });
 
-  await app.register(helmet, {
-    // Swagger UI needs inline scripts and styles; every other route keeps the strict default.
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        scriptSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:', 'validator.swagger.io'],
-      },
-    },
-  });
+  registerSecurityHeaders(fastify);
   app.enableCors({
     origin: [...config.server.corsOrigins],
     credentials: true,

@@ -89,6 +89,14 @@ describe.each(databaseKinds())('service foundation on %s', (kind) => {
     });
     expect(allowed.headers.get('access-control-allow-origin')).toBe('http://localhost:3000');
     expect(allowed.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(allowed.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(allowed.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    expect(allowed.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
+    // Error answers carry them too.
+    const missing = await fetch(`${running.url}/nowhere`);
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(missing.headers.get('content-security-policy')).toContain("default-src 'self'");
 
     const refused = await fetch(`${running.url}/health/live`, {
       headers: { origin: 'http://evil.example' },

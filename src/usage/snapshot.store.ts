@@ -10,6 +10,12 @@ import { AppConfig } from '../config/app-config';
 import { type SnapshotKind, UsageSnapshot } from './usage-snapshot.entity';
 
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
+/**
+ * How long a looked-up latest snapshot is reused. While the bridge is down every request asks
+ * for it; another instance sharing the database may store a newer one, seen after at most this.
+ */
+const LATEST_MEMO_MS = 1000;
+const LATEST_MEMO_KEYS = 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 interface Pending {
@@ -36,6 +42,10 @@ export class SnapshotStore implements OnApplicationBootstrap, OnModuleDestroy {
   private flushing: Promise<void> | undefined;
   private scheduled = false;
   private pruneTimer: NodeJS.Timeout | undefined;
+  private readonly latestMemo = new Map<
+    string,
+    { row: { payload: unknown; createdAt: number } | null; at: number }
+  >();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -64,7 +74,9 @@ export class SnapshotStore implements OnApplicationBootstrap, OnModuleDestroy {
     const key = `${kind}|${paramsKey}`;
     if (this.lastHash.get(key) === payloadHash) return;
     this.lastHash.set(key, payloadHash);
-    this.queue.push({ kind, paramsKey, payload, payloadHash, createdAt: now });
+    const item = { kind, paramsKey, payload, payloadHash, createdAt: now };
+    this.queue.push(item);
+    this.memoize(key, item);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => {
@@ -114,16 +126,33 @@ export class SnapshotStore implements OnApplicationBootstrap, OnModuleDestroy {
     });
   }
 
-  /** The newest payload for exactly these parameters (queued ones included). */
+  /**
+   * The newest payload for exactly these parameters: what this instance recorded last, else one
+   * indexed query (its answer reused for LATEST_MEMO_MS).
+   */
   async latest(
     kind: SnapshotKind,
     paramsKey: string,
   ): Promise<{ payload: unknown; createdAt: number } | null> {
-    for (let i = this.queue.length - 1; i >= 0; i--) {
-      const item = this.queue[i];
-      if (item.kind === kind && item.paramsKey === paramsKey) return item;
+    const key = `${kind}|${paramsKey}`;
+    const memo = this.latestMemo.get(key);
+    if (memo && Date.now() - memo.at < LATEST_MEMO_MS) return memo.row;
+    const row = await this.newest(kind, paramsKey);
+    const found = row && { payload: row.payload, createdAt: row.createdAt };
+    // A payload recorded while the query ran is newer than what it found.
+    const recorded = this.latestMemo.get(key);
+    if (recorded && recorded !== memo) return recorded.row;
+    this.memoize(key, found);
+    return found;
+  }
+
+  private memoize(key: string, row: { payload: unknown; createdAt: number } | null): void {
+    this.latestMemo.delete(key);
+    this.latestMemo.set(key, { row, at: Date.now() });
+    if (this.latestMemo.size > LATEST_MEMO_KEYS) {
+      const oldest = this.latestMemo.keys().next().value;
+      if (oldest !== undefined) this.latestMemo.delete(oldest);
     }
-    return this.newest(kind, paramsKey);
   }
 
   /** Newest first. */

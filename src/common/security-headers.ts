@@ -1,0 +1,43 @@
+import type { FastifyInstance } from 'fastify';
+import helmet, { type HelmetOptions } from 'helmet';
+
+/** What helmet sets, with our Content-Security-Policy (Swagger UI needs inline scripts and styles). */
+export const SECURITY_HEADER_OPTIONS: HelmetOptions = {
+  contentSecurityPolicy: {
+    directives: {
+      defaultSrc: ["'self'"],
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      scriptSrc: ["'self'", "'unsafe-inline'"],
+      imgSrc: ["'self'", 'data:', 'validator.swagger.io'],
+    },
+  },
+};
+
+/**
+ * The headers helmet would set, computed once. (@fastify/helmet rebuilds helmet on every request,
+ * parsing the CSP each time: a fifth of a cached read's CPU.) The headers are the same for every
+ * response, so they are captured from one dry run and set as a block.
+ */
+export function securityHeaders(
+  options: HelmetOptions = SECURITY_HEADER_OPTIONS,
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const res = {
+    setHeader: (name: string, value: string | number | readonly string[]) => {
+      headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+    },
+    removeHeader: (name: string) => delete headers[name.toLowerCase()],
+  };
+  let error: unknown;
+  helmet(options)({} as never, res as never, (err?: unknown) => (error = err));
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return headers;
+}
+
+export function registerSecurityHeaders(fastify: FastifyInstance): void {
+  const headers = securityHeaders();
+  fastify.addHook('onRequest', (_request, reply, done) => {
+    void reply.headers(headers);
+    done();
+  });
+}
