@@ -10,6 +10,7 @@ import { genRequestId, REQUEST_ID_HEADER } from './common/request-id';
 import { registerSecurityHeaders } from './common/security-headers';
 import { setupSwagger } from './common/swagger';
 import { createValidationPipe } from './common/validation.pipe';
+import { RealtimeIoAdapter } from './realtime/realtime-io.adapter';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as {
@@ -49,6 +50,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     credentials: true,
     exposedHeaders: ['X-Request-Id', 'X-Data-Source', 'X-Data-Age'],
   });
+  app.useWebSocketAdapter(new RealtimeIoAdapter(app, config));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
   await setupSwagger(app, packageVersion());

@@ -7,7 +7,10 @@ import { HealthModule } from './health/health.module';
 import { BridgeModule } from './bridge/bridge.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { UsageModule } from './usage/usage.module';
+import { EventsModule } from './events/events.module';
+import { RealtimeModule } from './realtime/realtime.module';
 import { EventEmitterModule } from '@nestjs/event-emitter';
+import { AuthModule } from './auth/auth.module';
 
 /** Wires the feature modules together; nothing else lives here. */
 @Module({})
@@ -18,11 +21,14 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule,
+        AuthModule,
         EventEmitterModule.forRoot(),
         MetricsModule,
         DatabaseModule,
         BridgeModule,
         UsageModule,
+        EventsModule,
+        RealtimeModule,
         HealthModule,
       ],
     };

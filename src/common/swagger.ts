@@ -22,6 +22,8 @@ export async function setupSwagger(app: INestApplication, version: string): Prom
     .setVersion(version)
     .setLicense('MIT', 'https://opensource.org/license/mit')
     .addServer('/', 'This gateway')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'apiKey')
     .build();
   const document = SwaggerModule.createDocument(app, config, {
     extraModels: [ProblemDetails],
@@ -38,14 +40,15 @@ const PROBLEM_SCHEMA = { $ref: '#/components/schemas/ProblemDetails' };
  * Every operation can fail with a problem-details body (bad input, limits enforced by the HTTP
  * layer such as 413 and 415, unexpected errors), so each documents the 4XX/5XX ranges with that
  * schema, and every error response a controller declared is typed as `application/problem+json`.
- * An operation that declares no security requirement is public and says so (`security: []`).
+ * Routes under /api take a bearer token (reads, with AUTH_JWT_SECRET) or an API key (writes, with
+ * API_KEYS), or nothing when neither is configured; the others are public (`security: []`).
  */
 function addProblemResponses(document: OpenAPIObject): void {
-  for (const pathItem of Object.values(document.paths)) {
+  for (const [path, pathItem] of Object.entries(document.paths)) {
     for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
       const operation = pathItem[method];
       if (!operation) continue;
-      operation.security ??= [];
+      operation.security ??= path.startsWith('/api/') ? [{ bearer: [] }, { apiKey: [] }, {}] : [];
       for (const [code, response] of Object.entries(operation.responses)) {
         if (response && /^[45]/.test(code) && !('$ref' in response)) {
           response.content = { [PROBLEM_CONTENT_TYPE]: { schema: PROBLEM_SCHEMA } };

@@ -1,3 +1,4 @@
+import { PublicRoute } from '../auth/auth.guard';
 import { Controller, Get } from '@nestjs/common';
 import {
   ApiOkResponse,
@@ -25,6 +26,7 @@ const DISK_THRESHOLD_PERCENT = 0.95;
 const HEAP_LIMIT_BYTES = 1024 * 1024 * 1024;
 
 @ApiTags('health')
+@PublicRoute()
 @Controller('health')
 export class HealthController {
   constructor(

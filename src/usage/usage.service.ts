@@ -128,6 +128,34 @@ export class UsageService {
   }
 
   /**
+   * Stats for a push to dashboards (socket `initial`, `usage_update`): the bridge's answer if it
+   * comes within `waitMs`, else the best fallback — a socket never waits out the bridge's retries.
+   */
+  async statsForPush(query: RawQuery = {}, waitMs = 300): Promise<Sourced<UsageStatsDto>> {
+    const live = this.stats(query as UsageStatsQueryDto).catch((error: unknown) => {
+      if (error instanceof BridgeUnavailableError || error instanceof BridgeRequestError)
+        return undefined;
+      throw error;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>(
+      (resolve) => (timer = setTimeout(() => resolve(undefined), waitMs)),
+    );
+    try {
+      const result = await Promise.race([live, late]);
+      if (result) return result;
+    } finally {
+      clearTimeout(timer);
+    }
+    return (await this.fallback('stats', query)) as Sourced<UsageStatsDto>;
+  }
+
+  /** Whether a stats payload was made with the parameters in effect (the stored config's). */
+  async isInEffect(params: QueryParams): Promise<boolean> {
+    return paramsKey(params) === paramsKey(await this.statsParams({}));
+  }
+
+  /**
    * The truest answer without the bridge: a fresh cache entry, else the latest stored snapshot
    * (stats) or the stored blocks (sessions), else a well-formed payload of zeros.
    */

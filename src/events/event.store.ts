@@ -1,0 +1,133 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import {
+  Between,
+  type DataSource,
+  type FindOptionsWhere,
+  LessThanOrEqual,
+  MoreThan,
+} from 'typeorm';
+import { HookEvent } from './hook-event.entity';
+import type { NormalizedHookEvent } from './hook-event.normalizer';
+
+export interface EventFilter {
+  readonly sourceApp?: string;
+  readonly sessionId?: string;
+  readonly hookEventType?: string;
+  /** Only events with a larger id (the replay cursor). */
+  readonly afterId?: number;
+  /** Only events up to this id. */
+  readonly upToId?: number;
+  readonly limit: number;
+}
+
+interface Waiting {
+  readonly event: NormalizedHookEvent;
+  readonly receivedAt: number;
+  readonly resolve: (stored: HookEvent) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Distinct values for the dashboard's filter menus are capped (newest first). */
+const FILTER_OPTIONS_LIMIT = 500;
+
+/**
+ * Hook events in the database. Writes go through one queue and commit in batches (one
+ * transaction each), so ids are assigned in commit order: a reader that has seen id N has seen
+ * every event this instance stored before it, which the replay cursor relies on.
+ */
+@Injectable()
+export class EventStore {
+  private waiting: Waiting[] = [];
+  private writing = false;
+
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /** Stores one event; resolves once it is committed, with its id. */
+  append(event: NormalizedHookEvent, receivedAt = Date.now()): Promise<HookEvent> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ event, receivedAt, resolve, reject });
+      if (!this.writing) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.waiting.length) {
+        const batch = this.waiting;
+        this.waiting = [];
+        try {
+          const stored = await this.db.transaction(async (manager) => {
+            const rows: HookEvent[] = [];
+            for (const { event, receivedAt } of batch)
+              rows.push(
+                await manager.save(HookEvent, manager.create(HookEvent, { ...event, receivedAt })),
+              );
+            return rows;
+          });
+          batch.forEach((w, i) => w.resolve(stored[i]));
+        } catch (error) {
+          // Nothing of the batch was committed; each caller gets the error (and a 5xx).
+          for (const w of batch) w.reject(error);
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  /** Oldest first. */
+  list(filter: EventFilter): Promise<HookEvent[]> {
+    const where: FindOptionsWhere<HookEvent> = {};
+    if (filter.sourceApp) where.sourceApp = filter.sourceApp;
+    if (filter.sessionId) where.sessionId = filter.sessionId;
+    if (filter.hookEventType) where.hookEventType = filter.hookEventType;
+    if (filter.afterId !== undefined && filter.upToId !== undefined)
+      where.id = Between(filter.afterId + 1, filter.upToId);
+    else if (filter.afterId !== undefined) where.id = MoreThan(filter.afterId);
+    else if (filter.upToId !== undefined) where.id = LessThanOrEqual(filter.upToId);
+    return this.db
+      .getRepository(HookEvent)
+      .find({ where, order: { id: 'ASC' }, take: filter.limit });
+  }
+
+  /** The newest `limit` events (up to `upToId` if given), oldest first. */
+  async latest(limit: number, upToId?: number): Promise<HookEvent[]> {
+    const rows = await this.db.getRepository(HookEvent).find({
+      where: upToId === undefined ? {} : { id: LessThanOrEqual(upToId) },
+      order: { id: 'DESC' },
+      take: limit,
+    });
+    return rows.reverse();
+  }
+
+  async filterOptions(): Promise<{
+    source_apps: string[];
+    session_ids: string[];
+    hook_event_types: string[];
+  }> {
+    const distinct = async (column: string) =>
+      (
+        (await this.db
+          .getRepository(HookEvent)
+          .createQueryBuilder('e')
+          .select(`e.${column}`, 'value')
+          .addSelect('MAX(e.id)', 'last')
+          .groupBy(`e.${column}`)
+          .orderBy('last', 'DESC')
+          .limit(FILTER_OPTIONS_LIMIT)
+          .getRawMany()) as Array<{ value: string }>
+      ).map((r) => r.value);
+    const [apps, sessions, types] = await Promise.all([
+      distinct('sourceApp'),
+      distinct('sessionId'),
+      distinct('hookEventType'),
+    ]);
+    return {
+      source_apps: apps.sort(),
+      session_ids: sessions,
+      hook_event_types: types.sort(),
+    };
+  }
+}

@@ -1,0 +1,57 @@
+import { Body, Controller, Get, Headers, HttpCode, Post, Query } from '@nestjs/common';
+import {
+  ApiBody,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { EventCreatedDto, EventFilterOptionsDto, EventListDto } from './dto/hook-event.dto';
+import { ListEventsQueryDto } from './dto/list-events.query.dto';
+import { EventsService } from './events.service';
+
+@ApiTags('events')
+@Controller('api/events')
+export class EventsController {
+  constructor(private readonly events: EventsService) {}
+
+  @Post()
+  @HttpCode(201)
+  @ApiOperation({
+    summary: 'Ingest a Claude Code hook event (raw hook payload or envelope); stored before 201',
+  })
+  @ApiHeader({
+    name: 'X-Source-App',
+    required: false,
+    description:
+      "The app the event belongs to (else the envelope's source_app, else the last segment of cwd)",
+  })
+  @ApiBody({
+    description:
+      'A raw hook payload (has hook_event_name and session_id) or an envelope {source_app, session_id, hook_event_type, payload, timestamp?}; at most 1 MB',
+    schema: { type: 'object', additionalProperties: true },
+  })
+  @ApiCreatedResponse({ type: EventCreatedDto })
+  async ingest(
+    @Body() body: unknown,
+    @Headers('x-source-app') sourceApp?: string,
+  ): Promise<EventCreatedDto> {
+    const stored = await this.events.ingest(body, sourceApp);
+    return { id: stored.id };
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Stored hook events, oldest first, after an id (history, replay)' })
+  @ApiOkResponse({ type: EventListDto })
+  list(@Query() query: ListEventsQueryDto): Promise<EventListDto> {
+    return this.events.list(query);
+  }
+
+  @Get('filter-options')
+  @ApiOperation({ summary: 'Distinct apps, sessions and event types, for filter menus' })
+  @ApiOkResponse({ type: EventFilterOptionsDto })
+  filterOptions(): Promise<EventFilterOptionsDto> {
+    return this.events.filterOptions();
+  }
+}

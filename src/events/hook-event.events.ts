@@ -1,0 +1,8 @@
+import type { HookEventDto } from './dto/hook-event.dto';
+
+/** Raised (on Nest's event emitter) once a hook event is committed, in id order. */
+export const HOOK_EVENT_STORED = 'hook.event.stored';
+
+export interface HookEventStoredEvent {
+  readonly event: HookEventDto;
+}

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { ValidationFailedException } from '../common/validation.exception';
+import { nestingDepth, normalizeHookEvent } from './hook-event.normalizer';
+
+const fields = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (error) {
+    return (error as ValidationFailedException).fieldErrors.map((e) => e.field).sort();
+  }
+  return [];
+};
+
+describe('normalizeHookEvent', () => {
+  it('takes the app from the header, then the cwd, and the time from the payload or now', () => {
+    const raw = { hook_event_name: 'Stop', session_id: 's1', cwd: '/home/dev/shop/' };
+    expect(normalizeHookEvent(raw, undefined, 42)).toMatchObject({
+      sourceApp: 'shop',
+      timestamp: 42,
+      payload: raw,
+    });
+    expect(normalizeHookEvent(raw, 'cli', 42).sourceApp).toBe('cli');
+    expect(normalizeHookEvent({ ...raw, cwd: undefined }, undefined, 42).sourceApp).toBe('unknown');
+    expect(
+      normalizeHookEvent({ ...raw, timestamp: '2026-01-01T00:00:00Z' }, undefined, 42).timestamp,
+    ).toBe(Date.parse('2026-01-01T00:00:00Z'));
+    expect(normalizeHookEvent({ ...raw, timestamp: 1_790_000_000 }, undefined, 42).timestamp).toBe(
+      1_790_000_000_000,
+    );
+  });
+
+  it('reads the envelope, with the session id in it or in its payload', () => {
+    const e = normalizeHookEvent(
+      {
+        source_app: 'shop',
+        hook_event_type: 'PreToolUse',
+        payload: { session_id: 's9', tool_name: 'Bash', tool_use_id: 'toolu_1' },
+        timestamp: 5e12,
+      },
+      'ignored',
+    );
+    expect(e).toMatchObject({
+      sourceApp: 'shop',
+      sessionId: 's9',
+      hookEventType: 'PreToolUse',
+      toolName: 'Bash',
+      toolUseId: 'toolu_1',
+      timestamp: 5e12,
+    });
+  });
+
+  it('lists every problem at once', () => {
+    expect(fields(() => normalizeHookEvent('text', undefined))).toEqual(['body']);
+    expect(
+      fields(() =>
+        normalizeHookEvent(
+          { session_id: 'a b', tool_use_id: 3, agent_id: 'x'.repeat(200) },
+          undefined,
+        ),
+      ),
+    ).toEqual(['agent_id', 'hook_event_name', 'session_id', 'tool_use_id']);
+    expect(
+      fields(() => normalizeHookEvent({ hook_event_name: 'Stop', session_id: 's' }, 'bad\napp')),
+    ).toEqual(['X-Source-App']);
+  });
+
+  it('measures nesting without recursion', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 200_000; i++) deep = { a: deep };
+    expect(nestingDepth(deep, 64)).toBe(65);
+    expect(nestingDepth({ a: [1, { b: [] }] })).toBe(4);
+  });
+});

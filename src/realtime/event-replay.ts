@@ -1,0 +1,80 @@
+import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import type { HookEventDto } from '../events/dto/hook-event.dto';
+import { EventsService } from '../events/events.service';
+
+const PAGE = 500;
+
+/**
+ * Brings a connecting socket up to date: a client that reconnects with `last_event_id` gets every
+ * event after it, in order, exactly once, before live ones; a new client gets the last 50 in
+ * `initial` and then every later one, also exactly once.
+ *
+ * Why it is safe: live events are broadcast in id order right after they commit, and each is
+ * noted here. While a socket replays it is not yet in any room and every broadcast is buffered for
+ * it; the database is read only up to the last id already broadcast (so nothing read can also
+ * arrive later). When a read comes back short, the socket joins its rooms and the buffer is
+ * flushed, skipping what was already sent — all in one synchronous step, so no broadcast falls
+ * between "replayed" and "live".
+ */
+@Injectable()
+export class EventReplay implements OnApplicationBootstrap {
+  private lastBroadcastId = 0;
+  private readonly buffers = new Map<string, HookEventDto[]>();
+
+  constructor(private readonly events: EventsService) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const [last] = await this.events.latest(1);
+    this.lastBroadcastId = Math.max(this.lastBroadcastId, last?.id ?? 0);
+  }
+
+  /** The broadcaster calls this for every event it broadcast, in id order. */
+  broadcasted(event: HookEventDto): void {
+    if (event.id > this.lastBroadcastId) this.lastBroadcastId = event.id;
+    for (const buffer of this.buffers.values()) buffer.push(event);
+  }
+
+  /**
+   * Registers the socket's buffer, then `start(lastBroadcastId)` picks the cursor (and may send
+   * the `initial` snapshot read up to that id); then sends `deliver` every event after the
+   * cursor, calls `joinLive`, and sends what was broadcast meanwhile. Returns how many events were
+   * delivered after `start` (and does not join if `isGone()` turns true).
+   */
+  async replay(
+    socketId: string,
+    start: (lastBroadcastId: number) => Promise<number>,
+    deliver: (event: HookEventDto) => void,
+    joinLive: () => void,
+    isGone: () => boolean,
+  ): Promise<number> {
+    const buffer: HookEventDto[] = [];
+    this.buffers.set(socketId, buffer);
+    let sent = 0;
+    try {
+      let cursor = await start(this.lastBroadcastId);
+      for (;;) {
+        if (isGone()) return sent;
+        const upTo = this.lastBroadcastId;
+        if (upTo <= cursor) break;
+        const page = await this.events.between(cursor, upTo, PAGE);
+        if (isGone()) return sent;
+        for (const event of page) {
+          deliver(event);
+          cursor = event.id;
+          sent += 1;
+        }
+        if (page.length < PAGE) break;
+      }
+      joinLive();
+      for (const event of buffer) {
+        if (event.id <= cursor) continue;
+        deliver(event);
+        cursor = event.id;
+        sent += 1;
+      }
+      return sent;
+    } finally {
+      this.buffers.delete(socketId);
+    }
+  }
+}

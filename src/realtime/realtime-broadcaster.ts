@@ -1,0 +1,102 @@
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
+import { BRIDGE_STATUS_EVENT, type BridgeStatusEvent } from '../bridge/bridge-status.event';
+import { HOOK_EVENT_STORED, type HookEventStoredEvent } from '../events/hook-event.events';
+import { USAGE_UPDATED_EVENT, type UsageUpdatedEvent } from '../usage/usage.events';
+import { UsageService } from '../usage/usage.service';
+import { EventReplay } from './event-replay';
+import { KeyedThrottle } from './keyed-throttle';
+import { RealtimeMetrics } from './realtime-metrics';
+import { envelope, type ServerEnvelope, type ServerToClientEvents } from './realtime.protocol';
+import { GLOBAL_ROOM, sessionRoom } from './rooms';
+import { SocketServerRef } from './socket-server.ref';
+
+/** Hook events after which a session's dashboards get fresh usage (DESIGN.md §5). */
+export const USAGE_TRIGGERS: ReadonlySet<string> = new Set([
+  'PreToolUse',
+  'PostToolUse',
+  'Stop',
+  'SubagentStop',
+  'UserPromptSubmit',
+]);
+/** At most one triggered usage push per session in this window; triggers within it coalesce. */
+export const USAGE_PUSH_INTERVAL_MS = 2000;
+
+/**
+ * Turns what the services announce (stored hook events, usage changes, bridge status) into
+ * socket broadcasts. Services never call into it.
+ */
+@Injectable()
+export class RealtimeBroadcaster implements OnModuleDestroy {
+  private readonly logger = new Logger(RealtimeBroadcaster.name);
+  private readonly usagePushes = new KeyedThrottle(
+    USAGE_PUSH_INTERVAL_MS,
+    (sessionId) => void this.pushSessionUsage(sessionId),
+  );
+
+  constructor(
+    private readonly ref: SocketServerRef,
+    private readonly replay: EventReplay,
+    private readonly usage: UsageService,
+    private readonly metrics: RealtimeMetrics,
+  ) {}
+
+  onModuleDestroy(): void {
+    this.usagePushes.stop();
+  }
+
+  @OnEvent(HOOK_EVENT_STORED)
+  onHookEvent({ event }: HookEventStoredEvent): void {
+    this.emit(
+      [GLOBAL_ROOM, sessionRoom(event.session_id)],
+      'event',
+      envelope('event', event, { event_id: event.id, session_id: event.session_id }),
+    );
+    this.replay.broadcasted(event);
+    if (USAGE_TRIGGERS.has(event.hook_event_type)) this.usagePushes.trigger(event.session_id);
+  }
+
+  @OnEvent(USAGE_UPDATED_EVENT)
+  async onUsageUpdated(update: UsageUpdatedEvent): Promise<void> {
+    if (update.kind !== 'stats' || !(await this.usage.isInEffect(update.params))) return;
+    this.emit(
+      [GLOBAL_ROOM],
+      'usage_update',
+      envelope('usage_update', { data: update.payload, source: 'bridge' as const }),
+    );
+  }
+
+  @OnEvent(BRIDGE_STATUS_EVENT)
+  onBridgeStatus(status: BridgeStatusEvent): void {
+    const { healthy, state, reason } = status;
+    this.emit(
+      [GLOBAL_ROOM],
+      'bridge_status',
+      envelope('bridge_status', { healthy, state, reason }),
+    );
+  }
+
+  private async pushSessionUsage(sessionId: string): Promise<void> {
+    try {
+      const { payload, source } = await this.usage.statsForPush();
+      this.emit(
+        [sessionRoom(sessionId)],
+        'usage_update',
+        envelope('usage_update', { data: payload, source }, { session_id: sessionId }),
+      );
+    } catch (error) {
+      this.logger.warn(`usage push for session ${sessionId} failed: ${(error as Error).message}`);
+    }
+  }
+
+  private emit<E extends keyof ServerToClientEvents>(
+    rooms: string[],
+    type: E,
+    message: Parameters<ServerToClientEvents[E]>[0] & ServerEnvelope<unknown>,
+  ): void {
+    const server = this.ref.server;
+    if (!server) return;
+    (server.to(rooms).emit as (event: string, message: unknown) => boolean)(type, message);
+    this.metrics.emittedOne(type);
+  }
+}

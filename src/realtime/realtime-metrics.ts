@@ -1,0 +1,55 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Registry } from 'prom-client';
+
+/** Socket counts and traffic, for `/metrics` and `GET /api/realtime/stats`. */
+@Injectable()
+export class RealtimeMetrics {
+  readonly startedAt = Date.now();
+  eventsEmitted = 0;
+  private readonly connections: Gauge;
+  private readonly emitted: Counter<'type'>;
+  private readonly refused: Counter<'reason'>;
+  private readonly replayed: Counter;
+
+  constructor(registry: Registry) {
+    this.connections = new Gauge({
+      name: 'realtime_connections',
+      help: 'Connected Socket.IO clients',
+      registers: [registry],
+    });
+    this.emitted = new Counter({
+      name: 'realtime_events_emitted_total',
+      help: 'Server events broadcast or sent, by type',
+      labelNames: ['type'],
+      registers: [registry],
+    });
+    this.refused = new Counter({
+      name: 'realtime_refused_total',
+      help: 'Refused connections and client messages, by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
+    this.replayed = new Counter({
+      name: 'realtime_replayed_events_total',
+      help: 'Stored events replayed to reconnecting clients',
+      registers: [registry],
+    });
+  }
+
+  connected(count: number): void {
+    this.connections.set(count);
+  }
+
+  emittedOne(type: string): void {
+    this.eventsEmitted += 1;
+    this.emitted.inc({ type });
+  }
+
+  refusedOne(reason: string): void {
+    this.refused.inc({ reason });
+  }
+
+  replayedSome(count: number): void {
+    this.replayed.inc(count);
+  }
+}

@@ -1,0 +1,260 @@
+import { Logger, UseFilters, UsePipes } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+  type OnGatewayInit,
+  SubscribeMessage,
+  WebSocketGateway,
+  WsException,
+} from '@nestjs/websockets';
+import type { Socket } from 'socket.io';
+import { JwtVerifier, TokenRejectedError } from '../auth/jwt-verifier';
+import { BridgeStatusPublisher } from '../bridge/bridge-status.publisher';
+import { systemClock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
+import type { HookEventDto } from '../events/dto/hook-event.dto';
+import { EventsService } from '../events/events.service';
+import { UsageService } from '../usage/usage.service';
+import { RoomDto, UsageRequestDto } from './dto/room.dto';
+import { EventReplay } from './event-replay';
+import { RealtimeMetrics } from './realtime-metrics';
+import {
+  type Ack,
+  type ClientToServerEvents,
+  envelope,
+  type ErrorData,
+  PROTOCOL_VERSION,
+  type ServerToClientEvents,
+  type SocketData,
+} from './realtime.protocol';
+import { checkRoom, GLOBAL_ROOM } from './rooms';
+import { SocketRateLimiter } from './socket-rate-limiter';
+import { type RealtimeServer, SocketServerRef } from './socket-server.ref';
+import { WsProblemFilter } from './ws-problem.filter';
+import { WsValidationPipe } from './ws-validation.pipe';
+
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+type RealtimeSocket = Socket<ClientToServerEvents, ServerToClientEvents, {}, SocketData>;
+
+const INITIAL_EVENTS = 50;
+/** Rooms a socket may be in at once (its own id room and `global` included). */
+const MAX_ROOMS = 64;
+/** A limited socket hears `rate_limited` at most this often. */
+const RATE_NOTICE_EVERY_MS = 1000;
+
+/** What the handshake said, checked by the connection middleware. */
+interface Handshake {
+  lastEventId?: number;
+}
+const handshakes = new WeakMap<RealtimeSocket, Handshake>();
+
+function parseLastEventId(value: unknown): number | undefined | Error {
+  if (value === undefined || value === null || value === '') return undefined;
+  const id = typeof value === 'string' ? Number(value) : value;
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0)
+    return new Error('bad_request: last_event_id must be a non-negative integer');
+  return id;
+}
+
+/**
+ * The Socket.IO side of DESIGN.md §5: handshake auth, `connection_established` and `initial`,
+ * replay after `last_event_id`, room subscriptions with authorization, usage requests, ping,
+ * and a per-socket rate limit. Broadcasts are the RealtimeBroadcaster's.
+ */
+@WebSocketGateway()
+@UseFilters(WsProblemFilter)
+@UsePipes(WsValidationPipe)
+export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
+  private readonly logger = new Logger(RealtimeGateway.name);
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly ref: SocketServerRef,
+    private readonly jwt: JwtVerifier,
+    private readonly events: EventsService,
+    private readonly usage: UsageService,
+    private readonly bridge: BridgeStatusPublisher,
+    private readonly replay: EventReplay,
+    private readonly metrics: RealtimeMetrics,
+  ) {}
+
+  afterInit(server: RealtimeServer): void {
+    this.ref.server = server;
+    server.use((socket, next) => {
+      const auth = (socket.handshake.auth ?? {}) as Record<string, unknown>;
+      const lastEventId = parseLastEventId(auth.last_event_id);
+      if (lastEventId instanceof Error) return next(lastEventId);
+      if (this.jwt.enabled) {
+        const header = socket.handshake.headers.authorization;
+        const token =
+          typeof auth.token === 'string'
+            ? auth.token
+            : header?.startsWith('Bearer ')
+              ? header.slice(7)
+              : undefined;
+        try {
+          const claims = this.jwt.verify(token);
+          socket.data.user = { sub: claims.sub, projects: claims.projects, role: claims.role };
+        } catch (error) {
+          this.metrics.refusedOne('unauthorized');
+          const reason = error instanceof TokenRejectedError ? error.reason : 'invalid';
+          return next(new Error(`unauthorized: ${reason}`));
+        }
+      }
+      handshakes.set(socket, { lastEventId });
+      next();
+    });
+  }
+
+  async handleConnection(socket: RealtimeSocket): Promise<void> {
+    this.metrics.connected(this.ref.server?.engine.clientsCount ?? 0);
+    this.limitRate(socket);
+    if (socket.recovered) {
+      // Socket.IO restored its rooms and the packets it missed: nothing to replay.
+      this.sendEstablished(socket, [...socket.rooms]);
+      return;
+    }
+    const { lastEventId } = handshakes.get(socket) ?? {};
+    this.sendEstablished(socket, [GLOBAL_ROOM]);
+    const deliver = (event: HookEventDto) =>
+      socket.emit(
+        'event',
+        envelope('event', event, { event_id: event.id, session_id: event.session_id }),
+      );
+    try {
+      const replayed = await this.replay.replay(
+        socket.id,
+        async (lastBroadcastId) => {
+          const [recent, usage] = await Promise.all([
+            lastEventId === undefined
+              ? this.events.latest(INITIAL_EVENTS, lastBroadcastId)
+              : Promise.resolve([]),
+            this.usage.statsForPush().catch(() => undefined),
+          ]);
+          const status = this.bridge.current();
+          socket.emit(
+            'initial',
+            envelope('initial', {
+              events: recent,
+              usage: usage && usage.source !== 'default' ? usage.payload : null,
+              usage_source: usage?.source ?? null,
+              bridge: status
+                ? { healthy: status.healthy, state: status.state, reason: status.reason }
+                : null,
+            }),
+          );
+          return lastEventId ?? recent.at(-1)?.id ?? lastBroadcastId;
+        },
+        deliver,
+        () => void socket.join(GLOBAL_ROOM),
+        () => socket.disconnected,
+      );
+      if (replayed) this.metrics.replayedSome(replayed);
+    } catch (error) {
+      this.logger.warn(
+        `bringing socket ${socket.id} up to date failed: ${(error as Error).message}`,
+      );
+      this.sendError(socket, {
+        code: 'unavailable',
+        message: 'could not load the stored events; reconnect to retry',
+      });
+      socket.disconnect(true);
+    }
+  }
+
+  handleDisconnect(): void {
+    this.metrics.connected(this.ref.server?.engine.clientsCount ?? 0);
+  }
+
+  @SubscribeMessage('subscribe')
+  subscribe(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() body: RoomDto): Ack {
+    const check = checkRoom(body.room, socket.data.user, this.jwt.enabled);
+    if (!check.ok) throw new WsException({ code: check.code, message: check.message });
+    if (!socket.rooms.has(body.room) && socket.rooms.size >= MAX_ROOMS)
+      throw new WsException({
+        code: 'bad_request',
+        message: `at most ${MAX_ROOMS - 1} rooms per socket`,
+      });
+    void socket.join(body.room);
+    return { status: 'success', room: body.room, rooms: this.roomsOf(socket) };
+  }
+
+  @SubscribeMessage('unsubscribe')
+  unsubscribe(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() body: RoomDto): Ack {
+    void socket.leave(body.room);
+    return { status: 'success', room: body.room, rooms: this.roomsOf(socket) };
+  }
+
+  @SubscribeMessage('request_usage_update')
+  async requestUsageUpdate(
+    @ConnectedSocket() socket: RealtimeSocket,
+    @MessageBody() body: UsageRequestDto,
+  ): Promise<Ack> {
+    const { payload, source } = await this.usage.statsForPush();
+    socket.emit(
+      'usage_update',
+      envelope(
+        'usage_update',
+        { data: payload, source },
+        body.session_id ? { session_id: body.session_id } : {},
+      ),
+    );
+    this.metrics.emittedOne('usage_update');
+    return { status: 'success', source, data: payload };
+  }
+
+  @SubscribeMessage('ping')
+  ping(@ConnectedSocket() socket: RealtimeSocket): Ack {
+    const serverTime = Date.now();
+    socket.emit('pong', envelope('pong', { server_time: serverTime }));
+    return { status: 'success', server_time: serverTime };
+  }
+
+  private sendEstablished(socket: RealtimeSocket, rooms: string[]): void {
+    socket.emit(
+      'connection_established',
+      envelope('connection_established', {
+        protocol_version: PROTOCOL_VERSION,
+        socket_id: socket.id,
+        server_time: Date.now(),
+        rooms: rooms.filter((room) => room !== socket.id),
+      }),
+    );
+  }
+
+  private sendError(socket: RealtimeSocket, error: ErrorData): void {
+    socket.emit('error', envelope('error', error));
+  }
+
+  private roomsOf(socket: RealtimeSocket): string[] {
+    return [...socket.rooms].filter((room) => room !== socket.id);
+  }
+
+  /** Every client message spends a token; a flood is refused, then disconnected. */
+  private limitRate(socket: RealtimeSocket): void {
+    const limiter = new SocketRateLimiter(this.config.realtime.rateLimitPerSec, systemClock);
+    let lastNotice = 0;
+    socket.use((packet, next) => {
+      const verdict = limiter.take();
+      if (verdict === 'ok') return next();
+      this.metrics.refusedOne('rate_limited');
+      const error: ErrorData = {
+        code: 'rate_limited',
+        message: `more than ${this.config.realtime.rateLimitPerSec} messages a second`,
+      };
+      const ack = packet.at(-1);
+      if (typeof ack === 'function') (ack as (result: Ack) => void)({ status: 'error', ...error });
+      const now = Date.now();
+      if (verdict === 'disconnect') {
+        this.sendError(socket, { ...error, message: `${error.message}; disconnected` });
+        this.metrics.refusedOne('flood_disconnect');
+        socket.disconnect(true);
+      } else if (now - lastNotice >= RATE_NOTICE_EVERY_MS) {
+        lastNotice = now;
+        this.sendError(socket, error);
+      }
+    });
+  }
+}

@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { BridgeModule } from '../bridge/bridge.module';
+import { EventsModule } from '../events/events.module';
+import { UsageModule } from '../usage/usage.module';
+import { EventReplay } from './event-replay';
+import { RealtimeBroadcaster } from './realtime-broadcaster';
+import { RealtimeMetrics } from './realtime-metrics';
+import { RealtimeStatsController } from './realtime-stats.controller';
+import { RealtimeGateway } from './realtime.gateway';
+import { SocketServerRef } from './socket-server.ref';
+
+/** Live dashboards: the Socket.IO gateway, its broadcasts, replay and stats. */
+@Module({
+  imports: [EventsModule, UsageModule, BridgeModule],
+  controllers: [RealtimeStatsController],
+  providers: [SocketServerRef, RealtimeGateway, RealtimeBroadcaster, EventReplay, RealtimeMetrics],
+})
+export class RealtimeModule {}

@@ -1,0 +1,87 @@
+import type { BridgeStatusEvent } from '../bridge/bridge-status.event';
+import type { HookEventDto } from '../events/dto/hook-event.dto';
+import type { DataSourceName } from '../usage/usage.service';
+
+/** DESIGN.md §5. Bumped on any incompatible change of the events below. */
+export const PROTOCOL_VERSION = 1;
+
+/** Every server event has this envelope. */
+export interface ServerEnvelope<T> {
+  readonly type: string;
+  readonly data: T;
+  /** Epoch ms. */
+  readonly timestamp: number;
+  readonly event_id?: number;
+  readonly session_id?: string;
+}
+
+export interface ConnectionEstablishedData {
+  readonly protocol_version: number;
+  readonly socket_id: string;
+  readonly server_time: number;
+  readonly rooms: string[];
+}
+
+export interface InitialData {
+  /** The last 50 stored events (empty when the client resumes with `last_event_id`). */
+  readonly events: HookEventDto[];
+  readonly usage: unknown;
+  readonly usage_source: DataSourceName | null;
+  readonly bridge: BridgeStatusData | null;
+}
+
+export interface UsageUpdateData {
+  readonly data: unknown;
+  readonly source: DataSourceName;
+}
+
+export interface BridgeStatusData {
+  readonly healthy: boolean;
+  readonly state: BridgeStatusEvent['state'];
+  readonly reason: string | null;
+}
+
+export type ErrorCode = 'bad_request' | 'forbidden' | 'rate_limited' | 'unavailable' | 'internal';
+
+export interface ErrorData {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly errors?: Array<{ field: string; message: string }>;
+}
+
+export type Ack =
+  | ({ readonly status: 'success' } & Record<string, unknown>)
+  | ({ readonly status: 'error' } & ErrorData);
+
+type Envelope<T> = (envelope: ServerEnvelope<T>) => void;
+
+export interface ServerToClientEvents {
+  connection_established: Envelope<ConnectionEstablishedData>;
+  initial: Envelope<InitialData>;
+  event: Envelope<HookEventDto>;
+  usage_update: Envelope<UsageUpdateData>;
+  bridge_status: Envelope<BridgeStatusData>;
+  error: Envelope<ErrorData>;
+  pong: Envelope<{ readonly server_time: number }>;
+}
+
+export interface ClientToServerEvents {
+  subscribe: (data: { room: string }, ack?: (result: Ack) => void) => void;
+  unsubscribe: (data: { room: string }, ack?: (result: Ack) => void) => void;
+  request_usage_update: (data: { session_id?: string }, ack?: (result: Ack) => void) => void;
+  ping: (data: unknown, ack?: (result: Ack) => void) => void;
+}
+
+/** What the gateway keeps on each socket (`socket.data`). */
+export interface SocketData {
+  /** The verified token's subject and grants; undefined when auth is off. */
+  user?: { readonly sub: string; readonly projects: readonly string[]; readonly role?: string };
+}
+
+export function envelope<T>(
+  type: string,
+  data: T,
+  extra: { event_id?: number; session_id?: string } = {},
+): ServerEnvelope<T> {
+  return { type, data, timestamp: Date.now(), ...extra };
+}
