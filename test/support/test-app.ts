@@ -18,11 +18,11 @@ export const BASE_TEST_ENV: Readonly<Record<string, string>> = {
   BRIDGE_MODE: 'off',
 };
 
-/** Boots the real application in-process and listens on a random loopback port. */
-export async function startTestApp(env: Record<string, string>): Promise<RunningApp> {
+/** Boots the real application in-process and listens on a loopback port (random by default). */
+export async function startTestApp(env: Record<string, string>, port = 0): Promise<RunningApp> {
   const config = loadConfig({ ...BASE_TEST_ENV, ...env });
   const app = await createApp(config);
-  await app.listen({ port: 0, host: '127.0.0.1' });
+  await app.listen({ port, host: '127.0.0.1' });
   const address = app.getHttpServer().address();
   if (!address || typeof address === 'string') throw new Error('app did not bind a TCP port');
   return {
