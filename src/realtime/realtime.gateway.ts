@@ -109,6 +109,9 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   }
 
   async handleConnection(socket: RealtimeSocket): Promise<void> {
+    // The handshake (headers, auth) is copied; the upgrade request and its buffers need not live
+    // as long as the connection (Socket.IO's own memory advice).
+    (socket.conn as unknown as { request: unknown }).request = null;
     this.metrics.connected(this.ref.server?.engine.clientsCount ?? 0);
     this.limitRate(socket);
     if (socket.recovered) {
