@@ -12,7 +12,6 @@ import {
 import type { Socket } from 'socket.io';
 import { JwtVerifier, TokenRejectedError } from '../auth/jwt-verifier';
 import { BridgeStatusPublisher } from '../bridge/bridge-status.publisher';
-import { systemClock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import type { HookEventDto } from '../events/dto/hook-event.dto';
 import { EventsService } from '../events/events.service';
@@ -30,7 +29,7 @@ import {
   type SocketData,
 } from './realtime.protocol';
 import { checkRoom, GLOBAL_ROOM } from './rooms';
-import { SocketRateLimiter } from './socket-rate-limiter';
+import { sendDirect } from './send-direct';
 import { type RealtimeServer, SocketServerRef } from './socket-server.ref';
 import { WsProblemFilter } from './ws-problem.filter';
 import { WsValidationPipe } from './ws-validation.pipe';
@@ -41,14 +40,6 @@ type RealtimeSocket = Socket<ClientToServerEvents, ServerToClientEvents, {}, Soc
 const INITIAL_EVENTS = 50;
 /** Rooms a socket may be in at once (its own id room and `global` included). */
 const MAX_ROOMS = 64;
-/** A limited socket hears `rate_limited` at most this often. */
-const RATE_NOTICE_EVERY_MS = 1000;
-
-/** What the handshake said, checked by the connection middleware. */
-interface Handshake {
-  lastEventId?: number;
-}
-const handshakes = new WeakMap<RealtimeSocket, Handshake>();
 
 function parseLastEventId(value: unknown): number | undefined | Error {
   if (value === undefined || value === null || value === '') return undefined;
@@ -103,7 +94,7 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGa
           return next(new Error(`unauthorized: ${reason}`));
         }
       }
-      handshakes.set(socket, { lastEventId });
+      socket.data.lastEventId = lastEventId;
       next();
     });
   }
@@ -113,16 +104,16 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     // as long as the connection (Socket.IO's own memory advice).
     (socket.conn as unknown as { request: unknown }).request = null;
     this.metrics.connected(this.ref.server?.engine.clientsCount ?? 0);
-    this.limitRate(socket);
     if (socket.recovered) {
       // Socket.IO restored its rooms and the packets it missed: nothing to replay.
       this.sendEstablished(socket, [...socket.rooms]);
       return;
     }
-    const { lastEventId } = handshakes.get(socket) ?? {};
+    const { lastEventId } = socket.data;
     this.sendEstablished(socket, [GLOBAL_ROOM]);
     const deliver = (event: HookEventDto) =>
-      socket.emit(
+      sendDirect(
+        socket,
         'event',
         envelope('event', event, { event_id: event.id, session_id: event.session_id }),
       );
@@ -137,7 +128,8 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGa
             this.usage.statsForPush().catch(() => undefined),
           ]);
           const status = this.bridge.current();
-          socket.emit(
+          sendDirect(
+            socket,
             'initial',
             envelope('initial', {
               events: recent,
@@ -196,7 +188,8 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     @MessageBody() body: UsageRequestDto,
   ): Promise<Ack> {
     const { payload, source } = await this.usage.statsForPush();
-    socket.emit(
+    sendDirect(
+      socket,
       'usage_update',
       envelope(
         'usage_update',
@@ -211,12 +204,13 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   @SubscribeMessage('ping')
   ping(@ConnectedSocket() socket: RealtimeSocket): Ack {
     const serverTime = Date.now();
-    socket.emit('pong', envelope('pong', { server_time: serverTime }));
+    sendDirect(socket, 'pong', envelope('pong', { server_time: serverTime }));
     return { status: 'success', server_time: serverTime };
   }
 
   private sendEstablished(socket: RealtimeSocket, rooms: string[]): void {
-    socket.emit(
+    sendDirect(
+      socket,
       'connection_established',
       envelope('connection_established', {
         protocol_version: PROTOCOL_VERSION,
@@ -228,36 +222,10 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   }
 
   private sendError(socket: RealtimeSocket, error: ErrorData): void {
-    socket.emit('error', envelope('error', error));
+    sendDirect(socket, 'error', envelope('error', error));
   }
 
   private roomsOf(socket: RealtimeSocket): string[] {
     return [...socket.rooms].filter((room) => room !== socket.id);
-  }
-
-  /** Every client message spends a token; a flood is refused, then disconnected. */
-  private limitRate(socket: RealtimeSocket): void {
-    const limiter = new SocketRateLimiter(this.config.realtime.rateLimitPerSec, systemClock);
-    let lastNotice = 0;
-    socket.use((packet, next) => {
-      const verdict = limiter.take();
-      if (verdict === 'ok') return next();
-      this.metrics.refusedOne('rate_limited');
-      const error: ErrorData = {
-        code: 'rate_limited',
-        message: `more than ${this.config.realtime.rateLimitPerSec} messages a second`,
-      };
-      const ack = packet.at(-1);
-      if (typeof ack === 'function') (ack as (result: Ack) => void)({ status: 'error', ...error });
-      const now = Date.now();
-      if (verdict === 'disconnect') {
-        this.sendError(socket, { ...error, message: `${error.message}; disconnected` });
-        this.metrics.refusedOne('flood_disconnect');
-        socket.disconnect(true);
-      } else if (now - lastNotice >= RATE_NOTICE_EVERY_MS) {
-        lastNotice = now;
-        this.sendError(socket, error);
-      }
-    });
   }
 }

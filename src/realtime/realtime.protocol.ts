@@ -76,6 +76,8 @@ export interface ClientToServerEvents {
 export interface SocketData {
   /** The verified token's subject and grants; undefined when auth is off. */
   user?: { readonly sub: string; readonly projects: readonly string[]; readonly role?: string };
+  /** The handshake's `auth.last_event_id`, checked by the connection middleware. */
+  lastEventId?: number;
 }
 
 export function envelope<T>(

@@ -24,3 +24,15 @@ describe('SocketRateLimiter', () => {
     }
   });
 });
+
+describe('SocketRateLimiter notices', () => {
+  it('tells a limited client at most once a second', () => {
+    let now = 0;
+    const limiter = new SocketRateLimiter(5, () => now);
+    expect([limiter.noticeDue(), limiter.noticeDue()]).toEqual([true, false]);
+    now = 999;
+    expect(limiter.noticeDue()).toBe(false);
+    now = 1000;
+    expect(limiter.noticeDue()).toBe(true);
+  });
+});

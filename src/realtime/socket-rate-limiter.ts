@@ -12,6 +12,7 @@ export class SocketRateLimiter {
   private last: number;
   private refused = 0;
   private windowStart: number;
+  private lastNotice = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly ratePerSec: number,
@@ -39,5 +40,13 @@ export class SocketRateLimiter {
     }
     this.refused += 1;
     return this.refused > this.ratePerSec * 2 ? 'disconnect' : 'limited';
+  }
+
+  /** Whether to tell the client it is limited now (at most once a second). */
+  noticeDue(): boolean {
+    const now = this.now();
+    if (now - this.lastNotice < 1000) return false;
+    this.lastNotice = now;
+    return true;
   }
 }

@@ -3,6 +3,7 @@ import { WsException } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
 import { ValidationFailedException } from '../common/validation.exception';
 import { envelope, type ErrorData } from './realtime.protocol';
+import { sendDirect } from './send-direct';
 
 /**
  * Any failure of a client message becomes an `error {code, message, errors?}` event and, when the
@@ -31,7 +32,7 @@ export class WsProblemFilter implements WsExceptionFilter {
       this.logger.error(exception instanceof Error ? exception.stack : String(exception));
       error = { code: 'internal', message: 'the message could not be handled' };
     }
-    socket.emit('error', envelope('error', error));
+    sendDirect(socket, 'error', envelope('error', error));
     if (typeof ack === 'function')
       (ack as (result: unknown) => void)({ status: 'error', ...error });
   }
