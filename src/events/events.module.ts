@@ -2,11 +2,13 @@ import { Module } from '@nestjs/common';
 import { EventStore } from './event.store';
 import { EventsController } from './events.controller';
 import { EventsService } from './events.service';
+import { SkillMetricsController } from './skill-metrics/skill-metrics.controller';
+import { SkillMetricsService } from './skill-metrics/skill-metrics.service';
 
-/** Claude Code hook events: ingestion, storage, history. */
+/** Claude Code hook events: ingestion, storage, history, and the skill metrics drawn from them. */
 @Module({
-  controllers: [EventsController],
-  providers: [EventStore, EventsService],
-  exports: [EventsService],
+  controllers: [EventsController, SkillMetricsController],
+  providers: [EventStore, EventsService, SkillMetricsService],
+  exports: [EventsService, SkillMetricsService],
 })
 export class EventsModule {}

@@ -16,7 +16,7 @@ import { AppConfig } from '../config/app-config';
 import type { HookEventDto } from '../events/dto/hook-event.dto';
 import { EventsService } from '../events/events.service';
 import { UsageService } from '../usage/usage.service';
-import { RoomDto, UsageRequestDto } from './dto/room.dto';
+import { MetricsSubscriptionDto, RoomDto, UsageRequestDto } from './dto/room.dto';
 import { EventReplay } from './event-replay';
 import { RealtimeMetrics } from './realtime-metrics';
 import {
@@ -28,7 +28,7 @@ import {
   type ServerToClientEvents,
   type SocketData,
 } from './realtime.protocol';
-import { checkRoom, GLOBAL_ROOM } from './rooms';
+import { checkRoom, GLOBAL_ROOM, METRICS_ROOM, skillRoom } from './rooms';
 import { sendDirect } from './send-direct';
 import { type RealtimeServer, SocketServerRef } from './socket-server.ref';
 import { WsProblemFilter } from './ws-problem.filter';
@@ -199,6 +199,28 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     );
     this.metrics.emittedOne('usage_update');
     return { status: 'success', source, data: payload };
+  }
+
+  @SubscribeMessage('subscribe_metrics')
+  subscribeMetrics(
+    @ConnectedSocket() socket: RealtimeSocket,
+    @MessageBody() body: MetricsSubscriptionDto,
+  ): Ack {
+    const skill = body.skill ?? null;
+    const room = skill === null ? METRICS_ROOM : skillRoom(skill);
+    if (socket.data.metricsRoom && socket.data.metricsRoom !== room)
+      void socket.leave(socket.data.metricsRoom);
+    socket.data.metricsRoom = room;
+    void socket.join(room);
+    sendDirect(socket, 'subscription_confirmed', envelope('subscription_confirmed', { skill }));
+    return { status: 'success', skill };
+  }
+
+  @SubscribeMessage('unsubscribe_metrics')
+  unsubscribeMetrics(@ConnectedSocket() socket: RealtimeSocket): Ack {
+    if (socket.data.metricsRoom) void socket.leave(socket.data.metricsRoom);
+    socket.data.metricsRoom = undefined;
+    return { status: 'success' };
   }
 
   @SubscribeMessage('ping')

@@ -3,6 +3,7 @@ import { BridgeModule } from '../bridge/bridge.module';
 import { EventsModule } from '../events/events.module';
 import { UsageModule } from '../usage/usage.module';
 import { EventReplay } from './event-replay';
+import { MetricsTicker } from './metrics-ticker';
 import { RealtimeBroadcaster } from './realtime-broadcaster';
 import { RealtimeMetrics } from './realtime-metrics';
 import { RealtimeStatsController } from './realtime-stats.controller';
@@ -13,6 +14,13 @@ import { SocketServerRef } from './socket-server.ref';
 @Module({
   imports: [EventsModule, UsageModule, BridgeModule],
   controllers: [RealtimeStatsController],
-  providers: [SocketServerRef, RealtimeGateway, RealtimeBroadcaster, EventReplay, RealtimeMetrics],
+  providers: [
+    SocketServerRef,
+    RealtimeGateway,
+    RealtimeBroadcaster,
+    EventReplay,
+    MetricsTicker,
+    RealtimeMetrics,
+  ],
 })
 export class RealtimeModule {}

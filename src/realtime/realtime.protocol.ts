@@ -1,5 +1,6 @@
 import type { BridgeStatusEvent } from '../bridge/bridge-status.event';
 import type { HookEventDto } from '../events/dto/hook-event.dto';
+import type { SkillMetricsSnapshot } from '../events/skill-metrics/skill-metrics.service';
 import type { DataSourceName } from '../usage/usage.service';
 
 /** DESIGN.md §5. Bumped on any incompatible change of the events below. */
@@ -63,6 +64,8 @@ export interface ServerToClientEvents {
   bridge_status: Envelope<BridgeStatusData>;
   error: Envelope<ErrorData>;
   pong: Envelope<{ readonly server_time: number }>;
+  metrics_update: Envelope<SkillMetricsSnapshot>;
+  subscription_confirmed: Envelope<{ readonly skill: string | null }>;
 }
 
 export interface ClientToServerEvents {
@@ -70,6 +73,8 @@ export interface ClientToServerEvents {
   unsubscribe: (data: { room: string }, ack?: (result: Ack) => void) => void;
   request_usage_update: (data: { session_id?: string }, ack?: (result: Ack) => void) => void;
   ping: (data: unknown, ack?: (result: Ack) => void) => void;
+  subscribe_metrics: (data: { skill?: string | null }, ack?: (result: Ack) => void) => void;
+  unsubscribe_metrics: (data: unknown, ack?: (result: Ack) => void) => void;
 }
 
 /** What the gateway keeps on each socket (`socket.data`). */
@@ -78,6 +83,8 @@ export interface SocketData {
   user?: { readonly sub: string; readonly projects: readonly string[]; readonly role?: string };
   /** The handshake's `auth.last_event_id`, checked by the connection middleware. */
   lastEventId?: number;
+  /** The metrics room this socket is in (`metrics` or `skill:<name>`), if any. */
+  metricsRoom?: string;
 }
 
 export function envelope<T>(

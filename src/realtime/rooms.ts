@@ -4,7 +4,11 @@ export const GLOBAL_ROOM = 'global';
 export const sessionRoom = (sessionId: string) => `session:${sessionId}`;
 
 /** `global`, or `<kind>:<id>` for the kinds of DESIGN.md §5. */
-const ROOM = /^(session|project|user|skill):([A-Za-z0-9._:@/-]{1,128})$/;
+const ROOM = /^(session|project|user|skill):([\w.:@/-]{1,128})$/;
+
+/** Sockets that asked for the overall skill metrics (`subscribe_metrics {skill: null}`). */
+export const METRICS_ROOM = 'metrics';
+export const skillRoom = (skill: string) => `skill:${skill}`;
 
 export type RoomCheck =
   { ok: true } | { ok: false; code: 'bad_request' | 'forbidden'; message: string };

@@ -1,4 +1,4 @@
-import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsOptional, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
 
 export class RoomDto {
   @IsString()
@@ -13,4 +13,13 @@ export class UsageRequestDto {
     message: 'session_id may contain only letters, digits and . _ : @ -',
   })
   session_id?: string;
+}
+
+export class MetricsSubscriptionDto {
+  /** A skill name (`Bash`, `Skill:pdf`, `mcp__github__create_issue`), or null for the top 10. */
+  @ValidateIf((_, value) => value !== null && value !== undefined)
+  @IsString()
+  @MaxLength(120)
+  @Matches(/^[\w.:@/-]+$/, { message: 'skill may contain only letters, digits and _ . : @ / -' })
+  skill?: string | null;
 }

@@ -1,0 +1,56 @@
+import { Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { SkillMetricsService } from '../events/skill-metrics/skill-metrics.service';
+import { RealtimeMetrics } from './realtime-metrics';
+import { envelope } from './realtime.protocol';
+import { METRICS_ROOM } from './rooms';
+import { SocketServerRef } from './socket-server.ref';
+
+const SKILL_ROOM_PREFIX = 'skill:';
+
+/**
+ * Every WS_METRICS_INTERVAL_MS, `metrics_update` to this instance's metrics subscribers: the top
+ * 10 and all anomalies to `metrics`, one skill's row to each `skill:<name>` room. Nothing is
+ * computed or sent when nobody listens. Each instance ticks for its own sockets only (`local`),
+ * so several instances never double a tick.
+ */
+@Injectable()
+export class MetricsTicker implements OnApplicationBootstrap, OnModuleDestroy {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly ref: SocketServerRef,
+    private readonly skills: SkillMetricsService,
+    private readonly metrics: RealtimeMetrics,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => this.tick(), this.config.realtime.metricsIntervalMs);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  tick(): void {
+    const server = this.ref.server;
+    if (!server) return;
+    const rooms = server.of('/').adapter.rooms;
+    if (rooms.get(METRICS_ROOM)?.size) {
+      server.local
+        .to(METRICS_ROOM)
+        .emit('metrics_update', envelope('metrics_update', this.skills.snapshot()));
+      this.metrics.emittedOne('metrics_update');
+    }
+    for (const [room, members] of rooms) {
+      if (!room.startsWith(SKILL_ROOM_PREFIX) || members.size === 0) continue;
+      const skill = room.slice(SKILL_ROOM_PREFIX.length);
+      server.local
+        .to(room)
+        .emit('metrics_update', envelope('metrics_update', this.skills.forSkill(skill)));
+      this.metrics.emittedOne('metrics_update');
+    }
+  }
+}
