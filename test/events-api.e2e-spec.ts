@@ -5,7 +5,7 @@ import { signJwt } from '../src/auth/jwt-verifier';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/databases';
 import { startTestApp, type RunningApp } from './support/test-app';
 
-const SHARED = join(__dirname, '..', '..', 'shared', 'data', 'claude-code');
+const SHARED = join(__dirname, 'fixtures', 'claude-code');
 const SAMPLES = readFileSync(join(SHARED, 'hook-events.jsonl'), 'utf8')
   .split('\n')
   .filter(Boolean)

@@ -6,7 +6,7 @@ import { connected, connectSocket, type TestSocket } from './support/socket-clie
 import { startTestApp, type RunningApp } from './support/test-app';
 
 const SAMPLES = readFileSync(
-  join(__dirname, '..', '..', 'shared', 'data', 'claude-code', 'hook-events.jsonl'),
+  join(__dirname, 'fixtures', 'claude-code', 'hook-events.jsonl'),
   'utf8',
 )
   .split('\n')

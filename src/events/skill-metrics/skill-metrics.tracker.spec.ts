@@ -6,7 +6,7 @@ import { ABANDON_AFTER_MS, SkillMetricsTracker, skillNameOf } from './skill-metr
 
 const HOUR = 3_600_000;
 const SAMPLES = readFileSync(
-  join(__dirname, '..', '..', '..', '..', 'shared', 'data', 'claude-code', 'hook-events.jsonl'),
+  join(__dirname, '..', '..', '..', 'test', 'fixtures', 'claude-code', 'hook-events.jsonl'),
   'utf8',
 )
   .split('\n')
