@@ -5,6 +5,7 @@ import { RealtimeMetrics } from './realtime-metrics';
 import { envelope } from './realtime.protocol';
 import { METRICS_ROOM } from './rooms';
 import { SocketServerRef } from './socket-server.ref';
+import { StreamServer } from './stream-server';
 
 const SKILL_ROOM_PREFIX = 'skill:';
 
@@ -21,6 +22,7 @@ export class MetricsTicker implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly config: AppConfig,
     private readonly ref: SocketServerRef,
+    private readonly stream: StreamServer,
     private readonly skills: SkillMetricsService,
     private readonly metrics: RealtimeMetrics,
   ) {}
@@ -36,20 +38,18 @@ export class MetricsTicker implements OnApplicationBootstrap, OnModuleDestroy {
 
   tick(): void {
     const server = this.ref.server;
-    if (!server) return;
-    const rooms = server.of('/').adapter.rooms;
-    if (rooms.get(METRICS_ROOM)?.size) {
-      server.local
-        .to(METRICS_ROOM)
-        .emit('metrics_update', envelope('metrics_update', this.skills.snapshot()));
-      this.metrics.emittedOne('metrics_update');
-    }
-    for (const [room, members] of rooms) {
-      if (!room.startsWith(SKILL_ROOM_PREFIX) || members.size === 0) continue;
-      const skill = room.slice(SKILL_ROOM_PREFIX.length);
-      server.local
-        .to(room)
-        .emit('metrics_update', envelope('metrics_update', this.skills.forSkill(skill)));
+    const rooms = new Set(this.stream.roomsWithMembers());
+    if (server)
+      for (const [room, members] of server.of('/').adapter.rooms) if (members.size) rooms.add(room);
+    for (const room of rooms) {
+      let snapshot;
+      if (room === METRICS_ROOM) snapshot = this.skills.snapshot();
+      else if (room.startsWith(SKILL_ROOM_PREFIX))
+        snapshot = this.skills.forSkill(room.slice(SKILL_ROOM_PREFIX.length));
+      else continue;
+      const message = envelope('metrics_update', snapshot);
+      server?.local.to(room).emit('metrics_update', message);
+      this.stream.publish([room], message);
       this.metrics.emittedOne('metrics_update');
     }
   }

@@ -10,6 +10,7 @@ import { RealtimeMetrics } from './realtime-metrics';
 import { envelope, type ServerEnvelope, type ServerToClientEvents } from './realtime.protocol';
 import { GLOBAL_ROOM, sessionRoom } from './rooms';
 import { SocketServerRef } from './socket-server.ref';
+import { StreamServer } from './stream-server';
 
 /** Hook events after which a session's dashboards get fresh usage (DESIGN.md §5). */
 export const USAGE_TRIGGERS: ReadonlySet<string> = new Set([
@@ -24,7 +25,7 @@ export const USAGE_PUSH_INTERVAL_MS = 2000;
 
 /**
  * Turns what the services announce (stored hook events, usage changes, bridge status) into
- * socket broadcasts. Services never call into it.
+ * broadcasts to both transports (Socket.IO and /stream). Services never call into it.
  */
 @Injectable()
 export class RealtimeBroadcaster implements OnModuleDestroy {
@@ -36,6 +37,7 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
 
   constructor(
     private readonly ref: SocketServerRef,
+    private readonly stream: StreamServer,
     private readonly replay: EventReplay,
     private readonly usage: UsageService,
     private readonly metrics: RealtimeMetrics,
@@ -95,8 +97,9 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
     message: Parameters<ServerToClientEvents[E]>[0] & ServerEnvelope<unknown>,
   ): void {
     const server = this.ref.server;
-    if (!server) return;
-    (server.to(rooms).emit as (event: string, message: unknown) => boolean)(type, message);
+    if (server)
+      (server.to(rooms).emit as (event: string, message: unknown) => boolean)(type, message);
+    this.stream.publish(rooms, message);
     this.metrics.emittedOne(type);
   }
 }

@@ -48,6 +48,8 @@ export class RealtimeIoAdapter extends IoAdapter {
       ...options,
       path: '/socket.io',
       serveClient: false,
+      // /stream shares the HTTP server's upgrades; engine.io must leave those alone.
+      destroyUpgrade: false,
       cors: { origin: [...corsOrigins], credentials: true },
       maxHttpBufferSize: limits.maxBufferBytes,
       pingInterval: limits.pingIntervalMs,

@@ -2,9 +2,13 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RealtimeMetrics } from './realtime-metrics';
 import { SocketServerRef } from './socket-server.ref';
+import { StreamServer } from './stream-server';
 
 export class RealtimeStatsDto {
+  /** Socket.IO connections of this instance. */
   connections!: number;
+  /** Plain WebSocket (/stream) connections of this instance. */
+  stream_connections!: number;
   /** Sockets per room (this instance). */
   rooms!: Record<string, number>;
   /** Server events emitted since start (a broadcast counts once). */
@@ -18,6 +22,7 @@ export class RealtimeStatsController {
   constructor(
     private readonly ref: SocketServerRef,
     private readonly metrics: RealtimeMetrics,
+    private readonly stream: StreamServer,
   ) {}
 
   @Get('stats')
@@ -33,6 +38,7 @@ export class RealtimeStatsController {
     }
     return {
       connections: server?.engine.clientsCount ?? 0,
+      stream_connections: this.stream.connections,
       rooms,
       events_emitted: this.metrics.eventsEmitted,
       uptime_seconds: Math.round((Date.now() - this.metrics.startedAt) / 1000),

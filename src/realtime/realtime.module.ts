@@ -9,6 +9,7 @@ import { RealtimeMetrics } from './realtime-metrics';
 import { RealtimeStatsController } from './realtime-stats.controller';
 import { RealtimeGateway } from './realtime.gateway';
 import { SocketServerRef } from './socket-server.ref';
+import { StreamServer } from './stream-server';
 
 /** Live dashboards: the Socket.IO gateway, its broadcasts, replay and stats. */
 @Module({
@@ -21,6 +22,7 @@ import { SocketServerRef } from './socket-server.ref';
     EventReplay,
     MetricsTicker,
     RealtimeMetrics,
+    StreamServer,
   ],
 })
 export class RealtimeModule {}

@@ -1,0 +1,382 @@
+import type { IncomingMessage } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import {
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import { JwtVerifier, TokenRejectedError } from '../auth/jwt-verifier';
+import { BridgeStatusPublisher } from '../bridge/bridge-status.publisher';
+import { systemClock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
+import { EventsService } from '../events/events.service';
+import { UsageService } from '../usage/usage.service';
+import { EventReplay } from './event-replay';
+import { RealtimeMetrics } from './realtime-metrics';
+import { envelope, type ErrorData, PROTOCOL_VERSION, type SocketData } from './realtime.protocol';
+import { checkRoom, GLOBAL_ROOM, METRICS_ROOM, skillRoom } from './rooms';
+import { SocketRateLimiter } from './socket-rate-limiter';
+import { SocketServerRef } from './socket-server.ref';
+
+export const STREAM_PATH = '/stream';
+const AUTH_WAIT_MS = 5000;
+const INITIAL_EVENTS = 50;
+const SKILL = /^[\w.:@/-]{1,120}$/;
+
+interface StreamClient {
+  readonly id: string;
+  readonly ws: WebSocket;
+  readonly rooms: Set<string>;
+  readonly limiter: SocketRateLimiter;
+  user?: SocketData['user'];
+  ready: boolean;
+  alive: boolean;
+}
+
+/**
+ * `/stream`: the same server events as the Socket.IO gateway as plain WebSocket JSON text frames
+ * `{type, data, timestamp}`, for clients without Socket.IO (websocat, Python `websockets`, a
+ * Grafana panel). Same auth (`?token=` or a first `{type: 'auth', token}` message), origin check,
+ * connection limit and rate limit; messages `subscribe`, `unsubscribe`, `subscribe_metrics`,
+ * `unsubscribe_metrics`, `ping`, `request_usage_update`. The RealtimeBroadcaster feeds it.
+ */
+@Injectable()
+export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(StreamServer.name);
+  private readonly wss: WebSocketServer;
+  private readonly clients = new Set<StreamClient>();
+  private readonly rooms = new Map<string, Set<StreamClient>>();
+  private keepAlive: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly ref: SocketServerRef,
+    private readonly jwt: JwtVerifier,
+    private readonly events: EventsService,
+    private readonly usage: UsageService,
+    private readonly bridge: BridgeStatusPublisher,
+    private readonly replay: EventReplay,
+    private readonly metrics: RealtimeMetrics,
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: config.realtime.maxBufferBytes,
+      perMessageDeflate: false,
+    });
+  }
+
+  get connections(): number {
+    return this.clients.size;
+  }
+
+  onApplicationBootstrap(): void {
+    const server = this.adapterHost.httpAdapter.getHttpServer() as import('node:http').Server;
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.onUpgrade(req, socket, head),
+    );
+    this.keepAlive = setInterval(() => this.ping(), this.config.realtime.pingIntervalMs);
+    this.keepAlive.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.keepAlive);
+    for (const client of this.clients) client.ws.close(1001, 'server shutting down');
+    this.wss.close();
+  }
+
+  /** Sends one server event to every /stream client in any of `rooms` (serialized once). */
+  publish(rooms: readonly string[], message: object): void {
+    let text: string | undefined;
+    const sent = new Set<StreamClient>();
+    for (const room of rooms) {
+      for (const client of this.rooms.get(room) ?? []) {
+        if (sent.has(client) || !client.ready) continue;
+        sent.add(client);
+        text ??= JSON.stringify(message);
+        this.sendText(client, text);
+      }
+    }
+  }
+
+  /** Rooms with /stream members (for the metrics tick). */
+  roomsWithMembers(): string[] {
+    return [...this.rooms].filter(([, members]) => members.size > 0).map(([room]) => room);
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const refuse = (status: number, text: string) => {
+      this.metrics.refusedOne(text);
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    if (url.pathname !== STREAM_PATH) {
+      // Socket.IO answers its own path; any other upgrade is nobody's.
+      if (!url.pathname.startsWith('/socket.io')) refuse(404, 'not found');
+      return;
+    }
+    const origin = req.headers.origin;
+    if (origin && !this.config.server.corsOrigins.includes(origin))
+      return refuse(403, 'origin not allowed');
+    const total = (this.ref.server?.engine.clientsCount ?? 0) + this.clients.size;
+    if (total >= this.config.realtime.maxConnections) return refuse(503, 'too many connections');
+    let user: SocketData['user'];
+    const token = url.searchParams.get('token') ?? undefined;
+    if (this.jwt.enabled && token !== undefined) {
+      try {
+        const claims = this.jwt.verify(token);
+        user = { sub: claims.sub, projects: claims.projects, role: claims.role };
+      } catch (error) {
+        return refuse(
+          401,
+          `unauthorized ${error instanceof TokenRejectedError ? error.reason : ''}`.trim(),
+        );
+      }
+    }
+    const lastEventId = Number(url.searchParams.get('last_event_id') ?? Number.NaN);
+    this.wss.handleUpgrade(req, socket, head, (ws) =>
+      this.onConnection(
+        ws,
+        user,
+        Number.isSafeInteger(lastEventId) && lastEventId >= 0 ? lastEventId : undefined,
+      ),
+    );
+  }
+
+  private onConnection(
+    ws: WebSocket,
+    user: SocketData['user'],
+    lastEventId: number | undefined,
+  ): void {
+    const client: StreamClient = {
+      id: randomUUID(),
+      ws,
+      rooms: new Set(),
+      limiter: new SocketRateLimiter(this.config.realtime.rateLimitPerSec, systemClock),
+      user,
+      ready: false,
+      alive: true,
+    };
+    this.clients.add(client);
+    ws.on('pong', () => (client.alive = true));
+    ws.on('close', () => this.drop(client));
+    ws.on('error', () => ws.terminate());
+    ws.on(
+      'message',
+      (data: RawData, isBinary: boolean) =>
+        void this.onMessage(client, data, isBinary, lastEventId),
+    );
+    if (this.jwt.enabled && !user) {
+      const timer = setTimeout(() => {
+        if (!client.user) ws.close(4401, 'unauthorized: missing');
+      }, AUTH_WAIT_MS);
+      timer.unref();
+      return;
+    }
+    void this.greet(client, lastEventId);
+  }
+
+  private async greet(client: StreamClient, lastEventId: number | undefined): Promise<void> {
+    this.send(
+      client,
+      envelope('connection_established', {
+        protocol_version: PROTOCOL_VERSION,
+        socket_id: client.id,
+        server_time: Date.now(),
+        rooms: [GLOBAL_ROOM],
+      }),
+    );
+    try {
+      await this.replay.replay(
+        client.id,
+        async (lastBroadcastId) => {
+          const [recent, usage] = await Promise.all([
+            lastEventId === undefined
+              ? this.events.latest(INITIAL_EVENTS, lastBroadcastId)
+              : Promise.resolve([]),
+            this.usage.statsForPush().catch(() => undefined),
+          ]);
+          const status = this.bridge.current();
+          this.send(
+            client,
+            envelope('initial', {
+              events: recent,
+              usage: usage && usage.source !== 'default' ? usage.payload : null,
+              usage_source: usage?.source ?? null,
+              bridge: status
+                ? { healthy: status.healthy, state: status.state, reason: status.reason }
+                : null,
+            }),
+          );
+          return lastEventId ?? recent.at(-1)?.id ?? lastBroadcastId;
+        },
+        (event) =>
+          this.send(
+            client,
+            envelope('event', event, { event_id: event.id, session_id: event.session_id }),
+          ),
+        () => {
+          client.ready = true;
+          this.join(client, GLOBAL_ROOM);
+        },
+        () => client.ws.readyState !== WebSocket.OPEN,
+      );
+    } catch (error) {
+      this.logger.warn(`bringing a /stream client up to date failed: ${(error as Error).message}`);
+      client.ws.close(1011, 'could not load the stored events');
+    }
+  }
+
+  private async onMessage(
+    client: StreamClient,
+    data: RawData,
+    isBinary: boolean,
+    lastEventId: number | undefined,
+  ): Promise<void> {
+    const verdict = client.limiter.take();
+    if (verdict !== 'ok') {
+      this.metrics.refusedOne('rate_limited');
+      const error: ErrorData = {
+        code: 'rate_limited',
+        message: `more than ${this.config.realtime.rateLimitPerSec} messages a second`,
+      };
+      if (verdict === 'disconnect') {
+        this.sendError(client, { ...error, message: `${error.message}; disconnected` });
+        client.ws.close(4429, 'rate limited');
+      } else if (client.limiter.noticeDue()) this.sendError(client, error);
+      return;
+    }
+    let message: { type?: unknown; room?: unknown; token?: unknown; skill?: unknown };
+    try {
+      if (isBinary) throw new Error('binary');
+      message = JSON.parse(data.toString()) as typeof message;
+      if (typeof message !== 'object' || message === null || Array.isArray(message))
+        throw new Error('shape');
+    } catch {
+      return this.sendError(client, {
+        code: 'bad_request',
+        message: 'send JSON text frames {type, ...}',
+      });
+    }
+    if (this.jwt.enabled && !client.user) {
+      if (message.type !== 'auth')
+        return void client.ws.close(
+          4401,
+          'unauthorized: authenticate first ({type: "auth", token})',
+        );
+      try {
+        const claims = this.jwt.verify(
+          typeof message.token === 'string' ? message.token : undefined,
+        );
+        client.user = { sub: claims.sub, projects: claims.projects, role: claims.role };
+      } catch (error) {
+        return void client.ws.close(
+          4401,
+          `unauthorized: ${error instanceof TokenRejectedError ? error.reason : 'invalid'}`,
+        );
+      }
+      return void this.greet(client, lastEventId);
+    }
+    switch (message.type) {
+      case 'subscribe':
+      case 'unsubscribe': {
+        if (typeof message.room !== 'string')
+          return this.sendError(client, {
+            code: 'bad_request',
+            message: 'room must be a string',
+            errors: [{ field: 'room', message: 'room must be a string' }],
+          });
+        if (message.type === 'unsubscribe') {
+          this.leave(client, message.room);
+          return this.send(client, envelope('unsubscribed', { room: message.room }));
+        }
+        const check = checkRoom(message.room, client.user, this.jwt.enabled);
+        if (!check.ok) return this.sendError(client, { code: check.code, message: check.message });
+        this.join(client, message.room);
+        return this.send(client, envelope('subscribed', { room: message.room }));
+      }
+      case 'subscribe_metrics': {
+        const skill = message.skill ?? null;
+        if (skill !== null && (typeof skill !== 'string' || !SKILL.test(skill)))
+          return this.sendError(client, {
+            code: 'bad_request',
+            message: 'skill must be a skill name or null',
+          });
+        for (const room of client.rooms)
+          if (room === METRICS_ROOM || room.startsWith('skill:')) this.leave(client, room);
+        this.join(client, skill === null ? METRICS_ROOM : skillRoom(skill));
+        return this.send(client, envelope('subscription_confirmed', { skill }));
+      }
+      case 'unsubscribe_metrics':
+        for (const room of client.rooms)
+          if (room === METRICS_ROOM || room.startsWith('skill:')) this.leave(client, room);
+        return;
+      case 'ping':
+        return this.send(client, envelope('pong', { server_time: Date.now() }));
+      case 'request_usage_update': {
+        const { payload, source } = await this.usage.statsForPush();
+        return this.send(client, envelope('usage_update', { data: payload, source }));
+      }
+      case 'auth':
+        return;
+      default:
+        return this.sendError(client, {
+          code: 'bad_request',
+          message:
+            'type must be subscribe, unsubscribe, subscribe_metrics, unsubscribe_metrics, ping or request_usage_update',
+        });
+    }
+  }
+
+  private join(client: StreamClient, room: string): void {
+    client.rooms.add(room);
+    let members = this.rooms.get(room);
+    if (!members) this.rooms.set(room, (members = new Set()));
+    members.add(client);
+  }
+
+  private leave(client: StreamClient, room: string): void {
+    client.rooms.delete(room);
+    const members = this.rooms.get(room);
+    members?.delete(client);
+    if (members?.size === 0) this.rooms.delete(room);
+  }
+
+  private drop(client: StreamClient): void {
+    for (const room of [...client.rooms]) this.leave(client, room);
+    this.clients.delete(client);
+  }
+
+  private ping(): void {
+    for (const client of this.clients) {
+      if (!client.alive) {
+        client.ws.terminate();
+        continue;
+      }
+      client.alive = false;
+      client.ws.ping();
+    }
+  }
+
+  private send(client: StreamClient, message: object): void {
+    this.sendText(client, JSON.stringify(message));
+  }
+
+  private sendText(client: StreamClient, text: string): void {
+    if (client.ws.readyState !== WebSocket.OPEN) return;
+    // A client that cannot keep up is cut off rather than buffered without bound.
+    if (client.ws.bufferedAmount > this.config.realtime.maxBufferBytes * 4) {
+      client.ws.terminate();
+      return;
+    }
+    client.ws.send(text);
+  }
+
+  private sendError(client: StreamClient, error: ErrorData): void {
+    this.send(client, envelope('error', error));
+  }
+}
