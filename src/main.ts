@@ -43,6 +43,14 @@ async function bootstrap(): Promise<void> {
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  // The Socket.IO Redis adapter sends some commands without awaiting them (a session saved when a
+  // socket drops, a publish); during a Redis outage those reject with nobody listening. That must
+  // not take the instance down (it keeps serving its own clients), so such a rejection is logged.
+  process.on('unhandledRejection', (reason: unknown) => {
+    logger.error(
+      `unhandled rejection (kept running): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`,
+    );
+  });
 
   await app.listen({ port: config.server.port, host: config.server.host });
   const url = await app.getUrl();

@@ -5,4 +5,6 @@ export const HOOK_EVENT_STORED = 'hook.event.stored';
 
 export interface HookEventStoredEvent {
   readonly event: HookEventDto;
+  /** Stored by another gateway instance (relayed over Redis), not by this one. */
+  readonly remote?: boolean;
 }

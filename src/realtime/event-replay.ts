@@ -50,8 +50,12 @@ export class EventReplay implements OnApplicationBootstrap {
     const buffer: HookEventDto[] = [];
     this.buffers.set(socketId, buffer);
     let sent = 0;
+    // Ids sent from the database, so a buffered copy is not sent again. (Not just `<= cursor`: with
+    // several instances an id lower than the cursor can commit later and arrive by broadcast.)
+    const delivered = new Set<number>();
     try {
       let cursor = await start(this.lastBroadcastId);
+      const startCursor = cursor;
       for (;;) {
         if (isGone()) return sent;
         const upTo = this.lastBroadcastId;
@@ -60,6 +64,7 @@ export class EventReplay implements OnApplicationBootstrap {
         if (isGone()) return sent;
         for (const event of page) {
           deliver(event);
+          delivered.add(event.id);
           cursor = event.id;
           sent += 1;
         }
@@ -67,9 +72,9 @@ export class EventReplay implements OnApplicationBootstrap {
       }
       joinLive();
       for (const event of buffer) {
-        if (event.id <= cursor) continue;
+        if (delivered.has(event.id) || event.id <= startCursor) continue;
         deliver(event);
-        cursor = event.id;
+        delivered.add(event.id);
         sent += 1;
       }
       return sent;

@@ -47,15 +47,22 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
     this.usagePushes.stop();
   }
 
+  /**
+   * A stored hook event goes to `global` and its session room on every instance: Socket.IO
+   * clients through the adapter (Redis across instances), /stream clients of other instances
+   * through a relay (`hook_event`), which also keeps their replay cursors and skill metrics whole.
+   */
   @OnEvent(HOOK_EVENT_STORED)
-  onHookEvent({ event }: HookEventStoredEvent): void {
-    this.emit(
-      [GLOBAL_ROOM, sessionRoom(event.session_id)],
-      'event',
-      envelope('event', event, { event_id: event.id, session_id: event.session_id }),
-    );
+  onHookEvent({ event, remote }: HookEventStoredEvent): void {
+    const rooms = [GLOBAL_ROOM, sessionRoom(event.session_id)];
+    const message = envelope('event', event, { event_id: event.id, session_id: event.session_id });
+    if (remote) this.stream.publish(rooms, message);
+    else {
+      this.emit(rooms, 'event', message, 'cluster');
+      if (this.ref.crossInstance()) this.ref.server?.serverSideEmit('hook_event', event);
+      if (USAGE_TRIGGERS.has(event.hook_event_type)) this.usagePushes.trigger(event.session_id);
+    }
     this.replay.broadcasted(event);
-    if (USAGE_TRIGGERS.has(event.hook_event_type)) this.usagePushes.trigger(event.session_id);
   }
 
   @OnEvent(USAGE_UPDATED_EVENT)
@@ -65,6 +72,7 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
       [GLOBAL_ROOM],
       'usage_update',
       envelope('usage_update', { data: update.payload, source: 'bridge' as const }),
+      'local',
     );
   }
 
@@ -75,6 +83,7 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
       [GLOBAL_ROOM],
       'bridge_status',
       envelope('bridge_status', { healthy, state, reason }),
+      'local',
     );
   }
 
@@ -85,20 +94,30 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
         [sessionRoom(sessionId)],
         'usage_update',
         envelope('usage_update', { data: payload, source }, { session_id: sessionId }),
+        'cluster',
       );
     } catch (error) {
       this.logger.warn(`usage push for session ${sessionId} failed: ${(error as Error).message}`);
     }
   }
 
+  /**
+   * `cluster`: to these rooms on every instance (one event, announced once); `local`: to this
+   * instance's clients only — for what each instance observes itself (its bridge, its cache), so
+   * several instances never repeat it.
+   */
   private emit<E extends keyof ServerToClientEvents>(
     rooms: string[],
     type: E,
     message: Parameters<ServerToClientEvents[E]>[0] & ServerEnvelope<unknown>,
+    scope: 'cluster' | 'local',
   ): void {
     const server = this.ref.server;
-    if (server)
-      (server.to(rooms).emit as (event: string, message: unknown) => boolean)(type, message);
+    if (server) {
+      const local = scope === 'local' || !this.ref.crossInstance();
+      const target = local ? server.local.to(rooms) : server.to(rooms);
+      (target.emit as (event: string, message: unknown) => boolean)(type, message);
+    }
     this.stream.publish(rooms, message);
     this.metrics.emittedOne(type);
   }

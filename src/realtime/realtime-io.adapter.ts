@@ -1,5 +1,7 @@
-import type { INestApplicationContext } from '@nestjs/common';
+import { type INestApplicationContext, Logger } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
+import { createAdapter } from '@socket.io/redis-streams-adapter';
+import Redis from 'ioredis';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import { isObservable } from 'rxjs';
 import type { Server, ServerOptions, Socket } from 'socket.io';
@@ -9,6 +11,7 @@ import { RealtimeMetrics } from './realtime-metrics';
 import { type Ack, envelope, type ErrorData } from './realtime.protocol';
 import { sendDirect } from './send-direct';
 import { SocketRateLimiter } from './socket-rate-limiter';
+import { SocketServerRef } from './socket-server.ref';
 
 const HANDLERS = Symbol('message handlers');
 const LIMITER = Symbol('rate limiter');
@@ -30,6 +33,8 @@ const RECOVERY_WINDOW_MS = 2 * 60 * 1000;
 export class RealtimeIoAdapter extends IoAdapter {
   private readonly listeners = new Map<string, (...payload: unknown[]) => void>();
   private readonly metrics: RealtimeMetrics | undefined;
+  private redis: Redis | undefined;
+  private readonly ref: SocketServerRef;
 
   constructor(
     app: INestApplicationContext,
@@ -37,6 +42,7 @@ export class RealtimeIoAdapter extends IoAdapter {
   ) {
     super(app);
     this.metrics = app.get(RealtimeMetrics, { strict: false });
+    this.ref = app.get(SocketServerRef, { strict: false });
   }
 
   override createIOServer(port: number, options?: ServerOptions): Server {
@@ -66,8 +72,42 @@ export class RealtimeIoAdapter extends IoAdapter {
         callback(null, true);
       },
     };
+    if (this.config.redis.url) merged.adapter = this.redisAdapter(this.config.redis.url);
     created.server = super.createIOServer(port, merged) as Server;
     return created.server;
+  }
+
+  /**
+   * Several instances (REDIS_URL): the Redis streams adapter carries broadcasts, server-side
+   * events and connection-state-recovery sessions across instances. A lost Redis is retried
+   * forever in the background (ioredis); meanwhile each instance keeps serving its own clients.
+   */
+  private redisAdapter(url: string): ReturnType<typeof createAdapter> {
+    const logger = new Logger('RealtimeRedis');
+    let lastLog = 0;
+    // Commands wait for a reconnect a little (so the adapter's read loop does not spin), then fail.
+    const redis = new Redis(url, {
+      maxRetriesPerRequest: 2,
+      retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+    });
+    this.redis = redis;
+    this.ref.crossInstance = () => redis.status === 'ready';
+    redis.on('error', (error: Error) => {
+      if (Date.now() - lastLog < 10_000) return;
+      lastLog = Date.now();
+      logger.warn(`Redis unavailable, cross-instance delivery paused: ${error.message}`);
+    });
+    this.redis.on(
+      'ready',
+      () => lastLog && logger.log('Redis back, cross-instance delivery resumed'),
+    );
+    return createAdapter(redis, { blockTimeInMs: 1000 });
+  }
+
+  override async close(server: Server): Promise<void> {
+    await super.close(server);
+    // QUIT lets in-flight commands (a session saved as sockets close) finish first.
+    await this.redis?.quit().catch(() => this.redis?.disconnect());
   }
 
   /**

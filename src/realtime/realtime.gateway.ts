@@ -15,6 +15,8 @@ import { BridgeStatusPublisher } from '../bridge/bridge-status.publisher';
 import { AppConfig } from '../config/app-config';
 import type { HookEventDto } from '../events/dto/hook-event.dto';
 import { EventsService } from '../events/events.service';
+import { HOOK_EVENT_STORED, type HookEventStoredEvent } from '../events/hook-event.events';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { UsageService } from '../usage/usage.service';
 import { MetricsSubscriptionDto, RoomDto, UsageRequestDto } from './dto/room.dto';
 import { EventReplay } from './event-replay';
@@ -24,6 +26,7 @@ import {
   type ClientToServerEvents,
   envelope,
   type ErrorData,
+  type InterServerEvents,
   PROTOCOL_VERSION,
   type ServerToClientEvents,
   type SocketData,
@@ -34,8 +37,12 @@ import { type RealtimeServer, SocketServerRef } from './socket-server.ref';
 import { WsProblemFilter } from './ws-problem.filter';
 import { WsValidationPipe } from './ws-validation.pipe';
 
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-type RealtimeSocket = Socket<ClientToServerEvents, ServerToClientEvents, {}, SocketData>;
+type RealtimeSocket = Socket<
+  ClientToServerEvents,
+  ServerToClientEvents,
+  InterServerEvents,
+  SocketData
+>;
 
 const INITIAL_EVENTS = 50;
 /** Rooms a socket may be in at once (its own id room and `global` included). */
@@ -69,10 +76,16 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     private readonly bridge: BridgeStatusPublisher,
     private readonly replay: EventReplay,
     private readonly metrics: RealtimeMetrics,
+    private readonly emitter: EventEmitter2,
   ) {}
 
   afterInit(server: RealtimeServer): void {
     this.ref.server = server;
+    // Events another instance stored: announced here as remote, for /stream, replay and metrics.
+    server.on('hook_event', (event) => {
+      const relayed: HookEventStoredEvent = { event, remote: true };
+      this.emitter.emit(HOOK_EVENT_STORED, relayed);
+    });
     server.use((socket, next) => {
       const auth = (socket.handshake.auth ?? {}) as Record<string, unknown>;
       const lastEventId = parseLastEventId(auth.last_event_id);

@@ -94,3 +94,8 @@ export function envelope<T>(
 ): ServerEnvelope<T> {
   return { type, data, timestamp: Date.now(), ...extra };
 }
+
+/** Between gateway instances (over the Redis adapter): events stored by another instance. */
+export interface InterServerEvents {
+  hook_event: (event: HookEventDto) => void;
+}

@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createSqliteDatabase, type TestDatabase } from './support/databases';
+import { describeWithService } from './support/services';
+import { connected, connectSocket, type TestSocket } from './support/socket-client';
+import { TcpProxy } from './support/tcp-proxy';
+import { startTestApp, type RunningApp } from './support/test-app';
+import { waitFor } from './support/wait';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function post(url: string, n: number): Promise<number> {
+  const res = await fetch(`${url}/api/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ hook_event_name: 'Notification', session_id: 'cluster', n }),
+  });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { id: number }).id;
+}
+
+describeWithService('TEST_REDIS_URL', 'two gateway instances over Redis', (redisUrl) => {
+  let db: TestDatabase;
+  let proxy: TcpProxy;
+  let a: RunningApp;
+  let b: RunningApp;
+  let io: TestSocket;
+  let stream: WebSocket;
+  const streamEvents: number[] = [];
+
+  beforeAll(async () => {
+    const target = new URL(redisUrl);
+    proxy = new TcpProxy(target.hostname, Number(target.port || 6379));
+    await proxy.start();
+    // A database index of its own, so parallel suites never read each other's streams.
+    const db_index = 1 + Math.floor(Math.random() * 15);
+    const env = {
+      REDIS_URL: `redis://127.0.0.1:${proxy.port}/${db_index}`,
+      WS_METRICS_INTERVAL_MS: '250',
+    };
+    db = createSqliteDatabase();
+    a = await startTestApp({ ...db.env, ...env });
+    b = await startTestApp({ ...db.env, ...env, DB_MIGRATIONS_RUN: 'false' });
+    io = connectSocket(b.url);
+    await connected(io);
+    await io.next('initial');
+    stream = new WebSocket(`${b.url.replace('http', 'ws')}/stream`);
+    stream.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as { type: string; event_id?: number };
+      if (frame.type === 'event') streamEvents.push(frame.event_id as number);
+    });
+    await new Promise((r) => stream.once('open', r));
+    await sleep(500); // the adapters subscribe
+  });
+  afterAll(async () => {
+    io?.close();
+    stream?.terminate();
+    await a?.close();
+    await b?.close();
+    await proxy?.stop();
+    await db?.drop();
+  });
+
+  it('delivers an event posted to A to a Socket.IO and a /stream client on B, once, within 200 ms', async () => {
+    const t0 = performance.now();
+    const id = await post(a.url, 1);
+    const got = await io.next('event');
+    expect(got.at - t0).toBeLessThan(200);
+    await waitFor(() => streamEvents.includes(id), 1000, '/stream delivery');
+    await sleep(300);
+    expect(io.eventIds()).toEqual([id]);
+    expect(streamEvents).toEqual([id]);
+  });
+
+  it('ticks metrics once per interval for a client on B (A does not tick for it)', async () => {
+    const client = connectSocket(b.url);
+    await connected(client);
+    await client.emitAck('subscribe_metrics', { skill: null });
+    await sleep(1100);
+    const ticks = client.received.filter((r) => r.event === 'metrics_update');
+    expect(ticks.length).toBeGreaterThanOrEqual(3);
+    expect(ticks.length).toBeLessThanOrEqual(5);
+    const gaps = ticks.slice(1).map((t, i) => t.at - ticks[i].at);
+    expect(Math.min(...gaps)).toBeGreaterThan(150);
+    client.close();
+  });
+
+  it('survives a Redis outage and delivers across instances again once Redis is back', async () => {
+    await proxy.stop();
+    // Each instance keeps serving its own clients.
+    const during = await post(b.url, 2);
+    await waitFor(() => io.eventIds().includes(during), 2000, 'local delivery during the outage');
+    await post(a.url, 3);
+    expect((await fetch(`${a.url}/health/live`)).status).toBe(200);
+    const health = (await (await fetch(`${b.url}/health`)).json()) as {
+      details: { redis: { reachable?: boolean; status: string } };
+    };
+    expect(health.details.redis.reachable).toBe(false);
+
+    await proxy.start();
+    // Cross-instance delivery resumes by itself (reconnect with backoff).
+    const seen = await waitFor(
+      async () => {
+        const id = await post(a.url, 4);
+        await sleep(300);
+        return io.eventIds().includes(id) ? id : undefined;
+      },
+      15_000,
+      'cross-instance delivery after Redis returns',
+    );
+    const after = await post(a.url, 5);
+    await waitFor(() => io.eventIds().includes(after), 2000, 'the next event');
+    await waitFor(() => streamEvents.includes(after), 2000, 'the next event on /stream');
+    expect(io.eventIds().filter((id) => id === after)).toHaveLength(1);
+    expect(seen).toBeLessThan(after);
+  }, 30_000);
+});
