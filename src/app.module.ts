@@ -11,6 +11,7 @@ import { EventsModule } from './events/events.module';
 import { RealtimeModule } from './realtime/realtime.module';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { AuthModule } from './auth/auth.module';
+import { ClusterModule } from './cluster/cluster.module';
 
 /** Wires the feature modules together; nothing else lives here. */
 @Module({})
@@ -22,6 +23,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         LoggingModule,
         AuthModule,
+        ClusterModule,
         EventEmitterModule.forRoot(),
         MetricsModule,
         DatabaseModule,

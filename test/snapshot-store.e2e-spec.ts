@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterLock } from '../src/cluster/cluster-lock';
 import { SnapshotStore } from '../src/usage/snapshot.store';
 import { UsageSnapshot } from '../src/usage/usage-snapshot.entity';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/databases';
@@ -44,7 +45,7 @@ describe.each(databaseKinds())('snapshot store on %s', (kind) => {
   });
 
   it('after a restart, does not store again what equals the newest stored row', async () => {
-    const fresh = new SnapshotStore(app.app.get(DataSource), app.config);
+    const fresh = new SnapshotStore(app.app.get(DataSource), app.config, app.app.get(ClusterLock));
     const before = (await rows()).length;
     fresh.record('stats', 'k1', { n: 1 }, 'h1');
     await fresh.flush();

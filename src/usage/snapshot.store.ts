@@ -6,6 +6,7 @@ import {
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { type DataSource, LessThan, MoreThanOrEqual, type FindOptionsWhere } from 'typeorm';
+import { ClusterLock } from '../cluster/cluster-lock';
 import { AppConfig } from '../config/app-config';
 import { type SnapshotKind, UsageSnapshot } from './usage-snapshot.entity';
 
@@ -50,11 +51,17 @@ export class SnapshotStore implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly config: AppConfig,
+    private readonly lock: ClusterLock,
   ) {}
 
   onApplicationBootstrap(): void {
-    void this.prune();
-    this.pruneTimer = setInterval(() => void this.prune(), PRUNE_EVERY_MS);
+    // Once per period across all instances.
+    const prune = () =>
+      void this.lock.runExclusive('snapshot-prune', PRUNE_EVERY_MS - 60_000, () => this.prune(), {
+        release: false,
+      });
+    prune();
+    this.pruneTimer = setInterval(prune, PRUNE_EVERY_MS);
     this.pruneTimer.unref();
   }
 

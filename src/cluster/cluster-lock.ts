@@ -1,0 +1,71 @@
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import Redis from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { AppConfig } from '../config/app-config';
+
+const KEY_PREFIX = 'usage-gateway:lock:';
+/** Deletes the lock only if it is still ours (it may have expired and been taken by another). */
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+/**
+ * Cluster-wide jobs (snapshot pruning) run on one instance at a time: a Redis lock
+ * (SET NX PX, released only by its owner). Without REDIS_URL there is one instance and the job
+ * just runs. If Redis cannot be reached the job runs anyway: the jobs guarded here are idempotent,
+ * and skipping them for the length of an outage would be worse than running them twice.
+ */
+@Injectable()
+export class ClusterLock implements OnModuleDestroy {
+  private readonly logger = new Logger(ClusterLock.name);
+  private readonly redis: Redis | undefined;
+
+  constructor(config: AppConfig) {
+    this.redis = config.redis.url
+      ? new Redis(config.redis.url, {
+          lazyConnect: true,
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 0,
+          retryStrategy: (attempt) => Math.min(attempt * 500, 5000),
+        })
+      : undefined;
+    this.redis?.on('error', () => undefined);
+  }
+
+  onModuleDestroy(): void {
+    this.redis?.disconnect();
+  }
+
+  /**
+   * Runs `job` unless another instance holds `name`; returns whether it ran here. With
+   * `release: false` the lock is kept until it expires: a periodic job then runs once per `ttlMs`
+   * across the cluster, whichever instance gets there first.
+   */
+  async runExclusive(
+    name: string,
+    ttlMs: number,
+    job: () => Promise<unknown>,
+    { release = true }: { release?: boolean } = {},
+  ): Promise<boolean> {
+    if (!this.redis) {
+      await job();
+      return true;
+    }
+    const key = KEY_PREFIX + name;
+    const token = randomUUID();
+    let owned = false;
+    try {
+      if (this.redis.status === 'wait') await this.redis.connect();
+      owned = (await this.redis.set(key, token, 'PX', ttlMs, 'NX')) === 'OK';
+      if (!owned) return false;
+    } catch (error) {
+      this.logger.warn(
+        `lock ${name}: Redis unavailable (${(error as Error).message}); running here`,
+      );
+    }
+    try {
+      await job();
+      return true;
+    } finally {
+      if (owned && release) await this.redis.eval(RELEASE, 1, key, token).catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ClusterLock } from '../src/cluster/cluster-lock';
+import { loadConfig } from '../src/config/load-config';
+import { describeWithService } from './support/services';
+import { TcpProxy } from './support/tcp-proxy';
+
+describeWithService('TEST_REDIS_URL', 'cluster lock', (redisUrl) => {
+  const name = `test-${Math.random().toString(36).slice(2)}`;
+  let proxy: TcpProxy;
+  let one: ClusterLock;
+  let two: ClusterLock;
+
+  beforeAll(async () => {
+    const target = new URL(redisUrl);
+    proxy = new TcpProxy(target.hostname, Number(target.port || 6379));
+    await proxy.start();
+    const config = loadConfig({ REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
+    one = new ClusterLock(config);
+    two = new ClusterLock(config);
+  });
+  afterAll(async () => {
+    one?.onModuleDestroy();
+    two?.onModuleDestroy();
+    await proxy?.stop();
+  });
+
+  it('lets one instance at a time run a job, and one per period when kept', async () => {
+    let runs = 0;
+    let release: () => void = () => undefined;
+    const slow = one.runExclusive(
+      `${name}-a`,
+      10_000,
+      () => new Promise<void>((r) => (release = () => (runs++, r()))),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await two.runExclusive(`${name}-a`, 10_000, async () => void runs++)).toBe(false);
+    release();
+    expect(await slow).toBe(true);
+    expect(await two.runExclusive(`${name}-a`, 10_000, async () => void runs++)).toBe(true);
+    expect(runs).toBe(2);
+
+    expect(
+      await one.runExclusive(`${name}-b`, 300, async () => undefined, { release: false }),
+    ).toBe(true);
+    expect(
+      await two.runExclusive(`${name}-b`, 300, async () => undefined, { release: false }),
+    ).toBe(false);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(
+      await two.runExclusive(`${name}-b`, 300, async () => undefined, { release: false }),
+    ).toBe(true);
+  });
+
+  it('runs the job anyway when Redis is unreachable (the guarded jobs are idempotent)', async () => {
+    await proxy.stop();
+    const lonely = new ClusterLock(loadConfig({ REDIS_URL: `redis://127.0.0.1:${proxy.port}` }));
+    expect(await lonely.runExclusive(`${name}-c`, 1000, async () => undefined)).toBe(true);
+    lonely.onModuleDestroy();
+  });
+});
