@@ -10,7 +10,8 @@
  * one every 10 ms (shorter, see phasesFor; BENCH_INTERVAL_MS overrides both) through
  * /api/events, and prints deliveries/s and p50/p99 end-to-end latency (POST sent → client received).
  * Targets: 5,000 clients connected; p99 <= 150 ms at >= 20,000 deliveries/s; <= 12 KB heap per
- * idle connection.
+ * idle connection. Then (BENCH_CLUSTER_CLIENTS, default 1000; 0 skips) one instance vs two over
+ * Redis (BENCH_REDIS_URL, default the local Redis, a random database index), see cluster().
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -68,11 +69,85 @@ async function heapUsed(gateway: ChildProcess, url: string): Promise<number> {
   return Number(line?.split(' ')[1]);
 }
 
-async function one(n: number): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'ug-bench-fanout-'));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const gateway = spawn(
+interface PhaseResult {
+  readonly deliveriesPerSecond: number;
+  readonly p99: number;
+}
+
+let posted = 0;
+
+/** Posts one event every `interval` ms for `seconds` to `postUrl`; prints and returns the figures. */
+async function measurePhase(
+  worker: ChildProcess,
+  postUrl: string,
+  connected: number,
+  interval: number,
+  seconds: number,
+  label = '',
+): Promise<PhaseResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+  const post = (i: number) =>
+    new Promise<number>((resolve) => {
+      const body = JSON.stringify({
+        hook_event_name: 'PostToolUse',
+        session_id: `bench-${i % 20}`,
+        cwd: '/home/dev/shop',
+        tool_name: 'Bash',
+        tool_use_id: `toolu_${i}`,
+        duration_ms: 42,
+        sent_at: now(),
+      });
+      const req = request(
+        `${postUrl}/api/events`,
+        { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', () => resolve(0));
+      req.end(body);
+    });
+  await ask(worker, { cmd: 'start' }, 'started');
+  const total = Math.round((seconds * 1000) / interval);
+  const posts: Promise<number>[] = [];
+  const started = now();
+  for (let i = 0; i < total; i++) {
+    const wait = started + i * interval - now();
+    if (wait > 0) await sleep(wait);
+    posts.push(post(posted++));
+  }
+  const statuses = await Promise.all(posts);
+  const postSeconds = (now() - started) / 1000;
+  // Let the last deliveries arrive (stop waiting once nothing more comes in 500 ms).
+  let last = -1;
+  for (let i = 0; i < 60; i++) {
+    await sleep(500);
+    const { deliveries } = await ask<{ deliveries: number }>(worker, { cmd: 'peek' }, 'peeked');
+    if (deliveries === last || deliveries >= connected * total) break;
+    last = deliveries;
+  }
+  const result = await ask<{
+    deliveries: number;
+    lastAt: number;
+    p50: number;
+    p99: number;
+    max: number;
+  }>(worker, { cmd: 'stop' }, 'stopped');
+  agent.destroy();
+  const span = (result.lastAt - started) / 1000;
+  const rate = Math.round(result.deliveries / span);
+  console.log(
+    `  ${label}${total} events in ${postSeconds.toFixed(1)} s (${statuses.filter((s) => s === 201).length} accepted), ` +
+      `1 every ${interval} ms → ${result.deliveries}/${connected * total} deliveries in ${span.toFixed(1)} s = ` +
+      `${rate} deliveries/s; latency p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, ` +
+      `max ${result.max.toFixed(1)} ms`,
+  );
+  return { deliveriesPerSecond: rate, p99: result.p99 };
+}
+
+function startGateway(port: number, env: Record<string, string>): ChildProcess {
+  return spawn(
     process.execPath,
     ['--expose-gc', '-r', join(__dirname, 'gc-on-signal.js'), join(ROOT, 'dist', 'main.js')],
     {
@@ -82,27 +157,113 @@ async function one(n: number): Promise<void> {
         NODE_ENV: 'production',
         HOST: '127.0.0.1',
         PORT: String(port),
-        DB_SQLITE_PATH: join(dir, 'gateway.sqlite'),
         BRIDGE_MODE: 'off',
-        WS_MAX_CONNECTIONS: String(n + 100),
         LOG_LEVEL: 'warn',
+        ...env,
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     },
   );
-  const worker = fork(join(__dirname, 'clients.ts'), [], {
+}
+
+async function waitLive(url: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${url}/health/live`)).ok) return;
+    } catch {
+      if (i > 200) throw new Error(`gateway at ${url} did not start`);
+    }
+    await sleep(100);
+  }
+}
+
+function forkClients(): ChildProcess {
+  return fork(join(__dirname, 'clients.ts'), [], {
     execArgv: ['-r', 'ts-node/register'],
     env: { ...process.env, TS_NODE_PROJECT: join(ROOT, 'tsconfig.json') },
   });
+}
+
+/**
+ * One instance vs two over Redis, same clients and rate, in the same run: N clients (half on each
+ * instance in the second case), events posted to the first instance at N/20 ms (20,000
+ * deliveries/s asked). Target: two instances >= 0.8x the single-instance rate, p99 within +100 ms.
+ */
+async function cluster(n: number, redisUrl: string): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'ug-bench-cluster-'));
+  const db = { DB_SQLITE_PATH: join(dir, 'gateway.sqlite'), WS_MAX_CONNECTIONS: String(n + 100) };
+  const procs: ChildProcess[] = [];
+  const interval = n / 20;
   try {
-    for (let i = 0; ; i++) {
-      try {
-        if ((await fetch(`${url}/health/live`)).ok) break;
-      } catch {
-        if (i > 200) throw new Error('gateway did not start');
-      }
-      await sleep(100);
-    }
+    console.log(`cluster: ${n} clients, 1 event every ${interval} ms, Redis ${redisUrl}`);
+    const single = await (async () => {
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}`;
+      procs.push(startGateway(port, db));
+      await waitLive(url);
+      const worker = forkClients();
+      procs.push(worker);
+      const { connected } = await ask<{ connected: number }>(
+        worker,
+        { cmd: 'connect', url, n },
+        'connected',
+      );
+      const result = await measurePhase(worker, url, connected, interval, SECONDS, '1 instance:  ');
+      worker.send({ cmd: 'close' });
+      return result;
+    })();
+    for (const proc of procs.splice(0)) proc.kill('SIGTERM');
+    await sleep(1000);
+    const ports = [await freePort(), await freePort()];
+    const urls = ports.map((p) => `http://127.0.0.1:${p}`);
+    procs.push(startGateway(ports[0], { ...db, REDIS_URL: redisUrl }));
+    await waitLive(urls[0]);
+    procs.push(startGateway(ports[1], { ...db, REDIS_URL: redisUrl, DB_MIGRATIONS_RUN: 'false' }));
+    await waitLive(urls[1]);
+    const worker = forkClients();
+    procs.push(worker);
+    const a = await ask<{ connected: number }>(
+      worker,
+      { cmd: 'connect', url: urls[0], n: n / 2 },
+      'connected',
+    );
+    const b = await ask<{ connected: number }>(
+      worker,
+      { cmd: 'connect', url: urls[1], n: n / 2 },
+      'connected',
+    );
+    await sleep(500);
+    const two = await measurePhase(
+      worker,
+      urls[0],
+      a.connected + b.connected,
+      interval,
+      SECONDS,
+      '2 instances: ',
+    );
+    worker.send({ cmd: 'close' });
+    console.log(
+      `  two instances: ${(two.deliveriesPerSecond / single.deliveriesPerSecond).toFixed(2)}x the single-instance rate, ` +
+        `p99 ${two.p99 - single.p99 >= 0 ? '+' : ''}${(two.p99 - single.p99).toFixed(1)} ms (target >= 0.8x, p99 within +100 ms)`,
+    );
+  } finally {
+    await sleep(300);
+    for (const proc of procs) proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function one(n: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'ug-bench-fanout-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const gateway = startGateway(port, {
+    DB_SQLITE_PATH: join(dir, 'gateway.sqlite'),
+    WS_MAX_CONNECTIONS: String(n + 100),
+  });
+  const worker = forkClients();
+  try {
+    await waitLive(url);
     // Heap: before any client, after a fifth of them, after all (full GC before each reading).
     // Growth / N includes one-time costs (JIT code, pools); the marginal figure between the two
     // readings is what one more idle connection costs.
@@ -134,70 +295,8 @@ async function one(n: number): Promise<void> {
         `connection overall, ${kb((idle - partial) / b.connected)} KB marginal (target <= 12 KB)`,
     );
 
-    const agent = new Agent({ keepAlive: true, maxSockets: 4 });
-    const post = (i: number) =>
-      new Promise<number>((resolve) => {
-        const body = JSON.stringify({
-          hook_event_name: 'PostToolUse',
-          session_id: `bench-${i % 20}`,
-          cwd: '/home/dev/shop',
-          tool_name: 'Bash',
-          tool_use_id: `toolu_${i}`,
-          duration_ms: 42,
-          sent_at: now(),
-        });
-        const req = request(
-          `${url}/api/events`,
-          { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
-          (res) => {
-            res.resume();
-            res.on('end', () => resolve(res.statusCode ?? 0));
-          },
-        );
-        req.on('error', () => resolve(0));
-        req.end(body);
-      });
-    let offset = 0;
-    for (const { interval, seconds } of phasesFor(n)) {
-      await ask(worker, { cmd: 'start' }, 'started');
-      const total = Math.round((seconds * 1000) / interval);
-      const posts: Promise<number>[] = [];
-      const started = now();
-      for (let i = 0; i < total; i++) {
-        const due = started + i * interval;
-        const wait = due - now();
-        if (wait > 0) await sleep(wait);
-        posts.push(post(offset + i));
-      }
-      const statuses = await Promise.all(posts);
-      const postSeconds = (now() - started) / 1000;
-      // Let the last deliveries arrive (stop waiting once nothing more comes in 500 ms).
-      let last = -1;
-      for (let i = 0; i < 60; i++) {
-        await sleep(500);
-        const { deliveries } = await ask<{ deliveries: number }>(worker, { cmd: 'peek' }, 'peeked');
-        if (deliveries === last || deliveries >= connected * total) break;
-        last = deliveries;
-      }
-      const result = await ask<{
-        deliveries: number;
-        firstAt: number;
-        lastAt: number;
-        p50: number;
-        p99: number;
-        max: number;
-      }>(worker, { cmd: 'stop' }, 'stopped');
-      const expected = connected * total;
-      const span = (result.lastAt - started) / 1000;
-      console.log(
-        `  ${total} events in ${postSeconds.toFixed(1)} s (${statuses.filter((s) => s === 201).length} accepted), ` +
-          `1 every ${interval} ms → ${result.deliveries}/${expected} deliveries in ${span.toFixed(1)} s = ` +
-          `${Math.round(result.deliveries / span)} deliveries/s; latency p50 ${result.p50.toFixed(1)} ms, ` +
-          `p99 ${result.p99.toFixed(1)} ms, max ${result.max.toFixed(1)} ms (target p99 <= 150 ms at >= 20,000/s)`,
-      );
-      offset += total;
-    }
-    agent.destroy();
+    for (const { interval, seconds } of phasesFor(n))
+      await measurePhase(worker, url, connected, interval, seconds);
   } finally {
     worker.send({ cmd: 'close' });
     await sleep(500);
@@ -210,6 +309,11 @@ async function one(n: number): Promise<void> {
 
 async function main(): Promise<void> {
   for (const n of CLIENT_COUNTS) await one(n);
+  const clusterClients = Number(process.env.BENCH_CLUSTER_CLIENTS ?? 1000);
+  if (clusterClients > 0) {
+    const db = 1 + Math.floor(Math.random() * 15);
+    await cluster(clusterClients, process.env.BENCH_REDIS_URL ?? `redis://127.0.0.1:6379/${db}`);
+  }
 }
 
 main().then(

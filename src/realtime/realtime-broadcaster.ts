@@ -59,7 +59,8 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
     if (remote) this.stream.publish(rooms, message);
     else {
       this.emit(rooms, 'event', message, 'cluster');
-      if (this.ref.crossInstance()) this.ref.server?.serverSideEmit('hook_event', event);
+      if (this.ref.clustered && this.ref.crossInstance())
+        this.ref.server?.serverSideEmit('hook_event', event);
       if (USAGE_TRIGGERS.has(event.hook_event_type)) this.usagePushes.trigger(event.session_id);
     }
     this.replay.broadcasted(event);

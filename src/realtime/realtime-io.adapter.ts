@@ -92,6 +92,7 @@ export class RealtimeIoAdapter extends IoAdapter {
     });
     this.redis = redis;
     this.ref.crossInstance = () => redis.status === 'ready';
+    this.ref.clustered = true;
     redis.on('error', (error: Error) => {
       if (Date.now() - lastLog < 10_000) return;
       lastLog = Date.now();

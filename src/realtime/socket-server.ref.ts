@@ -24,4 +24,6 @@ export class SocketServerRef {
    * sent locally. Always true with one instance.
    */
   crossInstance: () => boolean = () => true;
+  /** Several instances share broadcasts (REDIS_URL): events are also relayed to the others. */
+  clustered = false;
 }
