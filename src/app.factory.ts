@@ -34,6 +34,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bufferLogs: true,
+    // The GitHub webhook signs the exact bytes it sent.
+    rawBody: true,
   });
   app.useLogger(app.get(Logger));
   app.flushLogs();

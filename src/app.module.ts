@@ -9,6 +9,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { UsageModule } from './usage/usage.module';
 import { EventsModule } from './events/events.module';
 import { RealtimeModule } from './realtime/realtime.module';
+import { BroadcastsModule } from './broadcasts/broadcasts.module';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { AuthModule } from './auth/auth.module';
 import { ClusterModule } from './cluster/cluster.module';
@@ -31,6 +32,7 @@ export class AppModule {
         UsageModule,
         EventsModule,
         RealtimeModule,
+        BroadcastsModule,
         HealthModule,
       ],
     };

@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load-config';
 import { buildDataSourceOptions } from '../src/database/data-source-options';
+import { MIGRATIONS } from '../src/database/migrations';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/databases';
 
 const run = promisify(execFile);
@@ -42,7 +43,7 @@ describe.each(databaseKinds())('migrations on %s', (kind) => {
     await ds.initialize();
 
     const first = await ds.runMigrations();
-    expect(first.map((m) => m.name)).toEqual(['InitialSchema1795000000000']);
+    expect(first.map((m) => m.name)).toEqual(MIGRATIONS.map((m) => new m().name));
     const schema = await describeSchema(ds);
     expect(schema).toContain('hook_events');
     expect(schema).toContain('IDX_usage_snapshots_lookup');
@@ -66,7 +67,8 @@ describe('the TypeORM CLI (ormconfig.ts)', () => {
     db = await createTestDatabase('sqlite');
     const env = { ...process.env, ...db.env, LOG_LEVEL: 'silent' };
     const migrate = await run('npm', ['run', '--silent', 'migration:run'], { cwd: ROOT, env });
-    expect(migrate.stdout).toContain('InitialSchema1795000000000 has been executed successfully');
+    for (const migration of MIGRATIONS)
+      expect(migrate.stdout).toContain(`${new migration().name} has been executed successfully`);
 
     const again = await run('npm', ['run', '--silent', 'migration:run'], { cwd: ROOT, env });
     expect(again.stdout).toContain('No migrations are pending');

@@ -4,6 +4,7 @@ import {
   Between,
   type DataSource,
   type FindOptionsWhere,
+  IsNull,
   LessThanOrEqual,
   MoreThan,
 } from 'typeorm';
@@ -18,6 +19,8 @@ export interface EventFilter {
   readonly afterId?: number;
   /** Only events up to this id. */
   readonly upToId?: number;
+  /** Domain events too (replay); the history API lists hook events only. */
+  readonly includeDomain?: boolean;
   readonly limit: number;
 }
 
@@ -79,7 +82,7 @@ export class EventStore {
 
   /** Oldest first. */
   list(filter: EventFilter): Promise<HookEvent[]> {
-    const where: FindOptionsWhere<HookEvent> = {};
+    const where: FindOptionsWhere<HookEvent> = filter.includeDomain ? {} : { room: IsNull() };
     if (filter.sourceApp) where.sourceApp = filter.sourceApp;
     if (filter.sessionId) where.sessionId = filter.sessionId;
     if (filter.hookEventType) where.hookEventType = filter.hookEventType;
@@ -95,7 +98,8 @@ export class EventStore {
   /** The newest `limit` events (up to `upToId` if given), oldest first. */
   async latest(limit: number, upToId?: number): Promise<HookEvent[]> {
     const rows = await this.db.getRepository(HookEvent).find({
-      where: upToId === undefined ? {} : { id: LessThanOrEqual(upToId) },
+      where:
+        upToId === undefined ? { room: IsNull() } : { id: LessThanOrEqual(upToId), room: IsNull() },
       order: { id: 'DESC' },
       take: limit,
     });
@@ -113,6 +117,7 @@ export class EventStore {
           .getRepository(HookEvent)
           .createQueryBuilder('e')
           .select(`e.${column}`, 'value')
+          .where('e.room IS NULL')
           .addSelect('MAX(e.id)', 'last')
           .groupBy(`e.${column}`)
           .orderBy('last', 'DESC')

@@ -25,6 +25,33 @@ export class EventsService {
     return stored;
   }
 
+  /**
+   * Stores a domain event (`project.updated`, `pr.created`, …) for `room` and announces it like a
+   * hook event, so it gets an id in the same sequence (the replay cursor) and is broadcast.
+   */
+  async publishDomain(
+    eventType: string,
+    room: string,
+    data: Record<string, unknown>,
+    source: string,
+  ): Promise<HookEventDto> {
+    const row = await this.store.append({
+      sourceApp: source,
+      sessionId: '',
+      hookEventType: eventType,
+      toolName: null,
+      toolUseId: null,
+      agentId: null,
+      payload: data,
+      timestamp: Date.now(),
+      room,
+    });
+    const stored = HookEventDto.from(row);
+    const announcement: HookEventStoredEvent = { event: stored };
+    this.events.emit(HOOK_EVENT_STORED, announcement);
+    return stored;
+  }
+
   async list(query: ListEventsQueryDto): Promise<EventListDto> {
     const rows = await this.store.list({
       sourceApp: query.source_app,
@@ -39,7 +66,9 @@ export class EventsService {
 
   /** Stored events with `afterId < id <= upToId`, oldest first (replay). */
   async between(afterId: number, upToId: number, limit: number): Promise<HookEventDto[]> {
-    return (await this.store.list({ afterId, upToId, limit })).map((row) => HookEventDto.from(row));
+    return (await this.store.list({ afterId, upToId, limit, includeDomain: true })).map((row) =>
+      HookEventDto.from(row),
+    );
   }
 
   /** The newest `limit` events (up to `upToId` if given), oldest first. */

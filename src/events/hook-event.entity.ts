@@ -10,6 +10,7 @@ import { epochMs } from '../database/epoch-ms.transformer';
 @Index('IDX_hook_events_source_app', ['sourceApp', 'id'])
 @Index('IDX_hook_events_type', ['hookEventType', 'id'])
 @Index('IDX_hook_events_tool_use', ['toolUseId'])
+@Index('IDX_hook_events_room', ['room', 'id'])
 export class HookEvent {
   @PrimaryGeneratedColumn({ type: 'integer' })
   id!: number;
@@ -38,6 +39,10 @@ export class HookEvent {
   /** When the event happened (the sender's clock), epoch ms. */
   @Column({ type: 'bigint', transformer: epochMs })
   timestamp!: number;
+
+  /** Domain events only: the room it was broadcast to (hook events have none). */
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  room!: string | null;
 
   /** When the gateway stored it, epoch ms. */
   @Column({ name: 'received_at', type: 'bigint', transformer: epochMs })

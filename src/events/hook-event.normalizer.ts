@@ -12,6 +12,8 @@ export interface NormalizedHookEvent {
   readonly agentId: string | null;
   readonly payload: Record<string, unknown>;
   readonly timestamp: number;
+  /** Domain events only: the room they go to. */
+  readonly room?: string | null;
 }
 
 /** Deeper than this is not a hook payload; refused before it reaches the database. */

@@ -7,7 +7,13 @@ import { UsageService } from '../usage/usage.service';
 import { EventReplay } from './event-replay';
 import { KeyedThrottle } from './keyed-throttle';
 import { RealtimeMetrics } from './realtime-metrics';
-import { envelope, type ServerEnvelope, type ServerToClientEvents } from './realtime.protocol';
+import {
+  domainMessage,
+  envelope,
+  type ServerEnvelope,
+  type ServerToClientEvents,
+} from './realtime.protocol';
+import type { HookEventDto } from '../events/dto/hook-event.dto';
 import { GLOBAL_ROOM, sessionRoom } from './rooms';
 import { SocketServerRef } from './socket-server.ref';
 import { StreamServer } from './stream-server';
@@ -54,6 +60,7 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
    */
   @OnEvent(HOOK_EVENT_STORED)
   onHookEvent({ event, remote }: HookEventStoredEvent): void {
+    if (event.room) return this.onDomainEvent(event, remote);
     const rooms = [GLOBAL_ROOM, sessionRoom(event.session_id)];
     const message = envelope('event', event, { event_id: event.id, session_id: event.session_id });
     if (remote) this.stream.publish(rooms, message);
@@ -62,6 +69,28 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
       if (this.ref.clustered && this.ref.crossInstance())
         this.ref.server?.serverSideEmit('hook_event', event);
       if (USAGE_TRIGGERS.has(event.hook_event_type)) this.usagePushes.trigger(event.session_id);
+    }
+    this.replay.broadcasted(event);
+  }
+
+  /** A domain event goes to its room as its own type (`pr.created` …) with its data. */
+  private onDomainEvent(event: HookEventDto, remote: boolean | undefined): void {
+    const rooms = [event.room as string];
+    const message = domainMessage(event);
+    if (remote) this.stream.publish(rooms, message);
+    else {
+      const server = this.ref.server;
+      if (server) {
+        const target = this.ref.crossInstance() ? server.to(rooms) : server.local.to(rooms);
+        (target.emit as (event: string, message: unknown) => boolean)(
+          event.hook_event_type,
+          message,
+        );
+      }
+      this.stream.publish(rooms, message);
+      this.metrics.emittedOne(event.hook_event_type);
+      if (this.ref.clustered && this.ref.crossInstance())
+        this.ref.server?.serverSideEmit('hook_event', event);
     }
     this.replay.broadcasted(event);
   }

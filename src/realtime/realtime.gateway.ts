@@ -28,11 +28,12 @@ import {
   type ErrorData,
   type InterServerEvents,
   PROTOCOL_VERSION,
+  replayMessage,
   type ServerToClientEvents,
   type SocketData,
 } from './realtime.protocol';
 import { checkRoom, GLOBAL_ROOM, METRICS_ROOM, skillRoom } from './rooms';
-import { sendDirect } from './send-direct';
+import { sendDirect, sendDirectRaw } from './send-direct';
 import { type RealtimeServer, SocketServerRef } from './socket-server.ref';
 import { WsProblemFilter } from './ws-problem.filter';
 import { WsValidationPipe } from './ws-validation.pipe';
@@ -124,12 +125,10 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     }
     const { lastEventId } = socket.data;
     this.sendEstablished(socket, [GLOBAL_ROOM]);
-    const deliver = (event: HookEventDto) =>
-      sendDirect(
-        socket,
-        'event',
-        envelope('event', event, { event_id: event.id, session_id: event.session_id }),
-      );
+    const deliver = (event: HookEventDto) => {
+      const replayed = replayMessage(event);
+      if (replayed) sendDirectRaw(socket, replayed.name, replayed.message);
+    };
     try {
       const replayed = await this.replay.replay(
         socket.id,

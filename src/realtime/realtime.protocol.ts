@@ -99,3 +99,37 @@ export function envelope<T>(
 export interface InterServerEvents {
   hook_event: (event: HookEventDto) => void;
 }
+
+/** Domain events (DESIGN.md §5): `project.updated`, `workflow.progress`, … and `custom.<name>`. */
+export const DOMAIN_EVENT_TYPES = [
+  'project.updated',
+  'workflow.progress',
+  'agent.status_changed',
+  'pr.created',
+  'issue.updated',
+  'ai.suggestion',
+] as const;
+
+/** The server event for a stored domain event: its type, its data, its id. */
+export function domainMessage(event: HookEventDto): ServerEnvelope<Record<string, unknown>> {
+  return {
+    type: event.hook_event_type,
+    data: event.payload,
+    timestamp: event.received_at,
+    event_id: event.id,
+  };
+}
+
+/** What a replaying client gets for a stored event: hook events always, domain events of `global`. */
+export function replayMessage(
+  event: HookEventDto,
+): { name: string; message: ServerEnvelope<unknown> } | undefined {
+  if (!event.room)
+    return {
+      name: 'event',
+      message: envelope('event', event, { event_id: event.id, session_id: event.session_id }),
+    };
+  return event.room === 'global'
+    ? { name: event.hook_event_type, message: domainMessage(event) }
+    : undefined;
+}

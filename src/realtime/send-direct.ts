@@ -25,5 +25,10 @@ export function sendDirect<E extends keyof ServerToClientEvents>(
   event: E,
   message: Parameters<ServerToClientEvents[E]>[0],
 ): void {
+  sendDirectRaw(socket, event, message);
+}
+
+/** {@link sendDirect} for an event name known only at run time (domain events in a replay). */
+export function sendDirectRaw(socket: object, event: string, message: unknown): void {
   (socket as unknown as PacketWriter).packet({ type: EVENT_PACKET, data: [event, message] }, {});
 }

@@ -17,7 +17,13 @@ import { EventsService } from '../events/events.service';
 import { UsageService } from '../usage/usage.service';
 import { EventReplay } from './event-replay';
 import { RealtimeMetrics } from './realtime-metrics';
-import { envelope, type ErrorData, PROTOCOL_VERSION, type SocketData } from './realtime.protocol';
+import {
+  envelope,
+  type ErrorData,
+  PROTOCOL_VERSION,
+  replayMessage,
+  type SocketData,
+} from './realtime.protocol';
 import { checkRoom, GLOBAL_ROOM, METRICS_ROOM, skillRoom } from './rooms';
 import { SocketRateLimiter } from './socket-rate-limiter';
 import { SocketServerRef } from './socket-server.ref';
@@ -214,11 +220,10 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
           );
           return lastEventId ?? recent.at(-1)?.id ?? lastBroadcastId;
         },
-        (event) =>
-          this.send(
-            client,
-            envelope('event', event, { event_id: event.id, session_id: event.session_id }),
-          ),
+        (event) => {
+          const replayed = replayMessage(event);
+          if (replayed) this.send(client, replayed.message);
+        },
         () => {
           client.ready = true;
           this.join(client, GLOBAL_ROOM);

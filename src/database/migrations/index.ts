@@ -1,4 +1,5 @@
 import { InitialSchema1795000000000 } from './1795000000000-InitialSchema';
+import { DomainEvents1795000000001 } from './1795000000001-DomainEvents';
 
 /** Every migration, in order. Listed by class (not a glob) so they load the same under tsc, SWC and Vitest. */
-export const MIGRATIONS = [InitialSchema1795000000000];
+export const MIGRATIONS = [InitialSchema1795000000000, DomainEvents1795000000001];

@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiHideProperty, ApiProperty } from '@nestjs/swagger';
 import type { HookEvent } from '../hook-event.entity';
 
 /** A stored hook event as the API and the sockets show it. */
@@ -19,6 +19,9 @@ export class HookEventDto {
   timestamp!: number;
   /** When the gateway stored it (epoch ms). */
   received_at!: number;
+  /** Domain events only (internal: they are sent as their own type, see DomainEventsService). */
+  @ApiHideProperty()
+  room?: string;
 
   static from(row: HookEvent): HookEventDto {
     return {
@@ -32,6 +35,7 @@ export class HookEventDto {
       payload: row.payload as Record<string, unknown>,
       timestamp: row.timestamp,
       received_at: row.receivedAt,
+      ...(row.room ? { room: row.room } : {}),
     };
   }
 }

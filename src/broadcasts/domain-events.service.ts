@@ -1,0 +1,38 @@
+import { Injectable } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import { ValidationFailedException } from '../common/validation.exception';
+import { EventsService } from '../events/events.service';
+import { checkRoom } from '../realtime/rooms';
+import type { BroadcastResultDto } from './dto/broadcast.dto';
+import { DOMAIN_DATA_CLASSES } from './dto/domain-event-data.dto';
+
+/** Domain events from servers and webhooks: validated per type, stored (replayable), broadcast. */
+@Injectable()
+export class DomainEventsService {
+  constructor(private readonly events: EventsService) {}
+
+  async publish(
+    eventType: string,
+    room: string,
+    data: Record<string, unknown>,
+    source: string,
+  ): Promise<BroadcastResultDto> {
+    const errors: Array<{ field: string; message: string }> = [];
+    const roomCheck = checkRoom(room, undefined, false);
+    if (!roomCheck.ok) errors.push({ field: 'room', message: roomCheck.message });
+    let payload = data;
+    const dataClass = DOMAIN_DATA_CLASSES[eventType as keyof typeof DOMAIN_DATA_CLASSES] as
+      (new () => object) | undefined;
+    if (dataClass) {
+      const instance = plainToInstance(dataClass, data);
+      const problems = await validate(instance, { whitelist: true, forbidNonWhitelisted: true });
+      const { fieldErrors } = ValidationFailedException.fromValidationErrors(problems);
+      errors.push(...fieldErrors.map((e) => ({ field: `data.${e.field}`, message: e.message })));
+      payload = { ...instance } as Record<string, unknown>;
+    }
+    if (errors.length) throw new ValidationFailedException(errors);
+    const stored = await this.events.publishDomain(eventType, room, payload, source);
+    return { id: stored.id, event_type: eventType, room };
+  }
+}
