@@ -95,6 +95,16 @@ export class EventStore {
       .find({ where, order: { id: 'ASC' }, take: filter.limit });
   }
 
+  /** The newest id of any kind (hook and domain events share the sequence). */
+  async lastId(): Promise<number> {
+    const [last] = await this.db.getRepository(HookEvent).find({
+      select: { id: true },
+      order: { id: 'DESC' },
+      take: 1,
+    });
+    return last?.id ?? 0;
+  }
+
   /** The newest `limit` events (up to `upToId` if given), oldest first. */
   async latest(limit: number, upToId?: number): Promise<HookEvent[]> {
     const rows = await this.db.getRepository(HookEvent).find({

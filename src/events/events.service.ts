@@ -3,6 +3,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { EventFilterOptionsDto, EventListDto, HookEventDto } from './dto/hook-event.dto';
 import type { ListEventsQueryDto } from './dto/list-events.query.dto';
 import { EventStore } from './event.store';
+import type { HookEvent } from './hook-event.entity';
 import { HOOK_EVENT_STORED, type HookEventStoredEvent } from './hook-event.events';
 import { normalizeHookEvent } from './hook-event.normalizer';
 
@@ -19,10 +20,7 @@ export class EventsService {
   /** Validates, commits, then announces; resolves with the stored event. */
   async ingest(body: unknown, sourceAppHeader?: string): Promise<HookEventDto> {
     const normalized = normalizeHookEvent(body, sourceAppHeader);
-    const stored = HookEventDto.from(await this.store.append(normalized));
-    const announcement: HookEventStoredEvent = { event: stored };
-    this.events.emit(HOOK_EVENT_STORED, announcement);
-    return stored;
+    return this.announce(await this.store.append(normalized));
   }
 
   /**
@@ -46,10 +44,7 @@ export class EventsService {
       timestamp: Date.now(),
       room,
     });
-    const stored = HookEventDto.from(row);
-    const announcement: HookEventStoredEvent = { event: stored };
-    this.events.emit(HOOK_EVENT_STORED, announcement);
-    return stored;
+    return this.announce(row);
   }
 
   async list(query: ListEventsQueryDto): Promise<EventListDto> {
@@ -78,5 +73,17 @@ export class EventsService {
 
   filterOptions(): Promise<EventFilterOptionsDto> {
     return this.store.filterOptions();
+  }
+
+  /** The id of the newest stored event of any kind (the replay sequence), 0 when none. */
+  lastId(): Promise<number> {
+    return this.store.lastId();
+  }
+
+  private announce(row: HookEvent): HookEventDto {
+    const stored = HookEventDto.from(row);
+    const announcement: HookEventStoredEvent = { event: stored };
+    this.events.emit(HOOK_EVENT_STORED, announcement);
+    return stored;
   }
 }

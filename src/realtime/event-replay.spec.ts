@@ -9,8 +9,7 @@ const ev = (id: number) => ({ id, session_id: 's' }) as HookEventDto;
 function fakeEvents(stored: HookEventDto[]) {
   const gates: Array<() => void> = [];
   const service = {
-    latest: async (limit: number, upTo = Infinity) =>
-      stored.filter((e) => e.id <= upTo).slice(-limit),
+    lastId: async () => stored.at(-1)?.id ?? 0,
     between: async (after: number, upTo: number, limit: number) => {
       await new Promise<void>((resolve) => gates.push(resolve));
       return stored.filter((e) => e.id > after && e.id <= upTo).slice(0, limit);

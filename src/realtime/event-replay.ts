@@ -24,8 +24,7 @@ export class EventReplay implements OnApplicationBootstrap {
   constructor(private readonly events: EventsService) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const [last] = await this.events.latest(1);
-    this.lastBroadcastId = Math.max(this.lastBroadcastId, last?.id ?? 0);
+    this.lastBroadcastId = Math.max(this.lastBroadcastId, await this.events.lastId());
   }
 
   /** The broadcaster calls this for every event it broadcast, in id order. */

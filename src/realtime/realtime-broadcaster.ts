@@ -7,13 +7,7 @@ import { UsageService } from '../usage/usage.service';
 import { EventReplay } from './event-replay';
 import { KeyedThrottle } from './keyed-throttle';
 import { RealtimeMetrics } from './realtime-metrics';
-import {
-  domainMessage,
-  envelope,
-  type ServerEnvelope,
-  type ServerToClientEvents,
-} from './realtime.protocol';
-import type { HookEventDto } from '../events/dto/hook-event.dto';
+import { envelope, liveMessage, type ServerEnvelope } from './realtime.protocol';
 import { GLOBAL_ROOM, sessionRoom } from './rooms';
 import { SocketServerRef } from './socket-server.ref';
 import { StreamServer } from './stream-server';
@@ -54,43 +48,21 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
   }
 
   /**
-   * A stored hook event goes to `global` and its session room on every instance: Socket.IO
-   * clients through the adapter (Redis across instances), /stream clients of other instances
-   * through a relay (`hook_event`), which also keeps their replay cursors and skill metrics whole.
+   * A stored event goes to its rooms on every instance — a hook event to `global` and its
+   * session, a domain event to its room as its own type —: Socket.IO clients through the adapter
+   * (Redis across instances), /stream clients of other instances through a relay (`hook_event`),
+   * which also keeps their replay cursors and skill metrics whole.
    */
   @OnEvent(HOOK_EVENT_STORED)
   onHookEvent({ event, remote }: HookEventStoredEvent): void {
-    if (event.room) return this.onDomainEvent(event, remote);
-    const rooms = [GLOBAL_ROOM, sessionRoom(event.session_id)];
-    const message = envelope('event', event, { event_id: event.id, session_id: event.session_id });
+    const { name, rooms, message } = liveMessage(event);
     if (remote) this.stream.publish(rooms, message);
     else {
-      this.emit(rooms, 'event', message, 'cluster');
+      this.emit(rooms, name, message, 'cluster');
       if (this.ref.clustered && this.ref.crossInstance())
         this.ref.server?.serverSideEmit('hook_event', event);
-      if (USAGE_TRIGGERS.has(event.hook_event_type)) this.usagePushes.trigger(event.session_id);
-    }
-    this.replay.broadcasted(event);
-  }
-
-  /** A domain event goes to its room as its own type (`pr.created` …) with its data. */
-  private onDomainEvent(event: HookEventDto, remote: boolean | undefined): void {
-    const rooms = [event.room as string];
-    const message = domainMessage(event);
-    if (remote) this.stream.publish(rooms, message);
-    else {
-      const server = this.ref.server;
-      if (server) {
-        const target = this.ref.crossInstance() ? server.to(rooms) : server.local.to(rooms);
-        (target.emit as (event: string, message: unknown) => boolean)(
-          event.hook_event_type,
-          message,
-        );
-      }
-      this.stream.publish(rooms, message);
-      this.metrics.emittedOne(event.hook_event_type);
-      if (this.ref.clustered && this.ref.crossInstance())
-        this.ref.server?.serverSideEmit('hook_event', event);
+      if (!event.room && USAGE_TRIGGERS.has(event.hook_event_type))
+        this.usagePushes.trigger(event.session_id);
     }
     this.replay.broadcasted(event);
   }
@@ -136,10 +108,10 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
    * instance's clients only — for what each instance observes itself (its bridge, its cache), so
    * several instances never repeat it.
    */
-  private emit<E extends keyof ServerToClientEvents>(
+  private emit(
     rooms: string[],
-    type: E,
-    message: Parameters<ServerToClientEvents[E]>[0] & ServerEnvelope<unknown>,
+    type: string,
+    message: ServerEnvelope<unknown>,
     scope: 'cluster' | 'local',
   ): void {
     const server = this.ref.server;

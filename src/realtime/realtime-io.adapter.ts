@@ -8,7 +8,7 @@ import type { Server, ServerOptions, Socket } from 'socket.io';
 import { systemClock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
 import { RealtimeMetrics } from './realtime-metrics';
-import { type Ack, envelope, type ErrorData } from './realtime.protocol';
+import { type Ack, envelope } from './realtime.protocol';
 import { sendDirect } from './send-direct';
 import { SocketRateLimiter } from './socket-rate-limiter';
 import { SocketServerRef } from './socket-server.ref';
@@ -164,24 +164,15 @@ export class RealtimeIoAdapter extends IoAdapter {
   private admit(socket: Socket, ack: unknown): boolean {
     const bound = socket as Bound;
     bound[LIMITER] ??= new SocketRateLimiter(this.config.realtime.rateLimitPerSec, systemClock);
-    const verdict = bound[LIMITER].take();
-    if (verdict === 'ok') return true;
+    const decision = bound[LIMITER].admit();
+    if (decision.ok) return true;
     this.metrics?.refusedOne('rate_limited');
-    const error: ErrorData = {
-      code: 'rate_limited',
-      message: `more than ${this.config.realtime.rateLimitPerSec} messages a second`,
-    };
-    if (typeof ack === 'function') (ack as (result: Ack) => void)({ status: 'error', ...error });
-    if (verdict === 'disconnect') {
-      sendDirect(
-        socket,
-        'error',
-        envelope('error', { ...error, message: `${error.message}; disconnected` }),
-      );
+    if (typeof ack === 'function')
+      (ack as (result: Ack) => void)({ status: 'error', ...decision.error });
+    if (decision.notify) sendDirect(socket, 'error', envelope('error', decision.error));
+    if (decision.disconnect) {
       this.metrics?.refusedOne('flood_disconnect');
       socket.disconnect(true);
-    } else if (bound[LIMITER].noticeDue()) {
-      sendDirect(socket, 'error', envelope('error', error));
     }
     return false;
   }

@@ -11,15 +11,12 @@ import {
 } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
 import { JwtVerifier, TokenRejectedError } from '../auth/jwt-verifier';
-import { BridgeStatusPublisher } from '../bridge/bridge-status.publisher';
 import { AppConfig } from '../config/app-config';
-import type { HookEventDto } from '../events/dto/hook-event.dto';
-import { EventsService } from '../events/events.service';
 import { HOOK_EVENT_STORED, type HookEventStoredEvent } from '../events/hook-event.events';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { UsageService } from '../usage/usage.service';
 import { MetricsSubscriptionDto, RoomDto, UsageRequestDto } from './dto/room.dto';
-import { EventReplay } from './event-replay';
+import { ClientCatchUp } from './client-catch-up';
 import { RealtimeMetrics } from './realtime-metrics';
 import {
   type Ack,
@@ -27,8 +24,6 @@ import {
   envelope,
   type ErrorData,
   type InterServerEvents,
-  PROTOCOL_VERSION,
-  replayMessage,
   type ServerToClientEvents,
   type SocketData,
 } from './realtime.protocol';
@@ -45,7 +40,6 @@ type RealtimeSocket = Socket<
   SocketData
 >;
 
-const INITIAL_EVENTS = 50;
 /** Rooms a socket may be in at once (its own id room and `global` included). */
 const MAX_ROOMS = 64;
 
@@ -72,10 +66,8 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     private readonly config: AppConfig,
     private readonly ref: SocketServerRef,
     private readonly jwt: JwtVerifier,
-    private readonly events: EventsService,
     private readonly usage: UsageService,
-    private readonly bridge: BridgeStatusPublisher,
-    private readonly replay: EventReplay,
+    private readonly catchUp: ClientCatchUp,
     private readonly metrics: RealtimeMetrics,
     private readonly emitter: EventEmitter2,
   ) {}
@@ -118,47 +110,20 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     // as long as the connection (Socket.IO's own memory advice).
     (socket.conn as unknown as { request: unknown }).request = null;
     this.metrics.connected(this.ref.server?.engine.clientsCount ?? 0);
+    const client = {
+      id: socket.id,
+      send: (name: string, message: unknown) => sendDirectRaw(socket, name, message),
+      joinLive: () => void socket.join(GLOBAL_ROOM),
+      isGone: () => socket.disconnected,
+    };
     if (socket.recovered) {
       // Socket.IO restored its rooms and the packets it missed: nothing to replay.
-      this.sendEstablished(socket, [...socket.rooms]);
+      this.catchUp.established(client, this.roomsOf(socket));
       return;
     }
-    const { lastEventId } = socket.data;
-    this.sendEstablished(socket, [GLOBAL_ROOM]);
-    const deliver = (event: HookEventDto) => {
-      const replayed = replayMessage(event);
-      if (replayed) sendDirectRaw(socket, replayed.name, replayed.message);
-    };
+    this.catchUp.established(client);
     try {
-      const replayed = await this.replay.replay(
-        socket.id,
-        async (lastBroadcastId) => {
-          const [recent, usage] = await Promise.all([
-            lastEventId === undefined
-              ? this.events.latest(INITIAL_EVENTS, lastBroadcastId)
-              : Promise.resolve([]),
-            this.usage.statsForPush().catch(() => undefined),
-          ]);
-          const status = this.bridge.current();
-          sendDirect(
-            socket,
-            'initial',
-            envelope('initial', {
-              events: recent,
-              usage: usage && usage.source !== 'default' ? usage.payload : null,
-              usage_source: usage?.source ?? null,
-              bridge: status
-                ? { healthy: status.healthy, state: status.state, reason: status.reason }
-                : null,
-            }),
-          );
-          return lastEventId ?? recent.at(-1)?.id ?? lastBroadcastId;
-        },
-        deliver,
-        () => void socket.join(GLOBAL_ROOM),
-        () => socket.disconnected,
-      );
-      if (replayed) this.metrics.replayedSome(replayed);
+      await this.catchUp.bringUpToDate(client, socket.data.lastEventId);
     } catch (error) {
       this.logger.warn(
         `bringing socket ${socket.id} up to date failed: ${(error as Error).message}`,
@@ -240,19 +205,6 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     const serverTime = Date.now();
     sendDirect(socket, 'pong', envelope('pong', { server_time: serverTime }));
     return { status: 'success', server_time: serverTime };
-  }
-
-  private sendEstablished(socket: RealtimeSocket, rooms: string[]): void {
-    sendDirect(
-      socket,
-      'connection_established',
-      envelope('connection_established', {
-        protocol_version: PROTOCOL_VERSION,
-        socket_id: socket.id,
-        server_time: Date.now(),
-        rooms: rooms.filter((room) => room !== socket.id),
-      }),
-    );
   }
 
   private sendError(socket: RealtimeSocket, error: ErrorData): void {

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { BridgeModule } from '../bridge/bridge.module';
 import { EventsModule } from '../events/events.module';
 import { UsageModule } from '../usage/usage.module';
+import { ClientCatchUp } from './client-catch-up';
 import { EventReplay } from './event-replay';
 import { MetricsTicker } from './metrics-ticker';
 import { RealtimeBroadcaster } from './realtime-broadcaster';
@@ -20,6 +21,7 @@ import { StreamServer } from './stream-server';
     RealtimeGateway,
     RealtimeBroadcaster,
     EventReplay,
+    ClientCatchUp,
     MetricsTicker,
     RealtimeMetrics,
     StreamServer,

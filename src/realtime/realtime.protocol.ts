@@ -2,6 +2,7 @@ import type { BridgeStatusEvent } from '../bridge/bridge-status.event';
 import type { HookEventDto } from '../events/dto/hook-event.dto';
 import type { SkillMetricsSnapshot } from '../events/skill-metrics/skill-metrics.service';
 import type { DataSourceName } from '../usage/usage.service';
+import { GLOBAL_ROOM, sessionRoom } from './rooms';
 
 /** DESIGN.md §5. Bumped on any incompatible change of the events below. */
 export const PROTOCOL_VERSION = 1;
@@ -120,16 +121,26 @@ export function domainMessage(event: HookEventDto): ServerEnvelope<Record<string
   };
 }
 
-/** What a replaying client gets for a stored event: hook events always, domain events of `global`. */
+/** How a stored event is sent live: a hook event as `event` to `global` and its session room,
+ * a domain event as its own type to its room. */
+export function liveMessage(event: HookEventDto): {
+  name: string;
+  rooms: string[];
+  message: ServerEnvelope<unknown>;
+} {
+  if (event.room)
+    return { name: event.hook_event_type, rooms: [event.room], message: domainMessage(event) };
+  return {
+    name: 'event',
+    rooms: [GLOBAL_ROOM, sessionRoom(event.session_id)],
+    message: envelope('event', event, { event_id: event.id, session_id: event.session_id }),
+  };
+}
+
+/** What a replaying client (in `global` only) gets for a stored event: hook events always,
+ * domain events sent to `global`. */
 export function replayMessage(
   event: HookEventDto,
 ): { name: string; message: ServerEnvelope<unknown> } | undefined {
-  if (!event.room)
-    return {
-      name: 'event',
-      message: envelope('event', event, { event_id: event.id, session_id: event.session_id }),
-    };
-  return event.room === 'global'
-    ? { name: event.hook_event_type, message: domainMessage(event) }
-    : undefined;
+  return !event.room || event.room === GLOBAL_ROOM ? liveMessage(event) : undefined;
 }

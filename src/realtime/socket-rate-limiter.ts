@@ -1,6 +1,19 @@
 import type { Clock } from '../common/clock';
+import type { ErrorData } from './realtime.protocol';
 
 export type RateVerdict = 'ok' | 'limited' | 'disconnect';
+
+/** What to do with one client message, the same on both transports. */
+export type RateDecision =
+  | { readonly ok: true }
+  | {
+      readonly ok: false;
+      /** The `error` to send the client (and the nack's content). */
+      readonly error: ErrorData;
+      /** Send it now (at most once a second, and always before a disconnect). */
+      readonly notify: boolean;
+      readonly disconnect: boolean;
+    };
 
 /**
  * A token bucket per socket: `ratePerSec` messages a second on average, bursts of up to
@@ -48,5 +61,25 @@ export class SocketRateLimiter {
     if (now - this.lastNotice < 1000) return false;
     this.lastNotice = now;
     return true;
+  }
+
+  /** `take()`, turned into what the transport does: pass, refuse (maybe with a notice), or cut. */
+  admit(): RateDecision {
+    const verdict = this.take();
+    if (verdict === 'ok') return { ok: true };
+    const message = `more than ${this.ratePerSec} messages a second`;
+    if (verdict === 'disconnect')
+      return {
+        ok: false,
+        error: { code: 'rate_limited', message: `${message}; disconnected` },
+        notify: true,
+        disconnect: true,
+      };
+    return {
+      ok: false,
+      error: { code: 'rate_limited', message },
+      notify: this.noticeDue(),
+      disconnect: false,
+    };
   }
 }

@@ -10,27 +10,18 @@ import {
 import { HttpAdapterHost } from '@nestjs/core';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { JwtVerifier, TokenRejectedError } from '../auth/jwt-verifier';
-import { BridgeStatusPublisher } from '../bridge/bridge-status.publisher';
 import { systemClock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
-import { EventsService } from '../events/events.service';
 import { UsageService } from '../usage/usage.service';
-import { EventReplay } from './event-replay';
+import { ClientCatchUp } from './client-catch-up';
 import { RealtimeMetrics } from './realtime-metrics';
-import {
-  envelope,
-  type ErrorData,
-  PROTOCOL_VERSION,
-  replayMessage,
-  type SocketData,
-} from './realtime.protocol';
+import { envelope, type ErrorData, type SocketData } from './realtime.protocol';
 import { checkRoom, GLOBAL_ROOM, METRICS_ROOM, skillRoom } from './rooms';
 import { SocketRateLimiter } from './socket-rate-limiter';
 import { SocketServerRef } from './socket-server.ref';
 
 export const STREAM_PATH = '/stream';
 const AUTH_WAIT_MS = 5000;
-const INITIAL_EVENTS = 50;
 const SKILL = /^[\w.:@/-]{1,120}$/;
 
 interface StreamClient {
@@ -63,10 +54,8 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly adapterHost: HttpAdapterHost,
     private readonly ref: SocketServerRef,
     private readonly jwt: JwtVerifier,
-    private readonly events: EventsService,
     private readonly usage: UsageService,
-    private readonly bridge: BridgeStatusPublisher,
-    private readonly replay: EventReplay,
+    private readonly catchUp: ClientCatchUp,
     private readonly metrics: RealtimeMetrics,
   ) {
     this.wss = new WebSocketServer({
@@ -187,49 +176,18 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   private async greet(client: StreamClient, lastEventId: number | undefined): Promise<void> {
-    this.send(
-      client,
-      envelope('connection_established', {
-        protocol_version: PROTOCOL_VERSION,
-        socket_id: client.id,
-        server_time: Date.now(),
-        rooms: [GLOBAL_ROOM],
-      }),
-    );
+    const target = {
+      id: client.id,
+      send: (_name: string, message: object) => this.send(client, message),
+      joinLive: () => {
+        client.ready = true;
+        this.join(client, GLOBAL_ROOM);
+      },
+      isGone: () => client.ws.readyState !== WebSocket.OPEN,
+    };
+    this.catchUp.established(target);
     try {
-      await this.replay.replay(
-        client.id,
-        async (lastBroadcastId) => {
-          const [recent, usage] = await Promise.all([
-            lastEventId === undefined
-              ? this.events.latest(INITIAL_EVENTS, lastBroadcastId)
-              : Promise.resolve([]),
-            this.usage.statsForPush().catch(() => undefined),
-          ]);
-          const status = this.bridge.current();
-          this.send(
-            client,
-            envelope('initial', {
-              events: recent,
-              usage: usage && usage.source !== 'default' ? usage.payload : null,
-              usage_source: usage?.source ?? null,
-              bridge: status
-                ? { healthy: status.healthy, state: status.state, reason: status.reason }
-                : null,
-            }),
-          );
-          return lastEventId ?? recent.at(-1)?.id ?? lastBroadcastId;
-        },
-        (event) => {
-          const replayed = replayMessage(event);
-          if (replayed) this.send(client, replayed.message);
-        },
-        () => {
-          client.ready = true;
-          this.join(client, GLOBAL_ROOM);
-        },
-        () => client.ws.readyState !== WebSocket.OPEN,
-      );
+      await this.catchUp.bringUpToDate(target, lastEventId);
     } catch (error) {
       this.logger.warn(`bringing a /stream client up to date failed: ${(error as Error).message}`);
       client.ws.close(1011, 'could not load the stored events');
@@ -242,17 +200,14 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
     isBinary: boolean,
     lastEventId: number | undefined,
   ): Promise<void> {
-    const verdict = client.limiter.take();
-    if (verdict !== 'ok') {
+    const decision = client.limiter.admit();
+    if (!decision.ok) {
       this.metrics.refusedOne('rate_limited');
-      const error: ErrorData = {
-        code: 'rate_limited',
-        message: `more than ${this.config.realtime.rateLimitPerSec} messages a second`,
-      };
-      if (verdict === 'disconnect') {
-        this.sendError(client, { ...error, message: `${error.message}; disconnected` });
+      if (decision.notify) this.sendError(client, decision.error);
+      if (decision.disconnect) {
+        this.metrics.refusedOne('flood_disconnect');
         client.ws.close(4429, 'rate limited');
-      } else if (client.limiter.noticeDue()) this.sendError(client, error);
+      }
       return;
     }
     let message: { type?: unknown; room?: unknown; token?: unknown; skill?: unknown };

@@ -174,10 +174,10 @@ export class UsageService {
             source: 'snapshot',
             ageSeconds: ageOf(snapshot.createdAt),
           };
-        return { payload: defaultStats(params), source: 'default', ageSeconds: 0 };
+      } else {
+        const stored = await this.storedSessions(params);
+        if (stored) return stored;
       }
-      const stored = await this.storedSessions(params);
-      if (stored) return stored;
     } catch (error) {
       this.logger.warn(`fallback read failed: ${(error as Error).message}`);
     }

@@ -1,0 +1,88 @@
+import { Injectable } from '@nestjs/common';
+import { BridgeStatusPublisher } from '../bridge/bridge-status.publisher';
+import { EventsService } from '../events/events.service';
+import { UsageService } from '../usage/usage.service';
+import { EventReplay } from './event-replay';
+import { RealtimeMetrics } from './realtime-metrics';
+import {
+  envelope,
+  PROTOCOL_VERSION,
+  replayMessage,
+  type ServerEnvelope,
+} from './realtime.protocol';
+import { GLOBAL_ROOM } from './rooms';
+
+const INITIAL_EVENTS = 50;
+
+/** One connected client, whichever transport (Socket.IO or /stream) carries it. */
+export interface CatchUpClient {
+  readonly id: string;
+  send(name: string, message: ServerEnvelope<unknown>): void;
+  /** Puts the client in its live rooms (called once it is up to date). */
+  joinLive(): void;
+  isGone(): boolean;
+}
+
+/**
+ * The greeting both transports give a new connection (DESIGN.md §5): `connection_established`,
+ * `initial` (the last 50 events — none when resuming —, the latest usage and its source, the
+ * bridge status), then every stored event after the client's cursor, then live ones (EventReplay
+ * makes the seam exact).
+ */
+@Injectable()
+export class ClientCatchUp {
+  constructor(
+    private readonly replay: EventReplay,
+    private readonly events: EventsService,
+    private readonly usage: UsageService,
+    private readonly bridge: BridgeStatusPublisher,
+    private readonly metrics: RealtimeMetrics,
+  ) {}
+
+  established(client: Pick<CatchUpClient, 'id' | 'send'>, rooms: string[] = [GLOBAL_ROOM]): void {
+    client.send(
+      'connection_established',
+      envelope('connection_established', {
+        protocol_version: PROTOCOL_VERSION,
+        socket_id: client.id,
+        server_time: Date.now(),
+        rooms,
+      }),
+    );
+  }
+
+  /** Sends `initial` and the replay, then joins the client live; throws if the store fails. */
+  async bringUpToDate(client: CatchUpClient, lastEventId: number | undefined): Promise<void> {
+    const replayed = await this.replay.replay(
+      client.id,
+      async (lastBroadcastId) => {
+        const [recent, usage] = await Promise.all([
+          lastEventId === undefined
+            ? this.events.latest(INITIAL_EVENTS, lastBroadcastId)
+            : Promise.resolve([]),
+          this.usage.statsForPush().catch(() => undefined),
+        ]);
+        const status = this.bridge.current();
+        client.send(
+          'initial',
+          envelope('initial', {
+            events: recent,
+            usage: usage && usage.source !== 'default' ? usage.payload : null,
+            usage_source: usage?.source ?? null,
+            bridge: status
+              ? { healthy: status.healthy, state: status.state, reason: status.reason }
+              : null,
+          }),
+        );
+        return lastEventId ?? recent.at(-1)?.id ?? lastBroadcastId;
+      },
+      (event) => {
+        const replayed = replayMessage(event);
+        if (replayed) client.send(replayed.name, replayed.message);
+      },
+      () => client.joinLive(),
+      () => client.isGone(),
+    );
+    if (replayed) this.metrics.replayedSome(replayed);
+  }
+}
