@@ -205,6 +205,58 @@ describe('bridge supervisor: a real bridge, killed', () => {
   }, 30_000);
 });
 
+describe('bridge supervisor: a fixed BRIDGE_PORT (the default setup), killed after serving', () => {
+  let gateway: SpawnedGateway;
+  let port: number;
+  beforeAll(async () => {
+    port = await freePort();
+    gateway = await new SpawnedGateway().start({ BRIDGE_PORT: String(port) });
+  });
+  afterAll(() => gateway?.close());
+
+  it('restarts on the same port although the dead bridge left connections in TIME-WAIT', async () => {
+    let pid = (await gateway.waitForState('ready')).process.pid as number;
+    for (let kill = 1; kill <= 2; kill++) {
+      // Keep-alive reads through the gateway: the bridge side closes these when it dies, which
+      // leaves them in TIME-WAIT on the bridge's port for 60 s.
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(
+          `${gateway.running.url}/api/usage/stats?custom_limit_tokens=${1000 + kill * 10 + i}&plan=custom`,
+        );
+        expect(res.status).toBe(200);
+        expect(res.headers.get('x-data-source')).toBe('bridge');
+      }
+      process.kill(pid, 'SIGKILL');
+      const back = await waitFor(
+        async () => {
+          const s = await gateway.status();
+          if (s.process.state === 'failed')
+            throw new Error(`failed: ${s.process.lastError?.message}`);
+          return s.process.state === 'ready' && s.process.pid !== pid ? s : undefined;
+        },
+        10_000,
+        `restart ${kill} on port ${port}`,
+      );
+      expect(back.process.restartAttempts).toBe(kill);
+      expect(back.url).toBe(`http://127.0.0.1:${port}`);
+      pid = back.process.pid as number;
+    }
+  }, 40_000);
+
+  it('still refuses to start while another process listens on the port', async () => {
+    const blocked = await freePort();
+    const blocker = createServer().listen(blocked, '127.0.0.1');
+    const other = await new SpawnedGateway().start({ BRIDGE_PORT: String(blocked) });
+    try {
+      const { process: proc } = await other.waitForState('failed');
+      expect(proc.lastError?.type).toBe('PORT_IN_USE');
+    } finally {
+      blocker.close();
+      await other.close();
+    }
+  });
+});
+
 describe('no bridge is left behind', () => {
   it('when the gateway stops', async () => {
     const gateway = await new SpawnedGateway().start();

@@ -1,5 +1,6 @@
 """The bridge as the gateway's supervisor sees it: a real process, real HTTP, real signals."""
 
+import http.client
 import json
 import os
 import re
@@ -137,6 +138,24 @@ class BridgeProcess(unittest.TestCase):
         self.assertNotEqual(proc.returncode, 0)
         self.assertIn("address already in use", proc.stderr)
         self.assertEqual(proc.stdout, "")
+
+    def test_a_killed_bridge_can_be_restarted_on_its_fixed_port_at_once(self):
+        # A bridge that dies closes its side of every keep-alive connection first, which leaves
+        # them in TIME-WAIT on its port for 60 s; a restart on that fixed port must still bind.
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        for _ in range(2):
+            proc, url = self.start(port=port)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            for _ in range(3):
+                conn.request("GET", "/usage/config")
+                response = conn.getresponse()
+                response.read()
+                self.assertEqual(response.status, 200)
+            proc.kill()
+            proc.wait()
+            conn.close()
 
     def test_exits_when_its_parent_is_gone(self):
         parent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])

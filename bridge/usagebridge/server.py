@@ -37,7 +37,13 @@ def _int_param(query: Dict[str, List[str]], name: str, low: int, high: int, defa
 
 class BridgeHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
-    allow_reuse_address = False
+    # SO_REUSEADDR: a restarted bridge must bind its fixed port while connections of the one that
+    # died sit in TIME-WAIT there (60 s on Linux). It does not let a second process *listen* on a
+    # port that is taken (that needs SO_REUSEPORT, never set), so "address already in use" still
+    # means another listener — the same meaning as the gateway's pre-flight probe (Node's listen
+    # sets SO_REUSEADDR too).
+    allow_reuse_address = True
+    allow_reuse_port = False
 
     def __init__(self, address, service: UsageService, config: ConfigStore) -> None:
         super().__init__(address, Handler)
