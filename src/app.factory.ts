@@ -55,6 +55,6 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   app.useWebSocketAdapter(new RealtimeIoAdapter(app, config));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
-  await setupSwagger(app, packageVersion());
+  if (config.docs.enabled) await setupSwagger(app, packageVersion());
   return app;
 }

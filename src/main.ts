@@ -55,7 +55,9 @@ async function bootstrap(): Promise<void> {
   await app.listen({ port: config.server.port, host: config.server.host });
   const url = await app.getUrl();
   logger.log(
-    `usage-gateway listening on ${url}  ·  API docs: ${url}/${DOCS_PATH}  ·  health: ${url}/health`,
+    `usage-gateway listening on ${url}  ·  ` +
+      (config.docs.enabled ? `API docs: ${url}/${DOCS_PATH}  ·  ` : '') +
+      `health: ${url}/health`,
   );
 }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signJwt } from '../src/auth/jwt-verifier';
+import { signJwt } from './support/tokens';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/databases';
 import { startTestApp, type RunningApp } from './support/test-app';
 
@@ -214,13 +214,13 @@ describe('hook events API with auth configured', () => {
     expect((await post(app.url, event, { 'x-api-key': key })).status).toBe(201);
 
     expect((await fetch(`${app.url}/api/events`)).status).toBe(401);
-    const expired = signJwt({ sub: 'u1', exp: Math.floor(Date.now() / 1000) - 3600 }, secret);
+    const expired = await signJwt({ sub: 'u1', exp: Math.floor(Date.now() / 1000) - 3600 }, secret);
     const refused = await fetch(`${app.url}/api/events`, {
       headers: { authorization: `Bearer ${expired}` },
     });
     expect(refused.status).toBe(401);
     expect(((await refused.json()) as { detail: string }).detail).toMatch(/expired/);
-    const token = signJwt({ sub: 'u1', exp: Math.floor(Date.now() / 1000) + 60 }, secret);
+    const token = await signJwt({ sub: 'u1', exp: Math.floor(Date.now() / 1000) + 60 }, secret);
     const ok = await fetch(`${app.url}/api/events`, {
       headers: { authorization: `Bearer ${token}` },
     });

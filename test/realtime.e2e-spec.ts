@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { signJwt } from '../src/auth/jwt-verifier';
+import { signJwt } from './support/tokens';
 import { BridgeStatusPublisher } from '../src/bridge/bridge-status.publisher';
 import { createTestDatabase, type TestDatabase } from './support/databases';
 import { connected, connectSocket, type TestSocket } from './support/socket-client';
@@ -266,21 +266,21 @@ describe('realtime gateway with auth and limits', () => {
 
   it('refuses a missing, badly signed or expired token before connecting', async () => {
     expect((await attempt()).error).toBe('unauthorized: missing');
-    const forged = signJwt(
+    const forged = await signJwt(
       { sub: 'a', exp: Math.floor(Date.now() / 1000) + 60 },
       'another-secret-of-enough-length-000',
     );
     expect((await attempt({ token: forged })).error).toBe('unauthorized: bad_signature');
-    const expired = signJwt({ sub: 'a', exp: Math.floor(Date.now() / 1000) - 120 }, secret);
+    const expired = await signJwt({ sub: 'a', exp: Math.floor(Date.now() / 1000) - 120 }, secret);
     expect((await attempt({ token: expired })).error).toBe('unauthorized: expired');
-    expect((await attempt({ token: token({ sub: 'a' }), last_event_id: -3 })).error).toMatch(
+    expect((await attempt({ token: await token({ sub: 'a' }), last_event_id: -3 })).error).toMatch(
       /last_event_id/,
     );
-    expect((await attempt({ token: token({ sub: 'a' }) })).error).toBeUndefined();
+    expect((await attempt({ token: await token({ sub: 'a' }) })).error).toBeUndefined();
   });
 
   it('lets a token join only its own user room and the projects it grants', async () => {
-    const { client } = await attempt({ token: token({ sub: 'alice', projects: ['shop'] }) });
+    const { client } = await attempt({ token: await token({ sub: 'alice', projects: ['shop'] }) });
     expect(await client.emitAck<Ack>('subscribe', { room: 'user:alice' })).toMatchObject({
       status: 'success',
     });
@@ -295,19 +295,25 @@ describe('realtime gateway with auth and limits', () => {
       status: 'error',
       code: 'forbidden',
     });
-    const { client: admin } = await attempt({ token: token({ sub: 'root', role: 'admin' }) });
+    const { client: admin } = await attempt({ token: await token({ sub: 'root', role: 'admin' }) });
     expect(await admin.emitAck<Ack>('subscribe', { room: 'project:bank' })).toMatchObject({
       status: 'success',
     });
   });
 
   it('refuses origins outside CORS_ORIGINS and connections beyond WS_MAX_CONNECTIONS', async () => {
-    const evil = await attempt({ token: token({ sub: 'a' }) }, { origin: 'http://evil.example' });
+    const evil = await attempt(
+      { token: await token({ sub: 'a' }) },
+      { origin: 'http://evil.example' },
+    );
     expect(evil.error).toBeDefined();
-    const good = await attempt({ token: token({ sub: 'a' }) }, { origin: 'http://localhost:3000' });
+    const good = await attempt(
+      { token: await token({ sub: 'a' }) },
+      { origin: 'http://localhost:3000' },
+    );
     expect(good.error).toBeUndefined();
     for (let i = 0; i < 2; i++)
-      expect((await attempt({ token: token({ sub: 'a' }) })).error).toBeUndefined();
-    expect((await attempt({ token: token({ sub: 'a' }) })).error).toBeDefined();
+      expect((await attempt({ token: await token({ sub: 'a' }) })).error).toBeUndefined();
+    expect((await attempt({ token: await token({ sub: 'a' }) })).error).toBeDefined();
   });
 });

@@ -1,55 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { signJwt } from '../src/auth/jwt-verifier';
+import { signJwt } from './support/tokens';
 import { createSqliteDatabase, type TestDatabase } from './support/databases';
 import { startTestApp, type RunningApp } from './support/test-app';
-import { waitFor } from './support/wait';
-
-interface Frame {
-  type: string;
-  data: Record<string, unknown>;
-  timestamp: number;
-  event_id?: number;
-}
-
-interface StreamClient {
-  ws: WebSocket;
-  frames: Frame[];
-  closed: Promise<{ code: number; reason: string }>;
-  next(type: string, from?: number): Promise<Frame>;
-  send(message: unknown): void;
-}
-
-function openStream(
-  url: string,
-  query = '',
-  headers: Record<string, string> = {},
-): Promise<StreamClient> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${url.replace('http', 'ws')}/stream${query}`, { headers });
-    const frames: Frame[] = [];
-    ws.on('message', (data) => frames.push(JSON.parse(data.toString()) as Frame));
-    const closed = new Promise<{ code: number; reason: string }>((r) =>
-      ws.on('close', (code, reason) => r({ code, reason: reason.toString() })),
-    );
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
-    ws.once('error', reject);
-    ws.once('open', () =>
-      resolve({
-        ws,
-        frames,
-        closed,
-        send: (message) => ws.send(typeof message === 'string' ? message : JSON.stringify(message)),
-        next: (type, from = 0) =>
-          waitFor(
-            () => frames.filter((f) => f.type === type)[from],
-            3000,
-            `${type} frame #${from}`,
-          ),
-      }),
-    );
-  });
-}
+import { openStream, type StreamClient } from './support/stream-client';
 
 const post = (url: string, session: string) =>
   fetch(`${url}/api/events`, {
@@ -178,14 +132,14 @@ describe('/stream with auth', () => {
 
   it('takes the token in the query or as the first message, and refuses bad ones', async () => {
     await expect(openStream(app.url, '?token=forged.token.here')).rejects.toThrow('HTTP 401');
-    const viaQuery = await openStream(app.url, `?token=${token('alice')}`);
+    const viaQuery = await openStream(app.url, `?token=${await token('alice')}`);
     await viaQuery.next('initial');
     viaQuery.send({ type: 'subscribe', room: 'user:bob' });
     expect((await viaQuery.next('error')).data.code).toBe('forbidden');
     viaQuery.ws.terminate();
 
     const viaMessage = await openStream(app.url);
-    viaMessage.send({ type: 'auth', token: token('bob') });
+    viaMessage.send({ type: 'auth', token: await token('bob') });
     await viaMessage.next('initial');
     viaMessage.ws.terminate();
 

@@ -2,12 +2,18 @@ import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ApiKeyMatcher } from './api-key.matcher';
 import { AuthGuard } from './auth.guard';
+import { Authenticator } from './authenticator';
 import { JwtVerifier } from './jwt-verifier';
 
-/** Bearer tokens and API keys for REST (a global guard) and for sockets (the verifier). */
+/** Bearer tokens and API keys: one rule (Authenticator) for REST (a global guard) and sockets. */
 @Global()
 @Module({
-  providers: [JwtVerifier, ApiKeyMatcher, { provide: APP_GUARD, useClass: AuthGuard }],
-  exports: [JwtVerifier, ApiKeyMatcher],
+  providers: [
+    JwtVerifier,
+    ApiKeyMatcher,
+    Authenticator,
+    { provide: APP_GUARD, useClass: AuthGuard },
+  ],
+  exports: [Authenticator],
 })
 export class AuthModule {}

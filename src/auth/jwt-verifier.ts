@@ -1,20 +1,28 @@
 import { Injectable } from '@nestjs/common';
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { AppConfig } from '../config/app-config';
+import { errors, jwtVerify, type JWTPayload } from 'jose';
+import { AppConfig, type AuthConfig } from '../config/app-config';
 
 /** The claims the gateway reads from a token (DESIGN.md §5: `sub`, `projects`, `role`). */
 export interface TokenClaims {
   readonly sub: string;
   readonly projects: readonly string[];
   readonly role: string | undefined;
-  readonly exp: number | undefined;
+  readonly exp: number;
 }
 
+export type TokenRejection =
+  | 'missing'
+  | 'malformed'
+  | 'bad_signature'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'no_expiry'
+  | 'wrong_issuer'
+  | 'wrong_audience'
+  | 'no_subject';
+
 export class TokenRejectedError extends Error {
-  constructor(
-    readonly reason:
-      'missing' | 'malformed' | 'bad_signature' | 'expired' | 'not_yet_valid' | 'no_subject',
-  ) {
+  constructor(readonly reason: TokenRejection) {
     super(`token rejected: ${reason}`);
     this.name = 'TokenRejectedError';
   }
@@ -22,67 +30,73 @@ export class TokenRejectedError extends Error {
 
 const CLOCK_SKEW_S = 30;
 
-function decodeSegment(segment: string): unknown {
-  return JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+/** What jose says about a token, in the gateway's words (never jose's message: it names claims). */
+function rejectionOf(error: unknown): TokenRejection {
+  if (error instanceof errors.JWTExpired) return 'expired';
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'exp') return error.reason === 'missing' ? 'no_expiry' : 'expired';
+    if (error.claim === 'nbf') return 'not_yet_valid';
+    if (error.claim === 'iss') return 'wrong_issuer';
+    if (error.claim === 'aud') return 'wrong_audience';
+    if (error.claim === 'sub') return 'no_subject';
+    return 'malformed';
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'bad_signature';
+  return 'malformed';
 }
 
 /**
- * HS256 JSON Web Tokens signed with AUTH_JWT_SECRET. Only HS256 is accepted (never `none`, never
- * an algorithm named by the token itself), `exp`/`nbf` are enforced with 30 s of clock skew.
+ * HS256 JSON Web Tokens, verified with `jose`: only HS256 (never `none`, never an algorithm the
+ * token names), `exp` required, `nbf` enforced, 30 s of clock skew, `iss`/`aud` when configured.
+ * AUTH_JWT_SECRET may list several secrets (rotation): a token signed with any of them is valid.
+ * The gateway never issues tokens.
  */
 @Injectable()
 export class JwtVerifier {
-  private readonly secret: Buffer | undefined;
+  private readonly secrets: readonly Uint8Array[];
+  private readonly auth: AuthConfig;
 
   constructor(config: AppConfig) {
-    this.secret =
-      config.auth.jwtSecret === undefined ? undefined : Buffer.from(config.auth.jwtSecret);
+    this.auth = config.auth;
+    this.secrets = config.auth.jwtSecrets.map((secret) => new TextEncoder().encode(secret));
   }
 
   get enabled(): boolean {
-    return this.secret !== undefined;
+    return this.secrets.length > 0;
   }
 
-  verify(token: string | undefined, nowMs = Date.now()): TokenClaims {
-    if (!this.secret) throw new Error('AUTH_JWT_SECRET is not set');
+  async verify(token: string | undefined, nowMs = Date.now()): Promise<TokenClaims> {
+    if (!this.enabled) throw new Error('AUTH_JWT_SECRET is not set');
     if (!token) throw new TokenRejectedError('missing');
-    const parts = token.split('.');
-    if (parts.length !== 3) throw new TokenRejectedError('malformed');
-    const [head, body, signature] = parts;
-    let header: { alg?: unknown; typ?: unknown };
-    let claims: Record<string, unknown>;
-    try {
-      header = decodeSegment(head) as typeof header;
-      claims = decodeSegment(body) as Record<string, unknown>;
-    } catch {
-      throw new TokenRejectedError('malformed');
+    let payload: JWTPayload | undefined;
+    let rejection: TokenRejection = 'bad_signature';
+    for (const secret of this.secrets) {
+      try {
+        ({ payload } = await jwtVerify(token, secret, {
+          algorithms: ['HS256'],
+          requiredClaims: ['exp'],
+          issuer: this.auth.jwtIssuer,
+          audience: this.auth.jwtAudience,
+          clockTolerance: CLOCK_SKEW_S,
+          currentDate: new Date(nowMs),
+        }));
+        break;
+      } catch (error) {
+        rejection = rejectionOf(error);
+        // Another secret may have signed it; any other verdict is final.
+        if (rejection !== 'bad_signature') throw new TokenRejectedError(rejection);
+      }
     }
-    if (header?.alg !== 'HS256' || typeof claims !== 'object' || claims === null)
-      throw new TokenRejectedError('malformed');
-    const expected = createHmac('sha256', this.secret).update(`${head}.${body}`).digest();
-    const given = Buffer.from(signature, 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected))
-      throw new TokenRejectedError('bad_signature');
-    const now = nowMs / 1000;
-    const exp = typeof claims.exp === 'number' ? claims.exp : undefined;
-    if (exp !== undefined && now > exp + CLOCK_SKEW_S) throw new TokenRejectedError('expired');
-    if (typeof claims.nbf === 'number' && now < claims.nbf - CLOCK_SKEW_S)
-      throw new TokenRejectedError('not_yet_valid');
-    if (typeof claims.sub !== 'string' || claims.sub === '')
+    if (!payload) throw new TokenRejectedError(rejection);
+    if (typeof payload.sub !== 'string' || payload.sub === '')
       throw new TokenRejectedError('no_subject');
     return {
-      sub: claims.sub,
-      projects: Array.isArray(claims.projects) ? claims.projects.map(String) : [],
-      role: typeof claims.role === 'string' ? claims.role : undefined,
-      exp,
+      sub: payload.sub,
+      projects: Array.isArray(payload.projects)
+        ? payload.projects.filter((p): p is string => typeof p === 'string')
+        : [],
+      role: typeof payload.role === 'string' ? payload.role : undefined,
+      exp: payload.exp as number,
     };
   }
-}
-
-/** Signs claims with HS256 (tests, tools). */
-export function signJwt(claims: Record<string, unknown>, secret: string): string {
-  const head = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
-  const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
-  const signature = createHmac('sha256', secret).update(`${head}.${body}`).digest('base64url');
-  return `${head}.${body}.${signature}`;
 }

@@ -13,6 +13,22 @@ export const BRIDGE_ERROR_TYPES = [
 ] as const;
 export type BridgeErrorType = (typeof BRIDGE_ERROR_TYPES)[number];
 
+/** What a non-admin reader may know of a failure: its kind, no path, stderr or command. */
+const PUBLIC_MESSAGES: Record<BridgeErrorType, string> = {
+  PYTHON_NOT_FOUND: 'no suitable Python interpreter was found for the usage bridge',
+  SCRIPT_NOT_FOUND: 'the usage bridge script was not found',
+  DEPENDENCY_ERROR: 'the usage bridge is missing a Python module',
+  PORT_IN_USE: "the usage bridge's port is taken by another process",
+  PROCESS_CRASH: 'the usage bridge process exited',
+  HEALTH_CHECK_TIMEOUT: 'the usage bridge did not become healthy in time',
+  PROCESS_SPAWN_ERROR: 'the usage bridge process could not be started',
+  NETWORK_ERROR: 'the usage bridge could not be reached',
+  UNKNOWN_ERROR: 'the usage bridge failed',
+};
+
+/** A failure in words any client may read (sockets, non-admin status readers). */
+export const publicBridgeMessage = (type: BridgeErrorType): string => PUBLIC_MESSAGES[type];
+
 /** What went wrong with the bridge process, with what to do about it. */
 export interface BridgeErrorInfo {
   readonly type: BridgeErrorType;

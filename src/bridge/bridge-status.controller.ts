@@ -1,7 +1,10 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { isAdmin } from '../auth/auth.guard';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AppConfig } from '../config/app-config';
 import { BridgeClient } from './bridge-client';
+import { publicBridgeMessage } from './bridge-process.error';
 import { BridgeSupervisor } from './bridge-supervisor';
 import type { BridgeStatusDto } from './dto/bridge-status.dto';
 
@@ -14,10 +17,18 @@ export class BridgeStatusController {
     private readonly supervisor: BridgeSupervisor,
   ) {}
 
-  /** The bridge process, its health and its circuit breakers. */
+  /**
+   * The bridge process, its health and its circuit breakers. Its stderr, local paths and internal
+   * URLs are shown to admins only (an API key, a token with role admin, or anyone while auth is
+   * off); other callers get the error's type and a sentence without them.
+   */
   @Get('status')
-  @ApiOperation({ summary: 'Bridge process, health and circuit breaker state' })
-  async status(): Promise<BridgeStatusDto> {
+  @ApiOperation({
+    summary:
+      'Bridge process, health and circuit breaker state (stderr, paths and URLs for admins only)',
+  })
+  async status(@Req() request: FastifyRequest): Promise<BridgeStatusDto> {
+    const full = isAdmin(request);
     const bridge = this.config.bridge;
     const healthy = await this.client.isHealthy();
     const processStatus = this.supervisor.getStatus();
@@ -27,7 +38,7 @@ export class BridgeStatusController {
     return {
       enabled: bridge.enabled,
       mode: bridge.enabled ? bridge.mode : 'off',
-      url: primary.url,
+      url: full ? primary.url : null,
       timeout: bridge.timeoutMs,
       retries: bridge.retries,
       healthy,
@@ -42,14 +53,15 @@ export class BridgeStatusController {
         lastHealthCheck: this.client.lastHealth()?.at ?? processStatus.lastHealthCheck,
         lastError: error && {
           type: error.type,
-          message: error.message,
-          troubleshooting: [...error.troubleshooting],
-          stderr_tail: [...error.stderrTail],
+          message: full ? error.message : publicBridgeMessage(error.type),
+          troubleshooting: full ? [...error.troubleshooting] : [],
+          stderr_tail: full ? [...error.stderrTail] : [],
           at: error.at,
         },
       },
       circuit: { state: primary.circuit, failures: primary.failures, openedAt: primary.openedAt },
-      upstreams,
+      upstreams: full ? upstreams : upstreams.map((u) => ({ ...u, url: null })),
+      details: full ? 'full' : 'summary',
     };
   }
 }

@@ -17,6 +17,7 @@ import {
   type BridgeErrorType,
   BridgeProcessError,
   classifyStderr,
+  publicBridgeMessage,
   troubleshootingFor,
 } from './bridge-process.error';
 import type { SupervisorState } from './bridge-status.event';
@@ -180,8 +181,8 @@ export class BridgeSupervisor implements OnApplicationBootstrap, OnApplicationSh
       if (this.stopping) return;
       // A crash during a restart counts as that restart failing; a failed first start (or a
       // pre-flight failure) is final: restarting would fail the same way.
-      if (this.restartAttempts > 0) this.scheduleRestart(failure.message);
-      else this.setState('failed', failure.message);
+      if (this.restartAttempts > 0) this.scheduleRestart(failure);
+      else this.setState('failed', publicBridgeMessage(failure.type));
     }
   }
 
@@ -333,16 +334,18 @@ export class BridgeSupervisor implements OnApplicationBootstrap, OnApplicationSh
       this.stderr.tail(),
     );
     this.recordError(error);
-    this.scheduleRestart(error.message);
+    this.scheduleRestart(error);
   }
 
-  private scheduleRestart(reason: string): void {
+  /** State reasons reach every socket client: the failure's public words, never paths or stderr. */
+  private scheduleRestart(error: BridgeProcessError): void {
+    const reason = publicBridgeMessage(error.type);
     if (!this.bridge.autoRestart || this.restartAttempts >= this.bridge.maxRestarts) {
       const why = this.bridge.autoRestart
         ? `gave up after ${this.restartAttempts} restart attempts: ${reason}`
         : `auto-restart is off: ${reason}`;
       this.logger.error(
-        `usage bridge failed; the gateway keeps serving from its fallbacks (${why})`,
+        `usage bridge failed; the gateway keeps serving from its fallbacks (${why}; ${error.message})`,
       );
       this.setState('failed', why);
       return;

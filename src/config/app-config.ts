@@ -50,11 +50,33 @@ export interface BridgeConfig {
 export interface UsageConfigSettings {
   readonly cacheTtlMs: number;
   readonly snapshotRetentionDays: number;
+  /** A usage read answers by then, from the best fallback if the bridge has not answered. */
+  readonly readDeadlineMs: number;
+}
+
+export interface EventsConfig {
+  /** Hook and domain events older than this many days are pruned; 0 keeps them. */
+  readonly retentionDays: number;
+}
+
+/** REST limits per credential (else per IP), per minute; shared through Redis when set. */
+export interface RateLimitConfig {
+  readonly readsPerMin: number;
+  readonly writesPerMin: number;
+}
+
+export interface DocsConfig {
+  readonly enabled: boolean;
 }
 
 export interface AuthConfig {
-  readonly jwtSecret: string | undefined;
+  /** HS256 secrets; every one verifies (rotation). Empty: no bearer tokens. */
+  readonly jwtSecrets: readonly string[];
+  readonly jwtIssuer: string | undefined;
+  readonly jwtAudience: string | undefined;
   readonly apiKeys: readonly string[];
+  /** Bearer token for `/metrics`; unset leaves it open. */
+  readonly metricsToken: string | undefined;
 }
 
 export interface RealtimeConfig {
@@ -84,7 +106,10 @@ export abstract class AppConfig {
   declare readonly redis: RedisConfig;
   declare readonly bridge: BridgeConfig;
   declare readonly usage: UsageConfigSettings;
+  declare readonly events: EventsConfig;
+  declare readonly rateLimit: RateLimitConfig;
   declare readonly auth: AuthConfig;
+  declare readonly docs: DocsConfig;
   declare readonly realtime: RealtimeConfig;
   declare readonly github: GithubConfig;
   declare readonly log: LogConfig;

@@ -201,17 +201,66 @@ export class EnvSchema {
   @Max(3650)
   SNAPSHOT_RETENTION_DAYS: number = 30;
 
+  /** A usage read answers by then from the best fallback while a slow bridge call goes on. */
+  @Int()
+  @IsInt()
+  @Min(50)
+  @Max(600_000)
+  USAGE_READ_DEADLINE_MS: number = 1000;
+
+  /** Hook and domain events older than this are pruned; 0 keeps them for ever. */
+  @Int()
+  @IsInt()
+  @Min(0)
+  @Max(36500)
+  EVENT_RETENTION_DAYS: number = 30;
+
+  @Int()
+  @IsInt()
+  @Min(1)
+  @Max(10_000_000)
+  RATE_LIMIT_READS_PER_MIN: number = 1200;
+
+  @Int()
+  @IsInt()
+  @Min(1)
+  @Max(10_000_000)
+  RATE_LIMIT_WRITES_PER_MIN: number = 600;
+
   @IsString()
   CORS_ORIGINS: string = 'http://localhost:3000,http://127.0.0.1:3000';
 
-  /** HS256 needs a key at least as long as the hash (RFC 7518 §3.2). */
+  /**
+   * HS256 secrets, comma-separated (rotation: every one is accepted). Each must be at least as
+   * long as the hash (RFC 7518 §3.2) — checked per secret with the cross-field rules.
+   */
   @Optional()
   @IsOptional()
   @IsString()
-  @MinLength(32, {
-    message: 'AUTH_JWT_SECRET must be at least 32 characters long',
-  })
   AUTH_JWT_SECRET?: string;
+
+  @Optional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(512)
+  AUTH_JWT_ISSUER?: string;
+
+  @Optional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(512)
+  AUTH_JWT_AUDIENCE?: string;
+
+  /** When set, `/metrics` needs `Authorization: Bearer <it>`. */
+  @Optional()
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters long' })
+  METRICS_TOKEN?: string;
+
+  @Bool()
+  @IsBoolean()
+  DOCS_ENABLED: boolean = true;
 
   @Optional()
   @IsOptional()
@@ -271,5 +320,6 @@ export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
   'REDIS_URL',
   'AUTH_JWT_SECRET',
   'API_KEYS',
+  'METRICS_TOKEN',
   'GITHUB_WEBHOOK_SECRET',
 ]);

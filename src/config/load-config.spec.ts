@@ -38,7 +38,21 @@ describe('loadConfig', () => {
       preflightImports: [],
       required: false,
     });
-    expect(config.usage).toEqual({ cacheTtlMs: 1000, snapshotRetentionDays: 30 });
+    expect(config.usage).toEqual({
+      cacheTtlMs: 1000,
+      snapshotRetentionDays: 30,
+      readDeadlineMs: 1000,
+    });
+    expect(config.events).toEqual({ retentionDays: 30 });
+    expect(config.rateLimit).toEqual({ readsPerMin: 1200, writesPerMin: 600 });
+    expect(config.docs).toEqual({ enabled: true });
+    expect(config.auth).toEqual({
+      jwtSecrets: [],
+      jwtIssuer: undefined,
+      jwtAudience: undefined,
+      apiKeys: [],
+      metricsToken: undefined,
+    });
     expect(config.realtime).toEqual({
       metricsIntervalMs: 1000,
       maxConnections: 10_000,
@@ -111,9 +125,18 @@ describe('loadConfig', () => {
   it('accepts a public HOST with authentication or an explicit ALLOW_INSECURE', () => {
     expect(loadConfig({ HOST: '0.0.0.0', ALLOW_INSECURE: 'true' }).server.host).toBe('0.0.0.0');
     expect(
-      loadConfig({ HOST: '0.0.0.0', AUTH_JWT_SECRET: 's'.repeat(32) }).auth.jwtSecret,
-    ).toHaveLength(32);
+      loadConfig({ HOST: '0.0.0.0', AUTH_JWT_SECRET: 's'.repeat(32) }).auth.jwtSecrets,
+    ).toEqual(['s'.repeat(32)]);
+    expect(
+      loadConfig({ AUTH_JWT_SECRET: `${'a'.repeat(32)}, ${'b'.repeat(40)}` }).auth.jwtSecrets,
+    ).toEqual(['a'.repeat(32), 'b'.repeat(40)]);
     expect(loadConfig({ HOST: '::', API_KEYS: 'k'.repeat(16) }).auth.apiKeys).toHaveLength(1);
+  });
+
+  it('refuses a short secret anywhere in a rotation list, without echoing it', () => {
+    const problems = problemsOf({ AUTH_JWT_SECRET: `${'a'.repeat(32)},short-secret` });
+    expect(problems).toEqual([expect.stringMatching(/^AUTH_JWT_SECRET=\(value hidden\): .*32/)]);
+    expect(problems.join()).not.toContain('short-secret');
   });
 
   it('refuses malformed URLs, origins, keys and secrets without echoing secrets', () => {

@@ -99,7 +99,14 @@ function crossFieldProblems(env: EnvSchema, bad: ReadonlySet<string>): string[] 
     problems.push('API_KEYS=(value hidden): every key must be at least 16 characters, no spaces');
   }
 
-  const hasAuth = env.AUTH_JWT_SECRET !== undefined || apiKeys.length > 0;
+  const jwtSecrets = splitList(env.AUTH_JWT_SECRET);
+  if (jwtSecrets.some((secret) => secret.length < 32)) {
+    problems.push(
+      'AUTH_JWT_SECRET=(value hidden): AUTH_JWT_SECRET must be at least 32 characters long (each secret of a comma list)',
+    );
+  }
+
+  const hasAuth = jwtSecrets.length > 0 || apiKeys.length > 0;
   if (
     ok('HOST', 'ALLOW_INSECURE') &&
     !isLoopbackHost(env.HOST) &&
@@ -221,11 +228,21 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     usage: Object.freeze({
       cacheTtlMs: env.USAGE_CACHE_TTL_MS,
       snapshotRetentionDays: env.SNAPSHOT_RETENTION_DAYS,
+      readDeadlineMs: env.USAGE_READ_DEADLINE_MS,
+    }),
+    events: Object.freeze({ retentionDays: env.EVENT_RETENTION_DAYS }),
+    rateLimit: Object.freeze({
+      readsPerMin: env.RATE_LIMIT_READS_PER_MIN,
+      writesPerMin: env.RATE_LIMIT_WRITES_PER_MIN,
     }),
     auth: Object.freeze({
-      jwtSecret: env.AUTH_JWT_SECRET,
+      jwtSecrets: Object.freeze(splitList(env.AUTH_JWT_SECRET)),
+      jwtIssuer: env.AUTH_JWT_ISSUER,
+      jwtAudience: env.AUTH_JWT_AUDIENCE,
       apiKeys: Object.freeze(splitList(env.API_KEYS)),
+      metricsToken: env.METRICS_TOKEN,
     }),
+    docs: Object.freeze({ enabled: env.DOCS_ENABLED }),
     realtime: Object.freeze({
       metricsIntervalMs: env.WS_METRICS_INTERVAL_MS,
       maxConnections: env.WS_MAX_CONNECTIONS,

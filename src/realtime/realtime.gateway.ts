@@ -10,7 +10,12 @@ import {
   WsException,
 } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
-import { JwtVerifier, TokenRejectedError } from '../auth/jwt-verifier';
+import {
+  Authenticator,
+  bearerToken,
+  CredentialRejectedError,
+  firstString,
+} from '../auth/authenticator';
 import { AppConfig } from '../config/app-config';
 import { HOOK_EVENT_STORED, type HookEventStoredEvent } from '../events/hook-event.events';
 import { EventEmitter2 } from '@nestjs/event-emitter';
@@ -65,7 +70,7 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   constructor(
     private readonly config: AppConfig,
     private readonly ref: SocketServerRef,
-    private readonly jwt: JwtVerifier,
+    private readonly authenticator: Authenticator,
     private readonly usage: UsageService,
     private readonly catchUp: ClientCatchUp,
     private readonly metrics: RealtimeMetrics,
@@ -83,25 +88,27 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       const auth = (socket.handshake.auth ?? {}) as Record<string, unknown>;
       const lastEventId = parseLastEventId(auth.last_event_id);
       if (lastEventId instanceof Error) return next(lastEventId);
-      if (this.jwt.enabled) {
-        const header = socket.handshake.headers.authorization;
-        const token =
-          typeof auth.token === 'string'
-            ? auth.token
-            : header?.startsWith('Bearer ')
-              ? header.slice(7)
-              : undefined;
-        try {
-          const claims = this.jwt.verify(token);
-          socket.data.user = { sub: claims.sub, projects: claims.projects, role: claims.role };
-        } catch (error) {
-          this.metrics.refusedOne('unauthorized');
-          const reason = error instanceof TokenRejectedError ? error.reason : 'invalid';
-          return next(new Error(`unauthorized: ${reason}`));
-        }
-      }
       socket.data.lastEventId = lastEventId;
-      next();
+      const { headers, query } = socket.handshake;
+      this.authenticator
+        .authenticate({
+          token: firstString(auth.token) ?? bearerToken(headers.authorization),
+          apiKey:
+            firstString(auth.api_key) ??
+            firstString(headers['x-api-key']) ??
+            firstString(query.api_key),
+        })
+        .then(
+          (principal) => {
+            socket.data.user = principal;
+            next();
+          },
+          (error: unknown) => {
+            this.metrics.refusedOne('unauthorized');
+            const reason = error instanceof CredentialRejectedError ? error.reason : 'invalid';
+            next(new Error(`unauthorized: ${reason}`));
+          },
+        );
     });
   }
 
@@ -142,7 +149,7 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGa
 
   @SubscribeMessage('subscribe')
   subscribe(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() body: RoomDto): Ack {
-    const check = checkRoom(body.room, socket.data.user, this.jwt.enabled);
+    const check = checkRoom(body.room, socket.data.user, this.authenticator.required);
     if (!check.ok) throw new WsException({ code: check.code, message: check.message });
     if (!socket.rooms.has(body.room) && socket.rooms.size >= MAX_ROOMS)
       throw new WsException({

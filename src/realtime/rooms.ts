@@ -29,7 +29,7 @@ export function checkRoom(room: string, user: SocketData['user'], authEnabled: b
     };
   if (!authEnabled) return { ok: true };
   const [, kind, id] = match;
-  if (kind === 'user' && user?.sub !== id)
+  if (kind === 'user' && user?.role !== 'admin' && user?.sub !== id)
     return { ok: false, code: 'forbidden', message: `you may join only user:${user?.sub ?? ''}` };
   if (kind === 'project' && user?.role !== 'admin' && !user?.projects.includes(id))
     return { ok: false, code: 'forbidden', message: `your token does not grant project ${id}` };

@@ -9,7 +9,12 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
-import { JwtVerifier, TokenRejectedError } from '../auth/jwt-verifier';
+import {
+  Authenticator,
+  bearerToken,
+  CredentialRejectedError,
+  firstString,
+} from '../auth/authenticator';
 import { systemClock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { UsageService } from '../usage/usage.service';
@@ -53,7 +58,7 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly config: AppConfig,
     private readonly adapterHost: HttpAdapterHost,
     private readonly ref: SocketServerRef,
-    private readonly jwt: JwtVerifier,
+    private readonly authenticator: Authenticator,
     private readonly usage: UsageService,
     private readonly catchUp: ClientCatchUp,
     private readonly metrics: RealtimeMetrics,
@@ -119,26 +124,33 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
       return refuse(403, 'origin not allowed');
     const total = (this.ref.server?.engine.clientsCount ?? 0) + this.clients.size;
     if (total >= this.config.realtime.maxConnections) return refuse(503, 'too many connections');
-    let user: SocketData['user'];
-    const token = url.searchParams.get('token') ?? undefined;
-    if (this.jwt.enabled && token !== undefined) {
-      try {
-        const claims = this.jwt.verify(token);
-        user = { sub: claims.sub, projects: claims.projects, role: claims.role };
-      } catch (error) {
-        return refuse(
-          401,
-          `unauthorized ${error instanceof TokenRejectedError ? error.reason : ''}`.trim(),
-        );
-      }
-    }
+    const credentials = {
+      token: url.searchParams.get('token') ?? bearerToken(req.headers.authorization),
+      apiKey: url.searchParams.get('api_key') ?? firstString(req.headers['x-api-key']),
+    };
     const lastEventId = Number(url.searchParams.get('last_event_id') ?? Number.NaN);
-    this.wss.handleUpgrade(req, socket, head, (ws) =>
-      this.onConnection(
-        ws,
-        user,
-        Number.isSafeInteger(lastEventId) && lastEventId >= 0 ? lastEventId : undefined,
-      ),
+    const presented = Boolean(credentials.token || credentials.apiKey);
+    // Without a credential in the URL or headers, the first frame may carry one ({type: 'auth'}).
+    const authenticated = presented
+      ? this.authenticator.authenticate({
+          token: credentials.token ?? undefined,
+          apiKey: credentials.apiKey ?? undefined,
+        })
+      : Promise.resolve(undefined);
+    authenticated.then(
+      (user) =>
+        this.wss.handleUpgrade(req, socket, head, (ws) =>
+          this.onConnection(
+            ws,
+            user,
+            Number.isSafeInteger(lastEventId) && lastEventId >= 0 ? lastEventId : undefined,
+          ),
+        ),
+      (error: unknown) =>
+        refuse(
+          401,
+          `unauthorized ${error instanceof CredentialRejectedError ? error.reason : ''}`.trim(),
+        ),
     );
   }
 
@@ -165,7 +177,7 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
       (data: RawData, isBinary: boolean) =>
         void this.onMessage(client, data, isBinary, lastEventId),
     );
-    if (this.jwt.enabled && !user) {
+    if (this.authenticator.required && !user) {
       const timer = setTimeout(() => {
         if (!client.user) ws.close(4401, 'unauthorized: missing');
       }, AUTH_WAIT_MS);
@@ -210,7 +222,13 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
       }
       return;
     }
-    let message: { type?: unknown; room?: unknown; token?: unknown; skill?: unknown };
+    let message: {
+      type?: unknown;
+      room?: unknown;
+      token?: unknown;
+      api_key?: unknown;
+      skill?: unknown;
+    };
     try {
       if (isBinary) throw new Error('binary');
       message = JSON.parse(data.toString()) as typeof message;
@@ -222,21 +240,21 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
         message: 'send JSON text frames {type, ...}',
       });
     }
-    if (this.jwt.enabled && !client.user) {
+    if (this.authenticator.required && !client.user) {
       if (message.type !== 'auth')
         return void client.ws.close(
           4401,
-          'unauthorized: authenticate first ({type: "auth", token})',
+          'unauthorized: authenticate first ({type: "auth", token} or {type: "auth", api_key})',
         );
       try {
-        const claims = this.jwt.verify(
-          typeof message.token === 'string' ? message.token : undefined,
-        );
-        client.user = { sub: claims.sub, projects: claims.projects, role: claims.role };
+        client.user = await this.authenticator.authenticate({
+          token: firstString(message.token),
+          apiKey: firstString(message.api_key),
+        });
       } catch (error) {
         return void client.ws.close(
           4401,
-          `unauthorized: ${error instanceof TokenRejectedError ? error.reason : 'invalid'}`,
+          `unauthorized: ${error instanceof CredentialRejectedError ? error.reason : 'invalid'}`,
         );
       }
       return void this.greet(client, lastEventId);
@@ -254,7 +272,7 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
           this.leave(client, message.room);
           return this.send(client, envelope('unsubscribed', { room: message.room }));
         }
-        const check = checkRoom(message.room, client.user, this.jwt.enabled);
+        const check = checkRoom(message.room, client.user, this.authenticator.required);
         if (!check.ok) return this.sendError(client, { code: check.code, message: check.message });
         this.join(client, message.room);
         return this.send(client, envelope('subscribed', { room: message.room }));

@@ -6,9 +6,9 @@ export class BridgeErrorDto {
   /** PYTHON_NOT_FOUND, SCRIPT_NOT_FOUND, DEPENDENCY_ERROR, PORT_IN_USE, PROCESS_CRASH, HEALTH_CHECK_TIMEOUT, PROCESS_SPAWN_ERROR, NETWORK_ERROR or UNKNOWN_ERROR */
   type!: BridgeErrorType;
   message!: string;
-  /** Steps that fit this failure. */
+  /** Steps that fit this failure (admins only; empty otherwise). */
   troubleshooting!: string[];
-  /** The bridge's last stderr lines (at most 50). */
+  /** The bridge's last stderr lines, at most 50 (admins only; empty otherwise). */
   stderr_tail!: string[];
   /** ISO-8601 time of the failure. */
   at!: string;
@@ -56,4 +56,6 @@ export class BridgeStatusDto {
   process!: BridgeProcessDto;
   circuit!: CircuitDto;
   upstreams!: UpstreamDto[];
+  /** `full` for admins; `summary` hides stderr, troubleshooting, local paths and URLs. */
+  details!: 'full' | 'summary';
 }

@@ -1,0 +1,105 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { ApiKeyMatcher } from './api-key.matcher';
+import { JwtVerifier, TokenRejectedError, type TokenRejection } from './jwt-verifier';
+
+/** Who is calling: a token's subject, or an API key (which acts as `admin`). */
+export interface Principal {
+  readonly sub: string;
+  readonly projects: readonly string[];
+  readonly role: string | undefined;
+  readonly via: 'token' | 'api_key';
+}
+
+/** What a client presented, on any transport. */
+export interface Credentials {
+  readonly token?: string;
+  readonly apiKey?: string;
+}
+
+export type CredentialRejection = TokenRejection | 'bad_api_key' | 'tokens_not_accepted';
+
+export class CredentialRejectedError extends Error {
+  constructor(readonly reason: CredentialRejection) {
+    super(`credential rejected: ${reason}`);
+    this.name = 'CredentialRejectedError';
+  }
+
+  /** Words for a client: what to send, or why what it sent was refused. */
+  get detail(): string {
+    switch (this.reason) {
+      case 'missing':
+        return 'this gateway needs a credential: Authorization: Bearer <token> or X-API-Key';
+      case 'bad_api_key':
+        return 'the API key is not valid';
+      case 'tokens_not_accepted':
+        return 'this gateway accepts API keys only (no AUTH_JWT_SECRET is set)';
+      default:
+        return `the bearer token was refused (${this.reason})`;
+    }
+  }
+}
+
+const API_KEY_PRINCIPAL: Principal = Object.freeze({
+  sub: 'api-key',
+  projects: Object.freeze([]) as readonly string[],
+  role: 'admin',
+  via: 'api_key' as const,
+});
+
+/**
+ * The auth rule of DESIGN.md §3, for REST and both socket transports alike: when any credential
+ * is configured (AUTH_JWT_SECRET or API_KEYS), every caller needs one — a valid JWT or a valid API
+ * key (acting as `admin`). With none configured (loopback only, see HOST) everyone is let in.
+ */
+@Injectable()
+export class Authenticator {
+  readonly required: boolean;
+
+  constructor(
+    config: AppConfig,
+    private readonly jwt: JwtVerifier,
+    private readonly apiKeys: ApiKeyMatcher,
+  ) {
+    this.required = config.auth.jwtSecrets.length > 0 || config.auth.apiKeys.length > 0;
+  }
+
+  /** The caller, or undefined when auth is off; throws CredentialRejectedError otherwise. */
+  async authenticate(credentials: Credentials): Promise<Principal | undefined> {
+    if (!this.required) return undefined;
+    const { token, apiKey } = credentials;
+    if (apiKey) {
+      if (this.apiKeys.matches(apiKey)) return API_KEY_PRINCIPAL;
+      throw new CredentialRejectedError('bad_api_key');
+    }
+    if (!token) throw new CredentialRejectedError('missing');
+    if (!this.jwt.enabled) {
+      // A bearer that is in fact an API key (Authorization: Bearer <key>) is accepted too.
+      if (this.apiKeys.matches(token)) return API_KEY_PRINCIPAL;
+      throw new CredentialRejectedError('tokens_not_accepted');
+    }
+    try {
+      const claims = await this.jwt.verify(token);
+      return { sub: claims.sub, projects: claims.projects, role: claims.role, via: 'token' };
+    } catch (error) {
+      if (error instanceof TokenRejectedError) {
+        if (this.apiKeys.matches(token)) return API_KEY_PRINCIPAL;
+        throw new CredentialRejectedError(error.reason);
+      }
+      throw error;
+    }
+  }
+}
+
+/** `Bearer <token>` → the token. */
+export function bearerToken(header: unknown): string | undefined {
+  if (typeof header !== 'string') return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+/** The first string of a header or query value. */
+export function firstString(value: unknown): string | undefined {
+  if (Array.isArray(value)) return firstString(value[0]);
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
