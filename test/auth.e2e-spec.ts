@@ -205,7 +205,11 @@ describe('JWT with issuer and audience, keys, METRICS_TOKEN and DOCS_ENABLED=fal
     ).json()) as { details: string; url: string | null };
     expect(summary.details).toBe('summary');
     const admin = await signJwt({ sub: 'root', role: 'admin', ...claims }, SECRET);
-    for (const headers of [{ authorization: `Bearer ${admin}` }, { 'x-api-key': KEY }]) {
+    const adminHeaders: Array<Record<string, string>> = [
+      { authorization: `Bearer ${admin}` },
+      { 'x-api-key': KEY },
+    ];
+    for (const headers of adminHeaders) {
       const full = (await (await get(`${url}/api/usage/bridge/status`, headers)).json()) as {
         details: string;
       };

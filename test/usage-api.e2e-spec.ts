@@ -131,6 +131,41 @@ describe.each(databaseKinds())('usage API on %s', (kind) => {
     );
   }, 40_000);
 
+  it('answers while the bridge hangs (SIGSTOP) from the last value, not after the bridge timeout', async () => {
+    // A per-attempt timeout far beyond this test's own: only the read deadline can answer in time.
+    const app = await start({ USAGE_BRIDGE_TIMEOUT: '60000', USAGE_READ_DEADLINE_MS: '500' });
+    const { process: proc } = await ready(app);
+    const pid = proc.pid as number;
+    const read = async (query: string) => {
+      const res = await fetch(`${app.url}/api/usage/stats?${query}`);
+      return {
+        status: res.status,
+        source: res.headers.get('x-data-source'),
+        age: res.headers.get('x-data-age'),
+        body: (await res.json()) as { config_applied: { plan: string } },
+      };
+    };
+    const live = await read('plan=max20');
+    expect(live.source).toBe('bridge');
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await new Promise((r) => setTimeout(r, 1100)); // the cached answer expires
+      const stale = await read('plan=max20');
+      expect(stale).toMatchObject({ status: 200, source: 'cache', body: live.body });
+      expect(Number(stale.age)).toBeGreaterThanOrEqual(1);
+      const never = await read('plan=custom&custom_limit_tokens=777');
+      expect(never).toMatchObject({ status: 200, source: 'default' });
+      expect(never.body.config_applied.plan).toBe('custom');
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await waitFor(
+      async () => (await read('plan=pro')).source === 'bridge',
+      10_000,
+      'bridge answers again',
+    );
+  }, 30_000);
+
   it('keeps a config change made while the bridge is down, across a restart, and delivers it when it returns', async () => {
     const first = await start();
     const status = await ready(first);

@@ -60,6 +60,11 @@ export class UsageCache {
     return entry && now - entry.at < this.ttlMs ? entry : undefined;
   }
 
+  /** The last value stored for `key`, however old (a deadline-bound read may serve it). */
+  peek<T>(key: string): { value: T; at: number } | undefined {
+    return this.entries.get(key) as { value: T; at: number } | undefined;
+  }
+
   private store(key: string, value: unknown): void {
     this.entries.delete(key);
     this.entries.set(key, { value, at: this.now() });

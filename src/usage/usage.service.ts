@@ -1,8 +1,10 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { CLOCK, type Clock, systemClock } from '../common/clock';
 import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import { createHash } from 'node:crypto';
 import { BridgeRequestError, BridgeUnavailableError } from '../bridge/bridge-call.error';
 import { BridgeClient, type QueryParams } from '../bridge/bridge-client';
+import { AppConfig } from '../config/app-config';
 import { BRIDGE_STATUS_EVENT, type BridgeStatusEvent } from '../bridge/bridge-status.event';
 import type {
   UpdateUsageConfigDto,
@@ -46,8 +48,6 @@ function hashOf(payload: unknown): string {
   return createHash('sha256').update(JSON.stringify(payload)).digest('hex');
 }
 
-const ageOf = (at: number, now = Date.now()) => Math.max(0, Math.round((now - at) / 1000));
-
 /**
  * Usage reads through the bridge with a cache in front and snapshots behind; the usage config
  * with the database as its source of truth, pushed to the bridge now or when it comes back.
@@ -58,6 +58,8 @@ export class UsageService {
   private config: UsageConfigDto | undefined;
   private readonly lastHash = new Map<string, string>();
   private pushing: Promise<void> | undefined;
+  private readonly readDeadlineMs: number;
+  private readonly now: Clock;
 
   constructor(
     private readonly client: BridgeClient,
@@ -65,7 +67,17 @@ export class UsageService {
     private readonly snapshots: SnapshotStore,
     private readonly configStore: UsageConfigStore,
     private readonly events: EventEmitter2,
-  ) {}
+    config: AppConfig,
+    @Optional() @Inject(CLOCK) clock?: Clock,
+  ) {
+    this.readDeadlineMs = config.usage.readDeadlineMs;
+    this.now = clock ?? systemClock;
+  }
+
+  /** Whole seconds since `at`, by the injected clock (the cache's). */
+  private ageOf(at: number): number {
+    return Math.max(0, Math.round((this.now() - at) / 1000));
+  }
 
   // -- reads -------------------------------------------------------------------------------
 
@@ -100,20 +112,43 @@ export class UsageService {
     );
   }
 
+  /**
+   * Cache, else the bridge — but never longer than USAGE_READ_DEADLINE_MS: a hung or slow bridge
+   * gets the best fallback (the last answer for these parameters however old, else the stored
+   * ones) while its call goes on in the background and refreshes the cache when it lands.
+   */
   private async read<T>(
     kind: SnapshotKind,
     route: string,
     params: QueryParams,
   ): Promise<Sourced<T>> {
     const key = paramsKey(params);
-    const cached = await this.cache.get(`${kind}|${key}`, async () => {
+    const cacheKey = `${kind}|${key}`;
+    const pending = this.cache.get(cacheKey, async () => {
       const { data } = await this.client.get<T>(route, params);
       this.remember(kind, key, params, data);
       return data;
     });
-    return cached.hit
-      ? { payload: cached.value, source: 'cache', ageSeconds: ageOf(cached.at) }
-      : { payload: cached.value, source: 'bridge', ageSeconds: null };
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>(
+      (resolve) => (timer = setTimeout(() => resolve(undefined), this.readDeadlineMs)),
+    );
+    let cached: Awaited<typeof pending> | undefined;
+    try {
+      cached = await Promise.race([pending, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (cached)
+      return cached.hit
+        ? { payload: cached.value, source: 'cache', ageSeconds: this.ageOf(cached.at) }
+        : { payload: cached.value, source: 'bridge', ageSeconds: null };
+    pending.catch((error: unknown) =>
+      this.logger.warn(`background usage refresh failed: ${(error as Error).message}`),
+    );
+    const last = this.cache.peek<T>(cacheKey);
+    if (last) return { payload: last.value, source: 'cache', ageSeconds: this.ageOf(last.at) };
+    return (await this.fallback(kind, params)) as Sourced<T>;
   }
 
   /** Stores a fresh bridge payload (after the reply) and announces it when it changed. */
@@ -123,7 +158,7 @@ export class UsageService {
     const id = `${kind}|${key}`;
     if (this.lastHash.get(id) === hash) return;
     this.lastHash.set(id, hash);
-    const event: UsageUpdatedEvent = { kind, params, payload: data, timestamp: Date.now() };
+    const event: UsageUpdatedEvent = { kind, params, payload: data, timestamp: this.now() };
     this.events.emit(USAGE_UPDATED_EVENT, event);
   }
 
@@ -164,7 +199,7 @@ export class UsageService {
       kind === 'stats' ? await this.statsParams(rawQuery) : this.sessionsParams(rawQuery);
     const key = paramsKey(params);
     const fresh = this.cache.fresh(`${kind}|${key}`);
-    if (fresh) return { payload: fresh.value, source: 'cache', ageSeconds: ageOf(fresh.at) };
+    if (fresh) return { payload: fresh.value, source: 'cache', ageSeconds: this.ageOf(fresh.at) };
     try {
       if (kind === 'stats') {
         const snapshot = await this.snapshots.latest('stats', key);
@@ -172,7 +207,7 @@ export class UsageService {
           return {
             payload: snapshot.payload,
             source: 'snapshot',
-            ageSeconds: ageOf(snapshot.createdAt),
+            ageSeconds: this.ageOf(snapshot.createdAt),
           };
       } else {
         const stored = await this.storedSessions(params);
@@ -207,7 +242,7 @@ export class UsageService {
     }
     const hoursBack = Number(params.hours_back);
     const limit = Number(params.limit);
-    const since = Date.now() - hoursBack * 3_600_000;
+    const since = this.now() - hoursBack * 3_600_000;
     let chosen = [...blocks.values()]
       .filter((b) => Date.parse(b.actual_end_time ?? b.end_time) >= since)
       .sort((a, b) => a.start_time.localeCompare(b.start_time));
@@ -219,7 +254,7 @@ export class UsageService {
       limit,
       session_id: (params.session_id as string | undefined) ?? null,
     };
-    return { payload, source: 'database', ageSeconds: ageOf(newest) };
+    return { payload, source: 'database', ageSeconds: this.ageOf(newest) };
   }
 
   // -- config ------------------------------------------------------------------------------

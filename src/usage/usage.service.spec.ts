@@ -1,0 +1,107 @@
+import type { EventEmitter2 } from '@nestjs/event-emitter';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { BridgeUnavailableError } from '../bridge/bridge-call.error';
+import type { BridgeClient } from '../bridge/bridge-client';
+import { loadConfig } from '../config/load-config';
+import type { SnapshotStore } from './snapshot.store';
+import { UsageCache } from './usage-cache';
+import type { UsageConfigStore } from './usage-config.store';
+import { UsageService } from './usage.service';
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  return { promise, resolve, reject };
+}
+
+/** A UsageService whose bridge answers only when the test says so. */
+function serviceWith(env: Record<string, string>) {
+  const config = loadConfig({ USAGE_CACHE_TTL_MS: '1000', USAGE_READ_DEADLINE_MS: '1000', ...env });
+  let now = 1_000_000;
+  const cache = new UsageCache(config, () => now);
+  const calls: Array<ReturnType<typeof deferred<{ data: unknown }>>> = [];
+  const client = {
+    get: vi.fn(() => {
+      const call = deferred<{ data: unknown }>();
+      calls.push(call);
+      return call.promise;
+    }),
+  } as unknown as BridgeClient;
+  const snapshots = {
+    record: vi.fn(),
+    latest: vi.fn(async () => null),
+  } as unknown as SnapshotStore;
+  const configStore = {
+    get: vi.fn(async () => ({
+      config: { plan: 'pro', custom_limit_tokens: null, timezone: 'UTC', reset_hour: null },
+      pendingPush: false,
+    })),
+  } as unknown as UsageConfigStore;
+  const events = { emit: vi.fn() } as unknown as EventEmitter2;
+  const service = new UsageService(
+    client,
+    cache,
+    snapshots,
+    configStore,
+    events,
+    config,
+    () => now,
+  );
+  return { service, calls, advance: (ms: number) => (now += ms) };
+}
+
+describe('UsageService read deadline', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('answers from the last value when the bridge hangs, and the late answer refreshes the cache', async () => {
+    vi.useFakeTimers();
+    const { service, calls, advance } = serviceWith({});
+    const first = service.stats({});
+    await vi.advanceTimersByTimeAsync(0);
+    calls[0].resolve({ data: { totals: { tokens: 1 } } });
+    expect(await first).toMatchObject({ source: 'bridge', payload: { totals: { tokens: 1 } } });
+
+    advance(5_000); // the cached value expired
+    const hung = service.stats({});
+    await vi.advanceTimersByTimeAsync(999);
+    expect(calls).toHaveLength(2); // the refresh went out…
+    await vi.advanceTimersByTimeAsync(1);
+    // …and at the deadline the read answers with the last value and its age.
+    expect(await hung).toEqual({
+      payload: { totals: { tokens: 1 } },
+      source: 'cache',
+      ageSeconds: 5,
+    });
+
+    calls[1].resolve({ data: { totals: { tokens: 2 } } }); // the bridge wakes up
+    await vi.advanceTimersByTimeAsync(0);
+    expect(await service.stats({})).toMatchObject({
+      source: 'cache',
+      ageSeconds: 0,
+      payload: { totals: { tokens: 2 } },
+    });
+    expect(calls).toHaveLength(2);
+  });
+
+  it('with nothing cached, answers the stored fallback at the deadline; a late failure is only logged', async () => {
+    vi.useFakeTimers();
+    const { service, calls } = serviceWith({ USAGE_READ_DEADLINE_MS: '250' });
+    const read = service.stats({ plan: 'max5' });
+    await vi.advanceTimersByTimeAsync(250);
+    const answer = await read;
+    expect(answer.source).toBe('default');
+    expect((answer.payload.config_applied as { plan: string }).plan).toBe('max5');
+    calls[0].reject(new BridgeUnavailableError('timeout'));
+    await vi.advanceTimersByTimeAsync(0); // no unhandled rejection
+  });
+
+  it('a bridge that answers before the deadline is served as such', async () => {
+    vi.useFakeTimers();
+    const { service, calls } = serviceWith({});
+    const read = service.sessions({});
+    await vi.advanceTimersByTimeAsync(900);
+    calls[0].resolve({ data: { sessions: [] } });
+    expect(await read).toMatchObject({ source: 'bridge', ageSeconds: null });
+  });
+});
