@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import {
   Injectable,
   Logger,
@@ -16,7 +17,9 @@ const PRUNE_EVERY_MS = 60 * 60 * 1000;
  * for it; another instance sharing the database may store a newer one, seen after at most this.
  */
 const LATEST_MEMO_MS = 1000;
-const LATEST_MEMO_KEYS = 1000;
+const LATEST_MEMO_KEYS = 500;
+/** Parameter sets whose last stored hash is remembered (callers pick the parameters). */
+const HASH_KEYS = 10_000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 interface Pending {
@@ -37,16 +40,16 @@ export class SnapshotStore implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(SnapshotStore.name);
   private queue: Pending[] = [];
   /** Hash of the newest payload stored or queued, per kind and parameters. */
-  private readonly lastHash = new Map<string, string>();
+  private readonly lastHash = new LRUCache<string, string>({ max: HASH_KEYS });
   /** Kind|params whose newest stored row has been compared once since boot. */
-  private readonly seeded = new Set<string>();
+  private readonly seeded = new LRUCache<string, true>({ max: HASH_KEYS });
   private flushing: Promise<void> | undefined;
   private scheduled = false;
   private pruneTimer: NodeJS.Timeout | undefined;
-  private readonly latestMemo = new Map<
+  private readonly latestMemo = new LRUCache<
     string,
     { row: { payload: unknown; createdAt: number } | null; at: number }
-  >();
+  >({ max: LATEST_MEMO_KEYS });
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -111,7 +114,7 @@ export class SnapshotStore implements OnApplicationBootstrap, OnModuleDestroy {
       for (const item of batch) {
         const key = `${item.kind}|${item.paramsKey}`;
         if (!this.seeded.has(key)) {
-          this.seeded.add(key);
+          this.seeded.set(key, true);
           const latest = await this.newest(item.kind, item.paramsKey);
           if (latest?.payloadHash === item.payloadHash) continue;
         }
@@ -154,12 +157,7 @@ export class SnapshotStore implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private memoize(key: string, row: { payload: unknown; createdAt: number } | null): void {
-    this.latestMemo.delete(key);
     this.latestMemo.set(key, { row, at: Date.now() });
-    if (this.latestMemo.size > LATEST_MEMO_KEYS) {
-      const oldest = this.latestMemo.keys().next().value;
-      if (oldest !== undefined) this.latestMemo.delete(oldest);
-    }
   }
 
   /** Newest first. */

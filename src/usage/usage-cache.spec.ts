@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load-config';
-import { UsageCache } from './usage-cache';
+import { USAGE_CACHE_MAX_KEYS, UsageCache } from './usage-cache';
 import { paramsKey } from './usage.service';
 
 function deferred<T>() {
@@ -54,5 +54,16 @@ describe('paramsKey', () => {
       paramsKey({ reset_hour: '4', plan: 'pro', custom_limit_tokens: null }),
     );
     expect(paramsKey({ plan: 'pro' })).not.toBe(paramsKey({ plan: 'max5' }));
+  });
+
+  it('keeps at most USAGE_CACHE_MAX_KEYS parameter sets, dropping the least recently used', async () => {
+    const cache = new UsageCache(loadConfig({ USAGE_CACHE_TTL_MS: '60000' }), () => 0);
+    for (let i = 0; i < USAGE_CACHE_MAX_KEYS * 4; i++) await cache.get(`k${i}`, async () => i);
+    expect(cache.size).toBe(USAGE_CACHE_MAX_KEYS);
+    expect(cache.peek('k0')).toBeUndefined();
+    expect(cache.peek(`k${USAGE_CACHE_MAX_KEYS * 4 - 1}`)).toEqual({
+      value: USAGE_CACHE_MAX_KEYS * 4 - 1,
+      at: 0,
+    });
   });
 });

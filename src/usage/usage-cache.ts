@@ -2,7 +2,13 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { CLOCK, type Clock, systemClock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 
-const MAX_KEYS = 1000;
+import { LRUCache } from 'lru-cache';
+
+/**
+ * Distinct parameter sets kept (callers choose them: `custom_limit_tokens` takes any value), so
+ * the cache's memory is bounded whatever the traffic; the least recently used go first.
+ */
+export const USAGE_CACHE_MAX_KEYS = 500;
 
 export interface Cached<T> {
   readonly value: T;
@@ -19,7 +25,9 @@ export interface Cached<T> {
  */
 @Injectable()
 export class UsageCache {
-  private readonly entries = new Map<string, { value: unknown; at: number }>();
+  private readonly entries = new LRUCache<string, { value: unknown; at: number }>({
+    max: USAGE_CACHE_MAX_KEYS,
+  });
   private readonly refreshing = new Map<string, Promise<unknown>>();
   private readonly ttlMs: number;
 
@@ -65,12 +73,12 @@ export class UsageCache {
     return this.entries.get(key) as { value: T; at: number } | undefined;
   }
 
+  /** How many parameter sets are cached (at most USAGE_CACHE_MAX_KEYS). */
+  get size(): number {
+    return this.entries.size;
+  }
+
   private store(key: string, value: unknown): void {
-    this.entries.delete(key);
     this.entries.set(key, { value, at: this.now() });
-    if (this.entries.size > MAX_KEYS) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
   }
 }

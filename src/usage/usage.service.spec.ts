@@ -6,7 +6,7 @@ import { loadConfig } from '../config/load-config';
 import type { SnapshotStore } from './snapshot.store';
 import { UsageCache } from './usage-cache';
 import type { UsageConfigStore } from './usage-config.store';
-import { UsageService } from './usage.service';
+import { CHANGE_DETECTION_MAX_KEYS, UsageService } from './usage.service';
 
 function deferred<T>() {
   let resolve!: (value: T) => void;
@@ -38,7 +38,8 @@ function serviceWith(env: Record<string, string>) {
       pendingPush: false,
     })),
   } as unknown as UsageConfigStore;
-  const events = { emit: vi.fn() } as unknown as EventEmitter2;
+  const emit = vi.fn();
+  const events = { emit } as unknown as EventEmitter2;
   const service = new UsageService(
     client,
     cache,
@@ -48,7 +49,12 @@ function serviceWith(env: Record<string, string>) {
     config,
     () => now,
   );
-  return { service, calls, advance: (ms: number) => (now += ms) };
+  return {
+    service,
+    calls,
+    advance: (ms: number) => (now += ms),
+    emitted: () => emit.mock.calls.length,
+  };
 }
 
 describe('UsageService read deadline', () => {
@@ -104,4 +110,25 @@ describe('UsageService read deadline', () => {
     calls[0].resolve({ data: { sessions: [] } });
     expect(await read).toMatchObject({ source: 'bridge', ageSeconds: null });
   });
+});
+
+describe('UsageService change detection', () => {
+  it('remembers a bounded number of parameter sets, forgetting the least recently used', async () => {
+    const { service, calls, emitted } = serviceWith({ USAGE_CACHE_TTL_MS: '0' });
+    const read = async (limit: number) => {
+      const answer = service.stats({ plan: 'custom', custom_limit_tokens: limit });
+      await new Promise((r) => setImmediate(r));
+      calls.at(-1)!.resolve({ data: { same: true } });
+      return answer;
+    };
+    await read(1);
+    expect(emitted()).toBe(1);
+    await read(1);
+    expect(emitted()).toBe(1); // unchanged: not announced again
+    for (let limit = 2; limit <= CHANGE_DETECTION_MAX_KEYS + 1; limit++) await read(limit);
+    expect(emitted()).toBe(CHANGE_DETECTION_MAX_KEYS + 1);
+    // The oldest parameter set was forgotten, so its unchanged payload is announced once more.
+    await read(1);
+    expect(emitted()).toBe(CHANGE_DETECTION_MAX_KEYS + 2);
+  }, 30_000);
 });

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { CLOCK, type Clock, systemClock } from '../common/clock';
 import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
+import { LRUCache } from 'lru-cache';
 import { createHash } from 'node:crypto';
 import { BridgeRequestError, BridgeUnavailableError } from '../bridge/bridge-call.error';
 import { BridgeClient, type QueryParams } from '../bridge/bridge-client';
@@ -30,6 +31,9 @@ export interface Sourced<T> {
   readonly ageSeconds: number | null;
 }
 
+/** Parameter sets whose last payload hash is remembered for change detection. */
+export const CHANGE_DETECTION_MAX_KEYS = 10_000;
+
 const SESSIONS_DEFAULTS = { hours_back: 24, limit: 100 };
 const STATS_PARAMS = ['plan', 'custom_limit_tokens', 'timezone', 'reset_hour'] as const;
 
@@ -56,7 +60,8 @@ function hashOf(payload: unknown): string {
 export class UsageService {
   private readonly logger = new Logger(UsageService.name);
   private config: UsageConfigDto | undefined;
-  private readonly lastHash = new Map<string, string>();
+  /** Hash of the last payload announced per kind and parameters (bounded: callers pick keys). */
+  private readonly lastHash = new LRUCache<string, string>({ max: CHANGE_DETECTION_MAX_KEYS });
   private pushing: Promise<void> | undefined;
   private readonly readDeadlineMs: number;
   private readonly now: Clock;
