@@ -1,9 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signJwt } from './support/tokens';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/databases';
+import { connected, connectSocket } from './support/socket-client';
 import { startTestApp, type RunningApp } from './support/test-app';
+import { waitFor } from './support/wait';
 
 const SHARED = join(__dirname, 'fixtures', 'claude-code');
 const SAMPLES = readFileSync(join(SHARED, 'hook-events.jsonl'), 'utf8')
@@ -190,6 +193,71 @@ describe.each(databaseKinds())('hook events API on %s', (kind) => {
     ).json()) as Listed;
     expect(listed.events.map((e) => e.id)).toEqual([...results].sort((a, b) => a - b));
   });
+
+  it('stores a resend with the same Idempotency-Key once: 200 with the first id, nothing broadcast', async () => {
+    const listener = connectSocket(app.url);
+    try {
+      await connected(listener);
+      await listener.next('initial');
+      const key = randomUUID();
+      const event = { hook_event_name: 'Stop', session_id: `idem-${kind}` };
+      const before = await count();
+      const first = await post(app.url, event, { 'idempotency-key': key });
+      expect(first.status).toBe(201);
+      const { id } = (await first.json()) as { id: number };
+      const again = await post(app.url, event, { 'idempotency-key': key });
+      expect(again.status).toBe(200);
+      expect(again.headers.get('idempotent-replayed')).toBe('true');
+      expect(await again.json()).toEqual({ id });
+      // Concurrent resends (a sender retrying while the first is in flight) store nothing more.
+      const racing = await Promise.all(
+        Array.from({ length: 10 }, () => post(app.url, event, { 'idempotency-key': key })),
+      );
+      for (const res of racing) expect(await res.json()).toEqual({ id });
+      const other = await post(app.url, event, { 'idempotency-key': randomUUID() });
+      expect(other.status).toBe(201);
+      const sentinel = ((await other.json()) as { id: number }).id;
+      expect(await count()).toBe(before + 2);
+      await waitFor(() => listener.eventIds().includes(sentinel), 3000, 'sentinel event');
+      expect(listener.eventIds().filter((e) => e === id)).toHaveLength(1);
+
+      // Domain events too.
+      const broadcast = (headers: Record<string, string>) =>
+        fetch(`${app.url}/api/broadcasts`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify({ event_type: 'custom.once', room: 'global', data: { n: 1 } }),
+        });
+      const domainKey = randomUUID();
+      const published = await broadcast({ 'idempotency-key': domainKey });
+      expect(published.status).toBe(201);
+      const domainId = ((await published.json()) as { id: number }).id;
+      const republished = await broadcast({ 'idempotency-key': domainKey });
+      expect(republished.status).toBe(200);
+      expect(((await republished.json()) as { id: number }).id).toBe(domainId);
+      const next = await broadcast({ 'idempotency-key': randomUUID() });
+      const nextId = ((await next.json()) as { id: number }).id;
+      await waitFor(
+        () => listener.received.some((r) => r.message.event_id === nextId),
+        3000,
+        'second domain event',
+      );
+      expect(listener.received.filter((r) => r.message.event_id === domainId)).toHaveLength(1);
+    } finally {
+      listener.close();
+    }
+  });
+
+  it('lists a bad Idempotency-Key with the bad body fields in one 400, storing nothing', async () => {
+    const before = await count();
+    const res = await post(app.url, { hook_event_name: 7 }, { 'idempotency-key': 'x'.repeat(129) });
+    expect(res.status).toBe(400);
+    const problem = (await res.json()) as Problem;
+    expect(problem.errors?.map((e) => e.field)).toEqual(
+      expect.arrayContaining(['Idempotency-Key', 'hook_event_name']),
+    );
+    expect(await count()).toBe(before);
+  });
 });
 
 describe('hook events API with auth configured', () => {
@@ -232,3 +300,38 @@ describe('hook events API with auth configured', () => {
     expect((await fetch(`${app.url}/metrics`)).status).toBe(200);
   });
 });
+
+describe.each(databaseKinds().filter((k) => k === 'postgres'))(
+  'idempotency across two instances on %s',
+  (kind) => {
+    let db: TestDatabase;
+    const apps: RunningApp[] = [];
+    beforeAll(async () => {
+      db = await createTestDatabase(kind);
+      apps.push(await startTestApp(db.env), await startTestApp(db.env));
+    });
+    afterAll(async () => {
+      for (const app of apps) await app.close();
+      await db?.drop();
+    });
+
+    it('the same key posted to both at once is stored once; both answer its id', async () => {
+      for (let round = 0; round < 5; round++) {
+        const key = randomUUID();
+        const event = { hook_event_name: 'Stop', session_id: `race-${round}` };
+        const answers = await Promise.all(
+          [...apps, ...apps].map((app) => post(app.url, event, { 'idempotency-key': key })),
+        );
+        const ids = await Promise.all(
+          answers.map(async (r) => ((await r.json()) as { id: number }).id),
+        );
+        expect(new Set(ids).size).toBe(1);
+        expect(answers.filter((r) => r.status === 201)).toHaveLength(1);
+        const listed = (await (
+          await fetch(`${apps[0].url}/api/events?session_id=race-${round}`)
+        ).json()) as Listed;
+        expect(listed.count).toBe(1);
+      }
+    });
+  },
+);

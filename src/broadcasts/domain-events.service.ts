@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
+import { readIdempotencyKey } from '../common/idempotency-key';
 import { ValidationFailedException } from '../common/validation.exception';
 import { EventsService } from '../events/events.service';
 import { checkRoom } from '../realtime/rooms';
@@ -17,8 +18,10 @@ export class DomainEventsService {
     room: string,
     data: Record<string, unknown>,
     source: string,
-  ): Promise<BroadcastResultDto> {
-    const errors: Array<{ field: string; message: string }> = [];
+    idempotencyKeyHeader?: string | string[],
+  ): Promise<BroadcastResultDto & { created: boolean }> {
+    const { key: idempotencyKey, errors: keyErrors } = readIdempotencyKey(idempotencyKeyHeader);
+    const errors: Array<{ field: string; message: string }> = [...keyErrors];
     const roomCheck = checkRoom(room, undefined, false);
     if (!roomCheck.ok) errors.push({ field: 'room', message: roomCheck.message });
     let payload = data;
@@ -32,7 +35,13 @@ export class DomainEventsService {
       payload = { ...instance } as Record<string, unknown>;
     }
     if (errors.length) throw new ValidationFailedException(errors);
-    const stored = await this.events.publishDomain(eventType, room, payload, source);
-    return { id: stored.id, event_type: eventType, room };
+    const { event, created } = await this.events.publishDomain(
+      eventType,
+      room,
+      payload,
+      source,
+      idempotencyKey,
+    );
+    return { id: event.id, event_type: eventType, room, created };
   }
 }

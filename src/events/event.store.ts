@@ -4,6 +4,7 @@ import {
   Between,
   type DataSource,
   type FindOptionsWhere,
+  In,
   IsNull,
   LessThanOrEqual,
   MoreThan,
@@ -24,11 +25,27 @@ export interface EventFilter {
   readonly limit: number;
 }
 
+/** A stored event, and whether this call stored it (false: an earlier call with its key did). */
+export interface Appended {
+  readonly row: HookEvent;
+  readonly created: boolean;
+}
+
 interface Waiting {
   readonly event: NormalizedHookEvent;
   readonly receivedAt: number;
-  readonly resolve: (stored: HookEvent) => void;
+  readonly idempotencyKey: string | null;
+  readonly resolve: (stored: Appended) => void;
   readonly reject: (error: unknown) => void;
+}
+
+/** Another instance stored the same key between our look-up and our insert: look again. */
+const MAX_KEY_RACE_RETRIES = 3;
+
+function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: unknown; driverError?: { code?: unknown } };
+  const code = e.driverError?.code ?? e.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
 /** Distinct values for the dashboard's filter menus are capped (newest first). */
@@ -46,10 +63,17 @@ export class EventStore {
 
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** Stores one event; resolves once it is committed, with its id. */
-  append(event: NormalizedHookEvent, receivedAt = Date.now()): Promise<HookEvent> {
+  /**
+   * Stores one event; resolves once it is committed. With an idempotency key already stored, it
+   * resolves with that first row instead (`created: false`) and stores nothing.
+   */
+  append(
+    event: NormalizedHookEvent,
+    receivedAt = Date.now(),
+    idempotencyKey: string | null = null,
+  ): Promise<Appended> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ event, receivedAt, resolve, reject });
+      this.waiting.push({ event, receivedAt, idempotencyKey, resolve, reject });
       if (!this.writing) void this.drain();
     });
   }
@@ -60,24 +84,48 @@ export class EventStore {
       while (this.waiting.length) {
         const batch = this.waiting;
         this.waiting = [];
-        try {
-          const stored = await this.db.transaction(async (manager) => {
-            const rows: HookEvent[] = [];
-            for (const { event, receivedAt } of batch)
-              rows.push(
-                await manager.save(HookEvent, manager.create(HookEvent, { ...event, receivedAt })),
-              );
-            return rows;
-          });
-          batch.forEach((w, i) => w.resolve(stored[i]));
-        } catch (error) {
-          // Nothing of the batch was committed; each caller gets the error (and a 5xx).
-          for (const w of batch) w.reject(error);
+        for (let attempt = 0; ; attempt++) {
+          try {
+            const stored = await this.commit(batch);
+            batch.forEach((w, i) => w.resolve(stored[i]));
+            break;
+          } catch (error) {
+            if (isUniqueViolation(error) && attempt < MAX_KEY_RACE_RETRIES) continue;
+            // Nothing of the batch was committed; each caller gets the error (and a 5xx).
+            for (const w of batch) w.reject(error);
+            break;
+          }
         }
       }
     } finally {
       this.writing = false;
     }
+  }
+
+  /** One transaction: keys already stored (or repeated in the batch) resolve to the first row. */
+  private commit(batch: readonly Waiting[]): Promise<Appended[]> {
+    return this.db.transaction(async (manager) => {
+      const keys = [...new Set(batch.map((w) => w.idempotencyKey).filter((k) => k !== null))];
+      const known = new Map<string, HookEvent>();
+      if (keys.length)
+        for (const row of await manager.find(HookEvent, { where: { idempotencyKey: In(keys) } }))
+          known.set(row.idempotencyKey as string, row);
+      const results: Appended[] = [];
+      for (const { event, receivedAt, idempotencyKey } of batch) {
+        const first = idempotencyKey === null ? undefined : known.get(idempotencyKey);
+        if (first) {
+          results.push({ row: first, created: false });
+          continue;
+        }
+        const row = await manager.save(
+          HookEvent,
+          manager.create(HookEvent, { ...event, receivedAt, idempotencyKey }),
+        );
+        if (idempotencyKey !== null) known.set(idempotencyKey, row);
+        results.push({ row, created: true });
+      }
+      return results;
+    });
   }
 
   /** Oldest first. */

@@ -1,4 +1,5 @@
-import { Body, Controller, Get, Headers, HttpCode, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Post, Query, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import {
   ApiBody,
   ApiCreatedResponse,
@@ -32,13 +33,27 @@ export class EventsController {
       'A raw hook payload (has hook_event_name and session_id) or an envelope {source_app, session_id, hook_event_type, payload, timestamp?}; at most 1 MB',
     schema: { type: 'object', additionalProperties: true },
   })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      'A key of your choosing (≤ 128 visible ASCII characters; the hook sender sends a UUID): a resend with the same key answers 200 with the first id and stores and broadcasts nothing',
+  })
   @ApiCreatedResponse({ type: EventCreatedDto })
+  @ApiOkResponse({
+    type: EventCreatedDto,
+    description:
+      'A resend of an Idempotency-Key already stored: the first id (Idempotent-Replayed: true)',
+  })
   async ingest(
     @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
     @Headers('x-source-app') sourceApp?: string,
+    @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<EventCreatedDto> {
-    const stored = await this.events.ingest(body, sourceApp);
-    return { id: stored.id };
+    const { event, created } = await this.events.ingest(body, sourceApp, idempotencyKey);
+    if (!created) void reply.status(200).header('Idempotent-Replayed', 'true');
+    return { id: event.id };
   }
 
   @Get()

@@ -2,12 +2,19 @@ import { Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { EventFilterOptionsDto, EventListDto, HookEventDto } from './dto/hook-event.dto';
 import type { ListEventsQueryDto } from './dto/list-events.query.dto';
-import { EventStore } from './event.store';
-import type { HookEvent } from './hook-event.entity';
+import { type Appended, EventStore } from './event.store';
 import { HOOK_EVENT_STORED, type HookEventStoredEvent } from './hook-event.events';
-import { normalizeHookEvent } from './hook-event.normalizer';
+import { normalizeHookEvent, type NormalizedHookEvent } from './hook-event.normalizer';
+import { readIdempotencyKey } from '../common/idempotency-key';
+import { ValidationFailedException } from '../common/validation.exception';
 
 const DEFAULT_LIMIT = 100;
+
+/** A stored event, and whether this call stored it (false: an idempotent resend). */
+export interface Ingested {
+  readonly event: HookEventDto;
+  readonly created: boolean;
+}
 
 /** Hook-event ingestion and history; announces every stored event for the realtime gateway. */
 @Injectable()
@@ -17,10 +24,26 @@ export class EventsService {
     private readonly events: EventEmitter2,
   ) {}
 
-  /** Validates, commits, then announces; resolves with the stored event. */
-  async ingest(body: unknown, sourceAppHeader?: string): Promise<HookEventDto> {
-    const normalized = normalizeHookEvent(body, sourceAppHeader);
-    return this.announce(await this.store.append(normalized));
+  /**
+   * Validates, commits, then announces; resolves with the stored event. A resend with a known
+   * idempotency key resolves with the first copy (`created: false`) and announces nothing.
+   */
+  async ingest(
+    body: unknown,
+    sourceAppHeader?: string,
+    idempotencyKeyHeader?: string | string[],
+  ): Promise<Ingested> {
+    const { key: idempotencyKey, errors } = readIdempotencyKey(idempotencyKeyHeader);
+    let normalized: NormalizedHookEvent;
+    try {
+      normalized = normalizeHookEvent(body, sourceAppHeader);
+    } catch (error) {
+      if (error instanceof ValidationFailedException && errors.length)
+        throw new ValidationFailedException([...errors, ...error.fieldErrors]);
+      throw error;
+    }
+    if (errors.length) throw new ValidationFailedException(errors);
+    return this.announceNew(await this.store.append(normalized, Date.now(), idempotencyKey));
   }
 
   /**
@@ -32,19 +55,24 @@ export class EventsService {
     room: string,
     data: Record<string, unknown>,
     source: string,
-  ): Promise<HookEventDto> {
-    const row = await this.store.append({
-      sourceApp: source,
-      sessionId: '',
-      hookEventType: eventType,
-      toolName: null,
-      toolUseId: null,
-      agentId: null,
-      payload: data,
-      timestamp: Date.now(),
-      room,
-    });
-    return this.announce(row);
+    idempotencyKey: string | null = null,
+  ): Promise<Ingested> {
+    const appended = await this.store.append(
+      {
+        sourceApp: source,
+        sessionId: '',
+        hookEventType: eventType,
+        toolName: null,
+        toolUseId: null,
+        agentId: null,
+        payload: data,
+        timestamp: Date.now(),
+        room,
+      },
+      Date.now(),
+      idempotencyKey,
+    );
+    return this.announceNew(appended);
   }
 
   async list(query: ListEventsQueryDto): Promise<EventListDto> {
@@ -80,10 +108,13 @@ export class EventsService {
     return this.store.lastId();
   }
 
-  private announce(row: HookEvent): HookEventDto {
-    const stored = HookEventDto.from(row);
-    const announcement: HookEventStoredEvent = { event: stored };
-    this.events.emit(HOOK_EVENT_STORED, announcement);
-    return stored;
+  /** Announces a newly stored event (for the sockets); a replayed one was announced before. */
+  private announceNew({ row, created }: Appended): Ingested {
+    const event = HookEventDto.from(row);
+    if (created) {
+      const announcement: HookEventStoredEvent = { event };
+      this.events.emit(HOOK_EVENT_STORED, announcement);
+    }
+    return { event, created };
   }
 }

@@ -11,6 +11,8 @@ import { epochMs } from '../database/epoch-ms.transformer';
 @Index('IDX_hook_events_type', ['hookEventType', 'id'])
 @Index('IDX_hook_events_tool_use', ['toolUseId'])
 @Index('IDX_hook_events_room', ['room', 'id'])
+@Index('IDX_hook_events_idempotency', ['idempotencyKey'], { unique: true })
+@Index('IDX_hook_events_received_at', ['receivedAt'])
 export class HookEvent {
   @PrimaryGeneratedColumn({ type: 'integer' })
   id!: number;
@@ -43,6 +45,10 @@ export class HookEvent {
   /** Domain events only: the room it was broadcast to (hook events have none). */
   @Column({ type: 'varchar', length: 200, nullable: true })
   room!: string | null;
+
+  /** The sender's `Idempotency-Key`: a resend with it finds this row instead of a new one. */
+  @Column({ name: 'idempotency_key', type: 'varchar', length: 128, nullable: true })
+  idempotencyKey!: string | null;
 
   /** When the gateway stored it, epoch ms. */
   @Column({ name: 'received_at', type: 'bigint', transformer: epochMs })
