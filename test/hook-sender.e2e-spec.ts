@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqliteDatabase, type TestDatabase } from './support/databases';
 import { startTestApp } from './support/test-app';
+import { signJwt } from './support/tokens';
 import { freePort } from './support/wait';
 
 const SENDER = join(__dirname, '..', 'bin', 'usage-gateway-hook');
@@ -69,7 +71,9 @@ describe('hook sender (bin/usage-gateway-hook)', () => {
     const spooled = readFileSync(join(dir, 'spool', 'spool.jsonl'), 'utf8')
       .trim()
       .split('\n');
-    expect(spooled.map((l) => (JSON.parse(l) as { n: number }).n)).toEqual(
+    // Each line: the event's idempotency key (a UUID), a space, the event.
+    expect(spooled.every((l) => /^[0-9a-f-]{36} \{/.test(l))).toBe(true);
+    expect(spooled.map((l) => (JSON.parse(l.slice(37)) as { n: number }).n)).toEqual(
       Array.from({ length: 20 }, (_, i) => i + 1),
     );
 
@@ -151,5 +155,112 @@ describe('hook sender (bin/usage-gateway-hook)', () => {
     const junk = await runSender('not json', env);
     expect(junk).toMatchObject({ code: 0, stdout: '' });
     expect(junk.stderr).toMatch(/not JSON/);
+  });
+
+  it('sends USAGE_GATEWAY_TOKEN as a bearer; a refused credential keeps the events, says why once, pauses', async () => {
+    const secret = 'hook-sender-jwt-secret-long-enough-000';
+    const port = await freePort();
+    const spool = join(dir, 'jwt');
+    const jwtDb = createSqliteDatabase();
+    const app = await startTestApp({ ...jwtDb.env, AUTH_JWT_SECRET: secret }, port);
+    const listed = async (token: string) =>
+      (
+        (await (
+          await fetch(`${app.url}/api/events?session_id=jwt-session`, {
+            headers: { authorization: `Bearer ${token}` },
+          })
+        ).json()) as { events: Array<{ payload: { n: number } }> }
+      ).events.map((e) => e.payload.n);
+    try {
+      const good = await signJwt({ sub: 'hook' }, secret);
+      const bad = await signJwt({ sub: 'hook' }, 'x'.repeat(40));
+      const env = { USAGE_GATEWAY_URL: app.url, USAGE_GATEWAY_SPOOL_DIR: spool };
+      const jwtEvent = (n: number) => ({ ...event(n), session_id: 'jwt-session' });
+
+      expect(await runSender(jwtEvent(1), { ...env, USAGE_GATEWAY_TOKEN: good })).toMatchObject({
+        code: 0,
+        stdout: '',
+      });
+      expect(await listed(good)).toEqual([1]);
+
+      // Refused: kept, one line in hook.log, and the next calls within a minute send nothing.
+      for (let n = 2; n <= 4; n++) {
+        const run = await runSender(jwtEvent(n), { ...env, USAGE_GATEWAY_TOKEN: bad });
+        expect(run).toMatchObject({ code: 0, stdout: '' });
+      }
+      const log = readFileSync(join(spool, 'hook.log'), 'utf8').trim().split('\n');
+      expect(log).toHaveLength(1);
+      expect(log[0]).toMatch(/refused the bearer token in USAGE_GATEWAY_TOKEN \(HTTP 401\)/);
+      expect(readFileSync(join(spool, 'spool.jsonl'), 'utf8').trim().split('\n')).toHaveLength(3);
+
+      // The pause is over (as a minute later) and the token is fixed: everything arrives once.
+      const state = join(spool, 'auth-refused.json');
+      const paused = JSON.parse(readFileSync(state, 'utf8')) as { refusedAt: number };
+      writeFileSync(state, JSON.stringify({ ...paused, refusedAt: paused.refusedAt - 61_000 }));
+      await runSender(jwtEvent(5), { ...env, USAGE_GATEWAY_TOKEN: good });
+      expect(await listed(good)).toEqual([1, 2, 3, 4, 5]);
+      expect(existsSync(join(spool, 'spool.jsonl'))).toBe(false);
+    } finally {
+      await app.close();
+      await jwtDb.drop();
+    }
+  }, 60_000);
+
+  it('does not hammer a gateway that refuses: one request per minute, not one per hook', async () => {
+    let requests = 0;
+    const refusing = createHttpServer((req, res) => {
+      requests++;
+      req.resume();
+      res.writeHead(401, { 'content-type': 'application/problem+json' }).end('{}');
+    });
+    await new Promise<void>((r) => refusing.listen(0, '127.0.0.1', r));
+    const { port } = refusing.address() as { port: number };
+    try {
+      const env = {
+        USAGE_GATEWAY_URL: `http://127.0.0.1:${port}`,
+        USAGE_GATEWAY_SPOOL_DIR: join(dir, 'refusing'),
+        USAGE_GATEWAY_API_KEY: 'not-the-right-key-000',
+      };
+      for (let n = 1; n <= 5; n++) await runSender(event(n), env);
+      expect(requests).toBe(1);
+      expect(readFileSync(join(dir, 'refusing', 'hook.log'), 'utf8')).toMatch(
+        /refused the API key in USAGE_GATEWAY_API_KEY/,
+      );
+    } finally {
+      refusing.close();
+    }
+  });
+
+  it('resends an event whose answer was lost with the same Idempotency-Key', async () => {
+    const keys: string[] = [];
+    let dropNext = true;
+    const flaky = createHttpServer((req, res) => {
+      keys.push(String(req.headers['idempotency-key']));
+      req.resume();
+      req.on('end', () => {
+        if (dropNext) {
+          dropNext = false;
+          req.socket.destroy(); // stored, but the answer never arrives
+          return;
+        }
+        res.writeHead(201, { 'content-type': 'application/json' }).end('{"id":1}');
+      });
+    });
+    await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', r));
+    const { port } = flaky.address() as { port: number };
+    try {
+      const env = {
+        USAGE_GATEWAY_URL: `http://127.0.0.1:${port}`,
+        USAGE_GATEWAY_SPOOL_DIR: join(dir, 'flaky'),
+      };
+      await runSender(event(1), env);
+      await runSender(event(2), env);
+      expect(keys).toHaveLength(3);
+      expect(keys[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      expect(keys[1]).toBe(keys[0]);
+      expect(keys[2]).not.toBe(keys[0]);
+    } finally {
+      flaky.close();
+    }
   });
 });
