@@ -45,4 +45,5 @@ export class ProblemDetails {
 export const PROBLEM_TYPES = {
   validation: 'urn:usage-gateway:problem:validation',
   bridgeUnavailable: 'urn:usage-gateway:problem:bridge-unavailable',
+  configRefused: 'urn:usage-gateway:problem:config-refused',
 } as const;

@@ -48,8 +48,14 @@ export class UsageConfigStore {
     return { config: toDto(row), pendingPush: row.pendingPush };
   }
 
-  /** Merges `change` into the stored config in one transaction and marks it pending. */
-  async update(change: Partial<UsageConfigValues>, now = Date.now()): Promise<StoredUsageConfig> {
+  /**
+   * Merges `change` into the stored config in one transaction and marks it pending; returns the
+   * new config and the row it replaced (to undo a change the bridge refuses).
+   */
+  async update(
+    change: Partial<UsageConfigValues>,
+    now = Date.now(),
+  ): Promise<StoredUsageConfig & { previous: UsageConfigRecord | null }> {
     return this.db.transaction(async (manager) => {
       const repo = manager.getRepository(UsageConfigRecord);
       const current = await repo.findOneBy({ id: ROW_ID });
@@ -67,8 +73,23 @@ export class UsageConfigStore {
         pendingPush: true,
         updatedAt: now,
       });
+      const previous = current && repo.create({ ...current });
       await repo.save(row);
-      return { config: toDto(row), pendingPush: true };
+      return { config: toDto(row), pendingPush: true, previous };
+    });
+  }
+
+  /**
+   * Puts back the row `update` replaced (or removes the first one), unless the config changed
+   * again since `updatedAt` — a newer change is not undone.
+   */
+  async restore(previous: UsageConfigRecord | null, updatedAt: string): Promise<void> {
+    await this.db.transaction(async (manager) => {
+      const repo = manager.getRepository(UsageConfigRecord);
+      const current = await repo.findOneBy({ id: ROW_ID });
+      if (!current || current.updatedAt !== Date.parse(updatedAt)) return;
+      if (previous) await repo.save(previous);
+      else await repo.delete({ id: ROW_ID });
     });
   }
 

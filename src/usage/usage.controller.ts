@@ -1,5 +1,11 @@
 import { Body, Controller, Get, HttpCode, Post, Query, UseInterceptors } from '@nestjs/common';
-import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
 import { DataSourceInterceptor } from './data-source.interceptor';
 import { FallbackInterceptor, UsageFallback } from './fallback.interceptor';
 import { UpdateUsageConfigDto, UsageConfigDto, UsageConfigResultDto } from './dto/usage-config.dto';
@@ -65,6 +71,9 @@ export class UsageController {
     summary: 'Change the usage config: stored, then pushed to the bridge (later if it is down)',
   })
   @ApiOkResponse({ type: UsageConfigResultDto })
+  @ApiUnprocessableEntityResponse({
+    description: 'The usage bridge refused the values (its reason and fields); nothing was changed',
+  })
   async updateConfig(@Body() body: UpdateUsageConfigDto): Promise<Sourced<UsageConfigResultDto>> {
     return { payload: await this.usage.updateConfig(body), source: 'database', ageSeconds: 0 };
   }

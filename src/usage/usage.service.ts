@@ -14,6 +14,7 @@ import type {
 } from './dto/usage-config.dto';
 import type { SessionBlockDto, UsageSessionsDto, UsageStatsDto } from './dto/usage-payload.dto';
 import type { UsageSessionsQueryDto, UsageStatsQueryDto } from './dto/usage-query.dto';
+import { ConfigRefusedError } from './config-refused.error';
 import { defaultSessions, defaultStats } from './default-payloads';
 import { SnapshotStore } from './snapshot.store';
 import { UsageCache } from './usage-cache';
@@ -30,6 +31,9 @@ export interface Sourced<T> {
   /** Seconds since the data was produced by the bridge (null when it came from it just now). */
   readonly ageSeconds: number | null;
 }
+
+/** How long a read reuses the stored config before looking again (another instance may change it). */
+const CONFIG_MEMO_MS = 500;
 
 /** Parameter sets whose last payload hash is remembered for change detection. */
 export const CHANGE_DETECTION_MAX_KEYS = 10_000;
@@ -59,7 +63,8 @@ function hashOf(payload: unknown): string {
 @Injectable()
 export class UsageService {
   private readonly logger = new Logger(UsageService.name);
-  private config: UsageConfigDto | undefined;
+  private config: { value: UsageConfigDto; at: number } | undefined;
+  private configLoad: Promise<UsageConfigDto> | undefined;
   /** Hash of the last payload announced per kind and parameters (bounded: callers pick keys). */
   private readonly lastHash = new LRUCache<string, string>({ max: CHANGE_DETECTION_MAX_KEYS });
   private pushing: Promise<void> | undefined;
@@ -264,21 +269,43 @@ export class UsageService {
 
   // -- config ------------------------------------------------------------------------------
 
+  /**
+   * The stored config, re-read at most every CONFIG_MEMO_MS: another instance may have changed
+   * it (several instances share the database), and a read must use it within a second.
+   */
   private async currentConfig(): Promise<UsageConfigDto> {
-    this.config ??= (await this.configStore.get()).config;
-    return this.config;
+    if (this.config && this.now() - this.config.at < CONFIG_MEMO_MS) return this.config.value;
+    this.configLoad ??= this.configStore
+      .get()
+      .then(({ config }) => this.memoizeConfig(config))
+      .finally(() => (this.configLoad = undefined));
+    return this.configLoad;
   }
 
-  async getConfig(): Promise<UsageConfigDto> {
-    const { config } = await this.configStore.get();
-    this.config = config;
+  private memoizeConfig(config: UsageConfigDto): UsageConfigDto {
+    this.config = { value: config, at: this.now() };
     return config;
   }
 
+  async getConfig(): Promise<UsageConfigDto> {
+    return this.memoizeConfig((await this.configStore.get()).config);
+  }
+
+  /**
+   * Stores the change, then pushes it. If the bridge refuses it (a 4xx: the same values would be
+   * refused again), the change is undone and the caller gets a 422 with the bridge's reason.
+   */
   async updateConfig(change: UpdateUsageConfigDto): Promise<UsageConfigResultDto> {
-    const { config } = await this.configStore.update(change);
-    this.config = config;
-    return this.push(config);
+    const { config, previous } = await this.configStore.update(change);
+    this.memoizeConfig(config);
+    try {
+      return await this.push(config);
+    } catch (error) {
+      if (!(error instanceof ConfigRefusedError)) throw error;
+      await this.configStore.restore(previous, config.updated_at);
+      this.config = undefined;
+      throw error;
+    }
   }
 
   async resetConfig(): Promise<UsageConfigResultDto> {
@@ -297,8 +324,12 @@ export class UsageService {
         fromBridge: true,
       };
     } catch (error) {
-      if (!(error instanceof BridgeUnavailableError || error instanceof BridgeRequestError))
-        throw error;
+      if (error instanceof BridgeRequestError) {
+        // Refused, not unreachable: never retried (the bridge would refuse it again).
+        await this.configStore.markPushed(config.updated_at);
+        throw new ConfigRefusedError(error.message, error.fieldErrors);
+      }
+      if (!(error instanceof BridgeUnavailableError)) throw error;
       return {
         success: true,
         message: `Configuration saved; it will be applied when the usage bridge is back (${error.message})`,
@@ -322,6 +353,10 @@ export class UsageService {
         const result = await this.push(stored.config);
         if (result.fromBridge) this.logger.log('pending usage config pushed to the bridge');
       } catch (error) {
+        if (error instanceof ConfigRefusedError)
+          return this.logger.error(
+            `the stored usage config was refused by the bridge and will not be pushed again: ${error.reason}`,
+          );
         this.logger.warn(`pushing the pending usage config failed: ${(error as Error).message}`);
       }
     })().finally(() => (this.pushing = undefined));

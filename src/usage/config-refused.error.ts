@@ -1,0 +1,29 @@
+import { HttpStatus } from '@nestjs/common';
+import type { FieldError, ProblemDetails } from '../common/problem-details';
+import { PROBLEM_TYPES } from '../common/problem-details';
+import type { ProblemSource } from '../common/problem-details.filter';
+
+/**
+ * The bridge answered a config push with a 4xx: retrying the same values would be refused again,
+ * so the change is undone and the caller told why (422, with the bridge's field list).
+ */
+export class ConfigRefusedError extends Error implements ProblemSource {
+  constructor(
+    readonly reason: string,
+    readonly fieldErrors: readonly FieldError[],
+  ) {
+    super(`the usage bridge refused this configuration, nothing was changed: ${reason}`);
+    this.name = 'ConfigRefusedError';
+  }
+
+  toProblem(): Partial<ProblemDetails> & { status: number } {
+    return {
+      type: PROBLEM_TYPES.configRefused,
+      title: 'Configuration refused by the usage bridge',
+      status: HttpStatus.UNPROCESSABLE_ENTITY,
+      detail: this.message,
+      ...(this.fieldErrors.length ? { errors: [...this.fieldErrors] } : {}),
+      from_bridge: true,
+    };
+  }
+}
