@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { EventRetention } from './event-retention';
 import { EventStore } from './event.store';
 import { EventsController } from './events.controller';
 import { EventsService } from './events.service';
@@ -8,7 +9,7 @@ import { SkillMetricsService } from './skill-metrics/skill-metrics.service';
 /** Claude Code hook events: ingestion, storage, history, and the skill metrics drawn from them. */
 @Module({
   controllers: [EventsController, SkillMetricsController],
-  providers: [EventStore, EventsService, SkillMetricsService],
+  providers: [EventStore, EventsService, SkillMetricsService, EventRetention],
   exports: [EventsService, SkillMetricsService],
 })
 export class EventsModule {}

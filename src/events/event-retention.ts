@@ -1,0 +1,101 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+  Optional,
+} from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { setImmediate as yieldToOthers } from 'node:timers/promises';
+import { type DataSource, In, LessThan } from 'typeorm';
+import { ClusterLock } from '../cluster/cluster-lock';
+import { CLOCK, type Clock, systemClock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
+import { HookEvent } from './hook-event.entity';
+
+const DAY_MS = 86_400_000;
+const PRUNE_EVERY_MS = 3_600_000;
+/** A delete holds SQLite's write lock (and PostgreSQL row locks): keep each one short. */
+const TARGET_BATCH_MS = 50;
+const MIN_BATCH = 50;
+const MAX_BATCH = 5000;
+
+export interface PruneReport {
+  readonly deleted: number;
+  readonly batches: number;
+  /** The longest single delete, ms (the longest the write lock was held). */
+  readonly longestBatchMs: number;
+}
+
+/**
+ * EVENT_RETENTION_DAYS: hook and domain events older than that (by when they were stored) are
+ * deleted once per hour across the cluster, in batches sized so that no delete holds the write
+ * lock for long — ingestion goes on meanwhile. 0 keeps everything.
+ */
+@Injectable()
+export class EventRetention implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(EventRetention.name);
+  private timer: NodeJS.Timeout | undefined;
+  private readonly now: Clock;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly config: AppConfig,
+    private readonly lock: ClusterLock,
+    @Optional() @Inject(CLOCK) clock?: Clock,
+  ) {
+    this.now = clock ?? systemClock;
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.config.events.retentionDays === 0) return;
+    const run = () =>
+      void this.lock
+        .runExclusive('event-prune', PRUNE_EVERY_MS - 60_000, () => this.prune(), {
+          release: false,
+        })
+        .catch((error: Error) => this.logger.warn(`event pruning failed: ${error.message}`));
+    run();
+    this.timer = setInterval(run, PRUNE_EVERY_MS);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  async prune(): Promise<PruneReport> {
+    const days = this.config.events.retentionDays;
+    if (days === 0) return { deleted: 0, batches: 0, longestBatchMs: 0 };
+    const cutoff = this.now() - days * DAY_MS;
+    const repo = this.db.getRepository(HookEvent);
+    let size = 500;
+    let deleted = 0;
+    let batches = 0;
+    let longestBatchMs = 0;
+    for (;;) {
+      const old = await repo.find({
+        select: { id: true },
+        where: { receivedAt: LessThan(cutoff) },
+        order: { id: 'ASC' },
+        take: size,
+      });
+      if (old.length === 0) break;
+      const started = performance.now();
+      await repo.delete({ id: In(old.map((row) => row.id)) });
+      const ms = performance.now() - started;
+      longestBatchMs = Math.max(longestBatchMs, ms);
+      deleted += old.length;
+      batches++;
+      if (ms > TARGET_BATCH_MS) size = Math.max(MIN_BATCH, Math.floor(size / 2));
+      else if (ms < TARGET_BATCH_MS / 2) size = Math.min(MAX_BATCH, size * 2);
+      await yieldToOthers(); // let queued writes in between batches
+    }
+    if (deleted)
+      this.logger.log(
+        `pruned ${deleted} event(s) older than ${days} day(s) in ${batches} batch(es), longest ${longestBatchMs.toFixed(1)} ms`,
+      );
+    return { deleted, batches, longestBatchMs };
+  }
+}
