@@ -13,6 +13,7 @@ import { BroadcastsModule } from './broadcasts/broadcasts.module';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { AuthModule } from './auth/auth.module';
 import { ClusterModule } from './cluster/cluster.module';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
 
 /** Wires the feature modules together; nothing else lives here. */
 @Module({})
@@ -23,6 +24,9 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule,
+        // Guards run in this order: the rate limit first (a flood of bad credentials is counted
+        // too), then authentication.
+        RateLimitModule,
         AuthModule,
         ClusterModule,
         EventEmitterModule.forRoot(),

@@ -1,3 +1,4 @@
+import { SkipThrottle } from '@nestjs/throttler';
 import { PublicRoute } from '../auth/auth.guard';
 import { Controller, Get } from '@nestjs/common';
 import {
@@ -27,6 +28,7 @@ const HEAP_LIMIT_BYTES = 1024 * 1024 * 1024;
 
 @ApiTags('health')
 @PublicRoute()
+@SkipThrottle({ reads: true, writes: true })
 @Controller('health')
 export class HealthController {
   constructor(

@@ -1,3 +1,4 @@
+import { SkipThrottle } from '@nestjs/throttler';
 import { Controller, Get, Header, Headers, UnauthorizedException } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -11,6 +12,7 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
 /** Prometheus scrapes carry their own token (METRICS_TOKEN), not a user's credential. */
 @ApiTags('metrics')
 @PublicRoute()
+@SkipThrottle({ reads: true, writes: true })
 @Controller('metrics')
 export class MetricsController {
   private readonly token: Buffer | undefined;

@@ -24,6 +24,8 @@ export function spawnGateway(env: Record<string, string>): GatewayProcess {
       TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'),
       HOST: '127.0.0.1',
       BRIDGE_MODE: 'off',
+      RATE_LIMIT_READS_PER_MIN: '1000000',
+      RATE_LIMIT_WRITES_PER_MIN: '1000000',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
