@@ -4,6 +4,7 @@ import { connected, connectSocket, type TestSocket } from './support/socket-clie
 import { openStream } from './support/stream-client';
 import { startTestApp, type RunningApp } from './support/test-app';
 import { signJwt } from './support/tokens';
+import { waitFor } from './support/wait';
 
 const KEY = 'bot-key-0123456789abcdef';
 const SECRET = 'auth-matrix-secret-that-is-long-enough';
@@ -228,5 +229,63 @@ describe('JWT with issuer and audience, keys, METRICS_TOKEN and DOCS_ENABLED=fal
     expect(await scraped.text()).toContain('# TYPE');
     expect((await get(`${url}/docs`)).status).toBe(404);
     expect((await get(`${url}/docs-json`)).status).toBe(404);
+  });
+});
+
+describe('a failed bridge seen by a reader and by an admin', () => {
+  const { state, socket } = gatewayWith({
+    AUTH_JWT_SECRET: SECRET,
+    API_KEYS: KEY,
+    BRIDGE_MODE: 'spawn',
+    BRIDGE_PORT: '0',
+    BRIDGE_SCRIPT: '/srv/secret-place/usage_bridge.py',
+  });
+
+  it('shows stderr, troubleshooting, paths and URLs to admins only; sockets get public words', async () => {
+    const { url } = state.app;
+    const reader = await signJwt({ sub: 'alice' }, SECRET);
+    const status = async (headers: Record<string, string>) =>
+      (await (await get(`${url}/api/usage/bridge/status`, headers)).json()) as {
+        details: string;
+        url: string | null;
+        process: {
+          state: string;
+          lastError: {
+            type: string;
+            message: string;
+            troubleshooting: string[];
+            stderr_tail: string[];
+          } | null;
+        };
+      };
+    await waitFor(
+      async () => (await status({ 'x-api-key': KEY })).process.state === 'failed',
+      15_000,
+      'bridge failed',
+    );
+    const full = await status({ 'x-api-key': KEY });
+    expect(full.process.lastError?.type).toBe('SCRIPT_NOT_FOUND');
+    expect(full.process.lastError?.message).toContain('/srv/secret-place');
+    expect(full.process.lastError?.troubleshooting.length).toBeGreaterThan(0);
+
+    const summary = await status({ authorization: `Bearer ${reader}` });
+    expect(summary).toMatchObject({
+      details: 'summary',
+      url: null,
+      process: {
+        lastError: {
+          type: 'SCRIPT_NOT_FOUND',
+          message: 'the usage bridge script was not found',
+          troubleshooting: [],
+          stderr_tail: [],
+        },
+      },
+    });
+    expect(JSON.stringify(summary)).not.toContain('/srv/secret-place');
+
+    const { client } = await socket({ token: reader });
+    const initial = await client.next('initial');
+    expect(JSON.stringify(initial.message)).not.toContain('/srv/secret-place');
+    expect(JSON.stringify(initial.message)).toContain('the usage bridge script was not found');
   });
 });
