@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
+# The Node.js release the image ships, pinned here only: CI reads it to run the suite on it too.
+ARG NODE_VERSION=24.21.0
 
 # ---- toolchain: what node-gyp needs to compile better-sqlite3 ----
-FROM node:24-bookworm-slim AS toolchain
+FROM node:${NODE_VERSION}-bookworm-slim AS toolchain
 WORKDIR /app
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
@@ -21,7 +23,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 
 # ---- runtime: Node 24 LTS, python3 for the spawned usage bridge, non-root ----
-FROM node:24-bookworm-slim AS runtime
+FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \

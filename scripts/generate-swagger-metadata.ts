@@ -16,6 +16,8 @@ new PluginMetadataGenerator().generate({
     new ReadonlyVisitor({
       introspectComments: true,
       classValidatorShim: true,
+      // Dynamic import() from CommonJS is resolved as ESM at run time: it needs the extension.
+      esmCompatible: true,
       pathToSource: join(root, 'src'),
     }),
   ],

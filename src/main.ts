@@ -41,8 +41,10 @@ async function bootstrap(): Promise<void> {
       },
     );
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  // `on`, not `once`: Ctrl-C under `npm start` delivers SIGINT twice (the terminal signals the
+  // whole group, and npm forwards its own copy); a second signal must not kill the clean stop.
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
   // The Socket.IO Redis adapter sends some commands without awaiting them (a session saved when a
   // socket drops, a publish); during a Redis outage those reject with nobody listening. That must
   // not take the instance down (it keeps serving its own clients), so such a rejection is logged.

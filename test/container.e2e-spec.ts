@@ -3,31 +3,11 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load-config';
+import { dockerStages, type Stage } from './support/dockerfile';
 
 /** No Docker engine runs here, so the container files are checked by reading them. */
 const ROOT = join(__dirname, '..');
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
-
-interface Stage {
-  from: string;
-  name?: string;
-  lines: string[];
-}
-
-function dockerStages(text: string): Stage[] {
-  const logical = text
-    .replace(/\\\n/g, ' ')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'));
-  const stages: Stage[] = [];
-  for (const line of logical) {
-    const from = /^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/i.exec(line);
-    if (from) stages.push({ from: from[1], name: from[2], lines: [] });
-    else stages.at(-1)?.lines.push(line);
-  }
-  return stages;
-}
 
 describe('Dockerfile', () => {
   const stages = dockerStages(read('Dockerfile'));
@@ -42,6 +22,13 @@ describe('Dockerfile', () => {
       if (stage.name) names.add(stage.name);
     }
     expect(stages.at(-1)?.from).toMatch(/^node:24/);
+  });
+
+  it('pins the exact Node.js release, which CI reads to run the suite on it', () => {
+    const pinned = /^ARG NODE_VERSION=(\d+\.\d+\.\d+)$/m.exec(read('Dockerfile'))?.[1];
+    expect(pinned).toMatch(/^24\./);
+    expect(final.from).toBe(`node:${pinned}-bookworm-slim`);
+    expect(read('.ci/run')).toMatch(/ARG NODE_VERSION=.*Dockerfile/);
   });
 
   it('installs production dependencies only for the final image', () => {

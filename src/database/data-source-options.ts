@@ -2,6 +2,7 @@ import type { DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig } from '../config/app-config';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
+import { sqliteDriver } from './sqlite-driver';
 
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
 const PG_CONNECT_TIMEOUT_MS = 2000;
@@ -31,6 +32,7 @@ export function buildDataSourceOptions(database: DatabaseConfig): DataSourceOpti
   return {
     ...common,
     type: 'better-sqlite3',
+    driver: sqliteDriver(),
     database: database.path,
     // WAL lets readers proceed while a writer commits; the busy timeout waits out short locks
     // (the CLI and the app may touch the file at once) instead of failing with SQLITE_BUSY.

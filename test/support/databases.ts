@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { serviceUrl } from './services';
+import { serviceUrl } from './service-url';
 
 /** A database a suite owns for its lifetime: a temp SQLite file or a fresh PostgreSQL database. */
 export interface TestDatabase {
