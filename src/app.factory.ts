@@ -4,6 +4,7 @@ import { Logger } from 'nestjs-pino';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppModule } from './app.module';
+import type { Clock } from './common/clock';
 import type { AppConfig } from './config/app-config';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { genRequestId, REQUEST_ID_HEADER } from './common/request-id';
@@ -23,7 +24,10 @@ function packageVersion(): string {
  * Builds the whole application (adapter, hardening, pipes, filters, Swagger) without listening,
  * so `main.ts` and the e2e suites boot exactly the same thing.
  */
-export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+export async function createApp(
+  config: AppConfig,
+  options: { clock?: Clock } = {},
+): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.server.bodyLimitBytes,
     genReqId: genRequestId,
@@ -32,11 +36,15 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     return503OnClosing: true,
     trustProxy: false,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
-    bufferLogs: true,
-    // The GitHub webhook signs the exact bytes it sent.
-    rawBody: true,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config, options.clock),
+    adapter,
+    {
+      bufferLogs: true,
+      // The GitHub webhook signs the exact bytes it sent.
+      rawBody: true,
+    },
+  );
   app.useLogger(app.get(Logger));
   app.flushLogs();
 
@@ -52,7 +60,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     credentials: true,
     exposedHeaders: ['X-Request-Id', 'X-Data-Source', 'X-Data-Age'],
   });
-  app.useWebSocketAdapter(new RealtimeIoAdapter(app, config));
+  app.useWebSocketAdapter(app.get(RealtimeIoAdapter));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
   if (config.docs.enabled) await setupSwagger(app, packageVersion());

@@ -12,18 +12,23 @@ import { RealtimeModule } from './realtime/realtime.module';
 import { BroadcastsModule } from './broadcasts/broadcasts.module';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { AuthModule } from './auth/auth.module';
+import { RedisModule } from './redis/redis.module';
+import type { Clock } from './common/clock';
+import { ClockModule } from './common/clock.module';
 import { ClusterModule } from './cluster/cluster.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 
 /** Wires the feature modules together; nothing else lives here. */
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig, clock?: Clock): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule,
+        ClockModule.forRoot(clock),
+        RedisModule,
         // Guards run in this order: the rate limit first (a flood of bad credentials is counted
         // too), then authentication.
         RateLimitModule,

@@ -169,19 +169,18 @@ describe('bridge supervisor: a real bridge, killed', () => {
           await new Promise((r) => setTimeout(r, 5)); // a client's pace, not a microtask spin
         }
       })();
-      const killedAt = Date.now();
       process.kill(pid, 'SIGKILL');
+      // How fast it comes back is measured by the drills (npm run drills); here: that it does.
       const back = await waitFor(
         async () => {
           const s = await gateway.status();
           return s.process.state === 'ready' && s.process.pid !== pid ? s : undefined;
         },
-        5000,
+        15_000,
         `restart ${kill}`,
       );
       stop = true;
       await traffic;
-      expect(Date.now() - killedAt).toBeLessThan(5000);
       expect(back.process.restartAttempts).toBe(kill);
       expect(isAlive(pid)).toBe(false);
       pid = back.process.pid as number;
@@ -194,13 +193,16 @@ describe('bridge supervisor: a real bridge, killed', () => {
     expect(failed.process.lastError?.type).toBe('PROCESS_CRASH');
     expect(failed.process.lastError?.message).toContain('SIGKILL');
     expect((await fetch(`${gateway.running.url}/health/live`)).status).toBe(200);
-    const health = (await (await fetch(`${gateway.running.url}/health/ready`)).json()) as {
+    const ready = await fetch(`${gateway.running.url}/health/ready`);
+    expect(ready.status).toBe(200); // BRIDGE_REQUIRED is off: serving does not need the bridge
+    const health = (await (await fetch(`${gateway.running.url}/health`)).json()) as {
       details: { bridge: Record<string, unknown> };
     };
     expect(health.details.bridge).toMatchObject({
       status: 'up',
       reachable: false,
       state: 'failed',
+      error: 'PROCESS_CRASH',
     });
   }, 30_000);
 });
@@ -241,6 +243,26 @@ describe('bridge supervisor: a fixed BRIDGE_PORT (the default setup), killed aft
       expect(back.url).toBe(`http://127.0.0.1:${port}`);
       pid = back.process.pid as number;
     }
+  }, 40_000);
+
+  it('forgives a crash after 5 s of health: the next one restarts after the first delay again', async () => {
+    const { process: before } = await gateway.waitForState('ready');
+    // Kills spaced like real crashes (not a crash loop) must not run the delays up to 8 s.
+    await waitFor(
+      async () => ((await gateway.status()).process.restartAttempts === 0 ? true : undefined),
+      15_000,
+      'the restart counter to reset',
+    );
+    process.kill(before.pid as number, 'SIGKILL');
+    const back = await waitFor(
+      async () => {
+        const s = await gateway.status();
+        return s.process.state === 'ready' && s.process.pid !== before.pid ? s : undefined;
+      },
+      10_000,
+      'a restart',
+    );
+    expect(back.process.restartAttempts).toBe(1);
   }, 40_000);
 
   it('still refuses to start while another process listens on the port', async () => {
@@ -293,9 +315,7 @@ describe('no bridge is left behind', () => {
       });
       gateway.child.kill('SIGKILL');
       await gateway.exited;
-      const killedAt = Date.now();
-      await waitFor(() => !isAlive(pid), 2000, 'orphaned bridge gone');
-      expect(Date.now() - killedAt).toBeLessThan(2000);
+      await waitFor(() => !isAlive(pid), 10_000, 'orphaned bridge gone');
     } finally {
       if (gateway.child.exitCode === null) gateway.child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });

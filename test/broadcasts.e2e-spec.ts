@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSqliteDatabase, type TestDatabase } from './support/databases';
 import { connected, connectSocket, type TestSocket } from './support/socket-client';
@@ -6,7 +6,6 @@ import { startTestApp, type RunningApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
 const SECRET = 'github-webhook-secret-for-tests';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('domain events and the GitHub webhook', () => {
   let db: TestDatabase;
@@ -25,6 +24,30 @@ describe('domain events and the GitHub webhook', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
+  /**
+   * Sends a sentinel to `global` and waits for it on each client: one socket delivers in order,
+   * so anything sent to them before has arrived by then (a negative check needs no sleep).
+   */
+  const drained = async (...clients: TestSocket[]) => {
+    const marker = randomUUID();
+    const res = await broadcast({
+      event_type: 'custom.sentinel',
+      room: 'global',
+      data: { marker },
+    });
+    expect(res.status).toBe(201);
+    for (const client of clients)
+      await waitFor(
+        () =>
+          client.received.some(
+            (r) =>
+              r.event === 'custom.sentinel' &&
+              (r.message.data as { marker?: string })?.marker === marker,
+          ) || undefined,
+        10_000,
+        'the sentinel',
+      );
+  };
   const github = (kind: string, payload: unknown, secret = SECRET) => {
     const body = JSON.stringify(payload);
     return fetch(`${app.url}/api/webhooks/github`, {
@@ -67,7 +90,7 @@ describe('domain events and the GitHub webhook', () => {
       event_id: id,
       data: { workflow_id: 'deploy-42', progress: 60, status: 'running', step: 'tests' },
     });
-    await sleep(100);
+    await drained(elsewhere);
     expect(elsewhere.received.some((r) => r.event === 'workflow.progress')).toBe(false);
     // Domain events are not hook events: the history API does not list them.
     const history = (await (await fetch(`${app.url}/api/events`)).json()) as { count: number };
@@ -102,7 +125,7 @@ describe('domain events and the GitHub webhook', () => {
       'data.status',
       'data.workflow_id',
     ]);
-    await sleep(100);
+    await drained(listener);
     expect(listener.received.some((r) => r.event === 'workflow.progress')).toBe(false);
   });
 
@@ -133,7 +156,7 @@ describe('domain events and the GitHub webhook', () => {
     const again = await open({ last_event_id: seen });
     const replayed = await again.next('ai.suggestion');
     expect(replayed.message).toMatchObject({ event_id: global, data: { title: 'Add a retry' } });
-    await sleep(100);
+    await drained(again);
     expect(again.received.filter((r) => r.event === 'ai.suggestion')).toHaveLength(1);
   });
 
@@ -157,7 +180,7 @@ describe('domain events and the GitHub webhook', () => {
       body: JSON.stringify(pr),
     });
     expect(unsigned.status).toBe(401);
-    await sleep(100);
+    await drained(listener);
     expect(listener.received.some((r) => r.event === 'pr.created')).toBe(false);
 
     expect((await github('pull_request', pr)).status).toBe(202);

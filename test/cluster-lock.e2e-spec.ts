@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ClusterLock } from '../src/cluster/cluster-lock';
 import { loadConfig } from '../src/config/load-config';
+import { RedisConnection } from '../src/redis/redis-connection';
 import { describeWithService } from './support/services';
 import { TcpProxy } from './support/tcp-proxy';
 
@@ -9,18 +10,23 @@ describeWithService('TEST_REDIS_URL', 'cluster lock', (redisUrl) => {
   let proxy: TcpProxy;
   let one: ClusterLock;
   let two: ClusterLock;
+  const connections: RedisConnection[] = [];
+  /** A lock on a connection of its own, as each gateway instance has. */
+  const lockAt = (url: string) => {
+    const connection = new RedisConnection(loadConfig({ REDIS_URL: url }));
+    connections.push(connection);
+    return new ClusterLock(connection);
+  };
 
   beforeAll(async () => {
     const target = new URL(redisUrl);
     proxy = new TcpProxy(target.hostname, Number(target.port || 6379));
     await proxy.start();
-    const config = loadConfig({ REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
-    one = new ClusterLock(config);
-    two = new ClusterLock(config);
+    one = lockAt(`redis://127.0.0.1:${proxy.port}`);
+    two = lockAt(`redis://127.0.0.1:${proxy.port}`);
   });
   afterAll(async () => {
-    one?.onModuleDestroy();
-    two?.onModuleDestroy();
+    for (const connection of connections) connection.onModuleDestroy();
     await proxy?.stop();
   });
 
@@ -53,8 +59,7 @@ describeWithService('TEST_REDIS_URL', 'cluster lock', (redisUrl) => {
 
   it('runs the job anyway when Redis is unreachable (the guarded jobs are idempotent)', async () => {
     await proxy.stop();
-    const lonely = new ClusterLock(loadConfig({ REDIS_URL: `redis://127.0.0.1:${proxy.port}` }));
+    const lonely = lockAt(`redis://127.0.0.1:${proxy.port}`);
     expect(await lonely.runExclusive(`${name}-c`, 1000, async () => undefined)).toBe(true);
-    lonely.onModuleDestroy();
   });
 });

@@ -19,6 +19,24 @@ async function post(url: string, n: number): Promise<number> {
   return ((await res.json()) as { id: number }).id;
 }
 
+/**
+ * Instances A and B on one SQLite file and the Redis behind the proxy's `port` (a database index
+ * of their own, so parallel suites never read each other's streams), a Socket.IO client on B.
+ */
+async function startPair(port: number, extra: Record<string, string> = {}) {
+  const env = {
+    REDIS_URL: `redis://127.0.0.1:${port}/${1 + Math.floor(Math.random() * 15)}`,
+    ...extra,
+  };
+  const db = createSqliteDatabase();
+  const a = await startTestApp({ ...db.env, ...env });
+  const b = await startTestApp({ ...db.env, ...env, DB_MIGRATIONS_RUN: 'false' });
+  const io = connectSocket(b.url);
+  await connected(io);
+  await io.next('initial');
+  return { db, a, b, io };
+}
+
 describeWithService('TEST_REDIS_URL', 'two gateway instances over Redis', (redisUrl) => {
   let db: TestDatabase;
   let proxy: TcpProxy;
@@ -32,18 +50,7 @@ describeWithService('TEST_REDIS_URL', 'two gateway instances over Redis', (redis
     const target = new URL(redisUrl);
     proxy = new TcpProxy(target.hostname, Number(target.port || 6379));
     await proxy.start();
-    // A database index of its own, so parallel suites never read each other's streams.
-    const db_index = 1 + Math.floor(Math.random() * 15);
-    const env = {
-      REDIS_URL: `redis://127.0.0.1:${proxy.port}/${db_index}`,
-      WS_METRICS_INTERVAL_MS: '250',
-    };
-    db = createSqliteDatabase();
-    a = await startTestApp({ ...db.env, ...env });
-    b = await startTestApp({ ...db.env, ...env, DB_MIGRATIONS_RUN: 'false' });
-    io = connectSocket(b.url);
-    await connected(io);
-    await io.next('initial');
+    ({ db, a, b, io } = await startPair(proxy.port, { WS_METRICS_INTERVAL_MS: '250' }));
     stream = new WebSocket(`${b.url.replace('http', 'ws')}/stream`);
     stream.on('message', (data) => {
       const frame = JSON.parse(data.toString()) as { type: string; event_id?: number };
@@ -61,27 +68,30 @@ describeWithService('TEST_REDIS_URL', 'two gateway instances over Redis', (redis
     await db?.drop();
   });
 
-  it('delivers an event posted to A to a Socket.IO and a /stream client on B, once, within 200 ms', async () => {
-    const t0 = performance.now();
+  it('delivers an event posted to A to a Socket.IO and a /stream client on B, once', async () => {
+    // (How fast across instances: bench/fanout.)
     const id = await post(a.url, 1);
-    const got = await io.next('event');
-    expect(got.at - t0).toBeLessThan(200);
-    await waitFor(() => streamEvents.includes(id), 1000, '/stream delivery');
-    await sleep(300);
-    expect(io.eventIds()).toEqual([id]);
-    expect(streamEvents).toEqual([id]);
+    await io.next('event');
+    await waitFor(() => streamEvents.includes(id), 5000, '/stream delivery');
+    // A second event drains the first's delivery: a copy of it would have come before.
+    const sentinel = await post(a.url, 1.5);
+    await waitFor(() => io.eventIds().includes(sentinel), 5000, 'the sentinel on Socket.IO');
+    await waitFor(() => streamEvents.includes(sentinel), 5000, 'the sentinel on /stream');
+    expect(io.eventIds()).toEqual([id, sentinel]);
+    expect(streamEvents).toEqual([id, sentinel]);
   });
 
   it('ticks metrics once per interval for a client on B (A does not tick for it)', async () => {
     const client = connectSocket(b.url);
     await connected(client);
     await client.emitAck('subscribe_metrics', { skill: null });
-    await sleep(1100);
-    const ticks = client.received.filter((r) => r.event === 'metrics_update');
-    expect(ticks.length).toBeGreaterThanOrEqual(3);
-    expect(ticks.length).toBeLessThanOrEqual(5);
-    const gaps = ticks.slice(1).map((t, i) => t.at - ticks[i].at);
-    expect(Math.min(...gaps)).toBeGreaterThan(150);
+    await client.next('metrics_update', 10_000, 3);
+    // One tick per 250 ms interval by the server's own clock: A ticking too would halve the gaps.
+    const stamps = client.received
+      .filter((r) => r.event === 'metrics_update')
+      .map((t) => t.message.timestamp as number);
+    const gaps = stamps.slice(1).map((t, i) => t - stamps[i]);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(245);
     client.close();
   });
 
@@ -114,4 +124,42 @@ describeWithService('TEST_REDIS_URL', 'two gateway instances over Redis', (redis
     expect(io.eventIds().filter((id) => id === after)).toHaveLength(1);
     expect(seen).toBeLessThan(after);
   }, 30_000);
+});
+
+describeWithService('TEST_REDIS_URL', 'two instances started while Redis is away', (redisUrl) => {
+  let db: TestDatabase;
+  let proxy: TcpProxy;
+  let a: RunningApp | undefined;
+  let b: RunningApp | undefined;
+  let io: TestSocket | undefined;
+
+  afterAll(async () => {
+    io?.close();
+    await a?.close();
+    await b?.close();
+    await proxy?.stop();
+    await db?.drop();
+  });
+
+  it('deliver across instances once Redis comes up', async () => {
+    const target = new URL(redisUrl);
+    proxy = new TcpProxy(target.hostname, Number(target.port || 6379));
+    const port = await proxy.start();
+    await proxy.stop(); // the port is known; nothing listens on it yet
+    ({ db, a, b, io } = await startPair(port));
+    // Long enough for the adapters' first commands (their subscriptions) to meet no Redis.
+    await sleep(2000);
+
+    await proxy.start(port);
+    const seen = await waitFor(
+      async () => {
+        const id = await post(a!.url, 7);
+        await sleep(300);
+        return io!.eventIds().includes(id) ? id : undefined;
+      },
+      20_000,
+      'an event from A on B after Redis came up',
+    );
+    expect(io.eventIds().filter((id) => id === seen)).toHaveLength(1);
+  }, 40_000);
 });

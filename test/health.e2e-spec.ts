@@ -26,6 +26,8 @@ describe.each(databaseKinds())('service foundation on %s', (kind) => {
     expect(body.details.database.status).toBe('up');
     expect(body.details.disk.status).toBe('up');
     expect(body.details.memory_heap.status).toBe('up');
+    // Readiness is what serving needs; the optional parts are on /health only.
+    expect(Object.keys(body.details).sort()).toEqual(['database', 'disk', 'memory_heap']);
   });
 
   it('reports every check on /health', async () => {
@@ -33,7 +35,7 @@ describe.each(databaseKinds())('service foundation on %s', (kind) => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as { details: Record<string, unknown> };
     expect(Object.keys(body.details)).toEqual(
-      expect.arrayContaining(['database', 'disk', 'memory_heap', 'redis']),
+      expect.arrayContaining(['database', 'disk', 'memory_heap', 'redis', 'bridge']),
     );
   });
 
@@ -102,5 +104,36 @@ describe.each(databaseKinds())('service foundation on %s', (kind) => {
       headers: { origin: 'http://evil.example' },
     });
     expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('readiness with BRIDGE_REQUIRED=true', () => {
+  let db: TestDatabase;
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('sqlite');
+    // Nothing listens on port 9: the bridge is unreachable from the start.
+    running = await startTestApp({
+      ...db.env,
+      BRIDGE_MODE: 'external',
+      USAGE_BRIDGE_URL: 'http://127.0.0.1:9',
+      BRIDGE_REQUIRED: 'true',
+    });
+  });
+  afterAll(async () => {
+    await running?.close();
+    await db?.drop();
+  });
+
+  it('fails readiness, and /health, while the required bridge is down', async () => {
+    for (const path of ['/health/ready', '/health']) {
+      const res = await fetch(`${running.url}${path}`);
+      expect(res.status, path).toBe(503);
+      const problem = (await res.json()) as { checks: Record<string, { status: string }> };
+      expect(problem.checks.bridge, path).toMatchObject({ status: 'down', reachable: false });
+      expect(problem.checks.database.status, path).toBe('up');
+    }
+    expect((await fetch(`${running.url}/health/live`)).status).toBe(200);
   });
 });

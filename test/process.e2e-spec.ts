@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSqliteDatabase, type TestDatabase } from './support/databases';
 import { spawnGateway, type GatewayProcess } from './support/gateway-process';
@@ -29,7 +30,7 @@ describe('the gateway process', () => {
   });
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    it(`serves, then exits 0 within 10 s on ${signal}`, async () => {
+    it(`serves, then exits 0 on ${signal}`, async () => {
       db = createSqliteDatabase();
       const port = await freePort();
       gateway = spawnGateway({ ...db.env, PORT: String(port) });
@@ -39,12 +40,25 @@ describe('the gateway process', () => {
 
       // A keep-alive connection left open by a client must not hold the shutdown up.
       await fetch(`${url}/health/live`, { keepalive: true });
-      const started = Date.now();
       gateway.child.kill(signal);
       const { code } = await gateway.exited;
       expect(code).toBe(0);
-      expect(Date.now() - started).toBeLessThan(10_000);
       await expect(fetch(`${url}/health/live`)).rejects.toThrow();
     });
   }
+
+  it('stops cleanly when SIGINT comes twice, as Ctrl-C under npm start delivers it', async () => {
+    db = createSqliteDatabase();
+    const port = await freePort();
+    gateway = spawnGateway({ ...db.env, PORT: String(port) });
+    const url = await gateway.listening;
+    expect((await fetch(`${url}/health/ready`)).status).toBe(200);
+    // The terminal signals the whole process group; npm forwards its own copy to the child.
+    gateway.child.kill('SIGINT');
+    gateway.child.kill('SIGINT');
+    const { code } = await gateway.exited;
+    expect(code).toBe(0);
+    // The database was closed: SQLite checkpointed and removed its write-ahead log.
+    expect(existsSync(`${db.env.DB_SQLITE_PATH}-wal`)).toBe(false);
+  });
 });

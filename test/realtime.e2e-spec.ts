@@ -69,7 +69,7 @@ describe('realtime gateway', () => {
     );
   });
 
-  it('delivers a posted event to global within 100 ms, and to session rooms only for their session', async () => {
+  it('delivers a posted event to global, and to session rooms only for their session', async () => {
     const all = await open();
     const onlyA = await open();
     await all.next('initial');
@@ -81,17 +81,18 @@ describe('realtime gateway', () => {
       status: 'success',
       rooms: ['session:sess-A'],
     });
-    const t0 = performance.now();
     const idA = await postEvent(app.url, hook('sess-A'));
     const got = await all.next('event');
-    expect(got.at - t0).toBeLessThan(100);
     expect(got.message).toMatchObject({ type: 'event', event_id: idA, session_id: 'sess-A' });
     const idB = await postEvent(app.url, hook('sess-B'));
     await all.next('event', 3000, 1);
     await onlyA.next('event');
-    await new Promise((r) => setTimeout(r, 100));
-    expect(all.eventIds()).toEqual([idA, idB]);
-    expect(onlyA.eventIds()).toEqual([idA]);
+    // A last event for sess-A reaches both: anything sent to them before has arrived by then.
+    const sentinel = await postEvent(app.url, hook('sess-A'));
+    await waitFor(() => all.eventIds().includes(sentinel), 5000, 'the sentinel (all)');
+    await waitFor(() => onlyA.eventIds().includes(sentinel), 5000, 'the sentinel (onlyA)');
+    expect(all.eventIds()).toEqual([idA, idB, sentinel]);
+    expect(onlyA.eventIds()).toEqual([idA, sentinel]);
 
     const stats = (await (await fetch(`${app.url}/api/realtime/stats`)).json()) as {
       connections: number;
@@ -100,7 +101,7 @@ describe('realtime gateway', () => {
     };
     expect(stats.connections).toBe(2);
     expect(stats.rooms).toMatchObject({ global: 1, 'session:sess-A': 1 });
-    expect(stats.events_emitted).toBeGreaterThanOrEqual(2);
+    expect(stats.events_emitted).toBeGreaterThanOrEqual(3);
   });
 
   it('replays every event missed while disconnected, in order, exactly once, then live ones', async () => {
@@ -171,7 +172,10 @@ describe('realtime gateway', () => {
     const first = await client.next('usage_update');
     expect(first.message).toMatchObject({ session_id: 'busy', data: { source: 'default' } });
     const second = await client.next('usage_update', 4000, 1);
-    expect(second.at - first.at).toBeGreaterThanOrEqual(1900);
+    // The server's own timestamps: the trailing update waits out the 2 s window.
+    expect(
+      (second.message.timestamp as number) - (first.message.timestamp as number),
+    ).toBeGreaterThanOrEqual(1990);
     await new Promise((r) => setTimeout(r, 2300));
     expect(client.received.filter((r) => r.event === 'usage_update')).toHaveLength(2);
     // Event types that do not concern usage trigger nothing.
@@ -180,6 +184,20 @@ describe('realtime gateway', () => {
     expect(client.received.filter((r) => r.event === 'usage_update')).toHaveLength(2);
   }, 10_000);
 
+  it('counts connections in /metrics, down again when a client leaves', async () => {
+    const gauge = async () => {
+      const text = await (await fetch(`${app.url}/metrics`)).text();
+      return Number(/^realtime_connections (\d+)/m.exec(text)?.[1]);
+    };
+    const client = await open();
+    await client.next('initial');
+    const during = await gauge();
+    expect(during).toBeGreaterThanOrEqual(1);
+    client.close();
+    // (Sockets of earlier tests may still be closing: the count only has to go down.)
+    await waitFor(async () => ((await gauge()) < during ? true : undefined), 5000, 'one less');
+  });
+
   it('broadcasts bridge_status on every transition', async () => {
     const client = await open();
     await client.next('initial');
@@ -187,13 +205,15 @@ describe('realtime gateway', () => {
     publisher.update({ healthy: true, state: 'ready', circuit: 'closed', reason: null });
     publisher.update({ healthy: true, state: 'ready', circuit: 'closed', reason: null });
     publisher.update({ healthy: false, state: 'restarting', reason: 'process exited' });
-    await client.next('bridge_status', 3000, 1);
-    await new Promise((r) => setTimeout(r, 50));
+    publisher.update({ healthy: true, state: 'ready', reason: null });
+    // The third transition arrives last: a doubled one would have come before it.
+    await client.next('bridge_status', 3000, 2);
     expect(
       client.received.filter((r) => r.event === 'bridge_status').map((r) => r.message.data),
     ).toEqual([
       { healthy: true, state: 'ready', reason: null },
       { healthy: false, state: 'restarting', reason: 'process exited' },
+      { healthy: true, state: 'ready', reason: null },
     ]);
   });
 
@@ -202,13 +222,13 @@ describe('realtime gateway', () => {
     const bystander = await open();
     await flooder.next('initial');
     await bystander.next('initial');
-    const rtts: number[] = [];
+    // The bystander keeps pinging throughout (its latency under a flood: bench/fanout).
+    let answered = 0;
     let measuring = true;
     const prober = (async () => {
       while (measuring) {
-        const t0 = performance.now();
         await bystander.emitAck('ping');
-        rtts.push(performance.now() - t0);
+        answered++;
         await new Promise((r) => setTimeout(r, 10));
       }
     })();
@@ -226,11 +246,11 @@ describe('realtime gateway', () => {
       .map((r) => r.message.data as { code: string });
     expect(errors[0]).toMatchObject({ code: 'rate_limited' });
     expect(flooder.received.filter((r) => r.event === 'pong').length).toBeLessThanOrEqual(25);
-    await new Promise((r) => setTimeout(r, 100));
+    const before = answered;
+    await waitFor(() => answered >= before + 3 || undefined, 5000, 'the bystander still answered');
     measuring = false;
     await prober;
-    expect(rtts.length).toBeGreaterThan(5);
-    expect(Math.max(...rtts)).toBeLessThan(50);
+    expect(bystander.socket.connected).toBe(true);
   });
 });
 

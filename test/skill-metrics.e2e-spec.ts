@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSqliteDatabase, type TestDatabase } from './support/databases';
 import { connected, connectSocket, type TestSocket } from './support/socket-client';
 import { startTestApp, type RunningApp } from './support/test-app';
+import { waitFor } from './support/wait';
 
 const SAMPLES = readFileSync(
   join(__dirname, 'fixtures', 'claude-code', 'hook-events.jsonl'),
@@ -24,13 +25,26 @@ interface Metrics {
   window: string;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Posts a hook event (every client receives it) and waits for it on `client`: one socket delivers
+ * in order, so whatever was sent to the client before has arrived by then.
+ */
+async function drainedBy(url: string, client: TestSocket): Promise<void> {
+  const res = await fetch(`${url}/api/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ hook_event_name: 'Notification', session_id: 'sentinel' }),
+  });
+  const { id } = (await res.json()) as { id: number };
+  await waitFor(() => client.eventIds().includes(id) || undefined, 10_000, 'the sentinel event');
+}
 
 describe('skill metrics', () => {
   let db: TestDatabase;
   let app: RunningApp;
   const sockets: TestSocket[] = [];
   const env = () => ({ ...db.env, WS_METRICS_INTERVAL_MS: '200' });
+  const drained = (client: TestSocket) => drainedBy(app.url, client);
   const metrics = async (query = '') =>
     (await (await fetch(`${app.url}/api/skills/metrics${query}`)).json()) as Metrics;
 
@@ -97,21 +111,25 @@ describe('skill metrics', () => {
       status: 'error',
       code: 'bad_request',
     });
-    await sleep(1100);
+    await all.next('metrics_update', 10_000, 4);
     const updates = all.received.filter((r) => r.event === 'metrics_update');
-    expect(updates.length).toBeGreaterThanOrEqual(4);
-    expect(updates.length).toBeLessThanOrEqual(6);
-    const gaps = updates.slice(1).map((u, i) => u.at - updates[i].at);
-    expect(Math.min(...gaps)).toBeGreaterThan(100);
+    // Once per interval: the server's own timestamps, never closer than the 200 ms interval.
+    const stamps = updates.map((u) => u.message.timestamp as number);
+    const gaps = stamps.slice(1).map((t, i) => t - stamps[i]);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(195);
     expect((updates[0].message.data as Metrics).top_skills).toHaveLength(3);
     const bashUpdate = (await bash.next('metrics_update')).message.data as Metrics;
     expect(bashUpdate.top_skills.map((r) => r.skill_name)).toEqual(['Bash']);
+    await drained(idle);
     expect(idle.received.filter((r) => r.event === 'metrics_update')).toHaveLength(0);
 
     await all.emitAck('unsubscribe_metrics');
-    await sleep(100);
+    // Ticks sent before the acknowledgement arrived before it; none may follow. Two more ticks to
+    // `bash` prove that intervals passed, then a sentinel drains what `all` was sent meanwhile.
     const count = all.received.filter((r) => r.event === 'metrics_update').length;
-    await sleep(500);
+    const bashSeen = bash.received.filter((r) => r.event === 'metrics_update').length;
+    await bash.next('metrics_update', 10_000, bashSeen + 1);
+    await drained(all);
     expect(all.received.filter((r) => r.event === 'metrics_update')).toHaveLength(count);
   });
 });

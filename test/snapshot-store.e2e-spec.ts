@@ -45,7 +45,12 @@ describe.each(databaseKinds())('snapshot store on %s', (kind) => {
   });
 
   it('after a restart, does not store again what equals the newest stored row', async () => {
-    const fresh = new SnapshotStore(app.app.get(DataSource), app.config, app.app.get(ClusterLock));
+    const fresh = new SnapshotStore(
+      app.app.get(DataSource).getRepository(UsageSnapshot),
+      app.config,
+      app.app.get(ClusterLock),
+      () => Date.now(),
+    );
     const before = (await rows()).length;
     fresh.record('stats', 'k1', { n: 1 }, 'h1');
     await fresh.flush();

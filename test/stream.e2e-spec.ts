@@ -56,10 +56,19 @@ describe('/stream (plain WebSocket)', () => {
   it('subscribes to rooms, answers ping and usage requests, refuses bad messages', async () => {
     const client = await open();
     await client.next('initial');
-    client.send({ type: 'subscribe', room: 'session:only-me' });
-    await client.next('subscribed');
-    client.send({ type: 'unsubscribe', room: 'global' });
-    await client.next('unsubscribed');
+    client.send({ type: 'subscribe', room: 'session:only-me', id: 1 });
+    expect((await client.next('ack')).data).toMatchObject({
+      status: 'success',
+      type: 'subscribe',
+      id: 1,
+      rooms: ['global', 'session:only-me'],
+    });
+    client.send({ type: 'unsubscribe', room: 'global', id: 2 });
+    expect((await client.next('ack', 1)).data).toMatchObject({
+      status: 'success',
+      id: 2,
+      rooms: ['session:only-me'],
+    });
     const other = await post(app.url, 'someone-else');
     const mine = await post(app.url, 'only-me');
     await client.next('event');

@@ -1,35 +1,24 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BridgeStatusDto } from '../src/bridge/dto/bridge-status.dto';
 import { USAGE_UPDATED_EVENT, type UsageUpdatedEvent } from '../src/usage/usage.events';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/databases';
+import { TestClock } from './support/test-clock';
+import { writeUsageLog } from './support/usage-logs';
 import { startTestApp, type RunningApp } from './support/test-app';
 import { isAlive, waitFor } from './support/wait';
 
 /** Claude Code usage lines from 10 to 8 hours ago: complete blocks, so payloads do not drift with time. */
-function writeUsageLog(dir: string): void {
-  const lines: string[] = [];
-  const start = Date.now() - 10 * 3_600_000;
-  for (let i = 0; i < 40; i++) {
-    lines.push(
-      JSON.stringify({
-        type: 'assistant',
-        sessionId: 's-1',
-        timestamp: new Date(start + i * 180_000).toISOString(),
-        requestId: `req_${i}`,
-        message: {
-          id: `msg_${i}`,
-          model: 'claude-sonnet-4-5-20250929',
-          usage: { input_tokens: 100 + i, output_tokens: 500, cache_read_input_tokens: 1000 },
-        },
-      }),
-    );
-  }
-  mkdirSync(join(dir, 'projects', 'shop'), { recursive: true });
-  writeFileSync(join(dir, 'projects', 'shop', 's-1.jsonl'), lines.join('\n') + '\n');
+function writeLog(dir: string): void {
+  writeUsageLog(dir, {
+    start: Date.now() - 10 * 3_600_000,
+    count: 40,
+    everyMs: 180_000,
+    usage: (i) => ({ input_tokens: 100 + i, output_tokens: 500, cache_read_input_tokens: 1000 }),
+  });
 }
 
 async function json<T>(res: Response): Promise<T> {
@@ -41,18 +30,22 @@ describe.each(databaseKinds())('usage API on %s', (kind) => {
   let dir: string;
   const apps: RunningApp[] = [];
 
-  const start = async (env: Record<string, string> = {}) => {
-    const running = await startTestApp({
-      ...db.env,
-      BRIDGE_MODE: 'spawn',
-      BRIDGE_PORT: '0',
-      BRIDGE_AUTO_RESTART: 'false',
-      BRIDGE_STATE_DIR: join(dir, 'state'),
-      CLAUDE_CONFIG_DIR: join(dir, 'claude'),
-      PATH: process.env.PATH ?? '',
-      HOME: dir,
-      ...env,
-    });
+  const start = async (env: Record<string, string> = {}, clock?: TestClock) => {
+    const running = await startTestApp(
+      {
+        ...db.env,
+        BRIDGE_MODE: 'spawn',
+        BRIDGE_PORT: '0',
+        BRIDGE_AUTO_RESTART: 'false',
+        BRIDGE_STATE_DIR: join(dir, 'state'),
+        CLAUDE_CONFIG_DIR: join(dir, 'claude'),
+        PATH: process.env.PATH ?? '',
+        HOME: dir,
+        ...env,
+      },
+      0,
+      { clock: clock?.now },
+    );
     apps.push(running);
     return running;
   };
@@ -69,7 +62,7 @@ describe.each(databaseKinds())('usage API on %s', (kind) => {
   beforeAll(async () => {
     db = await createTestDatabase(kind);
     dir = mkdtempSync(join(tmpdir(), 'ug-usage-'));
-    writeUsageLog(join(dir, 'claude'));
+    writeLog(join(dir, 'claude'));
   });
   afterAll(async () => {
     for (const app of apps) await app.close().catch(() => undefined);
@@ -77,8 +70,9 @@ describe.each(databaseKinds())('usage API on %s', (kind) => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('serves the bridge, then falls back to the stored snapshot in well under 50 ms once it is gone', async () => {
-    const app = await start();
+  it('serves the bridge, then falls back to the stored snapshot once it is gone', async () => {
+    const clock = new TestClock();
+    const app = await start({}, clock);
     const status = await ready(app);
     const bridgeUrl = status.url as string;
     const updates: UsageUpdatedEvent[] = [];
@@ -108,20 +102,16 @@ describe.each(databaseKinds())('usage API on %s', (kind) => {
     // The bridge dies (no restart). Wait out the cache, then every answer comes from the store.
     process.kill(status.process.pid as number, 'SIGKILL');
     await waitFor(() => !isAlive(status.process.pid as number), 2000, 'bridge gone');
-    await new Promise((r) => setTimeout(r, 1100));
-    const timings: number[] = [];
+    clock.advance(1100); // past the 1 s cache
     for (let i = 0; i < 20; i++) {
-      const t0 = performance.now();
       const res = await fetch(`${app.url}/api/usage/stats?plan=max5`);
-      timings.push(performance.now() - t0);
       expect(res.status).toBe(200);
       expect(res.headers.get('x-data-source')).toBe('snapshot');
       expect(Number(res.headers.get('x-data-age'))).toBeGreaterThanOrEqual(1);
       expect(await res.json()).toEqual(payload);
     }
+    // Once the breaker is open no call waits for the bridge (how fast: bench/usage-api).
     expect((await bridgeStatus(app)).circuit.state).toBe('open');
-    // Once the breaker is open no call waits for the bridge.
-    expect(Math.max(...timings.slice(5))).toBeLessThan(50);
 
     const stored = await fetch(`${app.url}/api/usage/sessions?hours_back=24`);
     expect(stored.status).toBe(200);
@@ -133,7 +123,11 @@ describe.each(databaseKinds())('usage API on %s', (kind) => {
 
   it('answers while the bridge hangs (SIGSTOP) from the last value, not after the bridge timeout', async () => {
     // A per-attempt timeout far beyond this test's own: only the read deadline can answer in time.
-    const app = await start({ USAGE_BRIDGE_TIMEOUT: '60000', USAGE_READ_DEADLINE_MS: '500' });
+    const clock = new TestClock();
+    const app = await start(
+      { USAGE_BRIDGE_TIMEOUT: '60000', USAGE_READ_DEADLINE_MS: '500' },
+      clock,
+    );
     const { process: proc } = await ready(app);
     const pid = proc.pid as number;
     const read = async (query: string) => {
@@ -149,7 +143,7 @@ describe.each(databaseKinds())('usage API on %s', (kind) => {
     expect(live.source).toBe('bridge');
     process.kill(pid, 'SIGSTOP');
     try {
-      await new Promise((r) => setTimeout(r, 1100)); // the cached answer expires
+      clock.advance(1100); // the cached answer expires
       const stale = await read('plan=max20');
       expect(stale).toMatchObject({ status: 200, source: 'cache', body: live.body });
       expect(Number(stale.age)).toBeGreaterThanOrEqual(1);
@@ -195,14 +189,12 @@ describe.each(databaseKinds())('usage API on %s', (kind) => {
       reset_hour: 4,
     });
     const back = await ready(second);
-    const readyAt = Date.now();
     await waitFor(
       async () =>
         (await json<{ plan: string }>(await fetch(`${back.url}/usage/config`))).plan === 'max20',
       5000,
       'config pushed to the returning bridge',
     );
-    expect(Date.now() - readyAt).toBeLessThan(5000);
 
     // The config in effect applies to stats calls, and a request may override it.
     const stats = await json<{ config_applied: { plan: string; timezone: string } }>(

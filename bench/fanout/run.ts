@@ -3,7 +3,9 @@
  *
  *   npm run bench:fanout        (builds, then: node -r ts-node/register bench/fanout/run.ts)
  *
- * For each N in BENCH_CLIENTS (default 1000,5000): starts the built gateway (`node dist/main.js`,
+ * For each N in BENCH_CLIENTS (default 1000,5000): first the baseline of the same run, bare
+ * socket.io on a plain HTTP server (bare-server.js: heap per idle connection and p99 at 20,000
+ * deliveries/s), then the gateway, and a line with the gateway / bare ratios. The gateway: the built gateway (`node dist/main.js`,
  * SQLite, no bridge), connects N real socket.io-client sockets from a separate process, measures
  * the server heap per idle connection (full GC before each reading), then POSTs one hook event
  * at the rate that gives 20,000 deliveries/s (every N/20 ms, BENCH_SECONDS, default 10), then
@@ -158,6 +160,21 @@ function startGateway(port: number, env: Record<string, string>): ChildProcess {
   );
 }
 
+/** The baseline of the same run: bare socket.io on a plain HTTP server (bare-server.js). */
+function startBare(port: number): ChildProcess {
+  return spawn(
+    process.execPath,
+    [
+      '--expose-gc',
+      '-r',
+      join(__dirname, 'gc-on-signal.js'),
+      join(__dirname, 'bare-server.js'),
+      String(port),
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+}
+
 async function waitLive(url: string): Promise<void> {
   for (let i = 0; ; i++) {
     try {
@@ -245,21 +262,31 @@ async function cluster(n: number, redisUrl: string): Promise<void> {
   }
 }
 
-async function one(n: number): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'ug-bench-fanout-'));
+interface TargetFigures {
+  readonly marginalKb: number;
+  readonly p99At20k: number;
+}
+
+/**
+ * Connects N clients to one target (the gateway, or the bare baseline), reads the heap per idle
+ * connection, then runs the posting phases (the baseline only the 20,000/s one).
+ */
+async function measureTarget(
+  n: number,
+  label: string,
+  start: (port: number) => ChildProcess,
+  phases: ReadonlyArray<{ interval: number; seconds: number }>,
+): Promise<TargetFigures> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const gateway = startGateway(port, {
-    DB_SQLITE_PATH: join(dir, 'gateway.sqlite'),
-    WS_MAX_CONNECTIONS: String(n + 100),
-  });
+  const target = start(port);
   const worker = forkClients();
   try {
     await waitLive(url);
     // Heap: before any client, after a fifth of them, after all (full GC before each reading).
     // Growth / N includes one-time costs (JIT code, pools); the marginal figure between the two
     // readings is what one more idle connection costs.
-    const baseline = await heapUsed(gateway, url);
+    const baseline = await heapUsed(target, url);
     const t0 = Date.now();
     const first = Math.round(n / 5);
     const a = await ask<{ connected: number; failed: number }>(
@@ -268,7 +295,7 @@ async function one(n: number): Promise<void> {
       'connected',
     );
     await sleep(500);
-    const partial = await heapUsed(gateway, url);
+    const partial = await heapUsed(target, url);
     const b = await ask<{ connected: number; failed: number }>(
       worker,
       { cmd: 'connect', url, n: n - first },
@@ -278,23 +305,53 @@ async function one(n: number): Promise<void> {
     const failed = a.failed + b.failed;
     const connectSeconds = (Date.now() - t0) / 1000;
     await sleep(1000);
-    const idle = await heapUsed(gateway, url);
+    const idle = await heapUsed(target, url);
     const kb = (bytes: number) => (bytes / 1024).toFixed(2);
+    const marginal = (idle - partial) / b.connected / 1024;
     console.log(
-      `N=${n}: ${connected} connected (${failed} refused) in ${connectSeconds.toFixed(1)} s; ` +
+      `${label} N=${n}: ${connected} connected (${failed} refused) in ${connectSeconds.toFixed(1)} s; ` +
         `server heap ${(baseline / 1048576).toFixed(1)} → ${(partial / 1048576).toFixed(1)} → ` +
         `${(idle / 1048576).toFixed(1)} MB: ${kb((idle - baseline) / connected)} KB per idle ` +
-        `connection overall, ${kb((idle - partial) / b.connected)} KB marginal (target <= 12 KB)`,
+        `connection overall, ${marginal.toFixed(2)} KB marginal`,
     );
-
-    for (const { interval, seconds } of phasesFor(n))
-      await measurePhase(worker, url, connected, interval, seconds);
+    let p99At20k = Number.NaN;
+    for (const { interval, seconds } of phases) {
+      const result = await measurePhase(worker, url, connected, interval, seconds);
+      if (interval === n / 20) p99At20k = result.p99;
+    }
+    return { marginalKb: marginal, p99At20k };
   } finally {
     worker.send({ cmd: 'close' });
     await sleep(500);
     worker.kill('SIGKILL');
-    gateway.kill('SIGTERM');
-    await new Promise((r) => gateway.once('exit', r));
+    target.kill('SIGTERM');
+    await new Promise((r) => target.once('exit', r));
+  }
+}
+
+async function one(n: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'ug-bench-fanout-'));
+  try {
+    const bare = await measureTarget(n, 'bare socket.io', startBare, [
+      { interval: n / 20, seconds: SECONDS },
+    ]);
+    const gateway = await measureTarget(
+      n,
+      'gateway',
+      (port) =>
+        startGateway(port, {
+          DB_SQLITE_PATH: join(dir, 'gateway.sqlite'),
+          WS_MAX_CONNECTIONS: String(n + 100),
+        }),
+      phasesFor(n),
+    );
+    console.log(
+      `  N=${n} gateway / bare socket.io: heap per idle connection ${(gateway.marginalKb / bare.marginalKb).toFixed(2)}x ` +
+        `(${gateway.marginalKb.toFixed(2)} vs ${bare.marginalKb.toFixed(2)} KB; target <= 12 KB), ` +
+        `p99 at 20,000 deliveries/s ${(gateway.p99At20k / bare.p99At20k).toFixed(2)}x ` +
+        `(${gateway.p99At20k.toFixed(1)} vs ${bare.p99At20k.toFixed(1)} ms; target <= 150 ms)`,
+    );
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }

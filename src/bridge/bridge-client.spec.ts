@@ -1,10 +1,12 @@
-import type { EventEmitter2 } from '@nestjs/event-emitter';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../config/load-config';
 import { BridgeUnavailableError } from './bridge-call.error';
 import { BridgeClient } from './bridge-client';
+import { BridgeHealthProbe } from './bridge-health.probe';
 import { BridgeMetrics } from './bridge-metrics';
+import { BRIDGE_STATUS_EVENT } from './bridge-status.event';
 import { BridgeStatusPublisher } from './bridge-status.publisher';
 import type { BridgeSupervisor } from './bridge-supervisor';
 import { type BridgeTransport, TransportError } from './bridge-transport';
@@ -23,8 +25,10 @@ function clientWith(request: ReturnType<typeof vi.fn>) {
     config,
     transport,
     supervisor as unknown as BridgeSupervisor,
-    new BridgeStatusPublisher({ emit } as unknown as EventEmitter2),
+    new BridgeStatusPublisher({ emit } as unknown as EventEmitter2, () => Date.now()),
     new BridgeMetrics(new Registry()),
+    new BridgeHealthProbe(transport as BridgeTransport),
+    () => Date.now(),
   );
   return { client, emit };
 }
@@ -68,5 +72,66 @@ describe('BridgeClient circuit breaker', () => {
     for (let i = 0; i < 10; i++)
       await expect(client.get('/usage/stats', { i })).rejects.toThrow('bad plan');
     expect(client.upstreamStatus()[0].circuit).toBe('closed');
+  });
+
+  /** A supervised bridge whose status events reach the client, as Nest's emitter delivers them. */
+  function supervisedClient(request: ReturnType<typeof vi.fn>) {
+    const config = loadConfig({ BRIDGE_PORT: '0', USAGE_BRIDGE_RETRIES: '0' });
+    const process = { state: 'ready', pid: 100 };
+    const supervisor = {
+      supervises: true,
+      baseUrl: 'http://127.0.0.1:9',
+      getStatus: () => process,
+    };
+    const events = new EventEmitter2();
+    const status = new BridgeStatusPublisher(events, () => Date.now());
+    const client = new BridgeClient(
+      config,
+      { request } as unknown as BridgeTransport,
+      supervisor as unknown as BridgeSupervisor,
+      status,
+      new BridgeMetrics(new Registry()),
+      new BridgeHealthProbe({ request } as unknown as BridgeTransport),
+      () => Date.now(),
+    );
+    events.on(BRIDGE_STATUS_EVENT, (event) => client.onBridgeStatus(event));
+    status.update({ state: 'ready', healthy: true });
+    return { client, process, status };
+  }
+
+  it('stays open on the hung bridge: its own status events do not close it, a new process does', async () => {
+    const request = vi.fn().mockRejectedValue(new TransportError('timed out', 'ETIMEDOUT'));
+    const { client, process, status } = supervisedClient(request);
+    for (let i = 0; i < 5; i++)
+      await expect(client.get('/usage/stats', { i })).rejects.toMatchObject({ reason: 'timeout' });
+    expect(client.upstreamStatus()[0].circuit).toBe('open');
+    status.update({ healthy: false, reason: 'ETIMEDOUT' });
+    expect(client.upstreamStatus()[0].circuit).toBe('open');
+
+    Object.assign(process, { state: 'restarting', pid: null });
+    status.update({ state: 'restarting' });
+    Object.assign(process, { state: 'ready', pid: 101 });
+    status.update({ state: 'ready' });
+    expect(client.upstreamStatus()[0].circuit).toBe('closed');
+  });
+
+  it('tests an open breaker by itself once it may half-open, with no caller about', async () => {
+    const request = vi.fn().mockRejectedValue(new TransportError('timed out', 'ETIMEDOUT'));
+    const { client } = supervisedClient(request);
+    client.onModuleInit();
+    try {
+      for (let i = 0; i < 5; i++) await client.get('/usage/stats', { i }).catch(() => undefined);
+      expect(client.upstreamStatus()[0].circuit).toBe('open');
+      request.mockResolvedValue({ status: 200, data: { status: 'ok' } });
+      await vi.advanceTimersByTimeAsync(9_000);
+      expect(client.upstreamStatus()[0].circuit).toBe('open');
+      await vi.advanceTimersByTimeAsync(2_000);
+      expect(client.upstreamStatus()[0].circuit).toBe('closed');
+      expect(request).toHaveBeenCalledWith(
+        expect.objectContaining({ method: 'GET', url: 'http://127.0.0.1:9/health' }),
+      );
+    } finally {
+      client.onModuleDestroy();
+    }
   });
 });

@@ -1,4 +1,10 @@
-import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import {
   BrokenCircuitError,
   CircuitBreakerPolicy,
@@ -15,8 +21,10 @@ import {
   TimeoutStrategy,
   wrap,
 } from 'cockatiel';
+import { CLOCK, type Clock } from '../common/clock';
 import { AppConfig, type BridgeConfig } from '../config/app-config';
 import type { FieldError } from '../common/problem-details';
+import { BridgeHealthProbe } from './bridge-health.probe';
 import { BridgeMetrics } from './bridge-metrics';
 import { BridgeRequestError, BridgeUnavailableError } from './bridge-call.error';
 import { OnEvent } from '@nestjs/event-emitter';
@@ -33,7 +41,8 @@ const BREAKER_THRESHOLD = 5;
 const BREAKER_HALF_OPEN_AFTER_MS = 10_000;
 const BACKOFF_INITIAL_MS = 100;
 const BACKOFF_MAX_MS = 1000;
-const HEALTH_PROBE_TIMEOUT_MS = 2000;
+/** How often the poller looks at health and at an open breaker. */
+const POLL_MS = 1000;
 
 export type UpstreamName = 'primary' | 'fallback';
 export type QueryParams = Readonly<Record<string, string | number | boolean | undefined>>;
@@ -70,6 +79,7 @@ class Upstream {
     readonly name: UpstreamName,
     readonly baseUrl: () => string | undefined,
     bridge: BridgeConfig,
+    now: Clock,
   ) {
     this.breaker = circuitBreaker(
       handleWhen((error) => error instanceof BridgeUnavailableError && error.transient),
@@ -80,7 +90,7 @@ class Upstream {
     );
     this.breaker.onFailure(({ handled }) => handled && this.failures++);
     this.breaker.onSuccess(() => (this.failures = 0));
-    this.breaker.onBreak(() => (this.openedAt = Date.now()));
+    this.breaker.onBreak(() => (this.openedAt = now()));
     this.breaker.onReset(() => (this.openedAt = null));
     this.attempt = wrap(this.breaker, timeout(bridge.timeoutMs, TimeoutStrategy.Cooperative));
   }
@@ -128,6 +138,8 @@ export class BridgeClient implements OnModuleInit, OnModuleDestroy {
     { healthy: boolean; at: number; reason: string | null; pid: number | null } | undefined;
   private healthProbe: Promise<boolean> | undefined;
   private poller: NodeJS.Timeout | undefined;
+  /** The bridge process last seen ready (a new one resets the breaker). */
+  private readyPid: number | null = null;
 
   constructor(
     config: AppConfig,
@@ -135,21 +147,24 @@ export class BridgeClient implements OnModuleInit, OnModuleDestroy {
     private readonly supervisor: BridgeSupervisor,
     private readonly status: BridgeStatusPublisher,
     private readonly metrics: BridgeMetrics,
+    private readonly probes: BridgeHealthProbe,
+    @Inject(CLOCK) private readonly now: Clock,
   ) {
     this.bridge = config.bridge;
     const primaryUrl = () =>
       this.bridge.mode === 'spawn' ? this.supervisor.baseUrl : this.bridge.url;
-    this.upstreams = [new Upstream('primary', primaryUrl, this.bridge)];
+    this.upstreams = [new Upstream('primary', primaryUrl, this.bridge, now)];
     if (this.bridge.fallbackUrl) {
       const url = this.bridge.fallbackUrl;
-      this.upstreams.push(new Upstream('fallback', () => url, this.bridge));
+      this.upstreams.push(new Upstream('fallback', () => url, this.bridge, now));
     }
     for (const upstream of this.upstreams) {
       this.metrics.setCircuit(upstream.name, 'closed');
-      upstream.breaker.onStateChange(() => {
-        this.metrics.setCircuit(upstream.name, upstream.circuit);
-        if (upstream.name === 'primary') this.status.update({ circuit: upstream.circuit });
-        this.logger.warn(`bridge circuit (${upstream.name}) is now ${upstream.circuit}`);
+      upstream.breaker.onStateChange((state) => {
+        const circuit = CIRCUIT_NAMES[state];
+        this.logger.warn(`bridge circuit (${upstream.name}) is now ${circuit}`);
+        this.metrics.setCircuit(upstream.name, circuit);
+        if (upstream.name === 'primary') this.status.update({ circuit });
       });
     }
     this.retryPolicy = retry(
@@ -168,10 +183,6 @@ export class BridgeClient implements OnModuleInit, OnModuleDestroy {
       this.bridge.timeoutMs * (this.bridge.retries + 1) + BACKOFF_MAX_MS * this.bridge.retries;
   }
 
-  get enabled(): boolean {
-    return this.bridge.enabled;
-  }
-
   /** The longest a call can take, retries and backoff included. */
   get deadline(): number {
     return this.deadlineMs;
@@ -179,23 +190,47 @@ export class BridgeClient implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     if (!this.bridge.enabled) return;
-    // Keep a fresh verdict so transitions (down, back up) are published without a caller asking.
-    const every = Math.max(1000, this.bridge.healthCacheMs);
-    this.poller = setInterval(() => void this.isHealthy(true), every);
+    this.poller = setInterval(() => void this.tick(), POLL_MS);
     this.poller.unref();
+  }
+
+  /**
+   * Keeps a fresh health verdict so transitions (down, back up) are published without a caller
+   * asking, and tests an open primary breaker once it may half-open: with no reader about, the
+   * circuit would otherwise report `open` long after the bridge is back.
+   */
+  private async tick(): Promise<void> {
+    const primary = this.upstreams[0];
+    if (
+      primary.circuit === 'open' &&
+      primary.openedAt !== null &&
+      this.now() - primary.openedAt >= BREAKER_HALF_OPEN_AFTER_MS
+    ) {
+      await primary.attempt
+        .execute(({ signal }) => this.send(primary, 'GET', '/health', undefined, signal))
+        .catch(() => undefined);
+    }
+    if (!this.health || this.now() - this.health.at >= Math.max(POLL_MS, this.bridge.healthCacheMs))
+      await this.isHealthy(true);
   }
 
   onModuleDestroy(): void {
     clearInterval(this.poller);
   }
 
-  /** A freshly started bridge owes nothing to its predecessor's failures: close the breaker. */
+  /**
+   * A freshly started bridge owes nothing to its predecessor's failures: close the breaker. Only a
+   * new process counts: the breaker's own changes are published as status events too, and one of
+   * them must not undo the breaker opening on the bridge that is still hung.
+   */
   @OnEvent(BRIDGE_STATUS_EVENT)
   onBridgeStatus(event: BridgeStatusEvent): void {
+    if (event.state !== 'ready' || !this.supervisor.supervises) return;
+    const { pid } = this.supervisor.getStatus();
+    if (pid === this.readyPid) return;
+    this.readyPid = pid;
     const primary = this.upstreams[0];
-    if (event.state === 'ready' && this.supervisor.supervises && primary.circuit !== 'closed') {
-      primary.breaker.isolate().dispose();
-    }
+    if (primary.circuit !== 'closed') primary.breaker.isolate().dispose();
   }
 
   upstreamStatus(): UpstreamStatus[] {
@@ -338,7 +373,7 @@ export class BridgeClient implements OnModuleInit, OnModuleDestroy {
       !fresh &&
       this.health &&
       this.health.pid === pid &&
-      Date.now() - this.health.at < this.bridge.healthCacheMs
+      this.now() - this.health.at < this.bridge.healthCacheMs
     ) {
       return this.health.healthy;
     }
@@ -358,28 +393,15 @@ export class BridgeClient implements OnModuleInit, OnModuleDestroy {
 
   private async probe(): Promise<boolean> {
     const base = this.upstreams[0].baseUrl();
-    let healthy = false;
-    let reason: string | null = null;
-    if (!base) reason = 'not started';
-    else {
-      try {
-        const res = await this.transport.request({
-          method: 'GET',
-          url: `${base}/health`,
-          timeoutMs: HEALTH_PROBE_TIMEOUT_MS,
-        });
-        healthy = res.status === 200;
-        reason = healthy ? null : `HTTP ${res.status}`;
-      } catch (error) {
-        reason = (error as TransportError).code ?? String(error);
-      }
-    }
+    const { healthy, reason } = base
+      ? await this.probes.check(base)
+      : { healthy: false, reason: 'not started' };
     this.remember(healthy, reason, this.supervisor.getStatus().pid);
     return healthy;
   }
 
   private remember(healthy: boolean, reason: string | null, pid: number | null): void {
-    this.health = { healthy, at: Date.now(), reason, pid };
+    this.health = { healthy, at: this.now(), reason, pid };
     this.status.update({ healthy, reason });
   }
 }

@@ -2,9 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { AppConfig } from '../config/app-config';
 import { BridgeClient } from './bridge-client';
+import { publicBridgeMessage } from './bridge-process.error';
 import { BridgeSupervisor } from './bridge-supervisor';
 
-/** The bridge in /health: reported always, failing readiness only with BRIDGE_REQUIRED=true. */
+/**
+ * The bridge in /health (and in /health/ready with BRIDGE_REQUIRED=true, the only case where it
+ * fails). Health is public: a failure is named by its type and public words, never its stderr or
+ * paths (those are in the admin's view of /api/usage/bridge/status).
+ */
 @Injectable()
 export class BridgeHealthIndicator {
   constructor(
@@ -25,7 +30,9 @@ export class BridgeHealthIndicator {
       state,
       reachable: healthy,
       required: this.config.bridge.required,
-      ...(lastError && !healthy ? { error: lastError.type, message: lastError.message } : {}),
+      ...(lastError && !healthy
+        ? { error: lastError.type, message: publicBridgeMessage(lastError.type) }
+        : {}),
     };
     return healthy || !this.config.bridge.required
       ? indicator.up(details)

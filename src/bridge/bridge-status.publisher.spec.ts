@@ -6,7 +6,9 @@ import { BridgeStatusPublisher } from './bridge-status.publisher';
 describe('BridgeStatusPublisher', () => {
   it('publishes bridge.status once per change of health, state or circuit', () => {
     const emit = vi.fn();
-    const publisher = new BridgeStatusPublisher({ emit } as unknown as EventEmitter2);
+    const publisher = new BridgeStatusPublisher({ emit } as unknown as EventEmitter2, () =>
+      Date.now(),
+    );
     publisher.update({ state: 'starting' });
     publisher.update({ state: 'starting' });
     publisher.update({ state: 'ready', healthy: true });

@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock';
+import { Inject, Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import {
   BRIDGE_STATUS_EVENT,
@@ -23,7 +24,10 @@ export class BridgeStatusPublisher {
   private parts: Parts = { healthy: false, state: 'idle', circuit: 'closed', reason: null };
   private last: BridgeStatusEvent | undefined;
 
-  constructor(private readonly events: EventEmitter2) {}
+  constructor(
+    private readonly events: EventEmitter2,
+    @Inject(CLOCK) private readonly now: Clock,
+  ) {}
 
   update(change: Partial<Parts>): void {
     this.parts = { ...this.parts, ...change };
@@ -36,7 +40,7 @@ export class BridgeStatusPublisher {
     ) {
       return;
     }
-    this.last = { healthy, state, circuit, reason, timestamp: Date.now() };
+    this.last = { healthy, state, circuit, reason, timestamp: this.now() };
     this.events.emit(BRIDGE_STATUS_EVENT, this.last);
   }
 

@@ -6,38 +6,35 @@ import {
   type OnApplicationShutdown,
   Optional,
 } from '@nestjs/common';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { request } from 'node:http';
+import { CLOCK, type Clock } from '../common/clock';
 import { AppConfig, type BridgeConfig } from '../config/app-config';
+import { BridgeHealthProbe, HealthWaitError } from './bridge-health.probe';
 import { BridgeMetrics } from './bridge-metrics';
 import { BridgePreflight } from './bridge-preflight';
+import { BridgeProcess } from './bridge-process';
 import {
   type BridgeErrorInfo,
-  type BridgeErrorType,
   BridgeProcessError,
-  classifyStderr,
   publicBridgeMessage,
   troubleshootingFor,
 } from './bridge-process.error';
 import type { SupervisorState } from './bridge-status.event';
 import { BridgeStatusPublisher } from './bridge-status.publisher';
-import { LineRingBuffer } from './line-ring-buffer';
-
-const STDERR_LINES = 50;
-const HEALTH_BACKOFF_FACTOR = 1.2;
-const HEALTH_BACKOFF_CAP_MS = 2000;
-const HEALTH_PROBE_TIMEOUT_MS = 2000;
+import { RestartPolicy } from './restart-policy';
 
 /** Timings that are constants in production and shortened in tests. */
 export interface SupervisorTimings {
   /** Pause between pre-flight attempts (three attempts in all). */
   readonly preflightRetryDelayMs: number;
-  /** A restarted bridge that stays healthy this long resets the restart counter. */
+  /**
+   * A restarted bridge that stays healthy this long resets the restart counter: crashes further
+   * apart are not a crash loop, and each restarts after the first delay again.
+   */
   readonly stableAfterMs: number;
 }
 export const SUPERVISOR_TIMINGS = Symbol('SUPERVISOR_TIMINGS');
-const DEFAULT_TIMINGS: SupervisorTimings = { preflightRetryDelayMs: 1000, stableAfterMs: 60_000 };
+const DEFAULT_TIMINGS: SupervisorTimings = { preflightRetryDelayMs: 1000, stableAfterMs: 5_000 };
 
 export interface SupervisorStatus {
   readonly state: SupervisorState;
@@ -53,43 +50,25 @@ export interface SupervisorStatus {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** One GET /health: resolves with the status code, rejects with the network error. */
-function probeHealth(port: number, timeoutMs: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port, path: '/health', method: 'GET', timeout: timeoutMs },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`timeout after ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 /**
- * Runs the Python bridge as a child process (BRIDGE_MODE=spawn): pre-flight checks, start with a
- * health wait, typed errors with troubleshooting, restarts with exponential delay, and a stop
- * that never leaves a bridge behind (the bridge also watches our pid: `--parent-pid`).
+ * Runs the Python bridge as a child process (BRIDGE_MODE=spawn): pre-flight checks (injected),
+ * a start that waits for health (BridgeHealthProbe), typed errors with troubleshooting, restarts
+ * as the RestartPolicy says, and a stop that never leaves a bridge behind (the bridge also watches
+ * our pid: `--parent-pid`). The process itself is a BridgeProcess.
  */
 @Injectable()
 export class BridgeSupervisor implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(BridgeSupervisor.name);
   private readonly bridge: BridgeConfig;
   private readonly timings: SupervisorTimings;
+  private readonly restarts: RestartPolicy;
   private state: SupervisorState;
-  private child: ChildProcess | undefined;
+  private process: BridgeProcess | undefined;
   private port: number | null = null;
-  private stderr = new LineRingBuffer(STDERR_LINES);
-  private stderrVerdict: { type: BridgeErrorType; module?: string } | undefined;
   private lastError: BridgeErrorInfo | null = null;
-  private restartAttempts = 0;
   private readyAt: number | null = null;
   private lastHealthCheck: string | null = null;
   private stopping = false;
-  private stableTimer: NodeJS.Timeout | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private starting: Promise<void> | undefined;
 
@@ -97,10 +76,14 @@ export class BridgeSupervisor implements OnApplicationBootstrap, OnApplicationSh
     config: AppConfig,
     private readonly status: BridgeStatusPublisher,
     private readonly metrics: BridgeMetrics,
+    private readonly preflightCheck: BridgePreflight,
+    private readonly health: BridgeHealthProbe,
+    @Inject(CLOCK) private readonly now: Clock,
     @Optional() @Inject(SUPERVISOR_TIMINGS) timings?: SupervisorTimings,
   ) {
     this.bridge = config.bridge;
     this.timings = timings ?? DEFAULT_TIMINGS;
+    this.restarts = new RestartPolicy(this.bridge, this.timings.stableAfterMs);
     this.state = !this.bridge.enabled
       ? 'disabled'
       : this.bridge.mode === 'spawn'
@@ -130,13 +113,13 @@ export class BridgeSupervisor implements OnApplicationBootstrap, OnApplicationSh
   getStatus(): SupervisorStatus {
     return {
       state: this.state,
-      pid: this.child?.pid ?? null,
+      pid: this.process?.pid ?? null,
       port: this.port,
       isReady: this.state === 'ready',
       isRestarting: this.state === 'restarting',
-      restartAttempts: this.restartAttempts,
+      restartAttempts: this.restarts.restarts,
       lastError: this.lastError,
-      uptime: this.readyAt === null ? null : Math.round((Date.now() - this.readyAt) / 1000),
+      uptime: this.readyAt === null ? null : Math.round((this.now() - this.readyAt) / 1000),
       lastHealthCheck: this.lastHealthCheck,
     };
   }
@@ -154,18 +137,19 @@ export class BridgeSupervisor implements OnApplicationBootstrap, OnApplicationSh
 
   private async startOnce(): Promise<void> {
     if (this.stopping) return;
-    this.setState(this.restartAttempts > 0 ? 'restarting' : 'starting');
+    const restarting = this.restarts.restarts > 0;
+    this.setState(restarting ? 'restarting' : 'starting');
     try {
       const preflight = await this.preflight();
       if (this.stopping) return;
-      await this.launch(preflight.python, preflight.port);
+      const process = await this.launch(preflight.python, preflight.port);
       this.lastError = null;
-      this.readyAt = Date.now();
+      this.readyAt = this.now();
       this.setState('ready');
       this.logger.log(
-        `usage bridge ready on 127.0.0.1:${this.port} (pid ${this.child?.pid}, Python ${preflight.version})`,
+        `usage bridge ready on 127.0.0.1:${this.port} (pid ${process.pid}, Python ${preflight.version})`,
       );
-      if (this.restartAttempts > 0) this.armStableTimer();
+      this.restarts.readyAgain(() => this.state === 'ready' && this.process === process);
     } catch (error) {
       const failure =
         error instanceof BridgeProcessError
@@ -174,23 +158,22 @@ export class BridgeSupervisor implements OnApplicationBootstrap, OnApplicationSh
               'UNKNOWN_ERROR',
               (error as Error).message,
               troubleshootingFor('UNKNOWN_ERROR', this.bridge),
-              this.stderr.tail(),
+              this.process?.stderr.tail() ?? [],
             );
-      this.killChild('SIGKILL');
+      this.abandon();
       this.recordError(failure);
       if (this.stopping) return;
       // A crash during a restart counts as that restart failing; a failed first start (or a
       // pre-flight failure) is final: restarting would fail the same way.
-      if (this.restartAttempts > 0) this.scheduleRestart(failure);
+      if (restarting) this.scheduleRestart(failure);
       else this.setState('failed', publicBridgeMessage(failure.type));
     }
   }
 
   private async preflight() {
-    const check = new BridgePreflight(this.bridge);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await check.run();
+        return await this.preflightCheck.run();
       } catch (error) {
         if (attempt >= 3 || this.stopping) throw error;
         this.logger.debug(`pre-flight attempt ${attempt} failed: ${(error as Error).message}`);
@@ -199,10 +182,9 @@ export class BridgeSupervisor implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
-  private launch(python: string, port: number): Promise<void> {
+  /** Spawns the bridge and waits until it answers GET /health; a failure is typed. */
+  private async launch(python: string, port: number): Promise<BridgeProcess> {
     this.port = port;
-    this.stderr = new LineRingBuffer(STDERR_LINES);
-    this.stderrVerdict = undefined;
     mkdirSync(this.bridge.stateDir, { recursive: true });
     const args = [
       this.bridge.script,
@@ -217,121 +199,73 @@ export class BridgeSupervisor implements OnApplicationBootstrap, OnApplicationSh
     ];
     if (this.bridge.pricingFile) args.push('--pricing-file', this.bridge.pricingFile);
 
-    return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const fail = (error: BridgeProcessError) => {
-        if (settled) return;
-        settled = true;
-        reject(error);
-      };
-      let child: ChildProcess;
-      try {
-        child = spawn(python, args, {
-          env: { ...this.bridge.childEnv },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-      } catch (error) {
-        fail(this.spawnError(error as Error));
-        return;
-      }
-      this.child = child;
-      child.stdout?.setEncoding('utf8').on('data', () => undefined);
-      child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-        for (const line of this.stderr.push(chunk)) {
-          this.stderrVerdict ??= classifyStderr(line);
-          this.logger.debug(`bridge stderr: ${line}`);
-        }
-      });
-      child.once('error', (error) => fail(this.spawnError(error)));
-      child.once('exit', (code, signal) => {
-        const current = this.child === child;
-        if (current) this.child = undefined;
-        if (!settled) {
-          const verdict = this.stderrVerdict;
-          const type = verdict?.type ?? 'PROCESS_CRASH';
-          fail(
-            new BridgeProcessError(
-              type,
-              `the bridge exited during start-up (${signal ?? `code ${code}`})`,
-              troubleshootingFor(type, this.bridge, { port, module: verdict?.module }),
-              this.stderr.tail(),
-            ),
-          );
-          return;
-        }
-        // A child abandoned after a failed start was killed on purpose: not a crash.
-        if (current) this.onUnexpectedExit(child, code, signal);
-      });
-
-      this.waitForHealth(port).then(
-        () => {
-          if (settled) return;
-          settled = true;
-          resolve();
-        },
-        (error: BridgeProcessError) => fail(error),
-      );
+    let spawned: BridgeProcess;
+    try {
+      spawned = BridgeProcess.spawn(python, args, this.bridge.childEnv, this.logger);
+    } catch (error) {
+      throw this.spawnError(error as Error, []);
+    }
+    this.process = spawned;
+    let up = false;
+    void spawned.exited.then(() => {
+      // Before it was up, the start fails instead; one abandoned after that was killed on purpose.
+      if (up && this.process === spawned) this.onUnexpectedExit(spawned);
     });
+    try {
+      await Promise.race([
+        this.health.waitUntilHealthy(`http://127.0.0.1:${port}`, {
+          intervalMs: this.bridge.healthIntervalMs,
+          maxAttempts: this.bridge.healthMaxRetries,
+          timeoutMs: this.bridge.healthTimeoutMs,
+          stillRunning: () => spawned.running,
+        }),
+        spawned.spawnFailure,
+      ]);
+      this.lastHealthCheck = new Date(this.now()).toISOString();
+      up = true;
+      return spawned;
+    } catch (error) {
+      if (!(error instanceof HealthWaitError)) throw this.spawnError(error as Error, spawned);
+      if (error.exited) {
+        await spawned.exited;
+        const verdict = spawned.stderrVerdict;
+        const type = verdict?.type ?? 'PROCESS_CRASH';
+        throw new BridgeProcessError(
+          type,
+          `the bridge exited during start-up (${spawned.exitDescription})`,
+          troubleshootingFor(type, this.bridge, { port, module: verdict?.module }),
+          spawned.stderr.tail(),
+        );
+      }
+      throw new BridgeProcessError(
+        'HEALTH_CHECK_TIMEOUT',
+        `the bridge did not answer GET /health within ${this.bridge.healthTimeoutMs} ms (last: ${error.lastReason})`,
+        troubleshootingFor('HEALTH_CHECK_TIMEOUT', this.bridge),
+        spawned.stderr.tail(),
+      );
+    }
   }
 
-  private spawnError(error: Error): BridgeProcessError {
+  private spawnError(error: Error, from: BridgeProcess | []): BridgeProcessError {
     return new BridgeProcessError(
       'PROCESS_SPAWN_ERROR',
       `cannot start the bridge: ${error.message}`,
       troubleshootingFor('PROCESS_SPAWN_ERROR', this.bridge),
-      this.stderr.tail(),
+      Array.isArray(from) ? from : from.stderr.tail(),
     );
   }
 
-  /** GET /health with backoff (interval ×1.2, capped at 2 s) within the attempt and time budgets. */
-  private async waitForHealth(port: number): Promise<void> {
-    const deadline = Date.now() + this.bridge.healthTimeoutMs;
-    let interval = this.bridge.healthIntervalMs;
-    let lastReason = 'no attempt made';
-    for (let attempt = 1; attempt <= this.bridge.healthMaxRetries; attempt++) {
-      if (!this.child)
-        throw new BridgeProcessError('PROCESS_CRASH', 'the bridge exited', [], this.stderr.tail());
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) break;
-      try {
-        const status = await probeHealth(port, Math.min(HEALTH_PROBE_TIMEOUT_MS, remaining));
-        this.lastHealthCheck = new Date().toISOString();
-        if (status === 200) return;
-        lastReason = `HTTP ${status}`;
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        lastReason = code === 'ECONNREFUSED' ? 'connection refused' : (error as Error).message;
-      }
-      this.logger.debug(`bridge health attempt ${attempt}: ${lastReason}`);
-      const pause = Math.min(interval, deadline - Date.now());
-      if (pause <= 0) break;
-      await sleep(pause);
-      interval = Math.min(interval * HEALTH_BACKOFF_FACTOR, HEALTH_BACKOFF_CAP_MS);
-    }
-    throw new BridgeProcessError(
-      'HEALTH_CHECK_TIMEOUT',
-      `the bridge did not answer GET /health within ${this.bridge.healthTimeoutMs} ms (last: ${lastReason})`,
-      troubleshootingFor('HEALTH_CHECK_TIMEOUT', this.bridge),
-      this.stderr.tail(),
-    );
-  }
-
-  private onUnexpectedExit(
-    child: ChildProcess,
-    code: number | null,
-    signal: NodeJS.Signals | null,
-  ): void {
+  private onUnexpectedExit(exited: BridgeProcess): void {
     if (this.stopping) return;
-    clearTimeout(this.stableTimer);
+    this.process = undefined;
     this.readyAt = null;
-    const verdict = this.stderrVerdict;
+    const verdict = exited.stderrVerdict;
+    const type = verdict?.type ?? 'PROCESS_CRASH';
     const error = new BridgeProcessError(
-      verdict?.type ?? 'PROCESS_CRASH',
-      `the bridge (pid ${child.pid}) exited unexpectedly (${signal ?? `code ${code}`})`,
-      troubleshootingFor(verdict?.type ?? 'PROCESS_CRASH', this.bridge, {
-        module: verdict?.module,
-      }),
-      this.stderr.tail(),
+      type,
+      `the bridge (pid ${exited.pid}) exited unexpectedly (${exited.exitDescription})`,
+      troubleshootingFor(type, this.bridge, { module: verdict?.module }),
+      exited.stderr.tail(),
     );
     this.recordError(error);
     this.scheduleRestart(error);
@@ -339,36 +273,22 @@ export class BridgeSupervisor implements OnApplicationBootstrap, OnApplicationSh
 
   /** State reasons reach every socket client: the failure's public words, never paths or stderr. */
   private scheduleRestart(error: BridgeProcessError): void {
-    const reason = publicBridgeMessage(error.type);
-    if (!this.bridge.autoRestart || this.restartAttempts >= this.bridge.maxRestarts) {
-      const why = this.bridge.autoRestart
-        ? `gave up after ${this.restartAttempts} restart attempts: ${reason}`
-        : `auto-restart is off: ${reason}`;
+    const decision = this.restarts.next(publicBridgeMessage(error.type));
+    if (!decision.restart) {
       this.logger.error(
-        `usage bridge failed; the gateway keeps serving from its fallbacks (${why}; ${error.message})`,
+        `usage bridge failed; the gateway keeps serving from its fallbacks (${decision.why}; ${error.message})`,
       );
-      this.setState('failed', why);
+      this.setState('failed', decision.why);
       return;
     }
-    this.restartAttempts++;
-    const delay = this.bridge.restartDelayMs * 2 ** (this.restartAttempts - 1);
-    this.setState('restarting', reason);
+    this.setState('restarting', publicBridgeMessage(error.type));
     this.logger.warn(
-      `restarting the usage bridge in ${delay} ms (attempt ${this.restartAttempts} of ${this.bridge.maxRestarts})`,
+      `restarting the usage bridge in ${decision.delayMs} ms (attempt ${decision.attempt} of ${this.bridge.maxRestarts})`,
     );
     this.restartTimer = setTimeout(() => {
       this.metrics.restarted();
       void this.start();
-    }, delay);
-  }
-
-  private armStableTimer(): void {
-    clearTimeout(this.stableTimer);
-    const child = this.child;
-    this.stableTimer = setTimeout(() => {
-      if (this.state === 'ready' && this.child === child) this.restartAttempts = 0;
-    }, this.timings.stableAfterMs);
-    this.stableTimer.unref();
+    }, decision.delayMs);
   }
 
   private recordError(error: BridgeProcessError): void {
@@ -381,30 +301,26 @@ export class BridgeSupervisor implements OnApplicationBootstrap, OnApplicationSh
     );
   }
 
-  /** Kills and forgets the current child (after a failed start). */
-  private killChild(signal: NodeJS.Signals): void {
-    const child = this.child;
-    this.child = undefined;
-    if (child && child.exitCode === null && child.signalCode === null) child.kill(signal);
+  /** Kills and forgets the current process (after a failed start). */
+  private abandon(): void {
+    const abandoned = this.process;
+    this.process = undefined;
+    abandoned?.kill('SIGKILL');
   }
 
   /** SIGTERM, then SIGKILL after BRIDGE_SHUTDOWN_TIMEOUT_MS. */
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.restartTimer);
-    clearTimeout(this.stableTimer);
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) {
+    this.restarts.dispose();
+    const running = this.process;
+    if (!running?.running) {
       if (this.supervises) this.setState('stopped');
       return;
     }
     this.setState('stopping');
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), this.bridge.shutdownTimeoutMs);
-    await exited;
-    clearTimeout(timer);
-    this.child = undefined;
+    await running.stop(this.bridge.shutdownTimeoutMs);
+    this.process = undefined;
     this.setState('stopped');
   }
 }

@@ -1,8 +1,11 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { BridgeClient } from './bridge-client';
+import { AppConfig } from '../config/app-config';
 import { BridgeHealthIndicator } from './bridge-health.indicator';
+import { BridgeHealthProbe } from './bridge-health.probe';
 import { BridgeMetrics } from './bridge-metrics';
+import { BridgePreflight } from './bridge-preflight';
 import { BridgeStatusController } from './bridge-status.controller';
 import { BridgeStatusPublisher } from './bridge-status.publisher';
 import { BridgeSupervisor } from './bridge-supervisor';
@@ -14,6 +17,13 @@ import { BridgeTransport } from './bridge-transport';
   controllers: [BridgeStatusController],
   providers: [
     BridgeTransport,
+    BridgeHealthProbe,
+    // Its own provider, so a test module can replace the checks of the machine.
+    {
+      provide: BridgePreflight,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => new BridgePreflight(config.bridge),
+    },
     BridgeSupervisor,
     BridgeClient,
     BridgeStatusPublisher,

@@ -1,7 +1,6 @@
-import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import Redis from 'ioredis';
+import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { AppConfig } from '../config/app-config';
+import { RedisConnection } from '../redis/redis-connection';
 
 const KEY_PREFIX = 'usage-gateway:lock:';
 /** Deletes the lock only if it is still ours (it may have expired and been taken by another). */
@@ -14,25 +13,10 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
  * and skipping them for the length of an outage would be worse than running them twice.
  */
 @Injectable()
-export class ClusterLock implements OnModuleDestroy {
+export class ClusterLock {
   private readonly logger = new Logger(ClusterLock.name);
-  private readonly redis: Redis | undefined;
 
-  constructor(config: AppConfig) {
-    this.redis = config.redis.url
-      ? new Redis(config.redis.url, {
-          lazyConnect: true,
-          enableOfflineQueue: false,
-          maxRetriesPerRequest: 0,
-          retryStrategy: (attempt) => Math.min(attempt * 500, 5000),
-        })
-      : undefined;
-    this.redis?.on('error', () => undefined);
-  }
-
-  onModuleDestroy(): void {
-    this.redis?.disconnect();
-  }
+  constructor(private readonly connection: RedisConnection) {}
 
   /**
    * Runs `job` unless another instance holds `name`; returns whether it ran here. With
@@ -45,7 +29,8 @@ export class ClusterLock implements OnModuleDestroy {
     job: () => Promise<unknown>,
     { release = true }: { release?: boolean } = {},
   ): Promise<boolean> {
-    if (!this.redis) {
+    const redis = this.connection.client;
+    if (!redis) {
       await job();
       return true;
     }
@@ -53,8 +38,8 @@ export class ClusterLock implements OnModuleDestroy {
     const token = randomUUID();
     let owned = false;
     try {
-      if (this.redis.status === 'wait') await this.redis.connect();
-      owned = (await this.redis.set(key, token, 'PX', ttlMs, 'NX')) === 'OK';
+      await this.connection.connected();
+      owned = (await redis.set(key, token, 'PX', ttlMs, 'NX')) === 'OK';
       if (!owned) return false;
     } catch (error) {
       this.logger.warn(
@@ -65,7 +50,7 @@ export class ClusterLock implements OnModuleDestroy {
       await job();
       return true;
     } finally {
-      if (owned && release) await this.redis.eval(RELEASE, 1, key, token).catch(() => undefined);
+      if (owned && release) await redis.eval(RELEASE, 1, key, token).catch(() => undefined);
     }
   }
 }

@@ -11,6 +11,13 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
+import {
+  IsOriginList,
+  IsSecretList,
+  IsUrlOf,
+  NeedsCredentialOffLoopback,
+  NotShorterThan,
+} from './env.validators';
 
 /**
  * Environment variables are strings; these transforms turn the well-formed ones into numbers and
@@ -52,6 +59,7 @@ export class EnvSchema {
 
   @IsString()
   @MinLength(1)
+  @NeedsCredentialOffLoopback()
   HOST: string = '127.0.0.1';
 
   @Bool()
@@ -61,6 +69,7 @@ export class EnvSchema {
   @Optional()
   @IsOptional()
   @IsString()
+  @IsUrlOf('postgres:', 'postgresql:')
   DATABASE_URL?: string;
 
   @IsString()
@@ -74,6 +83,7 @@ export class EnvSchema {
   @Optional()
   @IsOptional()
   @IsString()
+  @IsUrlOf('redis:', 'rediss:')
   REDIS_URL?: string;
 
   @Bool()
@@ -81,11 +91,13 @@ export class EnvSchema {
   USAGE_BRIDGE_ENABLED: boolean = true;
 
   @IsString()
+  @IsUrlOf('http:', 'https:')
   USAGE_BRIDGE_URL: string = 'http://127.0.0.1:8001';
 
   @Optional()
   @IsOptional()
   @IsString()
+  @IsUrlOf('http:', 'https:')
   USAGE_BRIDGE_FALLBACK_URL?: string;
 
   @Int()
@@ -155,6 +167,7 @@ export class EnvSchema {
   @IsInt()
   @Min(100)
   @Max(600_000)
+  @NotShorterThan('BRIDGE_HEALTH_INTERVAL_MS')
   BRIDGE_HEALTH_TIMEOUT_MS: number = 10_000;
 
   @Int()
@@ -228,15 +241,17 @@ export class EnvSchema {
   RATE_LIMIT_WRITES_PER_MIN: number = 600;
 
   @IsString()
+  @IsOriginList()
   CORS_ORIGINS: string = 'http://localhost:3000,http://127.0.0.1:3000';
 
   /**
    * HS256 secrets, comma-separated (rotation: every one is accepted). Each must be at least as
-   * long as the hash (RFC 7518 §3.2) — checked per secret with the cross-field rules.
+   * long as the hash (RFC 7518 §3.2).
    */
   @Optional()
   @IsOptional()
   @IsString()
+  @IsSecretList(32, 'AUTH_JWT_SECRET')
   AUTH_JWT_SECRET?: string;
 
   @Optional()
@@ -265,6 +280,7 @@ export class EnvSchema {
   @Optional()
   @IsOptional()
   @IsString()
+  @IsSecretList(16, 'every API key')
   API_KEYS?: string;
 
   @Int()
@@ -295,6 +311,7 @@ export class EnvSchema {
   @IsInt()
   @Min(100)
   @Max(3_600_000)
+  @NotShorterThan('WS_PING_INTERVAL_MS')
   WS_PING_TIMEOUT_MS: number = 60_000;
 
   @Int()

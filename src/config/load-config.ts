@@ -1,9 +1,9 @@
-import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import { AppConfig } from './app-config';
 import { EnvSchema, SECRET_VARIABLES } from './env.schema';
+import { splitList } from './env.validators';
 
 const ONE_MEBIBYTE = 1024 * 1024;
 
@@ -28,114 +28,6 @@ function describeSchemaErrors(errors: readonly ValidationError[], raw: NodeJS.Pr
     const messages = Object.values(error.constraints ?? {}).join('; ');
     return `${error.property}=${shown(error.property, raw[error.property])}: ${messages}`;
   });
-}
-
-function splitList(value: string | undefined): string[] {
-  return (value ?? '')
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item.length > 0);
-}
-
-function checkUrl(
-  name: string,
-  value: string | undefined,
-  protocols: readonly string[],
-  problems: string[],
-): void {
-  if (value === undefined) return;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    problems.push(`${name}=${shown(name, value)}: not a valid URL`);
-    return;
-  }
-  if (!protocols.includes(url.protocol)) {
-    problems.push(
-      `${name}=${shown(name, value)}: only ${protocols.map((p) => p.replace(':', '')).join('/')} URLs are accepted`,
-    );
-  }
-}
-
-export function isLoopbackHost(host: string): boolean {
-  const bare = host.replace(/^\[|\]$/g, '');
-  if (bare === 'localhost') return true;
-  if (isIP(bare) === 4) return bare.startsWith('127.');
-  if (isIP(bare) === 6) return bare === '::1';
-  return false;
-}
-
-/** Checks that span fields or need parsing; a field that already failed its own rule is skipped. */
-function crossFieldProblems(env: EnvSchema, bad: ReadonlySet<string>): string[] {
-  const problems: string[] = [];
-  const ok = (...names: string[]) => names.every((name) => !bad.has(name));
-  checkUrl('DATABASE_URL', env.DATABASE_URL, ['postgres:', 'postgresql:'], problems);
-  checkUrl('REDIS_URL', env.REDIS_URL, ['redis:', 'rediss:'], problems);
-  checkUrl('USAGE_BRIDGE_URL', env.USAGE_BRIDGE_URL, ['http:', 'https:'], problems);
-  checkUrl(
-    'USAGE_BRIDGE_FALLBACK_URL',
-    env.USAGE_BRIDGE_FALLBACK_URL,
-    ['http:', 'https:'],
-    problems,
-  );
-
-  for (const origin of splitList(env.CORS_ORIGINS)) {
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(origin);
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
-      problems.push(
-        `CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin (scheme://host[:port], no path or trailing slash)`,
-      );
-    }
-  }
-
-  const apiKeys = splitList(env.API_KEYS);
-  if (apiKeys.some((key) => key.length < 16 || /\s/.test(key))) {
-    problems.push('API_KEYS=(value hidden): every key must be at least 16 characters, no spaces');
-  }
-
-  const jwtSecrets = splitList(env.AUTH_JWT_SECRET);
-  if (jwtSecrets.some((secret) => secret.length < 32)) {
-    problems.push(
-      'AUTH_JWT_SECRET=(value hidden): AUTH_JWT_SECRET must be at least 32 characters long (each secret of a comma list)',
-    );
-  }
-
-  const hasAuth = jwtSecrets.length > 0 || apiKeys.length > 0;
-  if (
-    ok('HOST', 'ALLOW_INSECURE') &&
-    !isLoopbackHost(env.HOST) &&
-    !hasAuth &&
-    !env.ALLOW_INSECURE
-  ) {
-    problems.push(
-      `HOST=${JSON.stringify(env.HOST)}: binding a non-loopback address needs AUTH_JWT_SECRET or API_KEYS ` +
-        '(or ALLOW_INSECURE=true to accept an unauthenticated service on the network)',
-    );
-  }
-
-  if (
-    ok('BRIDGE_HEALTH_TIMEOUT_MS', 'BRIDGE_HEALTH_INTERVAL_MS') &&
-    env.BRIDGE_HEALTH_TIMEOUT_MS < env.BRIDGE_HEALTH_INTERVAL_MS
-  ) {
-    problems.push(
-      `BRIDGE_HEALTH_TIMEOUT_MS=${env.BRIDGE_HEALTH_TIMEOUT_MS}: must not be shorter than BRIDGE_HEALTH_INTERVAL_MS (${env.BRIDGE_HEALTH_INTERVAL_MS})`,
-    );
-  }
-  if (
-    ok('WS_PING_TIMEOUT_MS', 'WS_PING_INTERVAL_MS') &&
-    env.WS_PING_TIMEOUT_MS < env.WS_PING_INTERVAL_MS
-  ) {
-    problems.push(
-      `WS_PING_TIMEOUT_MS=${env.WS_PING_TIMEOUT_MS}: must not be shorter than WS_PING_INTERVAL_MS (${env.WS_PING_INTERVAL_MS})`,
-    );
-  }
-  return problems;
 }
 
 /** Variables a Python child needs to find itself and the user's files. */
@@ -173,9 +65,7 @@ function childEnvironment(source: NodeJS.ProcessEnv, env: EnvSchema): Record<str
  */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
   const env = plainToInstance(EnvSchema, { ...source }, { exposeDefaultValues: true });
-  const schemaErrors = validateSync(env);
-  const bad = new Set(schemaErrors.map((e) => e.property));
-  const problems = [...describeSchemaErrors(schemaErrors, source), ...crossFieldProblems(env, bad)];
+  const problems = describeSchemaErrors(validateSync(env), source);
   if (problems.length > 0) throw new ConfigValidationError(problems);
 
   return Object.freeze({

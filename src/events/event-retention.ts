@@ -4,13 +4,12 @@ import {
   Logger,
   type OnApplicationBootstrap,
   type OnModuleDestroy,
-  Optional,
 } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
+import { InjectRepository } from '@nestjs/typeorm';
 import { setImmediate as yieldToOthers } from 'node:timers/promises';
-import { type DataSource, In, LessThan } from 'typeorm';
+import { In, LessThan, type Repository } from 'typeorm';
 import { ClusterLock } from '../cluster/cluster-lock';
-import { CLOCK, type Clock, systemClock } from '../common/clock';
+import { CLOCK, type Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { HookEvent } from './hook-event.entity';
 
@@ -37,16 +36,14 @@ export interface PruneReport {
 export class EventRetention implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(EventRetention.name);
   private timer: NodeJS.Timeout | undefined;
-  private readonly now: Clock;
+  private running: Promise<PruneReport> | undefined;
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    @InjectRepository(HookEvent) private readonly events: Repository<HookEvent>,
     private readonly config: AppConfig,
     private readonly lock: ClusterLock,
-    @Optional() @Inject(CLOCK) clock?: Clock,
-  ) {
-    this.now = clock ?? systemClock;
-  }
+    @Inject(CLOCK) private readonly now: Clock,
+  ) {}
 
   onApplicationBootstrap(): void {
     if (this.config.events.retentionDays === 0) return;
@@ -65,11 +62,17 @@ export class EventRetention implements OnApplicationBootstrap, OnModuleDestroy {
     clearInterval(this.timer);
   }
 
-  async prune(): Promise<PruneReport> {
+  /** Prunes now; a prune already under way on this instance is joined, never run twice. */
+  prune(): Promise<PruneReport> {
+    this.running ??= this.pruneOnce().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async pruneOnce(): Promise<PruneReport> {
     const days = this.config.events.retentionDays;
     if (days === 0) return { deleted: 0, batches: 0, longestBatchMs: 0 };
     const cutoff = this.now() - days * DAY_MS;
-    const repo = this.db.getRepository(HookEvent);
+    const repo = this.events;
     let size = 500;
     let deleted = 0;
     let batches = 0;

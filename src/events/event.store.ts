@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
+import { InjectRepository } from '@nestjs/typeorm';
 import {
   Between,
-  type DataSource,
   type FindOptionsWhere,
   In,
   IsNull,
   LessThanOrEqual,
   MoreThan,
+  type Repository,
 } from 'typeorm';
 import { HookEvent } from './hook-event.entity';
 import type { NormalizedHookEvent } from './hook-event.normalizer';
@@ -61,7 +61,7 @@ export class EventStore {
   private waiting: Waiting[] = [];
   private writing = false;
 
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(@InjectRepository(HookEvent) private readonly events: Repository<HookEvent>) {}
 
   /**
    * Stores one event; resolves once it is committed. With an idempotency key already stored, it
@@ -104,7 +104,7 @@ export class EventStore {
 
   /** One transaction: keys already stored (or repeated in the batch) resolve to the first row. */
   private commit(batch: readonly Waiting[]): Promise<Appended[]> {
-    return this.db.transaction(async (manager) => {
+    return this.events.manager.transaction(async (manager) => {
       const keys = [...new Set(batch.map((w) => w.idempotencyKey).filter((k) => k !== null))];
       const known = new Map<string, HookEvent>();
       if (keys.length)
@@ -138,14 +138,12 @@ export class EventStore {
       where.id = Between(filter.afterId + 1, filter.upToId);
     else if (filter.afterId !== undefined) where.id = MoreThan(filter.afterId);
     else if (filter.upToId !== undefined) where.id = LessThanOrEqual(filter.upToId);
-    return this.db
-      .getRepository(HookEvent)
-      .find({ where, order: { id: 'ASC' }, take: filter.limit });
+    return this.events.find({ where, order: { id: 'ASC' }, take: filter.limit });
   }
 
   /** The newest id of any kind (hook and domain events share the sequence). */
   async lastId(): Promise<number> {
-    const [last] = await this.db.getRepository(HookEvent).find({
+    const [last] = await this.events.find({
       select: { id: true },
       order: { id: 'DESC' },
       take: 1,
@@ -155,7 +153,7 @@ export class EventStore {
 
   /** The newest `limit` events (up to `upToId` if given), oldest first. */
   async latest(limit: number, upToId?: number): Promise<HookEvent[]> {
-    const rows = await this.db.getRepository(HookEvent).find({
+    const rows = await this.events.find({
       where:
         upToId === undefined ? { room: IsNull() } : { id: LessThanOrEqual(upToId), room: IsNull() },
       order: { id: 'DESC' },
@@ -171,8 +169,7 @@ export class EventStore {
   }> {
     const distinct = async (column: string) =>
       (
-        (await this.db
-          .getRepository(HookEvent)
+        (await this.events
           .createQueryBuilder('e')
           .select(`e.${column}`, 'value')
           .where('e.room IS NULL')

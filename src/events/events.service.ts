@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock';
+import { Inject, Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { EventFilterOptionsDto, EventListDto, HookEventDto } from './dto/hook-event.dto';
 import type { ListEventsQueryDto } from './dto/list-events.query.dto';
@@ -22,6 +23,7 @@ export class EventsService {
   constructor(
     private readonly store: EventStore,
     private readonly events: EventEmitter2,
+    @Inject(CLOCK) private readonly now: Clock,
   ) {}
 
   /**
@@ -43,7 +45,7 @@ export class EventsService {
       throw error;
     }
     if (errors.length) throw new ValidationFailedException(errors);
-    return this.announceNew(await this.store.append(normalized, Date.now(), idempotencyKey));
+    return this.announceNew(await this.store.append(normalized, this.now(), idempotencyKey));
   }
 
   /**
@@ -66,10 +68,10 @@ export class EventsService {
         toolUseId: null,
         agentId: null,
         payload: data,
-        timestamp: Date.now(),
+        timestamp: this.now(),
         room,
       },
-      Date.now(),
+      this.now(),
       idempotencyKey,
     );
     return this.announceNew(appended);

@@ -2,8 +2,8 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
-import Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
+import { RedisConnection } from '../redis/redis-connection';
 import { ResilientThrottlerStorage } from './resilient-throttler.storage';
 import { isReadRequest, RestRateLimitGuard } from './rest-rate-limit.guard';
 
@@ -14,24 +14,11 @@ const CONNECT_WAIT_MS = 2000;
 @Module({
   imports: [
     ThrottlerModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: async (config: AppConfig) => {
-        const redis =
-          config.redis.url === undefined
-            ? undefined
-            : new Redis(config.redis.url, {
-                lazyConnect: true,
-                enableOfflineQueue: false,
-                maxRetriesPerRequest: 0,
-                retryStrategy: (attempt) => Math.min(attempt * 500, 5000),
-              });
-        redis?.on('error', () => undefined); // reported by /health; counted locally meanwhile
+      inject: [AppConfig, RedisConnection],
+      useFactory: async (config: AppConfig, connection: RedisConnection) => {
+        const redis = connection.client;
         // Connected before the first request when Redis is there; the boot never waits long for it.
-        if (redis)
-          await Promise.race([
-            redis.connect().catch(() => undefined),
-            new Promise((resolve) => setTimeout(resolve, CONNECT_WAIT_MS).unref()),
-          ]);
+        await connection.connected(CONNECT_WAIT_MS);
         return {
           throttlers: [
             {
@@ -48,8 +35,8 @@ const CONNECT_WAIT_MS = 2000;
             },
           ],
           storage: new ResilientThrottlerStorage(
-            redis &&
-              Object.assign(new ThrottlerStorageRedisService(redis), { disconnectRequired: true }),
+            // The connection is RedisConnection's to close, not the storage's.
+            redis && new ThrottlerStorageRedisService(redis),
           ),
         };
       },

@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock';
+import { Inject, Injectable } from '@nestjs/common';
 import { BridgeStatusPublisher } from '../bridge/bridge-status.publisher';
 import { EventsService } from '../events/events.service';
 import { UsageService } from '../usage/usage.service';
@@ -37,6 +38,7 @@ export class ClientCatchUp {
     private readonly usage: UsageService,
     private readonly bridge: BridgeStatusPublisher,
     private readonly metrics: RealtimeMetrics,
+    @Inject(CLOCK) private readonly now: Clock,
   ) {}
 
   established(client: Pick<CatchUpClient, 'id' | 'send'>, rooms: string[] = [GLOBAL_ROOM]): void {
@@ -45,7 +47,7 @@ export class ClientCatchUp {
       envelope('connection_established', {
         protocol_version: PROTOCOL_VERSION,
         socket_id: client.id,
-        server_time: Date.now(),
+        server_time: this.now(),
         rooms,
       }),
     );

@@ -3,11 +3,9 @@ import { AppConfig } from '../config/app-config';
 import { SkillMetricsService } from '../events/skill-metrics/skill-metrics.service';
 import { RealtimeMetrics } from './realtime-metrics';
 import { envelope } from './realtime.protocol';
-import { METRICS_ROOM } from './rooms';
+import { METRICS_ROOM, SKILL_ROOM_PREFIX } from './rooms';
 import { SocketServerRef } from './socket-server.ref';
 import { StreamServer } from './stream-server';
-
-const SKILL_ROOM_PREFIX = 'skill:';
 
 /**
  * Every WS_METRICS_INTERVAL_MS, `metrics_update` to this instance's metrics subscribers: the top

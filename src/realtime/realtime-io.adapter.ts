@@ -1,12 +1,14 @@
-import { type INestApplicationContext, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import { isObservable } from 'rxjs';
 import type { Server, ServerOptions, Socket } from 'socket.io';
-import { systemClock } from '../common/clock';
-import type { AppConfig } from '../config/app-config';
+import { CLOCK, type Clock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
+import { RedisConnection } from '../redis/redis-connection';
 import { RealtimeMetrics } from './realtime-metrics';
 import { type Ack, envelope } from './realtime.protocol';
 import { sendDirect } from './send-direct';
@@ -30,19 +32,21 @@ const RECOVERY_WINDOW_MS = 2 * 60 * 1000;
  * always send Origin; a missing one is a non-browser client), WS_MAX_CONNECTIONS, message size,
  * ping interval and timeout, connection state recovery, and a per-socket message rate limit.
  */
+@Injectable()
 export class RealtimeIoAdapter extends IoAdapter {
   private readonly listeners = new Map<string, (...payload: unknown[]) => void>();
-  private readonly metrics: RealtimeMetrics | undefined;
   private redis: Redis | undefined;
-  private readonly ref: SocketServerRef;
 
   constructor(
-    app: INestApplicationContext,
+    host: HttpAdapterHost,
     private readonly config: AppConfig,
+    private readonly metrics: RealtimeMetrics,
+    private readonly ref: SocketServerRef,
+    private readonly redisConnection: RedisConnection,
+    @Inject(CLOCK) private readonly now: Clock,
   ) {
-    super(app);
-    this.metrics = app.get(RealtimeMetrics, { strict: false });
-    this.ref = app.get(SocketServerRef, { strict: false });
+    // The HTTP server exists as soon as the platform adapter does, before any provider.
+    super(host.httpAdapter.getHttpServer());
   }
 
   override createIOServer(port: number, options?: ServerOptions): Server {
@@ -72,8 +76,9 @@ export class RealtimeIoAdapter extends IoAdapter {
         callback(null, true);
       },
     };
-    if (this.config.redis.url) merged.adapter = this.redisAdapter(this.config.redis.url);
-    created.server = super.createIOServer(port, merged) as Server;
+    if (this.config.redis.url) merged.adapter = this.redisAdapter();
+    created.server = super.createIOServer(port, merged as ServerOptions) as Server;
+    this.ref.attach(created.server, this.redis);
     return created.server;
   }
 
@@ -82,17 +87,18 @@ export class RealtimeIoAdapter extends IoAdapter {
    * events and connection-state-recovery sessions across instances. A lost Redis is retried
    * forever in the background (ioredis); meanwhile each instance keeps serving its own clients.
    */
-  private redisAdapter(url: string): ReturnType<typeof createAdapter> {
+  private redisAdapter(): ReturnType<typeof createAdapter> {
     const logger = new Logger('RealtimeRedis');
     let lastLog = 0;
-    // Commands wait for a reconnect a little (so the adapter's read loop does not spin), then fail.
-    const redis = new Redis(url, {
-      maxRetriesPerRequest: 2,
+    // Blocking stream reads need their own connection. Its commands wait for Redis however long
+    // it is away: the adapter sends some without handling a failure (its SUBSCRIBE, a PUBLISH),
+    // which would be unhandled rejections, and its read loop then neither spins nor fails.
+    // Broadcasts do not queue meanwhile: while Redis is away they are sent locally (crossInstance).
+    const redis = this.redisConnection.duplicate({
+      maxRetriesPerRequest: null,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
     });
     this.redis = redis;
-    this.ref.crossInstance = () => redis.status === 'ready';
-    this.ref.clustered = true;
     redis.on('error', (error: Error) => {
       if (Date.now() - lastLog < 10_000) return;
       lastLog = Date.now();
@@ -118,6 +124,15 @@ export class RealtimeIoAdapter extends IoAdapter {
    * 5 KB of an idle connection's heap together (bench/fanout). Behaviour is Nest's: a returned
    * value is the ack, an `{event, data}` reply is emitted, failures go to the gateway's filter.
    */
+  /**
+   * Nest 12's IoAdapter wraps the callback in another closure and `once` (a wrapper object more
+   * per socket, ~0.4 KB of an idle connection's heap in bench/fanout); a socket disconnects once,
+   * so the plain listener does the same for less.
+   */
+  override bindClientDisconnect(client: Socket, callback: (reason: string) => void): void {
+    client.on('disconnect', callback);
+  }
+
   override bindMessageHandlers(socket: Socket, handlers: MessageMappingProperties[]): void {
     (socket as Bound)[HANDLERS] = handlers;
     for (const { message } of handlers)
@@ -163,15 +178,15 @@ export class RealtimeIoAdapter extends IoAdapter {
   /** WS_RATE_LIMIT_PER_SEC per socket: refused (with a notice), then disconnected on a flood. */
   private admit(socket: Socket, ack: unknown): boolean {
     const bound = socket as Bound;
-    bound[LIMITER] ??= new SocketRateLimiter(this.config.realtime.rateLimitPerSec, systemClock);
+    bound[LIMITER] ??= new SocketRateLimiter(this.config.realtime.rateLimitPerSec, this.now);
     const decision = bound[LIMITER].admit();
     if (decision.ok) return true;
-    this.metrics?.refusedOne('rate_limited');
+    this.metrics.refusedOne('rate_limited');
     if (typeof ack === 'function')
       (ack as (result: Ack) => void)({ status: 'error', ...decision.error });
     if (decision.notify) sendDirect(socket, 'error', envelope('error', decision.error));
     if (decision.disconnect) {
-      this.metrics?.refusedOne('flood_disconnect');
+      this.metrics.refusedOne('flood_disconnect');
       socket.disconnect(true);
     }
     return false;

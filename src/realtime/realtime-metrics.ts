@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Registry } from 'prom-client';
+import { SocketServerRef } from './socket-server.ref';
 
 /** Socket counts and traffic, for `/metrics` and `GET /api/realtime/stats`. */
 @Injectable()
@@ -11,11 +12,16 @@ export class RealtimeMetrics {
   private readonly refused: Counter<'reason'>;
   private readonly replayed: Counter;
 
-  constructor(registry: Registry) {
+  constructor(registry: Registry, ref: SocketServerRef) {
+    // Read when scraped: a count kept on connect/disconnect lagged (Socket.IO counts a leaving
+    // client until after its disconnect handlers ran).
     this.connections = new Gauge({
       name: 'realtime_connections',
       help: 'Connected Socket.IO clients',
       registers: [registry],
+      collect() {
+        this.set(ref.server?.engine.clientsCount ?? 0);
+      },
     });
     this.emitted = new Counter({
       name: 'realtime_events_emitted_total',
@@ -34,10 +40,6 @@ export class RealtimeMetrics {
       help: 'Stored events replayed to reconnecting clients',
       registers: [registry],
     });
-  }
-
-  connected(count: number): void {
-    this.connections.set(count);
   }
 
   emittedOne(type: string): void {

@@ -1,30 +1,18 @@
-import { Logger, UseFilters, UsePipes } from '@nestjs/common';
+import { Logger, UseFilters } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
   type OnGatewayConnection,
-  type OnGatewayDisconnect,
   type OnGatewayInit,
   SubscribeMessage,
   WebSocketGateway,
-  WsException,
 } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
-import {
-  Authenticator,
-  bearerToken,
-  CredentialRejectedError,
-  firstString,
-} from '../auth/authenticator';
-import { AppConfig } from '../config/app-config';
 import { HOOK_EVENT_STORED, type HookEventStoredEvent } from '../events/hook-event.events';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { UsageService } from '../usage/usage.service';
-import { MetricsSubscriptionDto, RoomDto, UsageRequestDto } from './dto/room.dto';
 import { ClientCatchUp } from './client-catch-up';
-import { RealtimeMetrics } from './realtime-metrics';
+import { ClientSessions, type SessionClient, type SessionError } from './client-session';
 import {
-  type Ack,
   type ClientToServerEvents,
   envelope,
   type ErrorData,
@@ -32,11 +20,10 @@ import {
   type ServerToClientEvents,
   type SocketData,
 } from './realtime.protocol';
-import { checkRoom, GLOBAL_ROOM, METRICS_ROOM, skillRoom } from './rooms';
+import { GLOBAL_ROOM } from './rooms';
 import { sendDirect, sendDirectRaw } from './send-direct';
-import { type RealtimeServer, SocketServerRef } from './socket-server.ref';
+import type { RealtimeServer } from './socket-server.ref';
 import { WsProblemFilter } from './ws-problem.filter';
-import { WsValidationPipe } from './ws-validation.pipe';
 
 type RealtimeSocket = Socket<
   ClientToServerEvents,
@@ -45,17 +32,6 @@ type RealtimeSocket = Socket<
   SocketData
 >;
 
-/** Rooms a socket may be in at once (its own id room and `global` included). */
-const MAX_ROOMS = 64;
-
-function parseLastEventId(value: unknown): number | undefined | Error {
-  if (value === undefined || value === null || value === '') return undefined;
-  const id = typeof value === 'string' ? Number(value) : value;
-  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0)
-    return new Error('bad_request: last_event_id must be a non-negative integer');
-  return id;
-}
-
 /**
  * The Socket.IO side of DESIGN.md §5: handshake auth, `connection_established` and `initial`,
  * replay after `last_event_id`, room subscriptions with authorization, usage requests, ping,
@@ -63,52 +39,31 @@ function parseLastEventId(value: unknown): number | undefined | Error {
  */
 @WebSocketGateway()
 @UseFilters(WsProblemFilter)
-@UsePipes(WsValidationPipe)
-export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
+export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection {
   private readonly logger = new Logger(RealtimeGateway.name);
 
   constructor(
-    private readonly config: AppConfig,
-    private readonly ref: SocketServerRef,
-    private readonly authenticator: Authenticator,
-    private readonly usage: UsageService,
     private readonly catchUp: ClientCatchUp,
-    private readonly metrics: RealtimeMetrics,
+    private readonly sessions: ClientSessions,
     private readonly emitter: EventEmitter2,
   ) {}
 
   afterInit(server: RealtimeServer): void {
-    this.ref.server = server;
     // Events another instance stored: announced here as remote, for /stream, replay and metrics.
     server.on('hook_event', (event) => {
       const relayed: HookEventStoredEvent = { event, remote: true };
       this.emitter.emit(HOOK_EVENT_STORED, relayed);
     });
     server.use((socket, next) => {
-      const auth = (socket.handshake.auth ?? {}) as Record<string, unknown>;
-      const lastEventId = parseLastEventId(auth.last_event_id);
-      if (lastEventId instanceof Error) return next(lastEventId);
-      socket.data.lastEventId = lastEventId;
-      const { headers, query } = socket.handshake;
-      this.authenticator
-        .authenticate({
-          token: firstString(auth.token) ?? bearerToken(headers.authorization),
-          apiKey:
-            firstString(auth.api_key) ??
-            firstString(headers['x-api-key']) ??
-            firstString(query.api_key),
-        })
-        .then(
-          (principal) => {
-            socket.data.user = principal;
-            next();
-          },
-          (error: unknown) => {
-            this.metrics.refusedOne('unauthorized');
-            const reason = error instanceof CredentialRejectedError ? error.reason : 'invalid';
-            next(new Error(`unauthorized: ${reason}`));
-          },
-        );
+      const { auth, headers, query } = socket.handshake;
+      this.sessions.open({ fields: { ...query, ...(auth ?? {}) }, headers }).then(
+        ({ user, lastEventId }) => {
+          socket.data.user = user;
+          socket.data.lastEventId = lastEventId;
+          next();
+        },
+        (error: SessionError) => next(new Error(`${error.error.code}: ${error.error.message}`)),
+      );
     });
   }
 
@@ -116,7 +71,6 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     // The handshake (headers, auth) is copied; the upgrade request and its buffers need not live
     // as long as the connection (Socket.IO's own memory advice).
     (socket.conn as unknown as { request: unknown }).request = null;
-    this.metrics.connected(this.ref.server?.engine.clientsCount ?? 0);
     const client = {
       id: socket.id,
       send: (name: string, message: unknown) => sendDirectRaw(socket, name, message),
@@ -143,75 +97,47 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     }
   }
 
-  handleDisconnect(): void {
-    this.metrics.connected(this.ref.server?.engine.clientsCount ?? 0);
-  }
-
+  // The commands: one line each, the session does the rest (the same as on /stream).
   @SubscribeMessage('subscribe')
-  subscribe(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() body: RoomDto): Ack {
-    const check = checkRoom(body.room, socket.data.user, this.authenticator.required);
-    if (!check.ok) throw new WsException({ code: check.code, message: check.message });
-    if (!socket.rooms.has(body.room) && socket.rooms.size >= MAX_ROOMS)
-      throw new WsException({
-        code: 'bad_request',
-        message: `at most ${MAX_ROOMS - 1} rooms per socket`,
-      });
-    void socket.join(body.room);
-    return { status: 'success', room: body.room, rooms: this.roomsOf(socket) };
+  subscribe(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() body: unknown) {
+    return this.sessions.run(this.sessionOf(socket), 'subscribe', body);
   }
 
   @SubscribeMessage('unsubscribe')
-  unsubscribe(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() body: RoomDto): Ack {
-    void socket.leave(body.room);
-    return { status: 'success', room: body.room, rooms: this.roomsOf(socket) };
+  unsubscribe(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() body: unknown) {
+    return this.sessions.run(this.sessionOf(socket), 'unsubscribe', body);
   }
 
   @SubscribeMessage('request_usage_update')
-  async requestUsageUpdate(
-    @ConnectedSocket() socket: RealtimeSocket,
-    @MessageBody() body: UsageRequestDto,
-  ): Promise<Ack> {
-    const { payload, source } = await this.usage.statsForPush();
-    sendDirect(
-      socket,
-      'usage_update',
-      envelope(
-        'usage_update',
-        { data: payload, source },
-        body.session_id ? { session_id: body.session_id } : {},
-      ),
-    );
-    this.metrics.emittedOne('usage_update');
-    return { status: 'success', source, data: payload };
+  requestUsageUpdate(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() body: unknown) {
+    return this.sessions.run(this.sessionOf(socket), 'request_usage_update', body);
   }
 
   @SubscribeMessage('subscribe_metrics')
-  subscribeMetrics(
-    @ConnectedSocket() socket: RealtimeSocket,
-    @MessageBody() body: MetricsSubscriptionDto,
-  ): Ack {
-    const skill = body.skill ?? null;
-    const room = skill === null ? METRICS_ROOM : skillRoom(skill);
-    if (socket.data.metricsRoom && socket.data.metricsRoom !== room)
-      void socket.leave(socket.data.metricsRoom);
-    socket.data.metricsRoom = room;
-    void socket.join(room);
-    sendDirect(socket, 'subscription_confirmed', envelope('subscription_confirmed', { skill }));
-    return { status: 'success', skill };
+  subscribeMetrics(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() body: unknown) {
+    return this.sessions.run(this.sessionOf(socket), 'subscribe_metrics', body);
   }
 
   @SubscribeMessage('unsubscribe_metrics')
-  unsubscribeMetrics(@ConnectedSocket() socket: RealtimeSocket): Ack {
-    if (socket.data.metricsRoom) void socket.leave(socket.data.metricsRoom);
-    socket.data.metricsRoom = undefined;
-    return { status: 'success' };
+  unsubscribeMetrics(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() body: unknown) {
+    return this.sessions.run(this.sessionOf(socket), 'unsubscribe_metrics', body);
   }
 
   @SubscribeMessage('ping')
-  ping(@ConnectedSocket() socket: RealtimeSocket): Ack {
-    const serverTime = Date.now();
-    sendDirect(socket, 'pong', envelope('pong', { server_time: serverTime }));
-    return { status: 'success', server_time: serverTime };
+  ping(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() body: unknown) {
+    return this.sessions.run(this.sessionOf(socket), 'ping', body);
+  }
+
+  /** The socket as the session sees it: its own id room is Socket.IO's, not the client's. */
+  private sessionOf(socket: RealtimeSocket): SessionClient {
+    return {
+      id: socket.id,
+      user: socket.data.user,
+      rooms: () => this.roomsOf(socket),
+      join: (room) => void socket.join(room),
+      leave: (room) => void socket.leave(room),
+      send: (name, message) => sendDirectRaw(socket, name, message),
+    };
   }
 
   private sendError(socket: RealtimeSocket, error: ErrorData): void {

@@ -3,12 +3,14 @@ import { BridgeModule } from '../bridge/bridge.module';
 import { EventsModule } from '../events/events.module';
 import { UsageModule } from '../usage/usage.module';
 import { ClientCatchUp } from './client-catch-up';
+import { ClientSessions } from './client-session';
 import { EventReplay } from './event-replay';
 import { MetricsTicker } from './metrics-ticker';
 import { RealtimeBroadcaster } from './realtime-broadcaster';
 import { RealtimeMetrics } from './realtime-metrics';
 import { RealtimeStatsController } from './realtime-stats.controller';
 import { RealtimeGateway } from './realtime.gateway';
+import { RealtimeIoAdapter } from './realtime-io.adapter';
 import { SocketServerRef } from './socket-server.ref';
 import { StreamServer } from './stream-server';
 
@@ -22,9 +24,11 @@ import { StreamServer } from './stream-server';
     RealtimeBroadcaster,
     EventReplay,
     ClientCatchUp,
+    ClientSessions,
     MetricsTicker,
     RealtimeMetrics,
     StreamServer,
+    RealtimeIoAdapter,
   ],
 })
 export class RealtimeModule {}

@@ -43,7 +43,8 @@ export interface BridgeStatusData {
   readonly reason: string | null;
 }
 
-export type ErrorCode = 'bad_request' | 'forbidden' | 'rate_limited' | 'unavailable' | 'internal';
+export type ErrorCode =
+  'bad_request' | 'unauthorized' | 'forbidden' | 'rate_limited' | 'unavailable' | 'internal';
 
 export interface ErrorData {
   readonly code: ErrorCode;
@@ -100,16 +101,6 @@ export function envelope<T>(
 export interface InterServerEvents {
   hook_event: (event: HookEventDto) => void;
 }
-
-/** Domain events (DESIGN.md §5): `project.updated`, `workflow.progress`, … and `custom.<name>`. */
-export const DOMAIN_EVENT_TYPES = [
-  'project.updated',
-  'workflow.progress',
-  'agent.status_changed',
-  'pr.created',
-  'issue.updated',
-  'ai.suggestion',
-] as const;
 
 /** The server event for a stored domain event: its type, its data, its id. */
 export function domainMessage(event: HookEventDto): ServerEnvelope<Record<string, unknown>> {

@@ -8,7 +8,8 @@ const ROOM = /^(session|project|user|skill):([\w.:@/-]{1,128})$/;
 
 /** Sockets that asked for the overall skill metrics (`subscribe_metrics {skill: null}`). */
 export const METRICS_ROOM = 'metrics';
-export const skillRoom = (skill: string) => `skill:${skill}`;
+export const SKILL_ROOM_PREFIX = 'skill:';
+export const skillRoom = (skill: string) => `${SKILL_ROOM_PREFIX}${skill}`;
 
 export type RoomCheck =
   { ok: true } | { ok: false; code: 'bad_request' | 'forbidden'; message: string };

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type Redis from 'ioredis';
 import type { Server } from 'socket.io';
 import type {
   ClientToServerEvents,
@@ -14,16 +15,36 @@ export type RealtimeServer = Server<
   SocketData
 >;
 
-/** The Socket.IO server, once the gateway is initialised, for the services that broadcast. */
+/**
+ * The Socket.IO server for the services that broadcast. It exists only once Nest has created it
+ * through the RealtimeIoAdapter, which attaches it here — the one writer, once.
+ */
 @Injectable()
 export class SocketServerRef {
-  server: RealtimeServer | undefined;
+  private current: RealtimeServer | undefined;
+  private adapterRedis: Redis | undefined;
+
+  attach(server: Server, adapterRedis: Redis | undefined): void {
+    if (this.current) throw new Error('the Socket.IO server is attached already');
+    this.current = server as RealtimeServer;
+    this.adapterRedis = adapterRedis;
+  }
+
+  get server(): RealtimeServer | undefined {
+    return this.current;
+  }
+
+  /** Several instances share broadcasts (REDIS_URL): events are also relayed to the others. */
+  get clustered(): boolean {
+    return this.adapterRedis !== undefined;
+  }
+
   /**
    * Whether broadcasts can reach other instances now. The Redis adapter drops a broadcast it
    * cannot publish — for this instance's own clients too — so while Redis is away broadcasts are
    * sent locally. Always true with one instance.
    */
-  crossInstance: () => boolean = () => true;
-  /** Several instances share broadcasts (REDIS_URL): events are also relayed to the others. */
-  clustered = false;
+  crossInstance(): boolean {
+    return this.adapterRedis === undefined || this.adapterRedis.status === 'ready';
+  }
 }

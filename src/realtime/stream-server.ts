@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import {
+  Inject,
   Injectable,
   Logger,
   type OnApplicationBootstrap,
@@ -9,25 +10,19 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
-import {
-  Authenticator,
-  bearerToken,
-  CredentialRejectedError,
-  firstString,
-} from '../auth/authenticator';
-import { systemClock } from '../common/clock';
+import { Authenticator, firstString } from '../auth/authenticator';
+import { CLOCK, type Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
-import { UsageService } from '../usage/usage.service';
 import { ClientCatchUp } from './client-catch-up';
+import { ClientSessions, type SessionClient, type SessionError } from './client-session';
 import { RealtimeMetrics } from './realtime-metrics';
 import { envelope, type ErrorData, type SocketData } from './realtime.protocol';
-import { checkRoom, GLOBAL_ROOM, METRICS_ROOM, skillRoom } from './rooms';
+import { GLOBAL_ROOM } from './rooms';
 import { SocketRateLimiter } from './socket-rate-limiter';
 import { SocketServerRef } from './socket-server.ref';
 
 export const STREAM_PATH = '/stream';
 const AUTH_WAIT_MS = 5000;
-const SKILL = /^[\w.:@/-]{1,120}$/;
 
 interface StreamClient {
   readonly id: string;
@@ -43,8 +38,9 @@ interface StreamClient {
  * `/stream`: the same server events as the Socket.IO gateway as plain WebSocket JSON text frames
  * `{type, data, timestamp}`, for clients without Socket.IO (websocat, Python `websockets`, a
  * Grafana panel). Same auth (`?token=` or a first `{type: 'auth', token}` message), origin check,
- * connection limit and rate limit; messages `subscribe`, `unsubscribe`, `subscribe_metrics`,
- * `unsubscribe_metrics`, `ping`, `request_usage_update`. The RealtimeBroadcaster feeds it.
+ * connection limit and rate limit. Commands are `{type: <command>, id?, ...body}` frames run by
+ * the same ClientSessions as Socket.IO's; each is answered by an `ack` frame carrying Socket.IO's
+ * acknowledgement (`{status, ..., type, id}`). The RealtimeBroadcaster feeds it.
  */
 @Injectable()
 export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -59,9 +55,10 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly adapterHost: HttpAdapterHost,
     private readonly ref: SocketServerRef,
     private readonly authenticator: Authenticator,
-    private readonly usage: UsageService,
     private readonly catchUp: ClientCatchUp,
+    private readonly sessions: ClientSessions,
     private readonly metrics: RealtimeMetrics,
+    @Inject(CLOCK) private readonly now: Clock,
   ) {
     this.wss = new WebSocketServer({
       noServer: true,
@@ -124,33 +121,13 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
       return refuse(403, 'origin not allowed');
     const total = (this.ref.server?.engine.clientsCount ?? 0) + this.clients.size;
     if (total >= this.config.realtime.maxConnections) return refuse(503, 'too many connections');
-    const credentials = {
-      token: url.searchParams.get('token') ?? bearerToken(req.headers.authorization),
-      apiKey: url.searchParams.get('api_key') ?? firstString(req.headers['x-api-key']),
-    };
-    const lastEventId = Number(url.searchParams.get('last_event_id') ?? Number.NaN);
-    const presented = Boolean(credentials.token || credentials.apiKey);
     // Without a credential in the URL or headers, the first frame may carry one ({type: 'auth'}).
-    const authenticated = presented
-      ? this.authenticator.authenticate({
-          token: credentials.token ?? undefined,
-          apiKey: credentials.apiKey ?? undefined,
-        })
-      : Promise.resolve(undefined);
-    authenticated.then(
-      (user) =>
-        this.wss.handleUpgrade(req, socket, head, (ws) =>
-          this.onConnection(
-            ws,
-            user,
-            Number.isSafeInteger(lastEventId) && lastEventId >= 0 ? lastEventId : undefined,
-          ),
-        ),
-      (error: unknown) =>
-        refuse(
-          401,
-          `unauthorized ${error instanceof CredentialRejectedError ? error.reason : ''}`.trim(),
-        ),
+    const fields = Object.fromEntries(url.searchParams);
+    this.sessions.open({ fields, headers: req.headers }, { credentialLater: true }).then(
+      ({ user, lastEventId }) =>
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, user, lastEventId)),
+      ({ error }: SessionError) =>
+        refuse(error.code === 'unauthorized' ? 401 : 400, `${error.code}: ${error.message}`),
     );
   }
 
@@ -163,7 +140,7 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
       id: randomUUID(),
       ws,
       rooms: new Set(),
-      limiter: new SocketRateLimiter(this.config.realtime.rateLimitPerSec, systemClock),
+      limiter: new SocketRateLimiter(this.config.realtime.rateLimitPerSec, this.now),
       user,
       ready: false,
       alive: true,
@@ -172,10 +149,12 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
     ws.on('pong', () => (client.alive = true));
     ws.on('close', () => this.drop(client));
     ws.on('error', () => ws.terminate());
-    ws.on(
-      'message',
-      (data: RawData, isBinary: boolean) =>
-        void this.onMessage(client, data, isBinary, lastEventId),
+    ws.on('message', (data: RawData, isBinary: boolean) =>
+      this.onMessage(client, data, isBinary, lastEventId).catch((error: unknown) => {
+        // Commands answer their own failures; this is the last net, never an unhandled rejection.
+        this.logger.error(error instanceof Error ? error.stack : String(error));
+        this.sendError(client, { code: 'internal', message: 'the message could not be handled' });
+      }),
     );
     if (this.authenticator.required && !user) {
       const timer = setTimeout(() => {
@@ -222,13 +201,10 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
       }
       return;
     }
-    let message: {
-      type?: unknown;
-      room?: unknown;
-      token?: unknown;
-      api_key?: unknown;
-      skill?: unknown;
-    };
+    let message: { type?: unknown; id?: unknown; token?: unknown; api_key?: unknown } & Record<
+      string,
+      unknown
+    >;
     try {
       if (isBinary) throw new Error('binary');
       message = JSON.parse(data.toString()) as typeof message;
@@ -247,67 +223,32 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
           'unauthorized: authenticate first ({type: "auth", token} or {type: "auth", api_key})',
         );
       try {
-        client.user = await this.authenticator.authenticate({
+        client.user = await this.sessions.authenticate({
           token: firstString(message.token),
           apiKey: firstString(message.api_key),
         });
       } catch (error) {
-        return void client.ws.close(
-          4401,
-          `unauthorized: ${error instanceof CredentialRejectedError ? error.reason : 'invalid'}`,
-        );
+        return void client.ws.close(4401, `unauthorized: ${(error as SessionError).error.message}`);
       }
       return void this.greet(client, lastEventId);
     }
-    switch (message.type) {
-      case 'subscribe':
-      case 'unsubscribe': {
-        if (typeof message.room !== 'string')
-          return this.sendError(client, {
-            code: 'bad_request',
-            message: 'room must be a string',
-            errors: [{ field: 'room', message: 'room must be a string' }],
-          });
-        if (message.type === 'unsubscribe') {
-          this.leave(client, message.room);
-          return this.send(client, envelope('unsubscribed', { room: message.room }));
-        }
-        const check = checkRoom(message.room, client.user, this.authenticator.required);
-        if (!check.ok) return this.sendError(client, { code: check.code, message: check.message });
-        this.join(client, message.room);
-        return this.send(client, envelope('subscribed', { room: message.room }));
-      }
-      case 'subscribe_metrics': {
-        const skill = message.skill ?? null;
-        if (skill !== null && (typeof skill !== 'string' || !SKILL.test(skill)))
-          return this.sendError(client, {
-            code: 'bad_request',
-            message: 'skill must be a skill name or null',
-          });
-        for (const room of client.rooms)
-          if (room === METRICS_ROOM || room.startsWith('skill:')) this.leave(client, room);
-        this.join(client, skill === null ? METRICS_ROOM : skillRoom(skill));
-        return this.send(client, envelope('subscription_confirmed', { skill }));
-      }
-      case 'unsubscribe_metrics':
-        for (const room of client.rooms)
-          if (room === METRICS_ROOM || room.startsWith('skill:')) this.leave(client, room);
-        return;
-      case 'ping':
-        return this.send(client, envelope('pong', { server_time: Date.now() }));
-      case 'request_usage_update': {
-        const { payload, source } = await this.usage.statsForPush();
-        return this.send(client, envelope('usage_update', { data: payload, source }));
-      }
-      case 'auth':
-        return;
-      default:
-        return this.sendError(client, {
-          code: 'bad_request',
-          message:
-            'type must be subscribe, unsubscribe, subscribe_metrics, unsubscribe_metrics, ping or request_usage_update',
-        });
-    }
+    if (message.type === 'auth') return; // already authenticated
+    // The frame's fields are the command's body; `id` (any JSON value) is echoed in the ack.
+    const { type, id, ...body } = message;
+    const ack = await this.sessions.run(this.sessionOf(client), String(type), body);
+    this.send(client, envelope('ack', { ...ack, type, ...(id === undefined ? {} : { id }) }));
+  }
+
+  /** The /stream client as the session sees it. */
+  private sessionOf(client: StreamClient): SessionClient {
+    return {
+      id: client.id,
+      user: client.user,
+      rooms: () => [...client.rooms],
+      join: (room) => this.join(client, room),
+      leave: (room) => this.leave(client, room),
+      send: (_name, message) => this.send(client, message),
+    };
   }
 
   private join(client: StreamClient, room: string): void {

@@ -1,12 +1,22 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { QueryParams } from '../bridge/bridge-client';
 import type { UsageSessionsDto, UsageStatsDto } from './dto/usage-payload.dto';
 
-/** Per-block limits of the plans (DESIGN §6); custom shows pro's until the bridge computes P90. */
-const PLAN_LIMITS: Record<string, { tokens: number; cost_usd: number; messages: number }> = {
-  pro: { tokens: 19_000, cost_usd: 18, messages: 250 },
-  max5: { tokens: 88_000, cost_usd: 35, messages: 1_000 },
-  max20: { tokens: 220_000, cost_usd: 140, messages: 2_000 },
-};
+interface PlanLimits {
+  tokens: number;
+  cost_usd: number;
+  messages: number;
+}
+
+/**
+ * Per-block limits of the plans (DESIGN §6), from the table the bridge uses too
+ * (`bridge/plans.json`, next to the gateway's code as the bridge script is); custom shows pro's
+ * until the bridge computes P90.
+ */
+const PLAN_LIMITS = JSON.parse(
+  readFileSync(join(__dirname, '..', '..', 'bridge', 'plans.json'), 'utf8'),
+) as Record<string, PlanLimits>;
 
 /** A stats payload of the bridge's shape with nothing in it: no data, said honestly. */
 export function defaultStats(params: QueryParams): UsageStatsDto {

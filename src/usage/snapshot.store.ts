@@ -1,12 +1,14 @@
+import { CLOCK, type Clock } from '../common/clock';
 import { LRUCache } from 'lru-cache';
 import {
+  Inject,
   Injectable,
   Logger,
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { type DataSource, LessThan, MoreThanOrEqual, type FindOptionsWhere } from 'typeorm';
+import { InjectRepository } from '@nestjs/typeorm';
+import { type FindOptionsWhere, LessThan, MoreThanOrEqual, type Repository } from 'typeorm';
 import { ClusterLock } from '../cluster/cluster-lock';
 import { AppConfig } from '../config/app-config';
 import { type SnapshotKind, UsageSnapshot } from './usage-snapshot.entity';
@@ -52,9 +54,10 @@ export class SnapshotStore implements OnApplicationBootstrap, OnModuleDestroy {
   >({ max: LATEST_MEMO_KEYS });
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    @InjectRepository(UsageSnapshot) private readonly snapshots: Repository<UsageSnapshot>,
     private readonly config: AppConfig,
     private readonly lock: ClusterLock,
+    @Inject(CLOCK) private readonly now: Clock,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -79,7 +82,7 @@ export class SnapshotStore implements OnApplicationBootstrap, OnModuleDestroy {
     paramsKey: string,
     payload: unknown,
     payloadHash: string,
-    now = Date.now(),
+    now = this.now(),
   ): void {
     const key = `${kind}|${paramsKey}`;
     if (this.lastHash.get(key) === payloadHash) return;
@@ -107,7 +110,7 @@ export class SnapshotStore implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async write(batch: Pending[]): Promise<void> {
-    const repo = this.db.getRepository(UsageSnapshot);
+    const repo = this.snapshots;
     try {
       // After a restart the in-memory hashes are empty: skip what equals the newest stored row.
       const fresh: Pending[] = [];
@@ -130,7 +133,7 @@ export class SnapshotStore implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private newest(kind: SnapshotKind, paramsKey: string): Promise<UsageSnapshot | null> {
-    return this.db.getRepository(UsageSnapshot).findOne({
+    return this.snapshots.findOne({
       where: { kind, paramsKey },
       order: { createdAt: 'DESC' },
     });
@@ -146,7 +149,7 @@ export class SnapshotStore implements OnApplicationBootstrap, OnModuleDestroy {
   ): Promise<{ payload: unknown; createdAt: number } | null> {
     const key = `${kind}|${paramsKey}`;
     const memo = this.latestMemo.get(key);
-    if (memo && Date.now() - memo.at < LATEST_MEMO_MS) return memo.row;
+    if (memo && this.now() - memo.at < LATEST_MEMO_MS) return memo.row;
     const row = await this.newest(kind, paramsKey);
     const found = row && { payload: row.payload, createdAt: row.createdAt };
     // A payload recorded while the query ran is newer than what it found.
@@ -157,7 +160,7 @@ export class SnapshotStore implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private memoize(key: string, row: { payload: unknown; createdAt: number } | null): void {
-    this.latestMemo.set(key, { row, at: Date.now() });
+    this.latestMemo.set(key, { row, at: this.now() });
   }
 
   /** Newest first. */
@@ -170,7 +173,7 @@ export class SnapshotStore implements OnApplicationBootstrap, OnModuleDestroy {
     const where: FindOptionsWhere<UsageSnapshot> = {};
     if (filter.kind) where.kind = filter.kind;
     if (filter.since !== undefined) where.createdAt = MoreThanOrEqual(filter.since);
-    return this.db.getRepository(UsageSnapshot).find({
+    return this.snapshots.find({
       where,
       order: { createdAt: 'DESC', id: 'DESC' },
       take: filter.limit,
@@ -178,12 +181,10 @@ export class SnapshotStore implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** Deletes snapshots older than SNAPSHOT_RETENTION_DAYS; returns how many. */
-  async prune(now = Date.now()): Promise<number> {
+  async prune(now = this.now()): Promise<number> {
     const cutoff = now - this.config.usage.snapshotRetentionDays * DAY_MS;
     try {
-      const result = await this.db
-        .getRepository(UsageSnapshot)
-        .delete({ createdAt: LessThan(cutoff) });
+      const result = await this.snapshots.delete({ createdAt: LessThan(cutoff) });
       return result.affected ?? 0;
     } catch (error) {
       this.logger.warn(`snapshot pruning failed: ${(error as Error).message}`);

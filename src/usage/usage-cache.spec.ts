@@ -37,7 +37,7 @@ describe('UsageCache', () => {
   });
 
   it('with a TTL of 0 stores nothing, and concurrent misses share one load', async () => {
-    const cache = new UsageCache(loadConfig({ USAGE_CACHE_TTL_MS: '0' }));
+    const cache = new UsageCache(loadConfig({ USAGE_CACHE_TTL_MS: '0' }), () => 0);
     const pending = deferred<string>();
     let loads = 0;
     const calls = [1, 2, 3].map(() => cache.get('k', () => (loads++, pending.promise)));

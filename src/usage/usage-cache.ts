@@ -1,5 +1,5 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
-import { CLOCK, type Clock, systemClock } from '../common/clock';
+import { Inject, Injectable } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 
 import { LRUCache } from 'lru-cache';
@@ -31,11 +31,11 @@ export class UsageCache {
   private readonly refreshing = new Map<string, Promise<unknown>>();
   private readonly ttlMs: number;
 
-  private readonly now: Clock;
-
-  constructor(config: AppConfig, @Optional() @Inject(CLOCK) clock?: Clock) {
+  constructor(
+    config: AppConfig,
+    @Inject(CLOCK) private readonly now: Clock,
+  ) {
     this.ttlMs = config.usage.cacheTtlMs;
-    this.now = clock ?? systemClock;
   }
 
   get enabled(): boolean {

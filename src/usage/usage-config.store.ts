@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
+import { CLOCK, type Clock } from '../common/clock';
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { Repository } from 'typeorm';
 import type { UsageConfigDto } from './dto/usage-config.dto';
 import type { Plan, Theme } from './dto/usage-query.dto';
 import { UsageConfigRecord } from './usage-config.entity';
@@ -36,10 +37,13 @@ function toDto(row: UsageConfigRecord): UsageConfigDto {
 /** The usage config in the database, the source of truth (one row). */
 @Injectable()
 export class UsageConfigStore {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectRepository(UsageConfigRecord) private readonly configs: Repository<UsageConfigRecord>,
+    @Inject(CLOCK) private readonly now: Clock,
+  ) {}
 
   async get(): Promise<StoredUsageConfig> {
-    const row = await this.db.getRepository(UsageConfigRecord).findOneBy({ id: ROW_ID });
+    const row = await this.configs.findOneBy({ id: ROW_ID });
     if (!row)
       return {
         config: { ...DEFAULT_USAGE_CONFIG, updated_at: new Date(0).toISOString() },
@@ -54,9 +58,9 @@ export class UsageConfigStore {
    */
   async update(
     change: Partial<UsageConfigValues>,
-    now = Date.now(),
+    now = this.now(),
   ): Promise<StoredUsageConfig & { previous: UsageConfigRecord | null }> {
-    return this.db.transaction(async (manager) => {
+    return this.configs.manager.transaction(async (manager) => {
       const repo = manager.getRepository(UsageConfigRecord);
       const current = await repo.findOneBy({ id: ROW_ID });
       const base: UsageConfigValues = current ? toDto(current) : { ...DEFAULT_USAGE_CONFIG };
@@ -84,7 +88,7 @@ export class UsageConfigStore {
    * again since `updatedAt` — a newer change is not undone.
    */
   async restore(previous: UsageConfigRecord | null, updatedAt: string): Promise<void> {
-    await this.db.transaction(async (manager) => {
+    await this.configs.manager.transaction(async (manager) => {
       const repo = manager.getRepository(UsageConfigRecord);
       const current = await repo.findOneBy({ id: ROW_ID });
       if (!current || current.updatedAt !== Date.parse(updatedAt)) return;
@@ -95,8 +99,9 @@ export class UsageConfigStore {
 
   /** Clears the pending mark, unless the config changed again since `updatedAt`. */
   async markPushed(updatedAt: string): Promise<void> {
-    await this.db
-      .getRepository(UsageConfigRecord)
-      .update({ id: ROW_ID, updatedAt: Date.parse(updatedAt) }, { pendingPush: false });
+    await this.configs.update(
+      { id: ROW_ID, updatedAt: Date.parse(updatedAt) },
+      { pendingPush: false },
+    );
   }
 }

@@ -1,5 +1,5 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { CLOCK, type Clock, systemClock } from '../common/clock';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock';
 import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import { LRUCache } from 'lru-cache';
 import { createHash } from 'node:crypto';
@@ -69,7 +69,6 @@ export class UsageService {
   private readonly lastHash = new LRUCache<string, string>({ max: CHANGE_DETECTION_MAX_KEYS });
   private pushing: Promise<void> | undefined;
   private readonly readDeadlineMs: number;
-  private readonly now: Clock;
 
   constructor(
     private readonly client: BridgeClient,
@@ -78,10 +77,9 @@ export class UsageService {
     private readonly configStore: UsageConfigStore,
     private readonly events: EventEmitter2,
     config: AppConfig,
-    @Optional() @Inject(CLOCK) clock?: Clock,
+    @Inject(CLOCK) private readonly now: Clock,
   ) {
     this.readDeadlineMs = config.usage.readDeadlineMs;
-    this.now = clock ?? systemClock;
   }
 
   /** Whole seconds since `at`, by the injected clock (the cache's). */

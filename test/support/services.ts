@@ -1,12 +1,11 @@
 import { describe, it } from 'vitest';
+import { serviceUrl } from './service-url';
 
 /**
  * Service-backed suites need a real PostgreSQL / Redis. Locally, without the variable, the suite
  * is skipped with a notice; under CI=true a missing variable is a failure, never a silent skip.
  */
-export function serviceUrl(variable: 'TEST_DATABASE_URL' | 'TEST_REDIS_URL'): string | undefined {
-  return process.env[variable] || undefined;
-}
+export { serviceUrl };
 
 export function describeWithService(
   variable: 'TEST_DATABASE_URL' | 'TEST_REDIS_URL',

@@ -1,6 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/load-config';
+import type { Clock } from '../../src/common/clock';
 import type { AppConfig } from '../../src/config/app-config';
 
 export interface RunningApp {
@@ -21,10 +22,17 @@ export const BASE_TEST_ENV: Readonly<Record<string, string>> = {
   RATE_LIMIT_WRITES_PER_MIN: '1000000',
 };
 
-/** Boots the real application in-process and listens on a loopback port (random by default). */
-export async function startTestApp(env: Record<string, string>, port = 0): Promise<RunningApp> {
+/**
+ * Boots the real application in-process and listens on a loopback port (random by default);
+ * `clock` replaces the app's CLOCK (a TestClock moves time without sleeping).
+ */
+export async function startTestApp(
+  env: Record<string, string>,
+  port = 0,
+  { clock }: { clock?: Clock } = {},
+): Promise<RunningApp> {
   const config = loadConfig({ ...BASE_TEST_ENV, ...env });
-  const app = await createApp(config);
+  const app = await createApp(config, { clock });
   await app.listen({ port, host: '127.0.0.1' });
   const address = app.getHttpServer().address();
   if (!address || typeof address === 'string') throw new Error('app did not bind a TCP port');

@@ -1,12 +1,14 @@
+import { CLOCK, type Clock } from '../../common/clock';
 import {
+  Inject,
   Injectable,
   Logger,
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { type DataSource, In, MoreThan, MoreThanOrEqual } from 'typeorm';
+import { InjectRepository } from '@nestjs/typeorm';
+import { In, MoreThan, MoreThanOrEqual, type Repository } from 'typeorm';
 import { HookEventDto } from '../dto/hook-event.dto';
 import { HookEvent } from '../hook-event.entity';
 import { HOOK_EVENT_STORED, type HookEventStoredEvent } from '../hook-event.events';
@@ -37,17 +39,22 @@ const SWEEP_EVERY_MS = 30_000;
 @Injectable()
 export class SkillMetricsService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(SkillMetricsService.name);
-  private readonly tracker = new SkillMetricsTracker();
+  private readonly tracker: SkillMetricsTracker;
   private sweeper: NodeJS.Timeout | undefined;
   /** Events that arrive while the rebuild reads the database, applied after it (by id). */
   private backlog: HookEventDto[] | undefined = [];
   private rebuiltUpTo = 0;
 
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectRepository(HookEvent) private readonly events: Repository<HookEvent>,
+    @Inject(CLOCK) private readonly now: Clock,
+  ) {
+    this.tracker = new SkillMetricsTracker(now);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
-    const since = Date.now() - RETAIN_HOURS * 3_600_000 - ABANDON_AFTER_MS;
-    const repo = this.db.getRepository(HookEvent);
+    const since = this.now() - RETAIN_HOURS * 3_600_000 - ABANDON_AFTER_MS;
+    const repo = this.events;
     let afterId = 0;
     let count = 0;
     for (;;) {

@@ -1,0 +1,705 @@
+/**
+ * Fault drills (issue: hardening): the faults and deployments users really run, against the built
+ * gateway (`node dist/main.js`) with a real bridge on a fixed BRIDGE_PORT, a real PostgreSQL and
+ * Redis (cut with the tests' TCP proxy, never stopped), real sockets and the real hook sender.
+ *
+ *   npm run drills        (builds, then: node -r ts-node/register bench/drills/run.ts)
+ *
+ * Prints one row per drill — what was measured, the goal, and where a latency or memory figure
+ * has one, the no-fault baseline measured in the same run — and exits 1 when a goal is missed.
+ * DRILLS=name,name runs a subset; DRILL_QUERIES (default 100000) sizes the heap drill.
+ * Needs TEST_DATABASE_URL and TEST_REDIS_URL for the PostgreSQL and Redis drills (skipped, and
+ * reported as skipped, without them).
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { io } from 'socket.io-client';
+import WebSocket from 'ws';
+import { sqliteDriver } from '../../src/database/sqlite-driver';
+import { createPostgresDatabase, type TestDatabase } from '../../test/support/databases';
+import { TcpProxy } from '../../test/support/tcp-proxy';
+import { signJwt } from '../../test/support/tokens';
+import { writeUsageLog } from '../../test/support/usage-logs';
+import { freePort, isAlive, waitFor } from '../../test/support/wait';
+
+const ROOT = join(__dirname, '..', '..');
+const SENDER = join(ROOT, 'bin', 'usage-gateway-hook');
+const QUERIES = Number(process.env.DRILL_QUERIES ?? 100_000);
+const ONLY = process.env.DRILLS?.split(',').map((s) => s.trim());
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Row {
+  readonly drill: string;
+  readonly measured: string;
+  readonly goal: string;
+  readonly ok: boolean | 'skipped';
+}
+const rows: Row[] = [];
+
+/** test/support's waitFor, with the condition's name first (reads better in the drills). */
+const waitUntil = <T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  ms: number,
+): Promise<T> => waitFor(probe, ms, what);
+
+/** A Claude Code log tree with an active block (lines over the last 4 hours). */
+function writeLogs(dir: string): string {
+  const claude = join(dir, 'claude');
+  writeUsageLog(claude, {
+    start: Date.now() - 4 * 3_600_000,
+    count: 400,
+    everyMs: 36_000,
+    usage: (i) => ({ input_tokens: 100 + i, output_tokens: 500, cache_read_input_tokens: 1000 }),
+  });
+  return claude;
+}
+
+interface BridgeStatus {
+  healthy: boolean;
+  process: { state: string; pid: number | null };
+  circuit: { state: string };
+}
+
+/** The built gateway as a user runs it: its own process, a spawned bridge on a fixed port. */
+class Gateway {
+  readonly url: string;
+  readonly exited: Promise<number | null>;
+  private constructor(
+    readonly child: ChildProcess,
+    readonly port: number,
+  ) {
+    this.url = `http://127.0.0.1:${port}`;
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  static async start(dir: string, env: Record<string, string>, port?: number): Promise<Gateway> {
+    const listen = port ?? (await freePort());
+    const child = spawn(
+      process.execPath,
+      [
+        '--expose-gc',
+        '-r',
+        join(ROOT, 'bench', 'fanout', 'gc-on-signal.js'),
+        join(ROOT, 'dist', 'main.js'),
+      ],
+      {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: dir,
+          NODE_ENV: 'production',
+          HOST: '127.0.0.1',
+          PORT: String(listen),
+          LOG_LEVEL: 'error',
+          RATE_LIMIT_READS_PER_MIN: '10000000',
+          RATE_LIMIT_WRITES_PER_MIN: '10000000',
+          DB_SQLITE_PATH: join(dir, 'gateway.sqlite'),
+          BRIDGE_STATE_DIR: join(dir, 'bridge-state'),
+          CLAUDE_CONFIG_DIR: join(dir, 'claude'),
+          ...env,
+        },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
+    const gateway = new Gateway(child, listen);
+    await waitUntil(
+      'gateway listening',
+      async () => (await fetch(`${gateway.url}/health/live`)).ok,
+      30_000,
+    );
+    return gateway;
+  }
+
+  async status(): Promise<BridgeStatus> {
+    return (await (await fetch(`${this.url}/api/usage/bridge/status`)).json()) as BridgeStatus;
+  }
+
+  async bridgeReady(ms = 20_000): Promise<BridgeStatus> {
+    return waitUntil(
+      'bridge ready',
+      async () => {
+        const s = await this.status();
+        return s.process.state === 'ready' && s.healthy ? s : undefined;
+      },
+      ms,
+    );
+  }
+
+  async heapUsed(): Promise<number> {
+    this.child.kill('SIGUSR2');
+    await sleep(400);
+    const text = await (await fetch(`${this.url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith('nodejs_heap_size_used_bytes '));
+    return Number(line?.split(' ')[1]);
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    await this.exited;
+  }
+}
+
+/** GET over a keep-alive agent; resolves with status and ms, never rejects. */
+function timedGet(agent: Agent, url: string): Promise<{ status: number; ms: number }> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const req = request(url, { agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0 }));
+    });
+    req.on('error', () => resolve({ status: 0, ms: performance.now() - t0 }));
+    req.end();
+  });
+}
+
+/** `n` readers in a loop on a few parameter sets; counts errors and the slowest answer. */
+function readers(url: string, n: number) {
+  const agent = new Agent({ keepAlive: true, maxSockets: n });
+  let stop = false;
+  let errors = 0;
+  let reads = 0;
+  let maxMs = 0;
+  const loops = Array.from({ length: n }, async (_, i) => {
+    while (!stop) {
+      const path =
+        i % 2 === 0
+          ? `/api/usage/stats?plan=custom&custom_limit_tokens=${50_000 + i}`
+          : `/api/usage/sessions?hours_back=${24 + i}`;
+      const { status, ms } = await timedGet(agent, url + path);
+      reads++;
+      maxMs = Math.max(maxMs, ms);
+      if (status !== 200) errors++;
+      await sleep(20);
+    }
+  });
+  return {
+    reset: () => ((errors = 0), (reads = 0), (maxMs = 0)),
+    figures: () => ({ errors, reads, maxMs }),
+    stop: async () => {
+      stop = true;
+      await Promise.all(loops);
+      agent.destroy();
+    },
+  };
+}
+
+function post(url: string, body: unknown, headers: Record<string, string> = {}) {
+  return fetch(`${url}/api/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+}
+
+function runSender(event: unknown, env: Record<string, string>): void {
+  spawnSync(process.execPath, [SENDER], {
+    input: JSON.stringify(event),
+    env: { PATH: process.env.PATH ?? '', ...env },
+    timeout: 10_000,
+  });
+}
+
+// -- the drills ----------------------------------------------------------------------------
+
+async function drillBridgeKill(dir: string): Promise<void> {
+  const bridgePort = await freePort();
+  const gw = await Gateway.start(dir, { BRIDGE_PORT: String(bridgePort) });
+  try {
+    let status = await gw.bridgeReady();
+    const load = readers(gw.url, 8);
+    await sleep(2000);
+    const recoveries: number[] = [];
+    for (let kill = 0; kill < 3; kill++) {
+      const pid = status.process.pid as number;
+      const killedAt = performance.now();
+      process.kill(pid, 'SIGKILL');
+      status = await waitUntil(
+        'a new bridge',
+        async () => {
+          const s = await gw.status();
+          return s.process.state === 'ready' && s.healthy && s.process.pid !== pid ? s : undefined;
+        },
+        30_000,
+      );
+      recoveries.push((performance.now() - killedAt) / 1000);
+      if (kill < 2) await sleep(Math.max(0, 10_000 - (performance.now() - killedAt)));
+    }
+    await sleep(1000);
+    await load.stop();
+    const { errors, reads } = load.figures();
+    const worst = Math.max(...recoveries);
+    rows.push({
+      drill: `bridge SIGKILL ×3, fixed BRIDGE_PORT ${bridgePort}, 8 readers`,
+      measured: `${errors} errors / ${reads} reads; healthy again after ${recoveries.map((r) => r.toFixed(2)).join(', ')} s`,
+      goal: '0 errors; new pid ≤ 5 s after each kill',
+      ok: errors === 0 && worst <= 5,
+    });
+  } finally {
+    await gw.stop();
+  }
+}
+
+async function drillBridgeStop(dir: string): Promise<void> {
+  const gw = await Gateway.start(dir, { BRIDGE_PORT: String(await freePort()) });
+  try {
+    const { process: proc } = await gw.bridgeReady();
+    const load = readers(gw.url, 8);
+    await sleep(3000);
+    const baseline = load.figures();
+    load.reset();
+    const circuits = new Set<string>();
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        circuits.add((await gw.status().catch(() => undefined))?.circuit.state ?? 'unknown');
+        await sleep(100);
+      }
+    })();
+    process.kill(proc.pid as number, 'SIGSTOP');
+    await sleep(8000);
+    process.kill(proc.pid as number, 'SIGCONT');
+    const closedAgain = await waitUntil(
+      'circuit closed again',
+      async () => circuits.has('open') && (await gw.status()).circuit.state === 'closed',
+      40_000,
+    ).catch(() => false);
+    const during = load.figures();
+    watching = false;
+    await watcher;
+    await load.stop();
+    rows.push({
+      drill: 'bridge SIGSTOP 8 s, 8 readers',
+      measured:
+        `${(during.maxMs / baseline.maxMs).toFixed(1)}× baseline max latency ` +
+        `(${during.maxMs.toFixed(0)} ms vs ${baseline.maxMs.toFixed(0)} ms); ${during.errors} errors / ${during.reads} reads; ` +
+        `circuit ${[...circuits].join(' → ')}${closedAgain ? ', closed again' : ', NOT closed again'}`,
+      goal: '0 errors; max ≤ 1,500 ms; breaker opens, then closes by itself',
+      ok:
+        during.errors === 0 && during.maxMs <= 1500 && circuits.has('open') && Boolean(closedAgain),
+    });
+  } finally {
+    await gw.stop();
+  }
+}
+
+async function drillPostgresCut(dir: string, serverUrl: string): Promise<void> {
+  const db: TestDatabase = await createPostgresDatabase(serverUrl);
+  const target = new URL(db.env.DATABASE_URL);
+  const proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
+  await proxy.start();
+  const viaProxy = new URL(target);
+  viaProxy.host = `127.0.0.1:${proxy.port}`;
+  const gw = await Gateway.start(dir, {
+    DATABASE_URL: viaProxy.toString(),
+    BRIDGE_PORT: String(await freePort()),
+  });
+  try {
+    await gw.bridgeReady();
+    const accepted = new Map<string, number>();
+    let stop = false;
+    let failed = 0;
+    const posters = Array.from({ length: 8 }, async (_, p) => {
+      for (let n = 0; !stop; n++) {
+        const key = randomUUID();
+        const res = await post(
+          gw.url,
+          { hook_event_name: 'Notification', session_id: `pg-${p}`, n },
+          { 'idempotency-key': key },
+        ).catch(() => undefined);
+        if (res?.status === 201) accepted.set(key, ((await res.json()) as { id: number }).id);
+        else failed++;
+        await sleep(10);
+      }
+    });
+    await sleep(2000);
+    const cutAt = performance.now();
+    await proxy.stop();
+    const unready = await waitUntil(
+      'ready 503',
+      async () => (await fetch(`${gw.url}/health/ready`)).status === 503,
+      10_000,
+    )
+      .then(() => (performance.now() - cutAt) / 1000)
+      .catch(() => Number.NaN);
+    await sleep(Math.max(0, 5000 - (performance.now() - cutAt)));
+    const backAt = performance.now();
+    await proxy.start();
+    const ready = await waitUntil(
+      'ready 200',
+      async () => (await fetch(`${gw.url}/health/ready`)).status === 200,
+      30_000,
+    )
+      .then(() => (performance.now() - backAt) / 1000)
+      .catch(() => Number.NaN);
+    await sleep(1000);
+    stop = true;
+    await Promise.all(posters);
+    const client = new Client({ connectionString: db.env.DATABASE_URL });
+    await client.connect();
+    const { rows: stored } = await client.query<{
+      idempotency_key: string;
+      id: number;
+      copies: string;
+    }>(
+      'SELECT idempotency_key, MIN(id) AS id, COUNT(*) AS copies FROM hook_events WHERE idempotency_key IS NOT NULL GROUP BY idempotency_key',
+    );
+    await client.end();
+    const byKey = new Map(stored.map((r) => [r.idempotency_key, r]));
+    const missing = [...accepted].filter(([key, id]) => Number(byKey.get(key)?.id) !== id).length;
+    const doubled = stored.filter((r) => Number(r.copies) > 1).length;
+    rows.push({
+      drill: 'PostgreSQL cut 5 s under POST /api/events (8 posters)',
+      measured: `ready 503 after ${unready.toFixed(2)} s, 200 again ${ready.toFixed(2)} s after the return; ${accepted.size} answered 201 (${failed} refused during the cut): ${missing} missing, ${doubled} stored twice`,
+      goal: '503 within 2 s and 200 again by itself; every 201 stored exactly once',
+      ok: unready <= 2 && Number.isFinite(ready) && missing === 0 && doubled === 0,
+    });
+  } finally {
+    await gw.stop();
+    await proxy.stop();
+    await db.drop();
+  }
+}
+
+async function drillRedisCut(dir: string, redisUrl: string): Promise<void> {
+  const target = new URL(redisUrl);
+  const proxy = new TcpProxy(target.hostname, Number(target.port || 6379));
+  await proxy.start();
+  const db = await createPostgresDatabase(process.env.TEST_DATABASE_URL as string);
+  const env = { REDIS_URL: `redis://127.0.0.1:${proxy.port}`, ...db.env };
+  const a = await Gateway.start(join(dir, 'a'), { ...env, BRIDGE_PORT: String(await freePort()) });
+  const b = await Gateway.start(join(dir, 'b'), { ...env, BRIDGE_PORT: String(await freePort()) });
+  const socket = io(b.url, {
+    transports: ['websocket'],
+    reconnection: true,
+    reconnectionDelay: 200,
+  });
+  const seen = new Map<number, number>();
+  socket.on('event', (message: { event_id: number }) =>
+    seen.set(message.event_id, (seen.get(message.event_id) ?? 0) + 1),
+  );
+  try {
+    await waitUntil('socket on B', () => socket.connected, 10_000);
+    await proxy.stop();
+    await post(a.url, { hook_event_name: 'Notification', session_id: 'during-cut' }).catch(
+      () => undefined,
+    );
+    await sleep(5000);
+    await proxy.start();
+    const redisUp = async (g: Gateway) =>
+      (
+        (await (await fetch(`${g.url}/health`)).json()) as {
+          details?: { redis?: { reachable?: boolean } };
+        }
+      ).details?.redis?.reachable === true;
+    await waitUntil(
+      'Redis back on both',
+      async () => (await redisUp(a)) && (await redisUp(b)),
+      30_000,
+    );
+    // After the cut: an event posted to A reaches B's client, once.
+    const deliveredAfter = await waitUntil(
+      'an event from A on B',
+      async () => {
+        const res = await post(a.url, { hook_event_name: 'Notification', session_id: 'after-cut' });
+        const { id } = (await res.json()) as { id: number };
+        await sleep(500);
+        return seen.has(id) ? id : undefined;
+      },
+      30_000,
+    ).catch(() => undefined);
+    const sentinel = (await (
+      await post(a.url, { hook_event_name: 'Stop', session_id: 'sentinel' })
+    ).json()) as { id: number };
+    await waitUntil('sentinel on B', () => seen.has(sentinel.id), 10_000).catch(() => undefined);
+    const alive = a.child.exitCode === null && b.child.exitCode === null;
+    const copies = deliveredAfter === undefined ? 0 : seen.get(deliveredAfter);
+    rows.push({
+      drill: 'Redis cut 5 s, two instances (Socket.IO on B)',
+      measured: `${alive ? 'both instances up' : 'AN INSTANCE EXITED'}; after the cut an event from A reached B ${copies ?? 0}×`,
+      goal: 'no instance exits; after the cut A → B exactly once',
+      ok: alive && copies === 1 && seen.get(sentinel.id) === 1,
+    });
+  } finally {
+    socket.close();
+    await a.stop();
+    await b.stop();
+    await proxy.stop();
+    await db.drop();
+  }
+}
+
+async function drillGatewayKill(dir: string): Promise<void> {
+  const gw = await Gateway.start(dir, { BRIDGE_PORT: String(await freePort()) });
+  const { process: proc } = await gw.bridgeReady();
+  const answered: number[] = [];
+  const posts = Array.from({ length: 200 }, (_, n) =>
+    post(
+      gw.url,
+      { hook_event_name: 'Notification', session_id: 'kill', n },
+      { 'idempotency-key': randomUUID() },
+    )
+      .then(async (res) => {
+        if (res.status === 201) answered.push(((await res.json()) as { id: number }).id);
+      })
+      .catch(() => undefined),
+  );
+  await waitUntil('some answers', () => answered.length >= 20, 10_000).catch(() => undefined);
+  gw.child.kill('SIGKILL');
+  await Promise.all(posts);
+  await gw.exited;
+  const bridgeGone = await waitUntil('bridge gone', () => !isAlive(proc.pid as number), 5000)
+    .then(() => true)
+    .catch(() => false);
+  const sqlite = new (sqliteDriver())(join(dir, 'gateway.sqlite'));
+  const integrity = sqlite.pragma('integrity_check', { simple: true });
+  const ids = new Set(
+    (sqlite.prepare('SELECT id FROM hook_events').all() as Array<{ id: number }>).map((r) => r.id),
+  );
+  sqlite.close();
+  const lost = answered.filter((id) => !ids.has(id)).length;
+  rows.push({
+    drill: 'gateway SIGKILL during 200 concurrent posts (SQLite)',
+    measured: `${answered.length} answered 201, ${lost} lost; integrity_check ${String(integrity)}; bridge ${bridgeGone ? 'gone' : 'STILL RUNNING'}`,
+    goal: 'every 201 stored; integrity ok; no bridge left',
+    ok: lost === 0 && integrity === 'ok' && bridgeGone,
+  });
+}
+
+async function drillHookSender(dir: string): Promise<void> {
+  const port = await freePort();
+  const env = {
+    USAGE_GATEWAY_URL: `http://127.0.0.1:${port}`,
+    USAGE_GATEWAY_SPOOL_DIR: join(dir, 'spool'),
+    HOME: dir,
+  };
+  const event = (n: number) => ({
+    hook_event_name: 'PostToolUse',
+    session_id: 'spooled',
+    cwd: '/w/shop',
+    n,
+  });
+  for (let n = 1; n <= 20; n++) runSender(event(n), env);
+  const gw = await Gateway.start(dir, { BRIDGE_PORT: String(await freePort()) }, port);
+  try {
+    runSender(event(21), env);
+    const listed = (await (
+      await fetch(`${gw.url}/api/events?session_id=spooled&limit=100`)
+    ).json()) as {
+      events: Array<{ payload: { n: number } }>;
+    };
+    const ns = listed.events.map((e) => e.payload.n);
+    const inOrder = ns.length === 21 && ns.every((n, i) => n === i + 1);
+    rows.push({
+      drill: 'gateway down while the hook sender fires 20 events',
+      measured: `${ns.length} stored after it returned${inOrder ? ', once each, in order' : `: ${ns.join(',')}`}`,
+      goal: 'all 21 once, in order',
+      ok: inOrder,
+    });
+  } finally {
+    await gw.stop();
+  }
+}
+
+async function drillHeap(dir: string): Promise<void> {
+  const gw = await Gateway.start(dir, { BRIDGE_PORT: String(await freePort()) });
+  try {
+    await gw.bridgeReady();
+    const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+    const fire = async (path: (i: number) => string) => {
+      let next = 0;
+      let errors = 0;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < QUERIES) {
+            const i = next++;
+            if ((await timedGet(agent, gw.url + path(i))).status !== 200) errors++;
+          }
+        }),
+      );
+      return errors;
+    };
+    await fire(() => '/api/usage/stats?plan=max5'); // warm-up: JIT, pools, caches
+    const start = await gw.heapUsed();
+    const sameErrors = await fire(() => '/api/usage/stats?plan=max5');
+    const afterSame = await gw.heapUsed();
+    const t0 = performance.now();
+    const distinctErrors = await fire(
+      (i) => `/api/usage/stats?plan=custom&custom_limit_tokens=${100_000 + i}`,
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const afterDistinct = await gw.heapUsed();
+    agent.destroy();
+    const mb = (bytes: number) => bytes / 1_048_576;
+    const baselineGrowth = mb(afterSame - start);
+    const growth = mb(afterDistinct - afterSame);
+    rows.push({
+      drill: `${QUERIES.toLocaleString('en-US')} distinct stats queries`,
+      measured: `heap +${growth.toFixed(1)} MB (baseline, ${QUERIES.toLocaleString('en-US')} identical: +${baselineGrowth.toFixed(1)} MB); ${(QUERIES / seconds).toFixed(0)} queries/s; ${sameErrors + distinctErrors} errors`,
+      goal: 'heap growth ≤ 20 MB',
+      ok: growth <= 20 && sameErrors + distinctErrors === 0,
+    });
+  } finally {
+    await gw.stop();
+  }
+}
+
+async function drillAuthMatrix(dir: string): Promise<void> {
+  const secret = 'drill-secret-that-is-long-enough-0000';
+  const key = 'drill-api-key-0123456789';
+  const gw = await Gateway.start(dir, {
+    BRIDGE_PORT: String(await freePort()),
+    AUTH_JWT_SECRET: secret,
+    AUTH_JWT_AUDIENCE: 'usage-gateway',
+    API_KEYS: key,
+  });
+  try {
+    const now = Math.floor(Date.now() / 1000);
+    const bad: Array<[string, { token?: string; apiKey?: string }]> = [
+      ['none', {}],
+      ['bad token', { token: await signJwt({ sub: 'a', aud: 'usage-gateway' }, 'y'.repeat(40)) }],
+      [
+        'expired',
+        { token: await signJwt({ sub: 'a', aud: 'usage-gateway', exp: now - 300 }, secret) },
+      ],
+      ['wrong audience', { token: await signJwt({ sub: 'a', aud: 'other' }, secret) }],
+      ['wrong key', { apiKey: 'not-the-key-0123456789' }],
+    ];
+    let refused = 0;
+    let attempts = 0;
+    for (const [, cred] of bad) {
+      attempts += 3;
+      const headers: Record<string, string> = {};
+      if (cred.token) headers.authorization = `Bearer ${cred.token}`;
+      if (cred.apiKey) headers['x-api-key'] = cred.apiKey;
+      if ((await fetch(`${gw.url}/api/events`, { headers })).status === 401) refused++;
+      const sio = io(gw.url, {
+        transports: ['websocket'],
+        reconnection: false,
+        auth: { token: cred.token, api_key: cred.apiKey },
+      });
+      const verdict = await new Promise<string>((resolve) => {
+        sio.once('connect', () => resolve('connected'));
+        sio.once('connect_error', (e) => resolve(e.message));
+      });
+      sio.close();
+      if (verdict.startsWith('unauthorized')) refused++;
+      const query = cred.token
+        ? `?token=${cred.token}`
+        : cred.apiKey
+          ? `?api_key=${cred.apiKey}`
+          : '';
+      const ws = new WebSocket(`${gw.url.replace('http', 'ws')}/stream${query}`);
+      const streamVerdict = await new Promise<string>((resolve) => {
+        ws.once('unexpected-response', (_req, res) => resolve(`http ${res.statusCode}`));
+        ws.once('open', () => ws.send(JSON.stringify({ type: 'subscribe', room: 'global' })));
+        ws.once('close', (code) => resolve(`close ${code}`));
+        ws.once('error', () => resolve('error'));
+      });
+      ws.terminate();
+      if (streamVerdict === 'http 401' || streamVerdict === 'close 4401') refused++;
+    }
+    // A valid reader never receives what is sent to a project its token does not grant.
+    const reader = await signJwt(
+      { sub: 'alice', aud: 'usage-gateway', projects: ['shop'] },
+      secret,
+    );
+    const sio = io(gw.url, {
+      transports: ['websocket'],
+      reconnection: false,
+      auth: { token: reader },
+    });
+    const received: string[] = [];
+    sio.onAny((name: string) => received.push(name));
+    await waitUntil('reader connected', () => sio.connected, 5000);
+    await sio.timeout(3000).emitWithAck('subscribe', { room: 'project:bank' });
+    await sio.timeout(3000).emitWithAck('subscribe', { room: 'project:shop' });
+    const publish = (room: string, name: string) =>
+      fetch(`${gw.url}/api/broadcasts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': key },
+        body: JSON.stringify({ event_type: `custom.${name}`, room, data: {} }),
+      });
+    await publish('project:bank', 'forbidden');
+    await publish('project:shop', 'sentinel');
+    await waitUntil('sentinel', () => received.includes('custom.sentinel'), 5000).catch(
+      () => undefined,
+    );
+    sio.close();
+    const leaked = received.filter((r) => r === 'custom.forbidden').length;
+    rows.push({
+      drill:
+        'auth matrix: none/bad/expired/wrong-audience token, wrong key × REST, Socket.IO, /stream',
+      measured: `${refused}/${attempts} refused; ${leaked} deliveries from a forbidden room`,
+      goal: 'all refused, nothing from a forbidden room',
+      ok: refused === attempts && leaked === 0 && received.includes('custom.sentinel'),
+    });
+  } finally {
+    await gw.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'ug-drills-'));
+  const pg = process.env.TEST_DATABASE_URL;
+  const redis = process.env.TEST_REDIS_URL;
+  const drills: Array<[string, (dir: string) => Promise<void>, string | undefined]> = [
+    ['bridge-kill', drillBridgeKill, 'ok'],
+    ['bridge-stop', drillBridgeStop, 'ok'],
+    ['postgres-cut', (d) => drillPostgresCut(d, pg as string), pg],
+    ['redis-cut', (d) => drillRedisCut(d, redis as string), redis && pg],
+    ['gateway-kill', drillGatewayKill, 'ok'],
+    ['hook-sender', drillHookSender, 'ok'],
+    ['heap', drillHeap, 'ok'],
+    ['auth', drillAuthMatrix, 'ok'],
+  ];
+  try {
+    for (const [name, drill, available] of drills) {
+      if (ONLY && !ONLY.includes(name)) continue;
+      const dir = join(root, name);
+      mkdirSync(dir, { recursive: true });
+      writeLogs(dir);
+      if (!available) {
+        rows.push({
+          drill: name,
+          measured: 'needs TEST_DATABASE_URL / TEST_REDIS_URL',
+          goal: '',
+          ok: 'skipped',
+        });
+        continue;
+      }
+      const started = performance.now();
+      process.stderr.write(`drill ${name} …\n`);
+      try {
+        await drill(dir);
+      } catch (error) {
+        rows.push({
+          drill: name,
+          measured: `failed: ${(error as Error).message}`,
+          goal: '',
+          ok: false,
+        });
+      }
+      process.stderr.write(
+        `drill ${name} done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+      );
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  console.log('\n| drill | measured | goal | |\n|---|---|---|---|');
+  for (const r of rows)
+    console.log(
+      `| ${r.drill} | ${r.measured} | ${r.goal} | ${r.ok === 'skipped' ? 'skipped' : r.ok ? 'ok' : 'MISSED'} |`,
+    );
+  const missed = rows.filter((r) => r.ok === false).length;
+  console.log(missed ? `\n${missed} drill(s) missed their goal` : '\nevery drill met its goal');
+  process.exit(missed ? 1 : 0);
+}
+
+void main();
