@@ -189,6 +189,23 @@ class Incremental(TempTree):
         store.refresh()
         self.assertEqual(len(store.entries), 0)
 
+    def test_a_file_rewritten_in_place_with_other_content_is_read_again(self):
+        path = write(self.root, "p/a.jsonl", [assistant_line(at(), out=100, message_id=f"m{i}") for i in range(3)])
+        store = LogStore([self.root], PRICES)
+        store.refresh()
+        self.assertEqual(sum(store.entries.out), 300)
+        # Same name, same inode, longer: other content, not an append (an editor's save, a sync).
+        with open(path, "r+", encoding="utf-8") as handle:
+            handle.write("\n".join(assistant_line(at(), out=7, message_id=f"n{i}") for i in range(4)) + "\n")
+        report = store.refresh()
+        self.assertTrue(report.rebuilt)
+        self.assertEqual((len(store.entries), sum(store.entries.out)), (4, 28))
+        # A plain append is still read incrementally.
+        write(self.root, "p/a.jsonl", [assistant_line(at(), out=5, message_id="n9")], mode="a")
+        report = store.refresh()
+        self.assertFalse(report.rebuilt)
+        self.assertEqual(sum(store.entries.out), 33)
+
 
 class ParallelColdScan(TempTree):
     def test_worker_processes_give_exactly_the_in_process_result(self):

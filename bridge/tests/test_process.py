@@ -92,6 +92,33 @@ class BridgeProcess(unittest.TestCase):
         self.assertEqual(proc.wait(timeout=5), 0)
         self.assertLess(time.monotonic() - started, 1.0)
 
+    def test_report_routes_and_their_400s(self):
+        day = datetime(2026, 11, 2, 23, 30, tzinfo=timezone.utc)
+        write(self.data, "shop/a.jsonl", [assistant_line(day, inp=5, out=50, message_id="m1"),
+                                          assistant_line(day + timedelta(hours=1), inp=7, out=70, message_id="m2")])
+        write(self.data, "bank/b.jsonl", [assistant_line(day, inp=1, out=10, message_id="m3")])
+        _, url = self.start()
+        status, daily = request(url + "/usage/reports/daily?timezone=UTC")
+        self.assertEqual(status, 200)
+        self.assertEqual([(r["date"], r["input_tokens"]) for r in daily["daily"]], [("2026-11-02", 6), ("2026-11-03", 7)])
+        self.assertEqual(daily["totals"]["output_tokens"], 130)
+        status, berlin = request(url + "/usage/reports/daily?timezone=Europe/Berlin&project=shop&breakdown=false")
+        self.assertEqual([(r["date"], r["input_tokens"]) for r in berlin["daily"]], [("2026-11-03", 12)])
+        self.assertNotIn("model_breakdowns", berlin["daily"][0])
+        status, weekly = request(url + "/usage/reports/weekly?start_of_week=monday&timezone=UTC")
+        self.assertEqual([r["week"] for r in weekly["weekly"]], ["2026-11-02"])
+        status, monthly = request(url + "/usage/reports/monthly?order=desc")
+        self.assertEqual([r["month"] for r in monthly["monthly"]], ["2026-11"])
+
+        status, body = request(url + "/usage/reports/daily?since=2026-13-01&until=x&timezone=Mars/Olympus"
+                                     "&order=up&start_of_week=someday&breakdown=maybe&color=red")
+        self.assertEqual(status, 400)
+        self.assertEqual(
+            sorted(e["field"] for e in body["errors"]),
+            ["breakdown", "color", "order", "since", "start_of_week", "timezone", "until"],
+        )
+        self.assertEqual(request(url + "/usage/reports/yearly")[0], 404)
+
     def test_config_is_validated_persisted_atomically_and_survives_a_restart(self):
         proc, url = self.start()
         status, body = request(url + "/usage/config", "POST", {"plan": "gold", "reset_hour": 24, "colour": "red"})

@@ -3,6 +3,7 @@
 import json
 import os
 import tempfile
+import threading
 from datetime import datetime, timezone
 from typing import Dict, List, Optional, Tuple
 
@@ -67,6 +68,8 @@ def validate(values: Dict[str, object], partial: bool) -> Tuple[Dict[str, object
 
 class ConfigStore:
     def __init__(self, state_dir: Optional[str]) -> None:
+        # The server answers on several threads: one update at a time, so none is lost.
+        self._lock = threading.Lock()
         self.path = os.path.join(state_dir, "config.json") if state_dir else None
         self.config = dict(DEFAULT_CONFIG, updated_at=None)
         if self.path and os.path.exists(self.path):
@@ -84,6 +87,10 @@ class ConfigStore:
         return dict(self.config)
 
     def update(self, values: Dict[str, object]) -> Dict[str, object]:
+        with self._lock:
+            return self._update(values)
+
+    def _update(self, values: Dict[str, object]) -> Dict[str, object]:
         updated = dict(self.config)
         updated.update(values)
         updated["updated_at"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

@@ -1,17 +1,27 @@
 """Payloads of the bridge API (DESIGN.md §6) computed from blocks: sessions, stats, predictions."""
 
+import json
+import os
 from datetime import datetime, timezone
 from typing import Dict, List, Optional
 
 from .blocks import BLOCK_MS, SYNTHETIC_MODEL, Block
 from .timeparse import iso_ms
 
-# tokens / USD / messages per 5-hour block (DESIGN.md §6)
-PLANS: Dict[str, Dict[str, float]] = {
-    "pro": {"tokens": 19_000, "cost": 18.0, "messages": 250},
-    "max5": {"tokens": 88_000, "cost": 35.0, "messages": 1_000},
-    "max20": {"tokens": 220_000, "cost": 140.0, "messages": 2_000},
-}
+
+def _load_plans() -> Dict[str, Dict[str, float]]:
+    """Tokens / USD / messages per 5-hour block (DESIGN.md §6): bridge/plans.json, which the
+    gateway reads too for its well-formed defaults."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "plans.json")
+    with open(path, "r", encoding="utf-8") as handle:
+        table = json.load(handle)
+    return {
+        name: {"tokens": limits["tokens"], "cost": float(limits["cost_usd"]), "messages": limits["messages"]}
+        for name, limits in table.items()
+    }
+
+
+PLANS: Dict[str, Dict[str, float]] = _load_plans()
 P90_WINDOW_MS = 192 * 3_600_000
 
 

@@ -13,10 +13,13 @@ from urllib.parse import parse_qs, urlsplit
 from . import __version__
 from .config_store import ConfigStore, validate, zone_for
 from .report import sessions_payload, stats_payload
+from .reports import KINDS, WEEKDAYS
 from .service import UsageService
 
 MAX_BODY = 64 * 1024
 SAFE_SESSION_ID = re.compile(r"^[A-Za-z0-9._:+-]{1,128}$")
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+REPORT_PARAMS = ("since", "until", "timezone", "project", "order", "start_of_week", "breakdown")
 
 
 class BadRequest(Exception):
@@ -89,6 +92,10 @@ class Handler(BaseHTTPRequestHandler):
                 ("GET", "/usage/config"): self.get_config,
                 ("POST", "/usage/config"): self.post_config,
             }.get((method, url.path.rstrip("/") or "/"))
+            report_kind = url.path.rstrip("/").rsplit("/", 1)[-1]
+            if route is None and method == "GET" and url.path.rstrip("/") == f"/usage/reports/{report_kind}":
+                if report_kind in KINDS:
+                    route = lambda q: self.get_report(report_kind, q)  # noqa: E731
             if route is None:
                 known = url.path.rstrip("/") in ("/health", "/usage/stats", "/usage/sessions", "/usage/config")
                 self._error(405 if known else 404, "method not allowed" if known else f"no route {url.path}")
@@ -205,6 +212,62 @@ class Handler(BaseHTTPRequestHandler):
         service = self.server.service
         view = service.view
         self._send(200, sessions_payload(view.blocks, view.models, service.now_ms(), hours_back, limit, session_id))  # type: ignore[arg-type]
+
+    def get_report(self, kind: str, query) -> None:
+        """GET /usage/reports/{daily|weekly|monthly}: every bad parameter listed in one 400."""
+        errors: List[Dict[str, str]] = []
+        for key in query:
+            if key not in REPORT_PARAMS:
+                errors.append({"field": key, "message": "unknown parameter"})
+        last = lambda name: (query.get(name) or [""])[-1]  # noqa: E731
+        bounds = {}
+        for name in ("since", "until"):
+            raw = last(name)
+            if raw == "":
+                bounds[name] = None
+                continue
+            try:
+                if not DATE.match(raw):
+                    raise ValueError(raw)
+                bounds[name] = datetime.strptime(raw, "%Y-%m-%d").date()
+            except ValueError:
+                errors.append({"field": name, "message": "must be a date YYYY-MM-DD"})
+        if bounds.get("since") and bounds.get("until") and bounds["since"] > bounds["until"]:
+            errors.append({"field": "until", "message": "must not be before since"})
+        zone_name = last("timezone") or str(self.server.config_store.get().get("timezone") or "UTC")
+        if zone_name == "auto":
+            zone_name = "UTC"
+        zone = zone_for(zone_name)
+        if zone is None:
+            errors.append({"field": "timezone", "message": "must be an IANA time zone such as Europe/Berlin"})
+        order = last("order") or "asc"
+        if order not in ("asc", "desc"):
+            errors.append({"field": "order", "message": "must be asc or desc"})
+        week = last("start_of_week") or "sunday"
+        if week not in WEEKDAYS:
+            errors.append({"field": "start_of_week", "message": f"must be one of {', '.join(WEEKDAYS)}"})
+        breakdown = last("breakdown") or "true"
+        if breakdown not in ("true", "false"):
+            errors.append({"field": "breakdown", "message": "must be true or false"})
+        project = last("project") or None
+        if project is not None and (len(project) > 255 or "/" in project):
+            errors.append({"field": "project", "message": "must be a project folder name (no /)"})
+        if errors:
+            raise BadRequest(errors)
+        if not self._require_ready():
+            return
+        payload = self.server.service.report(
+            kind,
+            zone,
+            since=bounds.get("since"),
+            until=bounds.get("until"),
+            project=project,
+            order=order,
+            start_of_week=WEEKDAYS.index(week),
+            breakdown=breakdown == "true",
+        )
+        payload.update({"timezone": zone_name, "order": order})
+        self._send(200, payload)
 
     def get_config(self, _query) -> None:
         self._send(200, self.server.config_store.get())

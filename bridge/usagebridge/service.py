@@ -8,6 +8,7 @@ from typing import Callable, List, Optional
 
 from .blocks import Block, Timeline
 from .pricing import PriceTable
+from .reports import build_report
 from .store import LogStore
 
 
@@ -83,6 +84,12 @@ class UsageService:
                 limit_resets_at_ms=store.limit_resets_at_ms,
                 ready=True,
             )
+
+    def report(self, kind: str, zone, **options) -> dict:
+        """A report from the store's running sums, read between two refreshes (never mid-update)."""
+        with self._refresh_lock:
+            store = self.store
+            return build_report(store.aggregates, store.models, store.projects, kind, zone, **options)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="refresher", daemon=True)

@@ -1,8 +1,8 @@
 """Incremental reader of Claude Code usage logs (`projects/**/*.jsonl`).
 
 Each file is remembered by identity (device, inode), size, mtime and the byte offset read so far;
-a refresh reads only appended bytes. A shrunk, replaced or deleted file makes the store start over
-(rotation is rare; exactness matters more). A last line without its newline is left for later.
+a refresh reads only appended bytes. A shrunk, replaced, rewritten (the last bytes read are no
+longer there) or deleted file makes the store start over (rare; exactness matters more). A last line without its newline is left for later.
 
 Entries are kept in compact typed arrays (one slot per entry) so a gigabyte of logs fits in well
 under 300 MB, and de-duplicated on `message.id` + `requestId`, first seen wins, in the order
@@ -22,6 +22,7 @@ from typing import Dict, List, Optional, Tuple
 
 from .parse import NO_KEY, Parsed, Parser, parse_files
 from .pricing import PriceTable
+from .reports import UsageAggregates
 from .timeparse import parse_iso_ms
 
 _HEAD_TS = re.compile(rb'"timestamp"\s*:\s*"([^"]+)"')
@@ -29,6 +30,18 @@ _HEAD_TS = re.compile(rb'"timestamp"\s*:\s*"([^"]+)"')
 # per the machines this runs on); below it, starting workers costs more than it saves.
 PARALLEL_MIN_BYTES = 64 * 1024 * 1024
 TASK_BYTES = 24 * 1024 * 1024
+TAIL_BYTES = 64
+
+
+def _read_tail(path: str, offset: int) -> bytes:
+    if offset <= 0:
+        return b""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, offset - TAIL_BYTES))
+            return handle.read(min(offset, TAIL_BYTES))
+    except OSError:
+        return b""
 
 
 @dataclass
@@ -39,6 +52,9 @@ class FileState:
     size: int
     mtime_ns: int
     offset: int
+    # The last bytes read (up to TAIL_BYTES before `offset`): if they are no longer there, the file
+    # was rewritten in place rather than appended to.
+    tail: bytes = b""
 
 
 @dataclass
@@ -92,6 +108,10 @@ class LogStore:
         self.models: List[str] = []
         self._model_index: Dict[str, int] = {}
         self._seen: Dict[int, int] = {}
+        # Project directory names (the folder under `projects/`), and the report sums.
+        self.projects: List[str] = []
+        self._project_index: Dict[str, int] = {}
+        self.aggregates = UsageAggregates()
         self.malformed_lines = 0
         self.duplicates = 0
         self.limit_resets_at_ms: Optional[int] = None
@@ -150,6 +170,10 @@ class LogStore:
             if st is None or (st.st_dev, st.st_ino) != (state.dev, state.ino) or st.st_size < state.offset:
                 rebuilt = True
                 break
+            # Same file, as long or longer: an append keeps the bytes read so far, a rewrite not.
+            if st.st_mtime_ns != state.mtime_ns and _read_tail(path, state.offset) != state.tail:
+                rebuilt = True
+                break
         if rebuilt:
             self._reset()
             self.generation += 1
@@ -165,7 +189,7 @@ class LogStore:
                     parser.read_file(path, state.offset)
                 except OSError:
                     pass
-                self._merge(parser.result)
+                self._merge(parser.result, self._project_of(path))
                 self._advance(state, st, parser.result)
                 bytes_read += parser.result.bytes_read
         # New files, in ccusage's order (earliest timestamp first).
@@ -174,7 +198,7 @@ class LogStore:
             st = found[path]
             state = FileState(path, st.st_dev, st.st_ino, 0, st.st_mtime_ns, 0)
             self.files[path] = state
-            self._merge(result)
+            self._merge(result, self._project_of(path))
             self._advance(state, st, result)
             bytes_read += result.bytes_read
 
@@ -230,8 +254,24 @@ class LogStore:
         state.offset += result.consumed
         state.size = st.st_size
         state.mtime_ns = st.st_mtime_ns
+        if result.consumed:
+            state.tail = _read_tail(state.path, state.offset)
 
-    def _merge(self, parsed: Parsed) -> None:
+    def _project_of(self, path: str) -> int:
+        """The index of the file's project: the folder right under `projects/` (ccusage's rule)."""
+        parts = path.replace("\\", "/").split("/")
+        name = "unknown"
+        if "projects" in parts:
+            at = len(parts) - 1 - parts[::-1].index("projects")
+            if at + 1 < len(parts) - 1 and parts[at + 1].strip():
+                name = parts[at + 1]
+        index = self._project_index.get(name)
+        if index is None:
+            index = self._project_index[name] = len(self.projects)
+            self.projects.append(name)
+        return index
+
+    def _merge(self, parsed: Parsed, project: int = 0) -> None:
         """Adds parsed entries in order; a key seen before (in an earlier file) is a duplicate."""
         self.malformed_lines += parsed.malformed
         self.duplicates += parsed.duplicates
@@ -246,7 +286,7 @@ class LogStore:
                 index = self._model_index[name] = len(self.models)
                 self.models.append(name)
             remap.append(index)
-        seen, entries, pending = self._seen, self.entries, self._pending
+        seen, entries, pending, aggregates = self._seen, self.entries, self._pending, self.aggregates
         keys = parsed.keys
         for i in range(len(keys)):
             key = keys[i]
@@ -257,6 +297,10 @@ class LogStore:
             slot = entries.append(
                 parsed.ts[i], parsed.inp[i], parsed.out[i], parsed.cache_create[i], parsed.cache_read[i],
                 parsed.cost[i], remap[parsed.model[i]],
+            )
+            aggregates.add(
+                parsed.ts[i], parsed.inp[i], parsed.out[i], parsed.cache_create[i], parsed.cache_read[i],
+                parsed.cost[i], remap[parsed.model[i]], project,
             )
             if key != NO_KEY:
                 seen[key] = slot
