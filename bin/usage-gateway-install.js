@@ -1,0 +1,225 @@
+/*
+ * `usage-gateway-hook install | uninstall` — merges the hook sender into Claude Code's
+ * settings.json (DESIGN §8), and takes out exactly what it put in. No dependencies.
+ *
+ *   usage-gateway-hook install [--project DIR] [--events A,B,…] [--dry-run]
+ *   usage-gateway-hook uninstall [--project DIR] [--dry-run]
+ *
+ * The file is ~/.claude/settings.json, or DIR/.claude/settings.json with --project. Every other
+ * hook and setting is kept as it was (order and indentation included); a timestamped backup is
+ * written next to the file before any change; a file that is not valid JSON is refused and left
+ * alone. A second install changes nothing. Unlike `send`, these talk to the user: stdout, exit 1
+ * on a refusal.
+ */
+'use strict';
+
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+/** Every event Claude Code sends to command hooks that the gateway stores. */
+const DEFAULT_EVENTS = [
+  'SessionStart',
+  'SessionEnd',
+  'UserPromptSubmit',
+  'PreToolUse',
+  'PostToolUse',
+  'PostToolUseFailure',
+  'PermissionRequest',
+  'Notification',
+  'Stop',
+  'StopFailure',
+  'SubagentStart',
+  'SubagentStop',
+  'PreCompact',
+  'PostCompact',
+];
+const EVENT_NAME = /^[A-Z][A-Za-z]{1,40}$/;
+
+class Refusal extends Error {}
+
+function parseArgs(argv) {
+  const options = { project: undefined, events: DEFAULT_EVENTS, dryRun: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const next = argv[++i];
+      if (next === undefined || next.startsWith('--')) throw new Refusal(`${arg} needs a value`);
+      return next;
+    };
+    if (arg === '--dry-run') options.dryRun = true;
+    else if (arg === '--project') options.project = path.resolve(value());
+    else if (arg === '--events') {
+      const events = value()
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean);
+      const bad = events.filter((e) => !EVENT_NAME.test(e));
+      if (!events.length || bad.length)
+        throw new Refusal(`--events: not event names: ${bad.join(', ') || '(none given)'}`);
+      options.events = [...new Set(events)];
+    } else throw new Refusal(`unknown option ${arg}`);
+  }
+  return options;
+}
+
+/** The command Claude Code runs: this installation's sender, by absolute path. */
+function senderCommand() {
+  const sender = path.resolve(__dirname, 'usage-gateway-hook');
+  return /[\s"'$`\\]/.test(sender) ? JSON.stringify(sender) : sender;
+}
+
+function settingsPath(options) {
+  const base = options.project ? path.join(options.project, '.claude') : claudeHome();
+  return path.join(base, 'settings.json');
+}
+
+function claudeHome() {
+  // Claude Code's own override of ~/.claude, when set (the first of a list).
+  const configured = (process.env.CLAUDE_CONFIG_DIR || '').split(',')[0].trim();
+  return configured || path.join(os.homedir(), '.claude');
+}
+
+/** The file's text and its parsed settings; a missing file is an empty one. */
+function read(file) {
+  let text;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    if (error.code === 'ENOENT') return { text: undefined, settings: {} };
+    throw error;
+  }
+  let settings;
+  try {
+    settings = text.trim() === '' ? {} : JSON.parse(text);
+  } catch (error) {
+    throw new Refusal(`${file} is not valid JSON (${error.message}); it was left untouched`);
+  }
+  if (typeof settings !== 'object' || settings === null || Array.isArray(settings))
+    throw new Refusal(`${file} does not hold a JSON object; it was left untouched`);
+  if (
+    settings.hooks !== undefined &&
+    (typeof settings.hooks !== 'object' || settings.hooks === null || Array.isArray(settings.hooks))
+  )
+    throw new Refusal(`${file}: "hooks" is not an object; it was left untouched`);
+  return { text, settings };
+}
+
+/** The indentation the file uses (two spaces when it has none yet). */
+function indentOf(text) {
+  const match = text && /\n([ \t]+)"/.exec(text);
+  return match ? match[1] : '  ';
+}
+
+const isOurs = (handler, command) =>
+  handler &&
+  typeof handler === 'object' &&
+  handler.type === 'command' &&
+  handler.command === command;
+
+function install(settings, events, command) {
+  const added = [];
+  const hooks = settings.hooks === undefined ? {} : settings.hooks;
+  for (const event of events) {
+    const groups = Array.isArray(hooks[event]) ? hooks[event] : undefined;
+    if (hooks[event] !== undefined && !groups)
+      throw new Refusal(`"hooks.${event}" is not a list; nothing was changed`);
+    const present = (groups || []).some(
+      (group) => group && Array.isArray(group.hooks) && group.hooks.some((h) => isOurs(h, command)),
+    );
+    if (present) continue;
+    hooks[event] = [...(groups || []), { hooks: [{ type: 'command', command, async: true }] }];
+    added.push(event);
+  }
+  if (added.length && settings.hooks === undefined) settings.hooks = hooks;
+  return added;
+}
+
+function uninstall(settings, command) {
+  const removed = [];
+  const hooks = settings.hooks;
+  if (!hooks) return removed;
+  for (const event of Object.keys(hooks)) {
+    const groups = hooks[event];
+    if (!Array.isArray(groups)) continue;
+    let touched = false;
+    const kept = [];
+    for (const group of groups) {
+      if (!group || !Array.isArray(group.hooks) || !group.hooks.some((h) => isOurs(h, command))) {
+        kept.push(group);
+        continue;
+      }
+      touched = true;
+      const others = group.hooks.filter((h) => !isOurs(h, command));
+      // A group install made holds only our handler: it goes; a user's group keeps the rest.
+      if (others.length) kept.push({ ...group, hooks: others });
+    }
+    if (!touched) continue;
+    removed.push(event);
+    if (kept.length) hooks[event] = kept;
+    else delete hooks[event];
+  }
+  if (removed.length && Object.keys(hooks).length === 0) delete settings.hooks;
+  return removed;
+}
+
+function timestamp() {
+  return new Date().toISOString().replace(/[-:]/g, '');
+}
+
+function run(action, argv, out = process.stdout) {
+  const options = parseArgs(argv);
+  const file = settingsPath(options);
+  const command = senderCommand();
+  const { text, settings } = read(file);
+  const changed =
+    action === 'install'
+      ? install(settings, options.events, command)
+      : uninstall(settings, command);
+  const verb = action === 'install' ? 'adds' : 'removes';
+  if (!changed.length) {
+    out.write(
+      `${file}: nothing to do (${action === 'install' ? 'already installed' : 'not installed'})\n`,
+    );
+    return 0;
+  }
+  const next = JSON.stringify(settings, null, indentOf(text)) + '\n';
+  if (options.dryRun) {
+    out.write(
+      `${file}: ${action} ${verb} the hook for ${changed.join(', ')} (dry run: nothing written)\n`,
+    );
+    out.write(next);
+    return 0;
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  // Nothing left but what install made: no file, as before it.
+  const empty = Object.keys(settings).length === 0;
+  if (text !== undefined) {
+    const backup = `${file}.backup-${timestamp()}`;
+    fs.writeFileSync(backup, text, { flag: 'wx' });
+    out.write(`${file}: backed up to ${backup}\n`);
+  }
+  // Written beside the file, then renamed over it: a crash never leaves half a settings file.
+  if (empty) fs.unlinkSync(file);
+  else {
+    const temporary = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(temporary, next);
+    fs.renameSync(temporary, file);
+  }
+  const done = action === 'install' ? 'added' : 'removed';
+  out.write(`${file}: ${done} the hook for ${changed.join(', ')} (${command})\n`);
+  return 0;
+}
+
+/** Entry from usage-gateway-hook; resolves with the exit code. */
+function main(action, argv) {
+  try {
+    return run(action, argv);
+  } catch (error) {
+    if (!(error instanceof Refusal)) throw error;
+    process.stderr.write(`usage-gateway-hook ${action}: ${error.message}\n`);
+    return 1;
+  }
+}
+
+module.exports = { main, DEFAULT_EVENTS };
