@@ -81,6 +81,31 @@ describeWithService('TEST_REDIS_URL', 'two gateway instances over Redis', (redis
     expect(streamEvents).toEqual([id, sentinel]);
   });
 
+  it('hears nothing from a deployment on another database of the same Redis server', async () => {
+    // Pub/Sub channels are server-wide in Redis; a database index is a deployment of its own.
+    const db = new URL(a.config.redis.url!).pathname.slice(1);
+    const other = createSqliteDatabase();
+    const lone = await startTestApp({
+      ...other.env,
+      REDIS_URL: `redis://127.0.0.1:${proxy.port}/${(Number(db) % 15) + 1}`,
+    });
+    const client = connectSocket(lone.url);
+    try {
+      await connected(client);
+      await sleep(500); // its adapter subscribes
+      const before = streamEvents.length;
+      const foreign = await post(lone.url, 100); // an id that A's database will also give out
+      await waitFor(() => client.eventIds().includes(foreign), 5000, 'its own client');
+      const sentinel = await post(a.url, 101);
+      await waitFor(() => streamEvents.includes(sentinel), 5000, 'the sentinel on /stream');
+      expect(streamEvents.slice(before)).toEqual([sentinel]);
+    } finally {
+      client.close();
+      await lone.close();
+      await other.drop();
+    }
+  });
+
   it('ticks metrics once per interval for a client on B (A does not tick for it)', async () => {
     const client = connectSocket(b.url);
     await connected(client);

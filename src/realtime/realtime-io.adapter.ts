@@ -108,7 +108,11 @@ export class RealtimeIoAdapter extends IoAdapter {
       'ready',
       () => lastLog && logger.log('Redis back, cross-instance delivery resumed'),
     );
-    return createAdapter(redis, { blockTimeInMs: 1000 });
+    // Redis keeps streams and keys per database, but its Pub/Sub channels are server-wide: the
+    // adapter's server-side events (the /stream relay) would reach every deployment on the same
+    // Redis server. Naming the database in the channels keeps a deployment to its own database.
+    const db = redis.options.db ?? 0;
+    return createAdapter(redis, { blockTimeInMs: 1000, channelPrefix: `usage-gateway#${db}` });
   }
 
   override async close(server: Server): Promise<void> {
