@@ -109,13 +109,22 @@ class BridgeProcess(unittest.TestCase):
         self.assertEqual([r["week"] for r in weekly["weekly"]], ["2026-11-02"])
         status, monthly = request(url + "/usage/reports/monthly?order=desc")
         self.assertEqual([r["month"] for r in monthly["monthly"]], ["2026-11"])
+        status, sessions = request(url + "/usage/reports/sessions?timezone=UTC&order=desc")
+        self.assertEqual(
+            [(r["project_path"], r["session_id"], r["last_activity"], r["input_tokens"]) for r in sessions["sessions"]],
+            [("Unknown Project", "shop", "2026-11-03", 12), ("Unknown Project", "bank", "2026-11-02", 1)],
+        )
+        # reset_hour: a day that starts at 01:00 keeps 23:30 and 00:30 together.
+        status, shifted = request(url + "/usage/reports/daily?timezone=UTC&reset_hour=1")
+        self.assertEqual([(r["date"], r["input_tokens"]) for r in shifted["daily"]], [("2026-11-02", 13)])
+        self.assertEqual(shifted["reset_hour"], 1)
 
         status, body = request(url + "/usage/reports/daily?since=2026-13-01&until=x&timezone=Mars/Olympus"
-                                     "&order=up&start_of_week=someday&breakdown=maybe&color=red")
+                                     "&order=up&start_of_week=someday&breakdown=maybe&reset_hour=24&color=red")
         self.assertEqual(status, 400)
         self.assertEqual(
             sorted(e["field"] for e in body["errors"]),
-            ["breakdown", "color", "order", "since", "start_of_week", "timezone", "until"],
+            ["breakdown", "color", "order", "reset_hour", "since", "start_of_week", "timezone", "until"],
         )
         self.assertEqual(request(url + "/usage/reports/yearly")[0], 404)
 

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from usagebridge.config_store import zone_for
 from usagebridge.pricing import PriceTable
-from usagebridge.reports import build_report
+from usagebridge.reports import build_report, build_sessions_report
 from usagebridge.store import LogStore
 
 from .fixtures import assistant_line
@@ -136,6 +136,95 @@ class ReportsTest(unittest.TestCase):
         self.assertEqual(after["totals"]["output_tokens"], before + 777)
         day = next(r for r in after["daily"] if r["date"] == "2026-04-10")
         self.assertIn("claude-sonnet-4-5-20250929", day["models"])
+
+
+class SessionsAndEdgesTest(unittest.TestCase):
+    """The session report (ccusage's grouping), duplicates across projects, fast mode."""
+
+    def setUp(self) -> None:
+        self.root = tempfile.mkdtemp(prefix="ug-sessions-")
+        self.addCleanup(shutil.rmtree, self.root, True)
+
+    def write(self, relative, lines):
+        path = os.path.join(self.root, "projects", *relative.split("/"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "a") as handle:
+            handle.write("".join(line + "\n" for line in lines))
+
+    def store(self):
+        store = LogStore([self.root], PRICES)
+        store.refresh()
+        return store
+
+    def sessions(self, store, zone="UTC", **options):
+        return build_sessions_report(
+            store.aggregates, store.models, store.projects, store.sessions, zone_for(zone), **options
+        )
+
+    def test_sessions_are_grouped_by_folder_as_ccusage_does(self):
+        t = datetime(2026, 5, 1, 22, 30, tzinfo=timezone.utc)
+        self.write("shop/aaa.jsonl", [assistant_line(t, 10, 1, message_id="m1", request_id="r1")])
+        self.write("shop/bbb.jsonl", [assistant_line(t + timedelta(hours=2), 20, 2, message_id="m2", request_id="r2")])
+        self.write(
+            "shop/aaa/subagents/agent-1.jsonl",
+            [assistant_line(t + timedelta(days=1), 40, 4, message_id="m3", request_id="r3")],
+        )
+        self.write("bank/ccc.jsonl", [assistant_line(t - timedelta(days=3), 80, 8, message_id="m4", request_id="r4")])
+        store = self.store()
+        report = self.sessions(store)
+        rows = {(r["project_path"], r["session_id"]): r for r in report["sessions"]}
+        # Claude Code's projects/<project>/<uuid>.jsonl: the session is the project folder.
+        self.assertEqual(rows[("Unknown Project", "shop")]["input_tokens"], 30)
+        self.assertEqual(rows[("Unknown Project", "shop")]["last_activity"], "2026-05-02")
+        self.assertEqual(rows[("shop/aaa", "subagents")]["input_tokens"], 40)
+        self.assertEqual(rows[("Unknown Project", "bank")]["last_activity"], "2026-04-28")
+        self.assertEqual([r["last_activity"] for r in report["sessions"]], ["2026-04-28", "2026-05-02", "2026-05-02"])
+        self.assertEqual(report["totals"]["input_tokens"], 150)
+        # Last activity in the report's zone; since/until filter it; project keeps its own.
+        self.assertEqual(rows[("Unknown Project", "shop")]["last_activity"], "2026-05-02")
+        kolkata = self.sessions(store, "Asia/Kolkata", since=date(2026, 5, 2))
+        self.assertEqual(sorted(r["session_id"] for r in kolkata["sessions"]), ["shop", "subagents"])
+        self.assertEqual(
+            [r["project_path"] for r in self.sessions(store, project="shop", order="desc")["sessions"]],
+            ["shop/aaa", "Unknown Project"],
+        )
+
+    def test_a_duplicate_in_another_project_counts_only_for_that_project(self):
+        t = datetime(2026, 5, 1, 10, 0, tzinfo=timezone.utc)
+        line = assistant_line(t, 100, 10, message_id="m-shared", request_id="r-shared")
+        self.write("shop/a.jsonl", [line, line])
+        self.write("bank/b.jsonl", [assistant_line(t + timedelta(hours=1), 1, 1, message_id="m-b", request_id="r-b"), line, line])
+        for appended in (False, True):
+            with self.subTest(appended=appended):
+                store = self.store()
+                if appended:  # the copy arrives later, read by the incremental path
+                    self.write("bank/b.jsonl", [line])
+                    store.refresh()
+                report = lambda **o: build_report(  # noqa: E731
+                    store.aggregates, store.models, store.projects, "daily", zone_for("UTC"), **o
+                )
+                self.assertEqual(report()["totals"]["input_tokens"], 101)
+                self.assertEqual(report(project="shop")["totals"]["input_tokens"], 100)
+                self.assertEqual(report(project="bank")["totals"]["input_tokens"], 101)
+                self.assertEqual(self.sessions(store, project="bank")["totals"]["input_tokens"], 101)
+                self.assertEqual(self.sessions(store)["totals"]["input_tokens"], 101)
+
+    def test_fast_mode_is_a_model_of_its_own_at_its_price(self):
+        t = datetime(2026, 5, 1, 10, 0, tzinfo=timezone.utc)
+        model = "claude-opus-4-6"
+        fast = assistant_line(t, 1000, 100, model=model, message_id="m1", request_id="r1")
+        fast = fast.replace('"output_tokens":100', '"output_tokens":100,"speed":"fast"')
+        standard = assistant_line(t, 1000, 100, model=model, message_id="m2", request_id="r2")
+        odd = assistant_line(t, 5, 5, model=model, message_id="m3", request_id="r3")
+        odd = odd.replace('"output_tokens":5', '"output_tokens":5,"speed":"turbo"')
+        self.assertIn('"speed":"fast"', fast)
+        self.write("p/s.jsonl", [fast, standard, odd])
+        store = self.store()
+        day = build_report(store.aggregates, store.models, store.projects, "daily", zone_for("UTC"))["daily"][0]
+        self.assertEqual(day["models"], [model, f"{model}-fast"])
+        costs = {b["model"]: b["cost_usd"] for b in day["model_breakdowns"]}
+        self.assertAlmostEqual(costs[f"{model}-fast"], 6 * costs[model], places=12)
+        self.assertEqual(day["input_tokens"], 2000)  # a speed ccusage does not know skips the line
 
 
 if __name__ == "__main__":

@@ -26,6 +26,17 @@ def dedupe_key(message_id: str, request_id: str) -> int:
     return key or 1
 
 
+def project_of(path: str) -> str:
+    """The project of a log file: the segment right after `projects/` (ccusage's rule, which for a
+    file lying directly in `projects/` is the file's own name)."""
+    parts = path.replace("\\", "/").split("/")
+    if "projects" not in parts:
+        return "unknown"
+    at = len(parts) - 1 - parts[::-1].index("projects")
+    name = parts[at + 1] if at + 1 < len(parts) else ""
+    return name if name.strip() else "unknown"
+
+
 def _is_count(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -128,6 +139,14 @@ class Parser:
         cr = 0 if cr is None else cr
         if not _is_count(cc) or not _is_count(cr):
             return
+        # ccusage's schema takes `speed` as "standard" or "fast" only; any other value (null too)
+        # makes it skip the line.
+        fast = False
+        if "speed" in usage:
+            speed = usage["speed"]
+            if speed not in ("standard", "fast"):
+                return
+            fast = speed == "fast"
         ms = parse_iso_ms(timestamp)
         if ms is None:
             return
@@ -151,7 +170,15 @@ class Parser:
             model = "unknown"
         cost_field = obj.get("costUSD")
         inp, out, cc, cr = int(inp), int(out), int(cc), int(cr)
-        cost = float(cost_field) if _is_count(cost_field) else self.prices.cost(model, inp, out, cc, cr)
+        if _is_count(cost_field):
+            cost = float(cost_field)
+        else:
+            cost = self.prices.cost(model, inp, out, cc, cr)
+            if fast:
+                cost *= self.prices.fast_multiplier(model)
+        if fast and model != "unknown":
+            # Fast mode is priced and reported apart, as `<model>-fast` (ccusage's display name).
+            model = f"{model}-fast"
         index = self._model_index.get(model)
         if index is None:
             index = self._model_index[model] = len(result.models)
@@ -185,14 +212,17 @@ def _limit_reset_ms(message: dict) -> Optional[int]:
 def parse_files(prices: PriceTable, paths: List[str]) -> List[Parsed]:
     """Worker entry point for a cold scan: whole files, in order, de-duplicated among themselves
     (the first occurrence in this order is also the first in the global order)."""
-    shared: Set[int] = set()
+    # Per project: a line repeated in another project is that project's own when a report is
+    # filtered to it (ccusage filters files by project before it de-duplicates); the store decides.
+    shared: Dict[str, Set[int]] = {}
     results = []
     for path in paths:
-        parser = Parser(prices, shared)
+        seen = shared.setdefault(project_of(path), set())
+        parser = Parser(prices, seen)
         try:
             parser.read_file(path, 0)
         except OSError:
             pass
-        shared |= parser.accepted
+        seen |= parser.accepted
         results.append(parser.result)
     return results

@@ -45,6 +45,13 @@ class PriceTable:
         self._cache[model] = found
         return found
 
+    def fast_multiplier(self, model: str) -> float:
+        """What fast mode (`usage.speed == "fast"`) multiplies the model's cost by (1 if unknown)."""
+        prices = self.lookup(model)
+        extra = prices.get("provider_specific_entry") if prices else None
+        factor = extra.get("fast") if isinstance(extra, dict) else None
+        return float(factor) if isinstance(factor, (int, float)) else 1.0
+
     def cost(self, model: str, inp: int, out: int, cache_create: int, cache_read: int) -> float:
         """Cost of one entry; each token type above the threshold is priced at its tier rate."""
         prices = self.lookup(model)

@@ -18,32 +18,64 @@ from typing import Dict, List, Optional, Tuple
 QUARTER_MS = 15 * 60 * 1000
 SYNTHETIC = "<synthetic>"
 WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
-KINDS = ("daily", "weekly", "monthly")
+KINDS = ("daily", "weekly", "monthly", "sessions")
 
 # inp, out, cache creation, cache read, cost
 _Sums = List[float]
 
 
-class UsageAggregates:
-    """Quarter-hour x model x project sums of the accepted entries."""
+class _Layer:
+    """Sums of one set of entries: per quarter hour x model x project, per session x model, and
+    each session's latest entry time."""
 
     def __init__(self) -> None:
         self.buckets: Dict[Tuple[int, int, int], _Sums] = {}
+        self.sessions: Dict[Tuple[int, int], _Sums] = {}
+        self.session_last: Dict[int, int] = {}
 
-    def clear(self) -> None:
-        self.buckets.clear()
+    def add(self, ts: int, inp: int, out: int, cc: int, cr: int, cost: float, model: int, project: int, session: int) -> None:
+        for table, key in ((self.buckets, (ts // QUARTER_MS, model, project)), (self.sessions, (session, model))):
+            sums = table.get(key)
+            if sums is None:
+                table[key] = [inp, out, cc, cr, cost]
+            else:
+                sums[0] += inp
+                sums[1] += out
+                sums[2] += cc
+                sums[3] += cr
+                sums[4] += cost
+        if ts > self.session_last.get(session, -(2**62)):
+            self.session_last[session] = ts
 
-    def add(self, ts: int, inp: int, out: int, cc: int, cr: int, cost: float, model: int, project: int) -> None:
-        key = (ts // QUARTER_MS, model, project)
-        sums = self.buckets.get(key)
-        if sums is None:
-            self.buckets[key] = [inp, out, cc, cr, cost]
-        else:
-            sums[0] += inp
-            sums[1] += out
-            sums[2] += cc
-            sums[3] += cr
-            sums[4] += cost
+
+class UsageAggregates:
+    """The report sums of the accepted entries (`main`), and of the lines that repeat another
+    project's entry (`cross`): those count only in a report filtered to their own project, as in
+    ccusage, which filters files by project before it de-duplicates."""
+
+    def __init__(self) -> None:
+        self.main = _Layer()
+        self.cross = _Layer()
+
+    @property
+    def buckets(self) -> Dict[Tuple[int, int, int], _Sums]:
+        return self.main.buckets
+
+    def add(self, ts: int, inp: int, out: int, cc: int, cr: int, cost: float, model: int, project: int, session: int = 0) -> None:
+        self.main.add(ts, inp, out, cc, cr, cost, model, project, session)
+
+    def add_cross(self, ts: int, inp: int, out: int, cc: int, cr: int, cost: float, model: int, project: int, session: int = 0) -> None:
+        self.cross.add(ts, inp, out, cc, cr, cost, model, project, session)
+
+    def layers(self, project: Optional[int]) -> List[_Layer]:
+        return [self.main] if project is None else [self.main, self.cross]
+
+
+def _day_of(ms: int, tz: tzinfo, reset_hour: int) -> date:
+    """The day a moment counts for: its local date, where a day starts at `reset_hour` o'clock
+    (0, midnight, is ccusage's day). Whole hours keep quarter-hour buckets exact."""
+    local = datetime.fromtimestamp(ms / 1000, tz)
+    return (local - timedelta(hours=reset_hour)).date() if reset_hour else local.date()
 
 
 def _week_start(day: date, start_of_week: int) -> date:
@@ -96,18 +128,24 @@ def build_report(
     order: str = "asc",
     start_of_week: int = 0,
     breakdown: bool = True,
+    reset_hour: int = 0,
 ) -> dict:
     """One report over every stored entry: rows, then totals over the rows."""
+    if kind == "sessions":
+        raise ValueError("sessions: use build_sessions_report")
     key_name = {"daily": "date", "weekly": "week", "monthly": "month"}[kind]
-    project_index = projects.index(project) if project is not None and project in projects else None
+    project_index = _project_index(projects, project)
     local_day: Dict[int, date] = {}
     groups: Dict[str, Dict[str, _Sums]] = {}
-    for (quarter, model, proj), sums in aggregates.buckets.items():
+    buckets = (
+        (key, sums) for layer in aggregates.layers(project_index) for key, sums in layer.buckets.items()
+    )
+    for (quarter, model, proj), sums in buckets:
         if project is not None and proj != project_index:
             continue
         day = local_day.get(quarter)
         if day is None:
-            day = local_day[quarter] = datetime.fromtimestamp(quarter * QUARTER_MS / 1000, tz).date()
+            day = local_day[quarter] = _day_of(quarter * QUARTER_MS, tz, reset_hour)
         if (since is not None and day < since) or (until is not None and day > until):
             continue
         if kind == "daily":
@@ -125,7 +163,65 @@ def build_report(
                 target[i] += sums[i]
     rows = [_row(key_name, key, per_model, breakdown) for key, per_model in groups.items()]
     rows.sort(key=lambda r: r[key_name], reverse=order == "desc")
-    totals = {
+    return {kind: rows, "totals": _totals(rows)}
+
+
+def _project_index(projects: List[str], project: Optional[str]) -> Optional[int]:
+    """The index of a project filter; -1 (matches nothing) for a project never seen."""
+    if project is None:
+        return None
+    return projects.index(project) if project in projects else -1
+
+
+def build_sessions_report(
+    aggregates: UsageAggregates,
+    models: List[str],
+    projects: List[str],
+    sessions: List[Tuple[str, str, int]],
+    tz: tzinfo,
+    since: Optional[date] = None,
+    until: Optional[date] = None,
+    project: Optional[str] = None,
+    order: str = "asc",
+    breakdown: bool = True,
+    reset_hour: int = 0,
+) -> dict:
+    """The per-session report: a row per (project path, session id) as `ccusage session` groups
+    them, its last activity the local date of its latest entry; since/until filter that date."""
+    project_index = _project_index(projects, project)
+    per_session: Dict[int, Dict[str, _Sums]] = {}
+    last: Dict[int, int] = {}
+    for layer in aggregates.layers(project_index):
+        for (session, model), sums in layer.sessions.items():
+            if project_index is not None and sessions[session][2] != project_index:
+                continue
+            per_model = per_session.setdefault(session, {})
+            target = per_model.get(models[model])
+            if target is None:
+                per_model[models[model]] = list(sums)
+            else:
+                for i in range(5):
+                    target[i] += sums[i]
+            ts = layer.session_last[session]
+            if ts > last.get(session, -(2**62)):
+                last[session] = ts
+    rows = []
+    for session, per_model in per_session.items():
+        day = _day_of(last[session], tz, reset_hour)
+        if (since is not None and day < since) or (until is not None and day > until):
+            continue
+        project_path, session_id, _ = sessions[session]
+        row = _row("session_id", session_id, per_model, breakdown)
+        row["project_path"] = project_path
+        row["last_activity"] = day.isoformat()
+        rows.append((last[session], row))
+    rows.sort(key=lambda item: (item[0], item[1]["project_path"], item[1]["session_id"]), reverse=order == "desc")
+    ordered = [row for _, row in rows]
+    return {"sessions": ordered, "totals": _totals(ordered)}
+
+
+def _totals(rows: List[dict]) -> dict:
+    return {
         name: sum(r[name] for r in rows)
         for name in (
             "input_tokens",
@@ -136,4 +232,3 @@ def build_report(
             "cost_usd",
         )
     }
-    return {kind: rows, "totals": totals}

@@ -19,7 +19,7 @@ from .service import UsageService
 MAX_BODY = 64 * 1024
 SAFE_SESSION_ID = re.compile(r"^[A-Za-z0-9._:+-]{1,128}$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-REPORT_PARAMS = ("since", "until", "timezone", "project", "order", "start_of_week", "breakdown")
+REPORT_PARAMS = ("since", "until", "timezone", "project", "order", "start_of_week", "breakdown", "reset_hour")
 
 
 class BadRequest(Exception):
@@ -214,7 +214,7 @@ class Handler(BaseHTTPRequestHandler):
         self._send(200, sessions_payload(view.blocks, view.models, service.now_ms(), hours_back, limit, session_id))  # type: ignore[arg-type]
 
     def get_report(self, kind: str, query) -> None:
-        """GET /usage/reports/{daily|weekly|monthly}: every bad parameter listed in one 400."""
+        """GET /usage/reports/{daily|weekly|monthly|sessions}: every bad parameter listed in one 400."""
         errors: List[Dict[str, str]] = []
         for key in query:
             if key not in REPORT_PARAMS:
@@ -252,6 +252,10 @@ class Handler(BaseHTTPRequestHandler):
         project = last("project") or None
         if project is not None and (len(project) > 255 or "/" in project):
             errors.append({"field": "project", "message": "must be a project folder name (no /)"})
+        stored_hour = self.server.config_store.get().get("reset_hour")
+        reset_hour, problem = _int_param(query, "reset_hour", 0, 23, stored_hour or 0)
+        if problem:
+            errors.append(problem)
         if errors:
             raise BadRequest(errors)
         if not self._require_ready():
@@ -265,8 +269,9 @@ class Handler(BaseHTTPRequestHandler):
             order=order,
             start_of_week=WEEKDAYS.index(week),
             breakdown=breakdown == "true",
+            reset_hour=reset_hour,
         )
-        payload.update({"timezone": zone_name, "order": order})
+        payload.update({"timezone": zone_name, "order": order, "reset_hour": reset_hour})
         self._send(200, payload)
 
     def get_config(self, _query) -> None:

@@ -8,7 +8,7 @@ from typing import Callable, List, Optional
 
 from .blocks import Block, Timeline
 from .pricing import PriceTable
-from .reports import build_report
+from .reports import build_report, build_sessions_report
 from .store import LogStore
 
 
@@ -89,6 +89,11 @@ class UsageService:
         """A report from the store's running sums, read between two refreshes (never mid-update)."""
         with self._refresh_lock:
             store = self.store
+            if kind == "sessions":
+                options.pop("start_of_week", None)
+                return build_sessions_report(
+                    store.aggregates, store.models, store.projects, store.sessions, zone, **options
+                )
             return build_report(store.aggregates, store.models, store.projects, kind, zone, **options)
 
     def start(self) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Dict, List, Optional, Tuple
 
-from .parse import NO_KEY, Parsed, Parser, parse_files
+from .parse import NO_KEY, Parsed, Parser, parse_files, project_of
 from .pricing import PriceTable
 from .reports import UsageAggregates
 from .timeparse import parse_iso_ms
@@ -67,7 +67,8 @@ class ScanReport:
 
 
 class EntryColumns:
-    """Column-wise storage of usage entries: time (epoch ms), four token counts, cost, model."""
+    """Column-wise storage of usage entries: time (epoch ms), four token counts, cost, model,
+    project."""
 
     def __init__(self) -> None:
         self.ts = array("q")
@@ -77,11 +78,12 @@ class EntryColumns:
         self.cache_read = array("q")
         self.cost = array("d")
         self.model = array("i")
+        self.project = array("i")
 
     def __len__(self) -> int:
         return len(self.ts)
 
-    def append(self, ts: int, inp: int, out: int, cc: int, cr: int, cost: float, model: int) -> int:
+    def append(self, ts: int, inp: int, out: int, cc: int, cr: int, cost: float, model: int, project: int = 0) -> int:
         self.ts.append(ts)
         self.inp.append(inp)
         self.out.append(out)
@@ -89,7 +91,25 @@ class EntryColumns:
         self.cache_read.append(cr)
         self.cost.append(cost)
         self.model.append(model)
+        self.project.append(project)
         return len(self.ts) - 1
+
+
+class ProjectSeen:
+    """The keys a parser of one project's file skips: those stored from that project, and those it
+    already counted as its own copy of another project's entry (see LogStore._merge)."""
+
+    def __init__(self, store: "LogStore", project: int) -> None:
+        self.seen = store._seen
+        self.projects = store.entries.project
+        self.cross = store._cross_seen
+        self.project = project
+
+    def __contains__(self, key: object) -> bool:
+        slot = self.seen.get(key)  # type: ignore[arg-type]
+        if slot is None:
+            return False
+        return self.projects[slot] == self.project or (key, self.project) in self.cross
 
 
 class LogStore:
@@ -108,9 +128,14 @@ class LogStore:
         self.models: List[str] = []
         self._model_index: Dict[str, int] = {}
         self._seen: Dict[int, int] = {}
-        # Project directory names (the folder under `projects/`), and the report sums.
+        # Project directory names (the folder under `projects/`), sessions as ccusage names them
+        # (project path, session id, project index), and the report sums.
         self.projects: List[str] = []
         self._project_index: Dict[str, int] = {}
+        self.sessions: List[Tuple[str, str, int]] = []
+        self._session_index: Dict[Tuple[str, str], int] = {}
+        # (key, project) of lines that repeat another project's entry, counted for their project.
+        self._cross_seen: set = set()
         self.aggregates = UsageAggregates()
         self.malformed_lines = 0
         self.duplicates = 0
@@ -184,12 +209,13 @@ class LogStore:
         for path, state in list(self.files.items()):
             st = found[path]
             if st.st_size > state.offset:
-                parser = Parser(self.prices, self._seen)
+                project = self._project_of(path)
+                parser = Parser(self.prices, ProjectSeen(self, project))
                 try:
                     parser.read_file(path, state.offset)
                 except OSError:
                     pass
-                self._merge(parser.result, self._project_of(path))
+                self._merge(parser.result, project, self._session_of(path, project))
                 self._advance(state, st, parser.result)
                 bytes_read += parser.result.bytes_read
         # New files, in ccusage's order (earliest timestamp first).
@@ -198,7 +224,8 @@ class LogStore:
             st = found[path]
             state = FileState(path, st.st_dev, st.st_ino, 0, st.st_mtime_ns, 0)
             self.files[path] = state
-            self._merge(result, self._project_of(path))
+            project = self._project_of(path)
+            self._merge(result, project, self._session_of(path, project))
             self._advance(state, st, result)
             bytes_read += result.bytes_read
 
@@ -215,7 +242,7 @@ class LogStore:
         workers = min(2, os.cpu_count() or 1)
         if workers < 2 or total < PARALLEL_MIN_BYTES:
             for path in paths:
-                parser = Parser(self.prices, self._seen)
+                parser = Parser(self.prices, ProjectSeen(self, self._project_of(path)))
                 try:
                     parser.read_file(path, 0)
                 except OSError:
@@ -242,7 +269,7 @@ class LogStore:
             sys.stderr.write(f"usage-bridge: worker processes failed ({error!r}); scanning in-process\n")
             for task in tasks[done:]:
                 for path in task:
-                    parser = Parser(self.prices, self._seen)
+                    parser = Parser(self.prices, ProjectSeen(self, self._project_of(path)))
                     try:
                         parser.read_file(path, 0)
                     except OSError:
@@ -258,21 +285,38 @@ class LogStore:
             state.tail = _read_tail(state.path, state.offset)
 
     def _project_of(self, path: str) -> int:
-        """The index of the file's project: the folder right under `projects/` (ccusage's rule)."""
-        parts = path.replace("\\", "/").split("/")
-        name = "unknown"
-        if "projects" in parts:
-            at = len(parts) - 1 - parts[::-1].index("projects")
-            if at + 1 < len(parts) - 1 and parts[at + 1].strip():
-                name = parts[at + 1]
+        """The index of the file's project (parse.project_of: ccusage's rule)."""
+        name = project_of(path)
         index = self._project_index.get(name)
         if index is None:
             index = self._project_index[name] = len(self.projects)
             self.projects.append(name)
         return index
 
-    def _merge(self, parsed: Parsed, project: int = 0) -> None:
-        """Adds parsed entries in order; a key seen before (in an earlier file) is a duplicate."""
+    def _session_of(self, path: str, project: int) -> int:
+        """The index of the file's session as `ccusage session` names it: the session id is the
+        file's folder, the project path the folders between `projects/` and it ("Unknown Project"
+        when none) — so for Claude Code's `projects/<project>/<uuid>.jsonl` the session is the
+        project folder, and a subagent's file belongs to `<project>/<uuid>`, session `subagents`."""
+        parts: List[str] = []
+        for base, _exists in self.projects_dirs():
+            relative = os.path.relpath(path, base)
+            if not relative.startswith(".."):
+                parts = relative.split(os.sep)
+                break
+        session_id = parts[-2] if len(parts) >= 2 else "unknown"
+        project_path = os.sep.join(parts[:-2]) or "Unknown Project"
+        index = self._session_index.get((project_path, session_id))
+        if index is None:
+            index = self._session_index[(project_path, session_id)] = len(self.sessions)
+            self.sessions.append((project_path, session_id, project))
+        return index
+
+    def _merge(self, parsed: Parsed, project: int = 0, session: int = 0) -> None:
+        """Adds parsed entries in order; a key seen before (in an earlier file) is a duplicate.
+
+        A duplicate of another project's entry still counts for its own project when a report is
+        filtered to that project (ccusage filters files by project, then de-duplicates), once."""
         self.malformed_lines += parsed.malformed
         self.duplicates += parsed.duplicates
         if parsed.limit_resets_at_ms is not None and (
@@ -287,21 +331,24 @@ class LogStore:
                 self.models.append(name)
             remap.append(index)
         seen, entries, pending, aggregates = self._seen, self.entries, self._pending, self.aggregates
+        entry_projects, cross = entries.project, self._cross_seen
         keys = parsed.keys
         for i in range(len(keys)):
             key = keys[i]
-            if key != NO_KEY:
-                if key in seen:
-                    self.duplicates += 1
-                    continue
-            slot = entries.append(
+            values = (
                 parsed.ts[i], parsed.inp[i], parsed.out[i], parsed.cache_create[i], parsed.cache_read[i],
                 parsed.cost[i], remap[parsed.model[i]],
             )
-            aggregates.add(
-                parsed.ts[i], parsed.inp[i], parsed.out[i], parsed.cache_create[i], parsed.cache_read[i],
-                parsed.cost[i], remap[parsed.model[i]], project,
-            )
+            if key != NO_KEY:
+                slot = seen.get(key)
+                if slot is not None:
+                    self.duplicates += 1
+                    if entry_projects[slot] != project and (key, project) not in cross:
+                        cross.add((key, project))
+                        aggregates.add_cross(*values, project, session)
+                    continue
+            slot = entries.append(*values, project)
+            aggregates.add(*values, project, session)
             if key != NO_KEY:
                 seen[key] = slot
             pending.append(slot)
