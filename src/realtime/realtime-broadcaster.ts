@@ -3,11 +3,17 @@ import { OnEvent } from '@nestjs/event-emitter';
 import { BRIDGE_STATUS_EVENT, type BridgeStatusEvent } from '../bridge/bridge-status.event';
 import { HOOK_EVENT_STORED, type HookEventStoredEvent } from '../events/hook-event.events';
 import { USAGE_UPDATED_EVENT, type UsageUpdatedEvent } from '../usage/usage.events';
+import type { DailyReportDto } from '../usage/dto/usage-report.dto';
 import { UsageService } from '../usage/usage.service';
 import { EventReplay } from './event-replay';
 import { KeyedThrottle } from './keyed-throttle';
 import { RealtimeMetrics } from './realtime-metrics';
-import { envelope, liveMessage, type ServerEnvelope } from './realtime.protocol';
+import {
+  envelope,
+  liveMessage,
+  type ServerEnvelope,
+  type UsageDailyData,
+} from './realtime.protocol';
 import { GLOBAL_ROOM, sessionRoom } from './rooms';
 import { SocketServerRef } from './socket-server.ref';
 import { StreamServer } from './stream-server';
@@ -69,6 +75,7 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
 
   @OnEvent(USAGE_UPDATED_EVENT)
   async onUsageUpdated(update: UsageUpdatedEvent): Promise<void> {
+    if (update.kind === 'report:daily') return this.onTodayUpdated(update);
     if (update.kind !== 'stats' || !(await this.usage.isInEffect(update.params))) return;
     this.emit(
       [GLOBAL_ROOM],
@@ -76,6 +83,20 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
       envelope('usage_update', { data: update.payload, source: 'bridge' as const }),
       'local',
     );
+  }
+
+  /** Today's total changed (new usage): dashboards refresh the current day. */
+  private async onTodayUpdated(update: UsageUpdatedEvent): Promise<void> {
+    if (!(await this.usage.isTodayInEffect(update.params))) return;
+    const report = update.payload as DailyReportDto;
+    const data: UsageDailyData = {
+      date: String(update.params.since),
+      timezone: String(update.params.timezone),
+      reset_hour: Number(update.params.reset_hour),
+      day: report.daily?.[0] ?? null,
+      source: 'bridge',
+    };
+    this.emit([GLOBAL_ROOM], 'usage_daily', envelope('usage_daily', data), 'local');
   }
 
   @OnEvent(BRIDGE_STATUS_EVENT)

@@ -37,6 +37,17 @@ export interface UsageUpdateData {
   readonly source: DataSourceName;
 }
 
+/** Today's usage (the daily report's row for today), sent when it changed. */
+export interface UsageDailyData {
+  /** YYYY-MM-DD in `timezone`, days starting at `reset_hour`. */
+  readonly date: string;
+  readonly timezone: string;
+  readonly reset_hour: number;
+  /** Today's row of the daily report, null before the first entry of the day. */
+  readonly day: unknown;
+  readonly source: DataSourceName;
+}
+
 export interface BridgeStatusData {
   readonly healthy: boolean;
   readonly state: BridgeStatusEvent['state'];
@@ -63,6 +74,7 @@ export interface ServerToClientEvents {
   initial: Envelope<InitialData>;
   event: Envelope<HookEventDto>;
   usage_update: Envelope<UsageUpdateData>;
+  usage_daily: Envelope<UsageDailyData>;
   bridge_status: Envelope<BridgeStatusData>;
   error: Envelope<ErrorData>;
   pong: Envelope<{ readonly server_time: number }>;

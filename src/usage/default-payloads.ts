@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { QueryParams } from '../bridge/bridge-client';
 import type { UsageSessionsDto, UsageStatsDto } from './dto/usage-payload.dto';
+import type { ReportKind, UsageReportDto } from './dto/usage-report.dto';
 
 interface PlanLimits {
   tokens: number;
@@ -59,4 +60,23 @@ export function defaultSessions(params: QueryParams): UsageSessionsDto {
     limit: Number(params.limit),
     session_id: (params.session_id as string | undefined) ?? null,
   };
+}
+
+/** A report with no rows and zero totals: no data, said honestly (X-Data-Source: default). */
+export function defaultReport(kind: ReportKind, params: QueryParams): UsageReportDto {
+  const totals = {
+    input_tokens: 0,
+    output_tokens: 0,
+    cache_creation_tokens: 0,
+    cache_read_tokens: 0,
+    total_tokens: 0,
+    cost_usd: 0,
+  };
+  return {
+    [kind]: [],
+    totals,
+    timezone: String(params.timezone ?? 'UTC'),
+    order: params.order === 'desc' ? 'desc' : 'asc',
+    reset_hour: Number(params.reset_hour ?? 0),
+  } as unknown as UsageReportDto;
 }

@@ -1,7 +1,14 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { epochMs } from '../database/epoch-ms.transformer';
 
-export type SnapshotKind = 'stats' | 'sessions';
+export const REPORT_SNAPSHOT_KINDS = [
+  'report:daily',
+  'report:weekly',
+  'report:monthly',
+  'report:sessions',
+] as const;
+export const SNAPSHOT_KINDS = ['stats', 'sessions', ...REPORT_SNAPSHOT_KINDS] as const;
+export type SnapshotKind = (typeof SNAPSHOT_KINDS)[number];
 
 /** A bridge payload as it was served, kept so the API can answer while the bridge is down. */
 @Entity('usage_snapshots')

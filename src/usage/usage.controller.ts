@@ -6,6 +6,7 @@ import {
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
+import { DATA_SOURCE_HEADERS } from './data-source.headers';
 import { DataSourceInterceptor } from './data-source.interceptor';
 import { FallbackInterceptor, UsageFallback } from './fallback.interceptor';
 import { UpdateUsageConfigDto, UsageConfigDto, UsageConfigResultDto } from './dto/usage-config.dto';
@@ -17,18 +18,6 @@ import {
 } from './dto/usage-query.dto';
 import { SnapshotStore } from './snapshot.store';
 import { type Sourced, UsageService } from './usage.service';
-
-const DATA_SOURCE_HEADERS = {
-  'X-Data-Source': {
-    description: 'bridge, cache, snapshot, database or default',
-    schema: { type: 'string' },
-  },
-  'X-Data-Age': {
-    description:
-      'Seconds since the bridge produced the data (absent when it comes from the bridge now)',
-    schema: { type: 'integer' },
-  },
-};
 
 @ApiTags('usage')
 @Controller('api/usage')

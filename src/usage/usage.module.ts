@@ -1,3 +1,4 @@
+import { UsageReportsController } from './usage-reports.controller';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { BridgeModule } from '../bridge/bridge.module';
@@ -12,7 +13,7 @@ import { UsageSnapshot } from './usage-snapshot.entity';
 /** The usage routes: bridge reads with cache and fallbacks, snapshots, the usage config. */
 @Module({
   imports: [BridgeModule, TypeOrmModule.forFeature([UsageSnapshot, UsageConfigRecord])],
-  controllers: [UsageController],
+  controllers: [UsageController, UsageReportsController],
   providers: [UsageService, UsageCache, SnapshotStore, UsageConfigStore],
   exports: [UsageService],
 })

@@ -15,7 +15,8 @@ import type {
 import type { SessionBlockDto, UsageSessionsDto, UsageStatsDto } from './dto/usage-payload.dto';
 import type { UsageSessionsQueryDto, UsageStatsQueryDto } from './dto/usage-query.dto';
 import { ConfigRefusedError } from './config-refused.error';
-import { defaultSessions, defaultStats } from './default-payloads';
+import { defaultReport, defaultSessions, defaultStats } from './default-payloads';
+import type { ReportKind, UsageReportDto, UsageReportQueryDto } from './dto/usage-report.dto';
 import { SnapshotStore } from './snapshot.store';
 import { UsageCache } from './usage-cache';
 import { DEFAULT_USAGE_CONFIG, UsageConfigStore } from './usage-config.store';
@@ -52,6 +53,23 @@ export function paramsKey(params: RawQuery): string {
   return JSON.stringify(Object.fromEntries(entries));
 }
 
+/** The day (YYYY-MM-DD) a moment counts for in `timeZone`, where days start at `resetHour`. */
+export function localDay(epochMs: number, timeZone: string, resetHour: number): string {
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(epochMs);
+  const part = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  const day = new Date(Date.UTC(part('year'), part('month') - 1, part('day')));
+  // Before the reset hour (wall clock), the moment still counts for the day before.
+  if (part('hour') < resetHour) day.setUTCDate(day.getUTCDate() - 1);
+  return day.toISOString().slice(0, 10);
+}
+
 function hashOf(payload: unknown): string {
   return createHash('sha256').update(JSON.stringify(payload)).digest('hex');
 }
@@ -68,6 +86,7 @@ export class UsageService {
   /** Hash of the last payload announced per kind and parameters (bounded: callers pick keys). */
   private readonly lastHash = new LRUCache<string, string>({ max: CHANGE_DETECTION_MAX_KEYS });
   private pushing: Promise<void> | undefined;
+  private todayRead: Promise<void> | undefined;
   private readonly readDeadlineMs: number;
 
   constructor(
@@ -106,6 +125,60 @@ export class UsageService {
       limit: (query.limit as number | undefined) ?? SESSIONS_DEFAULTS.limit,
       session_id: (query.session_id as string | undefined) || undefined,
     };
+  }
+
+  /**
+   * The parameters a report call really uses, defaults applied (so equal requests share a cache
+   * entry and a snapshot): time zone and reset hour from the request, else the stored config's.
+   */
+  async reportParams(kind: ReportKind, query: RawQuery): Promise<QueryParams> {
+    const stored = await this.currentConfig();
+    const zone = stored.timezone && stored.timezone !== 'auto' ? stored.timezone : 'UTC';
+    const breakdown = query.breakdown ?? true;
+    return {
+      since: query.since as string | undefined,
+      until: query.until as string | undefined,
+      timezone: (query.timezone as string | undefined) ?? zone,
+      project: query.project as string | undefined,
+      order: (query.order as string | undefined) ?? 'asc',
+      start_of_week:
+        kind === 'weekly' ? ((query.start_of_week as string | undefined) ?? 'sunday') : undefined,
+      breakdown: String(breakdown),
+      reset_hour: Number(query.reset_hour ?? stored.reset_hour ?? 0),
+    };
+  }
+
+  async report(kind: ReportKind, query: UsageReportQueryDto): Promise<Sourced<UsageReportDto>> {
+    const params = await this.reportParams(kind, { ...query });
+    return this.read<UsageReportDto>(`report:${kind}`, `/usage/reports/${kind}`, params);
+  }
+
+  /** Today's daily report parameters: the zone and reset hour in effect, since = until = today. */
+  private async todayParams(): Promise<QueryParams> {
+    const base = await this.reportParams('daily', {});
+    const today = localDay(this.now(), base.timezone as string, base.reset_hour as number);
+    return { ...base, since: today, until: today };
+  }
+
+  /** Whether a daily report is today's with the settings in effect (what dashboards show). */
+  async isTodayInEffect(params: QueryParams): Promise<boolean> {
+    return paramsKey(params) === paramsKey(await this.todayParams());
+  }
+
+  /**
+   * New usage: today's daily total is read again, and announced (usage.updated, kind
+   * report:daily) when it changed — one read at a time, the next change starts another.
+   */
+  private refreshToday(): void {
+    this.todayRead ??= (async () => {
+      try {
+        const params = await this.todayParams();
+        const { data } = await this.client.get<UsageReportDto>('/usage/reports/daily', params);
+        this.remember('report:daily', paramsKey(params), params, data);
+      } catch (error) {
+        this.logger.warn(`reading today's usage failed: ${(error as Error).message}`);
+      }
+    })().finally(() => (this.todayRead = undefined));
   }
 
   async stats(query: UsageStatsQueryDto): Promise<Sourced<UsageStatsDto>> {
@@ -168,6 +241,7 @@ export class UsageService {
     this.lastHash.set(id, hash);
     const event: UsageUpdatedEvent = { kind, params, payload: data, timestamp: this.now() };
     this.events.emit(USAGE_UPDATED_EVENT, event);
+    if (kind === 'stats') this.refreshToday();
   }
 
   /**
@@ -203,13 +277,17 @@ export class UsageService {
    * (stats) or the stored blocks (sessions), else a well-formed payload of zeros.
    */
   async fallback(kind: SnapshotKind, rawQuery: RawQuery): Promise<Sourced<unknown>> {
-    const params =
-      kind === 'stats' ? await this.statsParams(rawQuery) : this.sessionsParams(rawQuery);
+    const report = kind.startsWith('report:') ? (kind.slice(7) as ReportKind) : undefined;
+    const params = report
+      ? await this.reportParams(report, rawQuery)
+      : kind === 'stats'
+        ? await this.statsParams(rawQuery)
+        : this.sessionsParams(rawQuery);
     const key = paramsKey(params);
     const fresh = this.cache.fresh(`${kind}|${key}`);
     if (fresh) return { payload: fresh.value, source: 'cache', ageSeconds: this.ageOf(fresh.at) };
     try {
-      if (kind === 'stats') {
+      if (kind === 'stats' || report) {
         const snapshot = await this.snapshots.latest('stats', key);
         if (snapshot)
           return {
@@ -224,9 +302,12 @@ export class UsageService {
     } catch (error) {
       this.logger.warn(`fallback read failed: ${(error as Error).message}`);
     }
-    return kind === 'stats'
-      ? { payload: defaultStats(params), source: 'default', ageSeconds: 0 }
-      : { payload: defaultSessions(params), source: 'default', ageSeconds: 0 };
+    const payload = report
+      ? defaultReport(report, params)
+      : kind === 'stats'
+        ? defaultStats(params)
+        : defaultSessions(params);
+    return { payload, source: 'default', ageSeconds: 0 };
   }
 
   /** Blocks from the newest stored payloads, filtered as the bridge would. */

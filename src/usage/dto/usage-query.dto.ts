@@ -1,6 +1,7 @@
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsISO8601, IsOptional, Matches, Max, MaxLength, Min } from 'class-validator';
 import { IsTimeZone } from '../../common/is-time-zone.validator';
+import { SNAPSHOT_KINDS, type SnapshotKind } from '../usage-snapshot.entity';
 
 export const PLANS = ['pro', 'max5', 'max20', 'custom'] as const;
 export const THEMES = ['auto', 'light', 'dark', 'classic'] as const;
@@ -66,9 +67,10 @@ export class UsageSessionsQueryDto {
 
 /** GET /api/usage/snapshots */
 export class SnapshotsQueryDto {
+  /** stats, sessions, report:daily, report:weekly, report:monthly or report:sessions */
   @IsOptional()
-  @IsIn(['stats', 'sessions'])
-  kind?: 'stats' | 'sessions';
+  @IsIn(SNAPSHOT_KINDS)
+  kind?: SnapshotKind;
 
   /** ISO-8601 time; only snapshots taken at or after it. */
   @IsOptional()
