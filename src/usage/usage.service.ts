@@ -288,7 +288,7 @@ export class UsageService {
     if (fresh) return { payload: fresh.value, source: 'cache', ageSeconds: this.ageOf(fresh.at) };
     try {
       if (kind === 'stats' || report) {
-        const snapshot = await this.snapshots.latest('stats', key);
+        const snapshot = await this.snapshots.latest(kind, key);
         if (snapshot)
           return {
             payload: snapshot.payload,
