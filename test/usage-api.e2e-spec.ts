@@ -76,7 +76,9 @@ describe.each(databaseKinds())('usage API on %s', (kind) => {
     const status = await ready(app);
     const bridgeUrl = status.url as string;
     const updates: UsageUpdatedEvent[] = [];
-    app.app.get(EventEmitter2).on(USAGE_UPDATED_EVENT, (e: UsageUpdatedEvent) => updates.push(e));
+    app.app
+      .get(EventEmitter2)
+      .on(USAGE_UPDATED_EVENT, (e: UsageUpdatedEvent) => e.kind === 'stats' && updates.push(e));
 
     const live = await fetch(`${app.url}/api/usage/stats?plan=max5`);
     expect(live.status).toBe(200);

@@ -2,11 +2,15 @@
 """Benchmark of the usage bridge against ccusage on one synthetic log tree (issue: bridge-scan).
 
     python3 bench/bridge-scan/run.py [--bytes 1e9] [--files 2000] [--tree DIR] [--skip-ccusage]
+                                     [--baseline-rev REV]
 
 Prints, in one run: the bridge's cold scan time and peak RSS, the cost of one /usage/stats answer
 on the warm tree, the time for an appended line to show in /usage/stats and the bytes that refresh
 read; ccusage 18.0.11 (JavaScript) and 20.0.24 (native) `blocks --json --offline` times on the same
 tree; and whether every block (start, end, entries, four token counts, cost to 1e-6 USD) agrees.
+Reports (issue 13): the warm daily report (UTC, with breakdowns) vs `ccusage daily --json --offline`
+of both versions, ratio first, with every day compared; and the cold scan against the bridge at
+--baseline-rev (before report aggregates were kept), same tree, same run.
 ccusage is installed into .bench/ (a scratch folder, not a project dependency).
 """
 
@@ -62,13 +66,33 @@ def ensure_ccusage(folder, packages):
     return path
 
 
-def run_ccusage(folder, command, tree):
-    env = dict(os.environ, CLAUDE_CONFIG_DIR=tree, NO_COLOR="1")
+def run_ccusage(folder, command, tree, report="blocks"):
+    env = dict(os.environ, CLAUDE_CONFIG_DIR=tree, NO_COLOR="1", TZ="UTC")
+    extra = ["--timezone", "UTC", "--breakdown"] if report == "daily" else []
     started = time.perf_counter()
-    out = subprocess.run([*command, "blocks", "--json", "--offline"], cwd=folder, env=env,
+    out = subprocess.run([*command, report, "--json", "--offline", *extra], cwd=folder, env=env,
                          capture_output=True, text=True, check=True)
     elapsed = time.perf_counter() - started
-    return elapsed, json.loads(out.stdout)["blocks"]
+    return elapsed, json.loads(out.stdout)[report]
+
+
+def compare_daily(ours, theirs):
+    """Differences between the bridge's daily report rows and ccusage's."""
+    problems = []
+    theirs_by_date = {row["date"]: row for row in theirs}
+    if sorted(theirs_by_date) != [row["date"] for row in ours]:
+        problems.append("different dates")
+    for row in ours:
+        them = theirs_by_date.get(row["date"])
+        if them is None:
+            continue
+        for a, b in (("input_tokens", "inputTokens"), ("output_tokens", "outputTokens"),
+                     ("cache_creation_tokens", "cacheCreationTokens"), ("cache_read_tokens", "cacheReadTokens")):
+            if row[a] != them[b]:
+                problems.append(f"{row['date']} {a}: bridge {row[a]} vs ccusage {them[b]}")
+        if abs(row["cost_usd"] - them["totalCost"]) > 1e-6:
+            problems.append(f"{row['date']} cost: bridge {row['cost_usd']} vs ccusage {them['totalCost']}")
+    return problems
 
 
 def compare(ours, theirs):
@@ -99,12 +123,39 @@ def compare(ours, theirs):
     return problems
 
 
+# The last bridge without report aggregates (before issue 13): its cold scan is the baseline.
+BASELINE_REV = "bb69d44"
+
+
+def baseline_cold_scan(rev, tree):
+    """Cold scan time of the bridge at `rev` (exported from git into a temp folder) on the tree."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        archive = subprocess.run(["git", "archive", rev, "bridge"], cwd=os.path.dirname(os.path.dirname(HERE)),
+                                 capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
+        started = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, os.path.join(folder, "bridge", "usage_bridge.py"), "--port", "0",
+                                 "--data-dir", tree], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            url = re.search(r"http://\S+", proc.stdout.readline()).group(0)
+            while not get(url + "/health")["initial_scan_complete"]:
+                time.sleep(0.02)
+            return time.perf_counter() - started
+        finally:
+            proc.terminate()
+            proc.wait()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bytes", type=float, default=1e9)
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--tree", default=None, help="reuse or create the tree here")
     parser.add_argument("--skip-ccusage", action="store_true")
+    parser.add_argument("--baseline-rev", default=BASELINE_REV,
+                        help="git revision of the bridge to time the cold scan against (same run)")
     args = parser.parse_args()
 
     tree = args.tree or os.path.join(SCRATCH, f"tree-{int(args.bytes)}-{args.files}")
@@ -122,6 +173,9 @@ def main():
                 while handle.read(16 * 1024 * 1024):
                     pass
 
+    # -- the baseline: the bridge before report aggregates, same tree, same run --------------------
+    before = baseline_cold_scan(args.baseline_rev, tree) if args.baseline_rev else None
+
     # -- the bridge: cold scan, RSS, warm stats, append latency -----------------------------------
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, BRIDGE, "--port", "0", "--data-dir", tree],
@@ -134,6 +188,9 @@ def main():
         health = get(url + "/health")
         rss = peak_rss_mb(proc.pid)
         workers = health["worker_peak_rss_mb"]
+        if before is not None:
+            print(f"RATIO cold scan with report aggregates vs without ({args.baseline_rev}): {cold / before:.2f}x "
+                  f"({cold:.2f} s vs {before:.2f} s)")
         print(f"bridge cold scan: {cold:.2f} s ({size / 1e6 / cold:.0f} MB/s), {health['entries']} entries, "
               f"{health['duplicates']} duplicates skipped; peak RSS {rss:.0f} MB (server) + {workers:.0f} MB "
               f"per scan worker (2 workers: at most {rss + 2 * workers:.0f} MB together)")
@@ -145,6 +202,16 @@ def main():
             get(url + "/usage/stats")
         stats_ms = (time.perf_counter() - t0) / n * 1000
         print(f"bridge warm /usage/stats: {stats_ms:.2f} ms per answer (mean of {n}, HTTP included)")
+
+        daily_url = url + "/usage/reports/daily?timezone=UTC"
+        daily = get(daily_url)["daily"]
+        n = 100
+        t0 = time.perf_counter()
+        for _ in range(n):
+            get(daily_url)
+        daily_ms = (time.perf_counter() - t0) / n * 1000
+        print(f"bridge warm daily report: {daily_ms:.2f} ms per answer ({len(daily)} days, breakdowns, "
+              f"HTTP included; mean of {n})")
 
         ours = get(url + "/usage/sessions?hours_back=720&limit=1000")["sessions"]
         target = max((os.path.join(d, f) for d, _, fs in os.walk(tree) for f in fs), key=os.path.getmtime)
@@ -181,11 +248,17 @@ def main():
     for label, (folder, packages, command) in CCUSAGE.items():
         path = ensure_ccusage(folder, packages)
         elapsed, blocks = run_ccusage(path, command, tree)
-        times[label] = elapsed
         problems = compare(ours, blocks)
         verdict = "all blocks agree" if not problems else f"{len(problems)} differences, e.g. {problems[:3]}"
         print(f"{label}: {elapsed:.2f} s full scan, {len(blocks)} blocks; vs bridge: {verdict}")
-    for label, elapsed in times.items():
+        elapsed_daily, rows = run_ccusage(path, command, tree, "daily")
+        problems = compare_daily(daily, rows)
+        verdict = "all days agree" if not problems else f"{len(problems)} differences, e.g. {problems[:3]}"
+        print(f"{label}: daily --json --offline {elapsed_daily:.2f} s, {len(rows)} days; vs bridge: {verdict}")
+        times[label] = (elapsed, elapsed_daily)
+    for label, (elapsed, elapsed_daily) in times.items():
+        print(f"RATIO daily report, bridge warm vs {label} re-scan: {elapsed_daily * 1000 / daily_ms:.0f}x faster "
+              f"({daily_ms:.2f} ms vs {elapsed_daily:.2f} s)")
         print(f"cold scan speed-up vs {label}: {elapsed / cold:.2f}x; warm /usage/stats is "
               f"{elapsed * 1000 / stats_ms:.0f}x cheaper than its full re-scan")
 
