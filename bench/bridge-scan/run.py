@@ -79,7 +79,8 @@ def run_ccusage(folder, command, tree, report="blocks"):
 def compare_daily(ours, theirs):
     """Differences between the bridge's daily report rows and ccusage's."""
     problems = []
-    theirs_by_date = {row["date"]: row for row in theirs}
+    # ccusage 18 names the day `date`, ccusage 20 `period`.
+    theirs_by_date = {row.get("date", row.get("period")): row for row in theirs}
     if sorted(theirs_by_date) != [row["date"] for row in ours]:
         problems.append("different dates")
     for row in ours:

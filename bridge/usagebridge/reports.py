@@ -13,6 +13,7 @@ as the issue asks; ccusage lists them in the order first seen.)
 """
 
 from datetime import date, datetime, timedelta, tzinfo
+from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple
 
 QUARTER_MS = 15 * 60 * 1000
@@ -48,14 +49,51 @@ class _Layer:
             self.session_last[session] = ts
 
 
+def _add_sums(table: Dict, key, values) -> None:
+    sums = table.get(key)
+    if sums is None:
+        table[key] = list(values)
+    else:
+        for i in range(5):
+            sums[i] += values[i]
+
+
+class _Rollup:
+    """Day x model sums for one time zone and reset hour — every project's accepted entries, and
+    per project its own (cross copies included) — built once from the quarter hours, then kept up
+    to date entry by entry: a report reads a few hundred sums however many lines there are."""
+
+    def __init__(self, tz: tzinfo, reset_hour: int) -> None:
+        self.tz = tz
+        self.reset_hour = reset_hour
+        self.day_of_quarter: Dict[int, date] = {}
+        self.all: Dict[Tuple[date, int], _Sums] = {}
+        self.projects: Dict[int, Dict[Tuple[date, int], _Sums]] = {}
+
+    def add(self, quarter: int, model: int, project: int, values, cross: bool) -> None:
+        day = self.day_of_quarter.get(quarter)
+        if day is None:
+            day = self.day_of_quarter[quarter] = _day_of(quarter * QUARTER_MS, self.tz, self.reset_hour)
+        if not cross:
+            _add_sums(self.all, (day, model), values)
+        table = self.projects.get(project)
+        if table is None:
+            table = self.projects[project] = {}
+        _add_sums(table, (day, model), values)
+
+
 class UsageAggregates:
     """The report sums of the accepted entries (`main`), and of the lines that repeat another
     project's entry (`cross`): those count only in a report filtered to their own project, as in
-    ccusage, which filters files by project before it de-duplicates."""
+    ccusage, which filters files by project before it de-duplicates. Day roll-ups are kept for the
+    zones reports were asked in (the most recent MAX_ROLLUPS)."""
+
+    MAX_ROLLUPS = 8
 
     def __init__(self) -> None:
         self.main = _Layer()
         self.cross = _Layer()
+        self.rollups: "OrderedDict[Tuple[str, int], _Rollup]" = OrderedDict()
 
     @property
     def buckets(self) -> Dict[Tuple[int, int, int], _Sums]:
@@ -63,12 +101,31 @@ class UsageAggregates:
 
     def add(self, ts: int, inp: int, out: int, cc: int, cr: int, cost: float, model: int, project: int, session: int = 0) -> None:
         self.main.add(ts, inp, out, cc, cr, cost, model, project, session)
+        for rollup in self.rollups.values():
+            rollup.add(ts // QUARTER_MS, model, project, (inp, out, cc, cr, cost), False)
 
     def add_cross(self, ts: int, inp: int, out: int, cc: int, cr: int, cost: float, model: int, project: int, session: int = 0) -> None:
         self.cross.add(ts, inp, out, cc, cr, cost, model, project, session)
+        for rollup in self.rollups.values():
+            rollup.add(ts // QUARTER_MS, model, project, (inp, out, cc, cr, cost), True)
 
     def layers(self, project: Optional[int]) -> List[_Layer]:
         return [self.main] if project is None else [self.main, self.cross]
+
+    def rollup(self, tz: tzinfo, reset_hour: int) -> _Rollup:
+        key = (getattr(tz, "key", None) or str(tz), reset_hour)
+        found = self.rollups.get(key)
+        if found is not None:
+            self.rollups.move_to_end(key)
+            return found
+        rollup = _Rollup(tz, reset_hour)
+        for layer, cross in ((self.main, False), (self.cross, True)):
+            for (quarter, model, project), sums in layer.buckets.items():
+                rollup.add(quarter, model, project, sums, cross)
+        self.rollups[key] = rollup
+        while len(self.rollups) > self.MAX_ROLLUPS:
+            self.rollups.popitem(last=False)
+        return rollup
 
 
 def _day_of(ms: int, tz: tzinfo, reset_hour: int) -> date:
@@ -135,17 +192,10 @@ def build_report(
         raise ValueError("sessions: use build_sessions_report")
     key_name = {"daily": "date", "weekly": "week", "monthly": "month"}[kind]
     project_index = _project_index(projects, project)
-    local_day: Dict[int, date] = {}
     groups: Dict[str, Dict[str, _Sums]] = {}
-    buckets = (
-        (key, sums) for layer in aggregates.layers(project_index) for key, sums in layer.buckets.items()
-    )
-    for (quarter, model, proj), sums in buckets:
-        if project is not None and proj != project_index:
-            continue
-        day = local_day.get(quarter)
-        if day is None:
-            day = local_day[quarter] = _day_of(quarter * QUARTER_MS, tz, reset_hour)
+    rollup = aggregates.rollup(tz, reset_hour)
+    table = rollup.all if project_index is None else rollup.projects.get(project_index, {})
+    for (day, model), sums in table.items():
         if (since is not None and day < since) or (until is not None and day > until):
             continue
         if kind == "daily":
