@@ -114,6 +114,11 @@ class BridgeProcess(unittest.TestCase):
             [(r["project_path"], r["session_id"], r["last_activity"], r["input_tokens"]) for r in sessions["sessions"]],
             [("Unknown Project", "shop", "2026-11-03", 12), ("Unknown Project", "bank", "2026-11-02", 1)],
         )
+        status, claude = request(url + "/usage/claude-session?session_id=a")
+        self.assertEqual((status, claude["found"], claude["input_tokens"], claude["entries"]), (200, True, 12, 2))
+        status, unknown = request(url + "/usage/claude-session?session_id=nobody")
+        self.assertEqual((unknown["found"], unknown["cost_usd"], unknown["last_activity"]), (False, 0.0, None))
+        self.assertEqual(request(url + "/usage/claude-session?session_id=../x&x=1")[0], 400)
         # reset_hour: a day that starts at 01:00 keeps 23:30 and 00:30 together.
         status, shifted = request(url + "/usage/reports/daily?timezone=UTC&reset_hour=1")
         self.assertEqual([(r["date"], r["input_tokens"]) for r in shifted["daily"]], [("2026-11-02", 13)])

@@ -189,6 +189,20 @@ class SessionsAndEdgesTest(unittest.TestCase):
             ["shop/aaa", "Unknown Project"],
         )
 
+    def test_claude_code_sessions_include_their_subagents(self):
+        t = datetime(2026, 5, 1, 10, 0, tzinfo=timezone.utc)
+        self.write("shop/abc-1.jsonl", [assistant_line(t, 10, 1, message_id="m1", request_id="r1")])
+        self.write("shop/abc-1/subagents/agent-a.jsonl", [assistant_line(t + timedelta(minutes=5), 20, 2, message_id="m2", request_id="r2")])
+        self.write("shop/def-2.jsonl", [assistant_line(t, 40, 4, message_id="m3", request_id="r3"),
+                                        assistant_line(t, 10, 1, message_id="m1", request_id="r1")])
+        store = self.store()
+        self.assertEqual(store.claude_sessions["abc-1"][:6], [30, 3, 0, 0, store.claude_sessions["abc-1"][4], 2])
+        self.assertEqual(store.claude_sessions["abc-1"][6], int((t + timedelta(minutes=5)).timestamp() * 1000))
+        self.assertEqual(store.claude_sessions["def-2"][0], 40)  # the repeated line counts once, where first seen
+        self.write("shop/def-2.jsonl", [assistant_line(t, 5, 1, message_id="m9", request_id="r9")])
+        store.refresh()
+        self.assertEqual(store.claude_sessions["def-2"][0], 45)
+
     def test_a_duplicate_in_another_project_counts_only_for_that_project(self):
         t = datetime(2026, 5, 1, 10, 0, tzinfo=timezone.utc)
         line = assistant_line(t, 100, 10, message_id="m-shared", request_id="r-shared")

@@ -89,6 +89,7 @@ class Handler(BaseHTTPRequestHandler):
                 ("GET", "/health"): self.get_health,
                 ("GET", "/usage/stats"): self.get_stats,
                 ("GET", "/usage/sessions"): self.get_sessions,
+                ("GET", "/usage/claude-session"): self.get_claude_session,
                 ("GET", "/usage/config"): self.get_config,
                 ("POST", "/usage/config"): self.post_config,
             }.get((method, url.path.rstrip("/") or "/"))
@@ -97,7 +98,7 @@ class Handler(BaseHTTPRequestHandler):
                 if report_kind in KINDS:
                     route = lambda q: self.get_report(report_kind, q)  # noqa: E731
             if route is None:
-                known = url.path.rstrip("/") in ("/health", "/usage/stats", "/usage/sessions", "/usage/config")
+                known = url.path.rstrip("/") in ("/health", "/usage/stats", "/usage/sessions", "/usage/claude-session", "/usage/config")
                 self._error(405 if known else 404, "method not allowed" if known else f"no route {url.path}")
                 return
             route(query)
@@ -212,6 +213,22 @@ class Handler(BaseHTTPRequestHandler):
         service = self.server.service
         view = service.view
         self._send(200, sessions_payload(view.blocks, view.models, service.now_ms(), hours_back, limit, session_id))  # type: ignore[arg-type]
+
+    def get_claude_session(self, query) -> None:
+        """GET /usage/claude-session?session_id=<Claude Code session id>: that session's usage
+        (its log file and its subagents' files, de-duplicated as everywhere), zeros if unknown."""
+        errors: List[Dict[str, str]] = []
+        for key in query:
+            if key != "session_id":
+                errors.append({"field": key, "message": "unknown parameter"})
+        session_id = (query.get("session_id") or [""])[-1]
+        if not re.fullmatch(r"[A-Za-z0-9._-]{1,128}", session_id):
+            errors.append({"field": "session_id", "message": "must be a session id (letters, digits, ._-)"})
+        if errors:
+            raise BadRequest(errors)
+        if not self._require_ready():
+            return
+        self._send(200, self.server.service.claude_session(session_id))
 
     def get_report(self, kind: str, query) -> None:
         """GET /usage/reports/{daily|weekly|monthly|sessions}: every bad parameter listed in one 400."""

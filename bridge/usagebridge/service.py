@@ -10,6 +10,7 @@ from .blocks import Block, Timeline
 from .pricing import PriceTable
 from .reports import build_report, build_sessions_report
 from .store import LogStore
+from .timeparse import iso_ms
 
 
 def _clone(block: Block) -> Block:
@@ -84,6 +85,25 @@ class UsageService:
                 limit_resets_at_ms=store.limit_resets_at_ms,
                 ready=True,
             )
+
+    def claude_session(self, session_id: str) -> dict:
+        """One Claude Code session's sums, read between two refreshes."""
+        with self._refresh_lock:
+            sums = self.store.claude_sessions.get(session_id)
+            found = sums is not None
+            sums = sums or [0, 0, 0, 0, 0.0, 0, None]
+        return {
+            "session_id": session_id,
+            "found": found,
+            "input_tokens": int(sums[0]),
+            "output_tokens": int(sums[1]),
+            "cache_creation_tokens": int(sums[2]),
+            "cache_read_tokens": int(sums[3]),
+            "total_tokens": int(sums[0] + sums[1] + sums[2] + sums[3]),
+            "cost_usd": sums[4],
+            "entries": int(sums[5]),
+            "last_activity": iso_ms(int(sums[6])) if found else None,
+        }
 
     def report(self, kind: str, zone, **options) -> dict:
         """A report from the store's running sums, read between two refreshes (never mid-update)."""

@@ -136,6 +136,9 @@ class LogStore:
         self._session_index: Dict[Tuple[str, str], int] = {}
         # (key, project) of lines that repeat another project's entry, counted for their project.
         self._cross_seen: set = set()
+        # Per Claude Code session (the log file's name, or for a subagent's file the session folder
+        # it lies in): input, output, cache creation, cache read, cost, entries, latest entry (ms).
+        self.claude_sessions: Dict[str, List[float]] = {}
         self.aggregates = UsageAggregates()
         self.malformed_lines = 0
         self.duplicates = 0
@@ -215,7 +218,7 @@ class LogStore:
                     parser.read_file(path, state.offset)
                 except OSError:
                     pass
-                self._merge(parser.result, project, self._session_of(path, project))
+                self._merge(parser.result, project, self._session_of(path, project), self._claude_session_of(path))
                 self._advance(state, st, parser.result)
                 bytes_read += parser.result.bytes_read
         # New files, in ccusage's order (earliest timestamp first).
@@ -225,7 +228,7 @@ class LogStore:
             state = FileState(path, st.st_dev, st.st_ino, 0, st.st_mtime_ns, 0)
             self.files[path] = state
             project = self._project_of(path)
-            self._merge(result, project, self._session_of(path, project))
+            self._merge(result, project, self._session_of(path, project), self._claude_session_of(path))
             self._advance(state, st, result)
             bytes_read += result.bytes_read
 
@@ -312,7 +315,19 @@ class LogStore:
             self.sessions.append((project_path, session_id, project))
         return index
 
-    def _merge(self, parsed: Parsed, project: int = 0, session: int = 0) -> None:
+    def _claude_session_of(self, path: str) -> Optional[str]:
+        """Claude Code's session id of a log file: `projects/<project>/<id>.jsonl`, or a subagent's
+        `projects/<project>/<id>/subagents/<agent>.jsonl` (its cost is the session's too)."""
+        for base, _exists in self.projects_dirs():
+            relative = os.path.relpath(path, base)
+            if not relative.startswith(".."):
+                parts = relative.split(os.sep)
+                if len(parts) == 2:
+                    return parts[1][: -len(".jsonl")]
+                return parts[1] if len(parts) > 2 else None
+        return None
+
+    def _merge(self, parsed: Parsed, project: int = 0, session: int = 0, claude: Optional[str] = None) -> None:
         """Adds parsed entries in order; a key seen before (in an earlier file) is a duplicate.
 
         A duplicate of another project's entry still counts for its own project when a report is
@@ -332,6 +347,9 @@ class LogStore:
             remap.append(index)
         seen, entries, pending, aggregates = self._seen, self.entries, self._pending, self.aggregates
         entry_projects, cross = entries.project, self._cross_seen
+        # This read's sums for its Claude Code session: input, output, cache creation, cache read,
+        # cost, entries, latest entry.
+        mine = [0, 0, 0, 0, 0.0, 0, -(2**62)]
         keys = parsed.keys
         for i in range(len(keys)):
             key = keys[i]
@@ -349,9 +367,22 @@ class LogStore:
                     continue
             slot = entries.append(*values, project)
             aggregates.add(*values, project, session)
+            for i in range(5):
+                mine[i] += values[i + 1]
+            mine[5] += 1
+            if values[0] > mine[6]:
+                mine[6] = values[0]
             if key != NO_KEY:
                 seen[key] = slot
             pending.append(slot)
+        if claude is not None and mine[5]:
+            total = self.claude_sessions.get(claude)
+            if total is None:
+                self.claude_sessions[claude] = mine
+            else:
+                for i in range(6):
+                    total[i] += mine[i]
+                total[6] = max(total[6], mine[6])
 
     def take_new_entries(self) -> List[int]:
         pending, self._pending = self._pending, []
