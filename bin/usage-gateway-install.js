@@ -2,8 +2,11 @@
  * `usage-gateway-hook install | uninstall` — merges the hook sender into Claude Code's
  * settings.json (DESIGN §8), and takes out exactly what it put in. No dependencies.
  *
- *   usage-gateway-hook install [--project DIR] [--events A,B,…] [--dry-run]
+ *   usage-gateway-hook install [--project DIR] [--events A,B,…] [--statusline [--force]] [--dry-run]
  *   usage-gateway-hook uninstall [--project DIR] [--dry-run]
+ *
+ * --statusline also sets Claude Code's `statusLine` to `usage-gateway-hook statusline`, but never
+ * replaces a different one the user has unless --force is given (the backup keeps the old one).
  *
  * The file is ~/.claude/settings.json, or DIR/.claude/settings.json with --project. Every other
  * hook and setting is kept as it was (order and indentation included); a timestamped backup is
@@ -39,7 +42,13 @@ const EVENT_NAME = /^[A-Z][A-Za-z]{1,40}$/;
 class Refusal extends Error {}
 
 function parseArgs(argv) {
-  const options = { project: undefined, events: DEFAULT_EVENTS, dryRun: false };
+  const options = {
+    project: undefined,
+    events: DEFAULT_EVENTS,
+    dryRun: false,
+    statusline: false,
+    force: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -48,6 +57,8 @@ function parseArgs(argv) {
       return next;
     };
     if (arg === '--dry-run') options.dryRun = true;
+    else if (arg === '--statusline') options.statusline = true;
+    else if (arg === '--force') options.force = true;
     else if (arg === '--project') options.project = path.resolve(value());
     else if (arg === '--events') {
       const events = value()
@@ -67,6 +78,11 @@ function parseArgs(argv) {
 function senderCommand() {
   const sender = path.resolve(__dirname, 'usage-gateway-hook');
   return /[\s"'$`\\]/.test(sender) ? JSON.stringify(sender) : sender;
+}
+
+/** The status line command: colours on (Claude Code shows ANSI colours; its stdout is a pipe). */
+function statuslineCommand() {
+  return `FORCE_COLOR=1 ${senderCommand()} statusline`;
 }
 
 function settingsPath(options) {
@@ -135,8 +151,34 @@ function install(settings, events, command) {
   return added;
 }
 
-function uninstall(settings, command) {
+/** Where a status line replaced with --force is kept, for uninstall to put back. */
+const replacedStatuslineOf = (file) => `${file}.usage-gateway-statusline.json`;
+
+/**
+ * Sets our status line; a different one stays unless forced. Returns what it replaced (null:
+ * none), or false when ours is there already.
+ */
+function installStatusline(settings, force, file) {
+  const wanted = { type: 'command', command: statuslineCommand(), padding: 0 };
+  const current = settings.statusLine;
+  if (current && current.command === wanted.command) return false;
+  if (current !== undefined && !force)
+    throw new Refusal(
+      `${file} already has a statusLine (${JSON.stringify(current.command ?? current)}); ` +
+        'nothing was changed — run again with --force to replace it (a backup keeps the old one)',
+    );
+  settings.statusLine = wanted;
+  return current === undefined ? null : current;
+}
+
+function uninstall(settings, command, replaced) {
   const removed = [];
+  if (settings.statusLine && settings.statusLine.command === statuslineCommand()) {
+    // The user's own status line comes back, in its place, if --force replaced one.
+    if (replaced !== undefined) settings.statusLine = replaced;
+    else delete settings.statusLine;
+    removed.push('statusLine');
+  }
   const hooks = settings.hooks;
   if (!hooks) return removed;
   for (const event of Object.keys(hooks)) {
@@ -172,10 +214,24 @@ function run(action, argv, out = process.stdout) {
   const file = settingsPath(options);
   const command = senderCommand();
   const { text, settings } = read(file);
+  const sidecar = replacedStatuslineOf(file);
+  let replaced;
+  try {
+    replaced = JSON.parse(fs.readFileSync(sidecar, 'utf8')).statusLine;
+  } catch {
+    replaced = undefined;
+  }
   const changed =
     action === 'install'
       ? install(settings, options.events, command)
-      : uninstall(settings, command);
+      : uninstall(settings, command, replaced);
+  let replacing = false;
+  if (action === 'install' && options.statusline) {
+    const previous = installStatusline(settings, options.force, file);
+    if (previous !== false) changed.push('statusLine');
+    replacing = previous !== false && previous !== null;
+    if (replacing) replaced = previous;
+  }
   const verb = action === 'install' ? 'adds' : 'removes';
   if (!changed.length) {
     out.write(
@@ -199,6 +255,8 @@ function run(action, argv, out = process.stdout) {
     fs.writeFileSync(backup, text, { flag: 'wx' });
     out.write(`${file}: backed up to ${backup}\n`);
   }
+  if (replacing) fs.writeFileSync(sidecar, JSON.stringify({ statusLine: replaced }) + '\n');
+  if (action === 'uninstall' && changed.includes('statusLine')) fs.rmSync(sidecar, { force: true });
   // Written beside the file, then renamed over it: a crash never leaves half a settings file.
   if (empty) fs.unlinkSync(file);
   else {

@@ -117,6 +117,44 @@ describe('usage-gateway-hook install / uninstall', () => {
     expect(run(dir, 'uninstall').stdout).toContain('nothing to do');
   });
 
+  it('sets the status line with --statusline, never over the user’s own without --force', () => {
+    const statusLine = {
+      type: 'command',
+      command: `FORCE_COLOR=1 ${SENDER} statusline`,
+      padding: 0,
+    };
+    const empty = home();
+    expect(run(empty, 'install', '--statusline').code).toBe(0);
+    const installed = JSON.parse(readFileSync(settingsOf(empty), 'utf8'));
+    expect(installed.statusLine).toEqual(statusLine);
+    const text = readFileSync(settingsOf(empty), 'utf8');
+    expect(run(empty, 'install', '--statusline').stdout).toContain('nothing to do');
+    expect(readFileSync(settingsOf(empty), 'utf8')).toBe(text);
+    expect(run(empty, 'uninstall').code).toBe(0);
+    expect(existsSync(settingsOf(empty))).toBe(false);
+
+    const mine = home();
+    mkdirSync(join(mine, '.claude'));
+    const original = `${JSON.stringify({ statusLine: { type: 'command', command: 'my-status.sh' } }, null, 2)}\n`;
+    writeFileSync(settingsOf(mine), original);
+    const refused = run(mine, 'install', '--statusline');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('--force');
+    expect(readFileSync(settingsOf(mine), 'utf8')).toBe(original);
+    expect(backupsOf(mine)).toEqual([]);
+
+    expect(run(mine, 'install', '--statusline', '--force').code).toBe(0);
+    expect(JSON.parse(readFileSync(settingsOf(mine), 'utf8')).statusLine).toEqual(statusLine);
+    const [backup] = backupsOf(mine);
+    expect(readFileSync(join(mine, '.claude', backup), 'utf8')).toBe(original);
+    // Uninstall takes out what install put in: the hooks, and our status line for the user's own.
+    expect(run(mine, 'uninstall').code).toBe(0);
+    expect(readFileSync(settingsOf(mine), 'utf8')).toBe(original);
+    expect(readdirSync(join(mine, '.claude')).filter((f) => !f.includes('.backup-'))).toEqual([
+      'settings.json',
+    ]);
+  });
+
   it('refuses a settings file that is not valid JSON and leaves it untouched', () => {
     const dir = home();
     mkdirSync(join(dir, '.claude'));

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { QueryParams } from '../bridge/bridge-client';
 import type { UsageSessionsDto, UsageStatsDto } from './dto/usage-payload.dto';
 import type { ReportKind, UsageReportDto } from './dto/usage-report.dto';
+import type { ClaudeSessionUsage } from './dto/statusline.dto';
 
 interface PlanLimits {
   tokens: number;
@@ -79,4 +80,14 @@ export function defaultReport(kind: ReportKind, params: QueryParams): UsageRepor
     order: params.order === 'desc' ? 'desc' : 'asc',
     reset_hour: Number(params.reset_hour ?? 0),
   } as unknown as UsageReportDto;
+}
+
+/** A Claude Code session the gateway cannot ask about: not found, zero. */
+export function defaultClaudeSession(params: QueryParams): ClaudeSessionUsage {
+  return {
+    session_id: String(params.session_id ?? ''),
+    found: false,
+    cost_usd: 0,
+    total_tokens: 0,
+  };
 }

@@ -7,7 +7,12 @@ export const REPORT_SNAPSHOT_KINDS = [
   'report:monthly',
   'report:sessions',
 ] as const;
-export const SNAPSHOT_KINDS = ['stats', 'sessions', ...REPORT_SNAPSHOT_KINDS] as const;
+export const SNAPSHOT_KINDS = [
+  'stats',
+  'sessions',
+  'claude-session',
+  ...REPORT_SNAPSHOT_KINDS,
+] as const;
 export type SnapshotKind = (typeof SNAPSHOT_KINDS)[number];
 
 /** A bridge payload as it was served, kept so the API can answer while the bridge is down. */

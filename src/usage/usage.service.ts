@@ -15,8 +15,19 @@ import type {
 import type { SessionBlockDto, UsageSessionsDto, UsageStatsDto } from './dto/usage-payload.dto';
 import type { UsageSessionsQueryDto, UsageStatsQueryDto } from './dto/usage-query.dto';
 import { ConfigRefusedError } from './config-refused.error';
-import { defaultReport, defaultSessions, defaultStats } from './default-payloads';
-import type { ReportKind, UsageReportDto, UsageReportQueryDto } from './dto/usage-report.dto';
+import {
+  defaultClaudeSession,
+  defaultReport,
+  defaultSessions,
+  defaultStats,
+} from './default-payloads';
+import type {
+  DailyReportDto,
+  ReportKind,
+  UsageReportDto,
+  UsageReportQueryDto,
+} from './dto/usage-report.dto';
+import type { ClaudeSessionUsage, StatuslineDto } from './dto/statusline.dto';
 import { SnapshotStore } from './snapshot.store';
 import { UsageCache } from './usage-cache';
 import { DEFAULT_USAGE_CONFIG, UsageConfigStore } from './usage-config.store';
@@ -24,6 +35,15 @@ import type { SnapshotKind } from './usage-snapshot.entity';
 import { USAGE_UPDATED_EVENT, type UsageUpdatedEvent } from './usage.events';
 
 export type DataSourceName = 'bridge' | 'cache' | 'snapshot' | 'database' | 'default';
+
+/** How far a source is from the bridge now (the status line reports its least fresh part). */
+const SOURCE_RANK: Record<DataSourceName, number> = {
+  bridge: 0,
+  cache: 1,
+  snapshot: 2,
+  database: 3,
+  default: 4,
+};
 
 /** A payload and where it came from, for the X-Data-Source / X-Data-Age headers. */
 export interface Sourced<T> {
@@ -181,6 +201,90 @@ export class UsageService {
     })().finally(() => (this.todayRead = undefined));
   }
 
+  /** One Claude Code session's usage (its log and its subagents'), as the bridge keeps it. */
+  async claudeSession(sessionId: string): Promise<Sourced<ClaudeSessionUsage>> {
+    return this.read<ClaudeSessionUsage>('claude-session', '/usage/claude-session', {
+      session_id: sessionId,
+    });
+  }
+
+  /**
+   * The status line's figures: the stats, today's daily row and the session, read in parallel
+   * through the cache, each with its own fallback; the answer's source is the least fresh part's.
+   */
+  async statusline(sessionId: string | undefined): Promise<Sourced<StatuslineDto>> {
+    const today = await this.todayParams();
+    const orFallback = <T>(kind: SnapshotKind, query: RawQuery, read: Promise<Sourced<T>>) =>
+      read.catch(async (error: unknown) => {
+        if (!(error instanceof BridgeUnavailableError)) throw error;
+        return (await this.fallback(kind, query)) as Sourced<T>;
+      });
+    const [stats, daily, session] = await Promise.all([
+      orFallback('stats', {}, this.stats({})),
+      orFallback(
+        'report:daily',
+        today,
+        this.read<DailyReportDto>('report:daily', '/usage/reports/daily', today),
+      ),
+      sessionId
+        ? orFallback('claude-session', { session_id: sessionId }, this.claudeSession(sessionId))
+        : undefined,
+    ]);
+    const parts = [stats, daily, ...(session ? [session] : [])];
+    const worst = parts.reduce((a, b) => (SOURCE_RANK[b.source] > SOURCE_RANK[a.source] ? b : a));
+    const ages = parts.map((p) => p.ageSeconds).filter((a): a is number => a !== null);
+    const s = stats.payload;
+    const block = s.current_session;
+    const row = daily.payload.daily?.[0];
+    const limits = (s.config_applied?.limits ?? {}) as { tokens?: number };
+    const payload: StatuslineDto = {
+      session: session
+        ? {
+            session_id: session.payload.session_id ?? sessionId!,
+            found: session.payload.found ?? false,
+            cost_usd: session.payload.cost_usd ?? 0,
+            total_tokens: session.payload.total_tokens ?? 0,
+          }
+        : null,
+      today: {
+        date: String(today.since),
+        timezone: String(today.timezone),
+        cost_usd: row?.cost_usd ?? 0,
+        total_tokens: row?.total_tokens ?? 0,
+      },
+      block: block
+        ? {
+            cost_usd: block.cost_usd,
+            total_tokens: block.total_tokens,
+            start_time: block.start_time,
+            end_time: block.end_time,
+            minutes_left: Math.max(
+              0,
+              Math.round((Date.parse(block.end_time) - this.now()) / 60_000),
+            ),
+          }
+        : null,
+      burn_rate: block?.burn_rate
+        ? {
+            tokens_per_minute: s.burn_rate.tokens_per_minute,
+            cost_per_hour: s.burn_rate.cost_per_hour,
+          }
+        : null,
+      limit: {
+        plan: String(s.config_applied?.plan ?? 'pro'),
+        tokens: Number(limits.tokens ?? 0),
+        percentage: s.totals?.token_percentage ?? 0,
+        tokens_run_out: s.predictions?.tokens_run_out ?? null,
+      },
+      generated_at: new Date(this.now()).toISOString(),
+    };
+    return {
+      payload,
+      source: worst.source,
+      ageSeconds: worst.source === 'bridge' ? null : Math.max(0, ...ages),
+    };
+  }
+
   async stats(query: UsageStatsQueryDto): Promise<Sourced<UsageStatsDto>> {
     return this.read<UsageStatsDto>('stats', '/usage/stats', await this.statsParams({ ...query }));
   }
@@ -282,12 +386,14 @@ export class UsageService {
       ? await this.reportParams(report, rawQuery)
       : kind === 'stats'
         ? await this.statsParams(rawQuery)
-        : this.sessionsParams(rawQuery);
+        : kind === 'claude-session'
+          ? { session_id: rawQuery.session_id as string }
+          : this.sessionsParams(rawQuery);
     const key = paramsKey(params);
     const fresh = this.cache.fresh(`${kind}|${key}`);
     if (fresh) return { payload: fresh.value, source: 'cache', ageSeconds: this.ageOf(fresh.at) };
     try {
-      if (kind === 'stats' || report) {
+      if (kind !== 'sessions') {
         const snapshot = await this.snapshots.latest(kind, key);
         if (snapshot)
           return {
@@ -306,7 +412,9 @@ export class UsageService {
       ? defaultReport(report, params)
       : kind === 'stats'
         ? defaultStats(params)
-        : defaultSessions(params);
+        : kind === 'claude-session'
+          ? defaultClaudeSession(params)
+          : defaultSessions(params);
     return { payload, source: 'default', ageSeconds: 0 };
   }
 

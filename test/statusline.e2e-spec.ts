@@ -1,0 +1,187 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BridgeStatusDto } from '../src/bridge/dto/bridge-status.dto';
+import type { StatuslineDto } from '../src/usage/dto/statusline.dto';
+import { createSqliteDatabase, type TestDatabase } from './support/databases';
+import { startTestApp, type RunningApp } from './support/test-app';
+import { writeUsageLog } from './support/usage-logs';
+import { waitFor } from './support/wait';
+
+const SENDER = join(__dirname, '..', 'bin', 'usage-gateway-hook');
+
+/** What Claude Code pipes into a status line command (its docs: statusLine). */
+const claudeInput = (sessionId: string, dir: string) => ({
+  hook_event_name: 'Status',
+  session_id: sessionId,
+  transcript_path: join(dir, 'claude', 'projects', 'shop', `${sessionId}.jsonl`),
+  cwd: join(dir, 'work'),
+  model: { id: 'claude-sonnet-4-5-20250929', display_name: 'Sonnet 4.5' },
+  workspace: { current_dir: join(dir, 'work'), project_dir: join(dir, 'work') },
+  version: '2.0.30',
+  output_style: { name: 'default' },
+  cost: { total_cost_usd: 0.5, total_duration_ms: 1000, total_api_duration_ms: 800 },
+});
+
+/** Runs `usage-gateway-hook statusline` with Claude Code's JSON on stdin: its line and exit code. */
+function statusline(input: object, env: Record<string, string>) {
+  return new Promise<{ line: string; code: number | null }>((resolve, reject) => {
+    const child = spawn(process.execPath, [SENDER, 'statusline'], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ line: out, code }));
+    child.stdin.end(JSON.stringify(input));
+  });
+}
+
+const money = (n: number) => `$${n.toFixed(2)}`;
+
+describe('usage-gateway-hook statusline against a real gateway and bridge', () => {
+  let dir: string;
+  let db: TestDatabase;
+  let app: RunningApp;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ug-statusline-'));
+    // An active block: 30 lines over the last hour, in session s-1 (its file s-1.jsonl).
+    writeUsageLog(join(dir, 'claude'), {
+      start: Date.now() - 60 * 60_000,
+      count: 30,
+      everyMs: 2 * 60_000,
+      usage: (i) => ({ input_tokens: 200 + i, output_tokens: 900, cache_read_input_tokens: 5000 }),
+    });
+    db = createSqliteDatabase();
+    app = await startTestApp({
+      ...db.env,
+      BRIDGE_MODE: 'spawn',
+      BRIDGE_PORT: '0',
+      BRIDGE_STATE_DIR: join(dir, 'state'),
+      CLAUDE_CONFIG_DIR: join(dir, 'claude'),
+      PATH: process.env.PATH ?? '',
+      HOME: dir,
+    });
+    await waitFor(
+      async () => {
+        const res = await fetch(`${app.url}/api/usage/bridge/status`);
+        return ((await res.json()) as BridgeStatusDto).process.state === 'ready' || undefined;
+      },
+      15_000,
+      'bridge ready',
+    );
+    env = { USAGE_GATEWAY_URL: app.url, USAGE_GATEWAY_SPOOL_DIR: join(dir, 'spool'), HOME: dir };
+  });
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('prints model, session, today, block with time left, burn rate and % of the limit — each the API’s figure', async () => {
+    const input = claudeInput('s-1', dir);
+    // The first call warms the gateway's cache; a status line is asked for again and again.
+    const { line, code } = await waitFor(
+      async () => {
+        const result = await statusline(input, { ...env, NO_COLOR: '1' });
+        return result.line.includes('session') ? result : undefined;
+      },
+      10_000,
+      'a fresh status line',
+    );
+    expect(code).toBe(0);
+    expect(line.endsWith('\n')).toBe(true);
+    expect(line.trim().split('\n')).toHaveLength(1);
+    expect(line).not.toContain('\x1b[');
+
+    const figures = (await (
+      await fetch(`${app.url}/api/usage/statusline?session_id=s-1`)
+    ).json()) as StatuslineDto;
+    // Each figure is what the rest of the API says.
+    const stats = (await (await fetch(`${app.url}/api/usage/stats`)).json()) as {
+      current_session: { cost_usd: number };
+      totals: { token_percentage: number };
+      burn_rate: { cost_per_hour: number };
+      config_applied: { plan: string };
+    };
+    const daily = (await (
+      await fetch(
+        `${app.url}/api/usage/reports/daily?since=${figures.today.date}&until=${figures.today.date}`,
+      )
+    ).json()) as { daily: { cost_usd: number }[] };
+    const bridgeUrl = (
+      (await (await fetch(`${app.url}/api/usage/bridge/status`)).json()) as BridgeStatusDto
+    ).url as string;
+    const session = (await (
+      await fetch(`${bridgeUrl}/usage/claude-session?session_id=s-1`)
+    ).json()) as { cost_usd: number; found: boolean };
+    expect(session.found).toBe(true);
+    expect(figures.session?.cost_usd).toBe(session.cost_usd);
+    expect(figures.today.cost_usd).toBe(daily.daily[0].cost_usd);
+    expect(figures.block?.cost_usd).toBe(stats.current_session.cost_usd);
+    expect(figures.limit.percentage).toBe(stats.totals.token_percentage);
+    expect(figures.burn_rate?.cost_per_hour).toBe(stats.burn_rate.cost_per_hour);
+    expect(figures.block!.minutes_left).toBeGreaterThan(0);
+    // All 30 lines are today's and this session's (written within the last hour, in UTC).
+    if (figures.today.date === new Date(Date.now() - 3_600_000).toISOString().slice(0, 10))
+      expect(figures.today.cost_usd).toBeCloseTo(session.cost_usd, 9);
+
+    const parts = line.trim().split(' · ');
+    expect(parts[0]).toBe('Sonnet 4.5');
+    expect(parts[1]).toBe(`${money(figures.session!.cost_usd)} session`);
+    expect(parts[2]).toBe(`${money(figures.today.cost_usd)} today`);
+    expect(parts[3]).toMatch(
+      new RegExp(`^\\${money(figures.block!.cost_usd)} block \\((\\d+h )?\\d+m left\\)$`),
+    );
+    expect(parts[4]).toBe(`${money(figures.burn_rate!.cost_per_hour)}/h`);
+    expect(parts[5]).toBe(
+      `${Math.round(figures.limit.percentage)}% of ${stats.config_applied.plan}`,
+    );
+
+    // Colours: FORCE_COLOR through a pipe, never with NO_COLOR.
+    const coloured = await statusline(input, { ...env, FORCE_COLOR: '1' });
+    expect(coloured.line).toContain('\x1b[');
+    const plain = await statusline(input, { ...env, FORCE_COLOR: '1', NO_COLOR: '1' });
+    expect(plain.line).not.toContain('\x1b[');
+  });
+
+  it('prints the last line with its age when the gateway hangs or is gone, and "offline" when it never answered', async () => {
+    const input = claudeInput('s-1', dir);
+    const fresh = (await statusline(input, { ...env, NO_COLOR: '1' })).line.trim();
+    expect(fresh).toContain('session');
+    // A gateway that accepts connections and never answers: the deadline, not the socket, ends it.
+    const silent: Server = createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      const hung = await statusline(input, { ...env, NO_COLOR: '1', USAGE_GATEWAY_URL: url });
+      expect(hung.code).toBe(0);
+      expect(hung.line.trim()).toMatch(
+        new RegExp(`^${fresh.replace(/[$()]/g, '\\$&')} · stale \\d+s$`),
+      );
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((r) => silent.close(r));
+    }
+    // Nothing listens: the same stale line; another session's state falls back to the newest.
+    const gone = await statusline(claudeInput('s-2', dir), {
+      ...env,
+      NO_COLOR: '1',
+      USAGE_GATEWAY_URL: 'http://127.0.0.1:1',
+    });
+    expect(gone.line).toContain('· stale ');
+    const never = await statusline(input, {
+      NO_COLOR: '1',
+      USAGE_GATEWAY_URL: 'http://127.0.0.1:1',
+      USAGE_GATEWAY_SPOOL_DIR: join(dir, 'elsewhere'),
+    });
+    expect(never.line).toBe('usage-gateway offline\n');
+  });
+});
