@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -144,6 +144,25 @@ describe('usage-gateway-hook statusline against a real gateway and bridge', () =
     expect(parts[5]).toBe(
       `${Math.round(figures.limit.percentage)}% of ${stats.config_applied.plan}`,
     );
+
+    // A message arrives (a line appended to the session's log): the very next call counts it.
+    appendFileSync(
+      join(dir, 'claude', 'projects', 'shop', 's-1.jsonl'),
+      JSON.stringify({
+        type: 'assistant',
+        timestamp: new Date().toISOString(),
+        requestId: 'req_new',
+        message: {
+          id: 'msg_new',
+          model: 'claude-sonnet-4-5-20250929',
+          usage: { input_tokens: 10, output_tokens: 100_000 },
+        },
+      }) + '\n',
+    );
+    const next = (await statusline(input, { ...env, NO_COLOR: '1' })).line.trim().split(' · ');
+    const added = 100_000 * 15e-6 + 10 * 3e-6; // Sonnet 4.5: $15 / $3 per million (below 200k)
+    expect(next[1]).toBe(`${money(figures.session!.cost_usd + added)} session`);
+    expect(next[3]).toMatch(new RegExp(`^\\${money(figures.block!.cost_usd + added)} block`));
 
     // Colours: FORCE_COLOR through a pipe, never with NO_COLOR.
     const coloured = await statusline(input, { ...env, FORCE_COLOR: '1' });

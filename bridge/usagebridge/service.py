@@ -21,6 +21,9 @@ def _clone(block: Block) -> Block:
     return copy
 
 
+# The status line's session read refreshes first when the last refresh is older than this.
+ON_DEMAND_REFRESH_S = 0.1
+
 @dataclass(frozen=True)
 class View:
     """What readers see: replaced whole after each refresh, never mutated."""
@@ -46,6 +49,7 @@ class UsageService:
         self.store = LogStore(data_dirs, prices)
         self.timeline = Timeline(self.store.entries)
         self.refresh_interval = refresh_interval
+        self._refreshed_at = 0.0
         self.clock = clock
         self.view = View()
         self.started_at = clock()
@@ -59,6 +63,7 @@ class UsageService:
     def refresh(self) -> None:
         """One refresh: read what changed, update the blocks, publish a new view if anything did."""
         with self._refresh_lock:
+            self._refreshed_at = time.monotonic()
             store = self.store
             generation = store.generation
             report = store.refresh()
@@ -87,7 +92,15 @@ class UsageService:
             )
 
     def claude_session(self, session_id: str) -> dict:
-        """One Claude Code session's sums, read between two refreshes."""
+        """One Claude Code session's sums. Asked for right after a message (the status line), so
+        when one of the session's files changed since it was read (a stat per file), the store is
+        refreshed first; an unknown session refreshes at most once per ON_DEMAND_REFRESH_S (a
+        refresh without changes costs a few ms for 2,000 files)."""
+        with self._refresh_lock:
+            known = bool(self.store.claude_files.get(session_id))
+            changed = self.store.changed_since_read(session_id)
+        if changed and (known or time.monotonic() - self._refreshed_at > ON_DEMAND_REFRESH_S):
+            self.refresh()
         with self._refresh_lock:
             sums = self.store.claude_sessions.get(session_id)
             found = sums is not None

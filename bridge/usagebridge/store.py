@@ -139,6 +139,7 @@ class LogStore:
         # Per Claude Code session (the log file's name, or for a subagent's file the session folder
         # it lies in): input, output, cache creation, cache read, cost, entries, latest entry (ms).
         self.claude_sessions: Dict[str, List[float]] = {}
+        self.claude_files: Dict[str, List[str]] = {}
         self.aggregates = UsageAggregates()
         self.malformed_lines = 0
         self.duplicates = 0
@@ -227,6 +228,9 @@ class LogStore:
             st = found[path]
             state = FileState(path, st.st_dev, st.st_ino, 0, st.st_mtime_ns, 0)
             self.files[path] = state
+            claude = self._claude_session_of(path)
+            if claude is not None:
+                self.claude_files.setdefault(claude, []).append(path)
             project = self._project_of(path)
             self._merge(result, project, self._session_of(path, project), self._claude_session_of(path))
             self._advance(state, st, result)
@@ -314,6 +318,22 @@ class LogStore:
             index = self._session_index[(project_path, session_id)] = len(self.sessions)
             self.sessions.append((project_path, session_id, project))
         return index
+
+    def changed_since_read(self, claude: str) -> bool:
+        """Whether a file of this Claude Code session changed since it was read (one stat per
+        file), or the session is not known yet."""
+        paths = self.claude_files.get(claude)
+        if not paths:
+            return True
+        for path in paths:
+            state = self.files.get(path)
+            try:
+                st = os.stat(path)
+            except OSError:
+                return True
+            if state is None or st.st_size != state.size or st.st_mtime_ns != state.mtime_ns:
+                return True
+        return False
 
     def _claude_session_of(self, path: str) -> Optional[str]:
         """Claude Code's session id of a log file: `projects/<project>/<id>.jsonl`, or a subagent's

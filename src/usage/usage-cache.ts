@@ -42,9 +42,12 @@ export class UsageCache {
     return this.ttlMs > 0;
   }
 
-  async get<T>(key: string, load: () => Promise<T>): Promise<Cached<T>> {
+  /** `fresh`: never a stored value — a call in flight for the key is shared, else one starts. */
+  async get<T>(key: string, load: () => Promise<T>, fresh = false): Promise<Cached<T>> {
     const now = this.now();
-    const entry = this.entries.get(key) as { value: T; at: number } | undefined;
+    const entry = fresh
+      ? undefined
+      : (this.entries.get(key) as { value: T; at: number } | undefined);
     if (entry && now - entry.at < this.ttlMs) return { ...entry, hit: true };
     const inflight = this.refreshing.get(key) as Promise<T> | undefined;
     if (inflight && entry) return { ...entry, hit: true };

@@ -107,6 +107,8 @@ export class UsageService {
   private readonly lastHash = new LRUCache<string, string>({ max: CHANGE_DETECTION_MAX_KEYS });
   private pushing: Promise<void> | undefined;
   private todayRead: Promise<void> | undefined;
+  /** Per Claude Code session, its usage as last seen (bounded), to notice it moved on. */
+  private readonly sessionMarks = new LRUCache<string, string>({ max: 1000 });
   private readonly readDeadlineMs: number;
 
   constructor(
@@ -202,10 +204,13 @@ export class UsageService {
   }
 
   /** One Claude Code session's usage (its log and its subagents'), as the bridge keeps it. */
-  async claudeSession(sessionId: string): Promise<Sourced<ClaudeSessionUsage>> {
-    return this.read<ClaudeSessionUsage>('claude-session', '/usage/claude-session', {
-      session_id: sessionId,
-    });
+  async claudeSession(sessionId: string, fresh = false): Promise<Sourced<ClaudeSessionUsage>> {
+    return this.read<ClaudeSessionUsage>(
+      'claude-session',
+      '/usage/claude-session',
+      { session_id: sessionId },
+      fresh,
+    );
   }
 
   /**
@@ -219,16 +224,33 @@ export class UsageService {
         if (!(error instanceof BridgeUnavailableError)) throw error;
         return (await this.fallback(kind, query)) as Sourced<T>;
       });
-    const [stats, daily, session] = await Promise.all([
-      orFallback('stats', {}, this.stats({})),
+    // The session first, from the bridge itself (which reads what was appended since its last
+    // refresh before it answers): a status line is asked for right after each message. When the
+    // session moved on, stats and today's row are read fresh too, so the new line counts at once.
+    const session = sessionId
+      ? await orFallback(
+          'claude-session',
+          { session_id: sessionId },
+          this.claudeSession(sessionId, true),
+        )
+      : undefined;
+    let moved = false;
+    if (session && session.source === 'bridge') {
+      const mark = `${session.payload.total_tokens}|${session.payload.cost_usd}`;
+      moved = this.sessionMarks.get(sessionId!) !== mark;
+      this.sessionMarks.set(sessionId!, mark);
+    }
+    const [stats, daily] = await Promise.all([
+      orFallback(
+        'stats',
+        {},
+        this.read<UsageStatsDto>('stats', '/usage/stats', await this.statsParams({}), moved),
+      ),
       orFallback(
         'report:daily',
         today,
-        this.read<DailyReportDto>('report:daily', '/usage/reports/daily', today),
+        this.read<DailyReportDto>('report:daily', '/usage/reports/daily', today, moved),
       ),
-      sessionId
-        ? orFallback('claude-session', { session_id: sessionId }, this.claudeSession(sessionId))
-        : undefined,
     ]);
     const parts = [stats, daily, ...(session ? [session] : [])];
     const worst = parts.reduce((a, b) => (SOURCE_RANK[b.source] > SOURCE_RANK[a.source] ? b : a));
@@ -306,14 +328,19 @@ export class UsageService {
     kind: SnapshotKind,
     route: string,
     params: QueryParams,
+    fresh = false,
   ): Promise<Sourced<T>> {
     const key = paramsKey(params);
     const cacheKey = `${kind}|${key}`;
-    const pending = this.cache.get(cacheKey, async () => {
-      const { data } = await this.client.get<T>(route, params);
-      this.remember(kind, key, params, data);
-      return data;
-    });
+    const pending = this.cache.get(
+      cacheKey,
+      async () => {
+        const { data } = await this.client.get<T>(route, params);
+        this.remember(kind, key, params, data);
+        return data;
+      },
+      fresh,
+    );
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<undefined>(
       (resolve) => (timer = setTimeout(() => resolve(undefined), this.readDeadlineMs)),
