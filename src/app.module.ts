@@ -1,3 +1,4 @@
+import { AlertsModule } from './alerts/alerts.module';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -42,6 +43,7 @@ export class AppModule {
         EventsModule,
         RealtimeModule,
         BroadcastsModule,
+        AlertsModule,
         HealthModule,
       ],
     };

@@ -16,6 +16,13 @@ export type DatabaseConfig =
   | { readonly type: 'sqlite'; readonly path: string; readonly migrationsRun: boolean }
   | { readonly type: 'postgres'; readonly url: string; readonly migrationsRun: boolean };
 
+export interface AlertsConfig {
+  /** Where alerts are POSTed (none: stored and sent to dashboards only). */
+  readonly webhookUrls: readonly string[];
+  readonly limitLeadMin: number;
+  readonly checkIntervalMs: number;
+}
+
 export interface RedisConfig {
   readonly url: string | undefined;
 }
@@ -107,6 +114,7 @@ export abstract class AppConfig {
   declare readonly bridge: BridgeConfig;
   declare readonly usage: UsageConfigSettings;
   declare readonly events: EventsConfig;
+  declare readonly alerts: AlertsConfig;
   declare readonly rateLimit: RateLimitConfig;
   declare readonly auth: AuthConfig;
   declare readonly docs: DocsConfig;

@@ -14,6 +14,7 @@ import {
 import {
   IsOriginList,
   IsSecretList,
+  IsUrlList,
   IsUrlOf,
   NeedsCredentialOffLoopback,
   NotShorterThan,
@@ -227,6 +228,27 @@ export class EnvSchema {
   @Min(0)
   @Max(36500)
   EVENT_RETENTION_DAYS: number = 30;
+
+  /** Where alerts are POSTed (DESIGN §8): http(s) URLs, comma-separated; unset sends none. */
+  @Optional()
+  @IsOptional()
+  @IsString()
+  @IsUrlList('http:', 'https:')
+  ALERT_WEBHOOK_URLS?: string;
+
+  /** How many minutes ahead a predicted limit is announced. */
+  @Int()
+  @IsInt()
+  @Min(1)
+  @Max(1440)
+  ALERT_LIMIT_LEAD_MIN: number = 30;
+
+  /** How often the usage is checked for alerts when nothing else asked for it. */
+  @Int()
+  @IsInt()
+  @Min(1000)
+  @Max(3_600_000)
+  ALERT_CHECK_INTERVAL_MS: number = 15_000;
 
   @Int()
   @IsInt()

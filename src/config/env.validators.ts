@@ -56,6 +56,24 @@ export function IsUrlOf(...protocols: string[]): PropertyDecorator {
   );
 }
 
+/** URLs with one of `protocols`, comma-separated (unset passes; pair with `@IsOptional`). */
+export function IsUrlList(...protocols: string[]): PropertyDecorator {
+  const bad = (value: unknown) =>
+    splitList(value).filter((item) => {
+      try {
+        return !protocols.includes(new URL(item).protocol);
+      } catch {
+        return true;
+      }
+    });
+  return rule(
+    'isUrlList',
+    (value) => bad(value).length === 0,
+    ({ value }) =>
+      `${bad(value).length} item(s) not ${protocols.map((p) => p.replace(':', '')).join('/')} URLs`,
+  );
+}
+
 /** Browser origins, comma-separated: scheme://host[:port], no path or trailing slash. */
 export function IsOriginList(): PropertyDecorator {
   const bad = (value: unknown) =>

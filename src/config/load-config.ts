@@ -121,6 +121,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       readDeadlineMs: env.USAGE_READ_DEADLINE_MS,
     }),
     events: Object.freeze({ retentionDays: env.EVENT_RETENTION_DAYS }),
+    alerts: Object.freeze({
+      webhookUrls: Object.freeze(splitList(env.ALERT_WEBHOOK_URLS)),
+      limitLeadMin: env.ALERT_LIMIT_LEAD_MIN,
+      checkIntervalMs: env.ALERT_CHECK_INTERVAL_MS,
+    }),
     rateLimit: Object.freeze({
       readsPerMin: env.RATE_LIMIT_READS_PER_MIN,
       writesPerMin: env.RATE_LIMIT_WRITES_PER_MIN,

@@ -1,3 +1,4 @@
+import { AlertRecord } from '../alerts/alert.entity';
 import { HookEvent } from '../events/hook-event.entity';
 import { UsageConfigRecord } from '../usage/usage-config.entity';
 import { UsageSnapshot } from '../usage/usage-snapshot.entity';
@@ -6,4 +7,4 @@ import { UsageSnapshot } from '../usage/usage-snapshot.entity';
  * Every entity, for the one DataSource definition shared by the app and the TypeORM CLI.
  * Each feature owns its entities; this list only registers them.
  */
-export const ENTITIES = [UsageSnapshot, UsageConfigRecord, HookEvent];
+export const ENTITIES = [UsageSnapshot, UsageConfigRecord, HookEvent, AlertRecord];

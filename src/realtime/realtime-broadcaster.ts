@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { BRIDGE_STATUS_EVENT, type BridgeStatusEvent } from '../bridge/bridge-status.event';
+import { ALERT_RAISED, type AlertRaisedEvent } from '../alerts/alert.events';
 import { HOOK_EVENT_STORED, type HookEventStoredEvent } from '../events/hook-event.events';
 import { USAGE_UPDATED_EVENT, type UsageUpdatedEvent } from '../usage/usage.events';
 import type { DailyReportDto } from '../usage/dto/usage-report.dto';
@@ -83,6 +84,19 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
       envelope('usage_update', { data: update.payload, source: 'bridge' as const }),
       'local',
     );
+  }
+
+  /**
+   * An alert this instance raised goes to every dashboard: Socket.IO clients of every instance
+   * through the adapter, /stream clients of the others through a relay (`alert`).
+   */
+  @OnEvent(ALERT_RAISED)
+  onAlert({ alert, remote }: AlertRaisedEvent): void {
+    const message = envelope('alert', alert);
+    if (remote) return this.stream.publish([GLOBAL_ROOM], message);
+    this.emit([GLOBAL_ROOM], 'alert', message, 'cluster');
+    if (this.ref.clustered && this.ref.crossInstance())
+      this.ref.server?.serverSideEmit('alert', alert);
   }
 
   /** Today's total changed (new usage): dashboards refresh the current day. */

@@ -8,6 +8,7 @@ import {
   WebSocketGateway,
 } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
+import { ALERT_RAISED, type AlertRaisedEvent } from '../alerts/alert.events';
 import { HOOK_EVENT_STORED, type HookEventStoredEvent } from '../events/hook-event.events';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { ClientCatchUp } from './client-catch-up';
@@ -53,6 +54,11 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection {
     server.on('hook_event', (event) => {
       const relayed: HookEventStoredEvent = { event, remote: true };
       this.emitter.emit(HOOK_EVENT_STORED, relayed);
+    });
+    // Alerts another instance raised: for this instance's /stream clients.
+    server.on('alert', (alert) => {
+      const relayed: AlertRaisedEvent = { alert, remote: true };
+      this.emitter.emit(ALERT_RAISED, relayed);
     });
     server.use((socket, next) => {
       const { auth, headers, query } = socket.handshake;

@@ -1,3 +1,4 @@
+import type { AlertDto } from '../alerts/dto/alert.dto';
 import type { BridgeStatusEvent } from '../bridge/bridge-status.event';
 import type { HookEventDto } from '../events/dto/hook-event.dto';
 import type { SkillMetricsSnapshot } from '../events/skill-metrics/skill-metrics.service';
@@ -75,6 +76,7 @@ export interface ServerToClientEvents {
   event: Envelope<HookEventDto>;
   usage_update: Envelope<UsageUpdateData>;
   usage_daily: Envelope<UsageDailyData>;
+  alert: Envelope<AlertDto>;
   bridge_status: Envelope<BridgeStatusData>;
   error: Envelope<ErrorData>;
   pong: Envelope<{ readonly server_time: number }>;
@@ -112,6 +114,7 @@ export function envelope<T>(
 /** Between gateway instances (over the Redis adapter): events stored by another instance. */
 export interface InterServerEvents {
   hook_event: (event: HookEventDto) => void;
+  alert: (alert: AlertDto) => void;
 }
 
 /** The server event for a stored domain event: its type, its data, its id. */

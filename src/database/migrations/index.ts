@@ -1,10 +1,12 @@
 import { InitialSchema1795000000000 } from './1795000000000-InitialSchema';
 import { DomainEvents1795000000001 } from './1795000000001-DomainEvents';
 import { EventIdempotencyAndRetention1795000000002 } from './1795000000002-EventIdempotencyAndRetention';
+import { Alerts1795000000003 } from './1795000000003-Alerts';
 
 /** Every migration, in order. Listed by class (not a glob) so they load the same under tsc, SWC and Vitest. */
 export const MIGRATIONS = [
   InitialSchema1795000000000,
   DomainEvents1795000000001,
   EventIdempotencyAndRetention1795000000002,
+  Alerts1795000000003,
 ];

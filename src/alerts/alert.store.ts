@@ -1,0 +1,61 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { LessThan, MoreThan, type Repository } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { AlertRecord } from './alert.entity';
+import type { AlertDto } from './dto/alert.dto';
+
+export type NewAlert = Omit<AlertRecord, 'id'>;
+
+export function toDto(record: AlertRecord): AlertDto {
+  return {
+    id: record.id,
+    key: record.key,
+    type: record.type,
+    severity: record.severity,
+    title: record.title,
+    text: record.text,
+    data: record.data,
+    timestamp: record.createdAt,
+  };
+}
+
+/** Alerts in the database: each key stored once, which is what makes an alert go out once. */
+@Injectable()
+export class AlertStore {
+  constructor(@InjectRepository(AlertRecord) private readonly alerts: Repository<AlertRecord>) {}
+
+  /**
+   * Stores the alert unless its key is stored already (by this instance, another one, or before a
+   * restart): the stored alert, or undefined when someone else has it.
+   */
+  async claim(alert: NewAlert): Promise<AlertRecord | undefined> {
+    if (await this.alerts.exists({ where: { key: alert.key } })) return undefined;
+    try {
+      // One INSERT, no transaction (save() would open one, and on SQLite's single connection
+      // concurrent transactions interleave): the unique index decides who has the key.
+      const result = await this.alerts.insert(alert as QueryDeepPartialEntity<AlertRecord>);
+      const id = (result.identifiers[0] as { id: number }).id;
+      return { ...alert, id };
+    } catch (error) {
+      // Another instance inserted the same key between the check and the insert: the unique
+      // index said no. Anything else is a real failure.
+      if (await this.alerts.exists({ where: { key: alert.key } })) return undefined;
+      throw error;
+    }
+  }
+
+  /** Newest first; `afterId` keeps those newer than a cursor. */
+  list(limit: number, afterId?: number): Promise<AlertRecord[]> {
+    return this.alerts.find({
+      where: afterId === undefined ? {} : { id: MoreThan(afterId) },
+      order: { id: 'DESC' },
+      take: limit,
+    });
+  }
+
+  async prune(before: number): Promise<number> {
+    const result = await this.alerts.delete({ createdAt: LessThan(before) });
+    return result.affected ?? 0;
+  }
+}

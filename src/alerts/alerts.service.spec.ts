@@ -1,0 +1,95 @@
+import type { EventEmitter2 } from '@nestjs/event-emitter';
+import { Registry } from 'prom-client';
+import { describe, expect, it, vi } from 'vitest';
+import type { ClusterLock } from '../cluster/cluster-lock';
+import { loadConfig } from '../config/load-config';
+import type { SkillMetricsService } from '../events/skill-metrics/skill-metrics.service';
+import type { UsageService } from '../usage/usage.service';
+import type { AlertRecord } from './alert.entity';
+import type { AlertStore, NewAlert } from './alert.store';
+import type { AlertWebhooks } from './alert-webhooks';
+import { AlertsService } from './alerts.service';
+
+/** An AlertStore in memory: a key is claimed once. */
+function memoryStore() {
+  const rows: AlertRecord[] = [];
+  return {
+    rows,
+    claim: vi.fn(async (alert: NewAlert) => {
+      if (rows.some((r) => r.key === alert.key)) return undefined;
+      const row = { ...alert, id: rows.length + 1 };
+      rows.push(row);
+      return row;
+    }),
+  };
+}
+
+describe('AlertsService', () => {
+  const anomaly = {
+    skill_name: 'deploy',
+    detected_at: '2026-11-30T09:41:00.000Z',
+    anomaly_type: 'completion_rate_drop' as const,
+    deviation_score: -3.2,
+    baseline_value: 0.95,
+    observed_value: 0.4,
+  };
+
+  function service(stats: { source: string; payload: unknown }) {
+    const store = memoryStore();
+    const send = vi.fn();
+    const emit = vi.fn();
+    const alerts = new AlertsService(
+      store as unknown as AlertStore,
+      { send } as unknown as AlertWebhooks,
+      {
+        statsForPush: vi.fn(async () => stats),
+        isInEffect: vi.fn(async () => true),
+      } as unknown as UsageService,
+      {
+        snapshot: () => ({ top_skills: [], anomalies: [anomaly] }),
+      } as unknown as SkillMetricsService,
+      { emit } as unknown as EventEmitter2,
+      {} as ClusterLock,
+      loadConfig({}),
+      new Registry(),
+      () => Date.parse('2026-11-30T10:00:00.000Z'),
+    );
+    return { alerts, store, send, emit };
+  }
+
+  it('raises a skill anomaly once per skill, kind and hour, and sends what it stored', async () => {
+    const { alerts, store, send, emit } = service({ source: 'default', payload: {} });
+    await alerts.check();
+    await alerts.check();
+    expect(store.rows.map((r) => r.key)).toEqual([
+      'skill_anomaly:deploy:completion_rate_drop:2026-11-30T09',
+    ]);
+    expect(send).toHaveBeenCalledTimes(1);
+    expect(send.mock.calls[0][0]).toMatchObject({
+      type: 'skill_anomaly',
+      severity: 'warning',
+      id: 1,
+    });
+    expect(emit).toHaveBeenCalledTimes(1);
+  });
+
+  it('does not judge usage from a stored snapshot or zeros (old data says nothing about now)', async () => {
+    const stale = {
+      current_session: { id: 'b1', cost_usd: 1, start_time: 'x', end_time: 'y' },
+      totals: { token_percentage: 99, tokens: 18_900 },
+      predictions: { tokens_run_out: null },
+      burn_rate: { tokens_per_minute: 1 },
+      config_applied: { plan: 'pro', limits: { tokens: 19_000 } },
+    };
+    const { alerts, store } = service({ source: 'snapshot', payload: stale });
+    await alerts.check();
+    expect(store.rows.filter((r) => r.type === 'limit_threshold')).toEqual([]);
+    const live = service({ source: 'bridge', payload: stale });
+    await live.alerts.check();
+    expect(live.store.rows.filter((r) => r.type === 'limit_threshold').map((r) => r.key)).toEqual([
+      'limit_threshold:b1:50',
+      'limit_threshold:b1:80',
+      'limit_threshold:b1:95',
+    ]);
+  });
+});

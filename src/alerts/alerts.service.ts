@@ -1,0 +1,226 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
+import { randomUUID } from 'node:crypto';
+import { Counter, Registry } from 'prom-client';
+import { BRIDGE_STATUS_EVENT, type BridgeStatusEvent } from '../bridge/bridge-status.event';
+import { ClusterLock } from '../cluster/cluster-lock';
+import { CLOCK, type Clock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
+import { SkillMetricsService } from '../events/skill-metrics/skill-metrics.service';
+import type { UsageStatsDto } from '../usage/dto/usage-payload.dto';
+import { USAGE_UPDATED_EVENT, type UsageUpdatedEvent } from '../usage/usage.events';
+import { UsageService } from '../usage/usage.service';
+import type { AlertSeverity, AlertType } from './alert.entity';
+import { ALERT_RAISED, type AlertRaisedEvent } from './alert.events';
+import { AlertStore, toDto } from './alert.store';
+import { AlertWebhooks } from './alert-webhooks';
+
+export const LIMIT_THRESHOLDS = [50, 80, 95] as const;
+const DAY_MS = 86_400_000;
+const PRUNE_EVERY_MS = 3_600_000;
+
+interface Raise {
+  readonly key: string;
+  readonly type: AlertType;
+  readonly severity: AlertSeverity;
+  readonly title: string;
+  readonly text: string;
+  readonly data: Record<string, unknown>;
+}
+
+const money = (n: number) => `$${n.toFixed(2)}`;
+
+/**
+ * Alerts (DESIGN §8): the current block crossing 50/80/95 % of the plan's limit, the limit
+ * predicted within ALERT_LIMIT_LEAD_MIN, a skill anomaly, the bridge failing and recovering.
+ * Usage is checked whenever a stats read brings news and every ALERT_CHECK_INTERVAL_MS besides
+ * (nobody may be looking). Every alert has a key; the instance that stores the key first sends it
+ * (webhooks, `alert` to dashboards): once across instances and restarts.
+ */
+@Injectable()
+export class AlertsService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(AlertsService.name);
+  private readonly instance = randomUUID().slice(0, 8);
+  private readonly raised: Counter<'type'>;
+  private timers: NodeJS.Timeout[] = [];
+  private checking: Promise<void> | undefined;
+  private bridgeState: BridgeStatusEvent['state'] | undefined;
+  private readonly claiming = new Set<string>();
+
+  constructor(
+    private readonly store: AlertStore,
+    private readonly webhooks: AlertWebhooks,
+    private readonly usage: UsageService,
+    private readonly skills: SkillMetricsService,
+    private readonly events: EventEmitter2,
+    private readonly lock: ClusterLock,
+    private readonly config: AppConfig,
+    registry: Registry,
+    @Inject(CLOCK) private readonly now: Clock,
+  ) {
+    this.raised = new Counter({
+      name: 'alerts_raised_total',
+      help: 'Alerts raised (stored and sent) by this instance, by type',
+      labelNames: ['type'],
+      registers: [registry],
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    const check = setInterval(() => void this.check(), this.config.alerts.checkIntervalMs);
+    const prune = setInterval(() => void this.prune(), PRUNE_EVERY_MS);
+    check.unref();
+    prune.unref();
+    this.timers = [check, prune];
+  }
+
+  onModuleDestroy(): void {
+    for (const timer of this.timers) clearInterval(timer);
+  }
+
+  /** One check of usage and skills; one at a time. */
+  check(): Promise<void> {
+    this.checking ??= (async () => {
+      try {
+        const { payload, source } = await this.usage.statsForPush({}, 2000);
+        // Old data (a stored snapshot, zeros) says nothing about now.
+        if (source === 'bridge' || source === 'cache') await this.evaluateUsage(payload);
+        await this.evaluateSkills();
+      } catch (error) {
+        this.logger.warn(`alert check failed: ${(error as Error).message}`);
+      }
+    })().finally(() => (this.checking = undefined));
+    return this.checking;
+  }
+
+  @OnEvent(USAGE_UPDATED_EVENT)
+  async onUsageUpdated(update: UsageUpdatedEvent): Promise<void> {
+    if (update.kind !== 'stats' || !(await this.usage.isInEffect(update.params))) return;
+    await this.evaluateUsage(update.payload as UsageStatsDto).catch((error: Error) =>
+      this.logger.warn(`alert check failed: ${error.message}`),
+    );
+  }
+
+  @OnEvent(BRIDGE_STATUS_EVENT)
+  async onBridgeStatus(status: BridgeStatusEvent): Promise<void> {
+    const before = this.bridgeState;
+    this.bridgeState = status.state;
+    if (before === status.state) return;
+    // Each instance runs its own bridge: its failure is its own alert (the key names it).
+    const at = new Date(status.timestamp).toISOString();
+    if (status.state === 'failed')
+      await this.raise({
+        key: `bridge_failed:${this.instance}:${at}`,
+        type: 'bridge_failed',
+        severity: 'critical',
+        title: 'The usage bridge failed',
+        text: `The usage bridge stopped and will not be restarted (${status.reason ?? 'no reason given'}); usage is served from stored snapshots until it is back.`,
+        data: { instance: this.instance, reason: status.reason, state: status.state },
+      });
+    else if (before === 'failed' && status.state === 'ready')
+      await this.raise({
+        key: `bridge_recovered:${this.instance}:${at}`,
+        type: 'bridge_recovered',
+        severity: 'info',
+        title: 'The usage bridge is back',
+        text: 'The usage bridge is running again; live usage data is back.',
+        data: { instance: this.instance, state: status.state },
+      });
+  }
+
+  private async evaluateUsage(stats: UsageStatsDto): Promise<void> {
+    const block = stats.current_session;
+    if (!block || !stats.totals) return;
+    const percentage = stats.totals.token_percentage;
+    const applied = stats.config_applied as {
+      plan?: string;
+      limits?: { tokens?: number };
+    };
+    const plan = applied.plan ?? 'pro';
+    const limit = applied.limits?.tokens ?? 0;
+    const data = {
+      block_id: block.id,
+      block_start: block.start_time,
+      block_end: block.end_time,
+      plan,
+      limit_tokens: limit,
+      tokens: stats.totals.tokens,
+      percentage,
+      cost_usd: block.cost_usd,
+    };
+    for (const threshold of LIMIT_THRESHOLDS) {
+      if (percentage < threshold) continue;
+      await this.raise({
+        key: `limit_threshold:${block.id}:${threshold}`,
+        type: 'limit_threshold',
+        severity: threshold >= 95 ? 'critical' : threshold >= 80 ? 'warning' : 'info',
+        title: `${threshold}% of the ${plan} limit used`,
+        text: `Claude Code usage has reached ${percentage}% of the ${plan} plan's limit in the current 5-hour block (${stats.totals.tokens} of ${limit} tokens, ${money(block.cost_usd)}); the block ends at ${block.end_time}.`,
+        data: { ...data, threshold },
+      });
+    }
+    const runOut = stats.predictions?.tokens_run_out;
+    const lead = this.config.alerts.limitLeadMin;
+    if (runOut && percentage < 100 && Date.parse(runOut) - this.now() <= lead * 60_000) {
+      const minutes = Math.max(0, Math.round((Date.parse(runOut) - this.now()) / 60_000));
+      await this.raise({
+        key: `limit_predicted:${block.id}`,
+        type: 'limit_predicted',
+        severity: 'warning',
+        title: `The ${plan} limit is predicted in ${minutes} min`,
+        text: `At the current burn rate (${Math.round(stats.burn_rate.tokens_per_minute)} tokens/min) Claude Code usage will reach the ${plan} plan's limit at ${runOut}, in about ${minutes} minutes — before the block ends at ${block.end_time}.`,
+        data: { ...data, tokens_run_out: runOut, minutes_left: minutes, lead_minutes: lead },
+      });
+    }
+  }
+
+  private async evaluateSkills(): Promise<void> {
+    for (const anomaly of this.skills.snapshot().anomalies) {
+      const hour = anomaly.detected_at.slice(0, 13);
+      await this.raise({
+        key: `skill_anomaly:${anomaly.skill_name}:${anomaly.anomaly_type}:${hour}`,
+        type: 'skill_anomaly',
+        severity: 'warning',
+        title: `Skill ${anomaly.skill_name}: ${anomaly.anomaly_type.replaceAll('_', ' ')}`,
+        text: `The skill ${anomaly.skill_name} looks unusual (${anomaly.anomaly_type.replaceAll('_', ' ')}): ${anomaly.observed_value} against a baseline of ${anomaly.baseline_value} (z = ${anomaly.deviation_score}).`,
+        data: { ...anomaly },
+      });
+    }
+  }
+
+  /** Stores the alert if nobody has yet; the instance that did sends it. */
+  private async raise(alert: Raise): Promise<void> {
+    // Checks overlap (the timer, a stats read): one claim per key at a time in this process.
+    if (this.claiming.has(alert.key)) return;
+    this.claiming.add(alert.key);
+    let stored;
+    try {
+      stored = await this.store.claim({ ...alert, createdAt: this.now() });
+    } finally {
+      this.claiming.delete(alert.key);
+    }
+    if (!stored) return;
+    const dto = toDto(stored);
+    this.raised.inc({ type: dto.type });
+    this.logger.log(`alert ${dto.key}: ${dto.title}`);
+    const event: AlertRaisedEvent = { alert: dto };
+    this.events.emit(ALERT_RAISED, event);
+    this.webhooks.send(dto);
+  }
+
+  private async prune(): Promise<void> {
+    const days = this.config.events.retentionDays;
+    if (days === 0) return;
+    await this.lock
+      .runExclusive('alert-prune', PRUNE_EVERY_MS - 60_000, () =>
+        this.store.prune(this.now() - days * DAY_MS),
+      )
+      .catch((error: Error) => this.logger.warn(`alert pruning failed: ${error.message}`));
+  }
+}

@@ -1,0 +1,289 @@
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { AlertDto } from '../src/alerts/dto/alert.dto';
+import { AlertsService } from '../src/alerts/alerts.service';
+import { AlertWebhooks } from '../src/alerts/alert-webhooks';
+import type { BridgeStatusDto } from '../src/bridge/dto/bridge-status.dto';
+import { createSqliteDatabase, type TestDatabase } from './support/databases';
+import { connected, connectSocket } from './support/socket-client';
+import { startTestApp, type RunningApp } from './support/test-app';
+import { isAlive, waitFor } from './support/wait';
+
+/** A webhook receiver: records every POSTed alert; `answer` decides the reply (or none). */
+class Receiver {
+  readonly alerts: AlertDto[] = [];
+  private server: Server | undefined;
+  answer: (res: ServerResponse) => void = (res) => res.writeHead(204).end();
+
+  async start(): Promise<string> {
+    this.server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        this.alerts.push(JSON.parse(body) as AlertDto);
+        this.answer(res);
+      });
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`;
+  }
+
+  thresholds(): number[] {
+    return this.alerts
+      .filter((a) => a.type === 'limit_threshold')
+      .map((a) => a.data.threshold as number)
+      .sort((a, b) => a - b);
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise((r) => this.server?.close(r));
+  }
+}
+
+/**
+ * Claude Code lines in session s-1 of project shop: `tokens` input+output tokens in lines of
+ * 1,900, the first one `minutesAgo` ago (an active block; pro's limit is 19,000 per block).
+ */
+function addUsage(claudeDir: string, tokens: number, from: number) {
+  mkdirSync(join(claudeDir, 'projects', 'shop'), { recursive: true });
+  const file = join(claudeDir, 'projects', 'shop', 's-1.jsonl');
+  let lines = '';
+  for (let i = 0; i * 1900 < tokens; i++) {
+    const n = from + i;
+    lines +=
+      JSON.stringify({
+        type: 'assistant',
+        timestamp: new Date(Date.now() - 40 * 60_000 + n * 1000).toISOString(),
+        requestId: `req_${n}`,
+        message: {
+          id: `msg_${n}`,
+          model: 'claude-sonnet-4-5-20250929',
+          usage: { input_tokens: 100, output_tokens: 1800 },
+        },
+      }) + '\n';
+  }
+  appendFileSync(file, lines);
+  return from + Math.ceil(tokens / 1900);
+}
+
+async function startGateway(db: TestDatabase, dir: string, env: Record<string, string>) {
+  const app = await startTestApp({
+    ...db.env,
+    BRIDGE_MODE: 'spawn',
+    BRIDGE_PORT: '0',
+    BRIDGE_STATE_DIR: join(dir, 'state'),
+    CLAUDE_CONFIG_DIR: join(dir, 'claude'),
+    ALERT_CHECK_INTERVAL_MS: '1000',
+    // The predicted-limit alert is another test's: never within a minute here.
+    ALERT_LIMIT_LEAD_MIN: '1',
+    PATH: process.env.PATH ?? '',
+    HOME: dir,
+    ...env,
+  });
+  await waitFor(
+    async () => {
+      const res = await fetch(`${app.url}/api/usage/bridge/status`);
+      return ((await res.json()) as BridgeStatusDto).process.state === 'ready' || undefined;
+    },
+    15_000,
+    'bridge ready',
+  );
+  return app;
+}
+
+/** Every check the app would run by itself, now, and every webhook it started, delivered. */
+async function settle(app: RunningApp) {
+  await app.app.get(AlertsService).check();
+  await app.app.get(AlertWebhooks).settled();
+}
+
+describe('alerts', () => {
+  let dir: string;
+  let db: TestDatabase;
+  const receiver = new Receiver();
+  let url: string;
+  const apps: RunningApp[] = [];
+
+  beforeAll(async () => {
+    url = await receiver.start();
+  });
+  afterEach(async () => {
+    for (const app of apps.splice(0)) await app.close().catch(() => undefined);
+    await db?.drop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    receiver.alerts.length = 0;
+    receiver.answer = (res) => res.writeHead(204).end();
+  });
+  afterAll(() => receiver.stop());
+
+  const fresh = () => {
+    dir = mkdtempSync(join(tmpdir(), 'ug-alerts-'));
+    db = createSqliteDatabase();
+    return addUsage(join(dir, 'claude'), 5000, 0);
+  };
+
+  it('sends one webhook per threshold crossed (50, 80, 95 %), stores it and tells dashboards', async () => {
+    let next = fresh();
+    const app = await startGateway(db, dir, { ALERT_WEBHOOK_URLS: url });
+    apps.push(app);
+    const socket = connectSocket(app.url);
+    await connected(socket);
+    await settle(app);
+    expect(receiver.thresholds()).toEqual([]);
+
+    for (const [total, expected] of [
+      [11_000, [50]],
+      [16_000, [50, 80]],
+      [18_500, [50, 80, 95]],
+    ] as const) {
+      next = addUsage(join(dir, 'claude'), total - next * 1900, next);
+      await waitFor(
+        async () => {
+          await settle(app);
+          return receiver.thresholds().length === expected.length || undefined;
+        },
+        10_000,
+        `the ${expected.at(-1)} % alert`,
+      );
+      // Checked again and again (timer, stats reads, here by hand): nothing is sent twice.
+      for (let i = 0; i < 3; i++) await settle(app);
+      await fetch(`${app.url}/api/usage/stats`);
+      await settle(app);
+      expect(
+        receiver.thresholds(),
+        JSON.stringify(receiver.alerts.map((a) => [a.id, a.key])),
+      ).toEqual(expected);
+    }
+    const thresholds = receiver.alerts.filter((a) => a.type === 'limit_threshold');
+    const [first] = thresholds;
+    expect(first).toMatchObject({ type: 'limit_threshold', severity: 'info' });
+    expect(first.text).toMatch(/50% of the pro plan's limit|reached \d+(\.\d+)?% of the pro plan/);
+    expect(typeof first.timestamp).toBe('number');
+    const severities = thresholds.map((a) => a.severity);
+    expect(severities).toEqual(['info', 'warning', 'critical']);
+
+    const stored = (await (await fetch(`${app.url}/api/alerts`)).json()) as {
+      alerts: AlertDto[];
+    };
+    // Newest first; the same alerts as the webhooks got (a predicted limit among them, maybe).
+    const storedThresholds = stored.alerts.filter((a) => a.type === 'limit_threshold');
+    expect(storedThresholds.map((a) => a.data.threshold)).toEqual([95, 80, 50]);
+    expect(stored.alerts.map((a) => a.id)).toEqual(receiver.alerts.map((a) => a.id).reverse());
+    const newer = (await (
+      await fetch(`${app.url}/api/alerts?after_id=${storedThresholds[1].id}`)
+    ).json()) as { alerts: AlertDto[] };
+    expect(newer.alerts.map((a) => a.id)).toEqual(
+      stored.alerts.filter((a) => a.id > storedThresholds[1].id).map((a) => a.id),
+    );
+    await waitFor(
+      () =>
+        socket.received.filter((r) => r.event === 'alert').length === receiver.alerts.length
+          ? true
+          : undefined,
+      5000,
+      'an alert event for each alert',
+    );
+    socket.close();
+  }, 60_000);
+
+  it('sends each alert once with two instances, and not again after a restart', async () => {
+    const next = fresh();
+    addUsage(join(dir, 'claude'), 10_000, next); // 17,100 of 19,000: past 50 and 80 %
+    const env = { ALERT_WEBHOOK_URLS: url };
+    const a = await startGateway(db, dir, env);
+    apps.push(a);
+    const b = await startGateway(db, dir, { ...env, DB_MIGRATIONS_RUN: 'false' });
+    apps.push(b);
+    await waitFor(
+      async () => {
+        await Promise.all([settle(a), settle(b)]);
+        return receiver.thresholds().length >= 2 || undefined;
+      },
+      10_000,
+      'the 50 and 80 % alerts',
+    );
+    for (let i = 0; i < 3; i++) await Promise.all([settle(a), settle(b)]);
+    expect(receiver.thresholds()).toEqual([50, 80]);
+
+    // A restarts: the same block, the same thresholds — already sent.
+    await a.close();
+    apps.splice(apps.indexOf(a), 1);
+    const again = await startGateway(db, dir, { ...env, DB_MIGRATIONS_RUN: 'false' });
+    apps.push(again);
+    for (let i = 0; i < 3; i++) await settle(again);
+    expect(receiver.thresholds()).toEqual([50, 80]);
+  }, 60_000);
+
+  it('a receiver that fails or hangs slows nothing; a failed delivery is retried, then counted as dropped', async () => {
+    fresh();
+    addUsage(join(dir, 'claude'), 6000, 100); // 11,000: past 50 %
+    const hanging = new Receiver();
+    hanging.answer = () => undefined; // never answers
+    const hangingUrl = await hanging.start();
+    receiver.answer = (res) => res.writeHead(500).end();
+    try {
+      const app = await startGateway(db, dir, {
+        ALERT_WEBHOOK_URLS: `${url},${hangingUrl}`,
+      });
+      apps.push(app);
+      // The check returns while both deliveries are still under way.
+      await waitFor(
+        async () => {
+          await app.app.get(AlertsService).check();
+          return hanging.alerts.length > 0 || undefined;
+        },
+        10_000,
+        'the alert reaching the hanging receiver',
+      );
+      const stats = await fetch(`${app.url}/api/usage/stats`);
+      expect(stats.status).toBe(200);
+      const alerts = await fetch(`${app.url}/api/alerts`);
+      expect(alerts.status).toBe(200);
+      // The failing receiver is asked 4 times per alert (3 retries with backoff), then each alert
+      // is counted as dropped (the hanging receiver's attempts time out later).
+      const keys = () => [...new Set(receiver.alerts.map((a) => a.key))];
+      await waitFor(
+        async () => {
+          const metrics = await (await fetch(`${app.url}/metrics`)).text();
+          const dropped = /alert_webhook_deliveries_total\{outcome="dropped"\} (\d+)/.exec(metrics);
+          return Number(dropped?.[1] ?? 0) >= keys().length || undefined;
+        },
+        20_000,
+        'the failed deliveries counted as dropped',
+      );
+      for (const key of keys())
+        expect(receiver.alerts.filter((a) => a.key === key)).toHaveLength(4);
+      expect(keys()).toContain(receiver.alerts.find((a) => a.data.threshold === 50)?.key);
+    } finally {
+      await hanging.stop();
+    }
+  }, 60_000);
+
+  it('announces a failed bridge', async () => {
+    fresh();
+    const app = await startGateway(db, dir, {
+      ALERT_WEBHOOK_URLS: url,
+      BRIDGE_AUTO_RESTART: 'false',
+    });
+    apps.push(app);
+    const { pid } = (
+      (await (await fetch(`${app.url}/api/usage/bridge/status`)).json()) as BridgeStatusDto
+    ).process;
+    process.kill(pid as number, 'SIGKILL');
+    await waitFor(() => !isAlive(pid as number), 2000, 'bridge gone');
+    await waitFor(
+      () => receiver.alerts.find((a) => a.type === 'bridge_failed'),
+      10_000,
+      'the bridge_failed alert',
+    );
+    expect(receiver.alerts.find((a) => a.type === 'bridge_failed')).toMatchObject({
+      severity: 'critical',
+      title: 'The usage bridge failed',
+    });
+  }, 30_000);
+});
