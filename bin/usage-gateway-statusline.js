@@ -126,6 +126,8 @@ function fetchFigures(sessionId, timeoutMs) {
       const chunks = [];
       response.on('data', (c) => chunks.push(c));
       response.on('end', () => {
+        if (response.statusCode === 401 || response.statusCode === 403)
+          return reject(Object.assign(new Error('refused'), { refused: true }));
         if (response.statusCode !== 200)
           return reject(new Error(`gateway answered ${response.statusCode}`));
         try {
@@ -195,8 +197,16 @@ async function main(started = performance.timeOrigin) {
     const line = format(figures, input, source, dataAge);
     if (!printed) remember(sessionId, line);
     print(line);
-  } catch {
-    print(stale(sessionId));
+  } catch (error) {
+    // A refused credential is said plainly: waiting will not fix it.
+    if (error && error.refused)
+      print(
+        paint(
+          'red',
+          'usage-gateway: credential refused (USAGE_GATEWAY_TOKEN / USAGE_GATEWAY_API_KEY)',
+        ),
+      );
+    else print(stale(sessionId));
   }
 }
 

@@ -203,4 +203,42 @@ describe('usage-gateway-hook statusline against a real gateway and bridge', () =
     });
     expect(never.line).toBe('usage-gateway offline\n');
   });
+
+  it('uses an API key when the gateway wants one, and says so when it is refused', async () => {
+    const key = 'statusline-test-key-0123456789';
+    const guardedDb = createSqliteDatabase();
+    const guarded = await startTestApp({
+      ...guardedDb.env,
+      API_KEYS: key,
+      BRIDGE_MODE: 'spawn',
+      BRIDGE_PORT: '0',
+      BRIDGE_STATE_DIR: join(dir, 'state-guarded'),
+      CLAUDE_CONFIG_DIR: join(dir, 'claude'),
+      PATH: process.env.PATH ?? '',
+      HOME: dir,
+    });
+    try {
+      const input = claudeInput('s-1', dir);
+      const base = { ...env, NO_COLOR: '1', USAGE_GATEWAY_URL: guarded.url };
+      const ok = await waitFor(
+        async () => {
+          const result = await statusline(input, { ...base, USAGE_GATEWAY_API_KEY: key });
+          return result.line.includes('session') && !result.line.includes('stale')
+            ? result
+            : undefined;
+        },
+        15_000,
+        'a status line through the API key',
+      );
+      expect(ok.line).toMatch(/^Sonnet 4\.5 · \$/);
+      const refused = await statusline(input, {
+        ...base,
+        USAGE_GATEWAY_API_KEY: 'wrong-key-0123456789',
+      });
+      expect(refused.line).toContain('credential refused');
+    } finally {
+      await guarded.close();
+      await guardedDb.drop();
+    }
+  });
 });
