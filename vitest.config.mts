@@ -11,7 +11,7 @@ const jsonReport = process.env.VITEST_JSON_REPORT;
 export default defineConfig({
   plugins: [swc.vite({ module: { type: 'es6' } })],
   test: {
-    include: ['src/**/*.spec.ts', 'test/**/*.e2e-spec.ts'],
+    include: ['src/**/*.spec.ts', 'web/src/**/*.spec.ts', 'test/**/*.e2e-spec.ts'],
     environment: 'node',
     globals: false,
     testTimeout: 30_000,

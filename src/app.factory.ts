@@ -9,6 +9,7 @@ import type { AppConfig } from './config/app-config';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { genRequestId, REQUEST_ID_HEADER } from './common/request-id';
 import { registerSecurityHeaders } from './common/security-headers';
+import { registerDashboard } from './common/dashboard';
 import { setupSwagger } from './common/swagger';
 import { createValidationPipe } from './common/validation.pipe';
 import { RealtimeIoAdapter } from './realtime/realtime-io.adapter';
@@ -64,5 +65,6 @@ export async function createApp(
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
   if (config.docs.enabled) await setupSwagger(app, packageVersion());
+  await registerDashboard(app);
   return app;
 }

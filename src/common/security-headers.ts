@@ -1,8 +1,24 @@
 import type { FastifyInstance } from 'fastify';
 import helmet, { type HelmetOptions } from 'helmet';
 
-/** What helmet sets, with our Content-Security-Policy (Swagger UI needs inline scripts and styles). */
+/**
+ * What helmet sets, with our Content-Security-Policy: nothing but this origin — scripts and
+ * styles from files only (the dashboard), fetches and the socket to this origin.
+ */
 export const SECURITY_HEADER_OPTIONS: HelmetOptions = {
+  contentSecurityPolicy: {
+    directives: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      connectSrc: ["'self'"],
+      imgSrc: ["'self'", 'data:'],
+    },
+  },
+};
+
+/** Swagger UI (/docs) needs inline scripts and styles, and shows the validator badge. */
+export const DOCS_SECURITY_HEADER_OPTIONS: HelmetOptions = {
   contentSecurityPolicy: {
     directives: {
       defaultSrc: ["'self'"],
@@ -36,8 +52,9 @@ export function securityHeaders(
 
 export function registerSecurityHeaders(fastify: FastifyInstance): void {
   const headers = securityHeaders();
-  fastify.addHook('onRequest', (_request, reply, done) => {
-    void reply.headers(headers);
+  const docs = securityHeaders(DOCS_SECURITY_HEADER_OPTIONS);
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.headers(request.url.startsWith('/docs') ? docs : headers);
     done();
   });
 }
