@@ -15,6 +15,7 @@ COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY src ./src
+COPY web ./web
 RUN npm run build
 
 # ---- deps: production dependencies only, native modules compiled for this image ----

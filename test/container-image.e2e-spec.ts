@@ -201,6 +201,14 @@ describe('the container image, assembled from its COPY lines and booted as compo
     expect((await fetch(`${url}/api/events`, { headers })).status).toBe(200);
   });
 
+  it('serves the dashboard at / (no credential needed to load the page) under a strict CSP', async () => {
+    const page = await fetch(`${url}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<div id="app">');
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(page.headers.get('content-security-policy')).not.toContain('unsafe-inline');
+  });
+
   it('serves usage read by the spawned bridge from the read-only Claude folder', async () => {
     const stats = await waitFor(
       async () => {

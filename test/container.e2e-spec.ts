@@ -50,6 +50,11 @@ describe('Dockerfile', () => {
     expect(healthcheck).toContain('/health/live');
   });
 
+  it('builds the dashboard with the code (web/ is copied into the build stage)', () => {
+    const build = stages.find((s) => s.lines.some((l) => /^RUN npm run build$/.test(l)));
+    expect(build?.lines.some((l) => /^COPY\s+web\s+\.\/web$/.test(l))).toBe(true);
+  });
+
   it('ships python3 and the bridge so BRIDGE_MODE=spawn works inside it', () => {
     expect(final.lines.some((l) => /apt-get install.*\bpython3\b/.test(l))).toBe(true);
     expect(final.lines.some((l) => /^COPY\b.*\bbridge\s+\.\/bridge$/.test(l))).toBe(true);
