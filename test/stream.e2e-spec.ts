@@ -114,6 +114,8 @@ describe('/stream (plain WebSocket)', () => {
     await expect(openStream(app.url, '', { origin: 'http://evil.example' })).rejects.toThrow(
       'HTTP 403',
     );
+    // The gateway's own origin (its dashboard) is always welcome.
+    (await openStream(app.url, '', { origin: app.url })).ws.terminate();
     const ws = new WebSocket(`${app.url.replace('http', 'ws')}/elsewhere`);
     await expect(
       new Promise((_, reject) => {

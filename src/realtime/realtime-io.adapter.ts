@@ -13,6 +13,7 @@ import { RealtimeMetrics } from './realtime-metrics';
 import { type Ack, envelope } from './realtime.protocol';
 import { sendDirect } from './send-direct';
 import { SocketRateLimiter } from './socket-rate-limiter';
+import { originAllowed } from './origin';
 import { SocketServerRef } from './socket-server.ref';
 
 const HANDLERS = Symbol('message handlers');
@@ -69,8 +70,7 @@ export class RealtimeIoAdapter extends IoAdapter {
         skipMiddlewares: false,
       },
       allowRequest: (req, callback) => {
-        const origin = req.headers.origin;
-        if (origin && !allowed.has(origin)) return callback('origin not allowed', false);
+        if (!originAllowed(req, allowed)) return callback('origin not allowed', false);
         if ((created.server?.engine.clientsCount ?? 0) >= limits.maxConnections)
           return callback('too many connections', false);
         callback(null, true);

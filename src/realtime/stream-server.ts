@@ -19,6 +19,7 @@ import { RealtimeMetrics } from './realtime-metrics';
 import { envelope, type ErrorData, type SocketData } from './realtime.protocol';
 import { GLOBAL_ROOM } from './rooms';
 import { SocketRateLimiter } from './socket-rate-limiter';
+import { originAllowed } from './origin';
 import { SocketServerRef } from './socket-server.ref';
 
 export const STREAM_PATH = '/stream';
@@ -49,6 +50,7 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
   private readonly clients = new Set<StreamClient>();
   private readonly rooms = new Map<string, Set<StreamClient>>();
   private keepAlive: NodeJS.Timeout | undefined;
+  private readonly allowedOrigins: ReadonlySet<string>;
 
   constructor(
     private readonly config: AppConfig,
@@ -60,6 +62,7 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly metrics: RealtimeMetrics,
     @Inject(CLOCK) private readonly now: Clock,
   ) {
+    this.allowedOrigins = new Set(config.server.corsOrigins);
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: config.realtime.maxBufferBytes,
@@ -116,9 +119,7 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
       if (!url.pathname.startsWith('/socket.io')) refuse(404, 'not found');
       return;
     }
-    const origin = req.headers.origin;
-    if (origin && !this.config.server.corsOrigins.includes(origin))
-      return refuse(403, 'origin not allowed');
+    if (!originAllowed(req, this.allowedOrigins)) return refuse(403, 'origin not allowed');
     const total = (this.ref.server?.engine.clientsCount ?? 0) + this.clients.size;
     if (total >= this.config.realtime.maxConnections) return refuse(503, 'too many connections');
     // Without a credential in the URL or headers, the first frame may carry one ({type: 'auth'}).

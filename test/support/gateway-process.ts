@@ -15,8 +15,15 @@ export interface GatewayProcess {
  * Runs `src/main.ts` as its own Node process (TypeScript compiled on load by ts-node with SWC),
  * the way `npm start` runs the built one: real signals, real exit codes.
  */
-export function spawnGateway(env: Record<string, string>): GatewayProcess {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register', join(ROOT, 'src', 'main.ts')], {
+export function spawnGateway(
+  env: Record<string, string>,
+  options: { built?: boolean } = {},
+): GatewayProcess {
+  // `built`: the compiled gateway (`npm run build`), dashboard included, as `npm start` runs it.
+  const args = options.built
+    ? [join(ROOT, 'dist', 'main.js')]
+    : ['-r', 'ts-node/register', join(ROOT, 'src', 'main.ts')];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',

@@ -1,0 +1,289 @@
+import AxeBuilder from '@axe-core/playwright';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { formatMoney, formatPercent, formatTokens } from '../web/src/lib/format';
+import { type Browser, describeInBrowser, launchBrowser } from './support/browser';
+import { type GatewayProcess, spawnGateway } from './support/gateway-process';
+import { writeUsageLog } from './support/usage-logs';
+import { freePort, isAlive, waitFor } from './support/wait';
+
+/** Screenshots are kept as test output (not committed): test-results/dashboard/. */
+const SHOTS = join(__dirname, '..', 'test-results', 'dashboard');
+const API_KEY = 'dashboard-test-key-0123456789';
+
+interface Stats {
+  current_session: { cost_usd: number } | null;
+  totals: { tokens: number; token_percentage: number };
+  config_applied: { plan: string; limits: { tokens: number } };
+}
+
+describeInBrowser(
+  'the dashboard in Chromium, against the built gateway and the real bridge',
+  () => {
+    let dir: string;
+    let port: number;
+    let gateway: GatewayProcess;
+    let url: string;
+    let browser: Browser;
+    let page: Page;
+    let env: Record<string, string>;
+
+    const start = async (extra: Record<string, string> = {}) => {
+      const g = spawnGateway({ ...env, ...extra }, { built: true });
+      const at = await g.listening;
+      await waitFor(
+        async () => {
+          const headers = extra.API_KEYS ? { 'x-api-key': API_KEY } : undefined;
+          const res = await fetch(`${at}/api/usage/bridge/status`, { headers }).catch(
+            () => undefined,
+          );
+          if (!res?.ok) return undefined;
+          return (
+            ((await res.json()) as { process: { state: string } }).process.state === 'ready' ||
+            undefined
+          );
+        },
+        20_000,
+        'the bridge ready',
+      );
+      return { g, at };
+    };
+    const stop = async (g: GatewayProcess) => {
+      g.child.kill('SIGTERM');
+      await g.exited;
+    };
+    const post = async (body: object, at = url) => {
+      const res = await fetch(`${at}/api/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(res.status).toBe(201);
+      return ((await res.json()) as { id: number }).id;
+    };
+    const rowIds = async () =>
+      page.$$eval('[data-event-id]', (rows) =>
+        rows.map((r) => Number(r.getAttribute('data-event-id'))),
+      );
+
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'ug-dashboard-'));
+      // An active block: 30 lines over the last hour.
+      writeUsageLog(join(dir, 'claude'), {
+        start: Date.now() - 60 * 60_000,
+        count: 30,
+        everyMs: 2 * 60_000,
+        usage: (i) => ({
+          input_tokens: 120 + i,
+          output_tokens: 300,
+          cache_read_input_tokens: 4000,
+        }),
+      });
+      port = await freePort();
+      env = {
+        PORT: String(port),
+        DB_SQLITE_PATH: join(dir, 'gateway.sqlite'),
+        BRIDGE_MODE: 'spawn',
+        BRIDGE_PORT: '0',
+        BRIDGE_STATE_DIR: join(dir, 'bridge'),
+        BRIDGE_RESTART_DELAY_MS: '3000',
+        CLAUDE_CONFIG_DIR: join(dir, 'claude'),
+        HOME: dir,
+      };
+      ({ g: gateway, at: url } = await start());
+      browser = await launchBrowser();
+      page = await browser.context.newPage();
+      await page.goto(url);
+    });
+    afterAll(async () => {
+      await browser?.close();
+      if (gateway) await stop(gateway);
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('shows the current block with the same numbers as GET /api/usage/stats', async () => {
+      await page.waitForSelector('[data-test=tokens]');
+      const stats = (await (await fetch(`${url}/api/usage/stats`)).json()) as Stats;
+      expect(await page.textContent('[data-test=tokens]')).toBe(
+        `${formatTokens(stats.totals.tokens)} / ${formatTokens(stats.config_applied.limits.tokens)}`,
+      );
+      expect(await page.textContent('[data-test=percentage]')).toBe(
+        formatPercent(stats.totals.token_percentage),
+      );
+      expect(await page.textContent('[data-test=cost]')).toBe(
+        formatMoney(stats.current_session!.cost_usd),
+      );
+      await page.waitForSelector('[data-test=live]:has-text("live")');
+      await page.waitForSelector(
+        '[data-test=source][data-source=bridge], [data-test=source][data-source=cache]',
+      );
+    });
+
+    it('shows a posted hook event in the timeline, and its filters narrow the list', async () => {
+      const marker = `npm run marker-${Date.now()}`;
+      const id = await post({
+        hook_event_name: 'PreToolUse',
+        session_id: 'dash-1',
+        tool_name: 'Bash',
+        tool_input: { command: marker },
+      });
+      await page.waitForSelector(`[data-event-id="${id}"]:has-text("${marker}")`);
+      const stop = await post({ hook_event_name: 'Stop', session_id: 'dash-2' });
+      await page.waitForSelector(`[data-event-id="${stop}"]`);
+      // The filter options are read at load: a reload knows both types.
+      await page.reload();
+      await page.waitForSelector(`[data-event-id="${stop}"]`);
+      await page.selectOption('[data-test=filter-type]', 'Stop');
+      await waitFor(
+        async () => ((await rowIds()).includes(id) ? undefined : true),
+        5000,
+        'the filter',
+      );
+      expect(await rowIds()).toContain(stop);
+      await page.selectOption('[data-test=filter-type]', '');
+      await page.fill('[data-test=filter-text]', marker);
+      await waitFor(
+        async () => ((await rowIds()).join() === String(id) ? true : undefined),
+        5000,
+        'the text filter',
+      );
+      await page.fill('[data-test=filter-text]', '');
+      // A row opens its payload.
+      await page.click(`[data-event-id="${id}"]`);
+      expect(await page.textContent('[data-test=payload]')).toContain(marker);
+    });
+
+    it('says where the numbers come from when the bridge dies, then is live again', async () => {
+      const status = (await (await fetch(`${url}/api/usage/bridge/status`)).json()) as {
+        process: { pid: number };
+      };
+      process.kill(status.process.pid, 'SIGKILL');
+      await waitFor(() => !isAlive(status.process.pid), 2000, 'the bridge gone');
+      await page.waitForSelector('[data-test=bridge][data-state=restarting]', { timeout: 10_000 });
+      const badge = await page.waitForSelector('[data-test=source][data-source=snapshot]', {
+        timeout: 20_000,
+      });
+      expect(await badge.textContent()).toMatch(/snapshot, \d+[smhd] old/);
+      await page.waitForSelector('[data-test=bridge][data-state=ready]', { timeout: 20_000 });
+      await page.waitForSelector(
+        '[data-test=source][data-source=bridge], [data-test=source][data-source=cache]',
+        {
+          timeout: 20_000,
+        },
+      );
+    });
+
+    it('catches up after the gateway restarts: every event once, none missing', async () => {
+      const before = await post({
+        hook_event_name: 'Notification',
+        session_id: 'dash-3',
+        message: 'before',
+      });
+      await page.waitForSelector(`[data-event-id="${before}"]`);
+      await stop(gateway);
+      await page.waitForSelector('[data-test=live]:not(:has-text("socket: live"))');
+      ({ g: gateway, at: url } = await start());
+      const after: number[] = [];
+      for (let i = 0; i < 3; i++)
+        after.push(
+          await post({
+            hook_event_name: 'Notification',
+            session_id: 'dash-3',
+            message: `after ${i}`,
+          }),
+        );
+      await waitFor(
+        async () => ((await rowIds()).includes(after[2]) ? true : undefined),
+        20_000,
+        'the events after the restart',
+      );
+      const ids = await rowIds();
+      expect(new Set(ids).size).toBe(ids.length); // no duplicate
+      for (const id of [before, ...after]) expect(ids).toContain(id);
+    });
+
+    it('keeps the plan chosen across a reload', async () => {
+      await page.selectOption('[data-test=plan]', 'max5');
+      await page.click('[data-test=save-plan]');
+      await waitFor(
+        async () => {
+          const stats = (await (await fetch(`${url}/api/usage/stats`)).json()) as Stats;
+          return stats.config_applied.plan === 'max5' || undefined;
+        },
+        5000,
+        'the plan saved',
+      );
+      await page.reload();
+      await page.waitForSelector('[data-test=tokens]');
+      await waitFor(
+        async () => ((await page.inputValue('[data-test=plan]')) === 'max5' ? true : undefined),
+        5000,
+        'max5 shown',
+      );
+    });
+
+    it('has no serious or critical accessibility violations (axe), light and dark', async () => {
+      for (const scheme of ['light', 'dark'] as const) {
+        await page.emulateMedia({ colorScheme: scheme });
+        const result = await new AxeBuilder({ page }).analyze();
+        const bad = result.violations.filter(
+          (v) => v.impact === 'serious' || v.impact === 'critical',
+        );
+        expect(
+          bad.map((v) => `${v.id}: ${v.help} (${v.nodes.length})`),
+          scheme,
+        ).toEqual([]);
+      }
+    });
+
+    it('renders at 1440×900 and 375×812, light and dark (screenshots kept as test output)', async () => {
+      mkdirSync(SHOTS, { recursive: true });
+      for (const [w, h] of [
+        [1440, 900],
+        [375, 812],
+      ]) {
+        for (const scheme of ['light', 'dark'] as const) {
+          await page.setViewportSize({ width: w, height: h });
+          await page.emulateMedia({ colorScheme: scheme });
+          await page.waitForSelector('[data-test=tokens]');
+          const file = join(SHOTS, `dashboard-${w}x${h}-${scheme}.png`);
+          await page.screenshot({ path: file, fullPage: w === 1440 });
+          // Nothing sticks out sideways on a phone.
+          const overflow = await page.evaluate<number>(
+            'document.documentElement.scrollWidth - window.innerWidth',
+          );
+          expect(overflow, `${w}×${h} ${scheme}`).toBeLessThanOrEqual(0);
+        }
+      }
+    });
+
+    it('with auth on, asks for a credential once, refuses a wrong one, and works with the right one', async () => {
+      const guarded = await start({
+        PORT: String(await freePort()),
+        API_KEYS: API_KEY,
+        DB_SQLITE_PATH: join(dir, 'guarded.sqlite'),
+        BRIDGE_STATE_DIR: join(dir, 'bridge-guarded'),
+      });
+      const other = (await browser.context.browser()?.newContext()) ?? browser.context;
+      const tab = await other.newPage();
+      try {
+        await tab.goto(guarded.at);
+        await tab.waitForSelector('[data-test=credential]');
+        await tab.fill('[data-test=credential]', 'not-the-key-0123456789');
+        await tab.click('[data-test=sign-in]');
+        await tab.waitForSelector('[data-test=auth-refused]');
+        await tab.fill('[data-test=credential]', API_KEY);
+        await tab.click('[data-test=sign-in]');
+        await tab.waitForSelector('[data-test=tokens]');
+        await tab.waitForSelector('[data-test=live]:has-text("socket: live")');
+        expect(await tab.$('[data-test=credential]')).toBeNull();
+      } finally {
+        await tab.close();
+        await stop(guarded.g);
+      }
+    });
+  },
+);
