@@ -8,6 +8,8 @@ export interface TimelineEvent {
   readonly timestamp: number;
   readonly summary: string;
   readonly payload: unknown;
+  /** The time as shown (formatted once, not on every render). */
+  readonly clock?: string;
 }
 
 export interface EventFilter {
