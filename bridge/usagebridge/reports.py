@@ -35,18 +35,29 @@ class _Layer:
         self.session_last: Dict[int, int] = {}
 
     def add(self, ts: int, inp: int, out: int, cc: int, cr: int, cost: float, model: int, project: int, session: int) -> None:
-        for table, key in ((self.buckets, (ts // QUARTER_MS, model, project)), (self.sessions, (session, model))):
-            sums = table.get(key)
-            if sums is None:
-                table[key] = [inp, out, cc, cr, cost]
-            else:
-                sums[0] += inp
-                sums[1] += out
-                sums[2] += cc
-                sums[3] += cr
-                sums[4] += cost
-        if ts > self.session_last.get(session, -(2**62)):
-            self.session_last[session] = ts
+        self.add_bucket(ts, inp, out, cc, cr, cost, model, project)
+        self.add_session(session, {model: [inp, out, cc, cr, cost]}, ts)
+
+    def add_bucket(self, ts: int, inp: int, out: int, cc: int, cr: int, cost: float, model: int, project: int) -> None:
+        # Written out (no helper, no loop): this runs once per entry of a cold scan.
+        key = (ts // QUARTER_MS, model, project)
+        sums = self.buckets.get(key)
+        if sums is None:
+            self.buckets[key] = [inp, out, cc, cr, cost]
+        else:
+            sums[0] += inp
+            sums[1] += out
+            sums[2] += cc
+            sums[3] += cr
+            sums[4] += cost
+
+    def add_session(self, session: int, per_model: Dict[int, _Sums], last_ts: int) -> None:
+        """A read's sums for its session (one file is one session), per model."""
+        for model, values in per_model.items():
+            _add_sums(self.sessions, (session, model), values)
+        last = self.session_last.get(session)
+        if last is None or last_ts > last:
+            self.session_last[session] = last_ts
 
 
 def _add_sums(table: Dict, key, values) -> None:
@@ -99,10 +110,15 @@ class UsageAggregates:
     def buckets(self) -> Dict[Tuple[int, int, int], _Sums]:
         return self.main.buckets
 
-    def add(self, ts: int, inp: int, out: int, cc: int, cr: int, cost: float, model: int, project: int, session: int = 0) -> None:
-        self.main.add(ts, inp, out, cc, cr, cost, model, project, session)
-        for rollup in self.rollups.values():
-            rollup.add(ts // QUARTER_MS, model, project, (inp, out, cc, cr, cost), False)
+    def add(self, ts: int, inp: int, out: int, cc: int, cr: int, cost: float, model: int, project: int) -> None:
+        """One accepted entry (its session's share comes with add_session, once per read)."""
+        self.main.add_bucket(ts, inp, out, cc, cr, cost, model, project)
+        if self.rollups:
+            for rollup in self.rollups.values():
+                rollup.add(ts // QUARTER_MS, model, project, (inp, out, cc, cr, cost), False)
+
+    def add_session(self, session: int, per_model: Dict[int, _Sums], last_ts: int) -> None:
+        self.main.add_session(session, per_model, last_ts)
 
     def add_cross(self, ts: int, inp: int, out: int, cc: int, cr: int, cost: float, model: int, project: int, session: int = 0) -> None:
         self.cross.add(ts, inp, out, cc, cr, cost, model, project, session)

@@ -367,42 +367,59 @@ class LogStore:
             remap.append(index)
         seen, entries, pending, aggregates = self._seen, self.entries, self._pending, self.aggregates
         entry_projects, cross = entries.project, self._cross_seen
-        # This read's sums for its Claude Code session: input, output, cache creation, cache read,
-        # cost, entries, latest entry.
-        mine = [0, 0, 0, 0, 0.0, 0, -(2**62)]
-        keys = parsed.keys
+        append, add, add_cross = entries.append, aggregates.add, aggregates.add_cross
+        ts_col, inp_col, out_col, cc_col, cr_col = parsed.ts, parsed.inp, parsed.out, parsed.cache_create, parsed.cache_read
+        cost_col, model_col, keys = parsed.cost, parsed.model, parsed.keys
+        # This read's sums: per model for its session (a file is one session), and in all for its
+        # Claude Code session.
+        by_model: Dict[int, List[float]] = {}
+        s_inp = s_out = s_cc = s_cr = s_n = 0
+        s_cost = 0.0
+        s_last = -(2**62)
         for i in range(len(keys)):
             key = keys[i]
-            values = (
-                parsed.ts[i], parsed.inp[i], parsed.out[i], parsed.cache_create[i], parsed.cache_read[i],
-                parsed.cost[i], remap[parsed.model[i]],
-            )
+            ts, inp, out, cc, cr, cost = ts_col[i], inp_col[i], out_col[i], cc_col[i], cr_col[i], cost_col[i]
+            model = remap[model_col[i]]
             if key != NO_KEY:
                 slot = seen.get(key)
                 if slot is not None:
                     self.duplicates += 1
                     if entry_projects[slot] != project and (key, project) not in cross:
                         cross.add((key, project))
-                        aggregates.add_cross(*values, project, session)
+                        add_cross(ts, inp, out, cc, cr, cost, model, project, session)
                     continue
-            slot = entries.append(*values, project)
-            aggregates.add(*values, project, session)
-            for i in range(5):
-                mine[i] += values[i + 1]
-            mine[5] += 1
-            if values[0] > mine[6]:
-                mine[6] = values[0]
+            slot = append(ts, inp, out, cc, cr, cost, model, project)
+            add(ts, inp, out, cc, cr, cost, model, project)
+            m = by_model.get(model)
+            if m is None:
+                by_model[model] = [inp, out, cc, cr, cost]
+            else:
+                m[0] += inp
+                m[1] += out
+                m[2] += cc
+                m[3] += cr
+                m[4] += cost
+            s_inp += inp
+            s_out += out
+            s_cc += cc
+            s_cr += cr
+            s_cost += cost
+            s_n += 1
+            if ts > s_last:
+                s_last = ts
             if key != NO_KEY:
                 seen[key] = slot
             pending.append(slot)
-        if claude is not None and mine[5]:
+        if s_n:
+            aggregates.add_session(session, by_model, s_last)
+        if claude is not None and s_n:
             total = self.claude_sessions.get(claude)
             if total is None:
-                self.claude_sessions[claude] = mine
+                self.claude_sessions[claude] = [s_inp, s_out, s_cc, s_cr, s_cost, s_n, s_last]
             else:
-                for i in range(6):
-                    total[i] += mine[i]
-                total[6] = max(total[6], mine[6])
+                for k, value in enumerate((s_inp, s_out, s_cc, s_cr, s_cost, s_n)):
+                    total[k] += value
+                total[6] = max(total[6], s_last)
 
     def take_new_entries(self) -> List[int]:
         pending, self._pending = self._pending, []
