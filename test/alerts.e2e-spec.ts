@@ -264,11 +264,12 @@ describe('alerts', () => {
     }
   }, 60_000);
 
-  it('announces a failed bridge', async () => {
+  it('announces a failed bridge, and its recovery when it is tried again later', async () => {
     fresh();
     const app = await startGateway(db, dir, {
       ALERT_WEBHOOK_URLS: url,
       BRIDGE_AUTO_RESTART: 'false',
+      BRIDGE_FAILED_RETRY_MS: '1000',
     });
     apps.push(app);
     const { pid } = (
@@ -285,5 +286,17 @@ describe('alerts', () => {
       severity: 'critical',
       title: 'The usage bridge failed',
     });
+    // BRIDGE_FAILED_RETRY_MS later the bridge is started again: it comes up, and that is news.
+    const recovered = await waitFor(
+      () => receiver.alerts.find((a) => a.type === 'bridge_recovered'),
+      15_000,
+      'the bridge_recovered alert',
+    );
+    expect(recovered).toMatchObject({ severity: 'info', title: 'The usage bridge is back' });
+    const status = (await (
+      await fetch(`${app.url}/api/usage/bridge/status`)
+    ).json()) as BridgeStatusDto;
+    expect(status.process.state).toBe('ready');
+    expect(status.process.pid).not.toBe(pid);
   }, 30_000);
 });

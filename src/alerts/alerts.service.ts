@@ -51,6 +51,8 @@ export class AlertsService implements OnApplicationBootstrap, OnModuleDestroy {
   private timers: NodeJS.Timeout[] = [];
   private checking: Promise<void> | undefined;
   private bridgeState: BridgeStatusEvent['state'] | undefined;
+  /** Whether the bridge failed since it was last ready (a later `ready` is a recovery). */
+  private bridgeFailed = false;
   private readonly claiming = new Set<string>();
 
   constructor(
@@ -114,7 +116,8 @@ export class AlertsService implements OnApplicationBootstrap, OnModuleDestroy {
     if (before === status.state) return;
     // Each instance runs its own bridge: its failure is its own alert (the key names it).
     const at = new Date(status.timestamp).toISOString();
-    if (status.state === 'failed')
+    if (status.state === 'failed') {
+      this.bridgeFailed = true;
       await this.raise({
         key: `bridge_failed:${this.instance}:${at}`,
         type: 'bridge_failed',
@@ -123,7 +126,8 @@ export class AlertsService implements OnApplicationBootstrap, OnModuleDestroy {
         text: `The usage bridge stopped and will not be restarted (${status.reason ?? 'no reason given'}); usage is served from stored snapshots until it is back.`,
         data: { instance: this.instance, reason: status.reason, state: status.state },
       });
-    else if (before === 'failed' && status.state === 'ready')
+    } else if (this.bridgeFailed && status.state === 'ready') {
+      this.bridgeFailed = false;
       await this.raise({
         key: `bridge_recovered:${this.instance}:${at}`,
         type: 'bridge_recovered',
@@ -132,6 +136,7 @@ export class AlertsService implements OnApplicationBootstrap, OnModuleDestroy {
         text: 'The usage bridge is running again; live usage data is back.',
         data: { instance: this.instance, state: status.state },
       });
+    }
   }
 
   private async evaluateUsage(stats: UsageStatsDto): Promise<void> {

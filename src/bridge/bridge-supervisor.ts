@@ -166,8 +166,26 @@ export class BridgeSupervisor implements OnApplicationBootstrap, OnApplicationSh
       // A crash during a restart counts as that restart failing; a failed first start (or a
       // pre-flight failure) is final: restarting would fail the same way.
       if (restarting) this.scheduleRestart(failure);
-      else this.setState('failed', publicBridgeMessage(failure.type));
+      else this.fail(publicBridgeMessage(failure.type));
     }
+  }
+
+  /**
+   * `failed`: no more restarts now. After BRIDGE_FAILED_RETRY_MS it is tried again with a fresh
+   * count — the cause may be gone (Python installed, the port freed, a disk cleaned up).
+   */
+  private fail(reason: string): void {
+    this.setState('failed', reason);
+    const after = this.bridge.failedRetryMs;
+    if (!after || this.stopping) return;
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      if (this.stopping || this.state !== 'failed') return;
+      this.logger.log('trying the failed usage bridge again');
+      this.restarts.reset();
+      void this.start();
+    }, after);
+    this.restartTimer.unref();
   }
 
   private async preflight() {
@@ -278,7 +296,7 @@ export class BridgeSupervisor implements OnApplicationBootstrap, OnApplicationSh
       this.logger.error(
         `usage bridge failed; the gateway keeps serving from its fallbacks (${decision.why}; ${error.message})`,
       );
-      this.setState('failed', decision.why);
+      this.fail(decision.why);
       return;
     }
     this.setState('restarting', publicBridgeMessage(error.type));

@@ -59,6 +59,13 @@ export class RestartPolicy {
     this.stableTimer.unref();
   }
 
+  /** A fresh count (a failed bridge tried again later). */
+  reset(): void {
+    clearTimeout(this.stableTimer);
+    this.attempts = 0;
+    this.current = undefined;
+  }
+
   dispose(): void {
     clearTimeout(this.stableTimer);
   }

@@ -41,6 +41,8 @@ export interface BridgeConfig {
   readonly autoRestart: boolean;
   readonly maxRestarts: number;
   readonly restartDelayMs: number;
+  /** After `failed`, try again this much later (0: stay failed). */
+  readonly failedRetryMs: number;
   readonly healthIntervalMs: number;
   readonly healthMaxRetries: number;
   readonly healthTimeoutMs: number;

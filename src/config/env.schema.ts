@@ -152,6 +152,13 @@ export class EnvSchema {
   @Max(600_000)
   BRIDGE_RESTART_DELAY_MS: number = 2000;
 
+  /** A failed bridge is tried again after this long (the cause may be gone); 0 never. */
+  @Int()
+  @IsInt()
+  @Min(0)
+  @Max(86_400_000)
+  BRIDGE_FAILED_RETRY_MS: number = 300_000;
+
   @Int()
   @IsInt()
   @Min(10)

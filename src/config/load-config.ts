@@ -104,6 +104,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       autoRestart: env.BRIDGE_AUTO_RESTART,
       maxRestarts: env.BRIDGE_MAX_RESTARTS,
       restartDelayMs: env.BRIDGE_RESTART_DELAY_MS,
+      failedRetryMs: env.BRIDGE_FAILED_RETRY_MS,
       healthIntervalMs: env.BRIDGE_HEALTH_INTERVAL_MS,
       healthMaxRetries: env.BRIDGE_HEALTH_MAX_RETRIES,
       healthTimeoutMs: env.BRIDGE_HEALTH_TIMEOUT_MS,
