@@ -9,6 +9,7 @@
  *   (a) nothing changed since the last call: ccusage answers from its own cache (given
  *       --refresh-interval 3600 so that the cache stays valid for the run; its default of 1 s would
  *       make most calls a full re-scan). Target: no slower than ccusage.
+ *   (c) the gateway stopped: how long the stale line takes (the command's deadline is 300 ms).
  *   (b) a line was appended to the session's log before each call, as after every message: ccusage
  *       re-scans everything; the gateway counts the line at once (checked in each output).
  *       Target: >= 100x faster.
@@ -221,6 +222,22 @@ async function main() {
     );
     console.log(
       `  ccusage statusline (re-scan)   ${fmt(pct(ccB, 0.5))} / ${fmt(Math.max(...ccB))}`,
+    );
+    // (c) the gateway stopped: the stale line, by the command's own 300 ms deadline.
+    gateway.child.kill('SIGTERM');
+    await new Promise((r) => gateway.child.once('exit', r));
+    const stale: number[] = [];
+    let staleLine = '';
+    for (let i = 0; i < 10; i++) {
+      const o = await timed(process.execPath, [SENDER, 'statusline'], input, ours);
+      stale.push(o.ms);
+      staleLine = o.out;
+    }
+    console.log(
+      `\n(c) the gateway stopped, 10 calls (p50 / max; the 300 ms deadline counts from the process start):`,
+    );
+    console.log(
+      `  usage-gateway-hook statusline  ${fmt(pct(stale, 0.5))} / ${fmt(Math.max(...stale))}   ${staleLine}`,
     );
   } finally {
     gateway.child.kill('SIGTERM');
