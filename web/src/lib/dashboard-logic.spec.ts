@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { credentialFrom } from './auth';
 import { EventStore, summarize, type TimelineEvent } from './event-store';
-import { formatAge, formatMinutes, formatMoney, formatPercent, formatTokens } from './format';
+import {
+  formatAge,
+  formatMinutes,
+  formatMoney,
+  formatPercent,
+  formatTokens,
+  sessionHue,
+} from './format';
 import { blockProjection } from './projection';
 import { stack } from './stack';
 
@@ -91,6 +98,16 @@ describe('formatting', () => {
       '2h',
       '3d',
     ]);
+  });
+
+  it('gives sessions whose ids differ in one character clearly different colours', () => {
+    const hues = ['dash-1', 'dash-2', 'dash-3'].map(sessionHue);
+    for (let i = 0; i < hues.length; i++)
+      for (let j = i + 1; j < hues.length; j++) {
+        const apart = Math.abs(hues[i] - hues[j]);
+        expect(Math.min(apart, 360 - apart)).toBeGreaterThanOrEqual(30);
+      }
+    expect(sessionHue('dash-1')).toBe(sessionHue('dash-1'));
   });
 
   it('takes a JWT for a token and anything else for an API key', () => {

@@ -45,7 +45,8 @@ export function formatClock(epochMs: number, seconds = false): string {
 
 /** A stable colour for a session id (the timeline colours rows by session). */
 export function sessionHue(sessionId: string): number {
-  let h = 0;
-  for (let i = 0; i < sessionId.length; i++) h = (h * 31 + sessionId.charCodeAt(i)) >>> 0;
-  return h % 360;
+  // FNV-1a, then the golden angle: ids that differ in one character get far-apart hues.
+  let h = 0x811c9dc5;
+  for (let i = 0; i < sessionId.length; i++) h = Math.imul(h ^ sessionId.charCodeAt(i), 0x01000193);
+  return Math.round(((h >>> 0) * 137.508) % 360);
 }
