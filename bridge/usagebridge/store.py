@@ -55,6 +55,18 @@ class FileState:
     # The last bytes read (up to TAIL_BYTES before `offset`): if they are no longer there, the file
     # was rewritten in place rather than appended to.
     tail: bytes = b""
+    # Where its entries count (see LogStore._place), worked out once per file.
+    place: Optional["Place"] = None
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a file's entries count: its project, its session as ccusage names it, and its Claude
+    Code session (None when the path has no such folder)."""
+
+    project: int
+    session: int
+    claude: Optional[str]
 
 
 @dataclass
@@ -115,6 +127,7 @@ class ProjectSeen:
 class LogStore:
     def __init__(self, data_dirs: List[str], prices: PriceTable) -> None:
         self.data_dirs = data_dirs
+        self._bases = [os.path.join(d, "projects") for d in data_dirs]
         self.prices = prices
         self._reset()
         self.bytes_read_total = 0
@@ -213,26 +226,22 @@ class LogStore:
         for path, state in list(self.files.items()):
             st = found[path]
             if st.st_size > state.offset:
-                project = self._project_of(path)
-                parser = Parser(self.prices, ProjectSeen(self, project))
-                try:
-                    parser.read_file(path, state.offset)
-                except OSError:
-                    pass
-                self._merge(parser.result, project, self._session_of(path, project), self._claude_session_of(path))
-                self._advance(state, st, parser.result)
-                bytes_read += parser.result.bytes_read
+                place = state.place or self._place(path)
+                result = self._parse(path, state.offset, place)
+                self._merge(result, place)
+                self._advance(state, st, result)
+                bytes_read += result.bytes_read
         # New files, in ccusage's order (earliest timestamp first).
         new_paths = sorted((p for p in found if p not in self.files), key=lambda p: (self._earliest_timestamp(p), p))
-        for path, result in self._parse_new(new_paths, found):
+        places = {path: self._place(path) for path in new_paths}
+        for path, result in self._parse_new(new_paths, found, places):
             st = found[path]
-            state = FileState(path, st.st_dev, st.st_ino, 0, st.st_mtime_ns, 0)
+            place = places[path]
+            state = FileState(path, st.st_dev, st.st_ino, 0, st.st_mtime_ns, 0, place=place)
             self.files[path] = state
-            claude = self._claude_session_of(path)
-            if claude is not None:
-                self.claude_files.setdefault(claude, []).append(path)
-            project = self._project_of(path)
-            self._merge(result, project, self._session_of(path, project), self._claude_session_of(path))
+            if place.claude is not None:
+                self.claude_files.setdefault(place.claude, []).append(path)
+            self._merge(result, place)
             self._advance(state, st, result)
             bytes_read += result.bytes_read
 
@@ -243,18 +252,22 @@ class LogStore:
         self.scans += 1
         return ScanReport(len(self.files), bytes_read, len(self.entries) - before, rebuilt, duration)
 
-    def _parse_new(self, paths: List[str], found: Dict[str, os.stat_result]):
+    def _parse(self, path: str, offset: int, place: "Place") -> Parsed:
+        """Parses a file from `offset` in-process (keys stored from its project are skipped)."""
+        parser = Parser(self.prices, ProjectSeen(self, place.project))
+        try:
+            parser.read_file(path, offset)
+        except OSError:
+            pass
+        return parser.result
+
+    def _parse_new(self, paths: List[str], found: Dict[str, os.stat_result], places: Dict[str, "Place"]):
         """Yields (path, parsed) in the given order; large batches are parsed by worker processes."""
         total = sum(found[p].st_size for p in paths)
         workers = min(2, os.cpu_count() or 1)
         if workers < 2 or total < PARALLEL_MIN_BYTES:
             for path in paths:
-                parser = Parser(self.prices, ProjectSeen(self, self._project_of(path)))
-                try:
-                    parser.read_file(path, 0)
-                except OSError:
-                    pass
-                yield path, parser.result
+                yield path, self._parse(path, 0, places[path])
             return
         tasks: List[List[str]] = [[]]
         size = 0
@@ -276,12 +289,7 @@ class LogStore:
             sys.stderr.write(f"usage-bridge: worker processes failed ({error!r}); scanning in-process\n")
             for task in tasks[done:]:
                 for path in task:
-                    parser = Parser(self.prices, ProjectSeen(self, self._project_of(path)))
-                    try:
-                        parser.read_file(path, 0)
-                    except OSError:
-                        pass
-                    yield path, parser.result
+                    yield path, self._parse(path, 0, places[path])
 
     @staticmethod
     def _advance(state: FileState, st: os.stat_result, result: Parsed) -> None:
@@ -291,33 +299,38 @@ class LogStore:
         if result.consumed:
             state.tail = _read_tail(state.path, state.offset)
 
-    def _project_of(self, path: str) -> int:
-        """The index of the file's project (parse.project_of: ccusage's rule)."""
+    def _place(self, path: str) -> Place:
+        """Where a file's entries count, from its path relative to its `projects/` folder:
+        - project: the folder right under `projects/` (parse.project_of: ccusage's rule);
+        - session as `ccusage session` names it: the session id is the file's folder, the project
+          path the folders between `projects/` and it ("Unknown Project" when none) — so for
+          Claude Code's `projects/<project>/<uuid>.jsonl` the session is the project folder, and a
+          subagent's file belongs to `<project>/<uuid>`, session `subagents`;
+        - Claude Code's session: `<uuid>` of `projects/<project>/<uuid>.jsonl`, or of a subagent's
+          `projects/<project>/<uuid>/subagents/<agent>.jsonl` (its cost is the session's too)."""
         name = project_of(path)
-        index = self._project_index.get(name)
-        if index is None:
-            index = self._project_index[name] = len(self.projects)
+        project = self._project_index.get(name)
+        if project is None:
+            project = self._project_index[name] = len(self.projects)
             self.projects.append(name)
-        return index
-
-    def _session_of(self, path: str, project: int) -> int:
-        """The index of the file's session as `ccusage session` names it: the session id is the
-        file's folder, the project path the folders between `projects/` and it ("Unknown Project"
-        when none) — so for Claude Code's `projects/<project>/<uuid>.jsonl` the session is the
-        project folder, and a subagent's file belongs to `<project>/<uuid>`, session `subagents`."""
         parts: List[str] = []
-        for base, _exists in self.projects_dirs():
+        for base in self._bases:
             relative = os.path.relpath(path, base)
             if not relative.startswith(".."):
                 parts = relative.split(os.sep)
                 break
         session_id = parts[-2] if len(parts) >= 2 else "unknown"
         project_path = os.sep.join(parts[:-2]) or "Unknown Project"
-        index = self._session_index.get((project_path, session_id))
-        if index is None:
-            index = self._session_index[(project_path, session_id)] = len(self.sessions)
+        session = self._session_index.get((project_path, session_id))
+        if session is None:
+            session = self._session_index[(project_path, session_id)] = len(self.sessions)
             self.sessions.append((project_path, session_id, project))
-        return index
+        claude = None
+        if len(parts) == 2:
+            claude = parts[1][: -len(".jsonl")]
+        elif len(parts) > 2:
+            claude = parts[1]
+        return Place(project, session, claude)
 
     def changed_since_read(self, claude: str) -> bool:
         """Whether a file of this Claude Code session changed since it was read (one stat per
@@ -347,7 +360,7 @@ class LogStore:
                 return parts[1] if len(parts) > 2 else None
         return None
 
-    def _merge(self, parsed: Parsed, project: int = 0, session: int = 0, claude: Optional[str] = None) -> None:
+    def _merge(self, parsed: Parsed, place: Optional[Place] = None) -> None:
         """Adds parsed entries in order; a key seen before (in an earlier file) is a duplicate.
 
         A duplicate of another project's entry still counts for its own project when a report is
@@ -358,6 +371,7 @@ class LogStore:
             self.limit_resets_at_ms is None or parsed.limit_resets_at_ms > self.limit_resets_at_ms
         ):
             self.limit_resets_at_ms = parsed.limit_resets_at_ms
+        project, session, claude = (place.project, place.session, place.claude) if place else (0, 0, None)
         remap = []
         for name in parsed.models:
             index = self._model_index.get(name)
