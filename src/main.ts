@@ -54,7 +54,19 @@ async function bootstrap(): Promise<void> {
     );
   });
 
-  await app.listen({ port: config.server.port, host: config.server.host });
+  try {
+    await app.listen({ port: config.server.port, host: config.server.host });
+  } catch (error) {
+    // A gateway that cannot listen is of no use to anyone: say why, stop the bridge, exit 1.
+    const { port, host } = config.server;
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
+        ? `port ${port} on ${host} is already in use: stop the other process or set PORT`
+        : (error as Error).message;
+    logger.error(`cannot listen: ${reason}`);
+    await app.close().catch(() => undefined);
+    process.exit(1);
+  }
   const url = await app.getUrl();
   logger.log(
     `usage-gateway listening on ${url}  ·  ` +

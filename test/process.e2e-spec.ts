@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSqliteDatabase, type TestDatabase } from './support/databases';
 import { spawnGateway, type GatewayProcess } from './support/gateway-process';
@@ -27,6 +29,21 @@ describe('the gateway process', () => {
     expect(out).toMatch(/PORT="abc"/);
     expect(out).toMatch(/USAGE_BRIDGE_URL="ftp:\/\/x"/);
     expect(out).toMatch(/HOST="0\.0\.0\.0"/);
+  });
+
+  it('exits 1 with the reason when its port is taken, instead of running without listening', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    try {
+      db = createSqliteDatabase();
+      const port = (taken.address() as AddressInfo).port;
+      gateway = spawnGateway({ ...db.env, PORT: String(port) });
+      const { code } = await gateway.exited;
+      expect(code).toBe(1);
+      expect(gateway.output()).toContain(`port ${port} on 127.0.0.1 is already in use`);
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
   });
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
