@@ -207,6 +207,8 @@ describe('the container image, assembled from its COPY lines and booted as compo
     expect(await page.text()).toContain('<div id="app">');
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(page.headers.get('content-security-policy')).not.toContain('unsafe-inline');
+    // Served over plain http on the network: nothing may be upgraded to https.
+    expect(page.headers.get('content-security-policy')).not.toContain('upgrade-insecure-requests');
   });
 
   it('serves usage read by the spawned bridge from the read-only Claude folder', async () => {

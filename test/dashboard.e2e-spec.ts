@@ -1,6 +1,6 @@
 import AxeBuilder from '@axe-core/playwright';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -13,6 +13,13 @@ import { freePort, isAlive, waitFor } from './support/wait';
 /** Screenshots are kept as test output (not committed): test-results/dashboard/. */
 const SHOTS = join(__dirname, '..', 'test-results', 'dashboard');
 const API_KEY = 'dashboard-test-key-0123456789';
+
+/** This machine's first non-loopback IPv4 address (127.0.0.1 when it has none). */
+function networkAddress(): string {
+  for (const list of Object.values(networkInterfaces()))
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  return '127.0.0.1';
+}
 
 interface Stats {
   current_session: { cost_usd: number } | null;
@@ -260,9 +267,11 @@ describeInBrowser(
       }
     });
 
-    it('with auth on, asks for a credential once, refuses a wrong one, and works with the right one', async () => {
+    it('on the network (HOST=0.0.0.0 with an API key, plain http), asks for a credential once, refuses a wrong one, and works with the right one', async () => {
+      const port = await freePort();
       const guarded = await start({
-        PORT: String(await freePort()),
+        HOST: '0.0.0.0',
+        PORT: String(port),
         API_KEYS: API_KEY,
         DB_SQLITE_PATH: join(dir, 'guarded.sqlite'),
         BRIDGE_STATE_DIR: join(dir, 'bridge-guarded'),
@@ -270,7 +279,8 @@ describeInBrowser(
       const other = (await browser.context.browser()?.newContext()) ?? browser.context;
       const tab = await other.newPage();
       try {
-        await tab.goto(guarded.at);
+        // As a colleague opens it: by this machine's network address, over http.
+        await tab.goto(`http://${networkAddress()}:${port}/`);
         await tab.waitForSelector('[data-test=credential]');
         await tab.fill('[data-test=credential]', 'not-the-key-0123456789');
         await tab.click('[data-test=sign-in]');

@@ -13,6 +13,9 @@ export const SECURITY_HEADER_OPTIONS: HelmetOptions = {
       styleSrc: ["'self'"],
       connectSrc: ["'self'"],
       imgSrc: ["'self'", 'data:'],
+      // helmet's default would make browsers fetch every asset over https: on plain http off
+      // localhost (HOST=0.0.0.0, the documented network setup) the page would load nothing.
+      upgradeInsecureRequests: null,
     },
   },
 };
@@ -25,6 +28,7 @@ export const DOCS_SECURITY_HEADER_OPTIONS: HelmetOptions = {
       styleSrc: ["'self'", "'unsafe-inline'"],
       scriptSrc: ["'self'", "'unsafe-inline'"],
       imgSrc: ["'self'", 'data:', 'validator.swagger.io'],
+      upgradeInsecureRequests: null,
     },
   },
 };
