@@ -10,7 +10,7 @@ import { AlertWebhooks } from '../src/alerts/alert-webhooks';
 import type { BridgeStatusDto } from '../src/bridge/dto/bridge-status.dto';
 import { createSqliteDatabase, type TestDatabase } from './support/databases';
 import { connected, connectSocket } from './support/socket-client';
-import { startTestApp, type RunningApp } from './support/test-app';
+import { startAppWithBridge, type RunningApp } from './support/test-app';
 import { isAlive, waitFor } from './support/wait';
 
 /** A webhook receiver: records every POSTed alert; `answer` decides the reply (or none). */
@@ -72,28 +72,13 @@ function addUsage(claudeDir: string, tokens: number, from: number) {
 }
 
 async function startGateway(db: TestDatabase, dir: string, env: Record<string, string>) {
-  const app = await startTestApp({
+  return startAppWithBridge(dir, {
     ...db.env,
-    BRIDGE_MODE: 'spawn',
-    BRIDGE_PORT: '0',
-    BRIDGE_STATE_DIR: join(dir, 'state'),
-    CLAUDE_CONFIG_DIR: join(dir, 'claude'),
     ALERT_CHECK_INTERVAL_MS: '1000',
     // The predicted-limit alert is another test's: never within a minute here.
     ALERT_LIMIT_LEAD_MIN: '1',
-    PATH: process.env.PATH ?? '',
-    HOME: dir,
     ...env,
   });
-  await waitFor(
-    async () => {
-      const res = await fetch(`${app.url}/api/usage/bridge/status`);
-      return ((await res.json()) as BridgeStatusDto).process.state === 'ready' || undefined;
-    },
-    15_000,
-    'bridge ready',
-  );
-  return app;
 }
 
 /** Every check the app would run by itself, now, and every webhook it started, delivered. */

@@ -4,11 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BridgeStatusDto } from '../src/bridge/dto/bridge-status.dto';
 import { createSqliteDatabase, type TestDatabase } from './support/databases';
 import { TREE_PROJECTS, writeReportTree } from './support/report-tree';
-import { startTestApp, type RunningApp } from './support/test-app';
-import { waitFor } from './support/wait';
+import { startAppWithBridge, type RunningApp } from './support/test-app';
 
 const run = promisify(execFile);
 const CCUSAGE = join(__dirname, '..', 'node_modules', 'ccusage', 'dist', 'index.js');
@@ -164,23 +162,7 @@ describe('usage reports equal ccusage 18.0.11, row by row', () => {
     claude = join(dir, 'claude');
     writeReportTree(claude);
     db = createSqliteDatabase();
-    app = await startTestApp({
-      ...db.env,
-      BRIDGE_MODE: 'spawn',
-      BRIDGE_PORT: '0',
-      BRIDGE_STATE_DIR: join(dir, 'state'),
-      CLAUDE_CONFIG_DIR: claude,
-      PATH: process.env.PATH ?? '',
-      HOME: dir,
-    });
-    await waitFor(
-      async () => {
-        const res = await fetch(`${app.url}/api/usage/bridge/status`);
-        return ((await res.json()) as BridgeStatusDto).process.state === 'ready' || undefined;
-      },
-      15_000,
-      'bridge ready',
-    );
+    app = await startAppWithBridge(dir, db.env);
   });
   afterAll(async () => {
     await app?.close();

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BridgeStatusDto } from '../src/bridge/dto/bridge-status.dto';
 import type { StatuslineDto } from '../src/usage/dto/statusline.dto';
 import { createSqliteDatabase, type TestDatabase } from './support/databases';
-import { startTestApp, type RunningApp } from './support/test-app';
+import { startAppWithBridge, type RunningApp } from './support/test-app';
 import { writeUsageLog } from './support/usage-logs';
 import { waitFor } from './support/wait';
 
@@ -60,23 +60,7 @@ describe('usage-gateway-hook statusline against a real gateway and bridge', () =
       usage: (i) => ({ input_tokens: 200 + i, output_tokens: 900, cache_read_input_tokens: 5000 }),
     });
     db = createSqliteDatabase();
-    app = await startTestApp({
-      ...db.env,
-      BRIDGE_MODE: 'spawn',
-      BRIDGE_PORT: '0',
-      BRIDGE_STATE_DIR: join(dir, 'state'),
-      CLAUDE_CONFIG_DIR: join(dir, 'claude'),
-      PATH: process.env.PATH ?? '',
-      HOME: dir,
-    });
-    await waitFor(
-      async () => {
-        const res = await fetch(`${app.url}/api/usage/bridge/status`);
-        return ((await res.json()) as BridgeStatusDto).process.state === 'ready' || undefined;
-      },
-      15_000,
-      'bridge ready',
-    );
+    app = await startAppWithBridge(dir, db.env);
     env = { USAGE_GATEWAY_URL: app.url, USAGE_GATEWAY_SPOOL_DIR: join(dir, 'spool'), HOME: dir };
   });
   afterAll(async () => {
@@ -207,15 +191,10 @@ describe('usage-gateway-hook statusline against a real gateway and bridge', () =
   it('uses an API key when the gateway wants one, and says so when it is refused', async () => {
     const key = 'statusline-test-key-0123456789';
     const guardedDb = createSqliteDatabase();
-    const guarded = await startTestApp({
+    const guarded = await startAppWithBridge(dir, {
       ...guardedDb.env,
       API_KEYS: key,
-      BRIDGE_MODE: 'spawn',
-      BRIDGE_PORT: '0',
       BRIDGE_STATE_DIR: join(dir, 'state-guarded'),
-      CLAUDE_CONFIG_DIR: join(dir, 'claude'),
-      PATH: process.env.PATH ?? '',
-      HOME: dir,
     });
     try {
       const input = claudeInput('s-1', dir);

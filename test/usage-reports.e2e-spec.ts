@@ -8,7 +8,7 @@ import { createTestDatabase, databaseKinds, type TestDatabase } from './support/
 import { writeReportTree } from './support/report-tree';
 import { connected, connectSocket } from './support/socket-client';
 import { TestClock } from './support/test-clock';
-import { startTestApp, type RunningApp } from './support/test-app';
+import { startAppWithBridge, type RunningApp } from './support/test-app';
 import { isAlive, waitFor } from './support/wait';
 
 type Row = Record<string, unknown> & { models: string[] };
@@ -38,24 +38,10 @@ describe.each(databaseKinds())('usage report routes on %s', (kind) => {
     dir = mkdtempSync(join(tmpdir(), 'ug-report-api-'));
     claude = join(dir, 'claude');
     writeReportTree(claude, 21);
-    app = await startTestApp(
-      {
-        ...db.env,
-        BRIDGE_MODE: 'spawn',
-        BRIDGE_PORT: '0',
-        BRIDGE_AUTO_RESTART: 'false',
-        BRIDGE_STATE_DIR: join(dir, 'state'),
-        CLAUDE_CONFIG_DIR: claude,
-        PATH: process.env.PATH ?? '',
-        HOME: dir,
-      },
-      0,
+    app = await startAppWithBridge(
+      dir,
+      { ...db.env, BRIDGE_AUTO_RESTART: 'false' },
       { clock: clock.now },
-    );
-    await waitFor(
-      async () => (await status()).process.state === 'ready' || undefined,
-      15_000,
-      'bridge ready',
     );
   });
   afterAll(async () => {
@@ -182,15 +168,7 @@ describe('usage_daily: today’s total, pushed when it changes', () => {
     db = await createTestDatabase('sqlite');
     dir = mkdtempSync(join(tmpdir(), 'ug-daily-'));
     writeReportTree(join(dir, 'claude'), 5);
-    app = await startTestApp({
-      ...db.env,
-      BRIDGE_MODE: 'spawn',
-      BRIDGE_PORT: '0',
-      BRIDGE_STATE_DIR: join(dir, 'state'),
-      CLAUDE_CONFIG_DIR: join(dir, 'claude'),
-      PATH: process.env.PATH ?? '',
-      HOME: dir,
-    });
+    app = await startAppWithBridge(dir, db.env);
   });
   afterAll(async () => {
     await app?.close();
@@ -219,12 +197,17 @@ describe('usage_daily: today’s total, pushed when it changes', () => {
             usage: { input_tokens: 1000 * n, output_tokens: 7 },
           },
         }) + '\n';
+      // Today's row as it was (none, or one from before): the next usage_daily is the news.
+      const daily = () => socket.received.filter((r) => r.event === 'usage_daily');
+      const seen = daily().length;
       appendFileSync(file, line(1));
       // New usage is noticed on a usage read (here the stats a dashboard asks for).
       const update = await waitFor(
         async () => {
           await fetch(`${app.url}/api/usage/stats`);
-          return socket.received.find((r) => r.event === 'usage_daily');
+          return daily()
+            .slice(seen)
+            .find((r) => (r.message.data as { day: unknown }).day !== null);
         },
         10_000,
         'usage_daily',
@@ -239,11 +222,12 @@ describe('usage_daily: today’s total, pushed when it changes', () => {
       expect(data.day?.date).toBe(data.date);
       expect(data.day?.input_tokens).toBeGreaterThanOrEqual(1000);
       const before = data.day!.input_tokens;
+      const next = daily().indexOf(update) + 1;
       appendFileSync(file, line(2));
       const second = await waitFor(
         async () => {
           await fetch(`${app.url}/api/usage/stats`);
-          return socket.received.filter((r) => r.event === 'usage_daily')[1];
+          return daily()[next];
         },
         10_000,
         'the next usage_daily',

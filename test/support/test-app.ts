@@ -1,8 +1,10 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { join } from 'node:path';
 import { createApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/load-config';
 import type { Clock } from '../../src/common/clock';
 import type { AppConfig } from '../../src/config/app-config';
+import { waitFor } from './wait';
 
 export interface RunningApp {
   readonly app: NestFastifyApplication;
@@ -42,4 +44,44 @@ export async function startTestApp(
     url: `http://127.0.0.1:${address.port}`,
     close: () => app.close(),
   };
+}
+
+/**
+ * A gateway that spawns the real bridge on `<dir>/claude` (state in `<dir>/state`, any free bridge
+ * port), returned once the bridge is ready. `env` adds to or overrides that (an `API_KEYS` key is
+ * used to ask for the status).
+ */
+export async function startAppWithBridge(
+  dir: string,
+  env: Record<string, string>,
+  options: { clock?: Clock } = {},
+): Promise<RunningApp> {
+  const app = await startTestApp(
+    {
+      BRIDGE_MODE: 'spawn',
+      BRIDGE_PORT: '0',
+      BRIDGE_STATE_DIR: join(dir, 'state'),
+      CLAUDE_CONFIG_DIR: join(dir, 'claude'),
+      PATH: process.env.PATH ?? '',
+      HOME: dir,
+      ...env,
+    },
+    0,
+    options,
+  );
+  const key = env.API_KEYS?.split(',')[0];
+  await waitFor(
+    async () => {
+      const res = await fetch(`${app.url}/api/usage/bridge/status`, {
+        headers: key ? { 'x-api-key': key } : undefined,
+      });
+      return (
+        ((await res.json()) as { process: { state: string } }).process.state === 'ready' ||
+        undefined
+      );
+    },
+    15_000,
+    'bridge ready',
+  );
+  return app;
 }
