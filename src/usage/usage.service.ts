@@ -73,16 +73,24 @@ export function paramsKey(params: RawQuery): string {
   return JSON.stringify(Object.fromEntries(entries));
 }
 
+const DAY_FORMATS = new LRUCache<string, Intl.DateTimeFormat>({ max: 64 });
+
 /** The day (YYYY-MM-DD) a moment counts for in `timeZone`, where days start at `resetHour`. */
 export function localDay(epochMs: number, timeZone: string, resetHour: number): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(epochMs);
+  let format = DAY_FORMATS.get(timeZone);
+  if (!format) {
+    // Building a formatter costs far more than using one; zones in use are few.
+    format = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      hourCycle: 'h23',
+    });
+    DAY_FORMATS.set(timeZone, format);
+  }
+  const parts = format.formatToParts(epochMs);
   const part = (type: string) => Number(parts.find((p) => p.type === type)?.value);
   const day = new Date(Date.UTC(part('year'), part('month') - 1, part('day')));
   // Before the reset hour (wall clock), the moment still counts for the day before.
@@ -408,14 +416,8 @@ export class UsageService {
    * (stats) or the stored blocks (sessions), else a well-formed payload of zeros.
    */
   async fallback(kind: SnapshotKind, rawQuery: RawQuery): Promise<Sourced<unknown>> {
-    const report = kind.startsWith('report:') ? (kind.slice(7) as ReportKind) : undefined;
-    const params = report
-      ? await this.reportParams(report, rawQuery)
-      : kind === 'stats'
-        ? await this.statsParams(rawQuery)
-        : kind === 'claude-session'
-          ? { session_id: rawQuery.session_id as string }
-          : this.sessionsParams(rawQuery);
+    const { params: paramsOf, empty } = this.readKind(kind);
+    const params = await paramsOf(rawQuery);
     const key = paramsKey(params);
     const fresh = this.cache.fresh(`${kind}|${key}`);
     if (fresh) return { payload: fresh.value, source: 'cache', ageSeconds: this.ageOf(fresh.at) };
@@ -435,14 +437,28 @@ export class UsageService {
     } catch (error) {
       this.logger.warn(`fallback read failed: ${(error as Error).message}`);
     }
-    const payload = report
-      ? defaultReport(report, params)
-      : kind === 'stats'
-        ? defaultStats(params)
-        : kind === 'claude-session'
-          ? defaultClaudeSession(params)
-          : defaultSessions(params);
-    return { payload, source: 'default', ageSeconds: 0 };
+    return { payload: empty(params), source: 'default', ageSeconds: 0 };
+  }
+
+  /** Per kind of read: the parameters it really uses, and its answer when nothing is known. */
+  private readKind(kind: SnapshotKind): {
+    params: (query: RawQuery) => QueryParams | Promise<QueryParams>;
+    empty: (params: QueryParams) => unknown;
+  } {
+    if (kind.startsWith('report:')) {
+      const report = kind.slice('report:'.length) as ReportKind;
+      return {
+        params: (q) => this.reportParams(report, q),
+        empty: (p) => defaultReport(report, p),
+      };
+    }
+    if (kind === 'stats') return { params: (q) => this.statsParams(q), empty: defaultStats };
+    if (kind === 'claude-session')
+      return {
+        params: (q) => ({ session_id: q.session_id as string }),
+        empty: defaultClaudeSession,
+      };
+    return { params: (q) => this.sessionsParams(q), empty: defaultSessions };
   }
 
   /** Blocks from the newest stored payloads, filtered as the bridge would. */
