@@ -220,13 +220,7 @@ def build_report(
             key = _week_start(day, start_of_week).isoformat()
         else:
             key = day.isoformat()[:7]
-        per_model = groups.setdefault(key, {})
-        target = per_model.get(models[model])
-        if target is None:
-            per_model[models[model]] = list(sums)
-        else:
-            for i in range(5):
-                target[i] += sums[i]
+        _add_sums(groups.setdefault(key, {}), models[model], sums)
     rows = [_row(key_name, key, per_model, breakdown) for key, per_model in groups.items()]
     rows.sort(key=lambda r: r[key_name], reverse=order == "desc")
     return {kind: rows, "totals": _totals(rows)}
@@ -261,13 +255,7 @@ def build_sessions_report(
         for (session, model), sums in layer.sessions.items():
             if project_index is not None and sessions[session][2] != project_index:
                 continue
-            per_model = per_session.setdefault(session, {})
-            target = per_model.get(models[model])
-            if target is None:
-                per_model[models[model]] = list(sums)
-            else:
-                for i in range(5):
-                    target[i] += sums[i]
+            _add_sums(per_session.setdefault(session, {}), models[model], sums)
             ts = layer.session_last[session]
             if ts > last.get(session, -(2**62)):
                 last[session] = ts
