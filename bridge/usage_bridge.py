@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from usagebridge.config_store import ConfigStore  # noqa: E402
 from usagebridge.pricing import PriceTable  # noqa: E402
-from usagebridge.server import BridgeHTTPServer  # noqa: E402
+from usagebridge.server import BridgeHTTPServer, HostAllowList  # noqa: E402
 from usagebridge.service import UsageService  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -49,6 +49,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--state-dir", default=None, help="where the usage config is persisted")
     parser.add_argument("--parent-pid", type=int, default=None, help="exit when this process is gone")
     parser.add_argument("--refresh-interval", type=float, default=1.0, help="seconds between log refreshes")
+    parser.add_argument("--allowed-hosts", default=os.environ.get("BRIDGE_ALLOWED_HOSTS", ""),
+                        help="Host names served besides IP addresses and localhost, comma-separated (.domain, * for any)")
     parser.add_argument("--pricing-file", default=os.environ.get("BRIDGE_PRICING_FILE") or DEFAULT_PRICING)
     return parser.parse_args(argv)
 
@@ -79,7 +81,8 @@ def main(argv=None) -> int:
 
     service = UsageService(data_dirs, prices, refresh_interval=args.refresh_interval)
     try:
-        server = BridgeHTTPServer((args.host, args.port), service, ConfigStore(args.state_dir))
+        server = BridgeHTTPServer((args.host, args.port), service, ConfigStore(args.state_dir),
+                                  HostAllowList(args.allowed_hosts.split(",")))
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             sys.stderr.write("usage-bridge: address already in use: %s:%d\n" % (args.host, args.port))

@@ -1,5 +1,6 @@
 """HTTP API of the bridge (DESIGN.md §6): JSON in, JSON out, never a traceback."""
 
+import ipaddress
 import json
 import resource
 import re
@@ -20,6 +21,60 @@ MAX_BODY = 64 * 1024
 SAFE_SESSION_ID = re.compile(r"^[A-Za-z0-9._:+-]{1,128}$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 REPORT_PARAMS = ("since", "until", "timezone", "project", "order", "start_of_week", "breakdown", "reset_hour")
+
+
+def host_name(header: Optional[str]) -> Optional[str]:
+    """The host name of a Host header (`name`, `name:port`, `[v6]:port`), lower case."""
+    if not header:
+        return None
+    host = header.strip().lower()
+    if host.startswith("["):
+        end = host.find("]")
+        if end < 0:
+            return None
+        host = host[1:end]
+    elif ":" in host:
+        if host.count(":") > 1:
+            return None
+        host = host.split(":", 1)[0]
+    host = host[:-1] if host.endswith(".") else host
+    return host or None
+
+
+class HostAllowList:
+    """DNS rebinding: a web page whose name is made to resolve to 127.0.0.1 reaches the bridge with
+    its own name in Host. Served: IP address literals (a rebinding page always uses a name),
+    `localhost` and `*.localhost`, and the names given (`.example.com` for a domain and its
+    subdomains, `*` for any) — the gateway's rule (ALLOWED_HOSTS)."""
+
+    def __init__(self, names: Optional[List[str]] = None) -> None:
+        self.any = False
+        self.exact = {"localhost"}
+        self.suffixes = [".localhost"]
+        for raw in names or []:
+            name = raw.strip().lower()
+            if not name:
+                continue
+            if name == "*":
+                self.any = True
+            elif name.startswith("."):
+                self.suffixes.append(name)
+                self.exact.add(name[1:])
+            else:
+                self.exact.add(name)
+
+    def allows(self, header: Optional[str]) -> bool:
+        if self.any:
+            return True
+        name = host_name(header)
+        if name is None:
+            return False
+        try:
+            ipaddress.ip_address(name)
+            return True
+        except ValueError:
+            pass
+        return name in self.exact or any(name.endswith(s) for s in self.suffixes)
 
 
 class BadRequest(Exception):
@@ -48,10 +103,11 @@ class BridgeHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     allow_reuse_port = False
 
-    def __init__(self, address, service: UsageService, config: ConfigStore) -> None:
+    def __init__(self, address, service: UsageService, config: ConfigStore, hosts: Optional[HostAllowList] = None) -> None:
         super().__init__(address, Handler)
         self.service = service
         self.config_store = config
+        self.hosts = hosts or HostAllowList()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -82,6 +138,9 @@ class Handler(BaseHTTPRequestHandler):
         self._send(status, body)
 
     def _dispatch(self, method: str) -> None:
+        if not self.server.hosts.allows(self.headers.get("Host")):
+            self._error(403, "this Host is not served here (DNS rebinding protection): add it to --allowed-hosts")
+            return
         try:
             url = urlsplit(self.path)
             query = parse_qs(url.query, keep_blank_values=True)

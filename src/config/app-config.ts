@@ -8,6 +8,8 @@ export interface ServerConfig {
   readonly host: string;
   readonly allowInsecure: boolean;
   readonly corsOrigins: readonly string[];
+  /** ALLOWED_HOSTS: `Host` names served besides the defaults (see HostAllowList). */
+  readonly allowedHosts: readonly string[];
   /** Largest accepted request body (DESIGN.md §4: hook events are at most 1 MB). */
   readonly bodyLimitBytes: number;
 }

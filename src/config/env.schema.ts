@@ -12,6 +12,7 @@ import {
   MinLength,
 } from 'class-validator';
 import {
+  IsHostList,
   IsOriginList,
   IsSecretList,
   IsUrlList,
@@ -274,6 +275,14 @@ export class EnvSchema {
   CORS_ORIGINS: string = 'http://localhost:3000,http://127.0.0.1:3000';
 
   /**
+   * `Host` names served besides IP addresses, `localhost`, the bind address and the hosts of
+   * CORS_ORIGINS (DNS rebinding): names, `.example.com` for a domain and its subdomains, or `*`.
+   */
+  @IsString()
+  @IsHostList()
+  ALLOWED_HOSTS: string = '';
+
+  /**
    * HS256 secrets, comma-separated (rotation: every one is accepted). Each must be at least as
    * long as the hash (RFC 7518 §3.2).
    */
@@ -368,4 +377,6 @@ export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
   'API_KEYS',
   'METRICS_TOKEN',
   'GITHUB_WEBHOOK_SECRET',
+  // Webhook URLs carry their credential in the path (Slack, Discord): secrets too.
+  'ALERT_WEBHOOK_URLS',
 ]);

@@ -95,6 +95,20 @@ export function IsOriginList(): PropertyDecorator {
   );
 }
 
+/** Host names for ALLOWED_HOSTS: `name`, `.domain` (and its subdomains) or `*`. */
+export function IsHostList(): PropertyDecorator {
+  const NAME = /^(\*|\.?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)$/i;
+  const bad = (value: unknown) => splitList(value).filter((host) => !NAME.test(host));
+  return rule(
+    'isHostList',
+    (value) => bad(value).length === 0,
+    ({ value }) =>
+      `${bad(value)
+        .map((h) => JSON.stringify(h))
+        .join(', ')} not a host name (name, .domain for its subdomains, or *; no port or scheme)`,
+  );
+}
+
 /** Secrets, comma-separated: each at least `minLength` characters, no whitespace inside. */
 export function IsSecretList(minLength: number, what: string): PropertyDecorator {
   return rule(

@@ -74,6 +74,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       host: env.HOST,
       allowInsecure: env.ALLOW_INSECURE,
       corsOrigins: Object.freeze(splitList(env.CORS_ORIGINS)),
+      allowedHosts: Object.freeze(splitList(env.ALLOWED_HOSTS)),
       bodyLimitBytes: ONE_MEBIBYTE,
     }),
     database: Object.freeze(
