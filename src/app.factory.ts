@@ -8,6 +8,9 @@ import type { Clock } from './common/clock';
 import type { AppConfig } from './config/app-config';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { genRequestId, REQUEST_ID_HEADER } from './common/request-id';
+import { clientErrorHandler } from './common/client-error.handler';
+import { parseJsonBody } from './common/json-guard';
+import { registerRequestGuards } from './common/request-guards';
 import { registerSecurityHeaders } from './common/security-headers';
 import { registerDashboard } from './common/dashboard';
 import { setupSwagger } from './common/swagger';
@@ -36,6 +39,7 @@ export async function createApp(
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     trustProxy: false,
+    clientErrorHandler,
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, options.clock),
@@ -50,6 +54,7 @@ export async function createApp(
   app.flushLogs();
 
   const fastify = app.getHttpAdapter().getInstance();
+  registerRequestGuards(fastify, config.server);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
     done();
@@ -61,6 +66,13 @@ export async function createApp(
     credentials: true,
     exposedHeaders: ['X-Request-Id', 'X-Data-Source', 'X-Data-Age'],
   });
+  // One JSON parser for the whole API: UTF-8, depth and storability checked before validation.
+  app.useBodyParser(
+    'application/json',
+    { bodyLimit: config.server.bodyLimitBytes },
+    // Async: Nest completes a parser through the promise it returns (or its `done`).
+    async (_req: unknown, body: Buffer) => parseJsonBody(body),
+  );
   app.useWebSocketAdapter(app.get(RealtimeIoAdapter));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());

@@ -15,6 +15,7 @@ const hookEvent = (session: string, n: number): NormalizedHookEvent => ({
   agentId: null,
   payload: { n },
   timestamp: Date.now(),
+  timestampSource: 'sender',
 });
 
 describe.each(databaseKinds())('event retention on %s', (kind) => {

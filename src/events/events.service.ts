@@ -69,6 +69,7 @@ export class EventsService {
         agentId: null,
         payload: data,
         timestamp: this.now(),
+        timestampSource: 'received',
         room,
       },
       this.now(),

@@ -1,5 +1,6 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { epochMs } from '../database/epoch-ms.transformer';
+import type { TimestampSource } from './hook-event.normalizer';
 
 /**
  * A Claude Code hook event, normalized for filtering while the whole payload is kept as sent.
@@ -41,6 +42,10 @@ export class HookEvent {
   /** When the event happened (the sender's clock), epoch ms. */
   @Column({ type: 'bigint', transformer: epochMs })
   timestamp!: number;
+
+  /** Where `timestamp` came from: the sender, or the received time (none sent, or absurd). */
+  @Column({ name: 'timestamp_source', type: 'varchar', length: 16, default: 'sender' })
+  timestampSource!: TimestampSource;
 
   /** Domain events only: the room it was broadcast to (hook events have none). */
   @Column({ type: 'varchar', length: 200, nullable: true })

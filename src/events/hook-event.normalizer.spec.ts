@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationFailedException } from '../common/validation.exception';
-import { nestingDepth, normalizeHookEvent } from './hook-event.normalizer';
+import { valueDepth as nestingDepth } from '../common/json-guard';
+import { normalizeHookEvent } from './hook-event.normalizer';
 
 const fields = (fn: () => unknown) => {
   try {
@@ -12,21 +13,39 @@ const fields = (fn: () => unknown) => {
 };
 
 describe('normalizeHookEvent', () => {
+  const NOW = Date.parse('2026-12-01T12:00:00Z');
+
   it('takes the app from the header, then the cwd, and the time from the payload or now', () => {
     const raw = { hook_event_name: 'Stop', session_id: 's1', cwd: '/home/dev/shop/' };
-    expect(normalizeHookEvent(raw, undefined, 42)).toMatchObject({
+    expect(normalizeHookEvent(raw, undefined, NOW)).toMatchObject({
       sourceApp: 'shop',
-      timestamp: 42,
+      timestamp: NOW,
+      timestampSource: 'received',
       payload: raw,
     });
-    expect(normalizeHookEvent(raw, 'cli', 42).sourceApp).toBe('cli');
-    expect(normalizeHookEvent({ ...raw, cwd: undefined }, undefined, 42).sourceApp).toBe('unknown');
+    expect(normalizeHookEvent(raw, 'cli', NOW).sourceApp).toBe('cli');
+    expect(normalizeHookEvent({ ...raw, cwd: undefined }, undefined, NOW).sourceApp).toBe(
+      'unknown',
+    );
     expect(
-      normalizeHookEvent({ ...raw, timestamp: '2026-01-01T00:00:00Z' }, undefined, 42).timestamp,
-    ).toBe(Date.parse('2026-01-01T00:00:00Z'));
-    expect(normalizeHookEvent({ ...raw, timestamp: 1_790_000_000 }, undefined, 42).timestamp).toBe(
+      normalizeHookEvent({ ...raw, timestamp: '2026-01-01T00:00:00Z' }, undefined, NOW),
+    ).toMatchObject({ timestamp: Date.parse('2026-01-01T00:00:00Z'), timestampSource: 'sender' });
+    expect(normalizeHookEvent({ ...raw, timestamp: 1_790_000_000 }, undefined, NOW).timestamp).toBe(
       1_790_000_000_000,
     );
+  });
+
+  it('takes the received time for a timestamp outside 2000 … a day ahead, and says so', () => {
+    const raw = { hook_event_name: 'Stop', session_id: 's1' };
+    for (const timestamp of [1e20, 5e12, '1970-01-02T00:00:00Z', NOW + 25 * 3_600_000])
+      expect(normalizeHookEvent({ ...raw, timestamp }, undefined, NOW)).toMatchObject({
+        timestamp: NOW,
+        timestampSource: 'out_of_range',
+        payload: { timestamp },
+      });
+    expect(
+      normalizeHookEvent({ ...raw, timestamp: NOW + 23 * 3_600_000 }, undefined, NOW),
+    ).toMatchObject({ timestamp: NOW + 23 * 3_600_000, timestampSource: 'sender' });
   });
 
   it('reads the envelope, with the session id in it or in its payload', () => {
@@ -35,9 +54,10 @@ describe('normalizeHookEvent', () => {
         source_app: 'shop',
         hook_event_type: 'PreToolUse',
         payload: { session_id: 's9', tool_name: 'Bash', tool_use_id: 'toolu_1' },
-        timestamp: 5e12,
+        timestamp: NOW - 1000,
       },
       'ignored',
+      NOW,
     );
     expect(e).toMatchObject({
       sourceApp: 'shop',
@@ -45,7 +65,7 @@ describe('normalizeHookEvent', () => {
       hookEventType: 'PreToolUse',
       toolName: 'Bash',
       toolUseId: 'toolu_1',
-      timestamp: 5e12,
+      timestamp: NOW - 1000,
     });
   });
 

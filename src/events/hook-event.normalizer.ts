@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import type { FieldError } from '../common/problem-details';
 import { ValidationFailedException } from '../common/validation.exception';
+import { MAX_JSON_DEPTH, valueDepth } from '../common/json-guard';
 
 /** A hook event ready to store: the filterable fields pulled out, the payload kept as sent. */
 export interface NormalizedHookEvent {
@@ -12,12 +13,24 @@ export interface NormalizedHookEvent {
   readonly agentId: string | null;
   readonly payload: Record<string, unknown>;
   readonly timestamp: number;
+  /** Where `timestamp` came from (TimestampSource). */
+  readonly timestampSource: TimestampSource;
   /** Domain events only: the room they go to. */
   readonly room?: string | null;
 }
 
+/**
+ * Where a stored event's `timestamp` comes from: the sender's (`sender`), the time it was received
+ * because the sender gave none (`received`), or the received time because the sender's was
+ * outside TIMESTAMP_WINDOW (`out_of_range`; a raw hook payload still holds what was sent).
+ */
+export type TimestampSource = 'sender' | 'received' | 'out_of_range';
+/** A sender's clock is believed from 2000-01-01 to a day ahead of ours. */
+export const EARLIEST_TIMESTAMP_MS = Date.UTC(2000, 0, 1);
+export const LATEST_TIMESTAMP_AHEAD_MS = 24 * 60 * 60 * 1000;
+
 /** Deeper than this is not a hook payload; refused before it reaches the database. */
-export const MAX_PAYLOAD_DEPTH = 64;
+export const MAX_PAYLOAD_DEPTH = MAX_JSON_DEPTH;
 const MAX_ID_LENGTH = 128;
 /** Session and tool ids: what Claude Code sends (UUIDs, `toolu_…`) and similar safe tokens. */
 const SAFE_ID = /^[A-Za-z0-9._:@-]+$/;
@@ -32,21 +45,6 @@ type Body = Record<string, unknown>;
 const isObject = (value: unknown): value is Body =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** Depth of nested objects/arrays, iteratively (a hostile body must not blow the stack). */
-export function nestingDepth(root: unknown, limit = Number.POSITIVE_INFINITY): number {
-  let max = 0;
-  const stack: Array<[unknown, number]> = [[root, 1]];
-  while (stack.length) {
-    const [value, depth] = stack.pop()!;
-    if (typeof value !== 'object' || value === null) continue;
-    if (depth > max) max = depth;
-    if (max > limit) return max;
-    for (const child of Array.isArray(value) ? value : Object.values(value))
-      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
-  }
-  return max;
-}
-
 function toEpochMs(value: unknown): number | undefined {
   if (typeof value === 'number' && Number.isFinite(value) && value > 0)
     // Seconds (10 digits) are taken as seconds; hooks and envelopes usually send ms.
@@ -56,6 +54,16 @@ function toEpochMs(value: unknown): number | undefined {
     if (Number.isFinite(parsed)) return parsed;
   }
   return undefined;
+}
+
+function timestampOf(
+  sent: number | undefined,
+  now: number,
+): { timestamp: number; timestampSource: TimestampSource } {
+  if (sent === undefined) return { timestamp: now, timestampSource: 'received' };
+  if (sent < EARLIEST_TIMESTAMP_MS || sent > now + LATEST_TIMESTAMP_AHEAD_MS)
+    return { timestamp: now, timestampSource: 'out_of_range' };
+  return { timestamp: sent, timestampSource: 'sender' };
 }
 
 class Collector {
@@ -167,7 +175,7 @@ export function normalizeHookEvent(
     c.id(payload, 'tool_use_id', envelope ? 'payload.tool_use_id' : 'tool_use_id', false) ?? null;
   const agentId =
     c.id(payload, 'agent_id', envelope ? 'payload.agent_id' : 'agent_id', false) ?? null;
-  if (nestingDepth(payload, MAX_PAYLOAD_DEPTH) > MAX_PAYLOAD_DEPTH)
+  if (valueDepth(payload, MAX_PAYLOAD_DEPTH) > MAX_PAYLOAD_DEPTH)
     c.add(envelope ? 'payload' : 'body', `nesting deeper than ${MAX_PAYLOAD_DEPTH} levels`);
 
   if (c.errors.length || !hookEventType || !sessionId)
@@ -180,6 +188,6 @@ export function normalizeHookEvent(
     toolUseId,
     agentId,
     payload,
-    timestamp: timestamp ?? now,
+    ...timestampOf(timestamp, now),
   };
 }

@@ -14,6 +14,7 @@ import { type Ack, envelope } from './realtime.protocol';
 import { sendDirect } from './send-direct';
 import { SocketRateLimiter } from './socket-rate-limiter';
 import { originAllowed } from './origin';
+import { HostAllowList } from '../common/host-allow-list';
 import { SocketServerRef } from './socket-server.ref';
 
 const HANDLERS = Symbol('message handlers');
@@ -25,13 +26,19 @@ type Bound = Socket & {
   [LIMITER]?: SocketRateLimiter;
 };
 
-/** How long a disconnected client's session (rooms, missed packets) is kept for recovery. */
-const RECOVERY_WINDOW_MS = 2 * 60 * 1000;
+/**
+ * The Redis stream that carries broadcasts between instances holds at most this many bytes:
+ * its length (MAXLEN, in entries) is this divided by the largest message (WS_MAX_BUFFER_BYTES,
+ * and a stored event is at most 1 MB), at least 1,000 entries. Instances read it as it is written;
+ * one that falls further behind catches its clients up from the database (events have ids).
+ */
+export const REDIS_STREAM_MAX_BYTES = 1024 * 1024 * 1024;
+const REDIS_STREAM_MIN_ENTRIES = 1000;
 
 /**
  * Socket.IO on the gateway's HTTP server with the configured limits: origin allow-list (browsers
  * always send Origin; a missing one is a non-browser client), WS_MAX_CONNECTIONS, message size,
- * ping interval and timeout, connection state recovery, and a per-socket message rate limit.
+ * ping interval and timeout, and a per-socket message rate limit.
  */
 @Injectable()
 export class RealtimeIoAdapter extends IoAdapter {
@@ -55,6 +62,7 @@ export class RealtimeIoAdapter extends IoAdapter {
     const limits = this.config.realtime;
     const created: { server?: Server } = {};
     const allowed = new Set(corsOrigins);
+    const hosts = HostAllowList.forServer(this.config.server);
     const merged: Partial<ServerOptions> = {
       ...options,
       path: '/socket.io',
@@ -65,11 +73,12 @@ export class RealtimeIoAdapter extends IoAdapter {
       maxHttpBufferSize: limits.maxBufferBytes,
       pingInterval: limits.pingIntervalMs,
       pingTimeout: limits.pingTimeoutMs,
-      connectionStateRecovery: {
-        maxDisconnectionDuration: RECOVERY_WINDOW_MS,
-        skipMiddlewares: false,
-      },
+      // No connection state recovery: Socket.IO would restore a session's rooms and send its
+      // missed packets before any middleware sees the new credential, and keep every broadcast
+      // for the window. A reconnecting client names its `rooms` and `last_event_id` instead:
+      // the credential is checked, only granted rooms are joined, the store replays the rest.
       allowRequest: (req, callback) => {
+        if (!hosts.allows(req.headers.host)) return callback('host not allowed', false);
         if (!originAllowed(req, allowed)) return callback('origin not allowed', false);
         if ((created.server?.engine.clientsCount ?? 0) >= limits.maxConnections)
           return callback('too many connections', false);
@@ -112,7 +121,15 @@ export class RealtimeIoAdapter extends IoAdapter {
     // adapter's server-side events (the /stream relay) would reach every deployment on the same
     // Redis server. Naming the database in the channels keeps a deployment to its own database.
     const db = redis.options.db ?? 0;
-    return createAdapter(redis, { blockTimeInMs: 1000, channelPrefix: `usage-gateway#${db}` });
+    const largest = Math.max(
+      this.config.realtime.maxBufferBytes,
+      this.config.server.bodyLimitBytes,
+    );
+    return createAdapter(redis, {
+      blockTimeInMs: 1000,
+      channelPrefix: `usage-gateway#${db}`,
+      maxLen: Math.max(REDIS_STREAM_MIN_ENTRIES, Math.floor(REDIS_STREAM_MAX_BYTES / largest)),
+    });
   }
 
   override async close(server: Server): Promise<void> {

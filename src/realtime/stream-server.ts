@@ -13,13 +13,16 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { Authenticator, firstString } from '../auth/authenticator';
 import { CLOCK, type Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
-import { ClientCatchUp } from './client-catch-up';
+import { type CatchUpClient, ClientCatchUp } from './client-catch-up';
+import { CredentialExpiry } from './credential-expiry';
+import { ReplayOverflowError } from './event-replay';
+import { whenDrained } from './transport-drain';
 import { ClientSessions, type SessionClient, type SessionError } from './client-session';
 import { RealtimeMetrics } from './realtime-metrics';
 import { envelope, type ErrorData, type SocketData } from './realtime.protocol';
-import { GLOBAL_ROOM } from './rooms';
 import { SocketRateLimiter } from './socket-rate-limiter';
 import { originAllowed } from './origin';
+import { HostAllowList } from '../common/host-allow-list';
 import { SocketServerRef } from './socket-server.ref';
 
 export const STREAM_PATH = '/stream';
@@ -31,6 +34,8 @@ interface StreamClient {
   readonly rooms: Set<string>;
   readonly limiter: SocketRateLimiter;
   user?: SocketData['user'];
+  /** The rooms its handshake asked for (`?rooms=a,b`), granted at the greeting. */
+  wanted: string[];
   ready: boolean;
   alive: boolean;
 }
@@ -51,6 +56,7 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
   private readonly rooms = new Map<string, Set<StreamClient>>();
   private keepAlive: NodeJS.Timeout | undefined;
   private readonly allowedOrigins: ReadonlySet<string>;
+  private readonly hosts: HostAllowList;
 
   constructor(
     private readonly config: AppConfig,
@@ -60,9 +66,11 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly catchUp: ClientCatchUp,
     private readonly sessions: ClientSessions,
     private readonly metrics: RealtimeMetrics,
+    private readonly expiry: CredentialExpiry,
     @Inject(CLOCK) private readonly now: Clock,
   ) {
     this.allowedOrigins = new Set(config.server.corsOrigins);
+    this.hosts = HostAllowList.forServer(config.server);
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: config.realtime.maxBufferBytes,
@@ -119,14 +127,17 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
       if (!url.pathname.startsWith('/socket.io')) refuse(404, 'not found');
       return;
     }
+    if (!this.hosts.allows(req.headers.host)) return refuse(403, 'host not allowed');
     if (!originAllowed(req, this.allowedOrigins)) return refuse(403, 'origin not allowed');
     const total = (this.ref.server?.engine.clientsCount ?? 0) + this.clients.size;
     if (total >= this.config.realtime.maxConnections) return refuse(503, 'too many connections');
     // Without a credential in the URL or headers, the first frame may carry one ({type: 'auth'}).
     const fields = Object.fromEntries(url.searchParams);
     this.sessions.open({ fields, headers: req.headers }, { credentialLater: true }).then(
-      ({ user, lastEventId }) =>
-        this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, user, lastEventId)),
+      ({ user, lastEventId, rooms }) =>
+        this.wss.handleUpgrade(req, socket, head, (ws) =>
+          this.onConnection(ws, user, lastEventId, rooms),
+        ),
       ({ error }: SessionError) =>
         refuse(error.code === 'unauthorized' ? 401 : 400, `${error.code}: ${error.message}`),
     );
@@ -136,6 +147,7 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
     ws: WebSocket,
     user: SocketData['user'],
     lastEventId: number | undefined,
+    wanted: string[],
   ): void {
     const client: StreamClient = {
       id: randomUUID(),
@@ -143,6 +155,7 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
       rooms: new Set(),
       limiter: new SocketRateLimiter(this.config.realtime.rateLimitPerSec, this.now),
       user,
+      wanted,
       ready: false,
       alive: true,
     };
@@ -168,22 +181,44 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   private async greet(client: StreamClient, lastEventId: number | undefined): Promise<void> {
-    const target = {
+    const { rooms, refused } = this.sessions.grant(client.wanted, client.user);
+    this.watchExpiry(client);
+    const limit = this.config.realtime.maxBufferBytes;
+    const gone = () => client.ws.readyState !== WebSocket.OPEN;
+    const target: CatchUpClient = {
       id: client.id,
+      rooms,
       send: (_name: string, message: object) => this.send(client, message),
       joinLive: () => {
         client.ready = true;
-        this.join(client, GLOBAL_ROOM);
+        for (const room of rooms) this.join(client, room);
       },
-      isGone: () => client.ws.readyState !== WebSocket.OPEN,
+      isGone: gone,
+      drained: () => whenDrained(() => client.ws.bufferedAmount, limit, gone),
     };
-    this.catchUp.established(target);
+    this.catchUp.established(target, rooms, refused);
     try {
       await this.catchUp.bringUpToDate(target, lastEventId);
     } catch (error) {
       this.logger.warn(`bringing a /stream client up to date failed: ${(error as Error).message}`);
-      client.ws.close(1011, 'could not load the stored events');
+      client.ws.close(
+        1011,
+        error instanceof ReplayOverflowError
+          ? 'too many events while catching up; reconnect with last_event_id'
+          : 'could not load the stored events',
+      );
     }
+  }
+
+  /** At the credential's `exp` the client is told and closed (unless it re-authenticates). */
+  private watchExpiry(client: StreamClient): void {
+    this.expiry.watch(client.id, client.user, () => {
+      this.sendError(client, {
+        code: 'unauthorized',
+        message: 'expired: the credential expired; authenticate again or reconnect with a new one',
+      });
+      client.ws.close(4401, 'unauthorized: expired');
+    });
   }
 
   private async onMessage(
@@ -233,10 +268,11 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
       }
       return void this.greet(client, lastEventId);
     }
-    if (message.type === 'auth') return; // already authenticated
     // The frame's fields are the command's body; `id` (any JSON value) is echoed in the ack.
+    // `auth` on an open connection re-authenticates in place (Socket.IO's `authenticate`).
     const { type, id, ...body } = message;
-    const ack = await this.sessions.run(this.sessionOf(client), String(type), body);
+    const command = type === 'auth' ? 'authenticate' : String(type);
+    const ack = await this.sessions.run(this.sessionOf(client), command, body);
     this.send(client, envelope('ack', { ...ack, type, ...(id === undefined ? {} : { id }) }));
   }
 
@@ -249,6 +285,10 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
       join: (room) => this.join(client, room),
       leave: (room) => this.leave(client, room),
       send: (_name, message) => this.send(client, message),
+      setUser: (user) => {
+        client.user = user;
+        this.watchExpiry(client);
+      },
     };
   }
 
@@ -267,6 +307,7 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   private drop(client: StreamClient): void {
+    this.expiry.unwatch(client.id);
     for (const room of [...client.rooms]) this.leave(client, room);
     this.clients.delete(client);
   }

@@ -2,6 +2,7 @@ import { InitialSchema1795000000000 } from './1795000000000-InitialSchema';
 import { DomainEvents1795000000001 } from './1795000000001-DomainEvents';
 import { EventIdempotencyAndRetention1795000000002 } from './1795000000002-EventIdempotencyAndRetention';
 import { Alerts1795000000003 } from './1795000000003-Alerts';
+import { EventTimestampSource1795000000004 } from './1795000000004-EventTimestampSource';
 
 /** Every migration, in order. Listed by class (not a glob) so they load the same under tsc, SWC and Vitest. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   DomainEvents1795000000001,
   EventIdempotencyAndRetention1795000000002,
   Alerts1795000000003,
+  EventTimestampSource1795000000004,
 ];

@@ -1,5 +1,6 @@
 import { ApiHideProperty, ApiProperty } from '@nestjs/swagger';
 import type { HookEvent } from '../hook-event.entity';
+import type { TimestampSource } from '../hook-event.normalizer';
 
 /** A stored hook event as the API and the sockets show it. */
 export class HookEventDto {
@@ -17,6 +18,12 @@ export class HookEventDto {
   payload!: Record<string, unknown>;
   /** When it happened (epoch ms). */
   timestamp!: number;
+  /**
+   * Where `timestamp` came from: `sender` (as sent), `received` (none sent: the time it arrived),
+   * `out_of_range` (the sender's was before 2000 or more than a day ahead: the time it arrived).
+   */
+  @ApiProperty({ enum: ['sender', 'received', 'out_of_range'] })
+  timestamp_source!: TimestampSource;
   /** When the gateway stored it (epoch ms). */
   received_at!: number;
   /** Domain events only (internal: they are sent as their own type, see DomainEventsService). */
@@ -34,6 +41,7 @@ export class HookEventDto {
       agent_id: row.agentId,
       payload: row.payload as Record<string, unknown>,
       timestamp: row.timestamp,
+      timestamp_source: row.timestampSource,
       received_at: row.receivedAt,
       ...(row.room ? { room: row.room } : {}),
     };

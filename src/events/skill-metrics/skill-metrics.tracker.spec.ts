@@ -25,6 +25,7 @@ function event(payload: Record<string, unknown>, timestamp: number): HookEventDt
     agent_id: null,
     payload,
     timestamp,
+    timestamp_source: 'sender',
     received_at: timestamp,
   };
 }

@@ -67,15 +67,32 @@ const emptyBucket = (): Bucket => ({
   durations: [],
 });
 
+/**
+ * A skill name is at most this long (`Skill:` included): it becomes a metrics key, a room name,
+ * an alert key (200 characters in the database) and alert text.
+ */
+export const MAX_SKILL_NAME_LENGTH = 100;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** A name from a hook payload as a skill name: control characters out, capped (with `…`). */
+function cappedName(name: string): string {
+  const clean = name.replace(CONTROL, '');
+  return clean.length > MAX_SKILL_NAME_LENGTH
+    ? `${clean.slice(0, MAX_SKILL_NAME_LENGTH - 1)}…`
+    : clean;
+}
+
 /** `tool_name`, or `Skill:<name>` for the Skill tool (DESIGN.md §5 skill metrics). */
 export function skillNameOf(event: HookEventDto): string | null {
   const tool = event.tool_name;
   if (!tool) return null;
   if (tool === 'Skill') {
     const input = event.payload.tool_input as { skill?: unknown } | undefined;
-    return typeof input?.skill === 'string' && input.skill ? `Skill:${input.skill}` : 'Skill';
+    const skill = typeof input?.skill === 'string' ? cappedName(`Skill:${input.skill}`) : '';
+    return skill.length > 'Skill:'.length ? skill : 'Skill';
   }
-  return tool;
+  return cappedName(tool);
 }
 
 const round = (value: number, digits = 3) => Math.round(value * 10 ** digits) / 10 ** digits;
