@@ -20,8 +20,35 @@ const PUBLIC_ROUTE = 'auth:public';
 /** Liveness, readiness, metrics (own token) and docs: outside the credential rule. */
 export const PublicRoute = () => SetMetadata(PUBLIC_ROUTE, true);
 
+const VERDICT = Symbol('credential verdict');
+
 /** The authenticated caller of a request (undefined while auth is off). */
-export type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
+export type AuthenticatedRequest = FastifyRequest & {
+  principal?: Principal;
+  [VERDICT]?: Promise<Principal | CredentialRejectedError | undefined>;
+};
+
+/**
+ * What the request's credential is worth, checked once per request and shared by the guards
+ * that need it (the rate limit counts per verified credential, the auth guard admits): the
+ * principal, the refusal, or undefined when auth is off.
+ */
+export function credentialVerdict(
+  request: FastifyRequest,
+  authenticator: Authenticator,
+): Promise<Principal | CredentialRejectedError | undefined> {
+  const req = request as AuthenticatedRequest;
+  req[VERDICT] ??= authenticator
+    .authenticate({
+      apiKey: firstString(req.headers['x-api-key']),
+      token: bearerToken(req.headers.authorization),
+    })
+    .catch((error: unknown) => {
+      if (error instanceof CredentialRejectedError) return error;
+      throw error;
+    });
+  return req[VERDICT];
+}
 
 export const isAdmin = (request: FastifyRequest): boolean => {
   const principal = (request as AuthenticatedRequest).principal;
@@ -51,15 +78,9 @@ export class AuthGuard implements CanActivate {
     )
       return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    try {
-      request.principal = await this.authenticator.authenticate({
-        apiKey: firstString(request.headers['x-api-key']),
-        token: bearerToken(request.headers.authorization),
-      });
-    } catch (error) {
-      if (error instanceof CredentialRejectedError) throw new UnauthorizedException(error.detail);
-      throw error;
-    }
+    const verdict = await credentialVerdict(request, this.authenticator);
+    if (verdict instanceof CredentialRejectedError) throw new UnauthorizedException(verdict.detail);
+    request.principal = verdict;
     return true;
   }
 }

@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { ApiKeyMatcher } from './api-key.matcher';
 import { JwtVerifier, TokenRejectedError, type TokenRejection } from './jwt-verifier';
@@ -9,6 +10,8 @@ export interface Principal {
   readonly projects: readonly string[];
   readonly role: string | undefined;
   readonly via: 'token' | 'api_key';
+  /** A token's `exp` in epoch ms (an API key does not expire). */
+  readonly expiresAt?: number;
 }
 
 /** What a client presented, on any transport. */
@@ -60,6 +63,7 @@ export class Authenticator {
     config: AppConfig,
     private readonly jwt: JwtVerifier,
     private readonly apiKeys: ApiKeyMatcher,
+    @Inject(CLOCK) private readonly now: Clock,
   ) {
     this.required = config.auth.jwtSecrets.length > 0 || config.auth.apiKeys.length > 0;
   }
@@ -79,8 +83,14 @@ export class Authenticator {
       throw new CredentialRejectedError('tokens_not_accepted');
     }
     try {
-      const claims = await this.jwt.verify(token);
-      return { sub: claims.sub, projects: claims.projects, role: claims.role, via: 'token' };
+      const claims = await this.jwt.verify(token, this.now());
+      return {
+        sub: claims.sub,
+        projects: claims.projects,
+        role: claims.role,
+        via: 'token',
+        expiresAt: claims.exp * 1000,
+      };
     } catch (error) {
       if (error instanceof TokenRejectedError) {
         if (this.apiKeys.matches(token)) return API_KEY_PRINCIPAL;

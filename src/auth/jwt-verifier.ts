@@ -28,7 +28,8 @@ export class TokenRejectedError extends Error {
   }
 }
 
-const CLOCK_SKEW_S = 30;
+/** How far a token's times may be off our clock (exp, nbf): the same everywhere it is checked. */
+export const CLOCK_SKEW_S = 30;
 
 /** What jose says about a token, in the gateway's words (never jose's message: it names claims). */
 function rejectionOf(error: unknown): TokenRejection {

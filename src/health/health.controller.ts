@@ -1,6 +1,9 @@
 import { SkipThrottle } from '@nestjs/throttler';
 import { PublicRoute } from '../auth/auth.guard';
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Req, ServiceUnavailableException } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { credentialVerdict } from '../auth/auth.guard';
+import { Authenticator } from '../auth/authenticator';
 import {
   ApiOkResponse,
   ApiOperation,
@@ -10,6 +13,7 @@ import {
 import {
   DiskHealthIndicator,
   HealthCheck,
+  type HealthCheckResult,
   HealthCheckService,
   type HealthIndicatorFunction,
   MemoryHealthIndicator,
@@ -19,6 +23,28 @@ import { dirname } from 'node:path';
 import { AppConfig } from '../config/app-config';
 import { RedisHealthIndicator } from './redis-health.indicator';
 import { BridgeHealthIndicator } from '../bridge/bridge-health.indicator';
+
+type Checks = HealthCheckResult['details'];
+
+/** Each check's status and nothing else: what anyone may know (no driver message, host or user). */
+function publicChecks(checks: Partial<Checks> | undefined): Checks | undefined {
+  if (!checks) return undefined;
+  return Object.fromEntries(
+    Object.entries(checks).flatMap(([name, check]) =>
+      check ? [[name, { status: check.status }]] : [],
+    ),
+  ) as Checks;
+}
+
+/** A health result in public words. */
+function publicResult(result: HealthCheckResult): HealthCheckResult {
+  return {
+    status: result.status,
+    info: publicChecks(result.info),
+    error: publicChecks(result.error),
+    details: publicChecks(result.details) ?? {},
+  };
+}
 
 /** A ping slower than this counts as down, so a stopped database fails readiness within 2 s. */
 const DB_PING_TIMEOUT_MS = 1500;
@@ -40,13 +66,14 @@ export class HealthController {
     private readonly memory: MemoryHealthIndicator,
     private readonly redis: RedisHealthIndicator,
     private readonly bridge: BridgeHealthIndicator,
+    private readonly authenticator: Authenticator,
   ) {}
 
   @Get('live')
   @HealthCheck()
   @ApiOperation({ summary: 'Liveness: the process is up and serving' })
   live() {
-    return this.health.check([]);
+    return this.answer([], false);
   }
 
   @Get('ready')
@@ -58,7 +85,7 @@ export class HealthController {
   ready() {
     const checks = this.servingChecks();
     if (this.config.bridge.required) checks.push(() => this.bridge.check('bridge'));
-    return this.health.check(checks);
+    return this.answer(checks, false);
   }
 
   @Get()
@@ -68,12 +95,32 @@ export class HealthController {
   })
   @ApiOkResponse({ description: 'All required checks pass' })
   @ApiServiceUnavailableResponse({ description: 'A required check fails' })
-  all() {
-    return this.health.check([
-      ...this.servingChecks(),
-      () => this.redis.check('redis'),
-      () => this.bridge.check('bridge'),
-    ]);
+  async all(@Req() request: FastifyRequest) {
+    return this.answer(
+      [...this.servingChecks(), () => this.redis.check('redis'), () => this.bridge.check('bridge')],
+      await this.isAdmin(request),
+    );
+  }
+
+  /**
+   * Probes are public, so they speak in public words: each check's status only. The details
+   * (driver messages name hosts, ports and users) are for admins: `/health` with an admin
+   * credential, or anyone while auth is off (loopback only).
+   */
+  private async answer(checks: HealthIndicatorFunction[], detailed: boolean) {
+    try {
+      const result = await this.health.check(checks);
+      return detailed ? result : publicResult(result);
+    } catch (error) {
+      if (detailed || !(error instanceof ServiceUnavailableException)) throw error;
+      throw new ServiceUnavailableException(publicResult(error.getResponse() as HealthCheckResult));
+    }
+  }
+
+  private async isAdmin(request: FastifyRequest): Promise<boolean> {
+    if (!this.authenticator.required) return true;
+    const verdict = await credentialVerdict(request, this.authenticator);
+    return verdict !== undefined && !(verdict instanceof Error) && verdict.role === 'admin';
   }
 
   /** What serving needs: the store, room to write, a heap that is not leaking. */
