@@ -19,9 +19,13 @@ const INITIAL_EVENTS = 50;
 export interface CatchUpClient {
   readonly id: string;
   send(name: string, message: ServerEnvelope<unknown>): void;
+  /** The rooms it is granted (`global` first): replayed domain events of these, joined live. */
+  readonly rooms: readonly string[];
   /** Puts the client in its live rooms (called once it is up to date). */
   joinLive(): void;
   isGone(): boolean;
+  /** Resolves once the transport holds at most WS_MAX_BUFFER_BYTES unsent (or the client is gone). */
+  drained(): Promise<void>;
 }
 
 /**
@@ -41,14 +45,19 @@ export class ClientCatchUp {
     @Inject(CLOCK) private readonly now: Clock,
   ) {}
 
-  established(client: Pick<CatchUpClient, 'id' | 'send'>, rooms: string[] = [GLOBAL_ROOM]): void {
+  established(
+    client: Pick<CatchUpClient, 'id' | 'send'>,
+    rooms: readonly string[] = [GLOBAL_ROOM],
+    refused: readonly string[] = [],
+  ): void {
     client.send(
       'connection_established',
       envelope('connection_established', {
         protocol_version: PROTOCOL_VERSION,
         socket_id: client.id,
         server_time: this.now(),
-        rooms,
+        rooms: [...rooms],
+        ...(refused.length ? { refused_rooms: [...refused] } : {}),
       }),
     );
   }
@@ -79,11 +88,12 @@ export class ClientCatchUp {
         return lastEventId ?? recent.at(-1)?.id ?? lastBroadcastId;
       },
       (event) => {
-        const replayed = replayMessage(event);
+        const replayed = replayMessage(event, client.rooms);
         if (replayed) client.send(replayed.name, replayed.message);
       },
       () => client.joinLive(),
       () => client.isGone(),
+      () => client.drained(),
     );
     if (replayed) this.metrics.replayedSome(replayed);
   }

@@ -11,10 +11,11 @@ import {
 } from '../auth/authenticator';
 import { ValidationFailedException } from '../common/validation.exception';
 import { UsageService } from '../usage/usage.service';
-import { MetricsSubscriptionDto, RoomDto, UsageRequestDto } from './dto/room.dto';
+import { AuthenticateDto, MetricsSubscriptionDto, RoomDto, UsageRequestDto } from './dto/room.dto';
+import { checkMessage } from '../common/json-guard';
 import { RealtimeMetrics } from './realtime-metrics';
 import { type Ack, envelope, type ErrorData, type SocketData } from './realtime.protocol';
-import { checkRoom, METRICS_ROOM, SKILL_ROOM_PREFIX, skillRoom } from './rooms';
+import { checkRoom, GLOBAL_ROOM, METRICS_ROOM, SKILL_ROOM_PREFIX, skillRoom } from './rooms';
 
 /** Rooms a client may be in at once, `global` included. */
 export const MAX_ROOMS = 63;
@@ -27,6 +28,7 @@ export const CLIENT_COMMANDS = [
   'unsubscribe_metrics',
   'request_usage_update',
   'ping',
+  'authenticate',
 ] as const;
 export type ClientCommand = (typeof CLIENT_COMMANDS)[number];
 
@@ -43,6 +45,8 @@ export interface SessionClient {
   leave(room: string): void;
   /** One server event to this client only. */
   send(name: string, message: object): void;
+  /** Replaces the client's credential (after `authenticate`); the transport re-arms its expiry. */
+  setUser(user: SocketData['user']): void;
 }
 
 /** A refusal of a client's message: sent as `error {code, message, errors?}` and as the nack. */
@@ -74,10 +78,28 @@ export interface Handshake {
   readonly headers: IncomingHttpHeaders;
 }
 
+/** Rooms a handshake may ask to be back in (`rooms`): at most the room cap. */
+export function parseRooms(value: unknown): string[] {
+  if (value === undefined || value === null || value === '') return [];
+  const list = typeof value === 'string' ? value.split(',') : value;
+  if (
+    !Array.isArray(list) ||
+    list.length > MAX_ROOMS ||
+    !list.every((room) => typeof room === 'string' && room.length <= 140)
+  )
+    throw new SessionError({
+      code: 'bad_request',
+      message: `rooms must be a list of at most ${MAX_ROOMS} room names`,
+    });
+  return [...new Set((list as string[]).map((room) => room.trim()).filter(Boolean))];
+}
+
 /** A session's start: who the client is (undefined with auth off, or not yet) and where to resume. */
 export interface Opening {
   readonly user: SocketData['user'];
   readonly lastEventId: number | undefined;
+  /** The rooms asked for at the handshake (to be back in them after a reconnect). */
+  readonly rooms: string[];
   /** Whether the handshake carried a credential (a `/stream` client may send it in a frame). */
   readonly presented: boolean;
 }
@@ -87,6 +109,7 @@ const BODIES: Partial<Record<ClientCommand, new () => object>> = {
   unsubscribe: RoomDto,
   subscribe_metrics: MetricsSubscriptionDto,
   request_usage_update: UsageRequestDto,
+  authenticate: AuthenticateDto,
 };
 
 /** The body as the REST rules read it: an object of the command's DTO, every bad field listed. */
@@ -134,13 +157,34 @@ export class ClientSessions {
    */
   async open(handshake: Handshake, { credentialLater = false } = {}): Promise<Opening> {
     const lastEventId = parseLastEventId(handshake.fields.last_event_id);
+    const rooms = parseRooms(handshake.fields.rooms);
     const token =
       firstString(handshake.fields.token) ?? bearerToken(handshake.headers.authorization);
     const apiKey =
       firstString(handshake.fields.api_key) ?? firstString(handshake.headers['x-api-key']);
     const presented = Boolean(token || apiKey);
-    if (!presented && credentialLater) return { user: undefined, lastEventId, presented };
-    return { user: await this.authenticate({ token, apiKey }), lastEventId, presented };
+    if (!presented && credentialLater) return { user: undefined, lastEventId, rooms, presented };
+    return { user: await this.authenticate({ token, apiKey }), lastEventId, rooms, presented };
+  }
+
+  /**
+   * The rooms of `wanted` this user may be in (`global` always), and the ones refused. A
+   * reconnecting client is put back only in what its credential grants now — never in what an
+   * earlier connection had.
+   */
+  grant(
+    wanted: readonly string[],
+    user: SocketData['user'],
+  ): { rooms: string[]; refused: string[] } {
+    const rooms = [GLOBAL_ROOM];
+    const refused: string[] = [];
+    for (const room of wanted) {
+      if (rooms.includes(room)) continue;
+      if (rooms.length < MAX_ROOMS && checkRoom(room, user, this.authenticator.required).ok)
+        rooms.push(room);
+      else refused.push(room);
+    }
+    return { rooms, refused };
   }
 
   /** Checks a credential; a refusal is a SessionError `unauthorized` naming the reason. */
@@ -169,6 +213,14 @@ export class ClientSessions {
         throw new SessionError({
           code: 'bad_request',
           message: `type must be one of ${CLIENT_COMMANDS.join(', ')}`,
+        });
+      // The one guard before any validation walks the message: depth, then what cannot be kept.
+      const problems = checkMessage(body);
+      if (problems.length)
+        throw new SessionError({
+          code: 'bad_request',
+          message: problems[0].message,
+          errors: problems,
         });
       return await this.execute(client, command, body);
     } catch (error) {
@@ -224,6 +276,28 @@ export class ClientSessions {
         );
         this.metrics.emittedOne('usage_update');
         return { status: 'success' as const, source, data: payload };
+      }
+      case 'authenticate': {
+        const { token, api_key } = validBody<AuthenticateDto>(command, body);
+        const user = await this.authenticate({ token, apiKey: api_key });
+        client.setUser(user);
+        // What the new credential no longer grants is left at once.
+        const left: string[] = [];
+        for (const room of client.rooms())
+          if (
+            room !== GLOBAL_ROOM &&
+            !isMetricsRoom(room) &&
+            !checkRoom(room, user, this.authenticator.required).ok
+          ) {
+            client.leave(room);
+            left.push(room);
+          }
+        return {
+          status: 'success' as const,
+          rooms: client.rooms(),
+          left,
+          expires_at: user?.expiresAt ?? null,
+        };
       }
       case 'ping': {
         const serverTime = this.now();

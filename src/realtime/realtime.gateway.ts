@@ -3,6 +3,7 @@ import {
   ConnectedSocket,
   MessageBody,
   type OnGatewayConnection,
+  type OnGatewayDisconnect,
   type OnGatewayInit,
   SubscribeMessage,
   WebSocketGateway,
@@ -11,7 +12,11 @@ import type { Socket } from 'socket.io';
 import { ALERT_RAISED, type AlertRaisedEvent } from '../alerts/alert.events';
 import { HOOK_EVENT_STORED, type HookEventStoredEvent } from '../events/hook-event.events';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { ClientCatchUp } from './client-catch-up';
+import { AppConfig } from '../config/app-config';
+import { type CatchUpClient, ClientCatchUp } from './client-catch-up';
+import { CredentialExpiry } from './credential-expiry';
+import { ReplayOverflowError } from './event-replay';
+import { socketIoPending, whenDrained } from './transport-drain';
 import { ClientSessions, type SessionClient, type SessionError } from './client-session';
 import {
   type ClientToServerEvents,
@@ -21,7 +26,6 @@ import {
   type ServerToClientEvents,
   type SocketData,
 } from './realtime.protocol';
-import { GLOBAL_ROOM } from './rooms';
 import { sendDirect, sendDirectRaw } from './send-direct';
 import type { RealtimeServer } from './socket-server.ref';
 import { WsProblemFilter } from './ws-problem.filter';
@@ -40,13 +44,15 @@ type RealtimeSocket = Socket<
  */
 @WebSocketGateway()
 @UseFilters(WsProblemFilter)
-export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection {
+export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
   private readonly logger = new Logger(RealtimeGateway.name);
 
   constructor(
     private readonly catchUp: ClientCatchUp,
     private readonly sessions: ClientSessions,
     private readonly emitter: EventEmitter2,
+    private readonly expiry: CredentialExpiry,
+    private readonly config: AppConfig,
   ) {}
 
   afterInit(server: RealtimeServer): void {
@@ -63,9 +69,10 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection {
     server.use((socket, next) => {
       const { auth, headers, query } = socket.handshake;
       this.sessions.open({ fields: { ...query, ...(auth ?? {}) }, headers }).then(
-        ({ user, lastEventId }) => {
+        ({ user, lastEventId, rooms }) => {
           socket.data.user = user;
           socket.data.lastEventId = lastEventId;
+          socket.data.rooms = rooms;
           next();
         },
         (error: SessionError) => next(new Error(`${error.error.code}: ${error.error.message}`)),
@@ -77,18 +84,27 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection {
     // The handshake (headers, auth) is copied; the upgrade request and its buffers need not live
     // as long as the connection (Socket.IO's own memory advice).
     (socket.conn as unknown as { request: unknown }).request = null;
-    const client = {
+    // A reconnecting client names the rooms it wants back (`rooms`): it gets the ones its
+    // credential grants now, and the events it missed in them from the store — never what an
+    // earlier connection held (Socket.IO's own state recovery is off for that reason).
+    const { rooms, refused } = this.sessions.grant(socket.data.rooms ?? [], socket.data.user);
+    delete socket.data.rooms;
+    this.watchExpiry(socket);
+    const limit = this.config.realtime.maxBufferBytes;
+    const client: CatchUpClient = {
       id: socket.id,
+      rooms,
       send: (name: string, message: unknown) => sendDirectRaw(socket, name, message),
-      joinLive: () => void socket.join(GLOBAL_ROOM),
+      joinLive: () => void socket.join(rooms),
       isGone: () => socket.disconnected,
+      drained: () =>
+        whenDrained(
+          () => socketIoPending(socket.conn),
+          limit,
+          () => socket.disconnected,
+        ),
     };
-    if (socket.recovered) {
-      // Socket.IO restored its rooms and the packets it missed: nothing to replay.
-      this.catchUp.established(client, this.roomsOf(socket));
-      return;
-    }
-    this.catchUp.established(client);
+    this.catchUp.established(client, rooms, refused);
     try {
       await this.catchUp.bringUpToDate(client, socket.data.lastEventId);
     } catch (error) {
@@ -97,10 +113,28 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection {
       );
       this.sendError(socket, {
         code: 'unavailable',
-        message: 'could not load the stored events; reconnect to retry',
+        message:
+          error instanceof ReplayOverflowError
+            ? 'too many events arrived while catching up; reconnect with your last_event_id'
+            : 'could not load the stored events; reconnect to retry',
       });
       socket.disconnect(true);
     }
+  }
+
+  handleDisconnect(socket: RealtimeSocket): void {
+    this.expiry.unwatch(socket.id);
+  }
+
+  /** At the credential's `exp` the client is told and disconnected (unless it re-authenticates). */
+  private watchExpiry(socket: RealtimeSocket): void {
+    this.expiry.watch(socket.id, socket.data.user, () => {
+      this.sendError(socket, {
+        code: 'unauthorized',
+        message: 'expired: the credential expired; authenticate again or reconnect with a new one',
+      });
+      socket.disconnect(true);
+    });
   }
 
   // The commands: one line each, the session does the rest (the same as on /stream).
@@ -129,6 +163,11 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection {
     return this.sessions.run(this.sessionOf(socket), 'unsubscribe_metrics', body);
   }
 
+  @SubscribeMessage('authenticate')
+  authenticate(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() body: unknown) {
+    return this.sessions.run(this.sessionOf(socket), 'authenticate', body);
+  }
+
   @SubscribeMessage('ping')
   ping(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() body: unknown) {
     return this.sessions.run(this.sessionOf(socket), 'ping', body);
@@ -143,6 +182,10 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection {
       join: (room) => void socket.join(room),
       leave: (room) => void socket.leave(room),
       send: (name, message) => sendDirectRaw(socket, name, message),
+      setUser: (user) => {
+        socket.data.user = user;
+        this.watchExpiry(socket);
+      },
     };
   }
 

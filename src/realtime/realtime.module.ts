@@ -4,6 +4,7 @@ import { EventsModule } from '../events/events.module';
 import { UsageModule } from '../usage/usage.module';
 import { ClientCatchUp } from './client-catch-up';
 import { ClientSessions } from './client-session';
+import { CredentialExpiry } from './credential-expiry';
 import { EventReplay } from './event-replay';
 import { MetricsTicker } from './metrics-ticker';
 import { RealtimeBroadcaster } from './realtime-broadcaster';
@@ -25,6 +26,7 @@ import { StreamServer } from './stream-server';
     EventReplay,
     ClientCatchUp,
     ClientSessions,
+    CredentialExpiry,
     MetricsTicker,
     RealtimeMetrics,
     StreamServer,

@@ -23,6 +23,8 @@ export interface ConnectionEstablishedData {
   readonly socket_id: string;
   readonly server_time: number;
   readonly rooms: string[];
+  /** Rooms the handshake asked for that the credential does not grant (left out). */
+  readonly refused_rooms?: string[];
 }
 
 export interface InitialData {
@@ -89,6 +91,7 @@ export interface ClientToServerEvents {
   unsubscribe: (data: { room: string }, ack?: (result: Ack) => void) => void;
   request_usage_update: (data: { session_id?: string }, ack?: (result: Ack) => void) => void;
   ping: (data: unknown, ack?: (result: Ack) => void) => void;
+  authenticate: (data: { token?: string; api_key?: string }, ack?: (result: Ack) => void) => void;
   subscribe_metrics: (data: { skill?: string | null }, ack?: (result: Ack) => void) => void;
   unsubscribe_metrics: (data: unknown, ack?: (result: Ack) => void) => void;
 }
@@ -96,7 +99,15 @@ export interface ClientToServerEvents {
 /** What the gateway keeps on each socket (`socket.data`). */
 export interface SocketData {
   /** The verified token's subject and grants; undefined when auth is off. */
-  user?: { readonly sub: string; readonly projects: readonly string[]; readonly role?: string };
+  user?: {
+    readonly sub: string;
+    readonly projects: readonly string[];
+    readonly role?: string;
+    /** A token's `exp` (epoch ms): the socket is closed then unless it re-authenticates. */
+    readonly expiresAt?: number;
+  };
+  /** The rooms the handshake asked to be back in (`rooms`), before authorization. */
+  rooms?: string[];
   /** The handshake's `auth.last_event_id`, checked by the connection middleware. */
   lastEventId?: number;
   /** The metrics room this socket is in (`metrics` or `skill:<name>`), if any. */
@@ -143,10 +154,11 @@ export function liveMessage(event: HookEventDto): {
   };
 }
 
-/** What a replaying client (in `global` only) gets for a stored event: hook events always,
- * domain events sent to `global`. */
+/** What a replaying client gets for a stored event: hook events always, domain events sent to a
+ * room it is (now) granted — `global` for everyone. */
 export function replayMessage(
   event: HookEventDto,
+  rooms: readonly string[] = [GLOBAL_ROOM],
 ): { name: string; message: ServerEnvelope<unknown> } | undefined {
-  return !event.room || event.room === GLOBAL_ROOM ? liveMessage(event) : undefined;
+  return !event.room || rooms.includes(event.room) ? liveMessage(event) : undefined;
 }

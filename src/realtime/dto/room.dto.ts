@@ -23,3 +23,16 @@ export class MetricsSubscriptionDto {
   @Matches(/^[\w.:@/-]+$/, { message: 'skill may contain only letters, digits and _ . : @ / -' })
   skill?: string | null;
 }
+
+/** `authenticate`: a fresh credential for the same connection (before the old one expires). */
+export class AuthenticateDto {
+  @IsOptional()
+  @IsString()
+  @MaxLength(8192)
+  token?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  api_key?: string;
+}
