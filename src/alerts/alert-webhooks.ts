@@ -54,6 +54,9 @@ export class AlertWebhooks {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'user-agent': 'usage-gateway' },
           body,
+          // A redirect is a failed delivery, never followed: the URL is a secret, and a receiver
+          // must not be able to send the alert (or us) somewhere else.
+          redirect: 'error',
           signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
         });
         // Drain the body so the connection is reused or closed.

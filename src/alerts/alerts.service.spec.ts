@@ -34,7 +34,7 @@ describe('AlertsService', () => {
     observed_value: 0.4,
   };
 
-  function service(stats: { source: string; payload: unknown }) {
+  function service(stats: { source: string; payload: unknown }, anomalies = [anomaly]) {
     const store = memoryStore();
     const send = vi.fn();
     const emit = vi.fn();
@@ -46,7 +46,7 @@ describe('AlertsService', () => {
         isInEffect: vi.fn(async () => true),
       } as unknown as UsageService,
       {
-        snapshot: () => ({ top_skills: [], anomalies: [anomaly] }),
+        snapshot: () => ({ top_skills: [], anomalies }),
       } as unknown as SkillMetricsService,
       { emit } as unknown as EventEmitter2,
       {} as ClusterLock,
@@ -91,5 +91,23 @@ describe('AlertsService', () => {
       'limit_threshold:b1:80',
       'limit_threshold:b1:95',
     ]);
+  });
+
+  it('escapes a skill name in alert text (no receiver markup) and one failing anomaly spares the rest', async () => {
+    const hostile = { ...anomaly, skill_name: 'Skill:<!channel> & <https://evil.example|x>' };
+    const { alerts, store, send } = service({ source: 'default', payload: {} }, [
+      { ...anomaly, skill_name: 'first' },
+      hostile,
+    ]);
+    store.claim.mockRejectedValueOnce(new Error('value too long for type character varying(200)'));
+    await alerts.check();
+    expect(store.rows.map((r) => r.key)).toEqual([
+      'skill_anomaly:Skill:<!channel> & <https://evil.example|x>:completion_rate_drop:2026-11-30T09',
+    ]);
+    const sent = send.mock.calls[0][0] as { title: string; text: string };
+    expect(sent.title).toBe(
+      'Skill Skill:&lt;!channel&gt; &amp; &lt;https://evil.example|x&gt;: completion rate drop',
+    );
+    expect(sent.text).not.toMatch(/[<>]/);
   });
 });

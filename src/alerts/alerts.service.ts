@@ -37,6 +37,14 @@ interface Raise {
 const money = (n: number) => `$${n.toFixed(2)}`;
 
 /**
+ * A name from a hook payload as alert text: `&`, `<` and `>` escaped, as Slack and similar
+ * receivers ask (`<!channel>` or `<https://…|click>` would otherwise be markup).
+ */
+function plainText(name: string): string {
+  return name.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+}
+
+/**
  * Alerts (DESIGN §8): the current block crossing 50/80/95 % of the plan's limit, the limit
  * predicted within ALERT_LIMIT_LEAD_MIN, a skill anomaly, the bridge failing and recovering.
  * Usage is checked whenever a stats read brings news and every ALERT_CHECK_INTERVAL_MS besides
@@ -188,14 +196,19 @@ export class AlertsService implements OnApplicationBootstrap, OnModuleDestroy {
   private async evaluateSkills(): Promise<void> {
     for (const anomaly of this.skills.snapshot().anomalies) {
       const hour = anomaly.detected_at.slice(0, 13);
+      // One anomaly that cannot be stored must not keep the others from being announced.
       await this.raise({
         key: `skill_anomaly:${anomaly.skill_name}:${anomaly.anomaly_type}:${hour}`,
         type: 'skill_anomaly',
         severity: 'warning',
-        title: `Skill ${anomaly.skill_name}: ${anomaly.anomaly_type.replaceAll('_', ' ')}`,
-        text: `The skill ${anomaly.skill_name} looks unusual (${anomaly.anomaly_type.replaceAll('_', ' ')}): ${anomaly.observed_value} against a baseline of ${anomaly.baseline_value} (z = ${anomaly.deviation_score}).`,
+        title: `Skill ${plainText(anomaly.skill_name)}: ${anomaly.anomaly_type.replaceAll('_', ' ')}`,
+        text: `The skill ${plainText(anomaly.skill_name)} looks unusual (${anomaly.anomaly_type.replaceAll('_', ' ')}): ${anomaly.observed_value} against a baseline of ${anomaly.baseline_value} (z = ${anomaly.deviation_score}).`,
         data: { ...anomaly },
-      });
+      }).catch((error: unknown) =>
+        this.logger.warn(
+          `skill anomaly alert for ${anomaly.skill_name.slice(0, 40)} not stored: ${(error as Error).message}`,
+        ),
+      );
     }
   }
 

@@ -47,8 +47,9 @@ export class GithubWebhookController {
     @Req() request: RawBodyRequest<FastifyRequest>,
     @Headers('x-hub-signature-256') signature: string | undefined,
     @Headers('x-github-event') kind: string | undefined,
+    @Headers('x-github-delivery') delivery: string | undefined,
     @Body() body: GithubPayload,
-  ): Promise<{ accepted: boolean; event_type?: string; id?: number }> {
+  ): Promise<{ accepted: boolean; event_type?: string; id?: number; duplicate?: boolean }> {
     const secret = this.config.github.webhookSecret;
     if (!secret) throw new NotFoundException('the GitHub webhook is not configured');
     const expected = Buffer.from(
@@ -60,6 +61,8 @@ export class GithubWebhookController {
     if (given.length !== expected.length || !timingSafeEqual(given, expected))
       throw new UnauthorizedException('X-Hub-Signature-256 does not match the body');
 
+    // GitHub redelivers (and an attacker can replay a signed body): one delivery, one event.
+    const idempotencyKey = delivery ? `github:${delivery}`.slice(0, 128) : undefined;
     const repository = body.repository?.full_name;
     if (!repository) return { accepted: false };
     const room = `project:${repository}`;
@@ -76,8 +79,14 @@ export class GithubWebhookController {
           author: pr.user?.login,
         },
         'github',
+        idempotencyKey,
       );
-      return { accepted: true, event_type: result.event_type, id: result.id };
+      return {
+        accepted: true,
+        event_type: result.event_type,
+        id: result.id,
+        ...(result.created ? {} : { duplicate: true }),
+      };
     }
     if (kind === 'issues' && body.issue && ISSUE_ACTIONS.has(body.action ?? '')) {
       const issue = body.issue;
@@ -93,8 +102,14 @@ export class GithubWebhookController {
           url: issue.html_url,
         },
         'github',
+        idempotencyKey,
       );
-      return { accepted: true, event_type: result.event_type, id: result.id };
+      return {
+        accepted: true,
+        event_type: result.event_type,
+        id: result.id,
+        ...(result.created ? {} : { duplicate: true }),
+      };
     }
     return { accepted: false };
   }

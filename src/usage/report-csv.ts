@@ -15,9 +15,19 @@ const COUNTS = [
   'cost_usd',
 ] as const;
 
-/** A field as RFC 4180 wants it: quoted (quotes doubled) when it holds a comma, quote or line break. */
-function field(value: unknown): string {
-  const text = value === null || value === undefined ? '' : String(value);
+/** A text cell a spreadsheet would run as a formula (OWASP "CSV injection"). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * A field as RFC 4180 wants it: quoted (quotes doubled) when it holds a comma, quote or line
+ * break. A text cell starting with = + - @ TAB or CR is neutralised as OWASP advises: a leading
+ * `'` makes spreadsheets show it as text (a project folder such as `-home-alice-proj` would
+ * otherwise be read as a formula). Numbers are written as they are. JSON answers are unchanged.
+ */
+export function csvField(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  let text = String(value);
+  if (typeof value === 'string' && FORMULA_START.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
@@ -33,6 +43,8 @@ export function reportToCsv(report: UsageReportDto): string {
   const columns = [...KEYS[kind], ...COUNTS, 'models'];
   const lines = [columns.join(',')];
   for (const row of rows)
-    lines.push(columns.map((c) => field(c === 'models' ? row.models.join(' ') : row[c])).join(','));
+    lines.push(
+      columns.map((c) => csvField(c === 'models' ? row.models.join(' ') : row[c])).join(','),
+    );
   return lines.map((line) => `${line}\r\n`).join('');
 }
