@@ -24,7 +24,15 @@ const https = require('node:https');
 const os = require('node:os');
 const path = require('node:path');
 
-const DEADLINE_MS = 300;
+/**
+ * Claude Code waits for the line: 300 ms by default. USAGE_GATEWAY_STATUSLINE_DEADLINE_MS
+ * (50–10000) changes it, for a slow link — and for tests on a loaded machine, which check the
+ * figures, not the clock.
+ */
+const DEADLINE_MS = Math.min(
+  10_000,
+  Math.max(50, Number(process.env.USAGE_GATEWAY_STATUSLINE_DEADLINE_MS) || 300),
+);
 const KEEP_SESSIONS = 50;
 
 const env = process.env;
@@ -111,7 +119,10 @@ function stale(sessionId) {
   const sessions = readState().sessions;
   const last = sessions[sessionId || '-'] || Object.values(sessions).sort((a, b) => b.at - a.at)[0];
   if (!last || typeof last.line !== 'string') return paint('dim', 'usage-gateway offline');
-  return `${last.line} · ${paint('dim', `stale ${age(Date.now() - last.at)}`)}`;
+  // The line was kept as shown; NO_COLOR now means no colour in it either.
+  // eslint-disable-next-line no-control-regex
+  const line = useColour() ? last.line : last.line.replace(/\x1b\[[0-9;]*m/g, '');
+  return `${line} · ${paint('dim', `stale ${age(Date.now() - last.at)}`)}`;
 }
 
 function fetchFigures(sessionId, timeoutMs) {

@@ -28,10 +28,22 @@ const claudeInput = (sessionId: string, dir: string) => ({
 });
 
 /** Runs `usage-gateway-hook statusline` with Claude Code's JSON on stdin: its line and exit code. */
-function statusline(input: object, env: Record<string, string>) {
+/**
+ * Runs the status line. The figures are what is checked, not the clock: a loaded machine gets
+ * 10 s to answer unless the call is about the deadline itself (`deadline: 'default'`, 300 ms).
+ */
+function statusline(
+  input: object,
+  env: Record<string, string>,
+  { deadline = '10000' }: { deadline?: string } = {},
+) {
   return new Promise<{ line: string; code: number | null }>((resolve, reject) => {
     const child = spawn(process.execPath, [SENDER, 'statusline'], {
-      env: { PATH: process.env.PATH ?? '', ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...(deadline === 'default' ? {} : { USAGE_GATEWAY_STATUSLINE_DEADLINE_MS: deadline }),
+        ...env,
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';
@@ -164,7 +176,11 @@ describe('usage-gateway-hook statusline against a real gateway and bridge', () =
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
     try {
-      const hung = await statusline(input, { ...env, NO_COLOR: '1', USAGE_GATEWAY_URL: url });
+      const hung = await statusline(
+        input,
+        { ...env, NO_COLOR: '1', USAGE_GATEWAY_URL: url },
+        { deadline: 'default' },
+      );
       expect(hung.code).toBe(0);
       expect(hung.line.trim()).toMatch(
         new RegExp(`^${fresh.replace(/[$()]/g, '\\$&')} · stale \\d+s$`),
@@ -180,6 +196,16 @@ describe('usage-gateway-hook statusline against a real gateway and bridge', () =
       USAGE_GATEWAY_URL: 'http://127.0.0.1:1',
     });
     expect(gone.line).toContain('· stale ');
+    // A line kept in colour comes back plain under NO_COLOR.
+    const colouredNow = await statusline(input, { ...env, FORCE_COLOR: '1' });
+    expect(colouredNow.line).toContain('\x1b[');
+    const staleAndPlain = await statusline(input, {
+      ...env,
+      NO_COLOR: '1',
+      USAGE_GATEWAY_URL: 'http://127.0.0.1:1',
+    });
+    expect(staleAndPlain.line).toContain('· stale ');
+    expect(staleAndPlain.line).not.toContain('\x1b[');
     const never = await statusline(input, {
       NO_COLOR: '1',
       USAGE_GATEWAY_URL: 'http://127.0.0.1:1',
