@@ -22,6 +22,7 @@ import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import { sqliteDriver } from '../../src/database/sqlite-driver';
 import { createPostgresDatabase, type TestDatabase } from '../../test/support/databases';
+import { rawRequest } from '../../test/support/raw-http';
 import { TcpProxy } from '../../test/support/tcp-proxy';
 import { signJwt } from '../../test/support/tokens';
 import { writeUsageLog } from '../../test/support/usage-logs';
@@ -644,6 +645,64 @@ async function drillAuthMatrix(dir: string): Promise<void> {
   }
 }
 
+/**
+ * What a DNS-rebinding page gets from the default install (loopback, no credentials, the bridge
+ * on its fixed port): its requests carry its own name in Host (and Origin), as a browser sends them.
+ */
+async function drillRebinding(dir: string): Promise<void> {
+  const bridgePort = await freePort();
+  const gw = await Gateway.start(dir, { BRIDGE_PORT: String(bridgePort) });
+  try {
+    await gw.bridgeReady();
+    const prompt = `secret prompt ${randomUUID()}`;
+    await post(gw.url, { hook_event_name: 'UserPromptSubmit', session_id: 'rb', prompt });
+    const port = new URL(gw.url).port;
+    const page = (p: string) => ({ host: `evil.example:${p}`, origin: `http://evil.example:${p}` });
+    const attempts: Array<Promise<{ status: number; body: string }>> = [
+      rawRequest(`${gw.url}/api/events`, { headers: page(port) }),
+      rawRequest(`${gw.url}/api/usage/config`, {
+        method: 'POST',
+        headers: { ...page(port), 'content-type': 'application/json' },
+        body: JSON.stringify({ plan: 'max20' }),
+      }),
+      rawRequest(`${gw.url}/`, { headers: page(port) }),
+      rawRequest(`${gw.url}/socket.io/?EIO=4&transport=polling`, { headers: page(port) }),
+      rawRequest(`http://127.0.0.1:${bridgePort}/usage/stats`, {
+        headers: page(String(bridgePort)),
+      }),
+      rawRequest(`http://127.0.0.1:${bridgePort}/usage/config`, {
+        method: 'POST',
+        headers: { ...page(String(bridgePort)), 'content-type': 'application/json' },
+        body: JSON.stringify({ plan: 'max20' }),
+      }),
+    ];
+    const stream = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(`${gw.url.replace('http', 'ws')}/stream`, { headers: page(port) });
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.once('open', () => {
+        ws.close();
+        resolve(101);
+      });
+      ws.once('error', () => resolve(0));
+    });
+    const answers = await Promise.all(attempts);
+    const refused = answers.filter((a) => a.status === 403).length + (stream === 403 ? 1 : 0);
+    const leaked = answers.filter(
+      (a) => a.body.includes(prompt) || a.body.includes('"plan"'),
+    ).length;
+    const config = (await (await fetch(`${gw.url}/api/usage/config`)).json()) as { plan: string };
+    rows.push({
+      drill:
+        'DNS rebinding: a page on evil.example → the default install (REST, dashboard, both sockets, bridge)',
+      measured: `${refused}/${answers.length + 1} refused with 403; ${leaked} answers with data; plan still ${config.plan}`,
+      goal: 'all refused, nothing read or changed',
+      ok: refused === answers.length + 1 && leaked === 0 && config.plan !== 'max20',
+    });
+  } finally {
+    await gw.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'ug-drills-'));
   const pg = process.env.TEST_DATABASE_URL;
@@ -657,6 +716,7 @@ async function main(): Promise<void> {
     ['hook-sender', drillHookSender, 'ok'],
     ['heap', drillHeap, 'ok'],
     ['auth', drillAuthMatrix, 'ok'],
+    ['rebinding', drillRebinding, 'ok'],
   ];
   try {
     for (const [name, drill, available] of drills) {

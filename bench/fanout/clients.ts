@@ -2,7 +2,18 @@
  * Socket.IO clients for bench/fanout, in their own process: connects N sockets, then records the
  * end-to-end latency of every `event` delivery (sent_at in the event payload → receipt).
  */
+import { SignJWT } from 'jose';
 import { io, type Socket } from 'socket.io-client';
+
+/** With BENCH_JWT_SECRET each socket presents its own token (an hour's `exp`), as users would. */
+const secret = process.env.BENCH_JWT_SECRET;
+const tokenFor = (i: number) =>
+  secret
+    ? new SignJWT({ sub: `bench-${i}` })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setExpirationTime(Math.floor(Date.now() / 1000) + 3600)
+        .sign(new TextEncoder().encode(secret))
+    : Promise.resolve(undefined);
 
 interface Command {
   cmd: 'connect' | 'start' | 'peek' | 'stop' | 'close';
@@ -42,9 +53,15 @@ function percentile(q: number): number {
 async function connectAll(url: string, n: number): Promise<{ connected: number; failed: number }> {
   let connected = 0;
   let failed = 0;
-  const one = () =>
-    new Promise<void>((resolve) => {
-      const socket = io(url, { transports: ['websocket'], forceNew: true, reconnection: false });
+  const one = async () => {
+    const token = await tokenFor(sockets.length);
+    return new Promise<void>((resolve) => {
+      const socket = io(url, {
+        transports: ['websocket'],
+        forceNew: true,
+        reconnection: false,
+        auth: token ? { token } : {},
+      });
       sockets.push(socket);
       socket.on('event', (message: { data: { payload: { sent_at?: number } } }) => {
         const sentAt = message.data.payload.sent_at;
@@ -59,6 +76,7 @@ async function connectAll(url: string, n: number): Promise<{ connected: number; 
         resolve();
       });
     });
+  };
   for (let i = 0; i < n; i += 100) {
     await Promise.all(Array.from({ length: Math.min(100, n - i) }, one));
   }

@@ -14,6 +14,9 @@
  * Targets: 5,000 clients connected; p99 <= 150 ms at >= 20,000 deliveries/s; <= 12 KB heap per
  * idle connection. Then (BENCH_CLUSTER_CLIENTS, default 1000; 0 skips) one instance vs two over
  * Redis (BENCH_REDIS_URL, default the local Redis, a random database index), see cluster().
+ * Auth is on by default (BENCH_AUTH=false turns it off): every client connects with its own JWT,
+ * so the gateway's credential re-checks (expiry watch per socket, the sweep) are in the figures;
+ * events are posted with an API key. The bare baseline ignores the credential.
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -37,6 +40,12 @@ const phasesFor = (n: number) =>
         { interval: 10, seconds: Math.max(2, Math.round((SECONDS * 1000) / n)) },
       ];
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const AUTH = process.env.BENCH_AUTH !== 'false';
+const JWT_SECRET = 'bench-fanout-jwt-secret-long-enough-0123';
+const API_KEY = 'bench-fanout-api-key-0123456789';
+const AUTH_ENV: Record<string, string> = AUTH
+  ? { AUTH_JWT_SECRET: JWT_SECRET, API_KEYS: API_KEY }
+  : {};
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -90,7 +99,14 @@ async function measurePhase(
       });
       const req = request(
         `${postUrl}/api/events`,
-        { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+        {
+          method: 'POST',
+          agent,
+          headers: {
+            'content-type': 'application/json',
+            ...(AUTH ? { 'x-api-key': API_KEY } : {}),
+          },
+        },
         (res) => {
           res.resume();
           res.on('end', () => resolve(res.statusCode ?? 0));
@@ -153,6 +169,7 @@ function startGateway(port: number, env: Record<string, string>): ChildProcess {
         // One load generator is one address: the limits stay on (their cost is measured) but high.
         RATE_LIMIT_READS_PER_MIN: '10000000',
         RATE_LIMIT_WRITES_PER_MIN: '10000000',
+        ...AUTH_ENV,
         ...env,
       },
       stdio: ['ignore', 'ignore', 'inherit'],
@@ -189,7 +206,11 @@ async function waitLive(url: string): Promise<void> {
 function forkClients(): ChildProcess {
   return fork(join(__dirname, 'clients.ts'), [], {
     execArgv: ['-r', 'ts-node/register'],
-    env: { ...process.env, TS_NODE_PROJECT: join(ROOT, 'tsconfig.json') },
+    env: {
+      ...process.env,
+      TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'),
+      ...(AUTH ? { BENCH_JWT_SECRET: JWT_SECRET } : {}),
+    },
   });
 }
 
