@@ -6,9 +6,38 @@ import type { SocketData } from './realtime.protocol';
 /** How often connected credentials are checked against the clock. */
 const SWEEP_INTERVAL_MS = 1000;
 
-interface Watched {
-  readonly expiresAt: number;
-  readonly onExpire: () => void;
+/** One transport's watched clients: each client's deadline, and what to do at it. */
+export class ExpiryWatch<T extends object> {
+  private readonly deadlines = new Map<T, number>();
+
+  constructor(
+    private readonly onExpire: (client: T) => void,
+    private readonly arm: () => void,
+  ) {}
+
+  /** Watches (or stops watching, for a credential without `exp`) one client's credential. */
+  watch(client: T, user: SocketData['user']): void {
+    if (user?.expiresAt === undefined) {
+      this.deadlines.delete(client);
+      return;
+    }
+    // Whole seconds: a small integer, kept unboxed in the map.
+    this.deadlines.set(client, Math.ceil(user.expiresAt / 1000) + CLOCK_SKEW_S);
+    this.arm();
+  }
+
+  unwatch(client: T): void {
+    this.deadlines.delete(client);
+  }
+
+  sweep(now: number): void {
+    const nowS = now / 1000;
+    for (const [client, deadline] of this.deadlines) {
+      if (nowS < deadline) continue;
+      this.deadlines.delete(client);
+      this.onExpire(client);
+    }
+  }
 }
 
 /**
@@ -16,49 +45,36 @@ interface Watched {
  * `exp` (plus the clock skew the verifier allows) has passed, the client is told and
  * disconnected, on both transports — unless it re-authenticated in place before that
  * (`authenticate`), which replaces what is watched. API keys do not expire. One sweep a second
- * over the watched sockets (a map entry each), read from the injected clock so tests move time
- * instead of sleeping.
+ * over the watched clients (a map entry each, no closure per client: an idle connection's heap is
+ * measured by bench/fanout), read from the injected clock so tests move time instead of sleeping.
  */
 @Injectable()
 export class CredentialExpiry implements OnModuleDestroy {
-  private readonly watched = new Map<string, Watched>();
+  private readonly watches: Array<ExpiryWatch<object>> = [];
   private timer: NodeJS.Timeout | undefined;
 
   constructor(@Inject(CLOCK) private readonly now: Clock) {}
 
-  /** Watches (or stops watching, for a credential without `exp`) one client's credential. */
-  watch(clientId: string, user: SocketData['user'], onExpire: () => void): void {
-    if (user?.expiresAt === undefined) {
-      this.watched.delete(clientId);
-      return;
-    }
-    this.watched.set(clientId, { expiresAt: user.expiresAt + CLOCK_SKEW_S * 1000, onExpire });
-    if (!this.timer) {
-      this.timer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
-      this.timer.unref();
-    }
-  }
-
-  unwatch(clientId: string): void {
-    this.watched.delete(clientId);
-  }
-
-  /** Whether a credential has expired by now (the same rule as the sweep). */
-  expired(user: SocketData['user']): boolean {
-    return user?.expiresAt !== undefined && this.now() >= user.expiresAt + CLOCK_SKEW_S * 1000;
+  /** A watch for one transport; `onExpire` tells and closes one of its clients. */
+  channel<T extends object>(onExpire: (client: T) => void): ExpiryWatch<T> {
+    const watch = new ExpiryWatch<T>(onExpire, () => this.arm());
+    this.watches.push(watch as unknown as ExpiryWatch<object>);
+    return watch;
   }
 
   sweep(): void {
     const now = this.now();
-    for (const [id, { expiresAt, onExpire }] of this.watched) {
-      if (now < expiresAt) continue;
-      this.watched.delete(id);
-      onExpire();
-    }
+    for (const watch of this.watches) watch.sweep(now);
   }
 
   onModuleDestroy(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+  }
+
+  private arm(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+    this.timer.unref();
   }
 }

@@ -3,8 +3,6 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import type Redis from 'ioredis';
-import type { MessageMappingProperties } from '@nestjs/websockets';
-import { isObservable } from 'rxjs';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import { CLOCK, type Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
@@ -17,14 +15,13 @@ import { originAllowed } from './origin';
 import { HostAllowList } from '../common/host-allow-list';
 import { SocketServerRef } from './socket-server.ref';
 
-const HANDLERS = Symbol('message handlers');
 const LIMITER = Symbol('rate limiter');
 
-/** What the adapter keeps on each socket. */
-type Bound = Socket & {
-  [HANDLERS]?: MessageMappingProperties[];
-  [LIMITER]?: SocketRateLimiter;
-};
+/** What the adapter keeps on each socket (made only once it sends a message). */
+type Bound = Socket & { [LIMITER]?: SocketRateLimiter };
+
+/** A client command's route: resolves with the ack (never rejects). */
+export type CommandRoute = (socket: Socket, name: string, body: unknown) => Promise<Ack>;
 
 /**
  * The Redis stream that carries broadcasts between instances holds at most this many bytes:
@@ -42,8 +39,9 @@ const REDIS_STREAM_MIN_ENTRIES = 1000;
  */
 @Injectable()
 export class RealtimeIoAdapter extends IoAdapter {
-  private readonly listeners = new Map<string, (...payload: unknown[]) => void>();
   private redis: Redis | undefined;
+  private route: CommandRoute | undefined;
+  private readonly disconnectHooks: Array<(socket: Socket) => void> = [];
 
   constructor(
     host: HttpAdapterHost,
@@ -139,59 +137,60 @@ export class RealtimeIoAdapter extends IoAdapter {
   }
 
   /**
-   * Client messages reach the gateway's handlers through one shared listener per message name,
-   * after the per-socket rate limit. Nest's default builds an rxjs pipeline (fromEvent, mergeMap,
-   * takeUntil) per handler and socket, and a `socket.use` limiter adds a closure per socket: about
-   * 5 KB of an idle connection's heap together (bench/fanout). Behaviour is Nest's: a returned
-   * value is the ack, an `{event, data}` reply is emitted, failures go to the gateway's filter.
+   * Where client commands go (the gateway sets it): the socket, the command's name and its body;
+   * resolves with the ack. One function for every socket.
    */
+  routeCommands(route: CommandRoute): void {
+    this.route = route;
+  }
+
+  /** Called once for every socket that disconnects (the gateway stops watching its credential). */
+  onClientDisconnect(hook: (socket: Socket) => void): void {
+    this.disconnectHooks.push(hook);
+  }
+
   /**
-   * Nest 12's IoAdapter wraps the callback in another closure and `once` (a wrapper object more
-   * per socket, ~0.4 KB of an idle connection's heap in bench/fanout); a socket disconnects once,
-   * so the plain listener does the same for less.
+   * An idle connection's heap is what bench/fanout weighs against bare socket.io, so nothing here
+   * is per socket: Nest hands every socket its own bound copy of each message handler (a bound
+   * function and an object per command, ~1 KB per connection) and its own disconnect closure.
+   * Instead every socket gets the same two listeners: one `onAny` for its commands (rate limit,
+   * then the route), one for `disconnect`. Nest's per-socket handlers and callback are dropped.
    */
-  override bindClientDisconnect(client: Socket, callback: (reason: string) => void): void {
-    client.on('disconnect', callback);
+  override bindClientDisconnect(client: Socket): void {
+    client.on('disconnect', this.disconnectListener);
   }
 
-  override bindMessageHandlers(socket: Socket, handlers: MessageMappingProperties[]): void {
-    (socket as Bound)[HANDLERS] = handlers;
-    for (const { message } of handlers)
-      socket.on(message as string, this.listenerFor(message as string));
+  override bindMessageHandlers(socket: Socket): void {
+    socket.onAny(this.commandListener);
   }
 
-  private listenerFor(message: string): (...payload: unknown[]) => void {
-    let listener = this.listeners.get(message);
-    if (!listener) {
-      // eslint-disable-next-line @typescript-eslint/no-this-alias
-      const adapter = this;
-      // Socket.IO calls listeners with the socket as `this`.
-      listener = function (this: Socket, ...payload: unknown[]) {
-        adapter.dispatch(this, message, payload);
-      };
-      this.listeners.set(message, listener);
-    }
-    return listener;
-  }
-
-  private dispatch(socket: Socket, message: string, payload: unknown[]): void {
-    const { data, ack } = this.mapPayload(payload);
-    if (!this.admit(socket, ack)) return;
-    const handler = (socket as Bound)[HANDLERS]?.find((h) => h.message === message);
-    if (!handler) return;
-    const reply = (response: unknown) => {
-      if (response === undefined || response === null) return;
-      const event = (response as { event?: string; data?: unknown }).event;
-      if (event) return void socket.emit(event, (response as { data?: unknown }).data);
-      if (!handler.isAckHandledManually && typeof ack === 'function')
-        (ack as (value: unknown) => void)(response);
+  private readonly disconnectListener = (() => {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const adapter = this;
+    // Socket.IO calls listeners with the socket as `this`.
+    return function (this: Socket) {
+      for (const hook of adapter.disconnectHooks) hook(this);
     };
-    Promise.resolve(handler.callback(data, ack)).then(
-      (result: unknown) =>
-        isObservable(result)
-          ? result.subscribe({ next: reply, error: () => undefined })
-          : reply(result),
-      // Failures are answered by the gateway's exception filter before they get here.
+  })();
+
+  private readonly commandListener = (() => {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const adapter = this;
+    return function (this: Socket, name: string, ...payload: unknown[]) {
+      adapter.dispatch(this, name, payload);
+    };
+  })();
+
+  private dispatch(socket: Socket, name: string, payload: unknown[]): void {
+    const last = payload.at(-1);
+    const ack = typeof last === 'function' ? (last as (value: unknown) => void) : undefined;
+    const data = ack ? payload.slice(0, -1)[0] : payload[0];
+    // Every message counts against the rate limit, a name nobody handles too.
+    if (!this.admit(socket, ack)) return;
+    if (!this.route) return;
+    this.route(socket, name, data).then(
+      (result) => ack?.(result),
+      // The route answers its own failures; this is the last net, never an unhandled rejection.
       () => undefined,
     );
   }

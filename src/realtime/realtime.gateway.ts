@@ -1,20 +1,12 @@
-import { Logger, UseFilters } from '@nestjs/common';
-import {
-  ConnectedSocket,
-  MessageBody,
-  type OnGatewayConnection,
-  type OnGatewayDisconnect,
-  type OnGatewayInit,
-  SubscribeMessage,
-  WebSocketGateway,
-} from '@nestjs/websockets';
+import { Logger } from '@nestjs/common';
+import { type OnGatewayConnection, type OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
 import { ALERT_RAISED, type AlertRaisedEvent } from '../alerts/alert.events';
 import { HOOK_EVENT_STORED, type HookEventStoredEvent } from '../events/hook-event.events';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { AppConfig } from '../config/app-config';
 import { type CatchUpClient, ClientCatchUp } from './client-catch-up';
-import { CredentialExpiry } from './credential-expiry';
+import { CredentialExpiry, type ExpiryWatch } from './credential-expiry';
 import { ReplayOverflowError } from './event-replay';
 import { socketIoPending, whenDrained } from './transport-drain';
 import { ClientSessions, type SessionClient, type SessionError } from './client-session';
@@ -28,7 +20,10 @@ import {
 } from './realtime.protocol';
 import { sendDirect, sendDirectRaw } from './send-direct';
 import type { RealtimeServer } from './socket-server.ref';
-import { WsProblemFilter } from './ws-problem.filter';
+import { RealtimeIoAdapter } from './realtime-io.adapter';
+
+/** What a socket's handshake keeps of its `auth` once it is read (the token is not kept). */
+const NO_AUTH: Readonly<Record<string, never>> = Object.freeze({});
 
 type RealtimeSocket = Socket<
   ClientToServerEvents,
@@ -43,17 +38,38 @@ type RealtimeSocket = Socket<
  * and a per-socket rate limit. Broadcasts are the RealtimeBroadcaster's.
  */
 @WebSocketGateway()
-@UseFilters(WsProblemFilter)
-export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
+export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection {
   private readonly logger = new Logger(RealtimeGateway.name);
+  /** At the credential's `exp` the client is told and disconnected (unless it re-authenticates). */
+  private readonly expiry: ExpiryWatch<RealtimeSocket>;
+  /** Where a handshake asked to resume (kept off the socket: only until it is greeted). */
+  private readonly openings = new WeakMap<
+    RealtimeSocket,
+    { lastEventId: number | undefined; rooms: string[] }
+  >();
 
   constructor(
     private readonly catchUp: ClientCatchUp,
     private readonly sessions: ClientSessions,
     private readonly emitter: EventEmitter2,
-    private readonly expiry: CredentialExpiry,
+    expiry: CredentialExpiry,
     private readonly config: AppConfig,
-  ) {}
+    adapter: RealtimeIoAdapter,
+  ) {
+    // The commands (subscribe, unsubscribe, subscribe_metrics, unsubscribe_metrics,
+    // request_usage_update, ping, authenticate): the session runs them, the same as on /stream.
+    adapter.routeCommands((socket, name, body) =>
+      this.sessions.run(this.sessionOf(socket as RealtimeSocket), name, body),
+    );
+    adapter.onClientDisconnect((socket) => this.expiry.unwatch(socket as RealtimeSocket));
+    this.expiry = expiry.channel((socket) => {
+      this.sendError(socket, {
+        code: 'unauthorized',
+        message: 'expired: the credential expired; authenticate again or reconnect with a new one',
+      });
+      socket.disconnect(true);
+    });
+  }
 
   afterInit(server: RealtimeServer): void {
     // Events another instance stored: announced here as remote, for /stream, replay and metrics.
@@ -71,8 +87,9 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       this.sessions.open({ fields: { ...query, ...(auth ?? {}) }, headers }).then(
         ({ user, lastEventId, rooms }) => {
           socket.data.user = user;
-          socket.data.lastEventId = lastEventId;
-          socket.data.rooms = rooms;
+          this.openings.set(socket, { lastEventId, rooms });
+          // Socket.IO keeps the handshake for the connection's life: not the secret in it.
+          socket.handshake.auth = NO_AUTH;
           next();
         },
         (error: SessionError) => next(new Error(`${error.error.code}: ${error.error.message}`)),
@@ -87,9 +104,10 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     // A reconnecting client names the rooms it wants back (`rooms`): it gets the ones its
     // credential grants now, and the events it missed in them from the store — never what an
     // earlier connection held (Socket.IO's own state recovery is off for that reason).
-    const { rooms, refused } = this.sessions.grant(socket.data.rooms ?? [], socket.data.user);
-    delete socket.data.rooms;
-    this.watchExpiry(socket);
+    const opening = this.openings.get(socket);
+    this.openings.delete(socket);
+    const { rooms, refused } = this.sessions.grant(opening?.rooms ?? [], socket.data.user);
+    this.expiry.watch(socket, socket.data.user);
     const limit = this.config.realtime.maxBufferBytes;
     const client: CatchUpClient = {
       id: socket.id,
@@ -106,7 +124,7 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     };
     this.catchUp.established(client, rooms, refused);
     try {
-      await this.catchUp.bringUpToDate(client, socket.data.lastEventId);
+      await this.catchUp.bringUpToDate(client, opening?.lastEventId);
     } catch (error) {
       this.logger.warn(
         `bringing socket ${socket.id} up to date failed: ${(error as Error).message}`,
@@ -122,57 +140,6 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     }
   }
 
-  handleDisconnect(socket: RealtimeSocket): void {
-    this.expiry.unwatch(socket.id);
-  }
-
-  /** At the credential's `exp` the client is told and disconnected (unless it re-authenticates). */
-  private watchExpiry(socket: RealtimeSocket): void {
-    this.expiry.watch(socket.id, socket.data.user, () => {
-      this.sendError(socket, {
-        code: 'unauthorized',
-        message: 'expired: the credential expired; authenticate again or reconnect with a new one',
-      });
-      socket.disconnect(true);
-    });
-  }
-
-  // The commands: one line each, the session does the rest (the same as on /stream).
-  @SubscribeMessage('subscribe')
-  subscribe(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() body: unknown) {
-    return this.sessions.run(this.sessionOf(socket), 'subscribe', body);
-  }
-
-  @SubscribeMessage('unsubscribe')
-  unsubscribe(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() body: unknown) {
-    return this.sessions.run(this.sessionOf(socket), 'unsubscribe', body);
-  }
-
-  @SubscribeMessage('request_usage_update')
-  requestUsageUpdate(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() body: unknown) {
-    return this.sessions.run(this.sessionOf(socket), 'request_usage_update', body);
-  }
-
-  @SubscribeMessage('subscribe_metrics')
-  subscribeMetrics(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() body: unknown) {
-    return this.sessions.run(this.sessionOf(socket), 'subscribe_metrics', body);
-  }
-
-  @SubscribeMessage('unsubscribe_metrics')
-  unsubscribeMetrics(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() body: unknown) {
-    return this.sessions.run(this.sessionOf(socket), 'unsubscribe_metrics', body);
-  }
-
-  @SubscribeMessage('authenticate')
-  authenticate(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() body: unknown) {
-    return this.sessions.run(this.sessionOf(socket), 'authenticate', body);
-  }
-
-  @SubscribeMessage('ping')
-  ping(@ConnectedSocket() socket: RealtimeSocket, @MessageBody() body: unknown) {
-    return this.sessions.run(this.sessionOf(socket), 'ping', body);
-  }
-
   /** The socket as the session sees it: its own id room is Socket.IO's, not the client's. */
   private sessionOf(socket: RealtimeSocket): SessionClient {
     return {
@@ -184,7 +151,7 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       send: (name, message) => sendDirectRaw(socket, name, message),
       setUser: (user) => {
         socket.data.user = user;
-        this.watchExpiry(socket);
+        this.expiry.watch(socket, user);
       },
     };
   }

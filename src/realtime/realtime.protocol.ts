@@ -106,10 +106,6 @@ export interface SocketData {
     /** A token's `exp` (epoch ms): the socket is closed then unless it re-authenticates. */
     readonly expiresAt?: number;
   };
-  /** The rooms the handshake asked to be back in (`rooms`), before authorization. */
-  rooms?: string[];
-  /** The handshake's `auth.last_event_id`, checked by the connection middleware. */
-  lastEventId?: number;
   /** The metrics room this socket is in (`metrics` or `skill:<name>`), if any. */
   metricsRoom?: string;
 }

@@ -14,7 +14,7 @@ import { Authenticator, firstString } from '../auth/authenticator';
 import { CLOCK, type Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { type CatchUpClient, ClientCatchUp } from './client-catch-up';
-import { CredentialExpiry } from './credential-expiry';
+import { CredentialExpiry, type ExpiryWatch } from './credential-expiry';
 import { ReplayOverflowError } from './event-replay';
 import { whenDrained } from './transport-drain';
 import { ClientSessions, type SessionClient, type SessionError } from './client-session';
@@ -57,6 +57,8 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
   private keepAlive: NodeJS.Timeout | undefined;
   private readonly allowedOrigins: ReadonlySet<string>;
   private readonly hosts: HostAllowList;
+  /** At the credential's `exp` the client is told and closed (unless it re-authenticates). */
+  private readonly expiry: ExpiryWatch<StreamClient>;
 
   constructor(
     private readonly config: AppConfig,
@@ -66,9 +68,16 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly catchUp: ClientCatchUp,
     private readonly sessions: ClientSessions,
     private readonly metrics: RealtimeMetrics,
-    private readonly expiry: CredentialExpiry,
+    expiry: CredentialExpiry,
     @Inject(CLOCK) private readonly now: Clock,
   ) {
+    this.expiry = expiry.channel((client) => {
+      this.sendError(client, {
+        code: 'unauthorized',
+        message: 'expired: the credential expired; authenticate again or reconnect with a new one',
+      });
+      client.ws.close(4401, 'unauthorized: expired');
+    });
     this.allowedOrigins = new Set(config.server.corsOrigins);
     this.hosts = HostAllowList.forServer(config.server);
     this.wss = new WebSocketServer({
@@ -182,7 +191,7 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
 
   private async greet(client: StreamClient, lastEventId: number | undefined): Promise<void> {
     const { rooms, refused } = this.sessions.grant(client.wanted, client.user);
-    this.watchExpiry(client);
+    this.expiry.watch(client, client.user);
     const limit = this.config.realtime.maxBufferBytes;
     const gone = () => client.ws.readyState !== WebSocket.OPEN;
     const target: CatchUpClient = {
@@ -208,17 +217,6 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
           : 'could not load the stored events',
       );
     }
-  }
-
-  /** At the credential's `exp` the client is told and closed (unless it re-authenticates). */
-  private watchExpiry(client: StreamClient): void {
-    this.expiry.watch(client.id, client.user, () => {
-      this.sendError(client, {
-        code: 'unauthorized',
-        message: 'expired: the credential expired; authenticate again or reconnect with a new one',
-      });
-      client.ws.close(4401, 'unauthorized: expired');
-    });
   }
 
   private async onMessage(
@@ -287,7 +285,7 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
       send: (_name, message) => this.send(client, message),
       setUser: (user) => {
         client.user = user;
-        this.watchExpiry(client);
+        this.expiry.watch(client, user);
       },
     };
   }
@@ -307,7 +305,7 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   private drop(client: StreamClient): void {
-    this.expiry.unwatch(client.id);
+    this.expiry.unwatch(client);
     for (const room of [...client.rooms]) this.leave(client, room);
     this.clients.delete(client);
   }
