@@ -31,7 +31,7 @@ export default tseslint.config(
     rules: { 'no-restricted-properties': 'off' },
   },
   {
-    files: ['bin/**/*.js', 'bin/*', 'bench/**/*.js'],
+    files: ['bin/**/*.js', 'bin/*', 'bench/**/*.js', 'scripts/**/*.js'],
     languageOptions: { sourceType: 'commonjs' },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

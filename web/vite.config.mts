@@ -9,7 +9,8 @@ export default defineConfig({
   plugins: [vue()],
   build: {
     outDir: fileURLToPath(new URL('../dist/web', import.meta.url)),
-    emptyOutDir: true,
+    // Never emptied: a gateway still running from dist/ keeps serving its files (scripts/start.js).
+    emptyOutDir: false,
     assetsDir: 'assets',
     target: 'es2022',
     // No inline scripts or styles (CSP script-src 'self'): everything in files.

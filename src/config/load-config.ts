@@ -10,9 +10,12 @@ const ONE_MEBIBYTE = 1024 * 1024;
 /** Thrown when the environment is invalid; `problems` names every bad variable, one line each. */
 export class ConfigValidationError extends Error {
   constructor(readonly problems: readonly string[]) {
+    // One problem is one line; several are listed, one a line.
     super(
-      `Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
-        problems.map((p) => `  - ${p}`).join('\n'),
+      problems.length === 1
+        ? `Invalid configuration: ${problems[0]}`
+        : `Invalid configuration (${problems.length} problems):\n` +
+            problems.map((p) => `  - ${p}`).join('\n'),
     );
     this.name = 'ConfigValidationError';
   }
@@ -25,7 +28,10 @@ function shown(name: string, value: unknown): string {
 
 function describeSchemaErrors(errors: readonly ValidationError[], raw: NodeJS.ProcessEnv) {
   return errors.map((error) => {
-    const messages = Object.values(error.constraints ?? {}).join('; ');
+    const constraints = error.constraints ?? {};
+    // A value of the wrong kind says only that (not also "must not be greater than 65535").
+    const kind = constraints.isInt ?? constraints.isBoolean;
+    const messages = kind ?? Object.values(constraints).join('; ');
     return `${error.property}=${shown(error.property, raw[error.property])}: ${messages}`;
   });
 }

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeBuilt } from '../support/built';
 import { type GatewayProcess, spawnGateway } from '../support/gateway-process';
 import { waitFor } from '../support/wait';
 
@@ -34,7 +35,7 @@ async function start(dbPath: string): Promise<GatewayProcess> {
   return gateway;
 }
 
-describe('replay from 0 against a 100,000-event table', () => {
+describeBuilt('replay from 0 against a 100,000-event table', () => {
   let dir: string;
   let dbPath: string;
   let gateway: GatewayProcess;
