@@ -46,6 +46,10 @@ export async function createApp(
     adapter,
     {
       bufferLogs: true,
+      // A failed bootstrap throws to the caller (main.ts says why in one line) instead of Nest
+      // printing its buffered logs and the stack and aborting.
+      autoFlushLogs: false,
+      abortOnError: false,
       // The GitHub webhook signs the exact bytes it sent.
       rawBody: true,
     },

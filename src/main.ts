@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
 import { DOCS_PATH } from './common/swagger';
+import type { AppConfig } from './config/app-config';
 import { ConfigValidationError, loadConfig } from './config/load-config';
 
 /** Past this, a stop that is still waiting on something exits anyway (the target is 10 s). */
@@ -19,7 +20,14 @@ async function bootstrap(): Promise<void> {
     throw error;
   }
 
-  const app = await createApp(config);
+  let app;
+  try {
+    app = await createApp(config);
+  } catch (error) {
+    // One line with the cause and the fix, not Nest's stack of the failed bootstrap.
+    process.stderr.write(`usage-gateway: ${bootFailure(error, config)}\n`);
+    process.exit(1);
+  }
   const logger = new Logger('Bootstrap');
 
   // Our own signal handling (not enableShutdownHooks) so a clean stop exits 0, within a bound.
@@ -67,12 +75,33 @@ async function bootstrap(): Promise<void> {
     await app.close().catch(() => undefined);
     process.exit(1);
   }
-  const url = await app.getUrl();
+  const url = (await app.getUrl()).replace('[::1]', 'localhost');
   logger.log(
-    `usage-gateway listening on ${url}  ·  ` +
+    `usage-gateway listening on ${url}  ·  dashboard: ${url}/  ·  ` +
       (config.docs.enabled ? `API docs: ${url}/${DOCS_PATH}  ·  ` : '') +
       `health: ${url}/health`,
   );
+}
+
+/** Why the application could not be built, in one line with what to do about it. */
+function bootFailure(error: unknown, config: AppConfig): string {
+  const e = error as { code?: string; message?: string; driverError?: { code?: string } };
+  const code = e.code ?? e.driverError?.code ?? '';
+  const reason = e.message ?? String(error);
+  if (config.database.type === 'postgres') {
+    const url = new URL(config.database.url);
+    const where = `${url.hostname}:${url.port || 5432}${url.pathname}`;
+    if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH'].includes(code))
+      return `cannot reach PostgreSQL at ${where} (${code}): start it, or fix DATABASE_URL`;
+    if (code === '28P01' || code === '28000')
+      return `PostgreSQL at ${where} refused the user or password in DATABASE_URL (${code})`;
+    if (code === '3D000')
+      return `the database ${url.pathname.slice(1)} does not exist on ${url.hostname}: create it, or fix DATABASE_URL`;
+    if (/timeout/i.test(reason))
+      return `PostgreSQL at ${where} did not answer in time: is it up and reachable? (DATABASE_URL)`;
+  } else if (/SQLITE_CANTOPEN|EACCES|EROFS|unable to open/i.test(`${code} ${reason}`))
+    return `cannot open the SQLite file ${config.database.path} (${code || reason}): check DB_SQLITE_PATH and that its folder is writable`;
+  return `cannot start: ${reason}`;
 }
 
 void bootstrap();

@@ -6,6 +6,14 @@ import { createSqliteDatabase, type TestDatabase } from './support/databases';
 import { spawnGateway, type GatewayProcess } from './support/gateway-process';
 import { freePort } from './support/wait';
 
+/** What the gateway printed, without Node's deprecation notices about ts-node (tests only). */
+const printed = (g: GatewayProcess) =>
+  g
+    .output()
+    .trim()
+    .split('\n')
+    .filter((l) => !/^\(node:\d+\) \[DEP|^\(Use `node --trace-deprecation/.test(l));
+
 describe('the gateway process', () => {
   let gateway: GatewayProcess | undefined;
   let db: TestDatabase | undefined;
@@ -29,6 +37,39 @@ describe('the gateway process', () => {
     expect(out).toMatch(/PORT="abc"/);
     expect(out).toMatch(/USAGE_BRIDGE_URL="ftp:\/\/x"/);
     expect(out).toMatch(/HOST="0\.0\.0\.0"/);
+  });
+
+  it("starts with a short console: one line each (LOG_FORMAT=pretty), the dashboard named, none of Nest's module chatter", async () => {
+    db = createSqliteDatabase();
+    gateway = spawnGateway({ ...db.env, PORT: '0', LOG_FORMAT: 'pretty', NO_COLOR: '1' });
+    const url = await gateway.listening;
+    const lines = printed(gateway);
+    expect(lines.find((l) => l.includes('listening on'))).toMatch(
+      new RegExp(
+        `^\\d\\d:\\d\\d:\\d\\d INFO  Bootstrap  usage-gateway listening on ${url}  ·  dashboard: ${url}/  ·  `,
+      ),
+    );
+    expect(lines.filter((l) => /InstanceLoader|RouterExplorer|RoutesResolver/.test(l))).toEqual([]);
+    expect(lines.length).toBeLessThan(8);
+    expect(lines.every((l) => !l.startsWith('{'))).toBe(true);
+    gateway.child.kill('SIGTERM');
+    await gateway.exited;
+    // Not a TTY and no LOG_FORMAT: JSON lines for a collector.
+    gateway = spawnGateway({ ...db.env, PORT: '0' });
+    await gateway.listening;
+    const json = printed(gateway);
+    expect(json.every((l) => l.startsWith('{'))).toBe(true);
+    expect(json.some((l) => l.includes('"context":"InstanceLoader"'))).toBe(false);
+  });
+
+  it('says in one line why it cannot reach its database, and exits 1', async () => {
+    const port = await freePort();
+    gateway = spawnGateway({ DATABASE_URL: `postgres://u:secret@127.0.0.1:${port}/usage` });
+    const { code } = await gateway.exited;
+    expect(code).toBe(1);
+    expect(printed(gateway).join('\n')).toBe(
+      `usage-gateway: cannot reach PostgreSQL at 127.0.0.1:${port}/usage (ECONNREFUSED): start it, or fix DATABASE_URL`,
+    );
   });
 
   it('exits 1 with the reason when its port is taken, instead of running without listening', async () => {

@@ -105,6 +105,10 @@ export interface GithubConfig {
 
 export interface LogConfig {
   readonly level: LogLevel;
+  /** `pretty` for a person at a terminal, `json` for a collector. */
+  readonly format: 'pretty' | 'json';
+  /** Colours in the pretty format (off with NO_COLOR). */
+  readonly colour: boolean;
 }
 
 /**

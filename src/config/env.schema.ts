@@ -50,6 +50,7 @@ const Optional = () => Transform(blankToUndefined);
 
 export const BRIDGE_MODES = ['spawn', 'external', 'off'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const LOG_FORMATS = ['pretty', 'json'] as const;
 
 /** DESIGN.md §3, one field per variable, with the documented defaults. */
 export class EnvSchema {
@@ -367,6 +368,12 @@ export class EnvSchema {
 
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
+
+  /** `pretty` (one short line each, for a terminal) or `json`; unset: pretty on a TTY, else json. */
+  @Optional()
+  @IsOptional()
+  @IsIn(LOG_FORMATS)
+  LOG_FORMAT?: (typeof LOG_FORMATS)[number];
 }
 
 /** Variables whose values must never be echoed back in an error message or a log line. */

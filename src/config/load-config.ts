@@ -69,7 +69,10 @@ function childEnvironment(source: NodeJS.ProcessEnv, env: EnvSchema): Record<str
  * collected before failing, so one boot attempt tells the operator everything that is wrong.
  * This is the only place in the code base that reads environment variables.
  */
-export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
+export function loadConfig(
+  source: NodeJS.ProcessEnv = process.env,
+  { tty = Boolean(process.stdout.isTTY) }: { tty?: boolean } = {},
+): AppConfig {
   const env = plainToInstance(EnvSchema, { ...source }, { exposeDefaultValues: true });
   const problems = describeSchemaErrors(validateSync(env), source);
   if (problems.length > 0) throw new ConfigValidationError(problems);
@@ -155,6 +158,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       rateLimitPerSec: env.WS_RATE_LIMIT_PER_SEC,
     }),
     github: Object.freeze({ webhookSecret: env.GITHUB_WEBHOOK_SECRET }),
-    log: Object.freeze({ level: env.LOG_LEVEL }),
+    log: Object.freeze({
+      level: env.LOG_LEVEL,
+      format: env.LOG_FORMAT ?? (tty ? ('pretty' as const) : ('json' as const)),
+      colour: !source.NO_COLOR,
+    }),
   });
 }
