@@ -1,0 +1,240 @@
+import { EnvSchema, SECRET_VARIABLES } from './env.schema';
+
+/** Where a variable is listed (README table and `.env.example` sections). */
+export type ConfigGroup =
+  'server' | 'security' | 'storage' | 'usage bridge' | 'alerts' | 'realtime' | 'logging';
+
+export interface ConfigDoc {
+  readonly group: ConfigGroup;
+  readonly meaning: string;
+  /** What the default is when it is not a value (unset, computed). */
+  readonly defaultText?: string;
+}
+
+/**
+ * One line of documentation for every variable of EnvSchema: the README's configuration table and
+ * `.env.example` are generated from this and the schema's defaults (`npm run docs:config`), and a
+ * test fails when either is out of date. The `Record` over the schema's keys makes a new variable
+ * without a line here a compile error.
+ */
+export const CONFIG_DOCS: Readonly<Record<keyof EnvSchema, ConfigDoc>> = {
+  PORT: { group: 'server', meaning: 'listen port (0: any free one)' },
+  HOST: {
+    group: 'server',
+    meaning:
+      'listen address; anything but loopback needs `AUTH_JWT_SECRET` or `API_KEYS` (or `ALLOW_INSECURE=true`)',
+  },
+  ALLOW_INSECURE: {
+    group: 'server',
+    meaning: 'accept an unauthenticated service on a network address',
+  },
+  CORS_ORIGINS: {
+    group: 'server',
+    meaning: 'exact origins allowed for REST (CORS) and both sockets',
+  },
+  ALLOWED_HOSTS: {
+    group: 'security',
+    meaning:
+      '`Host` names served besides IP addresses, `localhost`, the bind address and the hosts of `CORS_ORIGINS` (`.domain` for its subdomains, `*` for any) — DNS rebinding',
+  },
+  AUTH_JWT_SECRET: {
+    group: 'security',
+    meaning:
+      'HS256 secret(s), each ≥ 32 characters, comma-separated for rotation; the gateway never issues tokens',
+  },
+  AUTH_JWT_ISSUER: { group: 'security', meaning: 'checked against `iss` when set' },
+  AUTH_JWT_AUDIENCE: { group: 'security', meaning: 'checked against `aud` when set' },
+  API_KEYS: {
+    group: 'security',
+    meaning:
+      'comma list, each ≥ 16 characters: `X-API-Key` on REST, `api_key` on sockets; a key acts as admin',
+  },
+  METRICS_TOKEN: {
+    group: 'security',
+    meaning: 'when set, `/metrics` needs `Authorization: Bearer <it>`',
+  },
+  DOCS_ENABLED: { group: 'security', meaning: '`false` hides `/docs` and `/docs-json`' },
+  RATE_LIMIT_READS_PER_MIN: {
+    group: 'security',
+    meaning: 'REST reads per minute per verified credential, else per address',
+  },
+  RATE_LIMIT_WRITES_PER_MIN: {
+    group: 'security',
+    meaning: 'REST writes per minute per verified credential, else per address',
+  },
+  GITHUB_WEBHOOK_SECRET: {
+    group: 'security',
+    meaning: 'enables `POST /api/webhooks/github` (HMAC-SHA256 verified)',
+  },
+  DATABASE_URL: {
+    group: 'storage',
+    meaning: '`postgres://user:password@host:5432/db` selects PostgreSQL',
+    defaultText: 'unset: SQLite',
+  },
+  DB_SQLITE_PATH: {
+    group: 'storage',
+    meaning: 'the embedded database file (its folder is created; WAL)',
+  },
+  DB_MIGRATIONS_RUN: { group: 'storage', meaning: 'run pending migrations at boot' },
+  REDIS_URL: {
+    group: 'storage',
+    meaning: 'several instances: Socket.IO across them, shared rate limits, cluster locks',
+  },
+  SNAPSHOT_RETENTION_DAYS: { group: 'storage', meaning: 'stored usage snapshots kept this long' },
+  EVENT_RETENTION_DAYS: {
+    group: 'storage',
+    meaning: 'hook and domain events kept this long (0: for ever)',
+  },
+  USAGE_BRIDGE_ENABLED: { group: 'usage bridge', meaning: '`false`: never call the bridge' },
+  BRIDGE_MODE: {
+    group: 'usage bridge',
+    meaning:
+      '`spawn` (a child on `127.0.0.1:BRIDGE_PORT`), `external` (`USAGE_BRIDGE_URL` only), `off`',
+  },
+  USAGE_BRIDGE_URL: { group: 'usage bridge', meaning: 'the bridge for `BRIDGE_MODE=external`' },
+  USAGE_BRIDGE_FALLBACK_URL: {
+    group: 'usage bridge',
+    meaning: 'a second bridge, used while the first one’s breaker is open',
+  },
+  USAGE_BRIDGE_TIMEOUT: { group: 'usage bridge', meaning: 'per-attempt timeout, ms' },
+  USAGE_BRIDGE_RETRIES: { group: 'usage bridge', meaning: 'retries of idempotent reads' },
+  USAGE_READ_DEADLINE_MS: {
+    group: 'usage bridge',
+    meaning: 'a usage read answers by then from the best fallback while a slow call goes on',
+  },
+  USAGE_CACHE_TTL_MS: { group: 'usage bridge', meaning: 'micro-cache for identical usage reads' },
+  BRIDGE_PYTHON: { group: 'usage bridge', meaning: 'the Python that runs the bridge' },
+  BRIDGE_SCRIPT: {
+    group: 'usage bridge',
+    meaning: 'the bridge script (default: the one beside the gateway)',
+  },
+  BRIDGE_PORT: { group: 'usage bridge', meaning: 'the spawned bridge’s port (0: any free one)' },
+  BRIDGE_STATE_DIR: { group: 'usage bridge', meaning: 'where the bridge keeps its usage config' },
+  BRIDGE_AUTO_RESTART: { group: 'usage bridge', meaning: 'restart a bridge that exits' },
+  BRIDGE_MAX_RESTARTS: {
+    group: 'usage bridge',
+    meaning: 'restarts in a row before `failed`',
+  },
+  BRIDGE_RESTART_DELAY_MS: {
+    group: 'usage bridge',
+    meaning: 'first restart delay (doubles each time)',
+  },
+  BRIDGE_FAILED_RETRY_MS: {
+    group: 'usage bridge',
+    meaning: 'a failed bridge is tried again this much later (0: never)',
+  },
+  BRIDGE_HEALTH_INTERVAL_MS: { group: 'usage bridge', meaning: 'start-up health poll interval' },
+  BRIDGE_HEALTH_MAX_RETRIES: { group: 'usage bridge', meaning: 'start-up health polls' },
+  BRIDGE_HEALTH_TIMEOUT_MS: { group: 'usage bridge', meaning: 'start-up health deadline' },
+  BRIDGE_SHUTDOWN_TIMEOUT_MS: { group: 'usage bridge', meaning: 'SIGTERM, then SIGKILL after' },
+  BRIDGE_HEALTH_CACHE_MS: { group: 'usage bridge', meaning: 'how long a health verdict is kept' },
+  BRIDGE_PREFLIGHT_IMPORTS: {
+    group: 'usage bridge',
+    meaning: 'Python modules that must import before the bridge is spawned',
+  },
+  BRIDGE_REQUIRED: {
+    group: 'usage bridge',
+    meaning: '`true`: an unhealthy bridge fails `/health/ready`',
+  },
+  BRIDGE_PRICING_FILE: {
+    group: 'usage bridge',
+    meaning: 'a newer model price table',
+    defaultText: 'the bundled table',
+  },
+  CLAUDE_CONFIG_DIR: {
+    group: 'usage bridge',
+    meaning: 'Claude Code config dirs (comma list), each holding `projects/`',
+    defaultText: '`~/.config/claude` and `~/.claude`',
+  },
+  ALERT_WEBHOOK_URLS: {
+    group: 'alerts',
+    meaning: 'where alerts are POSTed (comma list; a secret: never logged, no redirects)',
+  },
+  ALERT_LIMIT_LEAD_MIN: {
+    group: 'alerts',
+    meaning: 'how many minutes ahead a predicted limit is announced',
+  },
+  ALERT_CHECK_INTERVAL_MS: {
+    group: 'alerts',
+    meaning: 'how often usage is checked when nothing else read it',
+  },
+  WS_METRICS_INTERVAL_MS: { group: 'realtime', meaning: 'skill-metrics broadcast period' },
+  WS_MAX_CONNECTIONS: { group: 'realtime', meaning: 'sockets at once, both transports' },
+  WS_MAX_BUFFER_BYTES: {
+    group: 'realtime',
+    meaning: 'largest socket message; unsent bytes a replaying client may hold',
+  },
+  WS_PING_INTERVAL_MS: { group: 'realtime', meaning: 'socket ping interval' },
+  WS_PING_TIMEOUT_MS: { group: 'realtime', meaning: 'socket ping timeout' },
+  WS_RATE_LIMIT_PER_SEC: { group: 'realtime', meaning: 'client messages per socket per second' },
+  LOG_LEVEL: {
+    group: 'logging',
+    meaning: '`fatal` `error` `warn` `info` `debug` `trace` `silent`',
+  },
+  LOG_FORMAT: {
+    group: 'logging',
+    meaning: '`pretty` (one short line each) or `json`',
+    defaultText: 'pretty on a terminal, else json',
+  },
+};
+
+const GROUPS: readonly ConfigGroup[] = [
+  'server',
+  'security',
+  'storage',
+  'usage bridge',
+  'alerts',
+  'realtime',
+  'logging',
+];
+
+/** The schema's default for a variable, as it is written in an environment ('' when unset). */
+export function defaultValue(name: keyof EnvSchema): string {
+  const value = (new EnvSchema() as unknown as Record<string, unknown>)[name];
+  return value === undefined ? '' : String(value);
+}
+
+/** Variables in table order: by group, then as listed above. */
+export function documentedVariables(): Array<keyof EnvSchema> {
+  const names = Object.keys(CONFIG_DOCS) as Array<keyof EnvSchema>;
+  return GROUPS.flatMap((group) => names.filter((n) => CONFIG_DOCS[n].group === group));
+}
+
+/** The README's configuration table (Markdown). */
+export function configTable(): string {
+  const rows = documentedVariables().map((name) => {
+    const doc = CONFIG_DOCS[name];
+    const value = defaultValue(name);
+    const shown = doc.defaultText ?? (value === '' ? 'unset' : `\`${value}\``);
+    return `| \`${name}\` | ${shown} | ${doc.meaning} |`;
+  });
+  return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
+}
+
+/** `.env.example`: every variable at its default (secrets empty), then Docker Compose's own. */
+export function envExample(): string {
+  const out = [
+    '# Generated by `npm run docs:config` from src/config/config-docs.ts: every variable, at its',
+    '# default. Only Docker Compose reads a `.env` file (`cp .env.example .env`); `npm start` reads',
+    '# the environment it is started in.',
+  ];
+  for (const group of GROUPS) {
+    out.push('', `# --- ${group} ---`);
+    for (const name of documentedVariables().filter((n) => CONFIG_DOCS[n].group === group)) {
+      out.push(`# ${CONFIG_DOCS[name].meaning.replaceAll('`', '')}`);
+      out.push(`${name}=${SECRET_VARIABLES.has(name) ? '' : defaultValue(name)}`);
+    }
+  }
+  out.push(
+    '',
+    '# --- docker compose only ---',
+    'POSTGRES_USER=usage',
+    '# Required by docker-compose.yml: choose one.',
+    'POSTGRES_PASSWORD=',
+    'POSTGRES_DB=usage_gateway',
+    'GATEWAY_PORT=3000',
+    '# Where Claude Code keeps its logs on the host (mounted read-only into the api container).',
+    'CLAUDE_HOME=~/.claude',
+  );
+  return `${out.join('\n')}\n`;
+}
