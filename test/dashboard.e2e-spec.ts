@@ -127,6 +127,54 @@ describeInBrowser(
       await page.waitForSelector(
         '[data-test=source][data-source=bridge], [data-test=source][data-source=cache]',
       );
+      // The card and the blocks table count the same tokens (input + output), named so.
+      const rowTokens = await page.waitForSelector('tr.active [data-test=row-tokens]');
+      expect((await rowTokens.textContent())?.trim()).toBe(formatTokens(stats.totals.tokens));
+      expect(await page.textContent('.block .figures')).toContain('in + out tokens');
+      expect(await page.textContent('.blocks thead')).toContain('In + out tokens');
+    });
+
+    it('lists the stored alerts (raised before the page opened), and no legend shows a placeholder', async () => {
+      // 30 lines of ~420 input + output tokens: past 50 % of pro's 19,000 at boot. The panel
+      // shows what is stored (newest first), whether raised before the page opened or since.
+      const storedIds = async () =>
+        (
+          (await (await fetch(`${url}/api/alerts`)).json()) as { alerts: Array<{ id: number }> }
+        ).alerts
+          .map((a) => a.id)
+          .slice(0, 20);
+      const shownIds = () =>
+        page.$$eval('[data-test=alerts] [data-alert-id]', (rows) =>
+          rows.map((r) => Number(r.getAttribute('data-alert-id'))),
+        );
+      await waitFor(
+        async () => {
+          const [stored, shown] = [await storedIds(), await shownIds()];
+          return (
+            (stored.length > 0 && JSON.stringify(stored) === JSON.stringify(shown)) || undefined
+          );
+        },
+        10_000,
+        'the alerts panel listing the stored alerts',
+      );
+      const legends = await page.$$eval('.u-legend', (nodes) => nodes.map((n) => n.textContent));
+      expect(legends.length).toBeGreaterThan(0);
+      for (const text of legends) expect(text).not.toMatch(/--|—/);
+    });
+
+    it('loads without one console error or failed request (favicon included)', async () => {
+      const fresh = await browser.context.newPage();
+      const problems: string[] = [];
+      fresh.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+      fresh.on('pageerror', (e) => problems.push(`page: ${e.message}`));
+      fresh.on('response', (r) => r.status() >= 400 && problems.push(`${r.status()} ${r.url()}`));
+      await fresh.goto(url);
+      await fresh.waitForSelector('[data-test=tokens]');
+      await fresh.waitForSelector('[data-test=live]:has-text("live")');
+      const icon = await fetch(`${url}/favicon.svg`);
+      expect(icon.status).toBe(200);
+      expect(problems).toEqual([]);
+      await fresh.close();
     });
 
     it('shows a posted hook event in the timeline, and its filters narrow the list', async () => {
@@ -263,6 +311,16 @@ describeInBrowser(
             'document.documentElement.scrollWidth - window.innerWidth',
           );
           expect(overflow, `${w}×${h} ${scheme}`).toBeLessThanOrEqual(0);
+          // Model names are whole: one line each, nothing cut.
+          const broken = await page.evaluate<string[]>(`
+            [...document.querySelectorAll('td.models span')]
+              .filter((s) => {
+                const line = parseFloat(getComputedStyle(s).lineHeight) || 20;
+                return s.scrollWidth > s.clientWidth + 1 || s.getBoundingClientRect().height > line * 1.5;
+              })
+              .map((s) => s.textContent)
+          `);
+          expect(broken, `${w}×${h} ${scheme}`).toEqual([]);
         }
       }
     });

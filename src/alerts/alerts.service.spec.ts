@@ -91,6 +91,15 @@ describe('AlertsService', () => {
       'limit_threshold:b1:80',
       'limit_threshold:b1:95',
     ]);
+    // Crossed at once: only 95 % is sent; 50 and 80 are stored as passed over, never sent later.
+    const sentThresholds = () =>
+      live.send.mock.calls
+        .map(([a]) => a as { type: string; data: { threshold?: number } })
+        .filter((a) => a.type === 'limit_threshold')
+        .map((a) => a.data.threshold);
+    expect(sentThresholds()).toEqual([95]);
+    await live.alerts.check();
+    expect(sentThresholds()).toEqual([95]);
   });
 
   it('escapes a skill name in alert text (no receiver markup) and one failing anomaly spares the rest', async () => {

@@ -167,16 +167,22 @@ export class AlertsService implements OnApplicationBootstrap, OnModuleDestroy {
       percentage,
       cost_usd: block.cost_usd,
     };
-    for (const threshold of LIMIT_THRESHOLDS) {
-      if (percentage < threshold) continue;
-      await this.raise({
-        key: `limit_threshold:${block.id}:${threshold}`,
-        type: 'limit_threshold',
-        severity: threshold >= 95 ? 'critical' : threshold >= 80 ? 'warning' : 'info',
-        title: `${threshold}% of the ${plan} limit used`,
-        text: `Claude Code usage has reached ${percentage}% of the ${plan} plan's limit in the current 5-hour block (${stats.totals.tokens} of ${limit} tokens, ${money(block.cost_usd)}); the block ends at ${block.end_time}.`,
-        data: { ...data, threshold },
-      });
+    // Several thresholds crossed at once (at boot, or after a burst) announce only the highest;
+    // the lower ones are stored as passed over, so they are not announced later either.
+    const crossed = LIMIT_THRESHOLDS.filter((threshold) => percentage >= threshold);
+    for (const threshold of crossed) {
+      const highest = threshold === crossed.at(-1);
+      await this.raise(
+        {
+          key: `limit_threshold:${block.id}:${threshold}`,
+          type: 'limit_threshold',
+          severity: threshold >= 95 ? 'critical' : threshold >= 80 ? 'warning' : 'info',
+          title: `${threshold}% of the ${plan} limit used`,
+          text: `Claude Code usage has reached ${percentage}% of the ${plan} plan's limit in the current 5-hour block (${stats.totals.tokens} of ${limit} tokens, ${money(block.cost_usd)}); the block ends at ${block.end_time}.`,
+          data: highest ? { ...data, threshold } : { ...data, threshold, passed_over: true },
+        },
+        { announce: highest },
+      );
     }
     const runOut = stats.predictions?.tokens_run_out;
     const lead = this.config.alerts.limitLeadMin;
@@ -212,8 +218,11 @@ export class AlertsService implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  /** Stores the alert if nobody has yet; the instance that did sends it. */
-  private async raise(alert: Raise): Promise<void> {
+  /**
+   * Stores the alert if nobody has yet; the instance that did sends it (unless `announce` is
+   * false: stored, so it is never raised again, but neither sent nor shown live).
+   */
+  private async raise(alert: Raise, { announce = true } = {}): Promise<void> {
     // Checks overlap (the timer, a stats read): one claim per key at a time in this process.
     if (this.claiming.has(alert.key)) return;
     this.claiming.add(alert.key);
@@ -223,7 +232,7 @@ export class AlertsService implements OnApplicationBootstrap, OnModuleDestroy {
     } finally {
       this.claiming.delete(alert.key);
     }
-    if (!stored) return;
+    if (!stored || !announce) return;
     const dto = toDto(stored);
     this.raised.inc({ type: dto.type });
     this.logger.log(`alert ${dto.key}: ${dto.title}`);

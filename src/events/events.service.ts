@@ -36,16 +36,19 @@ export class EventsService {
     idempotencyKeyHeader?: string | string[],
   ): Promise<Ingested> {
     const { key: idempotencyKey, errors } = readIdempotencyKey(idempotencyKeyHeader);
+    // One reading of the clock: a timestamp the sender did not give (or gave absurdly) is exactly
+    // the received time.
+    const receivedAt = this.now();
     let normalized: NormalizedHookEvent;
     try {
-      normalized = normalizeHookEvent(body, sourceAppHeader);
+      normalized = normalizeHookEvent(body, sourceAppHeader, receivedAt);
     } catch (error) {
       if (error instanceof ValidationFailedException && errors.length)
         throw new ValidationFailedException([...errors, ...error.fieldErrors]);
       throw error;
     }
     if (errors.length) throw new ValidationFailedException(errors);
-    return this.announceNew(await this.store.append(normalized, this.now(), idempotencyKey));
+    return this.announceNew(await this.store.append(normalized, receivedAt, idempotencyKey));
   }
 
   /**
