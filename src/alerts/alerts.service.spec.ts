@@ -34,7 +34,11 @@ describe('AlertsService', () => {
     observed_value: 0.4,
   };
 
-  function service(stats: { source: string; payload: unknown }, anomalies = [anomaly]) {
+  function service(
+    stats: { source: string; payload: unknown },
+    anomalies = [anomaly],
+    now = () => Date.parse('2026-11-30T10:00:00.000Z'),
+  ) {
     const store = memoryStore();
     const send = vi.fn();
     const emit = vi.fn();
@@ -52,7 +56,7 @@ describe('AlertsService', () => {
       {} as ClusterLock,
       loadConfig({}),
       new Registry(),
-      () => Date.parse('2026-11-30T10:00:00.000Z'),
+      now,
     );
     return { alerts, store, send, emit };
   }
@@ -119,4 +123,34 @@ describe('AlertsService', () => {
     );
     expect(sent.text).not.toMatch(/[<>]/);
   });
+
+  // The clock is injected: the verdict depends on the usage and that clock, never on when the
+  // suite runs (a test that read the wall clock failed between 01:10 and 01:20 UTC).
+  for (const clock of ['00:59', '04:59', '23:59'])
+    it(`announces a predicted limit only within ALERT_LIMIT_LEAD_MIN (30) of it, at ${clock}`, async () => {
+      const now = Date.parse(`2026-12-02T${clock}:00.000Z`);
+      const stats = (minutesToLimit: number) => ({
+        source: 'bridge',
+        payload: {
+          current_session: {
+            id: `b-${clock}`,
+            cost_usd: 1,
+            start_time: new Date(now - 3_600_000).toISOString(),
+            end_time: new Date(now + 4 * 3_600_000).toISOString(),
+          },
+          totals: { token_percentage: 40, tokens: 7600 },
+          predictions: { tokens_run_out: new Date(now + minutesToLimit * 60_000).toISOString() },
+          burn_rate: { tokens_per_minute: 100 },
+          config_applied: { plan: 'pro', limits: { tokens: 19_000 } },
+        },
+      });
+      const far = service(stats(31), [], () => now);
+      await far.alerts.check();
+      expect(far.store.rows.filter((r) => r.type === 'limit_predicted')).toEqual([]);
+      const near = service(stats(29), [], () => now);
+      await near.alerts.check();
+      expect(near.store.rows.filter((r) => r.type === 'limit_predicted').map((r) => r.key)).toEqual(
+        [`limit_predicted:b-${clock}`],
+      );
+    });
 });

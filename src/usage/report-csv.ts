@@ -15,6 +15,18 @@ const COUNTS = [
   'cost_usd',
 ] as const;
 
+/**
+ * A cost as a spreadsheet should see it: rounded to a millionth of a dollar (`71.942504`, not the
+ * float sum `71.94250439999999`). JSON keeps the exact sum.
+ */
+const money = (value: number) => Math.round(value * 1e6) / 1e6;
+
+function cell(row: ReportRowDto & Record<string, unknown>, column: string): unknown {
+  if (column === 'models') return row.models.join(' ');
+  if (column === 'cost_usd') return money(row.cost_usd);
+  return row[column];
+}
+
 /** A text cell a spreadsheet would run as a formula (OWASP "CSV injection"). */
 const FORMULA_START = /^[=+\-@\t\r]/;
 
@@ -42,9 +54,6 @@ export function reportToCsv(report: UsageReportDto): string {
   ];
   const columns = [...KEYS[kind], ...COUNTS, 'models'];
   const lines = [columns.join(',')];
-  for (const row of rows)
-    lines.push(
-      columns.map((c) => csvField(c === 'models' ? row.models.join(' ') : row[c])).join(','),
-    );
+  for (const row of rows) lines.push(columns.map((c) => csvField(cell(row, c))).join(','));
   return lines.map((line) => `${line}\r\n`).join('');
 }
