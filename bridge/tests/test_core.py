@@ -80,6 +80,20 @@ class Parsing(TempTree):
         self.assertEqual(store.duplicates, 2)
         self.assertEqual(store.entries.ts[0], ms(at()))
 
+    def test_one_absurd_line_is_skipped_and_counted_never_the_whole_file(self):
+        deep = '{"usage": ' + '{"a": ' * 100_000 + '1' + '}' * 100_000 + '}'
+        huge = assistant_line(at(minutes=2), message_id="m9", request_id="r9").replace('"input_tokens":10', '"input_tokens":1e999')
+        write(self.root, "p/a.jsonl", [
+            assistant_line(at(), message_id="m1", request_id="r1"),
+            deep,
+            huge,
+            assistant_line(at(minutes=5), message_id="m2", request_id="r2"),
+        ])
+        store = LogStore([self.root], PRICES)
+        store.refresh()
+        self.assertEqual(len(store.entries), 2)
+        self.assertEqual(store.malformed_lines, 2)
+
     def test_lines_missing_an_id_are_never_deduplicated(self):
         write(self.root, "p/a.jsonl", [
             assistant_line(at(), message_id=None, request_id="r1"),

@@ -113,13 +113,14 @@ class Parser:
                     if key in accepted or key in seen:
                         result.duplicates += 1
                         continue
+            # One line, whatever it holds (a document nested 100,000 deep raises RecursionError,
+            # an absurd number OverflowError), is skipped and counted — never the whole refresh.
             try:
                 obj = json.loads(line)
-            except ValueError:
+                if isinstance(obj, dict):
+                    self._add(obj)
+            except (ValueError, RecursionError, OverflowError, TypeError, MemoryError):
                 result.malformed += 1
-                continue
-            if isinstance(obj, dict):
-                self._add(obj)
 
     def _add(self, obj: dict) -> None:
         timestamp = obj.get("timestamp")
