@@ -9,7 +9,8 @@
  * replaces a different one the user has unless --force is given (the backup keeps the old one).
  *
  * The file is ~/.claude/settings.json, or DIR/.claude/settings.json with --project. Every other
- * hook and setting is kept as it was (order and indentation included); a timestamped backup is
+ * hook and setting is kept as it was (order and indentation included; uninstall gives back the file
+ * as it was before install, byte for byte, when nothing else changed since); a timestamped backup is
  * written next to the file before any change; a file that is not valid JSON is refused and left
  * alone. A second install changes nothing. Unlike `send`, these talk to the user: stdout, exit 1
  * on a refusal.
@@ -205,6 +206,45 @@ function uninstall(settings, command, replaced) {
   return removed;
 }
 
+/** Whether two parsed JSON values are the same (key order aside). */
+function sameJson(a, b) {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => Object.prototype.hasOwnProperty.call(b, k) && sameJson(a[k], b[k]));
+}
+
+/**
+ * The file as the user wrote it, when uninstall leaves exactly what it held before install: the
+ * newest backup with that content, byte for byte (a hand-formatted file keeps its compact arrays
+ * and spacing, which re-serializing would lose). Undefined when there is none.
+ */
+function formattedAsBefore(file, settings) {
+  const dir = path.dirname(file);
+  const prefix = `${path.basename(file)}.backup-`;
+  let names;
+  try {
+    names = fs
+      .readdirSync(dir)
+      .filter((n) => n.startsWith(prefix))
+      .sort()
+      .reverse();
+  } catch {
+    return undefined;
+  }
+  for (const name of names) {
+    try {
+      const text = fs.readFileSync(path.join(dir, name), 'utf8');
+      if (sameJson(JSON.parse(text), settings)) return text;
+    } catch {
+      // not a backup we can read: look at the next one
+    }
+  }
+  return undefined;
+}
+
 function timestamp() {
   return new Date().toISOString().replace(/[-:]/g, '');
 }
@@ -239,7 +279,9 @@ function run(action, argv, out = process.stdout) {
     );
     return 0;
   }
-  const next = JSON.stringify(settings, null, indentOf(text)) + '\n';
+  const next =
+    (action === 'uninstall' && formattedAsBefore(file, settings)) ||
+    JSON.stringify(settings, null, indentOf(text)) + '\n';
   if (options.dryRun) {
     out.write(
       `${file}: ${action} ${verb} the hook for ${changed.join(', ')} (dry run: nothing written)\n`,

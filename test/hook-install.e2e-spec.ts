@@ -117,6 +117,19 @@ describe('usage-gateway-hook install / uninstall', () => {
     expect(run(dir, 'uninstall').stdout).toContain('nothing to do');
   });
 
+  it('gives a hand-formatted file back as it was written (compact arrays, spacing, key order)', () => {
+    const dir = home();
+    mkdirSync(join(dir, '.claude'));
+    const original =
+      '{\n  "model": "opus",\n  "permissions": { "allow": ["Bash(npm test:*)", "Read"] },\n' +
+      '  "env": {"A": "1"},   "cleanupPeriodDays": 30\n}\n';
+    writeFileSync(settingsOf(dir), original);
+    expect(run(dir, 'install').code).toBe(0);
+    expect(readFileSync(settingsOf(dir), 'utf8')).not.toBe(original);
+    expect(run(dir, 'uninstall').code).toBe(0);
+    expect(readFileSync(settingsOf(dir), 'utf8')).toBe(original);
+  });
+
   it('sets the status line with --statusline, never over the user’s own without --force', () => {
     const statusLine = {
       type: 'command',
