@@ -166,9 +166,19 @@ describe('alerts', () => {
     const newer = (await (
       await fetch(`${app.url}/api/alerts?after_id=${storedThresholds[1].id}`)
     ).json()) as { alerts: AlertDto[] };
+    // With a cursor: the next ones after it, oldest first (a poller pages forward).
     expect(newer.alerts.map((a) => a.id)).toEqual(
-      stored.alerts.filter((a) => a.id > storedThresholds[1].id).map((a) => a.id),
+      stored.alerts
+        .filter((a) => a.id > storedThresholds[1].id)
+        .map((a) => a.id)
+        .reverse(),
     );
+    const firstPage = (await (await fetch(`${app.url}/api/alerts?after_id=0&limit=1`)).json()) as {
+      alerts: AlertDto[];
+    };
+    expect(firstPage.alerts.map((a) => a.id)).toEqual([
+      Math.min(...stored.alerts.map((a) => a.id)),
+    ]);
     const sentSince = receiver.alerts.filter((a) => !beforeLive.has(a.id)).map((a) => a.id);
     await waitFor(
       () => {

@@ -45,11 +45,15 @@ export class AlertStore {
     }
   }
 
-  /** Newest first; `afterId` keeps those newer than a cursor. */
+  /**
+   * Without a cursor the newest `limit`, newest first (what a dashboard shows). With `afterId`
+   * the next `limit` after it, oldest first: a poller that passes the last id it saw pages
+   * forward and never skips one (newest-first there would jump over a burst).
+   */
   list(limit: number, afterId?: number): Promise<AlertRecord[]> {
     return this.alerts.find({
       where: afterId === undefined ? {} : { id: MoreThan(afterId) },
-      order: { id: 'DESC' },
+      order: { id: afterId === undefined ? 'DESC' : 'ASC' },
       take: limit,
     });
   }

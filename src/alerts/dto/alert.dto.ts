@@ -34,7 +34,7 @@ export class AlertsQueryDto {
   @Max(1000)
   limit?: number;
 
-  /** Only alerts with a larger id (newer than a cursor). */
+  /** The next alerts after this id, oldest first (page forward with the last id seen). */
   @IsOptional()
   @Type(() => Number)
   @IsInt()
