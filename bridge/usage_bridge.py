@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from usagebridge.config_store import ConfigStore  # noqa: E402
 from usagebridge.pricing import PriceTable  # noqa: E402
-from usagebridge.server import BridgeHTTPServer, HostAllowList  # noqa: E402
+from usagebridge.server import BridgeHTTPServer, Handler, HostAllowList  # noqa: E402
 from usagebridge.service import UsageService  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -49,6 +49,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--state-dir", default=None, help="where the usage config is persisted")
     parser.add_argument("--parent-pid", type=int, default=None, help="exit when this process is gone")
     parser.add_argument("--refresh-interval", type=float, default=1.0, help="seconds between log refreshes")
+    parser.add_argument("--request-timeout", type=float, default=60.0,
+                        help="seconds a connection may send nothing before it is closed")
     parser.add_argument("--allowed-hosts", default=os.environ.get("BRIDGE_ALLOWED_HOSTS", ""),
                         help="Host names served besides IP addresses and localhost, comma-separated (.domain, * for any)")
     parser.add_argument("--pricing-file", default=os.environ.get("BRIDGE_PRICING_FILE") or DEFAULT_PRICING)
@@ -90,6 +92,7 @@ def main(argv=None) -> int:
         sys.stderr.write("usage-bridge: cannot listen on %s:%d: %s\n" % (args.host, args.port, error))
         return 2
 
+    Handler.timeout = args.request_timeout
     stopping = threading.Event()
 
     def stop(reason: str) -> None:

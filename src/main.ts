@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
+import { Counter, Registry } from 'prom-client';
 import { createApp } from './app.factory';
 import { DOCS_PATH } from './common/swagger';
 import type { AppConfig } from './config/app-config';
@@ -56,7 +57,13 @@ async function bootstrap(): Promise<void> {
   // The Socket.IO Redis adapter sends some commands without awaiting them (a session saved when a
   // socket drops, a publish); during a Redis outage those reject with nobody listening. That must
   // not take the instance down (it keeps serving its own clients), so such a rejection is logged.
+  const unhandled = new Counter({
+    name: 'process_unhandled_rejections_total',
+    help: 'Promise rejections nobody handled (logged with their stack; the process kept running)',
+    registers: [app.get(Registry)],
+  });
   process.on('unhandledRejection', (reason: unknown) => {
+    unhandled.inc();
     logger.error(
       `unhandled rejection (kept running): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`,
     );

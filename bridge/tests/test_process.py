@@ -167,6 +167,15 @@ class BridgeProcess(unittest.TestCase):
         self.assertEqual(health["bytes_read_total"], os.path.getsize(path))
         self.assertIn(health["last_refresh_bytes"], (0, len(line) + 1))
 
+    def test_a_connection_that_sends_nothing_is_closed_after_the_request_timeout(self):
+        _, url = self.start("--request-timeout", "0.5")
+        host, port = url.replace("http://", "").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as stalled:
+            stalled.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finished
+            # The bridge closes it (recv returns b"" at its end); the 10 s is only a safety net.
+            self.assertEqual(stalled.recv(1024), b"")
+        self.assertEqual(request(url + "/health")[0], 200)
+
     def test_a_taken_port_is_reported_and_fatal(self):
         with socket.socket() as taken:
             taken.bind(("127.0.0.1", 0))

@@ -117,6 +117,9 @@ class Handler(BaseHTTPRequestHandler):
     # every keep-alive answer would wait ~40 ms for the second segment.
     disable_nagle_algorithm = True
     server_version = f"usage-bridge/{__version__}"
+    # A socket that sends nothing for this long is closed (its thread ends): a client that opens
+    # connections and stalls cannot hold threads for ever. Set from --request-timeout.
+    timeout = 60.0
 
     def log_message(self, format: str, *args) -> None:  # quiet: the gateway logs requests
         pass

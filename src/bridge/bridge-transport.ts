@@ -2,6 +2,8 @@ import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
+const IDLE_SOCKET_MS = 30_000;
+
 export interface TransportRequest {
   readonly method: 'GET' | 'POST';
   readonly url: string;
@@ -36,8 +38,20 @@ const MAX_BODY_BYTES = 32 * 1024 * 1024;
 @Injectable()
 export class BridgeTransport implements OnModuleDestroy {
   // Nagle off: a request goes out in one segment without waiting for the previous ACK.
-  private readonly http = new HttpAgent({ keepAlive: true, maxSockets: 64, noDelay: true });
-  private readonly https = new HttpsAgent({ keepAlive: true, maxSockets: 64, noDelay: true });
+  // An idle keep-alive socket is closed by us after 30 s, before the bridge closes it at 60 s
+  // (its --request-timeout): a request never goes out on a socket the other end just dropped.
+  private readonly http = new HttpAgent({
+    keepAlive: true,
+    maxSockets: 64,
+    noDelay: true,
+    timeout: IDLE_SOCKET_MS,
+  });
+  private readonly https = new HttpsAgent({
+    keepAlive: true,
+    maxSockets: 64,
+    noDelay: true,
+    timeout: IDLE_SOCKET_MS,
+  });
 
   onModuleDestroy(): void {
     this.http.destroy();
