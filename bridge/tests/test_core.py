@@ -10,7 +10,7 @@ from usagebridge.config_store import zone_for
 from usagebridge.pricing import PriceTable
 from usagebridge.report import sessions_payload, stats_payload
 from usagebridge.service import UsageService
-from usagebridge.store import LogStore
+from usagebridge.store import LogStore, usable_cpus
 from usagebridge.timeparse import iso_ms, parse_iso_ms
 
 from .fixtures import assistant_line, at, limit_line, user_line, write
@@ -64,6 +64,26 @@ class Pricing(unittest.TestCase):
             + 100_000 * SONNET["cache_read_input_token_cost_above_200k_tokens"]
         )
         self.assertAlmostEqual(cost, expected, places=12)
+
+
+class ScanWorkers(TempTree):
+    def cgroup(self, files):
+        root = tempfile.mkdtemp(dir=self.root, prefix="cgroup-")
+        for name, text in files.items():
+            path = os.path.join(root, name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as handle:
+                handle.write(text)
+        return root
+
+    def test_the_cpus_this_process_may_use_not_the_machines(self):
+        mine = len(os.sched_getaffinity(0))
+        self.assertEqual(usable_cpus(self.cgroup({})), mine)
+        self.assertEqual(usable_cpus(self.cgroup({"cpu.max": "max 100000\n"})), mine)
+        self.assertEqual(usable_cpus(self.cgroup({"cpu.max": "100000 100000\n"})), 1)
+        self.assertEqual(usable_cpus(self.cgroup({"cpu.max": "50000 100000\n"})), 1)
+        self.assertEqual(usable_cpus(self.cgroup({"cpu/cpu.cfs_quota_us": "100000", "cpu/cpu.cfs_period_us": "100000"})), 1)
+        self.assertEqual(usable_cpus(self.cgroup({"cpu/cpu.cfs_quota_us": "-1", "cpu/cpu.cfs_period_us": "100000"})), mine)
 
 
 class Parsing(TempTree):

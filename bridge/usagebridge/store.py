@@ -26,9 +26,38 @@ from .reports import UsageAggregates
 from .timeparse import parse_iso_ms
 
 _HEAD_TS = re.compile(rb'"timestamp"\s*:\s*"([^"]+)"')
-# A cold scan of at least this many bytes is split over worker processes (one per core, at most 2
-# per the machines this runs on); below it, starting workers costs more than it saves.
+# A cold scan of at least this many bytes is split over worker processes (one per CPU this
+# process may use, at most MAX_SCAN_WORKERS); below it, starting workers costs more than it saves.
 PARALLEL_MIN_BYTES = 64 * 1024 * 1024
+MAX_SCAN_WORKERS = 8
+
+
+def usable_cpus(cgroup_root: str = "/sys/fs/cgroup") -> int:
+    """CPUs this process may really use: its affinity mask, lowered by a cgroup v2 (`cpu.max`) or
+    v1 (`cpu.cfs_quota_us` / `cpu.cfs_period_us`) quota — a container limited to 2 CPUs on a
+    64-core host gets 2, a laptop's 8 cores get 8 (`os.cpu_count()` says 64 and 8)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    quota = None
+    try:
+        with open(os.path.join(cgroup_root, "cpu.max")) as handle:
+            limit, period = handle.read().split()[:2]
+            if limit != "max":
+                quota = int(limit) / int(period)
+    except (OSError, ValueError):
+        try:
+            with open(os.path.join(cgroup_root, "cpu", "cpu.cfs_quota_us")) as q, \
+                    open(os.path.join(cgroup_root, "cpu", "cpu.cfs_period_us")) as p:
+                limit_us, period_us = int(q.read()), int(p.read())
+                if limit_us > 0 and period_us > 0:
+                    quota = limit_us / period_us
+        except (OSError, ValueError):
+            pass
+    if quota is not None:
+        cpus = min(cpus, max(1, int(quota)))
+    return max(1, cpus)
 TASK_BYTES = 24 * 1024 * 1024
 TAIL_BYTES = 64
 
@@ -264,7 +293,7 @@ class LogStore:
     def _parse_new(self, paths: List[str], found: Dict[str, os.stat_result], places: Dict[str, "Place"]):
         """Yields (path, parsed) in the given order; large batches are parsed by worker processes."""
         total = sum(found[p].st_size for p in paths)
-        workers = min(2, os.cpu_count() or 1)
+        workers = min(MAX_SCAN_WORKERS, usable_cpus())
         if workers < 2 or total < PARALLEL_MIN_BYTES:
             for path in paths:
                 yield path, self._parse(path, 0, places[path])
