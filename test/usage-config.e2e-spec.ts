@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageService } from '../src/usage/usage.service';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/databases';
 import { FakeBridge } from './support/fake-bridge';
+import { describeWithService } from './support/services';
 import { startTestApp, type RunningApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
@@ -39,6 +40,52 @@ describe.each(databaseKinds())('usage config across instances on %s', (kind) => 
     expect(
       ((await (await fetch(`${b.url}/api/usage/config`)).json()) as { plan: string }).plan,
     ).toBe('max20');
+  });
+});
+
+describeWithService('TEST_DATABASE_URL', 'concurrent config changes on PostgreSQL', () => {
+  let db: TestDatabase;
+  const apps: RunningApp[] = [];
+  beforeAll(async () => {
+    db = await createTestDatabase('postgres');
+    apps.push(await startTestApp(db.env), await startTestApp(db.env, 0));
+  });
+  afterAll(async () => {
+    for (const app of apps) await app.close();
+    await db?.drop();
+  });
+
+  it('keeps both of two changes of different fields made at once on two instances', async () => {
+    const [a, b] = apps;
+    const zones = ['Europe/Berlin', 'Asia/Kolkata', 'America/St_Johns', 'UTC'];
+    const themes = ['dark', 'light', 'classic', 'auto'];
+    for (let round = 0; round < 12; round++) {
+      const theme = themes[round % themes.length];
+      const timezone = zones[round % zones.length];
+      const [x, y] = await Promise.all([
+        postConfig(a, { theme }),
+        postConfig(b, { timezone, reset_hour: round % 24 }),
+      ]);
+      expect([x.status, y.status]).toEqual([200, 200]);
+      // Read from the database through either instance (a lost update never shows up).
+      await waitFor(
+        async () => {
+          const stored = (await (await fetch(`${b.url}/api/usage/config`)).json()) as {
+            theme: string;
+            timezone: string;
+            reset_hour: number;
+          };
+          return (
+            (stored.theme === theme &&
+              stored.timezone === timezone &&
+              stored.reset_hour === round % 24) ||
+            undefined
+          );
+        },
+        5000,
+        `round ${round}: both changes stored`,
+      );
+    }
   });
 });
 

@@ -60,9 +60,34 @@ export class UsageConfigStore {
     change: Partial<UsageConfigValues>,
     now = this.now(),
   ): Promise<StoredUsageConfig & { previous: UsageConfigRecord | null }> {
+    // The very first change on two instances at once: both find no row to lock and insert it;
+    // the second insert breaks the key, and is run again against the row that now exists.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.merge(change, now);
+      } catch (error) {
+        const code = (error as { driverError?: { code?: string }; code?: string }).driverError
+          ?.code;
+        if (attempt >= 3 || (code !== '23505' && code !== 'SQLITE_CONSTRAINT_PRIMARYKEY'))
+          throw error;
+      }
+    }
+  }
+
+  private merge(
+    change: Partial<UsageConfigValues>,
+    now: number,
+  ): Promise<StoredUsageConfig & { previous: UsageConfigRecord | null }> {
     return this.configs.manager.transaction(async (manager) => {
       const repo = manager.getRepository(UsageConfigRecord);
-      const current = await repo.findOneBy({ id: ROW_ID });
+      // On PostgreSQL the row is locked for the read-modify-write: two concurrent changes of
+      // different fields both land (without it, the later write put back the field the earlier
+      // one had changed). SQLite has one writer at a time and no row locks.
+      const postgres = manager.connection.options.type === 'postgres';
+      const current = await repo.findOne({
+        where: { id: ROW_ID },
+        ...(postgres ? { lock: { mode: 'pessimistic_write' as const } } : {}),
+      });
       const base: UsageConfigValues = current ? toDto(current) : { ...DEFAULT_USAGE_CONFIG };
       // Absent fields (undefined on a DTO instance) keep their stored value; null clears one.
       const given = Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined));
