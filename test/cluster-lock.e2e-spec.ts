@@ -4,6 +4,7 @@ import { loadConfig } from '../src/config/load-config';
 import { RedisConnection } from '../src/redis/redis-connection';
 import { describeWithService } from './support/services';
 import { TcpProxy } from './support/tcp-proxy';
+import { waitFor } from './support/wait';
 
 describeWithService('TEST_REDIS_URL', 'cluster lock', (redisUrl) => {
   const name = `test-${Math.random().toString(36).slice(2)}`;
@@ -33,12 +34,19 @@ describeWithService('TEST_REDIS_URL', 'cluster lock', (redisUrl) => {
   it('lets one instance at a time run a job, and one per period when kept', async () => {
     let runs = 0;
     let release: () => void = () => undefined;
+    let started: () => void = () => undefined;
+    const running = new Promise<void>((r) => (started = r));
     const slow = one.runExclusive(
       `${name}-a`,
       10_000,
-      () => new Promise<void>((r) => (release = () => (runs++, r()))),
+      () =>
+        new Promise<void>((r) => {
+          release = () => (runs++, r());
+          started();
+        }),
     );
-    await new Promise((r) => setTimeout(r, 50));
+    // Waits for the job to hold the lock (a fixed sleep was too short on a loaded machine).
+    await running;
     expect(await two.runExclusive(`${name}-a`, 10_000, async () => void runs++)).toBe(false);
     release();
     expect(await slow).toBe(true);
@@ -51,10 +59,12 @@ describeWithService('TEST_REDIS_URL', 'cluster lock', (redisUrl) => {
     expect(
       await two.runExclusive(`${name}-b`, 300, async () => undefined, { release: false }),
     ).toBe(false);
-    await new Promise((r) => setTimeout(r, 400));
-    expect(
-      await two.runExclusive(`${name}-b`, 300, async () => undefined, { release: false }),
-    ).toBe(true);
+    // Kept for its 300 ms, then free: the next one to ask gets it.
+    await waitFor(
+      () => two.runExclusive(`${name}-b`, 300, async () => undefined, { release: false }),
+      5000,
+      'the kept lock to expire',
+    );
   });
 
   it('runs the job anyway when Redis is unreachable (the guarded jobs are idempotent)', async () => {
