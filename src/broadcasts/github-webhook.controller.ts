@@ -66,34 +66,25 @@ export class GithubWebhookController {
     const repository = body.repository?.full_name;
     if (!repository) return { accepted: false };
     const room = `project:${repository}`;
+    // What the delivery becomes: a pull request opened, or an issue opened, edited or closed.
+    let event: { type: string; data: Record<string, unknown> } | undefined;
     if (kind === 'pull_request' && body.action === 'opened' && body.pull_request) {
       const pr = body.pull_request;
-      const result = await this.domain.publish(
-        'pr.created',
-        room,
-        {
+      event = {
+        type: 'pr.created',
+        data: {
           repository,
           number: pr.number,
           title: pr.title,
           url: pr.html_url,
           author: pr.user?.login,
         },
-        'github',
-        idempotencyKey,
-      );
-      return {
-        accepted: true,
-        event_type: result.event_type,
-        id: result.id,
-        ...(result.created ? {} : { duplicate: true }),
       };
-    }
-    if (kind === 'issues' && body.issue && ISSUE_ACTIONS.has(body.action ?? '')) {
+    } else if (kind === 'issues' && body.issue && ISSUE_ACTIONS.has(body.action ?? '')) {
       const issue = body.issue;
-      const result = await this.domain.publish(
-        'issue.updated',
-        room,
-        {
+      event = {
+        type: 'issue.updated',
+        data: {
           repository,
           number: issue.number,
           title: issue.title,
@@ -101,6 +92,13 @@ export class GithubWebhookController {
           state: issue.state,
           url: issue.html_url,
         },
+      };
+    }
+    if (event) {
+      const result = await this.domain.publish(
+        event.type,
+        room,
+        event.data,
         'github',
         idempotencyKey,
       );
