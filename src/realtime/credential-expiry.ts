@@ -1,7 +1,13 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { CLOCK_SKEW_S } from '../auth/jwt-verifier';
 import { CLOCK, type Clock } from '../common/clock';
-import type { SocketData } from './realtime.protocol';
+import type { ErrorData, SocketData } from './realtime.protocol';
+
+/** What both transports tell a client whose credential expired, before closing it. */
+export const CREDENTIAL_EXPIRED: ErrorData = {
+  code: 'unauthorized',
+  message: 'expired: the credential expired; authenticate again or reconnect with a new one',
+};
 
 /** How often connected credentials are checked against the clock. */
 const SWEEP_INTERVAL_MS = 1000;

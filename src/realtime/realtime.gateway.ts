@@ -6,7 +6,7 @@ import { HOOK_EVENT_STORED, type HookEventStoredEvent } from '../events/hook-eve
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { AppConfig } from '../config/app-config';
 import { type CatchUpClient, ClientCatchUp } from './client-catch-up';
-import { CredentialExpiry, type ExpiryWatch } from './credential-expiry';
+import { CREDENTIAL_EXPIRED, CredentialExpiry, type ExpiryWatch } from './credential-expiry';
 import { ReplayOverflowError } from './event-replay';
 import { socketIoPending, whenDrained } from './transport-drain';
 import { ClientSessions, type SessionClient, type SessionError } from './client-session';
@@ -63,10 +63,7 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection {
     );
     adapter.onClientDisconnect((socket) => this.expiry.unwatch(socket as RealtimeSocket));
     this.expiry = expiry.channel((socket) => {
-      this.sendError(socket, {
-        code: 'unauthorized',
-        message: 'expired: the credential expired; authenticate again or reconnect with a new one',
-      });
+      this.sendError(socket, CREDENTIAL_EXPIRED);
       socket.disconnect(true);
     });
   }

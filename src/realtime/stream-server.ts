@@ -14,7 +14,7 @@ import { Authenticator, firstString } from '../auth/authenticator';
 import { CLOCK, type Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { type CatchUpClient, ClientCatchUp } from './client-catch-up';
-import { CredentialExpiry, type ExpiryWatch } from './credential-expiry';
+import { CREDENTIAL_EXPIRED, CredentialExpiry, type ExpiryWatch } from './credential-expiry';
 import { ReplayOverflowError } from './event-replay';
 import { whenDrained } from './transport-drain';
 import { ClientSessions, type SessionClient, type SessionError } from './client-session';
@@ -72,10 +72,7 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
     @Inject(CLOCK) private readonly now: Clock,
   ) {
     this.expiry = expiry.channel((client) => {
-      this.sendError(client, {
-        code: 'unauthorized',
-        message: 'expired: the credential expired; authenticate again or reconnect with a new one',
-      });
+      this.sendError(client, CREDENTIAL_EXPIRED);
       client.ws.close(4401, 'unauthorized: expired');
     });
     this.allowedOrigins = new Set(config.server.corsOrigins);
