@@ -7,6 +7,7 @@ import { AppModule } from './app.module';
 import type { Clock } from './common/clock';
 import type { AppConfig } from './config/app-config';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
+import { DatabaseAvailability } from './database/database-availability';
 import { genRequestId, REQUEST_ID_HEADER } from './common/request-id';
 import { clientErrorHandler } from './common/client-error.handler';
 import { parseJsonBody } from './common/json-guard';
@@ -79,7 +80,7 @@ export async function createApp(
   );
   app.useWebSocketAdapter(app.get(RealtimeIoAdapter));
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.useGlobalFilters(new ProblemDetailsFilter(app.get(DatabaseAvailability)));
   if (config.docs.enabled) await setupSwagger(app, packageVersion());
   await registerDashboard(app);
   return app;

@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterLock } from '../src/cluster/cluster-lock';
+import { DatabaseWrites } from '../src/database/database-writes';
 import { SnapshotStore } from '../src/usage/snapshot.store';
 import { UsageSnapshot } from '../src/usage/usage-snapshot.entity';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/databases';
@@ -49,6 +50,7 @@ describe.each(databaseKinds())('snapshot store on %s', (kind) => {
       app.app.get(DataSource).getRepository(UsageSnapshot),
       app.config,
       app.app.get(ClusterLock),
+      app.app.get(DatabaseWrites),
       () => Date.now(),
     );
     const before = (await rows()).length;

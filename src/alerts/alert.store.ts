@@ -4,6 +4,7 @@ import { LessThan, MoreThan, type Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { AlertRecord } from './alert.entity';
 import type { AlertDto } from './dto/alert.dto';
+import { DatabaseWrites } from '../database/database-writes';
 
 export type NewAlert = Omit<AlertRecord, 'id'>;
 
@@ -23,7 +24,10 @@ export function toDto(record: AlertRecord): AlertDto {
 /** Alerts in the database: each key stored once, which is what makes an alert go out once. */
 @Injectable()
 export class AlertStore {
-  constructor(@InjectRepository(AlertRecord) private readonly alerts: Repository<AlertRecord>) {}
+  constructor(
+    @InjectRepository(AlertRecord) private readonly alerts: Repository<AlertRecord>,
+    private readonly writes: DatabaseWrites,
+  ) {}
 
   /**
    * Stores the alert unless its key is stored already (by this instance, another one, or before a
@@ -32,9 +36,10 @@ export class AlertStore {
   async claim(alert: NewAlert): Promise<AlertRecord | undefined> {
     if (await this.alerts.exists({ where: { key: alert.key } })) return undefined;
     try {
-      // One INSERT, no transaction (save() would open one, and on SQLite's single connection
-      // concurrent transactions interleave): the unique index decides who has the key.
-      const result = await this.alerts.insert(alert as QueryDeepPartialEntity<AlertRecord>);
+      // One INSERT, no transaction: the unique index decides who has the key.
+      const result = await this.writes.write((manager) =>
+        manager.insert(AlertRecord, alert as QueryDeepPartialEntity<AlertRecord>),
+      );
       const id = (result.identifiers[0] as { id: number }).id;
       return { ...alert, id };
     } catch (error) {
@@ -59,7 +64,9 @@ export class AlertStore {
   }
 
   async prune(before: number): Promise<number> {
-    const result = await this.alerts.delete({ createdAt: LessThan(before) });
+    const result = await this.writes.write((manager) =>
+      manager.delete(AlertRecord, { createdAt: LessThan(before) }),
+    );
     return result.affected ?? 0;
   }
 }

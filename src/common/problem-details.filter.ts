@@ -10,6 +10,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPES, type ProblemDetails } from './problem-details';
 import { ValidationFailedException } from './validation.exception';
+import { isDatabaseUnavailable } from '../database/database-errors';
+import {
+  DATABASE_RETRY_AFTER_S,
+  type DatabaseAvailability,
+} from '../database/database-availability';
 
 /** An error that knows how to describe itself as problem details (e.g. bridge errors). */
 export interface ProblemSource {
@@ -81,6 +86,15 @@ export function toProblem(error: unknown, request: FastifyRequest): ProblemDetai
       ...base,
     };
   }
+  if (isDatabaseUnavailable(error)) {
+    return {
+      type: PROBLEM_TYPES.databaseUnavailable,
+      title: STATUS_CODES[503] as string,
+      status: 503,
+      detail: `The database is unavailable; nothing was stored. Retry after ${DATABASE_RETRY_AFTER_S} s.`,
+      ...base,
+    };
+  }
   const status = fastifyStatus(error);
   if (status !== undefined && status < 500) {
     return {
@@ -102,6 +116,8 @@ export function toProblem(error: unknown, request: FastifyRequest): ProblemDetai
 }
 
 export function sendProblem(reply: FastifyReply, problem: ProblemDetails): void {
+  if (problem.type === PROBLEM_TYPES.databaseUnavailable)
+    void reply.header('retry-after', String(DATABASE_RETRY_AFTER_S));
   void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(problem);
 }
 
@@ -110,12 +126,20 @@ export function sendProblem(reply: FastifyReply, problem: ProblemDetails): void 
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('ProblemDetails');
 
+  /** With the database's availability, an outage is logged once (by it), not per request. */
+  constructor(private readonly database?: DatabaseAvailability) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
     const problem = toProblem(exception, request);
-    if (problem.status >= 500) {
+    if (problem.type === PROBLEM_TYPES.databaseUnavailable && this.database) {
+      this.database.observe(exception);
+      this.database.refusedOne();
+    } else if (problem.status === 500) {
+      // Only the unexpected: a failed health check, a bridge problem or an outage is reported
+      // (once) where it is known, not with a stack per request.
       this.logger.error(
         { err: exception, request_id: problem.request_id },
         'request failed with an unexpected error',

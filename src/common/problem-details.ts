@@ -46,4 +46,5 @@ export const PROBLEM_TYPES = {
   validation: 'urn:usage-gateway:problem:validation',
   bridgeUnavailable: 'urn:usage-gateway:problem:bridge-unavailable',
   configRefused: 'urn:usage-gateway:problem:config-refused',
+  databaseUnavailable: 'urn:usage-gateway:problem:database-unavailable',
 } as const;

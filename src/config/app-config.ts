@@ -14,9 +14,14 @@ export interface ServerConfig {
   readonly bodyLimitBytes: number;
 }
 
-export type DatabaseConfig =
-  | { readonly type: 'sqlite'; readonly path: string; readonly migrationsRun: boolean }
-  | { readonly type: 'postgres'; readonly url: string; readonly migrationsRun: boolean };
+export type DatabaseConfig = (
+  | { readonly type: 'sqlite'; readonly path: string }
+  | { readonly type: 'postgres'; readonly url: string }
+) & {
+  readonly migrationsRun: boolean;
+  /** Every query's deadline (DB_QUERY_TIMEOUT_MS). */
+  readonly queryTimeoutMs: number;
+};
 
 export interface AlertsConfig {
   /** Where alerts are POSTed (none: stored and sent to dashboards only). */

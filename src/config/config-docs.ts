@@ -76,6 +76,11 @@ export const CONFIG_DOCS: Readonly<Record<keyof EnvSchema, ConfigDoc>> = {
     meaning: 'the embedded database file (its folder is created; WAL)',
   },
   DB_MIGRATIONS_RUN: { group: 'storage', meaning: 'run pending migrations at boot' },
+  DB_QUERY_TIMEOUT_MS: {
+    group: 'storage',
+    meaning:
+      'deadline of every query (PostgreSQL `statement_timeout` and read timeout, SQLite busy wait); a write past it is answered 503 + `Retry-After`',
+  },
   REDIS_URL: {
     group: 'storage',
     meaning: 'several instances: Socket.IO across them, shared rate limits, cluster locks',

@@ -83,6 +83,13 @@ export class EnvSchema {
   @IsBoolean()
   DB_MIGRATIONS_RUN: boolean = true;
 
+  /** Every query's deadline (PostgreSQL statement and read timeout, SQLite busy wait). */
+  @Int()
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  DB_QUERY_TIMEOUT_MS: number = 5000;
+
   @Optional()
   @IsOptional()
   @IsString()

@@ -72,6 +72,7 @@ describe('loadConfig', () => {
       type: 'postgres',
       url: 'postgres://u@db:5432/app',
       migrationsRun: true,
+      queryTimeoutMs: 5000,
     });
   });
 

@@ -88,11 +88,17 @@ export function loadConfig(
     }),
     database: Object.freeze(
       env.DATABASE_URL
-        ? { type: 'postgres' as const, url: env.DATABASE_URL, migrationsRun: env.DB_MIGRATIONS_RUN }
+        ? {
+            type: 'postgres' as const,
+            url: env.DATABASE_URL,
+            migrationsRun: env.DB_MIGRATIONS_RUN,
+            queryTimeoutMs: env.DB_QUERY_TIMEOUT_MS,
+          }
         : {
             type: 'sqlite' as const,
             path: resolve(env.DB_SQLITE_PATH),
             migrationsRun: env.DB_MIGRATIONS_RUN,
+            queryTimeoutMs: env.DB_QUERY_TIMEOUT_MS,
           },
     ),
     redis: Object.freeze({ url: env.REDIS_URL }),

@@ -2,10 +2,14 @@ import type { DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig } from '../config/app-config';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
+import { DeadlineClient } from './pg-deadline-client';
 import { sqliteDriver } from './sqlite-driver';
 
-const SQLITE_BUSY_TIMEOUT_MS = 5000;
 const PG_CONNECT_TIMEOUT_MS = 2000;
+/** TCP keepalive probes start after this much silence on a PostgreSQL connection. */
+const PG_KEEPALIVE_DELAY_MS = 10_000;
+/** The client's read deadline is a little longer than the server's, which answers cleanly. */
+const PG_READ_GRACE_MS = 500;
 
 /**
  * The one DataSource definition, used by the Nest app and by the CLI (`ormconfig.ts`).
@@ -26,7 +30,20 @@ export function buildDataSourceOptions(database: DatabaseConfig): DataSourceOpti
       ...common,
       type: 'postgres',
       url: database.url,
-      extra: { max: 10, connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS },
+      extra: {
+        max: 10,
+        Client: DeadlineClient,
+        // Waiting for a connection (a new one, or a free one of the pool) has a deadline too.
+        connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
+        // The server cancels a statement past the deadline; the client gives up on an answer that
+        // does not come (a silent partition) a little later and drops that connection.
+        statement_timeout: database.queryTimeoutMs,
+        query_timeout: database.queryTimeoutMs + PG_READ_GRACE_MS,
+        // A transaction left open by a client that vanished does not hold its locks for long.
+        idle_in_transaction_session_timeout: 2 * database.queryTimeoutMs,
+        keepAlive: true,
+        keepAliveInitialDelayMillis: PG_KEEPALIVE_DELAY_MS,
+      },
     };
   }
   return {
@@ -37,6 +54,6 @@ export function buildDataSourceOptions(database: DatabaseConfig): DataSourceOpti
     // WAL lets readers proceed while a writer commits; the busy timeout waits out short locks
     // (the CLI and the app may touch the file at once) instead of failing with SQLITE_BUSY.
     enableWAL: true,
-    timeout: SQLITE_BUSY_TIMEOUT_MS,
+    timeout: database.queryTimeoutMs,
   };
 }

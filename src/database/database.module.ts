@@ -1,9 +1,16 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
 import { buildDataSourceOptions } from './data-source-options';
+import { DatabaseAvailability } from './database-availability';
+import { DatabaseWrites } from './database-writes';
 
-/** The TypeORM connection; pending migrations run at boot when `DB_MIGRATIONS_RUN` is on. */
+/**
+ * The TypeORM connection (pending migrations run at boot when `DB_MIGRATIONS_RUN` is on) and
+ * whether the database answers (DatabaseAvailability), and the one way stores write
+ * (DatabaseWrites).
+ */
+@Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
@@ -15,5 +22,7 @@ import { buildDataSourceOptions } from './data-source-options';
       }),
     }),
   ],
+  providers: [DatabaseAvailability, DatabaseWrites],
+  exports: [DatabaseAvailability, DatabaseWrites],
 })
 export class DatabaseModule {}

@@ -12,6 +12,7 @@ import { ClusterLock } from '../cluster/cluster-lock';
 import { CLOCK, type Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { HookEvent } from './hook-event.entity';
+import { DatabaseWrites } from '../database/database-writes';
 
 const DAY_MS = 86_400_000;
 const PRUNE_EVERY_MS = 3_600_000;
@@ -42,6 +43,7 @@ export class EventRetention implements OnApplicationBootstrap, OnModuleDestroy {
     @InjectRepository(HookEvent) private readonly events: Repository<HookEvent>,
     private readonly config: AppConfig,
     private readonly lock: ClusterLock,
+    private readonly writes: DatabaseWrites,
     @Inject(CLOCK) private readonly now: Clock,
   ) {}
 
@@ -86,7 +88,9 @@ export class EventRetention implements OnApplicationBootstrap, OnModuleDestroy {
       });
       if (old.length === 0) break;
       const started = performance.now();
-      await repo.delete({ id: In(old.map((row) => row.id)) });
+      await this.writes.write((manager) =>
+        manager.delete(HookEvent, { id: In(old.map((row) => row.id)) }),
+      );
       const ms = performance.now() - started;
       longestBatchMs = Math.max(longestBatchMs, ms);
       deleted += old.length;

@@ -11,6 +11,9 @@ import {
 } from 'typeorm';
 import { HookEvent } from './hook-event.entity';
 import type { NormalizedHookEvent } from './hook-event.normalizer';
+import { DatabaseAvailability } from '../database/database-availability';
+import { DatabaseWrites } from '../database/database-writes';
+import { DatabaseUnavailableError } from '../database/database-errors';
 
 export interface EventFilter {
   readonly sourceApp?: string;
@@ -61,7 +64,11 @@ export class EventStore {
   private waiting: Waiting[] = [];
   private writing = false;
 
-  constructor(@InjectRepository(HookEvent) private readonly events: Repository<HookEvent>) {}
+  constructor(
+    @InjectRepository(HookEvent) private readonly events: Repository<HookEvent>,
+    private readonly writes: DatabaseWrites,
+    private readonly database: DatabaseAvailability,
+  ) {}
 
   /**
    * Stores one event; resolves once it is committed. With an idempotency key already stored, it
@@ -72,6 +79,12 @@ export class EventStore {
     receivedAt = Date.now(),
     idempotencyKey: string | null = null,
   ): Promise<Appended> {
+    // While the database is known to be away, refuse at once (503) rather than queue behind it.
+    try {
+      this.database.assertAvailable();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise((resolve, reject) => {
       this.waiting.push({ event, receivedAt, idempotencyKey, resolve, reject });
       if (!this.writing) void this.drain();
@@ -84,6 +97,10 @@ export class EventStore {
       while (this.waiting.length) {
         const batch = this.waiting;
         this.waiting = [];
+        if (!this.database.available) {
+          for (const w of batch) w.reject(new DatabaseUnavailableError('waiting for it to answer'));
+          continue;
+        }
         for (let attempt = 0; ; attempt++) {
           try {
             const stored = await this.commit(batch);
@@ -91,7 +108,9 @@ export class EventStore {
             break;
           } catch (error) {
             if (isUniqueViolation(error) && attempt < MAX_KEY_RACE_RETRIES) continue;
-            // Nothing of the batch was committed; each caller gets the error (and a 5xx).
+            // Nothing of the batch was committed; each caller gets the error (a 503 when the
+            // database is away: the batches queued behind this one are refused at once).
+            this.database.observe(error);
             for (const w of batch) w.reject(error);
             break;
           }
@@ -104,7 +123,7 @@ export class EventStore {
 
   /** One transaction: keys already stored (or repeated in the batch) resolve to the first row. */
   private commit(batch: readonly Waiting[]): Promise<Appended[]> {
-    return this.events.manager.transaction(async (manager) => {
+    return this.writes.transaction(async (manager) => {
       const keys = [...new Set(batch.map((w) => w.idempotencyKey).filter((k) => k !== null))];
       const known = new Map<string, HookEvent>();
       if (keys.length)

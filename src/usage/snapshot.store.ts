@@ -12,6 +12,7 @@ import { type FindOptionsWhere, LessThan, MoreThanOrEqual, type Repository } fro
 import { ClusterLock } from '../cluster/cluster-lock';
 import { AppConfig } from '../config/app-config';
 import { type SnapshotKind, UsageSnapshot } from './usage-snapshot.entity';
+import { DatabaseWrites } from '../database/database-writes';
 
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 /**
@@ -57,6 +58,7 @@ export class SnapshotStore implements OnApplicationBootstrap, OnModuleDestroy {
     @InjectRepository(UsageSnapshot) private readonly snapshots: Repository<UsageSnapshot>,
     private readonly config: AppConfig,
     private readonly lock: ClusterLock,
+    private readonly writes: DatabaseWrites,
     @Inject(CLOCK) private readonly now: Clock,
   ) {}
 
@@ -110,7 +112,6 @@ export class SnapshotStore implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async write(batch: Pending[]): Promise<void> {
-    const repo = this.snapshots;
     try {
       // After a restart the in-memory hashes are empty: skip what equals the newest stored row.
       const fresh: Pending[] = [];
@@ -124,7 +125,12 @@ export class SnapshotStore implements OnApplicationBootstrap, OnModuleDestroy {
         fresh.push(item);
       }
       if (fresh.length)
-        await repo.insert(fresh.map((item) => ({ ...item, payload: item.payload as object })));
+        await this.writes.write((manager) =>
+          manager.insert(
+            UsageSnapshot,
+            fresh.map((item) => ({ ...item, payload: item.payload as object })),
+          ),
+        );
     } catch (error) {
       this.logger.warn(
         `could not store ${batch.length} usage snapshot(s): ${(error as Error).message}`,
@@ -184,7 +190,9 @@ export class SnapshotStore implements OnApplicationBootstrap, OnModuleDestroy {
   async prune(now = this.now()): Promise<number> {
     const cutoff = now - this.config.usage.snapshotRetentionDays * DAY_MS;
     try {
-      const result = await this.snapshots.delete({ createdAt: LessThan(cutoff) });
+      const result = await this.writes.write((manager) =>
+        manager.delete(UsageSnapshot, { createdAt: LessThan(cutoff) }),
+      );
       return result.affected ?? 0;
     } catch (error) {
       this.logger.warn(`snapshot pruning failed: ${(error as Error).message}`);

@@ -5,6 +5,7 @@ import type { Repository } from 'typeorm';
 import type { UsageConfigDto } from './dto/usage-config.dto';
 import type { Plan, Theme } from './dto/usage-query.dto';
 import { UsageConfigRecord } from './usage-config.entity';
+import { DatabaseWrites } from '../database/database-writes';
 
 const ROW_ID = 1;
 export const DEFAULT_USAGE_CONFIG = {
@@ -39,6 +40,7 @@ function toDto(row: UsageConfigRecord): UsageConfigDto {
 export class UsageConfigStore {
   constructor(
     @InjectRepository(UsageConfigRecord) private readonly configs: Repository<UsageConfigRecord>,
+    private readonly writes: DatabaseWrites,
     @Inject(CLOCK) private readonly now: Clock,
   ) {}
 
@@ -78,7 +80,7 @@ export class UsageConfigStore {
     change: Partial<UsageConfigValues>,
     now: number,
   ): Promise<StoredUsageConfig & { previous: UsageConfigRecord | null }> {
-    return this.configs.manager.transaction(async (manager) => {
+    return this.writes.transaction(async (manager) => {
       const repo = manager.getRepository(UsageConfigRecord);
       // On PostgreSQL the row is locked for the read-modify-write: two concurrent changes of
       // different fields both land (without it, the later write put back the field the earlier
@@ -113,7 +115,7 @@ export class UsageConfigStore {
    * again since `updatedAt` — a newer change is not undone.
    */
   async restore(previous: UsageConfigRecord | null, updatedAt: string): Promise<void> {
-    await this.configs.manager.transaction(async (manager) => {
+    await this.writes.transaction(async (manager) => {
       const repo = manager.getRepository(UsageConfigRecord);
       const current = await repo.findOneBy({ id: ROW_ID });
       if (!current || current.updatedAt !== Date.parse(updatedAt)) return;
@@ -124,9 +126,12 @@ export class UsageConfigStore {
 
   /** Clears the pending mark, unless the config changed again since `updatedAt`. */
   async markPushed(updatedAt: string): Promise<void> {
-    await this.configs.update(
-      { id: ROW_ID, updatedAt: Date.parse(updatedAt) },
-      { pendingPush: false },
+    await this.writes.write((manager) =>
+      manager.update(
+        UsageConfigRecord,
+        { id: ROW_ID, updatedAt: Date.parse(updatedAt) },
+        { pendingPush: false },
+      ),
     );
   }
 }

@@ -7,6 +7,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  private partitioned = false;
   port = 0;
 
   constructor(
@@ -22,7 +23,13 @@ export class TcpProxy {
         s.on('close', () => this.sockets.delete(s));
         s.on('error', () => s.destroy());
       }
-      client.pipe(upstream).pipe(client);
+      // Not pipe(): during a partition the bytes are read and dropped, in both directions.
+      client.on('data', (chunk: Buffer) => {
+        if (!this.partitioned) upstream.write(chunk);
+      });
+      upstream.on('data', (chunk: Buffer) => {
+        if (!this.partitioned) client.write(chunk);
+      });
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
@@ -33,6 +40,19 @@ export class TcpProxy {
     const address = this.server.address();
     this.port = typeof address === 'object' && address ? address.port : 0;
     return this.port;
+  }
+
+  /**
+   * A silent partition: every byte either way is dropped, no FIN, no RST; new connections are
+   * accepted and hear nothing. The connections open now stay open, their in-flight exchanges lost.
+   */
+  partition(): void {
+    this.partitioned = true;
+  }
+
+  /** The network heals: bytes flow again (what was dropped stays lost). */
+  heal(): void {
+    this.partitioned = false;
   }
 
   /** Refuses new connections and drops the open ones, as a crashed server would. */
