@@ -367,6 +367,111 @@ async function drillPostgresCut(dir: string, serverUrl: string): Promise<void> {
   }
 }
 
+/**
+ * A silent partition: PostgreSQL's bytes vanish both ways for 5 s (no FIN, no RST), then the
+ * network heals. Writes must be answered (503 + Retry-After) within the query deadline, never
+ * hang; readiness must say 503; the write path must come back by itself.
+ */
+async function drillPostgresPartition(dir: string, serverUrl: string): Promise<void> {
+  const db: TestDatabase = await createPostgresDatabase(serverUrl);
+  const target = new URL(db.env.DATABASE_URL);
+  const proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
+  await proxy.start();
+  const viaProxy = new URL(target);
+  viaProxy.host = `127.0.0.1:${proxy.port}`;
+  const deadlineMs = 5000;
+  const gw = await Gateway.start(dir, {
+    DATABASE_URL: viaProxy.toString(),
+    DB_QUERY_TIMEOUT_MS: String(deadlineMs),
+    BRIDGE_PORT: String(await freePort()),
+  });
+  try {
+    await gw.bridgeReady();
+    const accepted = new Map<string, number>();
+    let phase: 'before' | 'partition' | 'healed' = 'before';
+    let stop = false;
+    let refused = 0;
+    let withRetryAfter = 0;
+    let slowestDuringMs = 0;
+    let firstAcceptedAfterHeal = Number.NaN;
+    let healedAt = 0;
+    const posters = Array.from({ length: 8 }, async (_, p) => {
+      for (let n = 0; !stop; n++) {
+        const key = randomUUID();
+        const sentIn = phase;
+        const t0 = performance.now();
+        const res = await post(
+          gw.url,
+          { hook_event_name: 'Notification', session_id: `part-${p}`, n },
+          { 'idempotency-key': key },
+        ).catch(() => undefined);
+        const ms = performance.now() - t0;
+        if (sentIn === 'partition') slowestDuringMs = Math.max(slowestDuringMs, ms);
+        if (res?.status === 201) {
+          accepted.set(key, ((await res.json()) as { id: number }).id);
+          if (phase === 'healed' && Number.isNaN(firstAcceptedAfterHeal))
+            firstAcceptedAfterHeal = (performance.now() - healedAt) / 1000;
+        } else {
+          refused++;
+          if (res?.headers.get('retry-after')) withRetryAfter++;
+          await res?.body?.cancel();
+        }
+        await sleep(10);
+      }
+    });
+    await sleep(2000);
+    phase = 'partition';
+    const cutAt = performance.now();
+    proxy.partition();
+    const unready = await waitUntil(
+      'ready 503',
+      async () => (await fetch(`${gw.url}/health/ready`)).status === 503,
+      10_000,
+    )
+      .then(() => (performance.now() - cutAt) / 1000)
+      .catch(() => Number.NaN);
+    await sleep(Math.max(0, 5000 - (performance.now() - cutAt)));
+    healedAt = performance.now();
+    proxy.heal();
+    phase = 'healed';
+    await waitUntil(
+      'a write accepted again',
+      () => !Number.isNaN(firstAcceptedAfterHeal),
+      30_000,
+    ).catch(() => undefined);
+    await sleep(1000);
+    stop = true;
+    await Promise.all(posters);
+    const client = new Client({ connectionString: db.env.DATABASE_URL });
+    await client.connect();
+    const { rows: stored } = await client.query<{ idempotency_key: string; id: number }>(
+      'SELECT idempotency_key, MIN(id) AS id FROM hook_events WHERE idempotency_key IS NOT NULL GROUP BY idempotency_key',
+    );
+    await client.end();
+    const byKey = new Map(stored.map((r) => [r.idempotency_key, r]));
+    const missing = [...accepted].filter(([key, id]) => Number(byKey.get(key)?.id) !== id).length;
+    rows.push({
+      drill: 'PostgreSQL silent partition 5 s (bytes dropped, no FIN/RST), 8 posters',
+      measured:
+        `slowest answer during it ${(slowestDuringMs / 1000).toFixed(2)} s (deadline ${deadlineMs / 1000} s); ` +
+        `${refused} refused (${withRetryAfter} with Retry-After); ready 503 after ${unready.toFixed(2)} s; ` +
+        `accepted again ${firstAcceptedAfterHeal.toFixed(2)} s after the heal; ${accepted.size} answered 201: ${missing} missing`,
+      goal: 'answered within deadline + 1 s, 503 with Retry-After; readiness 503; accepted ≤ 5 s after the heal; 0 lost',
+      ok:
+        slowestDuringMs <= deadlineMs + 1000 &&
+        refused > 0 &&
+        withRetryAfter === refused &&
+        unready <= deadlineMs / 1000 &&
+        firstAcceptedAfterHeal <= 5 &&
+        missing === 0,
+    });
+  } finally {
+    await gw.stop();
+    await proxy.stop();
+    await db.drop();
+  }
+}
+
 async function drillRedisCut(dir: string, redisUrl: string): Promise<void> {
   const target = new URL(redisUrl);
   const proxy = new TcpProxy(target.hostname, Number(target.port || 6379));
@@ -711,6 +816,7 @@ async function main(): Promise<void> {
     ['bridge-kill', drillBridgeKill, 'ok'],
     ['bridge-stop', drillBridgeStop, 'ok'],
     ['postgres-cut', (d) => drillPostgresCut(d, pg as string), pg],
+    ['postgres-partition', (d) => drillPostgresPartition(d, pg as string), pg],
     ['redis-cut', (d) => drillRedisCut(d, redis as string), redis && pg],
     ['gateway-kill', drillGatewayKill, 'ok'],
     ['hook-sender', drillHookSender, 'ok'],

@@ -10,6 +10,8 @@ import {
 
 /** How often an unavailable database is probed (`SELECT 1`, within the query deadline). */
 export const DATABASE_PROBE_INTERVAL_MS = 1000;
+/** A probe that has not answered by then counts as failed (the next one starts a second later). */
+const PROBE_DEADLINE_MS = 1000;
 /** What a refused request is told to wait before retrying (`Retry-After`, seconds). */
 export const DATABASE_RETRY_AFTER_S = 5;
 
@@ -92,11 +94,21 @@ export class DatabaseAvailability implements OnApplicationShutdown {
 
   private async probe(): Promise<void> {
     if (this.closed || this.downSince === null) return;
+    let deadline: NodeJS.Timeout | undefined;
     try {
-      await this.dataSource.query('SELECT 1');
+      // A pooled connection whose bytes were lost answers only at its read deadline: do not
+      // wait for it, try again (on another connection) a second later.
+      await Promise.race([
+        this.dataSource.query('SELECT 1'),
+        new Promise((_, reject) => {
+          deadline = setTimeout(() => reject(new Error('probe deadline')), PROBE_DEADLINE_MS);
+        }),
+      ]);
     } catch {
       this.scheduleProbe();
       return;
+    } finally {
+      clearTimeout(deadline);
     }
     const seconds = ((Date.now() - this.downSince) / 1000).toFixed(1);
     this.logger.log(
