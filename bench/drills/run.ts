@@ -289,6 +289,106 @@ async function drillBridgeStop(dir: string): Promise<void> {
   }
 }
 
+/** A bridge SIGSTOPped for 60 s: alive, listening, answering nothing. */
+async function drillBridgeHang(dir: string): Promise<void> {
+  const gw = await Gateway.start(dir, { BRIDGE_PORT: String(await freePort()) });
+  try {
+    const { process: proc } = await gw.bridgeReady();
+    const pid = proc.pid as number;
+    const load = readers(gw.url, 8);
+    await sleep(2000);
+    load.reset();
+    const stoppedAt = performance.now();
+    process.kill(pid, 'SIGSTOP');
+    const replaced = await waitUntil(
+      'a new bridge in place of the hung one',
+      async () => {
+        const s = await gw.status();
+        return s.process.state === 'ready' && s.healthy && s.process.pid !== pid ? s : undefined;
+      },
+      60_000,
+    )
+      .then(() => (performance.now() - stoppedAt) / 1000)
+      .catch(() => Number.NaN);
+    await sleep(Math.max(0, 60_000 - (performance.now() - stoppedAt)));
+    if (isAlive(pid)) process.kill(pid, 'SIGCONT');
+    await load.stop();
+    const { errors, reads, maxMs } = load.figures();
+    rows.push({
+      drill: 'bridge SIGSTOP 60 s (hung), 8 readers, default watch (2 s × 3)',
+      measured: `replaced ${replaced.toFixed(2)} s after the hang began (old pid ${isAlive(pid) ? 'STILL ALIVE' : 'gone'}); ${errors} errors / ${reads} reads, slowest ${maxMs.toFixed(0)} ms`,
+      goal: 'replaced ≤ 15 s; 0 errors (fallback meanwhile)',
+      ok: replaced <= 15 && errors === 0 && !isAlive(pid),
+    });
+  } finally {
+    await gw.stop();
+  }
+}
+
+/**
+ * A bridge killed every 20 s for 3 minutes (whenever one is running at the tick): the delay
+ * before each comeback grows, stops at BRIDGE_MAX_BACKOFF_MS, and starts over once the bridge
+ * stayed up BRIDGE_STABLE_AFTER_MS. Both are shortened (30 s) so the drill takes 4 minutes.
+ */
+async function drillCrashLoop(dir: string): Promise<void> {
+  const capMs = 30_000;
+  const stableMs = 30_000;
+  const gw = await Gateway.start(dir, {
+    BRIDGE_PORT: String(await freePort()),
+    BRIDGE_MAX_BACKOFF_MS: String(capMs),
+    BRIDGE_STABLE_AFTER_MS: String(stableMs),
+  });
+  const downtime = async (pid: number) => {
+    const killedAt = performance.now();
+    process.kill(pid, 'SIGKILL');
+    const s = await waitUntil(
+      'the bridge back',
+      async () => {
+        const st = await gw.status();
+        return st.process.state === 'ready' && st.process.pid !== pid ? st : undefined;
+      },
+      capMs + 30_000,
+    );
+    return { seconds: (performance.now() - killedAt) / 1000, pid: s.process.pid as number };
+  };
+  try {
+    let { process: proc } = await gw.bridgeReady();
+    const started = performance.now();
+    const comebacks: number[] = [];
+    const states = new Set<string>();
+    let pending: Promise<void> | undefined;
+    let pid = proc.pid as number;
+    for (let tick = 0; performance.now() - started < 180_000; tick++) {
+      const at = started + tick * 20_000;
+      await sleep(Math.max(0, at - performance.now()));
+      const s = await gw.status();
+      states.add(s.process.state);
+      if (s.process.state !== 'ready' || pending) continue; // nothing running to kill
+      pending = downtime(pid).then((r) => {
+        comebacks.push(r.seconds);
+        pid = r.pid;
+        pending = undefined;
+      });
+    }
+    await pending;
+    // Stable for BRIDGE_STABLE_AFTER_MS: forgiven, the next crash restarts after the first delay.
+    await sleep(stableMs + 2000);
+    const afterStable = (await downtime(pid)).seconds;
+    proc = (await gw.bridgeReady()).process;
+    const grows = comebacks.every((c, i) => i === 0 || c >= comebacks[i - 1] - 1);
+    const capped = Math.max(...comebacks) <= capMs / 1000 + 5;
+    const reachedCap = Math.max(...comebacks) >= (capMs / 1000) * 0.9;
+    rows.push({
+      drill: `bridge SIGKILL every 20 s for 3 min (cap ${capMs / 1000} s, stable after ${stableMs / 1000} s)`,
+      measured: `back after ${comebacks.map((c) => c.toFixed(1)).join(', ')} s; after ${stableMs / 1000} s stable: ${afterStable.toFixed(1)} s; states seen: ${[...states].join(', ')}`,
+      goal: 'comebacks grow, stop at the cap (≤ cap + 5 s), ≤ 5 s again after stability; never stuck',
+      ok: grows && capped && reachedCap && afterStable <= 5,
+    });
+  } finally {
+    await gw.stop();
+  }
+}
+
 async function drillPostgresCut(dir: string, serverUrl: string): Promise<void> {
   const db: TestDatabase = await createPostgresDatabase(serverUrl);
   const target = new URL(db.env.DATABASE_URL);
@@ -815,6 +915,8 @@ async function main(): Promise<void> {
   const drills: Array<[string, (dir: string) => Promise<void>, string | undefined]> = [
     ['bridge-kill', drillBridgeKill, 'ok'],
     ['bridge-stop', drillBridgeStop, 'ok'],
+    ['bridge-hang', drillBridgeHang, 'ok'],
+    ['crash-loop', drillCrashLoop, 'ok'],
     ['postgres-cut', (d) => drillPostgresCut(d, pg as string), pg],
     ['postgres-partition', (d) => drillPostgresPartition(d, pg as string), pg],
     ['redis-cut', (d) => drillRedisCut(d, redis as string), redis && pg],

@@ -124,14 +124,15 @@ export class AlertsService implements OnApplicationBootstrap, OnModuleDestroy {
     if (before === status.state) return;
     // Each instance runs its own bridge: its failure is its own alert (the key names it).
     const at = new Date(status.timestamp).toISOString();
-    if (status.state === 'failed') {
+    // `failed` comes back on every attempt of a crash loop: one alert until it has recovered.
+    if (status.state === 'failed' && !this.bridgeFailed) {
       this.bridgeFailed = true;
       await this.raise({
         key: `bridge_failed:${this.instance}:${at}`,
         type: 'bridge_failed',
         severity: 'critical',
         title: 'The usage bridge failed',
-        text: `The usage bridge stopped and will not be restarted (${status.reason ?? 'no reason given'}); usage is served from stored snapshots until it is back.`,
+        text: `The usage bridge keeps failing (${status.reason ?? 'no reason given'}); usage is served from stored snapshots until it is back.`,
         data: { instance: this.instance, reason: status.reason, state: status.state },
       });
     } else if (this.bridgeFailed && status.state === 'ready') {

@@ -16,6 +16,7 @@ export class BridgeMetrics {
   private readonly duration: Histogram<'route' | 'outcome'>;
   private readonly circuit: Gauge<'upstream'>;
   private readonly restarts: Counter;
+  private readonly hung: Counter;
 
   constructor(registry: Registry) {
     this.calls = new Counter({
@@ -42,6 +43,11 @@ export class BridgeMetrics {
       help: 'Automatic restarts of the spawned bridge process',
       registers: [registry],
     });
+    this.hung = new Counter({
+      name: 'bridge_hung_kills_total',
+      help: 'Spawned bridges killed because they stopped answering their health checks',
+      registers: [registry],
+    });
   }
 
   observeCall(route: string, outcome: string, seconds: number): void {
@@ -55,5 +61,9 @@ export class BridgeMetrics {
 
   restarted(): void {
     this.restarts.inc();
+  }
+
+  hungKilled(): void {
+    this.hung.inc();
   }
 }

@@ -7,6 +7,7 @@ export const BRIDGE_ERROR_TYPES = [
   'PORT_IN_USE',
   'PROCESS_CRASH',
   'HEALTH_CHECK_TIMEOUT',
+  'PROCESS_HUNG',
   'PROCESS_SPAWN_ERROR',
   'NETWORK_ERROR',
   'UNKNOWN_ERROR',
@@ -21,6 +22,7 @@ const PUBLIC_MESSAGES: Record<BridgeErrorType, string> = {
   PORT_IN_USE: "the usage bridge's port is taken by another process",
   PROCESS_CRASH: 'the usage bridge process exited',
   HEALTH_CHECK_TIMEOUT: 'the usage bridge did not become healthy in time',
+  PROCESS_HUNG: 'the usage bridge stopped answering and is being replaced',
   PROCESS_SPAWN_ERROR: 'the usage bridge process could not be started',
   NETWORK_ERROR: 'the usage bridge could not be reached',
   UNKNOWN_ERROR: 'the usage bridge failed',
@@ -82,6 +84,11 @@ export function troubleshootingFor(
         'The bridge started but did not answer GET /health in time.',
         'A very large log tree makes the first scan slow: raise BRIDGE_HEALTH_TIMEOUT_MS.',
         'Check that nothing (a firewall, a proxy variable) blocks 127.0.0.1.',
+      ];
+    case 'PROCESS_HUNG':
+      return [
+        'The bridge was running but stopped answering GET /health (stopped, swapping, or stuck); it was killed and is restarted.',
+        'If it recurs, its last stderr lines are attached; BRIDGE_WATCH_INTERVAL_MS and BRIDGE_HUNG_AFTER_CHECKS set how patient the check is.',
       ];
     case 'PROCESS_SPAWN_ERROR':
       return [

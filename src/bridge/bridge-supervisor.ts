@@ -9,7 +9,7 @@ import {
 import { mkdirSync } from 'node:fs';
 import { CLOCK, type Clock } from '../common/clock';
 import { AppConfig, type BridgeConfig } from '../config/app-config';
-import { BridgeHealthProbe, HealthWaitError } from './bridge-health.probe';
+import { BridgeHealthProbe, type HealthVerdict, HealthWaitError } from './bridge-health.probe';
 import { BridgeMetrics } from './bridge-metrics';
 import { BridgePreflight } from './bridge-preflight';
 import { BridgeProcess } from './bridge-process';
@@ -27,14 +27,9 @@ import { RestartPolicy } from './restart-policy';
 export interface SupervisorTimings {
   /** Pause between pre-flight attempts (three attempts in all). */
   readonly preflightRetryDelayMs: number;
-  /**
-   * A restarted bridge that stays healthy this long resets the restart counter: crashes further
-   * apart are not a crash loop, and each restarts after the first delay again.
-   */
-  readonly stableAfterMs: number;
 }
 export const SUPERVISOR_TIMINGS = Symbol('SUPERVISOR_TIMINGS');
-const DEFAULT_TIMINGS: SupervisorTimings = { preflightRetryDelayMs: 1000, stableAfterMs: 5_000 };
+const DEFAULT_TIMINGS: SupervisorTimings = { preflightRetryDelayMs: 1000 };
 
 export interface SupervisorStatus {
   readonly state: SupervisorState;
@@ -52,9 +47,10 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /**
  * Runs the Python bridge as a child process (BRIDGE_MODE=spawn): pre-flight checks (injected),
- * a start that waits for health (BridgeHealthProbe), typed errors with troubleshooting, restarts
- * as the RestartPolicy says, and a stop that never leaves a bridge behind (the bridge also watches
- * our pid: `--parent-pid`). The process itself is a BridgeProcess.
+ * a start that waits for health (BridgeHealthProbe), a watch while it runs (a bridge that stops
+ * answering is killed and replaced), typed errors with troubleshooting, restarts as the
+ * RestartPolicy says (for as long as auto-restart is on), and a stop that never leaves a bridge
+ * behind (the bridge also watches our pid: `--parent-pid`). The process itself is a BridgeProcess.
  */
 @Injectable()
 export class BridgeSupervisor implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -70,6 +66,7 @@ export class BridgeSupervisor implements OnApplicationBootstrap, OnApplicationSh
   private lastHealthCheck: string | null = null;
   private stopping = false;
   private restartTimer: NodeJS.Timeout | undefined;
+  private watchTimer: NodeJS.Timeout | undefined;
   private starting: Promise<void> | undefined;
 
   constructor(
@@ -83,7 +80,7 @@ export class BridgeSupervisor implements OnApplicationBootstrap, OnApplicationSh
   ) {
     this.bridge = config.bridge;
     this.timings = timings ?? DEFAULT_TIMINGS;
-    this.restarts = new RestartPolicy(this.bridge, this.timings.stableAfterMs);
+    this.restarts = new RestartPolicy(this.bridge);
     this.state = !this.bridge.enabled
       ? 'disabled'
       : this.bridge.mode === 'spawn'
@@ -150,6 +147,7 @@ export class BridgeSupervisor implements OnApplicationBootstrap, OnApplicationSh
         `usage bridge ready on 127.0.0.1:${this.port} (pid ${process.pid}, Python ${preflight.version})`,
       );
       this.restarts.readyAgain(() => this.state === 'ready' && this.process === process);
+      this.watch(process);
     } catch (error) {
       const failure =
         error instanceof BridgeProcessError
@@ -163,16 +161,60 @@ export class BridgeSupervisor implements OnApplicationBootstrap, OnApplicationSh
       this.abandon();
       this.recordError(failure);
       if (this.stopping) return;
-      // A crash during a restart counts as that restart failing; a failed first start (or a
-      // pre-flight failure) is final: restarting would fail the same way.
-      if (restarting) this.scheduleRestart(failure);
-      else this.fail(publicBridgeMessage(failure.type));
+      // A crash during a restart counts as that restart failing. A failed first start (often a
+      // pre-flight failure: no Python, the port taken) is announced as failed at once, and tried
+      // again with the same growing delay — the cause may go away (Python installed, the port
+      // freed) and nobody should have to restart the gateway for it.
+      this.scheduleRestart(failure, !restarting);
     }
   }
 
   /**
-   * `failed`: no more restarts now. After BRIDGE_FAILED_RETRY_MS it is tried again with a fresh
-   * count — the cause may be gone (Python installed, the port freed, a disk cleaned up).
+   * While ready, GET /health every BRIDGE_WATCH_INTERVAL_MS with that deadline. Any HTTP answer
+   * counts (a bridge warming up answers 503); BRIDGE_HUNG_AFTER_CHECKS checks in a row without
+   * one mean it is hung (stopped, stuck in a loop, swapping): it is killed and replaced.
+   */
+  private watch(process: BridgeProcess): void {
+    const baseUrl = this.baseUrl as string;
+    let misses = 0;
+    const tick = async () => {
+      if (this.stopping || this.process !== process) return;
+      const verdict = await this.health.check(baseUrl, this.bridge.watchIntervalMs);
+      if (this.stopping || this.process !== process) return;
+      this.lastHealthCheck = new Date(this.now()).toISOString();
+      const answered = verdict.healthy || verdict.reason?.startsWith('HTTP ');
+      misses = answered ? 0 : misses + 1;
+      if (misses >= this.bridge.hungAfterChecks) return void this.replaceHung(process, verdict);
+      this.watchTimer = setTimeout(() => void tick(), this.bridge.watchIntervalMs);
+      this.watchTimer.unref();
+    };
+    this.watchTimer = setTimeout(() => void tick(), this.bridge.watchIntervalMs);
+    this.watchTimer.unref();
+  }
+
+  private async replaceHung(hung: BridgeProcess, last: HealthVerdict): Promise<void> {
+    // Forget it first: its exit is ours, not an unexpected one.
+    this.process = undefined;
+    this.readyAt = null;
+    const error = new BridgeProcessError(
+      'PROCESS_HUNG',
+      `the bridge (pid ${hung.pid}) did not answer ${this.bridge.hungAfterChecks} health checks in a row (last: ${last.reason ?? 'unknown'}); killed with SIGKILL and replaced`,
+      troubleshootingFor('PROCESS_HUNG', this.bridge),
+      hung.stderr.tail(),
+    );
+    this.setState('restarting', publicBridgeMessage('PROCESS_HUNG'));
+    hung.kill('SIGKILL');
+    // A fixed BRIDGE_PORT is free again only once the old process is gone.
+    await hung.exited;
+    if (this.stopping) return;
+    this.metrics.hungKilled();
+    this.recordError(error);
+    this.scheduleRestart(error);
+  }
+
+  /**
+   * `failed` with auto-restart off: nothing restarts it, except BRIDGE_FAILED_RETRY_MS later,
+   * with a fresh count — the cause may be gone (Python installed, the port freed).
    */
   private fail(reason: string): void {
     this.setState('failed', reason);
@@ -289,8 +331,13 @@ export class BridgeSupervisor implements OnApplicationBootstrap, OnApplicationSh
     this.scheduleRestart(error);
   }
 
-  /** State reasons reach every socket client: the failure's public words, never paths or stderr. */
-  private scheduleRestart(error: BridgeProcessError): void {
+  /**
+   * The next attempt, after the policy's delay. `failed` is announced (and alerted) for a failed
+   * first start and once the failures in a row pass BRIDGE_MAX_RESTARTS; it is a state, not an
+   * end: the attempts go on at the capped delay. State reasons reach every socket client: the
+   * failure's public words, never paths or stderr.
+   */
+  private scheduleRestart(error: BridgeProcessError, announceFailed = false): void {
     const decision = this.restarts.next(publicBridgeMessage(error.type));
     if (!decision.restart) {
       this.logger.error(
@@ -299,9 +346,16 @@ export class BridgeSupervisor implements OnApplicationBootstrap, OnApplicationSh
       this.fail(decision.why);
       return;
     }
-    this.setState('restarting', publicBridgeMessage(error.type));
+    const failed = announceFailed || decision.crashLooping;
+    const seconds = Math.round(decision.delayMs / 100) / 10;
+    this.setState(
+      failed ? 'failed' : 'restarting',
+      failed
+        ? `${publicBridgeMessage(error.type)}; trying again in ${seconds} s`
+        : publicBridgeMessage(error.type),
+    );
     this.logger.warn(
-      `restarting the usage bridge in ${decision.delayMs} ms (attempt ${decision.attempt} of ${this.bridge.maxRestarts})`,
+      `restarting the usage bridge in ${decision.delayMs} ms (failure ${decision.attempt} in a row${decision.crashLooping ? `, more than BRIDGE_MAX_RESTARTS=${this.bridge.maxRestarts}: a crash loop, the delay grows up to ${this.bridge.maxBackoffMs} ms` : ''})`,
     );
     this.restartTimer = setTimeout(() => {
       this.metrics.restarted();
@@ -330,6 +384,7 @@ export class BridgeSupervisor implements OnApplicationBootstrap, OnApplicationSh
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.restartTimer);
+    clearTimeout(this.watchTimer);
     this.restarts.dispose();
     const running = this.process;
     if (!running?.running) {

@@ -50,6 +50,14 @@ export interface BridgeConfig {
   readonly restartDelayMs: number;
   /** After `failed`, try again this much later (0: stay failed). */
   readonly failedRetryMs: number;
+  /** The longest restart delay. */
+  readonly maxBackoffMs: number;
+  /** Healthy this long: the restart count starts over. */
+  readonly stableAfterMs: number;
+  /** While ready, /health is checked this often (and with this deadline). */
+  readonly watchIntervalMs: number;
+  /** Checks in a row without an answer before the bridge counts as hung. */
+  readonly hungAfterChecks: number;
   readonly healthIntervalMs: number;
   readonly healthMaxRetries: number;
   readonly healthTimeoutMs: number;

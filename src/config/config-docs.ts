@@ -115,18 +115,35 @@ export const CONFIG_DOCS: Readonly<Record<keyof EnvSchema, ConfigDoc>> = {
   },
   BRIDGE_PORT: { group: 'usage bridge', meaning: 'the spawned bridge’s port (0: any free one)' },
   BRIDGE_STATE_DIR: { group: 'usage bridge', meaning: 'where the bridge keeps its usage config' },
-  BRIDGE_AUTO_RESTART: { group: 'usage bridge', meaning: 'restart a bridge that exits' },
+  BRIDGE_AUTO_RESTART: {
+    group: 'usage bridge',
+    meaning: 'restart a bridge that exits, fails to start or hangs — for as long as it takes',
+  },
   BRIDGE_MAX_RESTARTS: {
     group: 'usage bridge',
-    meaning: 'restarts in a row before `failed`',
+    meaning:
+      'failures in a row before the state says `failed` (and `bridge_failed` is alerted); restarts go on',
   },
   BRIDGE_RESTART_DELAY_MS: {
     group: 'usage bridge',
-    meaning: 'first restart delay (doubles each time)',
+    meaning: 'first restart delay (doubles each time, up to `BRIDGE_MAX_BACKOFF_MS`)',
+  },
+  BRIDGE_MAX_BACKOFF_MS: { group: 'usage bridge', meaning: 'the longest restart delay' },
+  BRIDGE_STABLE_AFTER_MS: {
+    group: 'usage bridge',
+    meaning: 'healthy this long: the restart count and delay start over',
+  },
+  BRIDGE_WATCH_INTERVAL_MS: {
+    group: 'usage bridge',
+    meaning: 'while ready, `/health` is checked this often (each check with this deadline)',
+  },
+  BRIDGE_HUNG_AFTER_CHECKS: {
+    group: 'usage bridge',
+    meaning: 'checks in a row without an answer before a hung bridge is SIGKILLed and replaced',
   },
   BRIDGE_FAILED_RETRY_MS: {
     group: 'usage bridge',
-    meaning: 'a failed bridge is tried again this much later (0: never)',
+    meaning: 'with auto-restart off, a failed bridge is tried again this much later (0: never)',
   },
   BRIDGE_HEALTH_INTERVAL_MS: { group: 'usage bridge', meaning: 'start-up health poll interval' },
   BRIDGE_HEALTH_MAX_RETRIES: { group: 'usage bridge', meaning: 'start-up health polls' },

@@ -161,7 +161,36 @@ export class EnvSchema {
   @Max(600_000)
   BRIDGE_RESTART_DELAY_MS: number = 2000;
 
-  /** A failed bridge is tried again after this long (the cause may be gone); 0 never. */
+  /** The restart delay doubles up to this (a crash loop settles at one attempt per this long). */
+  @Int()
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  @NotShorterThan('BRIDGE_RESTART_DELAY_MS')
+  BRIDGE_MAX_BACKOFF_MS: number = 300_000;
+
+  /** A bridge healthy this long is not crash-looping: the restart count and delay start over. */
+  @Int()
+  @IsInt()
+  @Min(1000)
+  @Max(86_400_000)
+  BRIDGE_STABLE_AFTER_MS: number = 600_000;
+
+  /** While ready, the bridge's /health is checked this often, each check with this deadline. */
+  @Int()
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  BRIDGE_WATCH_INTERVAL_MS: number = 2000;
+
+  /** This many watch checks in a row without an answer: the bridge is hung, SIGKILLed, replaced. */
+  @Int()
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  BRIDGE_HUNG_AFTER_CHECKS: number = 3;
+
+  /** With auto-restart off, a failed bridge is tried again after this long; 0 never. */
   @Int()
   @IsInt()
   @Min(0)

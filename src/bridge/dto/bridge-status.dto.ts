@@ -3,7 +3,7 @@ import type { CircuitStateName, SupervisorState } from '../bridge-status.event';
 import type { UpstreamName } from '../bridge-client';
 
 export class BridgeErrorDto {
-  /** PYTHON_NOT_FOUND, SCRIPT_NOT_FOUND, DEPENDENCY_ERROR, PORT_IN_USE, PROCESS_CRASH, HEALTH_CHECK_TIMEOUT, PROCESS_SPAWN_ERROR, NETWORK_ERROR or UNKNOWN_ERROR */
+  /** PYTHON_NOT_FOUND, SCRIPT_NOT_FOUND, DEPENDENCY_ERROR, PORT_IN_USE, PROCESS_CRASH, HEALTH_CHECK_TIMEOUT, PROCESS_HUNG, PROCESS_SPAWN_ERROR, NETWORK_ERROR or UNKNOWN_ERROR */
   type!: BridgeErrorType;
   message!: string;
   /** Steps that fit this failure (admins only; empty otherwise). */
