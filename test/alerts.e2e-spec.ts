@@ -16,19 +16,22 @@ import { isAlive, waitFor } from './support/wait';
 /** A webhook receiver: records every POSTed alert; `answer` decides the reply (or none). */
 class Receiver {
   readonly alerts: AlertDto[] = [];
+  /** The Idempotency-Key of each POST, in order. */
+  readonly keys: string[] = [];
   private server: Server | undefined;
   answer: (res: ServerResponse) => void = (res) => res.writeHead(204).end();
 
-  async start(): Promise<string> {
+  async start(port = 0): Promise<string> {
     this.server = createServer((req: IncomingMessage, res: ServerResponse) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
         this.alerts.push(JSON.parse(body) as AlertDto);
+        this.keys.push(String(req.headers['idempotency-key']));
         this.answer(res);
       });
     });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    await new Promise<void>((r) => this.server!.listen(port, '127.0.0.1', r));
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`;
   }
 
@@ -102,6 +105,7 @@ describe('alerts', () => {
     await db?.drop();
     if (dir) rmSync(dir, { recursive: true, force: true });
     receiver.alerts.length = 0;
+    receiver.keys.length = 0;
     receiver.answer = (res) => res.writeHead(204).end();
   });
   afterAll(() => receiver.stop());
@@ -225,7 +229,7 @@ describe('alerts', () => {
     expect(receiver.thresholds()).toEqual([80]);
   }, 60_000);
 
-  it('a receiver that fails or hangs slows nothing; a failed delivery is retried, then counted as dropped', async () => {
+  it('a receiver that fails or hangs slows nothing; a failed delivery is retried with the same Idempotency-Key until ALERT_DELIVERY_MAX_AGE_MS, then counted as expired', async () => {
     fresh();
     addUsage(join(dir, 'claude'), 6000, 100); // 11,000: past 50 %
     const hanging = new Receiver();
@@ -235,6 +239,7 @@ describe('alerts', () => {
     try {
       const app = await startGateway(db, dir, {
         ALERT_WEBHOOK_URLS: `${url},${hangingUrl}`,
+        ALERT_DELIVERY_MAX_AGE_MS: '2500',
       });
       apps.push(app);
       // The check returns while both deliveries are still under way.
@@ -250,25 +255,102 @@ describe('alerts', () => {
       expect(stats.status).toBe(200);
       const alerts = await fetch(`${app.url}/api/alerts`);
       expect(alerts.status).toBe(200);
-      // The failing receiver is asked 4 times per alert (3 retries with backoff), then each alert
-      // is counted as dropped (the hanging receiver's attempts time out later).
+      // The failing receiver is asked again (1 s, 2 s later) until the alert is 2.5 s old, then
+      // the delivery counts as expired (the hanging receiver's attempts time out later).
       const keys = () => [...new Set(receiver.alerts.map((a) => a.key))];
       await waitFor(
         async () => {
           const metrics = await (await fetch(`${app.url}/metrics`)).text();
-          const dropped = /alert_webhook_deliveries_total\{outcome="dropped"\} (\d+)/.exec(metrics);
-          return Number(dropped?.[1] ?? 0) >= keys().length || undefined;
+          const expired = /alert_webhook_deliveries_total\{outcome="expired"\} (\d+)/.exec(metrics);
+          return Number(expired?.[1] ?? 0) >= keys().length || undefined;
         },
         20_000,
-        'the failed deliveries counted as dropped',
+        'the failed deliveries counted as expired',
       );
-      for (const key of keys())
-        expect(receiver.alerts.filter((a) => a.key === key)).toHaveLength(4);
+      for (const key of keys()) {
+        const copies = receiver.alerts.filter((a) => a.key === key);
+        expect(copies.length).toBeGreaterThanOrEqual(2);
+        // Every copy carries the alert's id as its Idempotency-Key.
+        const ids = receiver.alerts.flatMap((a, i) => (a.key === key ? [receiver.keys[i]] : []));
+        expect(new Set(ids)).toEqual(new Set([String(copies[0].id)]));
+      }
       expect(keys()).toContain(receiver.alerts.find((a) => a.data.threshold === 50)?.key);
     } finally {
       await hanging.stop();
     }
   }, 60_000);
+
+  it('at least once: an alert raised while the receiver is down is delivered after a gateway restart, once it is back', async () => {
+    fresh();
+    addUsage(join(dir, 'claude'), 6000, 100); // past 50 %
+    const down = new Receiver();
+    const downUrl = await down.start();
+    await down.stop(); // connection refused from now on
+    const env = { ALERT_WEBHOOK_URLS: downUrl };
+    const first = await startGateway(db, dir, env);
+    apps.push(first);
+    await waitFor(
+      async () => {
+        await settle(first);
+        const metrics = await (await fetch(`${first.url}/metrics`)).text();
+        return /alert_webhook_deliveries_total\{outcome="retry"\} [1-9]/.test(metrics) || undefined;
+      },
+      15_000,
+      'a failed attempt',
+    );
+    const raised = (
+      (await (await fetch(`${first.url}/api/alerts`)).json()) as { alerts: AlertDto[] }
+    ).alerts;
+    expect(raised.length).toBeGreaterThan(0);
+    await first.close();
+    apps.splice(apps.indexOf(first), 1);
+
+    // The receiver comes back on the same address; a new gateway process takes the outbox over.
+    const back = new Receiver();
+    const port = new URL(downUrl).port;
+    await back.start(Number(port));
+    try {
+      const second = await startGateway(db, dir, { ...env, DB_MIGRATIONS_RUN: 'false' });
+      apps.push(second);
+      await waitFor(
+        () => raised.every((a) => back.alerts.some((b) => b.id === a.id)) || undefined,
+        20_000,
+        'every alert delivered after the restart',
+      );
+      for (const [i, got] of back.alerts.entries()) expect(back.keys[i]).toBe(String(got.id));
+    } finally {
+      await back.stop();
+    }
+  }, 60_000);
+
+  it('finishes a delivery in flight at shutdown', async () => {
+    fresh();
+    addUsage(join(dir, 'claude'), 6000, 100);
+    const slow = new Receiver();
+    let answered = 0;
+    slow.answer = (res) =>
+      setTimeout(() => {
+        answered++;
+        res.writeHead(204).end();
+      }, 1500);
+    const slowUrl = await slow.start();
+    try {
+      const app = await startGateway(db, dir, { ALERT_WEBHOOK_URLS: slowUrl });
+      await waitFor(
+        async () => {
+          await app.app.get(AlertsService).check();
+          return slow.alerts.length > 0 || undefined;
+        },
+        10_000,
+        'a delivery under way',
+      );
+      expect(answered).toBe(0);
+      await app.close(); // waits for the attempt, which ends well
+      expect(answered).toBe(slow.alerts.length);
+    } finally {
+      await slow.stop();
+    }
+  }, 30_000);
 
   it('announces a failed bridge, and its recovery when it is tried again later', async () => {
     fresh();

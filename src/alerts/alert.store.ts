@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { LessThan, MoreThan, type Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { AlertDelivery } from './alert-delivery.entity';
 import { AlertRecord } from './alert.entity';
 import type { AlertDto } from './dto/alert.dto';
 import { DatabaseWrites } from '../database/database-writes';
@@ -31,17 +32,39 @@ export class AlertStore {
 
   /**
    * Stores the alert unless its key is stored already (by this instance, another one, or before a
-   * restart): the stored alert, or undefined when someone else has it.
+   * restart): the stored alert, or undefined when someone else has it. With it, in the same
+   * transaction, one outbox row per webhook target (`deliverTo`: URL hashes).
    */
-  async claim(alert: NewAlert): Promise<AlertRecord | undefined> {
+  async claim(
+    alert: NewAlert,
+    deliverTo: readonly string[] = [],
+  ): Promise<AlertRecord | undefined> {
     if (await this.alerts.exists({ where: { key: alert.key } })) return undefined;
     try {
-      // One INSERT, no transaction: the unique index decides who has the key.
-      const result = await this.writes.write((manager) =>
-        manager.insert(AlertRecord, alert as QueryDeepPartialEntity<AlertRecord>),
-      );
-      const id = (result.identifiers[0] as { id: number }).id;
-      return { ...alert, id };
+      // The unique index decides who has the key; the loser's transaction stores nothing.
+      return await this.writes.transaction(async (manager) => {
+        const result = await manager.insert(
+          AlertRecord,
+          alert as QueryDeepPartialEntity<AlertRecord>,
+        );
+        const id = (result.identifiers[0] as { id: number }).id;
+        if (deliverTo.length)
+          await manager.insert(
+            AlertDelivery,
+            deliverTo.map((urlHash) => ({
+              alertId: id,
+              urlHash,
+              status: 'pending' as const,
+              attempts: 0,
+              nextAttemptAt: alert.createdAt,
+              claimedUntil: 0,
+              lastError: null,
+              createdAt: alert.createdAt,
+              sentAt: null,
+            })),
+          );
+        return { ...alert, id };
+      });
     } catch (error) {
       // Another instance inserted the same key between the check and the insert: the unique
       // index said no. Anything else is a real failure.

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { EventsModule } from '../events/events.module';
 import { UsageModule } from '../usage/usage.module';
+import { AlertDelivery } from './alert-delivery.entity';
 import { AlertRecord } from './alert.entity';
 import { AlertStore } from './alert.store';
 import { AlertWebhooks } from './alert-webhooks';
@@ -10,7 +11,7 @@ import { AlertsService } from './alerts.service';
 
 /** Alerts: raised once across instances, stored, POSTed to webhooks, sent to dashboards. */
 @Module({
-  imports: [TypeOrmModule.forFeature([AlertRecord]), UsageModule, EventsModule],
+  imports: [TypeOrmModule.forFeature([AlertRecord, AlertDelivery]), UsageModule, EventsModule],
   controllers: [AlertsController],
   providers: [AlertStore, AlertWebhooks, AlertsService],
   exports: [AlertsService, AlertWebhooks],

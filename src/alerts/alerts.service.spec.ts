@@ -44,7 +44,7 @@ describe('AlertsService', () => {
     const emit = vi.fn();
     const alerts = new AlertsService(
       store as unknown as AlertStore,
-      { send } as unknown as AlertWebhooks,
+      { send, targets: () => ['hash'] } as unknown as AlertWebhooks,
       {
         statsForPush: vi.fn(async () => stats),
         isInEffect: vi.fn(async () => true),

@@ -229,7 +229,10 @@ export class AlertsService implements OnApplicationBootstrap, OnModuleDestroy {
     this.claiming.add(alert.key);
     let stored;
     try {
-      stored = await this.store.claim({ ...alert, createdAt: this.now() });
+      stored = await this.store.claim(
+        { ...alert, createdAt: this.now() },
+        announce ? this.webhooks.targets() : [],
+      );
     } finally {
       this.claiming.delete(alert.key);
     }

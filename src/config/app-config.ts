@@ -28,6 +28,8 @@ export interface AlertsConfig {
   readonly webhookUrls: readonly string[];
   readonly limitLeadMin: number;
   readonly checkIntervalMs: number;
+  /** Webhook deliveries are retried until the alert is this old. */
+  readonly deliveryMaxAgeMs: number;
 }
 
 export interface RedisConfig {

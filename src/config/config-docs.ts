@@ -180,6 +180,11 @@ export const CONFIG_DOCS: Readonly<Record<keyof EnvSchema, ConfigDoc>> = {
     group: 'alerts',
     meaning: 'how often usage is checked when nothing else read it',
   },
+  ALERT_DELIVERY_MAX_AGE_MS: {
+    group: 'alerts',
+    meaning:
+      'webhook deliveries are retried (1 s doubling to 1 min, across restarts) until the alert is this old',
+  },
   WS_METRICS_INTERVAL_MS: { group: 'realtime', meaning: 'skill-metrics broadcast period' },
   WS_MAX_CONNECTIONS: { group: 'realtime', meaning: 'sockets at once, both transports' },
   WS_MAX_BUFFER_BYTES: {

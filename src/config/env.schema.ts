@@ -288,6 +288,13 @@ export class EnvSchema {
   @Max(1440)
   ALERT_LIMIT_LEAD_MIN: number = 30;
 
+  /** An alert not acknowledged by a webhook receiver by then is given up (retries until then). */
+  @Int()
+  @IsInt()
+  @Min(1000)
+  @Max(604_800_000)
+  ALERT_DELIVERY_MAX_AGE_MS: number = 86_400_000;
+
   /** How often the usage is checked for alerts when nothing else asked for it. */
   @Int()
   @IsInt()

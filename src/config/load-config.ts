@@ -146,6 +146,7 @@ export function loadConfig(
       webhookUrls: Object.freeze(splitList(env.ALERT_WEBHOOK_URLS)),
       limitLeadMin: env.ALERT_LIMIT_LEAD_MIN,
       checkIntervalMs: env.ALERT_CHECK_INTERVAL_MS,
+      deliveryMaxAgeMs: env.ALERT_DELIVERY_MAX_AGE_MS,
     }),
     rateLimit: Object.freeze({
       readsPerMin: env.RATE_LIMIT_READS_PER_MIN,

@@ -1,3 +1,4 @@
+import { AlertDelivery } from '../alerts/alert-delivery.entity';
 import { AlertRecord } from '../alerts/alert.entity';
 import { HookEvent } from '../events/hook-event.entity';
 import { UsageConfigRecord } from '../usage/usage-config.entity';
@@ -7,4 +8,4 @@ import { UsageSnapshot } from '../usage/usage-snapshot.entity';
  * Every entity, for the one DataSource definition shared by the app and the TypeORM CLI.
  * Each feature owns its entities; this list only registers them.
  */
-export const ENTITIES = [UsageSnapshot, UsageConfigRecord, HookEvent, AlertRecord];
+export const ENTITIES = [UsageSnapshot, UsageConfigRecord, HookEvent, AlertRecord, AlertDelivery];

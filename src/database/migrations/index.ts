@@ -3,6 +3,7 @@ import { DomainEvents1795000000001 } from './1795000000001-DomainEvents';
 import { EventIdempotencyAndRetention1795000000002 } from './1795000000002-EventIdempotencyAndRetention';
 import { Alerts1795000000003 } from './1795000000003-Alerts';
 import { EventTimestampSource1795000000004 } from './1795000000004-EventTimestampSource';
+import { AlertOutbox1795000000005 } from './1795000000005-AlertOutbox';
 
 /** Every migration, in order. Listed by class (not a glob) so they load the same under tsc, SWC and Vitest. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   EventIdempotencyAndRetention1795000000002,
   Alerts1795000000003,
   EventTimestampSource1795000000004,
+  AlertOutbox1795000000005,
 ];
