@@ -7,14 +7,15 @@
  *
  * Prints one row per drill — what was measured, the goal, and where a latency or memory figure
  * has one, the no-fault baseline measured in the same run — and exits 1 when a goal is missed.
- * DRILLS=name,name runs a subset; DRILL_QUERIES (default 100000) sizes the heap drill.
+ * DRILLS=name,name runs a subset; DRILL_QUERIES (default 100000) sizes the heap drill;
+ * DRILL_RECEIVER_DOWN_S (default 600) is how long the alert receiver is down.
  * Needs TEST_DATABASE_URL and TEST_REDIS_URL for the PostgreSQL and Redis drills (skipped, and
  * reported as skipped, without them).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent, createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -640,6 +641,85 @@ async function drillRedisCut(dir: string, redisUrl: string): Promise<void> {
   }
 }
 
+/**
+ * An alert receiver down for DRILL_RECEIVER_DOWN_S (default 600) with a gateway restart in the
+ * middle. Alerts come from the bridge (BRIDGE_MAX_RESTARTS=0: each kill is `bridge_failed`, its
+ * comeback `bridge_recovered`) and the usage limit. Once the receiver is back every alert must
+ * arrive; copies only with the same Idempotency-Key.
+ */
+async function drillAlertOutbox(dir: string): Promise<void> {
+  const downS = Number(process.env.DRILL_RECEIVER_DOWN_S ?? 600);
+  const receiverPort = await freePort();
+  const got: Array<{ id: number; key: string | undefined }> = [];
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      got.push({
+        id: (JSON.parse(body) as { id: number }).id,
+        key: req.headers['idempotency-key'] as string | undefined,
+      });
+      res.writeHead(204).end();
+    });
+  });
+  const env = {
+    BRIDGE_PORT: String(await freePort()),
+    BRIDGE_MAX_RESTARTS: '0',
+    ALERT_WEBHOOK_URLS: `http://127.0.0.1:${receiverPort}/hook`,
+    ALERT_CHECK_INTERVAL_MS: '2000',
+  };
+  const killBridge = async (gw: Gateway) => {
+    const { process: proc } = await gw.bridgeReady(60_000);
+    process.kill(proc.pid as number, 'SIGKILL');
+    await waitUntil(
+      'the bridge back',
+      async () => {
+        const s = await gw.status();
+        return s.process.state === 'ready' && s.process.pid !== proc.pid ? s : undefined;
+      },
+      60_000,
+    );
+  };
+  const downAt = performance.now();
+  let gw = await Gateway.start(dir, env);
+  try {
+    for (let i = 0; i < 3; i++) await killBridge(gw);
+    await sleep(Math.max(0, (downS * 1000) / 2 - (performance.now() - downAt)));
+    await gw.stop(); // SIGTERM: a clean restart in the middle
+    gw = await Gateway.start(dir, env);
+    for (let i = 0; i < 2; i++) await killBridge(gw);
+    await sleep(Math.max(0, downS * 1000 - (performance.now() - downAt)));
+    const listed = (
+      (await (await fetch(`${gw.url}/api/alerts?limit=1000`)).json()) as {
+        alerts: Array<{ id: number; data: { passed_over?: boolean } }>;
+      }
+    ).alerts.filter((a) => !a.data.passed_over);
+    const backAt = performance.now();
+    await new Promise<void>((r) => receiver.listen(receiverPort, '127.0.0.1', r));
+    const allIn = await waitUntil(
+      'every alert delivered',
+      () => listed.every((a) => got.some((g) => g.id === a.id)) || undefined,
+      120_000,
+    )
+      .then(() => (performance.now() - backAt) / 1000)
+      .catch(() => Number.NaN);
+    await sleep(3000); // late copies, if any
+    const missing = listed.filter((a) => !got.some((g) => g.id === a.id)).length;
+    const copies = got.length - new Set(got.map((g) => g.id)).size;
+    const wrongKey = got.filter((g) => g.key !== String(g.id)).length;
+    rows.push({
+      drill: `alert receiver down ${downS} s, gateway restarted in the middle`,
+      measured: `${listed.length} alerts, all delivered ${allIn.toFixed(1)} s after the receiver came back; ${missing} missing, ${copies} extra copies, ${wrongKey} without the alert id as Idempotency-Key`,
+      goal: 'every alert delivered ≤ 75 s after it is back (retries cap at 1 min); copies only with the same key',
+      ok: listed.length > 0 && missing === 0 && wrongKey === 0 && allIn <= 75,
+    });
+  } finally {
+    await gw.stop();
+    receiver.closeAllConnections();
+    await new Promise((r) => receiver.close(r));
+  }
+}
+
 async function drillGatewayKill(dir: string): Promise<void> {
   const gw = await Gateway.start(dir, { BRIDGE_PORT: String(await freePort()) });
   const { process: proc } = await gw.bridgeReady();
@@ -921,6 +1001,7 @@ async function main(): Promise<void> {
     ['postgres-partition', (d) => drillPostgresPartition(d, pg as string), pg],
     ['redis-cut', (d) => drillRedisCut(d, redis as string), redis && pg],
     ['gateway-kill', drillGatewayKill, 'ok'],
+    ['alert-outbox', drillAlertOutbox, 'ok'],
     ['hook-sender', drillHookSender, 'ok'],
     ['heap', drillHeap, 'ok'],
     ['auth', drillAuthMatrix, 'ok'],

@@ -172,7 +172,8 @@ export class BridgeSupervisor implements OnApplicationBootstrap, OnApplicationSh
   /**
    * While ready, GET /health every BRIDGE_WATCH_INTERVAL_MS with that deadline. Any HTTP answer
    * counts (a bridge warming up answers 503); BRIDGE_HUNG_AFTER_CHECKS checks in a row without
-   * one mean it is hung (stopped, stuck in a loop, swapping): it is killed and replaced.
+   * one (back to back: hung after interval × (checks + 1) at most, 8 s by default) mean it is
+   * hung — stopped, stuck in a loop, swapping: it is killed and replaced.
    */
   private watch(process: BridgeProcess): void {
     const baseUrl = this.baseUrl as string;
@@ -185,7 +186,8 @@ export class BridgeSupervisor implements OnApplicationBootstrap, OnApplicationSh
       const answered = verdict.healthy || verdict.reason?.startsWith('HTTP ');
       misses = answered ? 0 : misses + 1;
       if (misses >= this.bridge.hungAfterChecks) return void this.replaceHung(process, verdict);
-      this.watchTimer = setTimeout(() => void tick(), this.bridge.watchIntervalMs);
+      // A check without an answer took the whole interval already: the next one starts now.
+      this.watchTimer = setTimeout(() => void tick(), answered ? this.bridge.watchIntervalMs : 0);
       this.watchTimer.unref();
     };
     this.watchTimer = setTimeout(() => void tick(), this.bridge.watchIntervalMs);

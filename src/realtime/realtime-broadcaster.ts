@@ -5,6 +5,7 @@ import { ALERT_RAISED, type AlertRaisedEvent } from '../alerts/alert.events';
 import { HOOK_EVENT_STORED, type HookEventStoredEvent } from '../events/hook-event.events';
 import { USAGE_UPDATED_EVENT, type UsageUpdatedEvent } from '../usage/usage.events';
 import type { DailyReportDto } from '../usage/dto/usage-report.dto';
+import type { HookEventDto } from '../events/dto/hook-event.dto';
 import { UsageService } from '../usage/usage.service';
 import { EventReplay } from './event-replay';
 import { KeyedThrottle } from './keyed-throttle';
@@ -71,6 +72,16 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
       if (!event.room && USAGE_TRIGGERS.has(event.hook_event_type))
         this.usagePushes.trigger(event.session_id);
     }
+    this.replay.broadcasted(event);
+  }
+
+  /**
+   * An event this instance's clients missed (it was broadcast while the instances could not reach
+   * each other): to them only, as it would have arrived.
+   */
+  deliverLocally(event: HookEventDto): void {
+    const { name, rooms, message } = liveMessage(event);
+    this.emit(rooms, name, message, 'local');
     this.replay.broadcasted(event);
   }
 

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { BridgeModule } from '../bridge/bridge.module';
 import { EventsModule } from '../events/events.module';
 import { UsageModule } from '../usage/usage.module';
+import { ClusterCatchUp } from './cluster-catch-up';
 import { ClientCatchUp } from './client-catch-up';
 import { ClientSessions } from './client-session';
 import { CredentialExpiry } from './credential-expiry';
@@ -25,6 +26,7 @@ import { StreamServer } from './stream-server';
     RealtimeBroadcaster,
     EventReplay,
     ClientCatchUp,
+    ClusterCatchUp,
     ClientSessions,
     CredentialExpiry,
     MetricsTicker,

@@ -23,11 +23,28 @@ export type RealtimeServer = Server<
 export class SocketServerRef {
   private current: RealtimeServer | undefined;
   private adapterRedis: Redis | undefined;
+  private readonly watchers: Array<{ lost: () => void; back: () => void }> = [];
 
   attach(server: Server, adapterRedis: Redis | undefined): void {
     if (this.current) throw new Error('the Socket.IO server is attached already');
     this.current = server as RealtimeServer;
     this.adapterRedis = adapterRedis;
+    for (const watcher of this.watchers) this.subscribe(watcher);
+  }
+
+  /**
+   * `lost` when the adapter's Redis connection closes, `back` when it is ready again (several
+   * instances only; whether the server is attached yet or not).
+   */
+  watchCrossInstance(lost: () => void, back: () => void): void {
+    const watcher = { lost, back };
+    this.watchers.push(watcher);
+    if (this.adapterRedis) this.subscribe(watcher);
+  }
+
+  private subscribe({ lost, back }: { lost: () => void; back: () => void }): void {
+    this.adapterRedis?.on('close', lost);
+    this.adapterRedis?.on('ready', back);
   }
 
   get server(): RealtimeServer | undefined {

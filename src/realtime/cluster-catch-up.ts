@@ -1,0 +1,142 @@
+import {
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
+import { Counter, Registry } from 'prom-client';
+import { EventsService } from '../events/events.service';
+import { HOOK_EVENT_STORED, type HookEventStoredEvent } from '../events/hook-event.events';
+import { RealtimeBroadcaster } from './realtime-broadcaster';
+import { SocketServerRef } from './socket-server.ref';
+
+/** Events seen remembered (to skip them in a catch-up); more only while an outage is caught up. */
+const RECENT = 2000;
+/** A catch-up starts this far below the newest id seen (events in flight when Redis went). */
+const MARGIN = 200;
+/** Catch-up passes after Redis is back (ms): the adapters resume within these. */
+export const CATCH_UP_PASSES_MS = [1000, 3000, 8000] as const;
+const PAGE = 500;
+
+/**
+ * With several instances, a broadcast crosses to the others through Redis. While Redis is away
+ * each instance serves its own clients, and the others' events do not reach them. When Redis is
+ * back, each instance reads the events stored since the outage began (events have ids) and
+ * delivers to its own clients those they have not been sent — so no connected client misses an
+ * acknowledged event. Several passes: events posted between the return and the adapters'
+ * resumption are caught as well.
+ */
+@Injectable()
+export class ClusterCatchUp implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(ClusterCatchUp.name);
+  private readonly seen = new Set<number>();
+  private readonly order: number[] = [];
+  private lastSeen = 0;
+  private outageFrom: number | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private running: Promise<void> | undefined;
+  private readonly delivered: Counter;
+
+  constructor(
+    private readonly ref: SocketServerRef,
+    private readonly events: EventsService,
+    private readonly broadcaster: RealtimeBroadcaster,
+    registry: Registry,
+  ) {
+    this.delivered = new Counter({
+      name: 'realtime_catch_up_events_total',
+      help: 'Events delivered to this instance’s clients after a Redis outage (they missed them)',
+      registers: [registry],
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.lastSeen = await this.events.lastId().catch(() => 0);
+    this.ref.watchCrossInstance(
+      () => this.lost(),
+      () => this.back(),
+    );
+  }
+
+  onModuleDestroy(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+  }
+
+  @OnEvent(HOOK_EVENT_STORED)
+  saw({ event }: HookEventStoredEvent): void {
+    this.remember(event.id);
+  }
+
+  private remember(id: number): void {
+    if (this.seen.has(id)) return;
+    this.seen.add(id);
+    this.order.push(id);
+    if (id > this.lastSeen) this.lastSeen = id;
+    this.trim();
+  }
+
+  /** While an outage is caught up every id is kept; otherwise the newest RECENT. */
+  private trim(): void {
+    while (this.outageFrom === null && this.order.length > RECENT)
+      this.seen.delete(this.order.shift() as number);
+  }
+
+  private lost(): void {
+    if (this.outageFrom !== null) return;
+    this.outageFrom = Math.max(0, this.lastSeen - MARGIN);
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers = [];
+  }
+
+  private back(): void {
+    if (this.outageFrom === null) return;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers = CATCH_UP_PASSES_MS.map((ms, i) => {
+      const timer = setTimeout(() => {
+        void this.pass(i === CATCH_UP_PASSES_MS.length - 1);
+      }, ms);
+      timer.unref();
+      return timer;
+    });
+  }
+
+  /** Delivers what this instance's clients missed since the outage began. */
+  private pass(last: boolean): Promise<void> {
+    this.running = (this.running ?? Promise.resolve()).then(async () => {
+      const from = this.outageFrom;
+      if (from === null) return;
+      let caughtUp = 0;
+      try {
+        const upTo = await this.events.lastId();
+        for (let after = from; after < upTo;) {
+          const page = await this.events.between(after, upTo, PAGE);
+          if (page.length === 0) break;
+          for (const event of page) {
+            if (this.seen.has(event.id)) continue;
+            this.broadcaster.deliverLocally(event);
+            this.remember(event.id);
+            caughtUp++;
+          }
+          after = (page.at(-1) as { id: number }).id;
+        }
+      } catch (error) {
+        this.logger.warn(
+          `catching clients up after the Redis outage failed: ${(error as Error).message}`,
+        );
+        return;
+      }
+      if (caughtUp) {
+        this.delivered.inc(caughtUp);
+        this.logger.log(
+          `caught this instance's clients up on ${caughtUp} event(s) missed while Redis was away`,
+        );
+      }
+      if (last && this.ref.crossInstance()) {
+        this.outageFrom = null;
+        this.trim();
+      }
+    });
+    return this.running;
+  }
+}
