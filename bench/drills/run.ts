@@ -581,22 +581,56 @@ async function drillRedisCut(dir: string, redisUrl: string): Promise<void> {
   const env = { REDIS_URL: `redis://127.0.0.1:${proxy.port}`, ...db.env };
   const a = await Gateway.start(join(dir, 'a'), { ...env, BRIDGE_PORT: String(await freePort()) });
   const b = await Gateway.start(join(dir, 'b'), { ...env, BRIDGE_PORT: String(await freePort()) });
-  const socket = io(b.url, {
-    transports: ['websocket'],
-    reconnection: true,
-    reconnectionDelay: 200,
+  // A Socket.IO and a /stream client on each instance: each must get every acknowledged event.
+  const clients = new Map<string, Map<number, number>>();
+  const count = (name: string, id: number) => {
+    const seen = clients.get(name) as Map<number, number>;
+    seen.set(id, (seen.get(id) ?? 0) + 1);
+  };
+  const sockets = [a, b].map((g, i) => {
+    const name = `Socket.IO on ${i ? 'B' : 'A'}`;
+    clients.set(name, new Map());
+    const socket = io(g.url, {
+      transports: ['websocket'],
+      reconnection: true,
+      reconnectionDelay: 200,
+    });
+    socket.on('event', (message: { event_id: number }) => count(name, message.event_id));
+    return socket;
   });
-  const seen = new Map<number, number>();
-  socket.on('event', (message: { event_id: number }) =>
-    seen.set(message.event_id, (seen.get(message.event_id) ?? 0) + 1),
-  );
+  const streams = [a, b].map((g, i) => {
+    const name = `/stream on ${i ? 'B' : 'A'}`;
+    clients.set(name, new Map());
+    const ws = new WebSocket(`${g.url.replace('http', 'ws')}/stream`);
+    ws.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as { type: string; event_id?: number };
+      if (frame.type === 'event') count(name, frame.event_id as number);
+    });
+    return ws;
+  });
+  const acknowledged: number[] = [];
+  let stop = false;
+  const posters = [a, b, a, b].map(async (g, p) => {
+    for (let n = 0; !stop; n++) {
+      const res = await post(g.url, {
+        hook_event_name: 'Notification',
+        session_id: `redis-${p}`,
+        n,
+      }).catch(() => undefined);
+      if (res?.status === 201) acknowledged.push(((await res.json()) as { id: number }).id);
+      await sleep(50);
+    }
+  });
   try {
-    await waitUntil('socket on B', () => socket.connected, 10_000);
-    await proxy.stop();
-    await post(a.url, { hook_event_name: 'Notification', session_id: 'during-cut' }).catch(
-      () => undefined,
+    await waitUntil('clients connected', () => sockets.every((s) => s.connected), 10_000);
+    await waitUntil(
+      'streams open',
+      () => streams.every((w) => w.readyState === WebSocket.OPEN),
+      10_000,
     );
-    await sleep(5000);
+    await sleep(2000);
+    await proxy.stop();
+    await sleep(10_000);
     await proxy.start();
     const redisUp = async (g: Gateway) =>
       (
@@ -609,31 +643,27 @@ async function drillRedisCut(dir: string, redisUrl: string): Promise<void> {
       async () => (await redisUp(a)) && (await redisUp(b)),
       30_000,
     );
-    // After the cut: an event posted to A reaches B's client, once.
-    const deliveredAfter = await waitUntil(
-      'an event from A on B',
-      async () => {
-        const res = await post(a.url, { hook_event_name: 'Notification', session_id: 'after-cut' });
-        const { id } = (await res.json()) as { id: number };
-        await sleep(500);
-        return seen.has(id) ? id : undefined;
-      },
-      30_000,
-    ).catch(() => undefined);
-    const sentinel = (await (
-      await post(a.url, { hook_event_name: 'Stop', session_id: 'sentinel' })
-    ).json()) as { id: number };
-    await waitUntil('sentinel on B', () => seen.has(sentinel.id), 10_000).catch(() => undefined);
+    await sleep(3000);
+    stop = true;
+    await Promise.all(posters);
+    await sleep(10_000); // every catch-up pass has run, the last posts have crossed
     const alive = a.child.exitCode === null && b.child.exitCode === null;
-    const copies = deliveredAfter === undefined ? 0 : seen.get(deliveredAfter);
+    const report = [...clients].map(([name, seen]) => {
+      const missing = acknowledged.filter((id) => !seen.has(id)).length;
+      const twice = [...seen.values()].filter((c) => c > 1).length;
+      return { name, missing, twice };
+    });
     rows.push({
-      drill: 'Redis cut 5 s, two instances (Socket.IO on B)',
-      measured: `${alive ? 'both instances up' : 'AN INSTANCE EXITED'}; after the cut an event from A reached B ${copies ?? 0}×`,
-      goal: 'no instance exits; after the cut A → B exactly once',
-      ok: alive && copies === 1 && seen.get(sentinel.id) === 1,
+      drill:
+        'Redis stopped 10 s under two instances (4 posters on A and B; Socket.IO and /stream clients on both)',
+      measured: `${alive ? 'both instances up' : 'AN INSTANCE EXITED'}; ${acknowledged.length} acknowledged; ${report.map((r) => `${r.name}: ${r.missing} missing, ${r.twice} twice`).join('; ')}`,
+      goal: 'no instance exits; every acknowledged event reaches every connected client',
+      ok: alive && acknowledged.length > 0 && report.every((r) => r.missing === 0),
     });
   } finally {
-    socket.close();
+    stop = true;
+    for (const socket of sockets) socket.close();
+    for (const ws of streams) ws.terminate();
     await a.stop();
     await b.stop();
     await proxy.stop();
