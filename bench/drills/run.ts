@@ -8,13 +8,14 @@
  * Prints one row per drill — what was measured, the goal, and where a latency or memory figure
  * has one, the no-fault baseline measured in the same run — and exits 1 when a goal is missed.
  * DRILLS=name,name runs a subset; DRILL_QUERIES (default 100000) sizes the heap drill;
- * DRILL_RECEIVER_DOWN_S (default 600) is how long the alert receiver is down.
+ * DRILL_RECEIVER_DOWN_S (default 600) is how long the alert receiver is down; DRILL_TREE_BYTES
+ * (default 3e8) sizes the log tree of the rebuild drill.
  * Needs TEST_DATABASE_URL and TEST_REDIS_URL for the PostgreSQL and Redis drills (skipped, and
  * reported as skipped, without them).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -387,6 +388,142 @@ async function drillCrashLoop(dir: string): Promise<void> {
     });
   } finally {
     await gw.stop();
+  }
+}
+
+/** The bridge, spawned on its own (no gateway): its stdout's first line names its URL. */
+async function spawnBridge(
+  tree: string,
+  stateDir: string,
+): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(
+    'python3',
+    [
+      join(ROOT, 'bridge', 'usage_bridge.py'),
+      '--port',
+      '0',
+      '--data-dir',
+      tree,
+      '--state-dir',
+      stateDir,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout?.once('data', (chunk: Buffer) => {
+      const found = /http:\/\/\S+/.exec(chunk.toString());
+      if (found) resolve(found[0]);
+      else reject(new Error(`no URL in ${chunk.toString()}`));
+    });
+    child.once('exit', () => reject(new Error('the bridge exited')));
+  });
+  child.stdout?.resume();
+  await waitUntil(
+    'the first scan',
+    async () =>
+      ((await (await fetch(`${url}/health`)).json()) as { initial_scan_complete: boolean })
+        .initial_scan_complete,
+    300_000,
+  );
+  return { url, child };
+}
+
+/**
+ * A log tree (DRILL_TREE_BYTES, default 300 MB) with a line nested 100,000 deep, then one file
+ * deleted (Claude Code deletes old transcripts): reports stay answered while the store is built
+ * again in the background, and afterwards equal those of a bridge started on the tree as it is.
+ */
+async function drillLogTree(dir: string): Promise<void> {
+  const bytes = Number(process.env.DRILL_TREE_BYTES ?? 3e8);
+  const tree = join(dir, 'tree');
+  spawnSync(
+    'python3',
+    [
+      join(ROOT, 'bench', 'bridge-scan', 'generate.py'),
+      tree,
+      '--bytes',
+      String(bytes),
+      '--files',
+      '600',
+    ],
+    {
+      stdio: 'ignore',
+    },
+  );
+  const deep = join(tree, 'projects', '-home-me-deep', 'deep.jsonl');
+  mkdirSync(join(tree, 'projects', '-home-me-deep'), { recursive: true });
+  writeFileSync(
+    deep,
+    `${'{"usage":'.repeat(100_000)}1${'}'.repeat(100_000)}\n` +
+      JSON.stringify({
+        type: 'assistant',
+        timestamp: new Date().toISOString(),
+        requestId: 'req_deep',
+        message: {
+          id: 'msg_deep',
+          model: 'claude-sonnet-4-5-20250929',
+          usage: { input_tokens: 7, output_tokens: 11 },
+        },
+      }) +
+      '\n',
+  );
+  const bridge = await spawnBridge(tree, join(dir, 'state'));
+  const report = `${bridge.url}/usage/reports/daily?timezone=UTC`;
+  const timed = async () => {
+    const t0 = performance.now();
+    const res = await fetch(report);
+    const body = await res.text();
+    return { status: res.status, ms: performance.now() - t0, body };
+  };
+  try {
+    const health = async () =>
+      (await (await fetch(`${bridge.url}/health`)).json()) as {
+        malformed_lines: number;
+        rebuilds: number;
+        last_scan_ms: number;
+      };
+    let baseline = 0;
+    for (let i = 0; i < 50; i++) baseline = Math.max(baseline, (await timed()).ms);
+    // The biggest session file goes, as a transcript clean-up would take it.
+    const files = spawnSync(
+      'find',
+      [join(tree, 'projects'), '-name', '*.jsonl', '-size', '+100k'],
+      {
+        encoding: 'utf8',
+      },
+    )
+      .stdout.trim()
+      .split('\n');
+    rmSync(files[0]);
+    let during = 0;
+    let errors = 0;
+    const t0 = performance.now();
+    while ((await health()).rebuilds < 1 && performance.now() - t0 < 300_000) {
+      const r = await timed();
+      if (r.status !== 200) errors++;
+      during = Math.max(during, r.ms);
+      await sleep(10);
+    }
+    const rebuildS = (performance.now() - t0) / 1000;
+    const after = await timed();
+    const { malformed_lines: malformed } = await health();
+    const fresh = await spawnBridge(tree, join(dir, 'state-fresh'));
+    const expected = await (await fetch(`${fresh.url}/usage/reports/daily?timezone=UTC`)).text();
+    fresh.child.kill('SIGTERM');
+    const strip = (body: string) =>
+      JSON.stringify({ ...(JSON.parse(body) as object), generated_at: undefined });
+    const equal = strip(after.body) === strip(expected);
+    rows.push({
+      drill: `log tree of ${(bytes / 1e6).toFixed(0)} MB with a 100,000-deep line, then a file deleted`,
+      measured:
+        `${(during / baseline).toFixed(1)}× baseline report latency during the ${rebuildS.toFixed(1)} s background rebuild ` +
+        `(slowest ${during.toFixed(0)} ms vs ${baseline.toFixed(0)} ms); ${errors} errors; ${malformed} malformed line(s) skipped; ` +
+        `afterwards ${equal ? 'equal to' : 'DIFFERENT FROM'} a fresh bridge's report`,
+      goal: 'no report waits > 100 ms for the rebuild; the deep line skipped; answers then equal a fresh start',
+      ok: during <= 100 && errors === 0 && malformed >= 1 && equal,
+    });
+  } finally {
+    bridge.child.kill('SIGTERM');
   }
 }
 
@@ -1027,6 +1164,7 @@ async function main(): Promise<void> {
     ['bridge-stop', drillBridgeStop, 'ok'],
     ['bridge-hang', drillBridgeHang, 'ok'],
     ['crash-loop', drillCrashLoop, 'ok'],
+    ['log-tree', drillLogTree, 'ok'],
     ['postgres-cut', (d) => drillPostgresCut(d, pg as string), pg],
     ['postgres-partition', (d) => drillPostgresPartition(d, pg as string), pg],
     ['redis-cut', (d) => drillRedisCut(d, redis as string), redis && pg],

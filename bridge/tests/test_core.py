@@ -1,5 +1,6 @@
 import os
 import random
+import threading
 import shutil
 import tempfile
 import unittest
@@ -9,6 +10,7 @@ from usagebridge.blocks import BLOCK_MS, Timeline
 from usagebridge.config_store import zone_for
 from usagebridge.pricing import PriceTable
 from usagebridge.report import sessions_payload, stats_payload
+from usagebridge import service as service_module
 from usagebridge.service import UsageService
 from usagebridge.store import LogStore, usable_cpus
 from usagebridge.timeparse import iso_ms, parse_iso_ms
@@ -405,3 +407,56 @@ class Reports(TempTree):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class BackgroundRebuild(TempTree):
+    """A deleted file (Claude Code deletes old transcripts) makes the store stale: the new one is
+    built without the data lock, reports answer from the old one meanwhile, then it is swapped."""
+
+    def test_reports_answer_from_the_old_store_while_a_deleted_file_is_rebuilt_away(self):
+        now = at(hours=1)
+        write(self.root, "p/keep.jsonl", [assistant_line(at(), out=100, message_id=f"k{i}") for i in range(3)])
+        gone = write(self.root, "q/gone.jsonl", [assistant_line(at(), out=1000, message_id=f"g{i}") for i in range(2)])
+        building = threading.Event()
+        release = threading.Event()
+
+        class SlowStore(LogStore):
+            def refresh(self, found=None):
+                if self.generation > 0:  # the background rebuild, not the first scan
+                    building.set()
+                    release.wait(10)
+                return super().refresh(found)
+
+        original = service_module.LogStore
+        service_module.LogStore = SlowStore
+        self.addCleanup(setattr, service_module, "LogStore", original)
+        service = self.service(now)
+        service.refresh()
+        zone = zone_for("UTC")
+        out = lambda: sum(d["output_tokens"] for d in service.report("daily", zone)["daily"])  # noqa: E731
+        self.assertEqual(out(), 2300)
+
+        os.remove(gone)
+        refresher = threading.Thread(target=service.refresh)
+        refresher.start()
+        self.assertTrue(building.wait(5))
+        # Mid-rebuild: a report, the status line's session and the view answer at once, from the
+        # old store (a report that waited for the rebuild would time out here).
+        answered = []
+        reader = threading.Thread(target=lambda: answered.append((out(), service.claude_session("keep")["found"])))
+        reader.start()
+        reader.join(5)
+        self.assertEqual(answered, [(2300, True)])
+        self.assertEqual(service.view.entries, 5)
+
+        release.set()
+        refresher.join(10)
+        self.assertFalse(refresher.is_alive())
+        # Swapped: exactly what the remaining files say, as a fresh start would.
+        self.assertEqual(out(), 300)
+        self.assertEqual((service.view.entries, service.rebuilds), (3, 1))
+        fresh = UsageService([self.root], PRICES, clock=lambda: now.timestamp())
+        fresh.refresh()
+        self.assertEqual(
+            fresh.report("daily", zone)["daily"], service.report("daily", zone)["daily"]
+        )

@@ -205,6 +205,8 @@ class Handler(BaseHTTPRequestHandler):
                 "bytes_read_total": store.bytes_read_total,
                 "last_refresh_bytes": store.last_refresh_bytes,
                 "scans": store.scans,
+                # Stores built again (in the background) after a file was deleted or rewritten.
+                "rebuilds": service.rebuilds,
                 # ru_maxrss is in KiB on Linux; for children it is the largest finished worker.
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                 "worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),

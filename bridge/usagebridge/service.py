@@ -46,8 +46,11 @@ class UsageService:
         refresh_interval: float = 1.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self.data_dirs = data_dirs
+        self.prices = prices
         self.store = LogStore(data_dirs, prices)
         self.timeline = Timeline(self.store.entries)
+        self.rebuilds = 0
         self.refresh_interval = refresh_interval
         self._refreshed_at = 0.0
         self.clock = clock
@@ -55,41 +58,76 @@ class UsageService:
         self.started_at = clock()
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
+        # `_refresh_lock` guards the store and the view (held for an incremental read, a report, a
+        # swap: milliseconds); `_refreshing` makes refreshes take turns (held for a whole refresh,
+        # a background rebuild included, which reads never wait for).
         self._refresh_lock = threading.Lock()
+        self._refreshing = threading.Lock()
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
 
-    def refresh(self) -> None:
-        """One refresh: read what changed, update the blocks, publish a new view if anything did."""
-        with self._refresh_lock:
+    def refresh(self, wait: bool = True) -> bool:
+        """One refresh: read what changed, update the blocks, publish a new view if anything did.
+
+        A deleted or rewritten file makes the store stale: a new one is built from the files as
+        they are, outside the data lock — reports, sessions and the view keep answering from the
+        old store meanwhile — and swapped in when complete. `wait=False` returns at once (False)
+        when another refresh is under way."""
+        if not self._refreshing.acquire(blocking=wait):
+            return False
+        try:
             self._refreshed_at = time.monotonic()
-            store = self.store
-            generation = store.generation
-            report = store.refresh()
-            if store.generation != generation:
-                self.timeline = Timeline(store.entries)
-            before = self.timeline.version
-            self.timeline.add(store.take_new_entries())
-            unchanged = (
-                self.view.ready
-                and not report.rebuilt
-                and self.timeline.version == before
-                and (self.view.files, self.view.malformed_lines, self.view.duplicates)
-                == (report.files, store.malformed_lines, store.duplicates)
-            )
-            if unchanged:
-                return
-            self.view = View(
-                blocks=[_clone(b) for b in self.timeline.blocks],
-                models=list(store.models),
-                files=report.files,
-                entries=len(store.entries),
-                duplicates=store.duplicates,
-                malformed_lines=store.malformed_lines,
-                limit_resets_at_ms=store.limit_resets_at_ms,
-                ready=True,
-            )
+            found = self.store.walk()
+            with self._refresh_lock:
+                stale = self.store.stale(found)
+            if stale:
+                self._rebuild()
+                return True
+            with self._refresh_lock:
+                store = self.store
+                report = store.refresh(found)
+                before = self.timeline.version
+                self.timeline.add(store.take_new_entries())
+                unchanged = (
+                    self.view.ready
+                    and not report.rebuilt
+                    and self.timeline.version == before
+                    and (self.view.files, self.view.malformed_lines, self.view.duplicates)
+                    == (report.files, store.malformed_lines, store.duplicates)
+                )
+                if not unchanged:
+                    self._publish(store, report.files)
+            return True
+        finally:
+            self._refreshing.release()
+
+    def _rebuild(self) -> None:
+        """A new store from the files as they are now, built without the data lock, then swapped."""
+        fresh = LogStore(self.data_dirs, self.prices)
+        fresh.generation = self.store.generation + 1
+        report = fresh.refresh()
+        timeline = Timeline(fresh.entries)
+        timeline.add(fresh.take_new_entries())
+        with self._refresh_lock:
+            fresh.scans += self.store.scans
+            fresh.bytes_read_total += self.store.bytes_read_total
+            self.store = fresh
+            self.timeline = timeline
+            self.rebuilds += 1
+            self._publish(fresh, report.files)
+
+    def _publish(self, store: LogStore, files: int) -> None:
+        self.view = View(
+            blocks=[_clone(b) for b in self.timeline.blocks],
+            models=list(store.models),
+            files=files,
+            entries=len(store.entries),
+            duplicates=store.duplicates,
+            malformed_lines=store.malformed_lines,
+            limit_resets_at_ms=store.limit_resets_at_ms,
+            ready=True,
+        )
 
     def claude_session(self, session_id: str) -> dict:
         """One Claude Code session's sums. Asked for right after a message (the status line), so
@@ -100,7 +138,8 @@ class UsageService:
             known = bool(self.store.claude_files.get(session_id))
             changed = self.store.changed_since_read(session_id)
         if changed and (known or time.monotonic() - self._refreshed_at > ON_DEMAND_REFRESH_S):
-            self.refresh()
+            # Not behind a rebuild under way: the status line answers from what is known.
+            self.refresh(wait=False)
         with self._refresh_lock:
             sums = self.store.claude_sessions.get(session_id)
             found = sums is not None

@@ -2,7 +2,10 @@
 
 Each file is remembered by identity (device, inode), size, mtime and the byte offset read so far;
 a refresh reads only appended bytes. A shrunk, replaced, rewritten (the last bytes read are no
-longer there) or deleted file makes the store start over (rare; exactness matters more). A last line without its newline is left for later.
+longer there) or deleted file makes the store stale: exactness matters more than speed, so the
+service builds a new store from the files as they are now, in the background, and swaps it in
+(Claude Code deletes old transcripts routinely; reports meanwhile answer from the old store). A
+last line without its newline is left for later.
 
 Entries are kept in compact typed arrays (one slot per entry) so a gigabyte of logs fits in well
 under 300 MB, and de-duplicated on `message.id` + `requestId`, first seen wins, in the order
@@ -231,20 +234,29 @@ class LogStore:
 
     # -- refresh -----------------------------------------------------------------------------
 
-    def refresh(self) -> ScanReport:
-        """Reads what changed since the last refresh; returns what it did."""
-        started = time.perf_counter()
-        found = self._walk()
-        rebuilt = False
+    def walk(self) -> Dict[str, os.stat_result]:
+        """Every log file now, with its stat (reads the file system only)."""
+        return self._walk()
+
+    def stale(self, found: Dict[str, os.stat_result]) -> bool:
+        """Whether a file read before was deleted, replaced, shrunk or rewritten: what it added
+        can no longer be trusted, and the store must be built again from the files as they are."""
         for path, state in self.files.items():
             st = found.get(path)
             if st is None or (st.st_dev, st.st_ino) != (state.dev, state.ino) or st.st_size < state.offset:
-                rebuilt = True
-                break
+                return True
             # Same file, as long or longer: an append keeps the bytes read so far, a rewrite not.
             if st.st_mtime_ns != state.mtime_ns and _read_tail(path, state.offset) != state.tail:
-                rebuilt = True
-                break
+                return True
+        return False
+
+    def refresh(self, found: Optional[Dict[str, os.stat_result]] = None) -> ScanReport:
+        """Reads what changed since the last refresh (starting over when stale); returns what it
+        did. `found`: the files as `walk()` saw them just now."""
+        started = time.perf_counter()
+        if found is None:
+            found = self._walk()
+        rebuilt = self.stale(found)
         if rebuilt:
             self._reset()
             self.generation += 1
