@@ -67,6 +67,30 @@ describeWithService('TEST_REDIS_URL', 'cluster lock', (redisUrl) => {
     );
   });
 
+  it('holds the lock for the whole run of a job that outlasts its time to live', async () => {
+    let finish: () => void = () => undefined;
+    let started: () => void = () => undefined;
+    const running = new Promise<void>((r) => (started = r));
+    const long = one.runExclusive(
+      `${name}-long`,
+      300,
+      () =>
+        new Promise<void>((r) => {
+          finish = r;
+          started();
+        }),
+    );
+    await running;
+    // Well past the 300 ms it was taken for: still held (extended while the job runs).
+    for (let i = 0; i < 4; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      expect(await two.runExclusive(`${name}-long`, 300, async () => undefined)).toBe(false);
+    }
+    finish();
+    expect(await long).toBe(true);
+    expect(await two.runExclusive(`${name}-long`, 300, async () => undefined)).toBe(true);
+  });
+
   it('runs the job anyway when Redis is unreachable (the guarded jobs are idempotent)', async () => {
     await proxy.stop();
     const lonely = lockAt(`redis://127.0.0.1:${proxy.port}`);

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClusterLock } from '../src/cluster/cluster-lock';
+import { PeriodicJobs } from '../src/cluster/periodic-jobs';
 import { DatabaseWrites } from '../src/database/database-writes';
 import { SnapshotStore } from '../src/usage/snapshot.store';
 import { UsageSnapshot } from '../src/usage/usage-snapshot.entity';
@@ -49,7 +49,7 @@ describe.each(databaseKinds())('snapshot store on %s', (kind) => {
     const fresh = new SnapshotStore(
       app.app.get(DataSource).getRepository(UsageSnapshot),
       app.config,
-      app.app.get(ClusterLock),
+      app.app.get(PeriodicJobs),
       app.app.get(DatabaseWrites),
       () => Date.now(),
     );

@@ -12,6 +12,7 @@ import { In, LessThanOrEqual, type Repository } from 'typeorm';
 import { CLOCK, type Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { DatabaseWrites } from '../database/database-writes';
+import { PeriodicJobs } from '../cluster/periodic-jobs';
 import { AlertDelivery } from './alert-delivery.entity';
 import { AlertRecord } from './alert.entity';
 import { toDto } from './alert.store';
@@ -69,7 +70,6 @@ export class AlertWebhooks implements OnApplicationBootstrap, OnApplicationShutd
   private readonly urls: Map<string, string>;
   private readonly instance = randomUUID();
   private readonly inflight = new Map<number, Promise<void>>();
-  private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private closed = false;
 
@@ -77,6 +77,7 @@ export class AlertWebhooks implements OnApplicationBootstrap, OnApplicationShutd
     private readonly config: AppConfig,
     registry: Registry,
     private readonly writes: DatabaseWrites,
+    private readonly jobs: PeriodicJobs,
     @InjectRepository(AlertDelivery) private readonly deliveries: Repository<AlertDelivery>,
     @InjectRepository(AlertRecord) private readonly alerts: Repository<AlertRecord>,
     @Inject(CLOCK) private readonly now: Clock,
@@ -105,9 +106,8 @@ export class AlertWebhooks implements OnApplicationBootstrap, OnApplicationShutd
 
   onApplicationBootstrap(): void {
     if (this.urls.size === 0) return;
-    this.timer = setInterval(() => void this.poll(), POLL_MS);
-    this.timer.unref();
-    void this.poll(); // what an earlier run left
+    // On every instance; what an earlier run left is taken up at once.
+    this.jobs.every('alert-outbox', POLL_MS, () => this.poll(), { runAtStart: true });
   }
 
   /** An alert was stored: look at the outbox now. */
@@ -124,7 +124,6 @@ export class AlertWebhooks implements OnApplicationBootstrap, OnApplicationShutd
   /** Attempts in flight are finished (each has a 5 s deadline, within the shutdown's). */
   async onApplicationShutdown(): Promise<void> {
     this.closed = true;
-    clearInterval(this.timer);
     await this.polling;
     await Promise.allSettled([...this.inflight.values()]);
   }

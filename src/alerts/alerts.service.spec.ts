@@ -1,7 +1,7 @@
 import type { EventEmitter2 } from '@nestjs/event-emitter';
 import { Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
-import type { ClusterLock } from '../cluster/cluster-lock';
+import type { PeriodicJobs } from '../cluster/periodic-jobs';
 import { loadConfig } from '../config/load-config';
 import type { SkillMetricsService } from '../events/skill-metrics/skill-metrics.service';
 import type { UsageService } from '../usage/usage.service';
@@ -53,7 +53,7 @@ describe('AlertsService', () => {
         snapshot: () => ({ top_skills: [], anomalies }),
       } as unknown as SkillMetricsService,
       { emit } as unknown as EventEmitter2,
-      {} as ClusterLock,
+      { every: vi.fn() } as unknown as PeriodicJobs,
       loadConfig({}),
       new Registry(),
       now,

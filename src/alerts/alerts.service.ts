@@ -1,15 +1,9 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import { randomUUID } from 'node:crypto';
 import { Counter, Registry } from 'prom-client';
 import { BRIDGE_STATUS_EVENT, type BridgeStatusEvent } from '../bridge/bridge-status.event';
-import { ClusterLock } from '../cluster/cluster-lock';
+import { PeriodicJobs } from '../cluster/periodic-jobs';
 import { CLOCK, type Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { SkillMetricsService } from '../events/skill-metrics/skill-metrics.service';
@@ -52,11 +46,10 @@ function plainText(name: string): string {
  * (webhooks, `alert` to dashboards): once across instances and restarts.
  */
 @Injectable()
-export class AlertsService implements OnApplicationBootstrap, OnModuleDestroy {
+export class AlertsService implements OnApplicationBootstrap {
   private readonly logger = new Logger(AlertsService.name);
   private readonly instance = randomUUID().slice(0, 8);
   private readonly raised: Counter<'type'>;
-  private timers: NodeJS.Timeout[] = [];
   private checking: Promise<void> | undefined;
   private bridgeState: BridgeStatusEvent['state'] | undefined;
   /** Whether the bridge failed since it was last ready (a later `ready` is a recovery). */
@@ -69,7 +62,7 @@ export class AlertsService implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly usage: UsageService,
     private readonly skills: SkillMetricsService,
     private readonly events: EventEmitter2,
-    private readonly lock: ClusterLock,
+    private readonly jobs: PeriodicJobs,
     private readonly config: AppConfig,
     registry: Registry,
     @Inject(CLOCK) private readonly now: Clock,
@@ -83,15 +76,13 @@ export class AlertsService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   onApplicationBootstrap(): void {
-    const check = setInterval(() => void this.check(), this.config.alerts.checkIntervalMs);
-    const prune = setInterval(() => void this.prune(), PRUNE_EVERY_MS);
-    check.unref();
-    prune.unref();
-    this.timers = [check, prune];
-  }
-
-  onModuleDestroy(): void {
-    for (const timer of this.timers) clearInterval(timer);
+    // Every instance checks (the key decides who announces); pruning is once across the cluster.
+    this.jobs.every('alert-check', this.config.alerts.checkIntervalMs, () => this.check());
+    if (this.config.events.retentionDays > 0)
+      this.jobs.every('alert-prune', PRUNE_EVERY_MS, () => this.prune(), {
+        cluster: true,
+        runAtStart: true,
+      });
   }
 
   /** One check of usage and skills; one at a time. */
@@ -246,12 +237,6 @@ export class AlertsService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async prune(): Promise<void> {
-    const days = this.config.events.retentionDays;
-    if (days === 0) return;
-    await this.lock
-      .runExclusive('alert-prune', PRUNE_EVERY_MS - 60_000, () =>
-        this.store.prune(this.now() - days * DAY_MS),
-      )
-      .catch((error: Error) => this.logger.warn(`alert pruning failed: ${error.message}`));
+    await this.store.prune(this.now() - this.config.events.retentionDays * DAY_MS);
   }
 }

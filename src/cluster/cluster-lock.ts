@@ -5,6 +5,8 @@ import { RedisConnection } from '../redis/redis-connection';
 const KEY_PREFIX = 'usage-gateway:lock:';
 /** Deletes the lock only if it is still ours (it may have expired and been taken by another). */
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+/** Extends the lock only if it is still ours. */
+const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 
 /**
  * Cluster-wide jobs (snapshot pruning) run on one instance at a time: a Redis lock
@@ -19,8 +21,9 @@ export class ClusterLock {
   constructor(private readonly connection: RedisConnection) {}
 
   /**
-   * Runs `job` unless another instance holds `name`; returns whether it ran here. With
-   * `release: false` the lock is kept until it expires: a periodic job then runs once per `ttlMs`
+   * Runs `job` unless another instance holds `name`; returns whether it ran here. The lock is
+   * held for the whole run, however long (extended every third of `ttlMs` while the job runs).
+   * With `release: false` it is kept until it expires: a periodic job then runs once per `ttlMs`
    * across the cluster, whichever instance gets there first.
    */
   async runExclusive(
@@ -46,10 +49,18 @@ export class ClusterLock {
         `lock ${name}: Redis unavailable (${(error as Error).message}); running here`,
       );
     }
+    const extend = owned
+      ? setInterval(
+          () => void redis.eval(EXTEND, 1, key, token, ttlMs).catch(() => undefined),
+          Math.max(1, Math.floor(ttlMs / 3)),
+        )
+      : undefined;
+    extend?.unref();
     try {
       await job();
       return true;
     } finally {
+      clearInterval(extend);
       if (owned && release) await redis.eval(RELEASE, 1, key, token).catch(() => undefined);
     }
   }

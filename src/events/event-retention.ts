@@ -1,14 +1,8 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { setImmediate as yieldToOthers } from 'node:timers/promises';
 import { In, LessThan, type Repository } from 'typeorm';
-import { ClusterLock } from '../cluster/cluster-lock';
+import { PeriodicJobs } from '../cluster/periodic-jobs';
 import { CLOCK, type Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { HookEvent } from './hook-event.entity';
@@ -34,34 +28,25 @@ export interface PruneReport {
  * lock for long — ingestion goes on meanwhile. 0 keeps everything.
  */
 @Injectable()
-export class EventRetention implements OnApplicationBootstrap, OnModuleDestroy {
+export class EventRetention implements OnApplicationBootstrap {
   private readonly logger = new Logger(EventRetention.name);
-  private timer: NodeJS.Timeout | undefined;
   private running: Promise<PruneReport> | undefined;
 
   constructor(
     @InjectRepository(HookEvent) private readonly events: Repository<HookEvent>,
     private readonly config: AppConfig,
-    private readonly lock: ClusterLock,
+    private readonly jobs: PeriodicJobs,
     private readonly writes: DatabaseWrites,
     @Inject(CLOCK) private readonly now: Clock,
   ) {}
 
   onApplicationBootstrap(): void {
     if (this.config.events.retentionDays === 0) return;
-    const run = () =>
-      void this.lock
-        .runExclusive('event-prune', PRUNE_EVERY_MS - 60_000, () => this.prune(), {
-          release: false,
-        })
-        .catch((error: Error) => this.logger.warn(`event pruning failed: ${error.message}`));
-    run();
-    this.timer = setInterval(run, PRUNE_EVERY_MS);
-    this.timer.unref();
-  }
-
-  onModuleDestroy(): void {
-    clearInterval(this.timer);
+    // Once an hour across the cluster, and at start (what a stopped instance left undone).
+    this.jobs.every('event-prune', PRUNE_EVERY_MS, () => this.prune(), {
+      cluster: true,
+      runAtStart: true,
+    });
   }
 
   /** Prunes now; a prune already under way on this instance is joined, never run twice. */

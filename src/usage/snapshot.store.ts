@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { type FindOptionsWhere, LessThan, MoreThanOrEqual, type Repository } from 'typeorm';
-import { ClusterLock } from '../cluster/cluster-lock';
+import { PeriodicJobs } from '../cluster/periodic-jobs';
 import { AppConfig } from '../config/app-config';
 import { type SnapshotKind, UsageSnapshot } from './usage-snapshot.entity';
 import { DatabaseWrites } from '../database/database-writes';
@@ -48,7 +48,6 @@ export class SnapshotStore implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly seeded = new LRUCache<string, true>({ max: HASH_KEYS });
   private flushing: Promise<void> | undefined;
   private scheduled = false;
-  private pruneTimer: NodeJS.Timeout | undefined;
   private readonly latestMemo = new LRUCache<
     string,
     { row: { payload: unknown; createdAt: number } | null; at: number }
@@ -57,24 +56,20 @@ export class SnapshotStore implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     @InjectRepository(UsageSnapshot) private readonly snapshots: Repository<UsageSnapshot>,
     private readonly config: AppConfig,
-    private readonly lock: ClusterLock,
+    private readonly jobs: PeriodicJobs,
     private readonly writes: DatabaseWrites,
     @Inject(CLOCK) private readonly now: Clock,
   ) {}
 
   onApplicationBootstrap(): void {
     // Once per period across all instances.
-    const prune = () =>
-      void this.lock.runExclusive('snapshot-prune', PRUNE_EVERY_MS - 60_000, () => this.prune(), {
-        release: false,
-      });
-    prune();
-    this.pruneTimer = setInterval(prune, PRUNE_EVERY_MS);
-    this.pruneTimer.unref();
+    this.jobs.every('snapshot-prune', PRUNE_EVERY_MS, () => this.prune(), {
+      cluster: true,
+      runAtStart: true,
+    });
   }
 
   async onModuleDestroy(): Promise<void> {
-    clearInterval(this.pruneTimer);
     await this.flush();
   }
 
