@@ -22,7 +22,13 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
+import { DataSource } from 'typeorm';
+import { AlertRecord } from '../../src/alerts/alert.entity';
+import { DatabaseWrites } from '../../src/database/database-writes';
 import { sqliteDriver } from '../../src/database/sqlite-driver';
+import { HookEvent } from '../../src/events/hook-event.entity';
+import { UsageConfigRecord } from '../../src/usage/usage-config.entity';
+import { startTestApp } from '../../test/support/test-app';
 import { createPostgresDatabase, type TestDatabase } from '../../test/support/databases';
 import { rawRequest } from '../../test/support/raw-http';
 import { TcpProxy } from '../../test/support/tcp-proxy';
@@ -524,6 +530,83 @@ async function drillLogTree(dir: string): Promise<void> {
     });
   } finally {
     bridge.child.kill('SIGTERM');
+  }
+}
+
+/**
+ * SQLite shares one connection between every caller. In the gateway's own process (the only way
+ * to start a transaction that fails on purpose): 8 event posters, 2 config writers and a loop of
+ * transactions that fail on the alerts' unique key, for 10 s. Every acknowledged event must be
+ * stored, the config must be the last one acknowledged.
+ */
+async function drillSqliteInterleave(dir: string): Promise<void> {
+  const app = await startTestApp({ DB_SQLITE_PATH: join(dir, 'interleave.sqlite') });
+  try {
+    const writes = app.app.get(DatabaseWrites);
+    const acknowledged: number[] = [];
+    let lastPlan = '';
+    let failedOnPurpose = 0;
+    let stop = false;
+    const posters = Array.from({ length: 8 }, async (_, p) => {
+      for (let n = 0; !stop; n++) {
+        const res = await post(app.url, {
+          hook_event_name: 'Notification',
+          session_id: `sq-${p}`,
+          n,
+        });
+        if (res.status === 201) acknowledged.push(((await res.json()) as { id: number }).id);
+      }
+    });
+    const plans = ['pro', 'max5', 'max20'];
+    const configs = Array.from({ length: 2 }, async (_, c) => {
+      for (let n = 0; !stop; n++) {
+        const plan = plans[(n + c) % 3];
+        const res = await fetch(`${app.url}/api/usage/config`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ plan }),
+        });
+        if (res.ok) lastPlan = plan;
+        await res.body?.cancel();
+      }
+    });
+    const failing = (async () => {
+      const alert = {
+        key: 'interleave-drill',
+        type: 'bridge_failed' as const,
+        severity: 'critical' as const,
+        title: 't',
+        text: 't',
+        data: {},
+        createdAt: Date.now(),
+      };
+      await writes.write((m) => m.insert(AlertRecord, alert));
+      while (!stop) {
+        await writes
+          .transaction(async (m) => {
+            await sleep(2); // held open while the others write
+            await m.insert(AlertRecord, alert); // the unique key: fails, ROLLBACK
+          })
+          .catch(() => failedOnPurpose++);
+      }
+    })();
+    await sleep(10_000);
+    stop = true;
+    await Promise.all([...posters, ...configs, failing]);
+    const data = app.app.get(DataSource);
+    const stored = new Set(
+      (await data.getRepository(HookEvent).find({ select: { id: true } })).map((r) => r.id),
+    );
+    const missing = acknowledged.filter((id) => !stored.has(id)).length;
+    const plan = (await data.getRepository(UsageConfigRecord).findOneBy({ id: 1 }))?.plan;
+    rows.push({
+      drill: 'SQLite: 8 event posters + 2 config writers beside transactions that fail, 10 s',
+      measured: `${acknowledged.length} events acknowledged, ${missing} missing; ${failedOnPurpose} transactions rolled back; config ${plan === lastPlan ? 'is' : 'IS NOT'} the last acknowledged (${plan})`,
+      goal: '0 acknowledged rows lost',
+      ok: missing === 0 && plan === lastPlan && failedOnPurpose > 0,
+    });
+  } finally {
+    await app.close();
   }
 }
 
@@ -1169,6 +1252,7 @@ async function main(): Promise<void> {
     ['postgres-partition', (d) => drillPostgresPartition(d, pg as string), pg],
     ['redis-cut', (d) => drillRedisCut(d, redis as string), redis && pg],
     ['gateway-kill', drillGatewayKill, 'ok'],
+    ['sqlite-interleave', drillSqliteInterleave, 'ok'],
     ['alert-outbox', drillAlertOutbox, 'ok'],
     ['hook-sender', drillHookSender, 'ok'],
     ['heap', drillHeap, 'ok'],
