@@ -13,9 +13,14 @@ const PG_READ_GRACE_MS = 500;
 
 /**
  * The one DataSource definition, used by the Nest app and by the CLI (`ormconfig.ts`).
- * The schema changes only through migrations: `synchronize` is never on.
+ * The schema changes only through migrations: `synchronize` is never on. `deadlines: false`
+ * (migrations: an index built on a big table may take minutes) leaves PostgreSQL statements
+ * without the query deadline.
  */
-export function buildDataSourceOptions(database: DatabaseConfig): DataSourceOptions {
+export function buildDataSourceOptions(
+  database: DatabaseConfig,
+  { deadlines = true }: { deadlines?: boolean } = {},
+): DataSourceOptions {
   const common = {
     entities: ENTITIES,
     migrations: MIGRATIONS,
@@ -36,11 +41,13 @@ export function buildDataSourceOptions(database: DatabaseConfig): DataSourceOpti
         // Waiting for a connection (a new one, or a free one of the pool) has a deadline too.
         connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
         // The server cancels a statement past the deadline; the client gives up on an answer that
-        // does not come (a silent partition) a little later and drops that connection.
-        statement_timeout: database.queryTimeoutMs,
-        query_timeout: database.queryTimeoutMs + PG_READ_GRACE_MS,
-        // A transaction left open by a client that vanished does not hold its locks for long.
-        idle_in_transaction_session_timeout: 2 * database.queryTimeoutMs,
+        // does not come (a silent partition) a little later and drops that connection. A
+        // transaction left open by a client that vanished does not hold its locks for long.
+        ...(deadlines && {
+          statement_timeout: database.queryTimeoutMs,
+          query_timeout: database.queryTimeoutMs + PG_READ_GRACE_MS,
+          idle_in_transaction_session_timeout: 2 * database.queryTimeoutMs,
+        }),
         keepAlive: true,
         keepAliveInitialDelayMillis: PG_KEEPALIVE_DELAY_MS,
       },
