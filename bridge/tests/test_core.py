@@ -460,3 +460,22 @@ class BackgroundRebuild(TempTree):
         self.assertEqual(
             fresh.report("daily", zone)["daily"], service.report("daily", zone)["daily"]
         )
+
+
+class WindowSums(TempTree):
+    def test_sums_follow_appends_in_and_out_of_time_order(self):
+        now = at(hours=6)
+        write(self.root, "p/a.jsonl", [assistant_line(at(hours=2), out=100, message_id="a1")])
+        service = self.service(now)
+        service.refresh()
+        t0 = ms(at())
+        whole = (t0, t0 + 6 * 3_600_000)
+        self.assertEqual(service.window_sums([whole])[0]["output_tokens"], 100)
+        # Appended later but older (another session's file): the order is rebuilt.
+        write(self.root, "p/b.jsonl", [assistant_line(at(hours=1), out=10, message_id="b1")])
+        write(self.root, "p/a.jsonl", [assistant_line(at(hours=3), out=1, message_id="a2")], mode="a")
+        service.refresh()
+        first_hours, later = service.window_sums([(t0, t0 + 2 * 3_600_000), (t0 + 2 * 3_600_000, t0 + 6 * 3_600_000)])
+        self.assertEqual((first_hours["output_tokens"], first_hours["entries"]), (10, 1))
+        self.assertEqual((later["output_tokens"], later["entries"]), (101, 2))
+        self.assertAlmostEqual(later["cost_usd"], round(SONNET["output_cost_per_token"] * 101 + SONNET["input_cost_per_token"] * 20, 6))

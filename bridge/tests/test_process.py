@@ -119,6 +119,17 @@ class BridgeProcess(unittest.TestCase):
         status, unknown = request(url + "/usage/claude-session?session_id=nobody")
         self.assertEqual((unknown["found"], unknown["cost_usd"], unknown["last_activity"]), (False, 0.0, None))
         self.assertEqual(request(url + "/usage/claude-session?session_id=../x&x=1")[0], 400)
+        # Windows (the official 5-hour / 7-day ones): [since, until) in epoch ms.
+        start = int(day.timestamp() * 1000)
+        status, windows = request(url + f"/usage/window?ranges={start}-{start + 1},{start}-{start + 7_200_000},{start + 1}-{start + 1}")
+        self.assertEqual(status, 200)
+        self.assertEqual([(w["input_tokens"], w["output_tokens"], w["entries"]) for w in windows["windows"]],
+                         [(6, 60, 2), (13, 130, 3), (0, 0, 0)])
+        self.assertEqual(windows["windows"][1]["total_tokens"], 143)
+        self.assertEqual([m["model"] for m in windows["windows"][1]["models"]], ["claude-sonnet-4-5-20250929"])
+        status, body = request(url + "/usage/window?ranges=5-4,x&y=1")
+        self.assertEqual((status, sorted(e["field"] for e in body["errors"])), (400, ["ranges", "y"]))
+        self.assertEqual(request(url + f"/usage/window?ranges=0-{32 * 86_400_000}")[0], 400)
         # reset_hour: a day that starts at 01:00 keeps 23:30 and 00:30 together.
         status, shifted = request(url + "/usage/reports/daily?timezone=UTC&reset_hour=1")
         self.assertEqual([(r["date"], r["input_tokens"]) for r in shifted["daily"]], [("2026-11-02", 13)])

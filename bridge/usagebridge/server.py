@@ -152,6 +152,7 @@ class Handler(BaseHTTPRequestHandler):
                 ("GET", "/usage/stats"): self.get_stats,
                 ("GET", "/usage/sessions"): self.get_sessions,
                 ("GET", "/usage/claude-session"): self.get_claude_session,
+                ("GET", "/usage/window"): self.get_window,
                 ("GET", "/usage/config"): self.get_config,
                 ("POST", "/usage/config"): self.post_config,
             }.get((method, url.path.rstrip("/") or "/"))
@@ -160,7 +161,7 @@ class Handler(BaseHTTPRequestHandler):
                 if report_kind in KINDS:
                     route = lambda q: self.get_report(report_kind, q)  # noqa: E731
             if route is None:
-                known = url.path.rstrip("/") in ("/health", "/usage/stats", "/usage/sessions", "/usage/claude-session", "/usage/config")
+                known = url.path.rstrip("/") in ("/health", "/usage/stats", "/usage/sessions", "/usage/claude-session", "/usage/window", "/usage/config")
                 self._error(405 if known else 404, "method not allowed" if known else f"no route {url.path}")
                 return
             route(query)
@@ -293,6 +294,30 @@ class Handler(BaseHTTPRequestHandler):
         if not self._require_ready():
             return
         self._send(200, self.server.service.claude_session(session_id))
+
+    def get_window(self, query) -> None:
+        """GET /usage/window?ranges=<since>-<until>,… (epoch ms, at most 50 ranges, each at most
+        31 days): the usage inside each range, in all and per model."""
+        errors: List[Dict[str, str]] = []
+        for key in query:
+            if key != "ranges":
+                errors.append({"field": key, "message": "unknown parameter"})
+        raw = (query.get("ranges") or [""])[-1]
+        ranges: List[Tuple[int, int]] = []
+        parts = [p for p in raw.split(",") if p] if len(raw) <= 2000 else []
+        if not parts or len(parts) > 50:
+            errors.append({"field": "ranges", "message": "1-50 ranges <since>-<until> in epoch ms, comma-separated"})
+        for part in parts[:50]:
+            match = re.fullmatch(r"(\d{1,15})-(\d{1,15})", part)
+            if not match or int(match.group(1)) > int(match.group(2)) or int(match.group(2)) - int(match.group(1)) > 31 * 86_400_000:
+                errors.append({"field": "ranges", "message": f"{part[:40]!r}: <since>-<until>, since <= until, at most 31 days"})
+                break
+            ranges.append((int(match.group(1)), int(match.group(2))))
+        if errors:
+            raise BadRequest(errors)
+        if not self._require_ready():
+            return
+        self._send(200, {"windows": self.server.service.window_sums(ranges)})
 
     def get_report(self, kind: str, query) -> None:
         """GET /usage/reports/{daily|weekly|monthly|sessions}: every bad parameter listed in one 400."""

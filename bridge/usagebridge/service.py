@@ -2,9 +2,10 @@
 
 import sys
 import threading
+from bisect import bisect_left
 import time
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 from .blocks import Block, Timeline
 from .pricing import PriceTable
@@ -51,6 +52,10 @@ class UsageService:
         self.store = LogStore(data_dirs, prices)
         self.timeline = Timeline(self.store.entries)
         self.rebuilds = 0
+        # Entry indices sorted by time (for window sums), and the store and length they cover.
+        self._by_time: List[int] = []
+        self._by_time_ts: List[int] = []
+        self._by_time_of: Tuple[int, int] = (-1, 0)
         self.refresh_interval = refresh_interval
         self._refreshed_at = 0.0
         self.clock = clock
@@ -156,6 +161,56 @@ class UsageService:
             "entries": int(sums[5]),
             "last_activity": iso_ms(int(sums[6])) if found else None,
         }
+
+    def window_sums(self, ranges: List[Tuple[int, int]]) -> List[dict]:
+        """Usage inside each [since, until) (epoch ms): tokens, cost and entries, in all and per
+        model — what the official 5-hour and 7-day windows held by our count. Entries are kept
+        sorted by time (appends extend the order; a rebuilt store sorts again)."""
+        with self._refresh_lock:
+            store = self.store
+            entries = store.entries
+            count = len(entries)
+            covered_store, covered = self._by_time_of
+            if covered_store != id(store) or covered > count:
+                covered = 0
+                self._by_time, self._by_time_ts = [], []
+            if covered < count:
+                ts = entries.ts
+                new = sorted(range(covered, count), key=ts.__getitem__)
+                if self._by_time_ts and new and ts[new[0]] < self._by_time_ts[-1]:
+                    order = sorted(self._by_time + new, key=ts.__getitem__)
+                    self._by_time, self._by_time_ts = order, [ts[i] for i in order]
+                else:
+                    self._by_time.extend(new)
+                    self._by_time_ts.extend(ts[i] for i in new)
+                self._by_time_of = (id(store), count)
+            order, order_ts = self._by_time, self._by_time_ts
+            results = []
+            for since, until in ranges:
+                total = {"input_tokens": 0, "output_tokens": 0, "cache_creation_tokens": 0, "cache_read_tokens": 0,
+                         "cost_usd": 0.0, "entries": 0}
+                models: Dict[str, dict] = {}
+                for k in range(bisect_left(order_ts, since), bisect_left(order_ts, until)):
+                    i = order[k]
+                    name = store.models[entries.model[i]]
+                    m = models.get(name)
+                    if m is None:
+                        m = models[name] = {"model": name, "input_tokens": 0, "output_tokens": 0,
+                                            "cache_creation_tokens": 0, "cache_read_tokens": 0, "cost_usd": 0.0, "entries": 0}
+                    for target in (total, m):
+                        target["input_tokens"] += entries.inp[i]
+                        target["output_tokens"] += entries.out[i]
+                        target["cache_creation_tokens"] += entries.cache_create[i]
+                        target["cache_read_tokens"] += entries.cache_read[i]
+                        target["cost_usd"] += entries.cost[i]
+                        target["entries"] += 1
+                for target in (total, *models.values()):
+                    target["total_tokens"] = (target["input_tokens"] + target["output_tokens"]
+                                              + target["cache_creation_tokens"] + target["cache_read_tokens"])
+                    target["cost_usd"] = round(target["cost_usd"], 6)
+                results.append({"since": iso_ms(since), "until": iso_ms(until), **total,
+                                "models": sorted(models.values(), key=lambda m: -m["cost_usd"])})
+            return results
 
     def report(self, kind: str, zone, **options) -> dict:
         """A report from the store's running sums, read between two refreshes (never mid-update)."""
