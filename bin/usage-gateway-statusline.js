@@ -2,10 +2,14 @@
  * `usage-gateway-hook statusline` — the command Claude Code runs for its status line (DESIGN §8).
  * No dependencies.
  *
- * Reads Claude Code's status line JSON on stdin (session_id, model, workspace, …), asks the
- * gateway's GET /api/usage/statusline?session_id=… and prints one line:
+ * Reads Claude Code's status line JSON on stdin (session_id, model, rate_limits, …), forwards
+ * what the gateway keeps (its official 5-hour and 7-day limits among it) in its one request,
+ * POST /api/usage/statusline, and prints one line:
  *
- *   Opus 4.1 · $1.23 session · $12.34 today · $3.21 block (2h 13m left) · $4.56/h · 37% of max5
+ *   Opus 4.1 · $1.23 session · $12.34 today · $3.21 block (2h 13m left) · $4.56/h · 5h 42% ↻14:00 · 7d 18%
+ *
+ * The official figures come from Claude Code (Pro/Max, after the first answer of a session);
+ * without them the plan estimate is shown, marked `~`: `~37% of max5`.
  *
  * It never holds Claude Code up: whatever happens, a line is printed within 300 ms. When the
  * gateway does not answer in time, the last line it printed (for this session, else any) is shown
@@ -64,13 +68,35 @@ function age(ms) {
   return `${Math.round(s / 86400)}d`;
 }
 
+/** HH:MM of an ISO time, in this machine's zone (when a window resets). */
+function clock(iso) {
+  const d = new Date(iso);
+  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+}
+
+/** The official windows Claude Code reported, as the line shows them (none: null). */
+function official(figures) {
+  const o = figures.official || {};
+  const parts = [];
+  if (o.five_hour)
+    parts.push(`5h ${Math.round(o.five_hour.used_percentage)}% ↻${clock(o.five_hour.resets_at)}`);
+  if (o.seven_day) parts.push(`7d ${Math.round(o.seven_day.used_percentage)}%`);
+  if (parts.length === 0) return null;
+  const pct = Math.max(
+    o.five_hour ? o.five_hour.used_percentage : 0,
+    o.seven_day ? o.seven_day.used_percentage : 0,
+  );
+  return { text: parts.join(' · '), pct };
+}
+
 /** The line for a gateway answer and Claude Code's input. */
 function format(figures, input, source, dataAgeSeconds) {
   const model = (input.model && (input.model.display_name || input.model.id)) || 'Claude';
   const parts = [model];
   if (figures.session) parts.push(`${money(figures.session.cost_usd)} session`);
   parts.push(`${money(figures.today.cost_usd)} today`);
-  const pct = Number(figures.limit.percentage) || 0;
+  const real = official(figures);
+  const pct = real ? real.pct : Number(figures.limit.percentage) || 0;
   const level = pct >= 80 ? 'red' : pct >= 50 ? 'yellow' : 'green';
   if (figures.block)
     parts.push(
@@ -81,7 +107,8 @@ function format(figures, input, source, dataAgeSeconds) {
     );
   else parts.push('no active block');
   if (figures.burn_rate) parts.push(`${money(figures.burn_rate.cost_per_hour)}/h`);
-  parts.push(paint(level, `${Math.round(pct)}% of ${figures.limit.plan}`));
+  // Claude Code's own figures when it gave them; else our estimate, marked as one.
+  parts.push(paint(level, real ? real.text : `~${Math.round(pct)}% of ${figures.limit.plan}`));
   if (source === 'default') parts.push(paint('dim', 'no usage data yet'));
   else if (source !== 'bridge' && source !== 'cache' && dataAgeSeconds !== undefined)
     parts.push(paint('dim', `data ${age(dataAgeSeconds * 1000)} old`));
@@ -125,36 +152,77 @@ function stale(sessionId) {
   return `${line} · ${paint('dim', `stale ${age(Date.now() - last.at)}`)}`;
 }
 
-function fetchFigures(sessionId, timeoutMs) {
+const isNumber = (v, low, high) =>
+  typeof v === 'number' && Number.isFinite(v) && v >= low && v <= high;
+
+/** A `rate_limits` window the gateway accepts, or undefined. */
+function window(w) {
+  return w &&
+    isNumber(w.used_percentage, 0, 100) &&
+    Number.isInteger(w.resets_at) &&
+    isNumber(w.resets_at, 1.5e9, 4e9)
+    ? { used_percentage: w.used_percentage, resets_at: w.resets_at }
+    : undefined;
+}
+
+/** What the gateway keeps of Claude Code's input (only fields it knows, each checked). */
+function forwarded(input, sessionId) {
+  const body = {};
+  if (sessionId) body.session_id = sessionId;
+  const limits = input.rate_limits || {};
+  const five = window(limits.five_hour);
+  const seven = window(limits.seven_day);
+  if (five || seven)
+    body.rate_limits = { ...(five && { five_hour: five }), ...(seven && { seven_day: seven }) };
+  if (input.model && typeof input.model.id === 'string' && input.model.id.length <= 128)
+    body.model_id = input.model.id;
+  const context = input.context_window && input.context_window.used_percentage;
+  if (isNumber(context, 0, 100)) body.context_used_percentage = context;
+  const cost = input.cost && input.cost.total_cost_usd;
+  if (isNumber(cost, 0, 1e6)) body.session_cost_usd = cost;
+  if (typeof input.version === 'string' && input.version.length <= 32) body.version = input.version;
+  return body;
+}
+
+function fetchFigures(body, timeoutMs) {
   return new Promise((resolve, reject) => {
     const url = new URL(`${BASE}/api/usage/statusline`);
-    if (sessionId) url.searchParams.set('session_id', sessionId);
-    const headers = { accept: 'application/json' };
+    const payload = JSON.stringify(body);
+    const headers = {
+      accept: 'application/json',
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(payload),
+    };
     if (env.USAGE_GATEWAY_TOKEN) headers.authorization = `Bearer ${env.USAGE_GATEWAY_TOKEN}`;
     if (env.USAGE_GATEWAY_API_KEY) headers['x-api-key'] = env.USAGE_GATEWAY_API_KEY;
     const transport = url.protocol === 'https:' ? https : http;
-    const request = transport.get(url, { headers, timeout: timeoutMs }, (response) => {
-      const chunks = [];
-      response.on('data', (c) => chunks.push(c));
-      response.on('end', () => {
-        if (response.statusCode === 401 || response.statusCode === 403)
-          return reject(Object.assign(new Error('refused'), { refused: true }));
-        if (response.statusCode !== 200)
-          return reject(new Error(`gateway answered ${response.statusCode}`));
-        try {
-          resolve({
-            figures: JSON.parse(Buffer.concat(chunks).toString('utf8')),
-            source: response.headers['x-data-source'],
-            dataAge: Number(response.headers['x-data-age'] ?? 0),
-          });
-        } catch (error) {
-          reject(error);
-        }
-      });
-      response.on('error', reject);
-    });
+    const request = transport.request(
+      url,
+      { method: 'POST', headers, timeout: timeoutMs },
+      (response) => {
+        const chunks = [];
+        response.on('data', (c) => chunks.push(c));
+        response.on('end', () => {
+          if (response.statusCode === 401 || response.statusCode === 403)
+            return reject(Object.assign(new Error('refused'), { refused: true }));
+          if (response.statusCode !== 200)
+            return reject(new Error(`gateway answered ${response.statusCode}`));
+          try {
+            resolve({
+              figures: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+              source: response.headers['x-data-source'],
+              dataAge: Number(response.headers['x-data-age'] ?? 0),
+            });
+          } catch (error) {
+            reject(error);
+          }
+        });
+        response.on('error', reject);
+      },
+    );
     request.on('timeout', () => request.destroy(new Error('timeout')));
     request.on('error', reject);
+    request.end(payload);
   });
 }
 
@@ -204,7 +272,7 @@ async function main(started = performance.timeOrigin) {
   try {
     const left = DEADLINE_MS - (Date.now() - started) - 25;
     if (left <= 0) throw new Error('out of time');
-    const { figures, source, dataAge } = await fetchFigures(sessionId, left);
+    const { figures, source, dataAge } = await fetchFigures(forwarded(input, sessionId), left);
     const line = format(figures, input, source, dataAge);
     if (!printed) remember(sessionId, line);
     print(line);
@@ -221,4 +289,4 @@ async function main(started = performance.timeOrigin) {
   }
 }
 
-module.exports = { main, format };
+module.exports = { main, format, forwarded };

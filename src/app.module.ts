@@ -7,6 +7,7 @@ import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { BridgeModule } from './bridge/bridge.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { LimitsModule } from './limits/limits.module';
 import { UsageModule } from './usage/usage.module';
 import { EventsModule } from './events/events.module';
 import { RealtimeModule } from './realtime/realtime.module';
@@ -40,6 +41,7 @@ export class AppModule {
         DatabaseModule,
         BridgeModule,
         UsageModule,
+        LimitsModule,
         EventsModule,
         RealtimeModule,
         BroadcastsModule,

@@ -137,8 +137,10 @@ describe('usage-gateway-hook statusline against a real gateway and bridge', () =
       new RegExp(`^\\${money(figures.block!.cost_usd)} block \\((\\d+h )?\\d+m left\\)$`),
     );
     expect(parts[4]).toBe(`${money(figures.burn_rate!.cost_per_hour)}/h`);
+    // No official figures (the input has no rate_limits): the plan estimate, marked `~`.
+    expect(figures.official).toEqual({ five_hour: null, seven_day: null });
     expect(parts[5]).toBe(
-      `${Math.round(figures.limit.percentage)}% of ${stats.config_applied.plan}`,
+      `~${Math.round(figures.limit.percentage)}% of ${stats.config_applied.plan}`,
     );
 
     // A message arrives (a line appended to the session's log): the very next call counts it.

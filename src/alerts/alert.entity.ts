@@ -7,6 +7,9 @@ export const ALERT_TYPES = [
   'skill_anomaly',
   'bridge_failed',
   'bridge_recovered',
+  'official_limit',
+  'official_limit_predicted',
+  'limit_reached',
 ] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
 export type AlertSeverity = 'info' | 'warning' | 'critical';

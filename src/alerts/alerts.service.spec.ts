@@ -5,6 +5,7 @@ import type { PeriodicJobs } from '../cluster/periodic-jobs';
 import { loadConfig } from '../config/load-config';
 import type { SkillMetricsService } from '../events/skill-metrics/skill-metrics.service';
 import type { UsageService } from '../usage/usage.service';
+import type { LimitsService } from '../limits/limits.service';
 import type { AlertRecord } from './alert.entity';
 import type { AlertStore, NewAlert } from './alert.store';
 import type { AlertWebhooks } from './alert-webhooks';
@@ -49,6 +50,7 @@ describe('AlertsService', () => {
         statsForPush: vi.fn(async () => stats),
         isInEffect: vi.fn(async () => true),
       } as unknown as UsageService,
+      { limits: vi.fn(async () => ({ member: 'local', windows: [] })) } as unknown as LimitsService,
       {
         snapshot: () => ({ top_skills: [], anomalies }),
       } as unknown as SkillMetricsService,

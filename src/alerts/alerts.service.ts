@@ -10,6 +10,14 @@ import { SkillMetricsService } from '../events/skill-metrics/skill-metrics.servi
 import type { UsageStatsDto } from '../usage/dto/usage-payload.dto';
 import { USAGE_UPDATED_EVENT, type UsageUpdatedEvent } from '../usage/usage.events';
 import { UsageService } from '../usage/usage.service';
+import {
+  LIMIT_REACHED,
+  LIMITS_OBSERVED,
+  type LimitReachedEvent,
+  type LimitsObservedEvent,
+} from '../limits/limits.events';
+import { LimitsService, LOCAL_MEMBER } from '../limits/limits.service';
+import type { LimitWindow } from '../limits/limit-observation.entity';
 import type { AlertSeverity, AlertType } from './alert.entity';
 import { ALERT_RAISED, type AlertRaisedEvent } from './alert.events';
 import { AlertStore, toDto } from './alert.store';
@@ -29,6 +37,7 @@ interface Raise {
 }
 
 const money = (n: number) => `$${n.toFixed(2)}`;
+const WINDOW_LABEL: Record<LimitWindow, string> = { five_hour: '5-hour', seven_day: 'weekly' };
 
 /**
  * A name from a hook payload as alert text: `&`, `<` and `>` escaped, as Slack and similar
@@ -60,6 +69,7 @@ export class AlertsService implements OnApplicationBootstrap {
     private readonly store: AlertStore,
     private readonly webhooks: AlertWebhooks,
     private readonly usage: UsageService,
+    private readonly limits: LimitsService,
     private readonly skills: SkillMetricsService,
     private readonly events: EventEmitter2,
     private readonly jobs: PeriodicJobs,
@@ -93,6 +103,7 @@ export class AlertsService implements OnApplicationBootstrap {
         // Old data (a stored snapshot, zeros) says nothing about now.
         if (source === 'bridge' || source === 'cache') await this.evaluateUsage(payload);
         await this.evaluateSkills();
+        await this.evaluateOfficial();
       } catch (error) {
         this.logger.warn(`alert check failed: ${(error as Error).message}`);
       }
@@ -106,6 +117,83 @@ export class AlertsService implements OnApplicationBootstrap {
     await this.evaluateUsage(update.payload as UsageStatsDto).catch((error: Error) =>
       this.logger.warn(`alert check failed: ${error.message}`),
     );
+  }
+
+  /**
+   * Claude Code's official figure changed: 50 / 80 / 95 % of a window, once per window (its
+   * `resets_at` names it); several crossed at once announce the highest.
+   */
+  @OnEvent(LIMITS_OBSERVED)
+  async onLimitsObserved(observed: LimitsObservedEvent): Promise<void> {
+    const label = WINDOW_LABEL[observed.window];
+    const who = observed.member === LOCAL_MEMBER ? '' : ` (${plainText(observed.member)})`;
+    const resets = new Date(observed.resetsAt).toISOString();
+    const crossed = LIMIT_THRESHOLDS.filter((threshold) => observed.percent >= threshold);
+    for (const threshold of crossed) {
+      const highest = threshold === crossed.at(-1);
+      const data = {
+        member: observed.member,
+        window: observed.window,
+        used_percentage: observed.percent,
+        resets_at: resets,
+        threshold,
+        ...(highest ? {} : { passed_over: true }),
+      };
+      await this.raise(
+        {
+          key: `official_limit:${observed.member}:${observed.window}:${observed.resetsAt}:${threshold}`,
+          type: 'official_limit',
+          severity: threshold >= 95 ? 'critical' : threshold >= 80 ? 'warning' : 'info',
+          title: `${threshold}% of the ${label} limit used${who}`,
+          text: `Claude Code reports ${observed.percent}% of its ${label} limit used${who}; the window resets at ${resets}.`,
+          data,
+        },
+        { announce: highest },
+      ).catch((error: Error) => this.logger.warn(`official limit alert failed: ${error.message}`));
+    }
+  }
+
+  /** Claude Code stopped on a rate limit (StopFailure). */
+  @OnEvent(LIMIT_REACHED)
+  async onLimitReached(reached: LimitReachedEvent): Promise<void> {
+    const who = reached.member === LOCAL_MEMBER ? '' : ` (${plainText(reached.member)})`;
+    const at = new Date(reached.at).toISOString();
+    await this.raise({
+      key: `limit_reached:${reached.member}:${at.slice(0, 16)}`,
+      type: 'limit_reached',
+      severity: 'critical',
+      title: `Claude Code hit its rate limit${who}`,
+      text: `Claude Code stopped on a rate limit at ${at}${who}${reached.details ? ` (${plainText(reached.details)})` : ''}.`,
+      data: { member: reached.member, session_id: reached.sessionId, details: reached.details, at },
+    }).catch((error: Error) => this.logger.warn(`limit reached alert failed: ${error.message}`));
+  }
+
+  /** The official limit predicted within ALERT_LIMIT_LEAD_MIN, from the projection. */
+  private async evaluateOfficial(): Promise<void> {
+    const limits = await this.limits.limits(LOCAL_MEMBER);
+    const lead = this.config.alerts.limitLeadMin;
+    for (const window of limits.windows) {
+      const reachesAt = window.projection?.reaches_100_at;
+      if (!window.official || !window.window_end || !reachesAt) continue;
+      const minutes = Math.max(0, Math.round((Date.parse(reachesAt) - this.now()) / 60_000));
+      if (minutes > lead || window.official.used_percentage >= 100) continue;
+      const label = WINDOW_LABEL[window.window];
+      await this.raise({
+        key: `official_limit_predicted:${limits.member}:${window.window}:${Date.parse(window.window_end)}`,
+        type: 'official_limit_predicted',
+        severity: 'warning',
+        title: `The ${label} limit is predicted in ${minutes} min`,
+        text: `At the current rate Claude Code's ${label} limit (now ${window.projection?.percent_now}%) is reached at ${reachesAt}, in about ${minutes} minutes — before the window resets at ${window.window_end}.`,
+        data: {
+          member: limits.member,
+          window: window.window,
+          reaches_100_at: reachesAt,
+          minutes_left: minutes,
+          projection: window.projection,
+          resets_at: window.window_end,
+        },
+      });
+    }
   }
 
   @OnEvent(BRIDGE_STATUS_EVENT)

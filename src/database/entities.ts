@@ -1,6 +1,7 @@
 import { AlertDelivery } from '../alerts/alert-delivery.entity';
 import { AlertRecord } from '../alerts/alert.entity';
 import { HookEvent } from '../events/hook-event.entity';
+import { LimitObservation } from '../limits/limit-observation.entity';
 import { UsageConfigRecord } from '../usage/usage-config.entity';
 import { UsageSnapshot } from '../usage/usage-snapshot.entity';
 
@@ -8,4 +9,11 @@ import { UsageSnapshot } from '../usage/usage-snapshot.entity';
  * Every entity, for the one DataSource definition shared by the app and the TypeORM CLI.
  * Each feature owns its entities; this list only registers them.
  */
-export const ENTITIES = [UsageSnapshot, UsageConfigRecord, HookEvent, AlertRecord, AlertDelivery];
+export const ENTITIES = [
+  UsageSnapshot,
+  UsageConfigRecord,
+  HookEvent,
+  AlertRecord,
+  AlertDelivery,
+  LimitObservation,
+];

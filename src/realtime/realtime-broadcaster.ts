@@ -6,6 +6,13 @@ import { HOOK_EVENT_STORED, type HookEventStoredEvent } from '../events/hook-eve
 import { USAGE_UPDATED_EVENT, type UsageUpdatedEvent } from '../usage/usage.events';
 import type { DailyReportDto } from '../usage/dto/usage-report.dto';
 import type { HookEventDto } from '../events/dto/hook-event.dto';
+import {
+  LIMIT_REACHED,
+  LIMITS_OBSERVED,
+  LIMITS_RELAYED,
+  type LimitReachedEvent,
+  type LimitsObservedEvent,
+} from '../limits/limits.events';
 import { UsageService } from '../usage/usage.service';
 import { EventReplay } from './event-replay';
 import { KeyedThrottle } from './keyed-throttle';
@@ -13,6 +20,7 @@ import { RealtimeMetrics } from './realtime-metrics';
 import {
   envelope,
   liveMessage,
+  type LimitsUpdateData,
   type ServerEnvelope,
   type UsageDailyData,
 } from './realtime.protocol';
@@ -108,6 +116,42 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
     this.emit([GLOBAL_ROOM], 'alert', message, 'cluster');
     if (this.ref.clustered && this.ref.crossInstance())
       this.ref.server?.serverSideEmit('alert', alert);
+  }
+
+  /** An official limit figure changed (this instance recorded it): every dashboard hears it. */
+  @OnEvent(LIMITS_OBSERVED)
+  onLimitsObserved(observed: LimitsObservedEvent): void {
+    this.limits({
+      member: observed.member,
+      window: observed.window,
+      used_percentage: observed.percent,
+      resets_at: new Date(observed.resetsAt).toISOString(),
+      at: new Date(observed.at).toISOString(),
+    });
+  }
+
+  @OnEvent(LIMIT_REACHED)
+  onLimitReached(reached: LimitReachedEvent): void {
+    this.limits({
+      member: reached.member,
+      window: 'reached',
+      used_percentage: null,
+      resets_at: null,
+      at: new Date(reached.at).toISOString(),
+    });
+  }
+
+  /** Socket.IO clients of every instance through the adapter, /stream ones through a relay. */
+  private limits(update: LimitsUpdateData): void {
+    this.emit([GLOBAL_ROOM], 'limits', envelope('limits', update), 'cluster');
+    if (this.ref.clustered && this.ref.crossInstance())
+      this.ref.server?.serverSideEmit('limits', update);
+  }
+
+  /** A `limits` update another instance recorded: for this instance's /stream clients. */
+  @OnEvent(LIMITS_RELAYED)
+  relayedLimits(update: LimitsUpdateData): void {
+    this.stream.publish([GLOBAL_ROOM], envelope('limits', update));
   }
 
   /** Today's total changed (new usage): dashboards refresh the current day. */

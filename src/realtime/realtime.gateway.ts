@@ -1,3 +1,4 @@
+import { LIMITS_RELAYED } from '../limits/limits.events';
 import { Logger } from '@nestjs/common';
 import { type OnGatewayConnection, type OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
@@ -79,6 +80,8 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection {
       const relayed: AlertRaisedEvent = { alert, remote: true };
       this.emitter.emit(ALERT_RAISED, relayed);
     });
+    // Official limit updates another instance recorded: for this instance's /stream clients.
+    server.on('limits', (update) => this.emitter.emit(LIMITS_RELAYED, update));
     server.use((socket, next) => {
       const { auth, headers, query } = socket.handshake;
       this.sessions.open({ fields: { ...query, ...(auth ?? {}) }, headers }).then(

@@ -72,6 +72,18 @@ export type Ack =
 
 type Envelope<T> = (envelope: ServerEnvelope<T>) => void;
 
+/** `limits`: Claude Code's official figure of a window changed, or a rate limit was hit. */
+export interface LimitsUpdateData {
+  readonly member: string;
+  readonly window: 'five_hour' | 'seven_day' | 'reached';
+  /** Null for `reached`. */
+  readonly used_percentage: number | null;
+  /** ISO-8601; null for `reached`. */
+  readonly resets_at: string | null;
+  /** ISO-8601: when Claude Code reported it. */
+  readonly at: string;
+}
+
 export interface ServerToClientEvents {
   connection_established: Envelope<ConnectionEstablishedData>;
   initial: Envelope<InitialData>;
@@ -79,6 +91,7 @@ export interface ServerToClientEvents {
   usage_update: Envelope<UsageUpdateData>;
   usage_daily: Envelope<UsageDailyData>;
   alert: Envelope<AlertDto>;
+  limits: Envelope<LimitsUpdateData>;
   bridge_status: Envelope<BridgeStatusData>;
   error: Envelope<ErrorData>;
   pong: Envelope<{ readonly server_time: number }>;
@@ -122,6 +135,7 @@ export function envelope<T>(
 export interface InterServerEvents {
   hook_event: (event: HookEventDto) => void;
   alert: (alert: AlertDto) => void;
+  limits: (update: LimitsUpdateData) => void;
 }
 
 /** The server event for a stored domain event: its type, its data, its id. */

@@ -17,7 +17,6 @@ import {
   UsageStatsQueryDto,
 } from './dto/usage-query.dto';
 import { SnapshotStore } from './snapshot.store';
-import { StatuslineDto, StatuslineQueryDto } from './dto/statusline.dto';
 import { type Sourced, UsageService } from './usage.service';
 
 @ApiTags('usage')
@@ -46,17 +45,6 @@ export class UsageController {
   @ApiOkResponse({ type: UsageSessionsDto, headers: DATA_SOURCE_HEADERS })
   sessions(@Query() query: UsageSessionsQueryDto): Promise<Sourced<UsageSessionsDto>> {
     return this.usage.sessions(query);
-  }
-
-  @Get('statusline')
-  @ApiOperation({
-    summary: "The figures of Claude Code's status line (session, today, block, burn rate, limit)",
-    description:
-      'One small payload from warm state (cached bridge answers, each with its own fallback); X-Data-Source is the least fresh part’s. Used by `usage-gateway-hook statusline`.',
-  })
-  @ApiOkResponse({ type: StatuslineDto, headers: DATA_SOURCE_HEADERS })
-  statusline(@Query() query: StatuslineQueryDto): Promise<Sourced<StatuslineDto>> {
-    return this.usage.statusline(query.session_id);
   }
 
   @Get('config')

@@ -306,6 +306,8 @@ export class UsageService {
         percentage: s.totals?.token_percentage ?? 0,
         tokens_run_out: s.predictions?.tokens_run_out ?? null,
       },
+      // Filled in by the status line's own service (src/limits), which knows them.
+      official: { five_hour: null, seven_day: null },
       generated_at: new Date(this.now()).toISOString(),
     };
     return {

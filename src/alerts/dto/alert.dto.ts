@@ -7,7 +7,10 @@ export class AlertDto {
   id!: number;
   /** What it is about, e.g. limit_threshold:2026-11-30T09:00:00.000Z:80 (one alert per key). */
   key!: string;
-  /** limit_threshold, limit_predicted, skill_anomaly, bridge_failed or bridge_recovered */
+  /**
+   * limit_threshold, limit_predicted, skill_anomaly, bridge_failed, bridge_recovered,
+   * official_limit, official_limit_predicted or limit_reached
+   */
   type!: AlertType;
   /** info, warning or critical */
   severity!: AlertSeverity;

@@ -4,6 +4,7 @@ import { EventIdempotencyAndRetention1795000000002 } from './1795000000002-Event
 import { Alerts1795000000003 } from './1795000000003-Alerts';
 import { EventTimestampSource1795000000004 } from './1795000000004-EventTimestampSource';
 import { AlertOutbox1795000000005 } from './1795000000005-AlertOutbox';
+import { LimitObservations1795000000006 } from './1795000000006-LimitObservations';
 
 /** Every migration, in order. Listed by class (not a glob) so they load the same under tsc, SWC and Vitest. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   Alerts1795000000003,
   EventTimestampSource1795000000004,
   AlertOutbox1795000000005,
+  LimitObservations1795000000006,
 ];

@@ -49,6 +49,20 @@ export class StatuslineBurnRateDto {
   cost_per_hour!: number;
 }
 
+/** One official window as the status line shows it. */
+export class StatuslineOfficialWindowDto {
+  used_percentage!: number;
+  /** ISO-8601. */
+  resets_at!: string;
+  age_seconds!: number;
+}
+
+/** Claude Code's own limit figures (status line `rate_limits`), when it has reported them. */
+export class StatuslineOfficialDto {
+  five_hour!: StatuslineOfficialWindowDto | null;
+  seven_day!: StatuslineOfficialWindowDto | null;
+}
+
 /** The figures of Claude Code's status line, in one small payload. */
 export class StatuslineDto {
   session!: StatuslineSessionDto | null;
@@ -56,6 +70,8 @@ export class StatuslineDto {
   block!: StatuslineBlockDto | null;
   burn_rate!: StatuslineBurnRateDto | null;
   limit!: StatuslineLimitDto;
+  /** Claude Code's official 5-hour and 7-day figures (null windows when none are current). */
+  official!: StatuslineOfficialDto;
   generated_at!: string;
 }
 

@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { BridgeModule } from '../bridge/bridge.module';
+import { UsageModule } from '../usage/usage.module';
+import { LimitObservation } from './limit-observation.entity';
+import { LimitsController } from './limits.controller';
+import { LimitsService } from './limits.service';
+import { LimitsStore } from './limits.store';
+import { StatuslineService } from './statusline.service';
+
+/** Claude Code's official limits and the status line that brings them. */
+@Module({
+  imports: [BridgeModule, UsageModule, TypeOrmModule.forFeature([LimitObservation])],
+  controllers: [LimitsController],
+  providers: [LimitsService, LimitsStore, StatuslineService],
+  exports: [LimitsService],
+})
+export class LimitsModule {}

@@ -1,0 +1,243 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
+import { BridgeClient } from '../bridge/bridge-client';
+import { CLOCK, type Clock } from '../common/clock';
+import { HOOK_EVENT_STORED, type HookEventStoredEvent } from '../events/hook-event.events';
+import { UsageService } from '../usage/usage.service';
+import type {
+  LimitWindowDto,
+  LimitsDto,
+  StatuslineInputDto,
+  WindowUsageDto,
+} from './dto/limits.dto';
+import { LIMIT_WINDOWS, type LimitObservation, type LimitWindow } from './limit-observation.entity';
+import {
+  LIMIT_REACHED,
+  LIMITS_OBSERVED,
+  type LimitReachedEvent,
+  type LimitsObservedEvent,
+} from './limits.events';
+import { type Calibration, calibrate, project, WINDOW_MS } from './limits.math';
+import { LimitsStore } from './limits.store';
+
+/** The single user's figures, until members exist. */
+export const LOCAL_MEMBER = 'local';
+/** Observations a calibration rests on at most (the newest), and how far back they may lie. */
+const CALIBRATION_POINTS = 40;
+const CALIBRATION_DAYS = 28;
+const DAY_MS = 86_400_000;
+
+/**
+ * Claude Code's official 5-hour and 7-day limits (DESIGN §8): recorded from what the status line
+ * forwards, set beside our own log-based usage in the same window, calibrated (our tokens and USD
+ * per official percent) and projected to the window's end. A StopFailure hook on a rate limit is
+ * recorded as the limit reached.
+ */
+@Injectable()
+export class LimitsService {
+  private readonly logger = new Logger(LimitsService.name);
+  private readonly calibrations = new Map<string, { key: number; value: Calibration | null }>();
+
+  constructor(
+    private readonly store: LimitsStore,
+    private readonly bridge: BridgeClient,
+    private readonly usage: UsageService,
+    private readonly events: EventEmitter2,
+    @Inject(CLOCK) private readonly now: Clock,
+  ) {}
+
+  /** Records the official figures a status line forwarded; announces the ones that changed. */
+  async observe(member: string, input: StatuslineInputDto): Promise<void> {
+    const at = this.now();
+    for (const window of LIMIT_WINDOWS) {
+      const figure = input.rate_limits?.[window];
+      if (!figure) continue;
+      const { changed } = await this.store.record(
+        member,
+        { window, percent: figure.used_percentage, resetsAt: figure.resets_at * 1000 },
+        at,
+        input.session_id ?? null,
+      );
+      if (!changed) continue;
+      const event: LimitsObservedEvent = {
+        member,
+        window,
+        percent: figure.used_percentage,
+        resetsAt: figure.resets_at * 1000,
+        at,
+      };
+      this.events.emit(LIMITS_OBSERVED, event);
+    }
+  }
+
+  /** The latest official figures only (cheap: the status line, the socket event). */
+  async official(member: string): Promise<Partial<Record<LimitWindow, LimitObservation>>> {
+    const now = this.now();
+    const result: Partial<Record<LimitWindow, LimitObservation>> = {};
+    for (const window of LIMIT_WINDOWS) {
+      const row = await this.store.latest(member, window);
+      if (row && this.current(row, window, now)) result[window] = row;
+    }
+    return result;
+  }
+
+  /** Whether a figure still describes a window that is running now. */
+  private current(row: LimitObservation, window: LimitWindow, now: number): boolean {
+    return (row.resetsAt ?? 0) > now && now - row.seenAt < WINDOW_MS[window];
+  }
+
+  async limits(member = LOCAL_MEMBER): Promise<LimitsDto> {
+    const now = this.now();
+    const costPerHour = await this.burnRate();
+    const windows: LimitWindowDto[] = [];
+    for (const window of LIMIT_WINDOWS)
+      windows.push(await this.window(member, window, now, costPerHour));
+    const reached = await this.store.latest(member, 'reached');
+    return {
+      member,
+      windows,
+      last_limit_reached: reached
+        ? { at: new Date(reached.observedAt).toISOString(), session_id: reached.sessionId }
+        : null,
+      generated_at: new Date(now).toISOString(),
+    };
+  }
+
+  private async window(
+    member: string,
+    window: LimitWindow,
+    now: number,
+    costPerHour: number,
+  ): Promise<LimitWindowDto> {
+    const row = await this.store.latest(member, window);
+    const empty = {
+      window,
+      window_start: null,
+      window_end: null,
+      ours: null,
+      calibration: null,
+      projection: null,
+    };
+    if (!row || row.usedPercentage === null || row.resetsAt === null)
+      return { ...empty, official: null, missing: 'never_seen' };
+    if (!this.current(row, window, now)) return { ...empty, official: null, missing: 'expired' };
+    const start = row.resetsAt - WINDOW_MS[window];
+    const [ours, sinceSeen] = (await this.sums([
+      [start, Math.max(start, now)],
+      [Math.min(row.seenAt, now), now],
+    ])) ?? [null, null];
+    const calibration = await this.calibration(member, window, row);
+    const earlier = (await this.store.history(member, window, start)).find(
+      (r) => r.resetsAt === row.resetsAt && r.id !== row.id,
+    );
+    return {
+      window,
+      official: {
+        used_percentage: row.usedPercentage,
+        resets_at: new Date(row.resetsAt).toISOString(),
+        seen_at: new Date(row.seenAt).toISOString(),
+        age_seconds: Math.max(0, Math.round((now - row.seenAt) / 1000)),
+      },
+      missing: null,
+      window_start: new Date(start).toISOString(),
+      window_end: new Date(row.resetsAt).toISOString(),
+      ours,
+      calibration,
+      projection: project({
+        now,
+        percent: row.usedPercentage,
+        seenAt: row.seenAt,
+        observedAt: row.observedAt,
+        resetsAt: row.resetsAt,
+        costSinceSeen: sinceSeen?.cost_usd ?? 0,
+        calibration,
+        costPerHour,
+        earlier:
+          earlier?.usedPercentage != null
+            ? { percent: earlier.usedPercentage, at: earlier.observedAt }
+            : undefined,
+      }),
+    };
+  }
+
+  /**
+   * Tokens and USD per official percent for this member and window kind, from its last
+   * observations: what our logs held in each one's window up to the moment it was reported.
+   * Worked out again when a new figure arrives.
+   */
+  private async calibration(
+    member: string,
+    window: LimitWindow,
+    latest: LimitObservation,
+  ): Promise<Calibration | null> {
+    const key = `${member}|${window}`;
+    const memo = this.calibrations.get(key);
+    if (memo?.key === latest.id) return memo.value;
+    const since = this.now() - CALIBRATION_DAYS * DAY_MS;
+    const rows = (await this.store.history(member, window, since, 1000))
+      .filter((r) => (r.usedPercentage ?? 0) >= 1 && r.resetsAt !== null)
+      .slice(-CALIBRATION_POINTS);
+    if (rows.length === 0) return null;
+    const sums = await this.sums(
+      rows.map(
+        (r) => [(r.resetsAt as number) - WINDOW_MS[window], r.observedAt] as [number, number],
+      ),
+    );
+    if (!sums) return memo?.value ?? null; // the bridge is away: the last one, if any
+    const value = calibrate(
+      rows.map((r, i) => ({
+        percent: r.usedPercentage as number,
+        tokens: sums[i].total_tokens,
+        usd: sums[i].cost_usd,
+      })),
+    );
+    this.calibrations.set(key, { key: latest.id, value });
+    return value;
+  }
+
+  /** Our usage inside each range, from the bridge; null when it cannot be asked now. */
+  private async sums(ranges: Array<[number, number]>): Promise<WindowUsageDto[] | null> {
+    try {
+      const { data } = await this.bridge.get<{ windows: WindowUsageDto[] }>('/usage/window', {
+        ranges: ranges
+          .map(([a, b]) => `${Math.floor(a)}-${Math.max(Math.floor(a), Math.floor(b))}`)
+          .join(','),
+      });
+      return data.windows;
+    } catch (error) {
+      this.logger.debug(`window usage unavailable: ${(error as Error).message}`);
+      return null;
+    }
+  }
+
+  /** Our current burn rate (USD per hour) from the active block, 0 without one. */
+  private async burnRate(): Promise<number> {
+    try {
+      const { payload } = await this.usage.statsForPush({}, 300);
+      return payload.current_session?.is_active ? (payload.burn_rate?.cost_per_hour ?? 0) : 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** A StopFailure on a rate limit: the limit was reached (recorded by the instance that stored it). */
+  @OnEvent(HOOK_EVENT_STORED)
+  async onHookEvent({ event, remote }: HookEventStoredEvent): Promise<void> {
+    if (remote || event.hook_event_type !== 'StopFailure') return;
+    const payload = event.payload as { error?: unknown; error_details?: unknown };
+    if (payload.error !== 'rate_limit') return;
+    try {
+      const row = await this.store.reached(LOCAL_MEMBER, event.timestamp, event.session_id || null);
+      const reached: LimitReachedEvent = {
+        member: LOCAL_MEMBER,
+        at: row.observedAt,
+        sessionId: row.sessionId,
+        details:
+          typeof payload.error_details === 'string' ? payload.error_details.slice(0, 200) : null,
+      };
+      this.events.emit(LIMIT_REACHED, reached);
+    } catch (error) {
+      this.logger.warn(`recording a reached limit failed: ${(error as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,250 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AlertWebhooks } from '../src/alerts/alert-webhooks';
+import type { AlertDto } from '../src/alerts/dto/alert.dto';
+import type { LimitsDto } from '../src/limits/dto/limits.dto';
+import { createSqliteDatabase, type TestDatabase } from './support/databases';
+import { connected, connectSocket } from './support/socket-client';
+import { startAppWithBridge, startTestApp, type RunningApp } from './support/test-app';
+import { writeUsageLog } from './support/usage-logs';
+import { waitFor } from './support/wait';
+
+const SENDER = join(__dirname, '..', 'bin', 'usage-gateway-hook');
+const HOUR = 3_600_000;
+
+/** What Claude Code (≥ 2.1.80, Pro/Max) pipes into a status line command (its docs: statusline). */
+const claudeInput = (five: number, fiveResets: number, seven: number, sevenResets: number) => ({
+  session_id: 's-1',
+  model: { id: 'claude-sonnet-4-5-20250929', display_name: 'Sonnet 4.5' },
+  version: '2.1.90',
+  cost: { total_cost_usd: 0.5, total_duration_ms: 1000 },
+  context_window: { used_percentage: 8, context_window_size: 200000 },
+  rate_limits: {
+    five_hour: { used_percentage: five, resets_at: Math.floor(fiveResets / 1000) },
+    seven_day: { used_percentage: seven, resets_at: Math.floor(sevenResets / 1000) },
+  },
+});
+
+function statusline(input: object, url: string, dir: string) {
+  return new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, [SENDER, 'statusline'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        USAGE_GATEWAY_URL: url,
+        USAGE_GATEWAY_SPOOL_DIR: join(dir, 'spool'),
+        USAGE_GATEWAY_STATUSLINE_DEADLINE_MS: '10000',
+        NO_COLOR: '1',
+        HOME: dir,
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('error', reject);
+    child.on('close', () => resolve(out.trim()));
+    child.stdin.end(JSON.stringify(input));
+  });
+}
+
+class Receiver {
+  readonly alerts: AlertDto[] = [];
+  private server: Server | undefined;
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        this.alerts.push(JSON.parse(body) as AlertDto);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`;
+  }
+  of(type: string, threshold?: number) {
+    return this.alerts.filter(
+      (a) => a.type === type && (threshold === undefined || a.data.threshold === threshold),
+    );
+  }
+  async stop() {
+    this.server?.closeAllConnections();
+    await new Promise((r) => this.server?.close(r));
+  }
+}
+
+describe("Claude Code's official limits, from the status line", () => {
+  let dir: string;
+  let db: TestDatabase;
+  let app: RunningApp;
+  const receiver = new Receiver();
+  let env: Record<string, string>;
+  const fiveResets = Date.now() + 2 * HOUR;
+  const sevenResets = Date.now() + 3 * 24 * HOUR;
+
+  const limits = async (on = app) =>
+    (await (await fetch(`${on.url}/api/usage/limits`)).json()) as LimitsDto;
+  const delivered = async (...apps: RunningApp[]) => {
+    for (const a of apps) await a.app.get(AlertWebhooks).settled();
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ug-limits-'));
+    writeUsageLog(join(dir, 'claude'), {
+      start: Date.now() - 60 * 60_000,
+      count: 30,
+      everyMs: 2 * 60_000,
+      usage: (i) => ({ input_tokens: 200 + i, output_tokens: 900, cache_read_input_tokens: 5000 }),
+    });
+    db = createSqliteDatabase();
+    env = { ...db.env, ALERT_WEBHOOK_URLS: await receiver.start() };
+    app = await startAppWithBridge(dir, env);
+  });
+  afterAll(async () => {
+    await app?.close();
+    await receiver.stop();
+    await db?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('shows the official figures with their age, our usage in the same window, and says why one is missing', async () => {
+    const before = await limits();
+    expect(before.windows.map((w) => [w.window, w.official, w.missing])).toEqual([
+      ['five_hour', null, 'never_seen'],
+      ['seven_day', null, 'never_seen'],
+    ]);
+
+    const io = connectSocket(app.url);
+    await connected(io);
+    const line = await statusline(claudeInput(42, fiveResets, 18, sevenResets), app.url, dir);
+    const at = new Date(fiveResets);
+    const hhmm = `${String(at.getHours()).padStart(2, '0')}:${String(at.getMinutes()).padStart(2, '0')}`;
+    expect(line).toContain(`5h 42% ↻${hhmm} · 7d 18%`);
+    expect(line).not.toContain('~');
+    // Dashboards hear of the change.
+    const update = await io.next('limits');
+    expect(update.message.data).toMatchObject({
+      member: 'local',
+      used_percentage: expect.any(Number),
+    });
+    io.close();
+
+    const now = await limits();
+    const [five, seven] = now.windows;
+    expect(five.official).toMatchObject({
+      used_percentage: 42,
+      resets_at: new Date(Math.floor(fiveResets / 1000) * 1000).toISOString(),
+    });
+    expect(five.official!.age_seconds).toBeGreaterThanOrEqual(0);
+    expect(five.official!.age_seconds).toBeLessThan(60);
+    expect(five.window_start).toBe(
+      new Date(Math.floor(fiveResets / 1000) * 1000 - 5 * HOUR).toISOString(),
+    );
+    // The 30 lines of the last hour all lie inside both windows: our count of them.
+    expect(five.ours).toMatchObject({ entries: 30 });
+    expect(five.ours!.total_tokens).toBe(seven.ours!.total_tokens);
+    expect(five.ours!.models.map((m) => m.model)).toEqual(['claude-sonnet-4-5-20250929']);
+    // One observation of 42 %: the calibration is our cost per official percent.
+    expect(five.calibration).toMatchObject({ observations: 1 });
+    expect(five.calibration!.usd_per_percent).toBeCloseTo(five.ours!.cost_usd / 42, 4);
+    expect(seven.official).toMatchObject({ used_percentage: 18 });
+  });
+
+  it('alerts 80 % of a window once — across a restart and two instances — and again for a new window', async () => {
+    await statusline(claudeInput(60, fiveResets, 18, sevenResets), app.url, dir);
+    await statusline(claudeInput(85, fiveResets, 18, sevenResets), app.url, dir);
+    await statusline(claudeInput(90, fiveResets, 18, sevenResets), app.url, dir);
+    await delivered(app);
+    await waitFor(() => receiver.of('official_limit', 80).length > 0, 10_000, 'the 80 % alert');
+    expect(receiver.of('official_limit', 80)).toHaveLength(1);
+    expect(receiver.of('official_limit', 50)).toHaveLength(1); // at 60 %
+    expect(receiver.of('official_limit', 80)[0]).toMatchObject({
+      severity: 'warning',
+      title: '80% of the 5-hour limit used',
+    });
+
+    // A restart, then a second instance on the same database: still once.
+    await app.close();
+    app = await startAppWithBridge(dir, { ...env, DB_MIGRATIONS_RUN: 'false' });
+    const other = await startTestApp({ ...env, DB_MIGRATIONS_RUN: 'false' });
+    try {
+      await Promise.all([
+        statusline(claudeInput(88, fiveResets, 18, sevenResets), app.url, dir),
+        statusline(claudeInput(89, fiveResets, 18, sevenResets), other.url, dir),
+      ]);
+      await delivered(app, other);
+      expect(receiver.of('official_limit', 80)).toHaveLength(1);
+
+      // The window resets: a new resets_at is a new window, with its own 80 %.
+      const next = fiveResets + 5 * HOUR;
+      await statusline(claudeInput(81, next, 18, sevenResets), other.url, dir);
+      await delivered(app, other);
+      await waitFor(() => receiver.of('official_limit', 80).length === 2, 10_000, 'a second 80 %');
+      expect(new Set(receiver.of('official_limit', 80).map((a) => a.data.resets_at)).size).toBe(2);
+    } finally {
+      await other.close();
+    }
+  }, 60_000);
+
+  it('records "limit reached" from a StopFailure rate-limit hook event, and alerts it', async () => {
+    const res = await fetch(`${app.url}/api/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        session_id: 's-1',
+        transcript_path: '/tmp/s-1.jsonl',
+        cwd: '/tmp',
+        hook_event_name: 'StopFailure',
+        error: 'rate_limit',
+        error_details: '429 Too Many Requests',
+        last_assistant_message: 'API Error: Rate limit reached',
+      }),
+    });
+    expect(res.status).toBe(201);
+    await waitFor(async () => (await limits()).last_limit_reached, 10_000, 'limit reached');
+    await delivered(app);
+    await waitFor(() => receiver.of('limit_reached').length > 0, 10_000, 'the alert');
+    expect(receiver.of('limit_reached')[0]).toMatchObject({
+      severity: 'critical',
+      data: { session_id: 's-1', details: '429 Too Many Requests' },
+    });
+    // Another error (overloaded) is not a limit.
+    await fetch(`${app.url}/api/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        session_id: 's-2',
+        hook_event_name: 'StopFailure',
+        error: 'overloaded',
+      }),
+    });
+    await delivered(app);
+    expect(receiver.of('limit_reached')).toHaveLength(1);
+  });
+
+  it('refuses a malformed forward with every bad field named', async () => {
+    const res = await fetch(`${app.url}/api/usage/statusline`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        rate_limits: { five_hour: { used_percentage: 140, resets_at: 12 } },
+        context_used_percentage: -1,
+        extra: true,
+      }),
+    });
+    expect(res.status).toBe(400);
+    const problem = (await res.json()) as { errors: Array<{ field: string }> };
+    expect(problem.errors.map((e) => e.field).sort()).toEqual([
+      'context_used_percentage',
+      'extra',
+      'rate_limits.five_hour.resets_at',
+      'rate_limits.five_hour.used_percentage',
+    ]);
+    // Nothing of it was recorded.
+    expect((await limits()).windows[0].official?.used_percentage).not.toBe(140);
+  });
+});
