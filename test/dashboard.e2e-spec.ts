@@ -134,6 +134,43 @@ describeInBrowser(
       expect(await page.textContent('.blocks thead')).toContain('In + out tokens');
     });
 
+    it("shows Claude Code's own 5-hour and weekly gauges with their countdowns once its status line reports them, and how to get them before", async () => {
+      const hint = await page.waitForSelector('[data-test=limits-hint]');
+      expect(await hint.textContent()).toContain('usage-gateway-hook install --statusline');
+      const fiveResets = Math.floor((Date.now() + 2 * 3_600_000 + 30_000) / 1000);
+      const sevenResets = Math.floor((Date.now() + 3 * 86_400_000 + 30_000) / 1000);
+      const forward = await fetch(`${url}/api/usage/statusline`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          session_id: 's-1',
+          rate_limits: {
+            five_hour: { used_percentage: 42, resets_at: fiveResets },
+            seven_day: { used_percentage: 18, resets_at: sevenResets },
+          },
+        }),
+      });
+      expect(forward.status).toBe(200);
+      // The `limits` socket event brings the panel up to date without a reload.
+      const five = await page.waitForSelector(
+        '[data-test=gauge-five_hour] [data-test=official-percent]',
+      );
+      expect(await five.textContent()).toBe('42 %');
+      expect(
+        await page.textContent('[data-test=gauge-seven_day] [data-test=official-percent]'),
+      ).toBe('18 %');
+      expect(await page.textContent('[data-test=gauge-five_hour] [data-test=countdown]')).toMatch(
+        /^resets in (2h 0m|1h 59m)$/,
+      );
+      expect(await page.textContent('[data-test=gauge-seven_day] [data-test=countdown]')).toMatch(
+        /^resets in (3d 0h|2d 23h)$/,
+      );
+      expect(await page.textContent('[data-test=gauge-five_hour] [data-test=ours]')).toContain(
+        'ours in this window',
+      );
+      expect(await page.$('[data-test=limits-hint]')).toBeNull();
+    });
+
     it('lists the stored alerts (raised before the page opened), and no legend shows a placeholder', async () => {
       // 30 lines of ~420 input + output tokens: past 50 % of pro's 19,000 at boot. The panel
       // shows what is stored (newest first), whether raised before the page opened or since.

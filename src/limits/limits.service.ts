@@ -26,6 +26,8 @@ export const LOCAL_MEMBER = 'local';
 const CALIBRATION_POINTS = 40;
 const CALIBRATION_DAYS = 28;
 const DAY_MS = 86_400_000;
+/** Changes of one window listed at most (a window sees a few dozen in practice). */
+const HISTORY_POINTS = 500;
 
 /**
  * Claude Code's official 5-hour and 7-day limits (DESIGN §8): recorded from what the status line
@@ -117,6 +119,7 @@ export class LimitsService {
       ours: null,
       calibration: null,
       projection: null,
+      history: [],
     };
     if (!row || row.usedPercentage === null || row.resetsAt === null)
       return { ...empty, official: null, missing: 'never_seen' };
@@ -127,9 +130,10 @@ export class LimitsService {
       [Math.min(row.seenAt, now), now],
     ])) ?? [null, null];
     const calibration = await this.calibration(member, window, row);
-    const earlier = (await this.store.history(member, window, start)).find(
-      (r) => r.resetsAt === row.resetsAt && r.id !== row.id,
+    const inWindow = (await this.store.history(member, window, start, HISTORY_POINTS)).filter(
+      (r) => r.resetsAt === row.resetsAt && r.usedPercentage !== null,
     );
+    const earlier = inWindow.find((r) => r.id !== row.id);
     return {
       window,
       official: {
@@ -157,6 +161,10 @@ export class LimitsService {
             ? { percent: earlier.usedPercentage, at: earlier.observedAt }
             : undefined,
       }),
+      history: inWindow.map((r) => ({
+        at: new Date(r.observedAt).toISOString(),
+        used_percentage: r.usedPercentage as number,
+      })),
     };
   }
 

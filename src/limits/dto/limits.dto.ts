@@ -130,6 +130,12 @@ export class ProjectionDto {
   percent_at_reset!: number;
 }
 
+export class LimitPointDto {
+  /** ISO-8601: when Claude Code first reported this figure. */
+  at!: string;
+  used_percentage!: number;
+}
+
 export class LimitWindowDto {
   @ApiProperty({ enum: LIMIT_WINDOWS })
   window!: LimitWindow;
@@ -145,6 +151,9 @@ export class LimitWindowDto {
   ours!: WindowUsageDto | null;
   calibration!: CalibrationDto | null;
   projection!: ProjectionDto | null;
+  /** The official figure's changes in this window, oldest first (at most 500). */
+  @ApiProperty({ type: [LimitPointDto] })
+  history!: LimitPointDto[];
 }
 
 export class LimitReachedDto {
