@@ -13,6 +13,8 @@
  *   (b) a line was appended to the session's log before each call, as after every message: ccusage
  *       re-scans everything; the gateway counts the line at once (checked in each output).
  *       Target: >= 100x faster.
+ *   (d) Claude Code's official limits in the input (forwarded, recorded when they change) against
+ *       the same call without them. Target: forwarding adds <= 10 ms at p50.
  *
  * BENCH_TREE (default .bench/tree-1000000000-2000, made by `npm run bench:bridge-scan`, else a
  * 300 MB one is generated), BENCH_RUNS (a; default 30), BENCH_APPEND_RUNS (b; default 3).
@@ -181,6 +183,34 @@ async function main() {
     console.log(
       `  node -e '' (start-up floor)    ${fmt(pct(node, 0.5))} / ${fmt(pct(node, 0.99))}`,
     );
+
+    // (d) forwarding Claude Code's official limits: the same call with `rate_limits` in its input
+    // (recorded when they change: every 5th call here), interleaved with calls without them.
+    const plain: number[] = [];
+    const forwarding: number[] = [];
+    const resets = Math.floor(Date.now() / 1000) + 3 * 3600;
+    let lastForwarded = '';
+    for (let i = 0; i < RUNS; i++) {
+      plain.push((await timed(process.execPath, [SENDER, 'statusline'], input, ours)).ms);
+      const withLimits = JSON.stringify({
+        ...(JSON.parse(input) as object),
+        rate_limits: {
+          five_hour: { used_percentage: 10 + Math.floor(i / 5), resets_at: resets },
+          seven_day: { used_percentage: 4, resets_at: resets + 4 * 86_400 },
+        },
+      });
+      const f = await timed(process.execPath, [SENDER, 'statusline'], withLimits, ours);
+      forwarding.push(f.ms);
+      lastForwarded = f.out;
+    }
+    console.log(`\n(d) forwarding the official limits, ${RUNS} calls each (p50 / p99):`);
+    console.log(
+      `RATIO with rate_limits / without: ${(pct(forwarding, 0.5) / pct(plain, 0.5)).toFixed(2)}x at p50; forwarding adds ${fmt(pct(forwarding, 0.5) - pct(plain, 0.5))} at p50 (target ≤ 10 ms)`,
+    );
+    console.log(
+      `  with rate_limits     ${fmt(pct(forwarding, 0.5))} / ${fmt(pct(forwarding, 0.99))}   ${lastForwarded}`,
+    );
+    console.log(`  without              ${fmt(pct(plain, 0.5))} / ${fmt(pct(plain, 0.99))}`);
 
     // (b) a line appended before each call
     const gwB: number[] = [];
