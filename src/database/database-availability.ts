@@ -2,6 +2,7 @@ import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
+import { withDeadline } from '../common/deadline';
 import {
   DatabaseUnavailableError,
   describeDatabaseError,
@@ -94,21 +95,13 @@ export class DatabaseAvailability implements OnApplicationShutdown {
 
   private async probe(): Promise<void> {
     if (this.closed || this.downSince === null) return;
-    let deadline: NodeJS.Timeout | undefined;
     try {
       // A pooled connection whose bytes were lost answers only at its read deadline: do not
       // wait for it, try again (on another connection) a second later.
-      await Promise.race([
-        this.dataSource.query('SELECT 1'),
-        new Promise((_, reject) => {
-          deadline = setTimeout(() => reject(new Error('probe deadline')), PROBE_DEADLINE_MS);
-        }),
-      ]);
+      await withDeadline(this.dataSource.query('SELECT 1'), PROBE_DEADLINE_MS, 'the probe');
     } catch {
       this.scheduleProbe();
       return;
-    } finally {
-      clearTimeout(deadline);
     }
     const seconds = ((Date.now() - this.downSince) / 1000).toFixed(1);
     this.logger.log(

@@ -1,3 +1,4 @@
+import { withDeadline } from '../common/deadline';
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { RedisConnection } from '../redis/redis-connection';
@@ -22,15 +23,7 @@ export class RedisHealthIndicator {
     if (!client) return indicator.up({ configured: false });
     try {
       if (!(await this.redis.connected(PING_TIMEOUT_MS))) throw new Error('not connected');
-      await Promise.race([
-        client.ping(),
-        new Promise((_, reject) =>
-          setTimeout(
-            () => reject(new Error(`no answer within ${PING_TIMEOUT_MS} ms`)),
-            PING_TIMEOUT_MS,
-          ).unref(),
-        ),
-      ]);
+      await withDeadline(client.ping(), PING_TIMEOUT_MS, 'PING');
       return indicator.up({ configured: true, reachable: true });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);

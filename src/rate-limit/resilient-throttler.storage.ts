@@ -1,3 +1,4 @@
+import { withDeadline } from '../common/deadline';
 import { Logger, type OnModuleDestroy } from '@nestjs/common';
 import { type ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
@@ -25,14 +26,12 @@ export class ResilientThrottlerStorage implements ThrottlerStorage, OnModuleDest
     throttlerName: string,
   ): Promise<ThrottlerStorageRecord> {
     if (this.shared) {
-      let timer: NodeJS.Timeout | undefined;
       try {
-        const record = await Promise.race([
+        const record = await withDeadline(
           this.shared.increment(key, ttl, limit, blockDuration, throttlerName),
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error('timed out')), SHARED_TIMEOUT_MS);
-          }),
-        ]);
+          SHARED_TIMEOUT_MS,
+          'the shared store',
+        );
         if (this.sharedDown) this.logger.log('shared rate-limit store is back');
         this.sharedDown = false;
         return record;
@@ -42,8 +41,6 @@ export class ResilientThrottlerStorage implements ThrottlerStorage, OnModuleDest
             `shared rate-limit store unavailable (${(error as Error).message}); counting per instance`,
           );
         this.sharedDown = true;
-      } finally {
-        clearTimeout(timer);
       }
     }
     return this.local.increment(key, ttl, limit, blockDuration, throttlerName);

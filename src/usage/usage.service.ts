@@ -1,3 +1,4 @@
+import { settledWithin } from '../common/deadline';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock';
 import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
@@ -21,13 +22,8 @@ import {
   defaultSessions,
   defaultStats,
 } from './default-payloads';
-import type {
-  DailyReportDto,
-  ReportKind,
-  UsageReportDto,
-  UsageReportQueryDto,
-} from './dto/usage-report.dto';
-import type { ClaudeSessionUsage, StatuslineDto } from './dto/statusline.dto';
+import type { ReportKind, UsageReportDto, UsageReportQueryDto } from './dto/usage-report.dto';
+import type { ClaudeSessionUsage } from './dto/statusline.dto';
 import { SnapshotStore } from './snapshot.store';
 import { UsageCache } from './usage-cache';
 import { DEFAULT_USAGE_CONFIG, UsageConfigStore } from './usage-config.store';
@@ -37,7 +33,7 @@ import { USAGE_UPDATED_EVENT, type UsageUpdatedEvent } from './usage.events';
 export type DataSourceName = 'bridge' | 'cache' | 'snapshot' | 'database' | 'default';
 
 /** How far a source is from the bridge now (the status line reports its least fresh part). */
-const SOURCE_RANK: Record<DataSourceName, number> = {
+export const SOURCE_RANK: Record<DataSourceName, number> = {
   bridge: 0,
   cache: 1,
   snapshot: 2,
@@ -62,7 +58,7 @@ export const CHANGE_DETECTION_MAX_KEYS = 10_000;
 const SESSIONS_DEFAULTS = { hours_back: 24, limit: 100 };
 const STATS_PARAMS = ['plan', 'custom_limit_tokens', 'timezone', 'reset_hour'] as const;
 
-type RawQuery = Readonly<Record<string, unknown>>;
+export type RawQuery = Readonly<Record<string, unknown>>;
 
 /** A stable key of request parameters: sorted names, string values, empty ones dropped. */
 export function paramsKey(params: RawQuery): string {
@@ -116,7 +112,6 @@ export class UsageService {
   private pushing: Promise<void> | undefined;
   private todayRead: Promise<void> | undefined;
   /** Per Claude Code session, its usage as last seen (bounded), to notice it moved on. */
-  private readonly sessionMarks = new LRUCache<string, string>({ max: 1000 });
   private readonly readDeadlineMs: number;
 
   constructor(
@@ -184,7 +179,7 @@ export class UsageService {
   }
 
   /** Today's daily report parameters: the zone and reset hour in effect, since = until = today. */
-  private async todayParams(): Promise<QueryParams> {
+  async todayParams(): Promise<QueryParams> {
     const base = await this.reportParams('daily', {});
     const today = localDay(this.now(), base.timezone as string, base.reset_hour as number);
     return { ...base, since: today, until: today };
@@ -221,102 +216,6 @@ export class UsageService {
     );
   }
 
-  /**
-   * The status line's figures: the stats, today's daily row and the session, read in parallel
-   * through the cache, each with its own fallback; the answer's source is the least fresh part's.
-   */
-  async statusline(sessionId: string | undefined): Promise<Sourced<StatuslineDto>> {
-    const today = await this.todayParams();
-    const orFallback = <T>(kind: SnapshotKind, query: RawQuery, read: Promise<Sourced<T>>) =>
-      read.catch(async (error: unknown) => {
-        if (!(error instanceof BridgeUnavailableError)) throw error;
-        return (await this.fallback(kind, query)) as Sourced<T>;
-      });
-    // The session first, from the bridge itself (which reads what was appended since its last
-    // refresh before it answers): a status line is asked for right after each message. When the
-    // session moved on, stats and today's row are read fresh too, so the new line counts at once.
-    const session = sessionId
-      ? await orFallback(
-          'claude-session',
-          { session_id: sessionId },
-          this.claudeSession(sessionId, true),
-        )
-      : undefined;
-    let moved = false;
-    if (session && session.source === 'bridge') {
-      const mark = `${session.payload.total_tokens}|${session.payload.cost_usd}`;
-      moved = this.sessionMarks.get(sessionId!) !== mark;
-      this.sessionMarks.set(sessionId!, mark);
-    }
-    const [stats, daily] = await Promise.all([
-      orFallback(
-        'stats',
-        {},
-        this.read<UsageStatsDto>('stats', '/usage/stats', await this.statsParams({}), moved),
-      ),
-      orFallback(
-        'report:daily',
-        today,
-        this.read<DailyReportDto>('report:daily', '/usage/reports/daily', today, moved),
-      ),
-    ]);
-    const parts = [stats, daily, ...(session ? [session] : [])];
-    const worst = parts.reduce((a, b) => (SOURCE_RANK[b.source] > SOURCE_RANK[a.source] ? b : a));
-    const ages = parts.map((p) => p.ageSeconds).filter((a): a is number => a !== null);
-    const s = stats.payload;
-    const block = s.current_session;
-    const row = daily.payload.daily?.[0];
-    const limits = (s.config_applied?.limits ?? {}) as { tokens?: number };
-    const payload: StatuslineDto = {
-      session: session
-        ? {
-            session_id: session.payload.session_id ?? sessionId!,
-            found: session.payload.found ?? false,
-            cost_usd: session.payload.cost_usd ?? 0,
-            total_tokens: session.payload.total_tokens ?? 0,
-          }
-        : null,
-      today: {
-        date: String(today.since),
-        timezone: String(today.timezone),
-        cost_usd: row?.cost_usd ?? 0,
-        total_tokens: row?.total_tokens ?? 0,
-      },
-      block: block
-        ? {
-            cost_usd: block.cost_usd,
-            total_tokens: block.total_tokens,
-            start_time: block.start_time,
-            end_time: block.end_time,
-            minutes_left: Math.max(
-              0,
-              Math.round((Date.parse(block.end_time) - this.now()) / 60_000),
-            ),
-          }
-        : null,
-      burn_rate: block?.burn_rate
-        ? {
-            tokens_per_minute: s.burn_rate.tokens_per_minute,
-            cost_per_hour: s.burn_rate.cost_per_hour,
-          }
-        : null,
-      limit: {
-        plan: String(s.config_applied?.plan ?? 'pro'),
-        tokens: Number(limits.tokens ?? 0),
-        percentage: s.totals?.token_percentage ?? 0,
-        tokens_run_out: s.predictions?.tokens_run_out ?? null,
-      },
-      // Filled in by the status line's own service (src/limits), which knows them.
-      official: { five_hour: null, seven_day: null },
-      generated_at: new Date(this.now()).toISOString(),
-    };
-    return {
-      payload,
-      source: worst.source,
-      ageSeconds: worst.source === 'bridge' ? null : Math.max(0, ...ages),
-    };
-  }
-
   async stats(query: UsageStatsQueryDto): Promise<Sourced<UsageStatsDto>> {
     return this.read<UsageStatsDto>('stats', '/usage/stats', await this.statsParams({ ...query }));
   }
@@ -334,7 +233,7 @@ export class UsageService {
    * gets the best fallback (the last answer for these parameters however old, else the stored
    * ones) while its call goes on in the background and refreshes the cache when it lands.
    */
-  private async read<T>(
+  async read<T>(
     kind: SnapshotKind,
     route: string,
     params: QueryParams,
@@ -351,16 +250,7 @@ export class UsageService {
       },
       fresh,
     );
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<undefined>(
-      (resolve) => (timer = setTimeout(() => resolve(undefined), this.readDeadlineMs)),
-    );
-    let cached: Awaited<typeof pending> | undefined;
-    try {
-      cached = await Promise.race([pending, late]);
-    } finally {
-      clearTimeout(timer);
-    }
+    const cached = await settledWithin(pending, this.readDeadlineMs);
     if (cached)
       return cached.hit
         ? { payload: cached.value, source: 'cache', ageSeconds: this.ageOf(cached.at) }
@@ -395,16 +285,8 @@ export class UsageService {
         return undefined;
       throw error;
     });
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<undefined>(
-      (resolve) => (timer = setTimeout(() => resolve(undefined), waitMs)),
-    );
-    try {
-      const result = await Promise.race([live, late]);
-      if (result) return result;
-    } finally {
-      clearTimeout(timer);
-    }
+    const result = await settledWithin(live, waitMs);
+    if (result) return result;
     return (await this.fallback('stats', query)) as Sourced<UsageStatsDto>;
   }
 
