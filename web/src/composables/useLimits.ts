@@ -1,5 +1,5 @@
 import { shallowRef } from 'vue';
-import type { Api } from '../lib/api';
+import type { Session } from './useSession';
 
 /** One official window of GET /api/usage/limits (the fields the dashboard shows). */
 export interface LimitWindow {
@@ -36,7 +36,7 @@ export interface Limits {
  * The official-limits panel's data: loaded at start, again when a `limits` socket event says a
  * figure changed (at most once a second), and every minute (ages and projections move).
  */
-export function useLimits(api: Api, guarded: (work: () => Promise<void>) => Promise<void>) {
+export function useLimits({ api, guarded }: Session) {
   const limits = shallowRef<Limits | null>(null);
   let queued: number | undefined;
   const load = () =>
