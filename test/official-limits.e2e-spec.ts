@@ -12,6 +12,7 @@ import { createSqliteDatabase, type TestDatabase } from './support/databases';
 import { connected, connectSocket } from './support/socket-client';
 import { startAppWithBridge, startTestApp, type RunningApp } from './support/test-app';
 import { writeUsageLog } from './support/usage-logs';
+import { TestClock } from './support/test-clock';
 import { waitFor } from './support/wait';
 
 const SENDER = join(__dirname, '..', 'bin', 'usage-gateway-hook');
@@ -246,5 +247,86 @@ describe("Claude Code's official limits, from the status line", () => {
     ]);
     // Nothing of it was recorded.
     expect((await limits()).windows[0].official?.used_percentage).not.toBe(140);
+  });
+});
+
+describe('calibration and projection on generated logs, at injected times', () => {
+  let dir: string;
+  let db: TestDatabase;
+  let app: RunningApp;
+  const clock = new TestClock();
+  // Whole minutes, 2 h ago: 10 lines 6 min apart, each 1,000 output tokens of Sonnet 4.5 ($0.015).
+  const t0 = Math.floor((Date.now() - 2 * HOUR) / 60_000) * 60_000;
+  const resets = t0 + 4 * HOUR; // the 5-hour window: t0 − 1 h … t0 + 4 h
+  const forward = (percent: number) =>
+    fetch(`${app.url}/api/usage/statusline`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        rate_limits: { five_hour: { used_percentage: percent, resets_at: resets / 1000 } },
+      }),
+    });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ug-calibration-'));
+    writeUsageLog(join(dir, 'claude'), {
+      start: t0,
+      count: 10,
+      everyMs: 6 * 60_000,
+      usage: () => ({ input_tokens: 0, output_tokens: 1000 }),
+    });
+    db = createSqliteDatabase();
+    app = await startAppWithBridge(dir, db.env, { clock: clock.now });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('tokens and USD per official percent, and the time to 100 % or the reset, as computed by hand', async () => {
+    // 10 % reported at t0 + 30 min: our lines at t0, +6 … +24 (5) are in its window up to then.
+    clock.advance(t0 + 30 * 60_000 - clock.now());
+    expect((await forward(10)).status).toBe(200);
+    // 20 % at t0 + 60 min: all 10 lines (the last at t0 + 54 min).
+    clock.advance(30 * 60_000);
+    expect((await forward(20)).status).toBe(200);
+
+    const stats = (await (await fetch(`${app.url}/api/usage/stats`)).json()) as {
+      burn_rate: { cost_per_hour: number };
+    };
+    const costPerHour = stats.burn_rate.cost_per_hour;
+    const five = ((await (await fetch(`${app.url}/api/usage/limits`)).json()) as LimitsDto)
+      .windows[0];
+    // Both reports: 5 lines ↔ 10 % and 10 lines ↔ 20 %: 500 tokens and $0.0075 per percent.
+    expect(five.ours).toMatchObject({ entries: 10, output_tokens: 10_000, cost_usd: 0.15 });
+    expect(five.calibration).toEqual({
+      tokens_per_percent: 500,
+      usd_per_percent: 0.0075,
+      observations: 2,
+    });
+    // Nothing since the last report: 20 % now; our burn rate through $0.0075 per percent; the
+    // window resets in 3 h.
+    const perHour = costPerHour / 0.0075;
+    const hoursTo100 = 80 / perHour;
+    expect(five.projection).toMatchObject({
+      basis: 'burn_rate',
+      percent_now: 20,
+      percent_per_hour: Number(perHour.toFixed(3)),
+      resets_first: hoursTo100 >= 3,
+      percent_at_reset: Math.round(Math.min(100, 20 + perHour * 3) * 10) / 10,
+    });
+    expect(five.history.map((p) => p.used_percentage)).toEqual([10, 20]);
+    expect(five.official).toMatchObject({ used_percentage: 20, age_seconds: 0 });
+
+    // An hour on without a report: the age grows; past the reset, the figure is expired.
+    clock.advance(HOUR);
+    const later = ((await (await fetch(`${app.url}/api/usage/limits`)).json()) as LimitsDto)
+      .windows[0];
+    expect(later.official?.age_seconds).toBe(3600);
+    clock.advance(3 * HOUR);
+    const after = ((await (await fetch(`${app.url}/api/usage/limits`)).json()) as LimitsDto)
+      .windows[0];
+    expect([after.official, after.missing]).toEqual([null, 'expired']);
   });
 });
