@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertWebhooks } from '../src/alerts/alert-webhooks';
 import type { AlertDto } from '../src/alerts/dto/alert.dto';
 import type { LimitsDto } from '../src/limits/dto/limits.dto';
+import { LimitsStore } from '../src/limits/limits.store';
 import { createSqliteDatabase, type TestDatabase } from './support/databases';
 import { connected, connectSocket } from './support/socket-client';
 import { startAppWithBridge, startTestApp, type RunningApp } from './support/test-app';
@@ -328,5 +329,8 @@ describe('calibration and projection on generated logs, at injected times', () =
     const after = ((await (await fetch(`${app.url}/api/usage/limits`)).json()) as LimitsDto)
       .windows[0];
     expect([after.official, after.missing]).toEqual([null, 'expired']);
+    // Kept as long as events: pruning removes what was first seen before the cut-off.
+    expect(await app.app.get(LimitsStore).prune(t0 + 45 * 60_000)).toBe(1);
+    expect(await app.app.get(LimitsStore).prune(clock.now())).toBe(1);
   });
 });

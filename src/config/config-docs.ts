@@ -88,7 +88,8 @@ export const CONFIG_DOCS: Readonly<Record<keyof EnvSchema, ConfigDoc>> = {
   SNAPSHOT_RETENTION_DAYS: { group: 'storage', meaning: 'stored usage snapshots kept this long' },
   EVENT_RETENTION_DAYS: {
     group: 'storage',
-    meaning: 'hook and domain events kept this long (0: for ever)',
+    meaning:
+      'hook and domain events, alerts and official limit figures kept this long (0: for ever)',
   },
   USAGE_BRIDGE_ENABLED: { group: 'usage bridge', meaning: '`false`: never call the bridge' },
   BRIDGE_MODE: {

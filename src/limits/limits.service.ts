@@ -1,4 +1,6 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { PeriodicJobs } from '../cluster/periodic-jobs';
+import { AppConfig } from '../config/app-config';
 import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import { BridgeClient } from '../bridge/bridge-client';
 import { CLOCK, type Clock } from '../common/clock';
@@ -36,7 +38,7 @@ const HISTORY_POINTS = 500;
  * recorded as the limit reached.
  */
 @Injectable()
-export class LimitsService {
+export class LimitsService implements OnApplicationBootstrap {
   private readonly logger = new Logger(LimitsService.name);
   private readonly calibrations = new Map<string, { key: number; value: Calibration | null }>();
 
@@ -45,8 +47,20 @@ export class LimitsService {
     private readonly bridge: BridgeClient,
     private readonly usage: UsageService,
     private readonly events: EventEmitter2,
+    private readonly jobs: PeriodicJobs,
+    private readonly config: AppConfig,
     @Inject(CLOCK) private readonly now: Clock,
   ) {}
+
+  /** The history is kept as long as events (EVENT_RETENTION_DAYS), pruned hourly. */
+  onApplicationBootstrap(): void {
+    const days = this.config.events.retentionDays;
+    if (days === 0) return;
+    this.jobs.every('limits-prune', 3_600_000, () => this.store.prune(this.now() - days * DAY_MS), {
+      cluster: true,
+      runAtStart: true,
+    });
+  }
 
   /** Records the official figures a status line forwarded; announces the ones that changed. */
   async observe(member: string, input: StatuslineInputDto): Promise<void> {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { MoreThanOrEqual, type Repository } from 'typeorm';
+import { LessThan, MoreThanOrEqual, type Repository } from 'typeorm';
 import { DatabaseWrites } from '../database/database-writes';
 import {
   LimitObservation,
@@ -98,6 +98,14 @@ export class LimitsStore {
       order: { observedAt: 'ASC', id: 'ASC' },
       take: limit,
     });
+  }
+
+  /** Deletes figures first seen before `before` (EVENT_RETENTION_DAYS); returns how many. */
+  async prune(before: number): Promise<number> {
+    const result = await this.writes.write((m) =>
+      m.delete(LimitObservation, { observedAt: LessThan(before) }),
+    );
+    return result.affected ?? 0;
   }
 
   private async insert(values: Omit<LimitObservation, 'id'>): Promise<LimitObservation> {
