@@ -1,4 +1,5 @@
 import {
+  Inject,
   Injectable,
   Logger,
   type OnApplicationBootstrap,
@@ -6,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { Counter, Registry } from 'prom-client';
+import { CLOCK, type Clock } from '../common/clock';
 import { EventsService } from '../events/events.service';
 import { HOOK_EVENT_STORED, type HookEventStoredEvent } from '../events/hook-event.events';
 import { RealtimeBroadcaster } from './realtime-broadcaster';
@@ -18,6 +20,11 @@ const MARGIN = 200;
 /** Catch-up passes after Redis is back (ms): the adapters resume within these. */
 export const CATCH_UP_PASSES_MS = [1000, 3000, 8000] as const;
 const PAGE = 500;
+/**
+ * Events stored this recently are left to the adapter (it delivers fresh ones itself once it has
+ * resumed); a later pass takes them if it did not. Fewer double deliveries at the outage's edge.
+ */
+const FRESH_MS = 1000;
 
 /**
  * With several instances, a broadcast crosses to the others through Redis. While Redis is away
@@ -43,6 +50,7 @@ export class ClusterCatchUp implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly events: EventsService,
     private readonly broadcaster: RealtimeBroadcaster,
     registry: Registry,
+    @Inject(CLOCK) private readonly now: Clock,
   ) {
     this.delivered = new Counter({
       name: 'realtime_catch_up_events_total',
@@ -112,8 +120,9 @@ export class ClusterCatchUp implements OnApplicationBootstrap, OnModuleDestroy {
         for (let after = from; after < upTo;) {
           const page = await this.events.between(after, upTo, PAGE);
           if (page.length === 0) break;
+          const fresh = this.now() - FRESH_MS;
           for (const event of page) {
-            if (this.seen.has(event.id)) continue;
+            if (this.seen.has(event.id) || (!last && event.received_at > fresh)) continue;
             this.broadcaster.deliverLocally(event);
             this.remember(event.id);
             caughtUp++;
