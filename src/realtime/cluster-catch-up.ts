@@ -120,9 +120,10 @@ export class ClusterCatchUp implements OnApplicationBootstrap, OnModuleDestroy {
         for (let after = from; after < upTo;) {
           const page = await this.events.between(after, upTo, PAGE);
           if (page.length === 0) break;
-          const fresh = this.now() - FRESH_MS;
+          // With Redis up, the adapter carries what was just stored (its relay marks it seen).
+          const fresh = this.ref.crossInstance() ? this.now() - FRESH_MS : Number.POSITIVE_INFINITY;
           for (const event of page) {
-            if (this.seen.has(event.id) || (!last && event.received_at > fresh)) continue;
+            if (this.seen.has(event.id) || event.received_at > fresh) continue;
             this.broadcaster.deliverLocally(event);
             this.remember(event.id);
             caughtUp++;
