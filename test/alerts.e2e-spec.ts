@@ -1,6 +1,4 @@
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -12,41 +10,7 @@ import { createSqliteDatabase, type TestDatabase } from './support/databases';
 import { connected, connectSocket } from './support/socket-client';
 import { startAppWithBridge, type RunningApp } from './support/test-app';
 import { isAlive, waitFor } from './support/wait';
-
-/** A webhook receiver: records every POSTed alert; `answer` decides the reply (or none). */
-class Receiver {
-  readonly alerts: AlertDto[] = [];
-  /** The Idempotency-Key of each POST, in order. */
-  readonly keys: string[] = [];
-  private server: Server | undefined;
-  answer: (res: ServerResponse) => void = (res) => res.writeHead(204).end();
-
-  async start(port = 0): Promise<string> {
-    this.server = createServer((req: IncomingMessage, res: ServerResponse) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        this.alerts.push(JSON.parse(body) as AlertDto);
-        this.keys.push(String(req.headers['idempotency-key']));
-        this.answer(res);
-      });
-    });
-    await new Promise<void>((r) => this.server!.listen(port, '127.0.0.1', r));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`;
-  }
-
-  thresholds(): number[] {
-    return this.alerts
-      .filter((a) => a.type === 'limit_threshold')
-      .map((a) => a.data.threshold as number)
-      .sort((a, b) => a - b);
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
-  }
-}
+import { WebhookReceiver } from './support/webhook-receiver';
 
 /**
  * Claude Code lines in session s-1 of project shop: `tokens` input+output tokens in lines of
@@ -93,7 +57,7 @@ async function settle(app: RunningApp) {
 describe('alerts', () => {
   let dir: string;
   let db: TestDatabase;
-  const receiver = new Receiver();
+  const receiver = new WebhookReceiver();
   let url: string;
   const apps: RunningApp[] = [];
 
@@ -232,7 +196,7 @@ describe('alerts', () => {
   it('a receiver that fails or hangs slows nothing; a failed delivery is retried with the same Idempotency-Key until ALERT_DELIVERY_MAX_AGE_MS, then counted as expired', async () => {
     fresh();
     addUsage(join(dir, 'claude'), 6000, 100); // 11,000: past 50 %
-    const hanging = new Receiver();
+    const hanging = new WebhookReceiver();
     hanging.answer = () => undefined; // never answers
     const hangingUrl = await hanging.start();
     receiver.answer = (res) => res.writeHead(500).end();
@@ -283,7 +247,7 @@ describe('alerts', () => {
   it('at least once: an alert raised while the receiver is down is delivered after a gateway restart, once it is back', async () => {
     fresh();
     addUsage(join(dir, 'claude'), 6000, 100); // past 50 %
-    const down = new Receiver();
+    const down = new WebhookReceiver();
     const downUrl = await down.start();
     await down.stop(); // connection refused from now on
     const env = { ALERT_WEBHOOK_URLS: downUrl };
@@ -306,7 +270,7 @@ describe('alerts', () => {
     apps.splice(apps.indexOf(first), 1);
 
     // The receiver comes back on the same address; a new gateway process takes the outbox over.
-    const back = new Receiver();
+    const back = new WebhookReceiver();
     const port = new URL(downUrl).port;
     await back.start(Number(port));
     try {
@@ -326,7 +290,7 @@ describe('alerts', () => {
   it('finishes a delivery in flight at shutdown', async () => {
     fresh();
     addUsage(join(dir, 'claude'), 6000, 100);
-    const slow = new Receiver();
+    const slow = new WebhookReceiver();
     let answered = 0;
     slow.answer = (res) =>
       setTimeout(() => {

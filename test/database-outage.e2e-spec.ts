@@ -1,27 +1,23 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createPostgresDatabase, type TestDatabase } from './support/databases';
+import { postgresBehindProxy, type ProxiedPostgres } from './support/databases';
 import { describeWithService } from './support/services';
-import { TcpProxy } from './support/tcp-proxy';
+import type { TcpProxy } from './support/tcp-proxy';
 import { startTestApp, type RunningApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
 describeWithService('TEST_DATABASE_URL', 'readiness through a PostgreSQL outage', (serverUrl) => {
-  let db: TestDatabase;
+  let postgres: ProxiedPostgres;
   let proxy: TcpProxy;
   let running: RunningApp;
 
   beforeAll(async () => {
-    db = await createPostgresDatabase(serverUrl);
-    const target = new URL(db.env.DATABASE_URL);
-    proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
-    await proxy.start();
-    target.host = `127.0.0.1:${proxy.port}`;
-    running = await startTestApp({ DATABASE_URL: target.toString() });
+    postgres = await postgresBehindProxy(serverUrl);
+    proxy = postgres.proxy;
+    running = await startTestApp({ DATABASE_URL: postgres.url });
   });
   afterAll(async () => {
     await running?.close();
-    await proxy?.stop();
-    await db?.drop();
+    await postgres?.drop();
   });
 
   it('answers 503 once the database stops, and 200 again once it is back', async () => {

@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { createPostgresDatabase, type TestDatabase } from './support/databases';
+import { postgresBehindProxy, type ProxiedPostgres } from './support/databases';
 import { describeWithService } from './support/services';
-import { TcpProxy } from './support/tcp-proxy';
+import type { TcpProxy } from './support/tcp-proxy';
 import { startTestApp, type RunningApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
@@ -10,7 +10,7 @@ import { waitFor } from './support/wait';
 const ANSWER_WITHIN_MS = 30_000;
 
 describeWithService('TEST_DATABASE_URL', 'a silent PostgreSQL partition', (serverUrl) => {
-  let db: TestDatabase;
+  let postgres: ProxiedPostgres;
   let proxy: TcpProxy;
   let running: RunningApp;
   let seq = 0;
@@ -33,18 +33,14 @@ describeWithService('TEST_DATABASE_URL', 'a silent PostgreSQL partition', (serve
   };
 
   beforeAll(async () => {
-    db = await createPostgresDatabase(serverUrl);
-    const target = new URL(db.env.DATABASE_URL);
-    proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
-    await proxy.start();
-    target.host = `127.0.0.1:${proxy.port}`;
-    running = await startTestApp({ DATABASE_URL: target.toString(), DB_QUERY_TIMEOUT_MS: '1000' });
+    postgres = await postgresBehindProxy(serverUrl);
+    proxy = postgres.proxy;
+    running = await startTestApp({ DATABASE_URL: postgres.url, DB_QUERY_TIMEOUT_MS: '1000' });
   });
   afterAll(async () => {
     vi.restoreAllMocks();
     await running?.close();
-    await proxy?.stop();
-    await db?.drop();
+    await postgres?.drop();
   });
 
   it('answers writes 503 + Retry-After during it, logs it once, and accepts again after the heal with nothing acknowledged lost', async () => {

@@ -1,12 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertWebhooks } from '../src/alerts/alert-webhooks';
-import type { AlertDto } from '../src/alerts/dto/alert.dto';
 import type { LimitsDto } from '../src/limits/dto/limits.dto';
 import { LimitsStore } from '../src/limits/limits.store';
 import { createSqliteDatabase, type TestDatabase } from './support/databases';
@@ -14,9 +10,10 @@ import { connected, connectSocket } from './support/socket-client';
 import { startAppWithBridge, startTestApp, type RunningApp } from './support/test-app';
 import { writeUsageLog } from './support/usage-logs';
 import { TestClock } from './support/test-clock';
+import { runStatusline } from './support/statusline';
 import { waitFor } from './support/wait';
+import { WebhookReceiver } from './support/webhook-receiver';
 
-const SENDER = join(__dirname, '..', 'bin', 'usage-gateway-hook');
 const HOUR = 3_600_000;
 
 /** What Claude Code (≥ 2.1.80, Pro/Max) pipes into a status line command (its docs: statusline). */
@@ -32,58 +29,22 @@ const claudeInput = (five: number, fiveResets: number, seven: number, sevenReset
   },
 });
 
-function statusline(input: object, url: string, dir: string) {
-  return new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, [SENDER, 'statusline'], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        USAGE_GATEWAY_URL: url,
-        USAGE_GATEWAY_SPOOL_DIR: join(dir, 'spool'),
-        USAGE_GATEWAY_STATUSLINE_DEADLINE_MS: '10000',
-        NO_COLOR: '1',
-        HOME: dir,
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('error', reject);
-    child.on('close', () => resolve(out.trim()));
-    child.stdin.end(JSON.stringify(input));
-  });
-}
-
-class Receiver {
-  readonly alerts: AlertDto[] = [];
-  private server: Server | undefined;
-  async start(): Promise<string> {
-    this.server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        this.alerts.push(JSON.parse(body) as AlertDto);
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`;
-  }
-  of(type: string, threshold?: number) {
-    return this.alerts.filter(
-      (a) => a.type === type && (threshold === undefined || a.data.threshold === threshold),
-    );
-  }
-  async stop() {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
-  }
-}
+/** The status line's output for `input`, against the gateway at `url` (no colours). */
+const statusline = async (input: object, url: string, dir: string) =>
+  (
+    await runStatusline(input, {
+      USAGE_GATEWAY_URL: url,
+      USAGE_GATEWAY_SPOOL_DIR: join(dir, 'spool'),
+      NO_COLOR: '1',
+      HOME: dir,
+    })
+  ).line.trim();
 
 describe("Claude Code's official limits, from the status line", () => {
   let dir: string;
   let db: TestDatabase;
   let app: RunningApp;
-  const receiver = new Receiver();
+  const receiver = new WebhookReceiver();
   let env: Record<string, string>;
   const fiveResets = Date.now() + 2 * HOUR;
   const sevenResets = Date.now() + 3 * 24 * HOUR;

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,9 +9,8 @@ import type { StatuslineDto } from '../src/usage/dto/statusline.dto';
 import { createSqliteDatabase, type TestDatabase } from './support/databases';
 import { startAppWithBridge, type RunningApp } from './support/test-app';
 import { writeUsageLog } from './support/usage-logs';
+import { runStatusline } from './support/statusline';
 import { waitFor } from './support/wait';
-
-const SENDER = join(__dirname, '..', 'bin', 'usage-gateway-hook');
 
 /** What Claude Code pipes into a status line command (its docs: statusLine). */
 const claudeInput = (sessionId: string, dir: string) => ({
@@ -26,33 +24,6 @@ const claudeInput = (sessionId: string, dir: string) => ({
   output_style: { name: 'default' },
   cost: { total_cost_usd: 0.5, total_duration_ms: 1000, total_api_duration_ms: 800 },
 });
-
-/** Runs `usage-gateway-hook statusline` with Claude Code's JSON on stdin: its line and exit code. */
-/**
- * Runs the status line. The figures are what is checked, not the clock: a loaded machine gets
- * 10 s to answer unless the call is about the deadline itself (`deadline: 'default'`, 300 ms).
- */
-function statusline(
-  input: object,
-  env: Record<string, string>,
-  { deadline = '10000' }: { deadline?: string } = {},
-) {
-  return new Promise<{ line: string; code: number | null }>((resolve, reject) => {
-    const child = spawn(process.execPath, [SENDER, 'statusline'], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        ...(deadline === 'default' ? {} : { USAGE_GATEWAY_STATUSLINE_DEADLINE_MS: deadline }),
-        ...env,
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ line: out, code }));
-    child.stdin.end(JSON.stringify(input));
-  });
-}
 
 const money = (n: number) => `$${n.toFixed(2)}`;
 
@@ -86,7 +57,7 @@ describe('usage-gateway-hook statusline against a real gateway and bridge', () =
     // The first call warms the gateway's cache; a status line is asked for again and again.
     const { line, code } = await waitFor(
       async () => {
-        const result = await statusline(input, { ...env, NO_COLOR: '1' });
+        const result = await runStatusline(input, { ...env, NO_COLOR: '1' });
         return result.line.includes('session') ? result : undefined;
       },
       10_000,
@@ -157,28 +128,28 @@ describe('usage-gateway-hook statusline against a real gateway and bridge', () =
         },
       }) + '\n',
     );
-    const next = (await statusline(input, { ...env, NO_COLOR: '1' })).line.trim().split(' · ');
+    const next = (await runStatusline(input, { ...env, NO_COLOR: '1' })).line.trim().split(' · ');
     const added = 100_000 * 15e-6 + 10 * 3e-6; // Sonnet 4.5: $15 / $3 per million (below 200k)
     expect(next[1]).toBe(`${money(figures.session!.cost_usd + added)} session`);
     expect(next[3]).toMatch(new RegExp(`^\\${money(figures.block!.cost_usd + added)} block`));
 
     // Colours: FORCE_COLOR through a pipe, never with NO_COLOR.
-    const coloured = await statusline(input, { ...env, FORCE_COLOR: '1' });
+    const coloured = await runStatusline(input, { ...env, FORCE_COLOR: '1' });
     expect(coloured.line).toContain('\x1b[');
-    const plain = await statusline(input, { ...env, FORCE_COLOR: '1', NO_COLOR: '1' });
+    const plain = await runStatusline(input, { ...env, FORCE_COLOR: '1', NO_COLOR: '1' });
     expect(plain.line).not.toContain('\x1b[');
   });
 
   it('prints the last line with its age when the gateway hangs or is gone, and "offline" when it never answered', async () => {
     const input = claudeInput('s-1', dir);
-    const fresh = (await statusline(input, { ...env, NO_COLOR: '1' })).line.trim();
+    const fresh = (await runStatusline(input, { ...env, NO_COLOR: '1' })).line.trim();
     expect(fresh).toContain('session');
     // A gateway that accepts connections and never answers: the deadline, not the socket, ends it.
     const silent: Server = createServer(() => undefined);
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
     try {
-      const hung = await statusline(
+      const hung = await runStatusline(
         input,
         { ...env, NO_COLOR: '1', USAGE_GATEWAY_URL: url },
         { deadline: 'default' },
@@ -192,23 +163,23 @@ describe('usage-gateway-hook statusline against a real gateway and bridge', () =
       await new Promise((r) => silent.close(r));
     }
     // Nothing listens: the same stale line; another session's state falls back to the newest.
-    const gone = await statusline(claudeInput('s-2', dir), {
+    const gone = await runStatusline(claudeInput('s-2', dir), {
       ...env,
       NO_COLOR: '1',
       USAGE_GATEWAY_URL: 'http://127.0.0.1:1',
     });
     expect(gone.line).toContain('· stale ');
     // A line kept in colour comes back plain under NO_COLOR.
-    const colouredNow = await statusline(input, { ...env, FORCE_COLOR: '1' });
+    const colouredNow = await runStatusline(input, { ...env, FORCE_COLOR: '1' });
     expect(colouredNow.line).toContain('\x1b[');
-    const staleAndPlain = await statusline(input, {
+    const staleAndPlain = await runStatusline(input, {
       ...env,
       NO_COLOR: '1',
       USAGE_GATEWAY_URL: 'http://127.0.0.1:1',
     });
     expect(staleAndPlain.line).toContain('· stale ');
     expect(staleAndPlain.line).not.toContain('\x1b[');
-    const never = await statusline(input, {
+    const never = await runStatusline(input, {
       NO_COLOR: '1',
       USAGE_GATEWAY_URL: 'http://127.0.0.1:1',
       USAGE_GATEWAY_SPOOL_DIR: join(dir, 'elsewhere'),
@@ -229,7 +200,7 @@ describe('usage-gateway-hook statusline against a real gateway and bridge', () =
       const base = { ...env, NO_COLOR: '1', USAGE_GATEWAY_URL: guarded.url };
       const ok = await waitFor(
         async () => {
-          const result = await statusline(input, { ...base, USAGE_GATEWAY_API_KEY: key });
+          const result = await runStatusline(input, { ...base, USAGE_GATEWAY_API_KEY: key });
           return result.line.includes('session') && !result.line.includes('stale')
             ? result
             : undefined;
@@ -238,7 +209,7 @@ describe('usage-gateway-hook statusline against a real gateway and bridge', () =
         'a status line through the API key',
       );
       expect(ok.line).toMatch(/^Sonnet 4\.5 · \$/);
-      const refused = await statusline(input, {
+      const refused = await runStatusline(input, {
         ...base,
         USAGE_GATEWAY_API_KEY: 'wrong-key-0123456789',
       });

@@ -29,7 +29,11 @@ import { sqliteDriver } from '../../src/database/sqlite-driver';
 import { HookEvent } from '../../src/events/hook-event.entity';
 import { UsageConfigRecord } from '../../src/usage/usage-config.entity';
 import { startTestApp } from '../../test/support/test-app';
-import { createPostgresDatabase, type TestDatabase } from '../../test/support/databases';
+import {
+  createPostgresDatabase,
+  postgresBehindProxy,
+  type TestDatabase,
+} from '../../test/support/databases';
 import { rawRequest } from '../../test/support/raw-http';
 import { TcpProxy } from '../../test/support/tcp-proxy';
 import { signJwt } from '../../test/support/tokens';
@@ -129,12 +133,15 @@ class Gateway {
     return (await (await fetch(`${this.url}/api/usage/bridge/status`)).json()) as BridgeStatus;
   }
 
-  async bridgeReady(ms = 20_000): Promise<BridgeStatus> {
+  /** A ready, healthy bridge — with `replacing`, another process than that pid. */
+  async bridgeReady(ms = 20_000, replacing?: number): Promise<BridgeStatus> {
     return waitUntil(
-      'bridge ready',
+      replacing === undefined ? 'bridge ready' : `a new bridge in place of pid ${replacing}`,
       async () => {
         const s = await this.status();
-        return s.process.state === 'ready' && s.healthy ? s : undefined;
+        return s.process.state === 'ready' && s.healthy && s.process.pid !== replacing
+          ? s
+          : undefined;
       },
       ms,
     );
@@ -228,14 +235,7 @@ async function drillBridgeKill(dir: string): Promise<void> {
       const pid = status.process.pid as number;
       const killedAt = performance.now();
       process.kill(pid, 'SIGKILL');
-      status = await waitUntil(
-        'a new bridge',
-        async () => {
-          const s = await gw.status();
-          return s.process.state === 'ready' && s.healthy && s.process.pid !== pid ? s : undefined;
-        },
-        30_000,
-      );
+      status = await gw.bridgeReady(30_000, pid);
       recoveries.push((performance.now() - killedAt) / 1000);
       if (kill < 2) await sleep(Math.max(0, 10_000 - (performance.now() - killedAt)));
     }
@@ -315,14 +315,8 @@ async function drillBridgeHang(dir: string): Promise<void> {
     load.reset();
     const stoppedAt = performance.now();
     process.kill(pid, 'SIGSTOP');
-    const replaced = await waitUntil(
-      'a new bridge in place of the hung one',
-      async () => {
-        const s = await gw.status();
-        return s.process.state === 'ready' && s.healthy && s.process.pid !== pid ? s : undefined;
-      },
-      60_000,
-    )
+    const replaced = await gw
+      .bridgeReady(60_000, pid)
       .then(() => (performance.now() - stoppedAt) / 1000)
       .catch(() => Number.NaN);
     await sleep(Math.max(0, 60_000 - (performance.now() - stoppedAt)));
@@ -356,14 +350,7 @@ async function drillCrashLoop(dir: string): Promise<void> {
   const downtime = async (pid: number) => {
     const killedAt = performance.now();
     process.kill(pid, 'SIGKILL');
-    const s = await waitUntil(
-      'the bridge back',
-      async () => {
-        const st = await gw.status();
-        return st.process.state === 'ready' && st.process.pid !== pid ? st : undefined;
-      },
-      capMs + 30_000,
-    );
+    const s = await gw.bridgeReady(capMs + 30_000, pid);
     return { seconds: (performance.now() - killedAt) / 1000, pid: s.process.pid as number };
   };
   try {
@@ -625,15 +612,39 @@ async function drillSqliteInterleave(dir: string): Promise<void> {
   }
 }
 
+/**
+ * What the database holds of the events answered 201 (Idempotency-Key → id): how many are missing
+ * (or stored under another id), how many keys are stored more than once.
+ */
+async function storedOnce(
+  db: TestDatabase,
+  accepted: ReadonlyMap<string, number>,
+): Promise<{ missing: number; doubled: number }> {
+  const client = new Client({ connectionString: db.env.DATABASE_URL });
+  await client.connect();
+  try {
+    const { rows: stored } = await client.query<{
+      idempotency_key: string;
+      id: number;
+      copies: string;
+    }>(
+      'SELECT idempotency_key, MIN(id) AS id, COUNT(*) AS copies FROM hook_events WHERE idempotency_key IS NOT NULL GROUP BY idempotency_key',
+    );
+    const byKey = new Map(stored.map((r) => [r.idempotency_key, r]));
+    return {
+      missing: [...accepted].filter(([key, id]) => Number(byKey.get(key)?.id) !== id).length,
+      doubled: stored.filter((r) => Number(r.copies) > 1).length,
+    };
+  } finally {
+    await client.end();
+  }
+}
+
 async function drillPostgresCut(dir: string, serverUrl: string): Promise<void> {
-  const db: TestDatabase = await createPostgresDatabase(serverUrl);
-  const target = new URL(db.env.DATABASE_URL);
-  const proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
-  await proxy.start();
-  const viaProxy = new URL(target);
-  viaProxy.host = `127.0.0.1:${proxy.port}`;
+  const postgres = await postgresBehindProxy(serverUrl);
+  const { proxy } = postgres;
   const gw = await Gateway.start(dir, {
-    DATABASE_URL: viaProxy.toString(),
+    DATABASE_URL: postgres.url,
     BRIDGE_PORT: String(await freePort()),
   });
   try {
@@ -677,19 +688,7 @@ async function drillPostgresCut(dir: string, serverUrl: string): Promise<void> {
     await sleep(1000);
     stop = true;
     await Promise.all(posters);
-    const client = new Client({ connectionString: db.env.DATABASE_URL });
-    await client.connect();
-    const { rows: stored } = await client.query<{
-      idempotency_key: string;
-      id: number;
-      copies: string;
-    }>(
-      'SELECT idempotency_key, MIN(id) AS id, COUNT(*) AS copies FROM hook_events WHERE idempotency_key IS NOT NULL GROUP BY idempotency_key',
-    );
-    await client.end();
-    const byKey = new Map(stored.map((r) => [r.idempotency_key, r]));
-    const missing = [...accepted].filter(([key, id]) => Number(byKey.get(key)?.id) !== id).length;
-    const doubled = stored.filter((r) => Number(r.copies) > 1).length;
+    const { missing, doubled } = await storedOnce(postgres.db, accepted);
     rows.push({
       drill: 'PostgreSQL cut 5 s under POST /api/events (8 posters)',
       measured: `ready 503 after ${unready.toFixed(2)} s, 200 again ${ready.toFixed(2)} s after the return; ${accepted.size} answered 201 (${failed} refused during the cut): ${missing} missing, ${doubled} stored twice`,
@@ -698,8 +697,7 @@ async function drillPostgresCut(dir: string, serverUrl: string): Promise<void> {
     });
   } finally {
     await gw.stop();
-    await proxy.stop();
-    await db.drop();
+    await postgres.drop();
   }
 }
 
@@ -709,15 +707,11 @@ async function drillPostgresCut(dir: string, serverUrl: string): Promise<void> {
  * hang; readiness must say 503; the write path must come back by itself.
  */
 async function drillPostgresPartition(dir: string, serverUrl: string): Promise<void> {
-  const db: TestDatabase = await createPostgresDatabase(serverUrl);
-  const target = new URL(db.env.DATABASE_URL);
-  const proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
-  await proxy.start();
-  const viaProxy = new URL(target);
-  viaProxy.host = `127.0.0.1:${proxy.port}`;
+  const postgres = await postgresBehindProxy(serverUrl);
+  const { proxy } = postgres;
   const deadlineMs = 5000;
   const gw = await Gateway.start(dir, {
-    DATABASE_URL: viaProxy.toString(),
+    DATABASE_URL: postgres.url,
     DB_QUERY_TIMEOUT_MS: String(deadlineMs),
     BRIDGE_PORT: String(await freePort()),
   });
@@ -778,14 +772,7 @@ async function drillPostgresPartition(dir: string, serverUrl: string): Promise<v
     await sleep(1000);
     stop = true;
     await Promise.all(posters);
-    const client = new Client({ connectionString: db.env.DATABASE_URL });
-    await client.connect();
-    const { rows: stored } = await client.query<{ idempotency_key: string; id: number }>(
-      'SELECT idempotency_key, MIN(id) AS id FROM hook_events WHERE idempotency_key IS NOT NULL GROUP BY idempotency_key',
-    );
-    await client.end();
-    const byKey = new Map(stored.map((r) => [r.idempotency_key, r]));
-    const missing = [...accepted].filter(([key, id]) => Number(byKey.get(key)?.id) !== id).length;
+    const { missing } = await storedOnce(postgres.db, accepted);
     rows.push({
       drill: 'PostgreSQL silent partition 5 s (bytes dropped, no FIN/RST), 8 posters',
       measured:
@@ -803,8 +790,7 @@ async function drillPostgresPartition(dir: string, serverUrl: string): Promise<v
     });
   } finally {
     await gw.stop();
-    await proxy.stop();
-    await db.drop();
+    await postgres.drop();
   }
 }
 
@@ -936,14 +922,7 @@ async function drillAlertOutbox(dir: string): Promise<void> {
   const killBridge = async (gw: Gateway) => {
     const { process: proc } = await gw.bridgeReady(60_000);
     process.kill(proc.pid as number, 'SIGKILL');
-    await waitUntil(
-      'the bridge back',
-      async () => {
-        const s = await gw.status();
-        return s.process.state === 'ready' && s.process.pid !== proc.pid ? s : undefined;
-      },
-      60_000,
-    );
+    await gw.bridgeReady(60_000, proc.pid as number);
   };
   const downAt = performance.now();
   let gw = await Gateway.start(dir, env);

@@ -128,28 +128,41 @@ export class AlertsService implements OnApplicationBootstrap {
     const label = WINDOW_LABEL[observed.window];
     const who = observed.member === LOCAL_MEMBER ? '' : ` (${plainText(observed.member)})`;
     const resets = new Date(observed.resetsAt).toISOString();
-    const crossed = LIMIT_THRESHOLDS.filter((threshold) => observed.percent >= threshold);
+    const data = {
+      member: observed.member,
+      window: observed.window,
+      used_percentage: observed.percent,
+      resets_at: resets,
+    };
+    await this.raiseThresholds(observed.percent, data, (threshold) => ({
+      key: `official_limit:${observed.member}:${observed.window}:${observed.resetsAt}:${threshold}`,
+      type: 'official_limit',
+      title: `${threshold}% of the ${label} limit used${who}`,
+      text: `Claude Code reports ${observed.percent}% of its ${label} limit used${who}; the window resets at ${resets}.`,
+    })).catch((error: Error) => this.logger.warn(`official limit alert failed: ${error.message}`));
+  }
+
+  /**
+   * 50 / 80 / 95 % of a limit, each once (its key). Several thresholds crossed at once (at boot,
+   * or after a burst) announce only the highest; the lower ones are stored as passed over, so
+   * they are not announced later either.
+   */
+  private async raiseThresholds(
+    percent: number,
+    data: Record<string, unknown>,
+    describe: (threshold: number) => Pick<Raise, 'key' | 'type' | 'title' | 'text'>,
+  ): Promise<void> {
+    const crossed = LIMIT_THRESHOLDS.filter((threshold) => percent >= threshold);
     for (const threshold of crossed) {
       const highest = threshold === crossed.at(-1);
-      const data = {
-        member: observed.member,
-        window: observed.window,
-        used_percentage: observed.percent,
-        resets_at: resets,
-        threshold,
-        ...(highest ? {} : { passed_over: true }),
-      };
       await this.raise(
         {
-          key: `official_limit:${observed.member}:${observed.window}:${observed.resetsAt}:${threshold}`,
-          type: 'official_limit',
+          ...describe(threshold),
           severity: threshold >= 95 ? 'critical' : threshold >= 80 ? 'warning' : 'info',
-          title: `${threshold}% of the ${label} limit used${who}`,
-          text: `Claude Code reports ${observed.percent}% of its ${label} limit used${who}; the window resets at ${resets}.`,
-          data,
+          data: highest ? { ...data, threshold } : { ...data, threshold, passed_over: true },
         },
         { announce: highest },
-      ).catch((error: Error) => this.logger.warn(`official limit alert failed: ${error.message}`));
+      );
     }
   }
 
@@ -247,23 +260,12 @@ export class AlertsService implements OnApplicationBootstrap {
       percentage,
       cost_usd: block.cost_usd,
     };
-    // Several thresholds crossed at once (at boot, or after a burst) announce only the highest;
-    // the lower ones are stored as passed over, so they are not announced later either.
-    const crossed = LIMIT_THRESHOLDS.filter((threshold) => percentage >= threshold);
-    for (const threshold of crossed) {
-      const highest = threshold === crossed.at(-1);
-      await this.raise(
-        {
-          key: `limit_threshold:${block.id}:${threshold}`,
-          type: 'limit_threshold',
-          severity: threshold >= 95 ? 'critical' : threshold >= 80 ? 'warning' : 'info',
-          title: `${threshold}% of the ${plan} limit used`,
-          text: `Claude Code usage has reached ${percentage}% of the ${plan} plan's limit in the current 5-hour block (${stats.totals.tokens} of ${limit} tokens, ${money(block.cost_usd)}); the block ends at ${block.end_time}.`,
-          data: highest ? { ...data, threshold } : { ...data, threshold, passed_over: true },
-        },
-        { announce: highest },
-      );
-    }
+    await this.raiseThresholds(percentage, data, (threshold) => ({
+      key: `limit_threshold:${block.id}:${threshold}`,
+      type: 'limit_threshold',
+      title: `${threshold}% of the ${plan} limit used`,
+      text: `Claude Code usage has reached ${percentage}% of the ${plan} plan's limit in the current 5-hour block (${stats.totals.tokens} of ${limit} tokens, ${money(block.cost_usd)}); the block ends at ${block.end_time}.`,
+    }));
     const runOut = stats.predictions?.tokens_run_out;
     const lead = this.config.alerts.limitLeadMin;
     if (runOut && percentage < 100 && Date.parse(runOut) - this.now() <= lead * 60_000) {

@@ -33,6 +33,8 @@ export class DatabaseAvailability implements OnApplicationShutdown {
   private readonly gauge: Gauge;
   private readonly errors: Counter;
   private readonly refusedTotal: Counter;
+  /** Errors looked at already (a batch's one failure reaches the filter once per request). */
+  private readonly observed = new WeakSet<object>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -68,6 +70,10 @@ export class DatabaseAvailability implements OnApplicationShutdown {
   /** Looks at a failed query: true when it says the database is unavailable (and records it). */
   observe(error: unknown): boolean {
     if (!isDatabaseUnavailable(error)) return false;
+    if (typeof error === 'object' && error !== null) {
+      if (this.observed.has(error)) return true;
+      this.observed.add(error);
+    }
     if (!(error instanceof DatabaseUnavailableError)) this.errors.inc();
     if (this.downSince === null && !this.closed) {
       this.downSince = Date.now();

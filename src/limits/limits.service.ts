@@ -62,18 +62,26 @@ export class LimitsService implements OnApplicationBootstrap {
     });
   }
 
-  /** Records the official figures a status line forwarded; announces the ones that changed. */
-  async observe(member: string, input: StatuslineInputDto): Promise<void> {
+  /**
+   * Records the official figures a status line forwarded; announces the ones that changed.
+   * Returns each window's latest row as it now stands (the status line shows them).
+   */
+  async observe(
+    member: string,
+    input: StatuslineInputDto,
+  ): Promise<Partial<Record<LimitWindow, LimitObservation>>> {
     const at = this.now();
+    const latest: Partial<Record<LimitWindow, LimitObservation>> = {};
     for (const window of LIMIT_WINDOWS) {
       const figure = input.rate_limits?.[window];
       if (!figure) continue;
-      const { changed } = await this.store.record(
+      const { row, changed } = await this.store.record(
         member,
         { window, percent: figure.used_percentage, resetsAt: figure.resets_at * 1000 },
         at,
         input.session_id ?? null,
       );
+      latest[window] = row;
       if (!changed) continue;
       const event: LimitsObservedEvent = {
         member,
@@ -84,14 +92,21 @@ export class LimitsService implements OnApplicationBootstrap {
       };
       this.events.emit(LIMITS_OBSERVED, event);
     }
+    return latest;
   }
 
-  /** The latest official figures only (cheap: the status line, the socket event). */
-  async official(member: string): Promise<Partial<Record<LimitWindow, LimitObservation>>> {
+  /**
+   * The latest official figures that still describe a running window (the status line). `known`:
+   * rows already at hand (just recorded), not read again.
+   */
+  async official(
+    member: string,
+    known: Partial<Record<LimitWindow, LimitObservation>> = {},
+  ): Promise<Partial<Record<LimitWindow, LimitObservation>>> {
     const now = this.now();
     const result: Partial<Record<LimitWindow, LimitObservation>> = {};
     for (const window of LIMIT_WINDOWS) {
-      const row = await this.store.latest(member, window);
+      const row = known[window] ?? (await this.store.latest(member, window));
       if (row && this.current(row, window, now)) result[window] = row;
     }
     return result;

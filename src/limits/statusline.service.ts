@@ -32,10 +32,10 @@ export class StatuslineService {
     sessionId: string | undefined,
     input?: StatuslineInputDto,
   ): Promise<Sourced<StatuslineDto>> {
-    if (input?.rate_limits) await this.limits.observe(member, input);
+    const recorded = input?.rate_limits ? await this.limits.observe(member, input) : {};
     const [figures, official] = await Promise.all([
       this.figures(sessionId),
-      this.limits.official(member),
+      this.limits.official(member, recorded),
     ]);
     const now = this.now();
     const window = (row: LimitObservation | undefined): StatuslineOfficialWindowDto | null =>

@@ -11,6 +11,7 @@ import { CLOCK, type Clock } from '../common/clock';
 import { EventsService } from '../events/events.service';
 import { HOOK_EVENT_STORED, type HookEventStoredEvent } from '../events/hook-event.events';
 import { RealtimeBroadcaster } from './realtime-broadcaster';
+import { RecentIds } from './recent-ids';
 import { SocketServerRef } from './socket-server.ref';
 
 /** Events seen remembered (to skip them in a catch-up); more only while an outage is caught up. */
@@ -37,8 +38,7 @@ const FRESH_MS = 1000;
 @Injectable()
 export class ClusterCatchUp implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(ClusterCatchUp.name);
-  private readonly seen = new Set<number>();
-  private readonly order: number[] = [];
+  private readonly seen = new RecentIds(RECENT);
   private lastSeen = 0;
   private outageFrom: number | null = null;
   private timers: NodeJS.Timeout[] = [];
@@ -77,22 +77,14 @@ export class ClusterCatchUp implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private remember(id: number): void {
-    if (this.seen.has(id)) return;
     this.seen.add(id);
-    this.order.push(id);
     if (id > this.lastSeen) this.lastSeen = id;
-    this.trim();
-  }
-
-  /** While an outage is caught up every id is kept; otherwise the newest RECENT. */
-  private trim(): void {
-    while (this.outageFrom === null && this.order.length > RECENT)
-      this.seen.delete(this.order.shift() as number);
   }
 
   private lost(): void {
     if (this.outageFrom !== null) return;
     this.outageFrom = Math.max(0, this.lastSeen - MARGIN);
+    this.seen.hold(true);
     for (const timer of this.timers) clearTimeout(timer);
     this.timers = [];
   }
@@ -144,7 +136,7 @@ export class ClusterCatchUp implements OnApplicationBootstrap, OnModuleDestroy {
       }
       if (last && this.ref.crossInstance()) {
         this.outageFrom = null;
-        this.trim();
+        this.seen.hold(false);
       }
     });
     return this.running;

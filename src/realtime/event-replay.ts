@@ -1,3 +1,4 @@
+import { RecentIds } from './recent-ids';
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { HookEventDto } from '../events/dto/hook-event.dto';
 import { EventsService } from '../events/events.service';
@@ -17,21 +18,6 @@ export class ReplayOverflowError extends Error {
   constructor() {
     super(`more than ${REPLAY_LIVE_BUFFER_MAX} live events arrived during the replay`);
     this.name = 'ReplayOverflowError';
-  }
-}
-
-/** A bounded set of the most recent ids added. */
-class RecentIds {
-  private readonly ids = new Set<number>();
-  private readonly order: number[] = [];
-  constructor(private readonly capacity: number) {}
-  add(id: number): void {
-    this.ids.add(id);
-    this.order.push(id);
-    if (this.order.length > this.capacity) this.ids.delete(this.order.shift() as number);
-  }
-  has(id: number): boolean {
-    return this.ids.has(id);
   }
 }
 

@@ -1,36 +1,33 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createPostgresDatabase, type TestDatabase } from '../support/databases';
+import { postgresBehindProxy, type ProxiedPostgres, type TestDatabase } from '../support/databases';
 import { describeWithService } from '../support/services';
-import { TcpProxy } from '../support/tcp-proxy';
+import type { TcpProxy } from '../support/tcp-proxy';
 import { startTestApp, type RunningApp } from '../support/test-app';
 import { freePort, waitFor } from '../support/wait';
 
 const KEY = 'health-leak-admin-key-0123456789';
 
 describeWithService('TEST_DATABASE_URL', 'public health in public words', (serverUrl) => {
+  let postgres: ProxiedPostgres;
   let db: TestDatabase;
   let proxy: TcpProxy;
   let app: RunningApp;
   let redisPort = 0;
 
   beforeAll(async () => {
-    db = await createPostgresDatabase(serverUrl);
-    const target = new URL(db.env.DATABASE_URL);
-    proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
-    await proxy.start();
-    target.host = `127.0.0.1:${proxy.port}`;
+    postgres = await postgresBehindProxy(serverUrl);
+    ({ db, proxy } = postgres);
     // A Redis that is not there: its client's error names the address.
     redisPort = await freePort();
     app = await startTestApp({
-      DATABASE_URL: target.toString(),
+      DATABASE_URL: postgres.url,
       REDIS_URL: `redis://127.0.0.1:${redisPort}`,
       API_KEYS: KEY,
     });
   });
   afterAll(async () => {
     await app?.close();
-    await proxy?.stop();
-    await db?.drop();
+    await postgres?.drop();
   });
 
   const leaks = (text: string) =>

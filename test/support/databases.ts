@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { serviceUrl } from './service-url';
+import { TcpProxy } from './tcp-proxy';
 
 /** A database a suite owns for its lifetime: a temp SQLite file or a fresh PostgreSQL database. */
 export interface TestDatabase {
@@ -61,4 +62,31 @@ export async function createTestDatabase(kind: 'sqlite' | 'postgres'): Promise<T
   const url = serviceUrl('TEST_DATABASE_URL');
   if (!url) throw new Error('TEST_DATABASE_URL is not set; CI must run the PostgreSQL suites');
   return createPostgresDatabase(url);
+}
+
+/** A fresh PostgreSQL database, and a TcpProxy in front of it the caller can cut or partition. */
+export interface ProxiedPostgres {
+  readonly db: TestDatabase;
+  readonly proxy: TcpProxy;
+  /** DATABASE_URL through the proxy. */
+  readonly url: string;
+  /** Stops the proxy, drops the database. */
+  drop(): Promise<void>;
+}
+
+export async function postgresBehindProxy(serverUrl: string): Promise<ProxiedPostgres> {
+  const db = await createPostgresDatabase(serverUrl);
+  const target = new URL(db.env.DATABASE_URL);
+  const proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
+  await proxy.start();
+  target.host = `127.0.0.1:${proxy.port}`;
+  return {
+    db,
+    proxy,
+    url: target.toString(),
+    drop: async () => {
+      await proxy.stop();
+      await db.drop();
+    },
+  };
 }

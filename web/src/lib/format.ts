@@ -18,6 +18,11 @@ export function formatPercent(n: number | null | undefined): string {
   return `${n < 10 ? n.toFixed(1) : Math.round(n)}%`;
 }
 
+/** How close a limit is, as the page colours it: ok below 50 %, warn from 50 %, bad from 80 %. */
+export function limitLevel(percentage: number): 'ok' | 'warn' | 'bad' {
+  return percentage >= 80 ? 'bad' : percentage >= 50 ? 'warn' : 'ok';
+}
+
 /** 135 → "2h 15m"; 42 → "42m"; negative → "0m". */
 export function formatMinutes(minutes: number): string {
   const m = Math.max(0, Math.round(minutes));
