@@ -1,3 +1,4 @@
+import { TeamModule } from './team/team.module';
 import { AlertsModule } from './alerts/alerts.module';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AppConfig } from './config/app-config';
@@ -46,6 +47,7 @@ export class AppModule {
         RealtimeModule,
         BroadcastsModule,
         AlertsModule,
+        TeamModule,
         HealthModule,
       ],
     };

@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { MembersModule } from '../team/members/members.module';
 import { ApiKeyMatcher } from './api-key.matcher';
 import { AuthGuard } from './auth.guard';
 import { Authenticator } from './authenticator';
@@ -8,12 +9,13 @@ import { JwtVerifier } from './jwt-verifier';
 /** Bearer tokens and API keys: one rule (Authenticator) for REST (a global guard) and sockets. */
 @Global()
 @Module({
+  imports: [MembersModule],
   providers: [
     JwtVerifier,
     ApiKeyMatcher,
     Authenticator,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [Authenticator],
+  exports: [Authenticator, MembersModule],
 })
 export class AuthModule {}

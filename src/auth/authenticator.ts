@@ -1,15 +1,26 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
+import { MemberDirectory, type MemberRef } from '../team/members/member-directory';
+import { isMemberTokenShaped } from '../team/members/member-token';
 import { ApiKeyMatcher } from './api-key.matcher';
 import { JwtVerifier, TokenRejectedError, type TokenRejection } from './jwt-verifier';
 
-/** Who is calling: a token's subject, or an API key (which acts as `admin`). */
+/**
+ * The three roles of DESIGN.md §9: `admin` (an API key, or a JWT with `role: admin`) may do
+ * everything; `viewer` (any other JWT) reads; `member` (a member token, or a JWT whose `sub` names
+ * a member) writes usage and hook events as itself and reads its own figures and the team summary.
+ */
+export type Role = 'admin' | 'viewer' | 'member';
+
+/** Who is calling: a token's subject, a member, or an API key (which acts as `admin`). */
 export interface Principal {
   readonly sub: string;
   readonly projects: readonly string[];
-  readonly role: string | undefined;
-  readonly via: 'token' | 'api_key';
+  readonly role: Role;
+  readonly via: 'token' | 'api_key' | 'member_token';
+  /** The team member it acts as (a member token, or a JWT whose `sub` names a member). */
+  readonly member?: MemberRef;
   /** A token's `exp` in epoch ms (an API key does not expire). */
   readonly expiresAt?: number;
 }
@@ -20,7 +31,11 @@ export interface Credentials {
   readonly apiKey?: string;
 }
 
-export type CredentialRejection = TokenRejection | 'bad_api_key' | 'tokens_not_accepted';
+export type CredentialRejection =
+  | TokenRejection
+  | 'bad_api_key'
+  | 'bad_member_token'
+  | 'tokens_not_accepted';
 
 export class CredentialRejectedError extends Error {
   constructor(readonly reason: CredentialRejection) {
@@ -35,6 +50,8 @@ export class CredentialRejectedError extends Error {
         return 'this gateway needs a credential: Authorization: Bearer <token> or X-API-Key';
       case 'bad_api_key':
         return 'the API key is not valid';
+      case 'bad_member_token':
+        return 'the member token is not valid (unknown, or revoked)';
       case 'tokens_not_accepted':
         return 'this gateway accepts API keys only (no AUTH_JWT_SECRET is set)';
       default:
@@ -51,9 +68,11 @@ const API_KEY_PRINCIPAL: Principal = Object.freeze({
 });
 
 /**
- * The auth rule of DESIGN.md §3, for REST and both socket transports alike: when any credential
- * is configured (AUTH_JWT_SECRET or API_KEYS), every caller needs one — a valid JWT or a valid API
- * key (acting as `admin`). With none configured (loopback only, see HOST) everyone is let in.
+ * The auth rule of DESIGN.md §3 and §9, for REST and both socket transports alike: when any
+ * credential is configured (AUTH_JWT_SECRET or API_KEYS), every caller needs one — a valid JWT, a
+ * member token, or a valid API key (acting as `admin`). With none configured (loopback only, see
+ * HOST) everyone is let in as admin, except that a member token, when one is sent, still names
+ * (and restricts to) its member: usage pushed to a loopback gateway is attributed too.
  */
 @Injectable()
 export class Authenticator {
@@ -63,6 +82,7 @@ export class Authenticator {
     config: AppConfig,
     private readonly jwt: JwtVerifier,
     private readonly apiKeys: ApiKeyMatcher,
+    private readonly members: MemberDirectory,
     @Inject(CLOCK) private readonly now: Clock,
   ) {
     this.required = config.auth.jwtSecrets.length > 0 || config.auth.apiKeys.length > 0;
@@ -70,8 +90,9 @@ export class Authenticator {
 
   /** The caller, or undefined when auth is off; throws CredentialRejectedError otherwise. */
   async authenticate(credentials: Credentials): Promise<Principal | undefined> {
-    if (!this.required) return undefined;
     const { token, apiKey } = credentials;
+    if (token && isMemberTokenShaped(token)) return this.memberPrincipal(token);
+    if (!this.required) return undefined;
     if (apiKey) {
       if (this.apiKeys.matches(apiKey)) return API_KEY_PRINCIPAL;
       throw new CredentialRejectedError('bad_api_key');
@@ -84,12 +105,14 @@ export class Authenticator {
     }
     try {
       const claims = await this.jwt.verify(token, this.now());
+      const member = await this.members.bySubject(claims.sub);
       return {
         sub: claims.sub,
         projects: claims.projects,
-        role: claims.role,
+        role: claims.role === 'admin' ? 'admin' : member ? 'member' : 'viewer',
         via: 'token',
         expiresAt: claims.exp * 1000,
+        ...(member ? { member } : {}),
       };
     } catch (error) {
       if (error instanceof TokenRejectedError) {
@@ -98,6 +121,18 @@ export class Authenticator {
       }
       throw error;
     }
+  }
+
+  private async memberPrincipal(token: string): Promise<Principal> {
+    const member = await this.members.byToken(token);
+    if (!member) throw new CredentialRejectedError('bad_member_token');
+    return {
+      sub: member.name,
+      projects: [],
+      role: 'member',
+      via: 'member_token',
+      member,
+    };
   }
 }
 

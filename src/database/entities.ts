@@ -2,6 +2,7 @@ import { AlertDelivery } from '../alerts/alert-delivery.entity';
 import { AlertRecord } from '../alerts/alert.entity';
 import { HookEvent } from '../events/hook-event.entity';
 import { LimitObservation } from '../limits/limit-observation.entity';
+import { TeamMember } from '../team/members/team-member.entity';
 import { UsageConfigRecord } from '../usage/usage-config.entity';
 import { UsageSnapshot } from '../usage/usage-snapshot.entity';
 
@@ -16,4 +17,5 @@ export const ENTITIES = [
   AlertRecord,
   AlertDelivery,
   LimitObservation,
+  TeamMember,
 ];

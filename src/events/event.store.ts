@@ -15,7 +15,12 @@ import { DatabaseAvailability } from '../database/database-availability';
 import { DatabaseWrites } from '../database/database-writes';
 import { DatabaseUnavailableError } from '../database/database-errors';
 
+/** An event to store: normalized, and the team member that sent it (if any). */
+export type EventToStore = NormalizedHookEvent & { readonly member?: string | null };
+
 export interface EventFilter {
+  /** Only this team member's hook events (a member token reads its own only). */
+  readonly member?: string;
   readonly sourceApp?: string;
   readonly sessionId?: string;
   readonly hookEventType?: string;
@@ -35,7 +40,7 @@ export interface Appended {
 }
 
 interface Waiting {
-  readonly event: NormalizedHookEvent;
+  readonly event: EventToStore;
   readonly receivedAt: number;
   readonly idempotencyKey: string | null;
   readonly resolve: (stored: Appended) => void;
@@ -75,7 +80,7 @@ export class EventStore {
    * resolves with that first row instead (`created: false`) and stores nothing.
    */
   append(
-    event: NormalizedHookEvent,
+    event: EventToStore,
     receivedAt = Date.now(),
     idempotencyKey: string | null = null,
   ): Promise<Appended> {
@@ -150,6 +155,7 @@ export class EventStore {
   /** Oldest first. */
   list(filter: EventFilter): Promise<HookEvent[]> {
     const where: FindOptionsWhere<HookEvent> = filter.includeDomain ? {} : { room: IsNull() };
+    if (filter.member) where.member = filter.member;
     if (filter.sourceApp) where.sourceApp = filter.sourceApp;
     if (filter.sessionId) where.sessionId = filter.sessionId;
     if (filter.hookEventType) where.hookEventType = filter.hookEventType;
@@ -170,11 +176,13 @@ export class EventStore {
     return last?.id ?? 0;
   }
 
-  /** The newest `limit` events (up to `upToId` if given), oldest first. */
-  async latest(limit: number, upToId?: number): Promise<HookEvent[]> {
+  /** The newest `limit` hook events (up to `upToId`, of `member` if given), oldest first. */
+  async latest(limit: number, upToId?: number, member?: string): Promise<HookEvent[]> {
+    const where: FindOptionsWhere<HookEvent> = { room: IsNull() };
+    if (upToId !== undefined) where.id = LessThanOrEqual(upToId);
+    if (member !== undefined) where.member = member;
     const rows = await this.events.find({
-      where:
-        upToId === undefined ? { room: IsNull() } : { id: LessThanOrEqual(upToId), room: IsNull() },
+      where,
       order: { id: 'DESC' },
       take: limit,
     });

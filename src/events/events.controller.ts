@@ -8,6 +8,8 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { Caller, memberScope, Roles } from '../auth/auth.guard';
+import type { Principal } from '../auth/authenticator';
 import { EventCreatedDto, EventFilterOptionsDto, EventListDto } from './dto/hook-event.dto';
 import { ListEventsQueryDto } from './dto/list-events.query.dto';
 import { EventsService } from './events.service';
@@ -18,6 +20,7 @@ export class EventsController {
   constructor(private readonly events: EventsService) {}
 
   @Post()
+  @Roles('admin', 'member')
   @HttpCode(201)
   @ApiOperation({
     summary: 'Ingest a Claude Code hook event (raw hook payload or envelope); stored before 201',
@@ -50,17 +53,28 @@ export class EventsController {
     @Res({ passthrough: true }) reply: FastifyReply,
     @Headers('x-source-app') sourceApp?: string,
     @Headers('idempotency-key') idempotencyKey?: string,
+    @Caller() caller?: Principal,
   ): Promise<EventCreatedDto> {
-    const { event, created } = await this.events.ingest(body, sourceApp, idempotencyKey);
+    const { event, created } = await this.events.ingest(
+      body,
+      sourceApp,
+      idempotencyKey,
+      caller?.member?.name ?? null,
+    );
     if (!created) void reply.status(200).header('Idempotent-Replayed', 'true');
     return { id: event.id };
   }
 
   @Get()
-  @ApiOperation({ summary: 'Stored hook events, oldest first, after an id (history, replay)' })
+  @Roles('admin', 'viewer', 'member')
+  @ApiOperation({
+    summary: 'Stored hook events, oldest first, after an id (history, replay)',
+    description: 'A member token reads its own events only (its `member` filter is forced).',
+  })
   @ApiOkResponse({ type: EventListDto })
-  list(@Query() query: ListEventsQueryDto): Promise<EventListDto> {
-    return this.events.list(query);
+  list(@Query() query: ListEventsQueryDto, @Caller() caller?: Principal): Promise<EventListDto> {
+    const own = memberScope(caller);
+    return this.events.list(own === undefined ? query : { ...query, member: own });
   }
 
   @Get('filter-options')

@@ -34,6 +34,7 @@ export class EventsService {
     body: unknown,
     sourceAppHeader?: string,
     idempotencyKeyHeader?: string | string[],
+    member: string | null = null,
   ): Promise<Ingested> {
     const { key: idempotencyKey, errors } = readIdempotencyKey(idempotencyKeyHeader);
     // One reading of the clock: a timestamp the sender did not give (or gave absurdly) is exactly
@@ -48,7 +49,9 @@ export class EventsService {
       throw error;
     }
     if (errors.length) throw new ValidationFailedException(errors);
-    return this.announceNew(await this.store.append(normalized, receivedAt, idempotencyKey));
+    return this.announceNew(
+      await this.store.append({ ...normalized, member }, receivedAt, idempotencyKey),
+    );
   }
 
   /**
@@ -83,6 +86,7 @@ export class EventsService {
 
   async list(query: ListEventsQueryDto): Promise<EventListDto> {
     const rows = await this.store.list({
+      member: query.member,
       sourceApp: query.source_app,
       sessionId: query.session_id,
       hookEventType: query.hook_event_type,
@@ -100,9 +104,9 @@ export class EventsService {
     );
   }
 
-  /** The newest `limit` events (up to `upToId` if given), oldest first. */
-  async latest(limit: number, upToId?: number): Promise<HookEventDto[]> {
-    return (await this.store.latest(limit, upToId)).map((row) => HookEventDto.from(row));
+  /** The newest `limit` events (up to `upToId`, of `member` if given), oldest first. */
+  async latest(limit: number, upToId?: number, member?: string): Promise<HookEventDto[]> {
+    return (await this.store.latest(limit, upToId, member)).map((row) => HookEventDto.from(row));
   }
 
   filterOptions(): Promise<EventFilterOptionsDto> {

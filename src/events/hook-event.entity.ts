@@ -14,6 +14,7 @@ import type { TimestampSource } from './hook-event.normalizer';
 @Index('IDX_hook_events_room', ['room', 'id'])
 @Index('IDX_hook_events_idempotency', ['idempotencyKey'], { unique: true })
 @Index('IDX_hook_events_received_at', ['receivedAt'])
+@Index('IDX_hook_events_member', ['member', 'id'])
 export class HookEvent {
   @PrimaryGeneratedColumn({ type: 'integer' })
   id!: number;
@@ -54,6 +55,10 @@ export class HookEvent {
   /** The sender's `Idempotency-Key`: a resend with it finds this row instead of a new one. */
   @Column({ name: 'idempotency_key', type: 'varchar', length: 128, nullable: true })
   idempotencyKey!: string | null;
+
+  /** The team member whose credential sent it (DESIGN.md §9); null for a single user's events. */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  member!: string | null;
 
   /** When the gateway stored it, epoch ms. */
   @Column({ name: 'received_at', type: 'bigint', transformer: epochMs })

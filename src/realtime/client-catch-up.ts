@@ -11,7 +11,7 @@ import {
   replayMessage,
   type ServerEnvelope,
 } from './realtime.protocol';
-import { GLOBAL_ROOM } from './rooms';
+import { GLOBAL_ROOM, memberOfRoom } from './rooms';
 
 const INITIAL_EVENTS = 50;
 
@@ -67,11 +67,14 @@ export class ClientCatchUp {
     const replayed = await this.replay.replay(
       client.id,
       async (lastBroadcastId) => {
+        // A member token's client is not in `global`: its own events, and not this machine's usage.
+        const team = client.rooms.includes(GLOBAL_ROOM);
+        const member = team ? undefined : memberOfRoom(client.rooms[0] ?? '');
         const [recent, usage] = await Promise.all([
           lastEventId === undefined
-            ? this.events.latest(INITIAL_EVENTS, lastBroadcastId)
+            ? this.events.latest(INITIAL_EVENTS, lastBroadcastId, member ?? (team ? undefined : ''))
             : Promise.resolve([]),
-          this.usage.statsForPush().catch(() => undefined),
+          team ? this.usage.statsForPush().catch(() => undefined) : undefined,
         ]);
         const status = this.bridge.current();
         client.send(

@@ -15,7 +15,7 @@ import { AuthenticateDto, MetricsSubscriptionDto, RoomDto, UsageRequestDto } fro
 import { checkMessage } from '../common/json-guard';
 import { RealtimeMetrics } from './realtime-metrics';
 import { type Ack, envelope, type ErrorData, type SocketData } from './realtime.protocol';
-import { checkRoom, GLOBAL_ROOM, METRICS_ROOM, SKILL_ROOM_PREFIX, skillRoom } from './rooms';
+import { baseRoom, checkRoom, METRICS_ROOM, SKILL_ROOM_PREFIX, skillRoom } from './rooms';
 
 /** Rooms a client may be in at once, `global` included. */
 export const MAX_ROOMS = 63;
@@ -34,6 +34,12 @@ export type ClientCommand = (typeof CLIENT_COMMANDS)[number];
 
 export const isClientCommand = (name: unknown): name is ClientCommand =>
   (CLIENT_COMMANDS as readonly unknown[]).includes(name);
+
+/** What a member token may not ask for: the team's skill metrics and this machine's usage. */
+const MEMBER_REFUSED: ReadonlySet<ClientCommand> = new Set([
+  'subscribe_metrics',
+  'request_usage_update',
+]);
 
 /** What a transport lends the session: one client's identity, its rooms and a direct send. */
 export interface SessionClient {
@@ -168,7 +174,8 @@ export class ClientSessions {
   }
 
   /**
-   * The rooms of `wanted` this user may be in (`global` always), and the ones refused. A
+   * The rooms of `wanted` this user may be in (its base room always: `global`, or a member's
+   * own), and the ones refused. A
    * reconnecting client is put back only in what its credential grants now — never in what an
    * earlier connection had.
    */
@@ -176,7 +183,7 @@ export class ClientSessions {
     wanted: readonly string[],
     user: SocketData['user'],
   ): { rooms: string[]; refused: string[] } {
-    const rooms = [GLOBAL_ROOM];
+    const rooms = [baseRoom(user)];
     const refused: string[] = [];
     for (const room of wanted) {
       if (rooms.includes(room)) continue;
@@ -236,6 +243,11 @@ export class ClientSessions {
   }
 
   private async execute(client: SessionClient, command: ClientCommand, body: unknown) {
+    if (client.user?.role === 'member' && MEMBER_REFUSED.has(command))
+      throw new SessionError({
+        code: 'forbidden',
+        message: `a member token may not ${command}: it sees its own events only`,
+      });
     switch (command) {
       case 'subscribe': {
         const { room } = validBody<RoomDto>(command, body);
@@ -281,17 +293,17 @@ export class ClientSessions {
         const { token, api_key } = validBody<AuthenticateDto>(command, body);
         const user = await this.authenticate({ token, apiKey: api_key });
         client.setUser(user);
-        // What the new credential no longer grants is left at once.
+        // What the new credential no longer grants is left at once; its base room is joined.
         const left: string[] = [];
         for (const room of client.rooms())
           if (
-            room !== GLOBAL_ROOM &&
-            !isMetricsRoom(room) &&
+            !(isMetricsRoom(room) && user?.role !== 'member') &&
             !checkRoom(room, user, this.authenticator.required).ok
           ) {
             client.leave(room);
             left.push(room);
           }
+        if (!client.rooms().includes(baseRoom(user))) client.join(baseRoom(user));
         return {
           status: 'success' as const,
           rooms: client.rooms(),

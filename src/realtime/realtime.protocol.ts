@@ -3,7 +3,7 @@ import type { BridgeStatusEvent } from '../bridge/bridge-status.event';
 import type { HookEventDto } from '../events/dto/hook-event.dto';
 import type { SkillMetricsSnapshot } from '../events/skill-metrics/skill-metrics.service';
 import type { DataSourceName } from '../usage/usage.service';
-import { GLOBAL_ROOM, sessionRoom } from './rooms';
+import { GLOBAL_ROOM, memberRoom, sessionRoom } from './rooms';
 
 /** DESIGN.md §5. Bumped on any incompatible change of the events below. */
 export const PROTOCOL_VERSION = 1;
@@ -116,6 +116,8 @@ export interface SocketData {
     readonly sub: string;
     readonly projects: readonly string[];
     readonly role?: string;
+    /** The team member a member token (or a JWT naming one) acts as. */
+    readonly member?: { readonly id: string; readonly name: string };
     /** A token's `exp` (epoch ms): the socket is closed then unless it re-authenticates. */
     readonly expiresAt?: number;
   };
@@ -156,19 +158,32 @@ export function liveMessage(event: HookEventDto): {
   message: ServerEnvelope<unknown>;
 } {
   if (event.room)
-    return { name: event.hook_event_type, rooms: [event.room], message: domainMessage(event) };
+    return { name: event.hook_event_type, rooms: roomsOf(event), message: domainMessage(event) };
   return {
     name: 'event',
-    rooms: [GLOBAL_ROOM, sessionRoom(event.session_id)],
+    rooms: roomsOf(event),
     message: envelope('event', event, { event_id: event.id, session_id: event.session_id }),
   };
 }
 
-/** What a replaying client gets for a stored event: hook events always, domain events sent to a
- * room it is (now) granted — `global` for everyone. */
+/** The rooms an event goes to: a domain event's own; a hook event's `global`, session and member. */
+export function roomsOf(event: HookEventDto): string[] {
+  if (event.room) return [event.room];
+  const rooms = [GLOBAL_ROOM, sessionRoom(event.session_id)];
+  if (event.member) rooms.push(memberRoom(event.member));
+  return rooms;
+}
+
+/** Whether a client in `rooms` may see a stored event: one of the event's rooms is among them. */
+export function mayReceive(event: HookEventDto, rooms: readonly string[]): boolean {
+  return roomsOf(event).some((room) => rooms.includes(room));
+}
+
+/** What a replaying client gets for a stored event: the events of the rooms it is (now) granted —
+ * `global` for everyone but a member token, which gets its own member's hook events only. */
 export function replayMessage(
   event: HookEventDto,
   rooms: readonly string[] = [GLOBAL_ROOM],
 ): { name: string; message: ServerEnvelope<unknown> } | undefined {
-  return !event.room || rooms.includes(event.room) ? liveMessage(event) : undefined;
+  return mayReceive(event, rooms) ? liveMessage(event) : undefined;
 }

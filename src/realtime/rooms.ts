@@ -3,8 +3,21 @@ import type { SocketData } from './realtime.protocol';
 export const GLOBAL_ROOM = 'global';
 export const sessionRoom = (sessionId: string) => `session:${sessionId}`;
 
-/** `global`, or `<kind>:<id>` for the kinds of DESIGN.md §5. */
-const ROOM = /^(session|project|user|skill):([\w.:@/-]{1,128})$/;
+/** `global`, or `<kind>:<id>` for the kinds of DESIGN.md §5 (and §9's `member:<name>`). */
+const ROOM = /^(session|project|user|skill|member):([\w.:@/-]{1,128})$/;
+
+/** A team member's hook events (DESIGN.md §9): the one room a member token is in. */
+export const memberRoom = (name: string) => `member:${name}`;
+/** The member of a `member:<name>` room. */
+export const memberOfRoom = (room: string): string | undefined =>
+  room.startsWith('member:') ? room.slice('member:'.length) : undefined;
+
+/**
+ * The room every client is in: `global`, or for a member token its own `member:<name>` — a
+ * member sees its own events, never another member's (nor the team's alerts and local usage).
+ */
+export const baseRoom = (user: SocketData['user']): string =>
+  user?.role === 'member' && user.member ? memberRoom(user.member.name) : GLOBAL_ROOM;
 
 /** Sockets that asked for the overall skill metrics (`subscribe_metrics {skill: null}`). */
 export const METRICS_ROOM = 'metrics';
@@ -15,11 +28,17 @@ export type RoomCheck =
   { ok: true } | { ok: false; code: 'bad_request' | 'forbidden'; message: string };
 
 /**
- * Whether a socket may join `room`. With auth on, `user:<id>` only for its own `sub`, and
- * `project:<id>` only when the token lists the project or has role admin; with auth off (loopback
- * only) any well-formed room.
+ * Whether a socket may join `room`. A member token only its own `member:<name>`. With auth on,
+ * `user:<id>` only for its own `sub`, and `project:<id>` only when the token lists the project or
+ * has role admin; with auth off (loopback only) any well-formed room.
  */
 export function checkRoom(room: string, user: SocketData['user'], authEnabled: boolean): RoomCheck {
+  if (user?.role === 'member') {
+    const own = baseRoom(user);
+    return room === own
+      ? { ok: true }
+      : { ok: false, code: 'forbidden', message: `a member token may join only ${own}` };
+  }
   if (room === GLOBAL_ROOM) return { ok: true };
   const match = ROOM.exec(room);
   if (!match)

@@ -5,6 +5,7 @@ import { Alerts1795000000003 } from './1795000000003-Alerts';
 import { EventTimestampSource1795000000004 } from './1795000000004-EventTimestampSource';
 import { AlertOutbox1795000000005 } from './1795000000005-AlertOutbox';
 import { LimitObservations1795000000006 } from './1795000000006-LimitObservations';
+import { TeamMembers1795000000007 } from './1795000000007-TeamMembers';
 
 /** Every migration, in order. Listed by class (not a glob) so they load the same under tsc, SWC and Vitest. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   EventTimestampSource1795000000004,
   AlertOutbox1795000000005,
   LimitObservations1795000000006,
+  TeamMembers1795000000007,
 ];

@@ -26,6 +26,8 @@ export class HookEventDto {
   timestamp_source!: TimestampSource;
   /** When the gateway stored it (epoch ms). */
   received_at!: number;
+  /** The team member that sent it (a member token); null for a single user's events. */
+  member!: string | null;
   /** Domain events only (internal: they are sent as their own type, see DomainEventsService). */
   @ApiHideProperty()
   room?: string;
@@ -43,6 +45,7 @@ export class HookEventDto {
       timestamp: row.timestamp,
       timestamp_source: row.timestampSource,
       received_at: row.receivedAt,
+      member: row.member ?? null,
       ...(row.room ? { room: row.room } : {}),
     };
   }

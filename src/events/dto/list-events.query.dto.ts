@@ -1,7 +1,13 @@
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Matches, Max, MaxLength, Min } from 'class-validator';
+import { MEMBER_NAME, MEMBER_NAME_RULE } from '../../team/members/team-member.entity';
 
 export class ListEventsQueryDto {
+  /** Only this team member's events (a member token always reads its own only). */
+  @IsOptional()
+  @Matches(MEMBER_NAME, { message: `member: ${MEMBER_NAME_RULE}` })
+  member?: string;
+
   @IsOptional()
   @MaxLength(128)
   source_app?: string;

@@ -27,6 +27,7 @@ function event(payload: Record<string, unknown>, timestamp: number): HookEventDt
     timestamp,
     timestamp_source: 'sender',
     received_at: timestamp,
+    member: null,
   };
 }
 
