@@ -175,7 +175,14 @@ describe('hook sender (bin/usage-gateway-hook)', () => {
         ).json()) as { events: Array<{ payload: { n: number } }> }
       ).events.map((e) => e.payload.n);
     try {
-      const good = await signJwt({ sub: 'hook' }, secret);
+      // A hook sender writes as a team member: its member token (an admin JWT issues it).
+      const admin = await signJwt({ sub: 'root', role: 'admin' }, secret);
+      const created = await fetch(`${app.url}/api/team/members`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'hook' }),
+      });
+      const good = ((await created.json()) as { token: string }).token;
       const bad = await signJwt({ sub: 'hook' }, 'x'.repeat(40));
       const env = { USAGE_GATEWAY_URL: app.url, USAGE_GATEWAY_SPOOL_DIR: spool };
       const jwtEvent = (n: number) => ({ ...event(n), session_id: 'jwt-session' });
