@@ -11,6 +11,7 @@ import { DatabaseAvailability } from './database/database-availability';
 import { genRequestId, REQUEST_ID_HEADER } from './common/request-id';
 import { clientErrorHandler } from './common/client-error.handler';
 import { parseJsonBody } from './common/json-guard';
+import { registerContentEncoding } from './common/content-encoding';
 import { registerRequestGuards } from './common/request-guards';
 import { registerSecurityHeaders } from './common/security-headers';
 import { registerDashboard } from './common/dashboard';
@@ -60,6 +61,7 @@ export async function createApp(
 
   const fastify = app.getHttpAdapter().getInstance();
   registerRequestGuards(fastify, config.server);
+  registerContentEncoding(fastify);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
     done();

@@ -123,38 +123,12 @@ class Parser:
                 result.malformed += 1
 
     def _add(self, obj: dict) -> None:
-        timestamp = obj.get("timestamp")
-        message = obj.get("message")
-        if not isinstance(timestamp, str) or not isinstance(message, dict):
+        usage = read_usage(obj)
+        if usage is None:
             return
-        usage = message.get("usage")
-        if not isinstance(usage, dict):
-            return
-        inp = usage.get("input_tokens")
-        out = usage.get("output_tokens")
-        if not _is_count(inp) or not _is_count(out):
-            return
-        cc = usage.get("cache_creation_input_tokens", 0)
-        cr = usage.get("cache_read_input_tokens", 0)
-        cc = 0 if cc is None else cc
-        cr = 0 if cr is None else cr
-        if not _is_count(cc) or not _is_count(cr):
-            return
-        # ccusage's schema takes `speed` as "standard" or "fast" only; any other value (null too)
-        # makes it skip the line.
-        fast = False
-        if "speed" in usage:
-            speed = usage["speed"]
-            if speed not in ("standard", "fast"):
-                return
-            fast = speed == "fast"
-        ms = parse_iso_ms(timestamp)
-        if ms is None:
-            return
-        message_id = message.get("id")
-        request_id = obj.get("requestId")
+        ms, model, fast, inp, out, cc, cr, cost_field, message_id, request_id = usage
         key = NO_KEY
-        if isinstance(message_id, str) and message_id and isinstance(request_id, str) and request_id:
+        if message_id and request_id:
             key = dedupe_key(message_id, request_id)
             if key in self.accepted or key in self.seen:
                 self.result.duplicates += 1
@@ -163,23 +137,16 @@ class Parser:
 
         result = self.result
         if obj.get("isApiErrorMessage"):
-            reset = _limit_reset_ms(message)
+            reset = _limit_reset_ms(obj["message"])
             if reset is not None and (result.limit_resets_at_ms is None or reset > result.limit_resets_at_ms):
                 result.limit_resets_at_ms = reset
-        model = message.get("model")
-        if not isinstance(model, str) or not model:
-            model = "unknown"
-        cost_field = obj.get("costUSD")
-        inp, out, cc, cr = int(inp), int(out), int(cc), int(cr)
-        if _is_count(cost_field):
-            cost = float(cost_field)
+        if cost_field is not None:
+            cost = cost_field
         else:
             cost = self.prices.cost(model, inp, out, cc, cr)
             if fast:
                 cost *= self.prices.fast_multiplier(model)
-        if fast and model != "unknown":
-            # Fast mode is priced and reported apart, as `<model>-fast` (ccusage's display name).
-            model = f"{model}-fast"
+        model = reported_model(model, fast)
         index = self._model_index.get(model)
         if index is None:
             index = self._model_index[model] = len(result.models)
@@ -192,6 +159,68 @@ class Parser:
         result.cache_read.append(cr)
         result.cost.append(cost)
         result.model.append(index)
+
+
+#: What one log line says of an API request, by ccusage's rules — the one reading of a line, used
+#: by the bridge's store and the push client alike: (epoch ms, model, fast, input, output, cache
+#: creation, cache read, the line's own `costUSD` (ccusage uses it instead of the price table) or
+#: None, message id or None, request id or None). A plain tuple: this runs once per line of a scan.
+Usage = Tuple[int, str, bool, int, int, int, int, Optional[float], Optional[str], Optional[str]]
+
+
+def read_usage(obj: dict) -> Optional[Usage]:
+    """The usage of a parsed line, or None when ccusage would skip it."""
+    timestamp = obj.get("timestamp")
+    message = obj.get("message")
+    if not isinstance(timestamp, str) or not isinstance(message, dict):
+        return None
+    usage = message.get("usage")
+    if not isinstance(usage, dict):
+        return None
+    inp = usage.get("input_tokens")
+    out = usage.get("output_tokens")
+    if not _is_count(inp) or not _is_count(out):
+        return None
+    cc = usage.get("cache_creation_input_tokens", 0)
+    cr = usage.get("cache_read_input_tokens", 0)
+    cc = 0 if cc is None else cc
+    cr = 0 if cr is None else cr
+    if not _is_count(cc) or not _is_count(cr):
+        return None
+    # ccusage's schema takes `speed` as "standard" or "fast" only; any other value (null too)
+    # makes it skip the line.
+    fast = False
+    if "speed" in usage:
+        speed = usage["speed"]
+        if speed not in ("standard", "fast"):
+            return None
+        fast = speed == "fast"
+    ms = parse_iso_ms(timestamp)
+    if ms is None:
+        return None
+    message_id = message.get("id")
+    request_id = obj.get("requestId")
+    model = message.get("model")
+    if not isinstance(model, str) or not model:
+        model = "unknown"
+    cost_field = obj.get("costUSD")
+    return (
+        ms,
+        model,
+        fast,
+        int(inp),
+        int(out),
+        int(cc),
+        int(cr),
+        float(cost_field) if _is_count(cost_field) else None,
+        message_id if isinstance(message_id, str) and message_id else None,
+        request_id if isinstance(request_id, str) and request_id else None,
+    )
+
+
+def reported_model(model: str, fast: bool) -> str:
+    """Fast mode is priced and reported apart, as `<model>-fast` (ccusage's display name)."""
+    return f"{model}-fast" if fast and model != "unknown" else model
 
 
 def _limit_reset_ms(message: dict) -> Optional[int]:

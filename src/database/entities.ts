@@ -3,6 +3,8 @@ import { AlertRecord } from '../alerts/alert.entity';
 import { HookEvent } from '../events/hook-event.entity';
 import { LimitObservation } from '../limits/limit-observation.entity';
 import { TeamMember } from '../team/members/team-member.entity';
+import { UsageEntry } from '../team/ledger/usage-entry.entity';
+import { UsageRollup, UsageSessionRollup } from '../team/ledger/usage-rollup.entity';
 import { UsageConfigRecord } from '../usage/usage-config.entity';
 import { UsageSnapshot } from '../usage/usage-snapshot.entity';
 
@@ -18,4 +20,7 @@ export const ENTITIES = [
   AlertDelivery,
   LimitObservation,
   TeamMember,
+  UsageEntry,
+  UsageRollup,
+  UsageSessionRollup,
 ];

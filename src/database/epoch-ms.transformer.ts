@@ -9,3 +9,6 @@ export const epochMs: ValueTransformer = {
   to: (value: number | null | undefined) => value,
   from: (value: string | number | null) => (value === null ? null : Number(value)),
 };
+
+/** A BIGINT count read as a number (token sums stay far below 2^53 as well). */
+export const bigintNumber: ValueTransformer = epochMs;

@@ -6,6 +6,7 @@ import { EventTimestampSource1795000000004 } from './1795000000004-EventTimestam
 import { AlertOutbox1795000000005 } from './1795000000005-AlertOutbox';
 import { LimitObservations1795000000006 } from './1795000000006-LimitObservations';
 import { TeamMembers1795000000007 } from './1795000000007-TeamMembers';
+import { UsageLedger1795000000008 } from './1795000000008-UsageLedger';
 
 /** Every migration, in order. Listed by class (not a glob) so they load the same under tsc, SWC and Vitest. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   AlertOutbox1795000000005,
   LimitObservations1795000000006,
   TeamMembers1795000000007,
+  UsageLedger1795000000008,
 ];

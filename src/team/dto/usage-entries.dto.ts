@@ -1,0 +1,145 @@
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { MEMBER_NAME, MEMBER_NAME_RULE } from '../members/team-member.entity';
+
+/** Entries one push may carry (the push client sends at most this many per request). */
+export const MAX_ENTRIES_PER_PUSH = 1000;
+/** A count above this in one request is not a real API request (Claude's context is < 2 M). */
+export const MAX_TOKENS_PER_ENTRY = 100_000_000;
+/** From 2000-01-01 … (the upper bound, a day ahead of the clock, is checked by the service). */
+export const MIN_ENTRY_TS = Date.UTC(2000, 0, 1);
+
+const PRINTABLE = /^[^\u0000-\u001f\u007f]+$/;
+
+/** One usage-log line as the push client reads it with the bridge's parser. */
+export class PushedEntryDto {
+  /** When it happened (epoch ms, the line's `timestamp`). */
+  @IsInt()
+  @Min(MIN_ENTRY_TS)
+  @Max(4_102_444_800_000)
+  ts!: number;
+
+  /** `message.model` (without `-fast`: `speed` says so); `unknown` when the line had none. */
+  @MaxLength(128)
+  @Matches(PRINTABLE, { message: 'model must be printable text' })
+  model!: string;
+
+  /** `usage.speed`: standard (default) or fast. */
+  @IsOptional()
+  @IsIn(['standard', 'fast'])
+  speed?: 'standard' | 'fast';
+
+  @IsInt()
+  @Min(0)
+  @Max(MAX_TOKENS_PER_ENTRY)
+  input_tokens!: number;
+
+  @IsInt()
+  @Min(0)
+  @Max(MAX_TOKENS_PER_ENTRY)
+  output_tokens!: number;
+
+  @IsInt()
+  @Min(0)
+  @Max(MAX_TOKENS_PER_ENTRY)
+  cache_creation_tokens!: number;
+
+  @IsInt()
+  @Min(0)
+  @Max(MAX_TOKENS_PER_ENTRY)
+  cache_read_tokens!: number;
+
+  /** The line's own `costUSD` (old Claude Code versions wrote one; ccusage uses it). */
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(1_000_000)
+  cost_usd?: number;
+
+  /** ccusage's session: the log file's folder. */
+  @MaxLength(255)
+  @Matches(PRINTABLE, { message: 'session_id must be printable text' })
+  session_id!: string;
+
+  /** The folders between `projects/` and the session's folder ("Unknown Project" when none). */
+  @MaxLength(512)
+  @Matches(PRINTABLE, { message: 'project_path must be printable text' })
+  project_path!: string;
+
+  /** The folder right under `projects/`. */
+  @MaxLength(255)
+  @Matches(PRINTABLE, { message: 'project must be printable text' })
+  project!: string;
+
+  /** Claude Code's session (the transcript's uuid). */
+  @IsOptional()
+  @MaxLength(128)
+  @Matches(PRINTABLE, { message: 'claude_session must be printable text' })
+  claude_session?: string;
+
+  @IsOptional()
+  @MaxLength(128)
+  @Matches(PRINTABLE, { message: 'message_id must be printable text' })
+  message_id?: string;
+
+  @IsOptional()
+  @MaxLength(128)
+  @Matches(PRINTABLE, { message: 'request_id must be printable text' })
+  request_id?: string;
+
+  /** The log file (relative to its `projects/` folder) and the line's byte offset: the key of a
+   * line without both ids. */
+  @IsOptional()
+  @MaxLength(1024)
+  @Matches(PRINTABLE, { message: 'file must be printable text' })
+  file?: string;
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  offset?: number;
+}
+
+/** POST /api/usage/entries */
+export class PushEntriesDto {
+  /** The machine the logs are on (the push client sends its host name). */
+  @MaxLength(128)
+  @Matches(/^[\w.@:-]+$/, { message: 'machine may contain only letters, digits and _ . @ : -' })
+  machine!: string;
+
+  /** Whose usage (an admin pushing for a member); a member token pushes as itself. */
+  @IsOptional()
+  @Matches(MEMBER_NAME, { message: `member: ${MEMBER_NAME_RULE}` })
+  member?: string;
+
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_ENTRIES_PER_PUSH)
+  @ValidateNested({ each: true })
+  @Type(() => PushedEntryDto)
+  entries!: PushedEntryDto[];
+}
+
+export class PushResultDto {
+  /** Entries in this push. */
+  received!: number;
+  /** Stored now. */
+  accepted!: number;
+  /** Already in the ledger (a resend, a synced folder, the same request from another way in). */
+  duplicates!: number;
+  /** OTLP rows of the same requests replaced by these lines. */
+  superseded!: number;
+}

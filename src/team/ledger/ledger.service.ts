@@ -1,0 +1,99 @@
+import { ForbiddenException, Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import type { Principal } from '../../auth/authenticator';
+import { CLOCK, type Clock } from '../../common/clock';
+import { ValidationFailedException } from '../../common/validation.exception';
+import { LOCAL_MEMBER } from '../../limits/limits.service';
+import type { PushEntriesDto, PushResultDto } from '../dto/usage-entries.dto';
+import { type LedgerInput, LedgerStore } from './ledger.store';
+import { PriceTable } from './price-table';
+
+/** How far ahead of our clock an entry's time may be (clocks drift; a day is not drift). */
+const MAX_AHEAD_MS = 24 * 60 * 60 * 1000;
+
+/** A model as reports name it: fast mode is its own row, `<model>-fast` (ccusage's name). */
+export const reportedModel = (model: string, fast: boolean): string =>
+  fast && model !== 'unknown' ? `${model}-fast` : model;
+
+/**
+ * The ways into the ledger (DESIGN.md §9): pushed log lines here, OTLP requests from the
+ * receiver. Whose usage it is comes from the credential — a member token writes as its member
+ * and cannot claim another.
+ */
+@Injectable()
+export class LedgerService implements OnModuleInit {
+  private prices!: PriceTable;
+
+  constructor(
+    private readonly store: LedgerStore,
+    @Inject(CLOCK) private readonly now: Clock,
+  ) {}
+
+  onModuleInit(): void {
+    this.prices = PriceTable.load();
+  }
+
+  /** The member a write is attributed to: the caller's own, an admin's choice, or `local`. */
+  static writer(caller: Principal | undefined, claimed: string | undefined): string {
+    if (caller?.role === 'member') {
+      const own = caller.member?.name;
+      if (!own || (claimed !== undefined && claimed !== own))
+        throw new ForbiddenException(
+          `a member token writes as its own member (${own ?? 'none'}), not as ${claimed}`,
+        );
+      return own;
+    }
+    return claimed ?? caller?.member?.name ?? LOCAL_MEMBER;
+  }
+
+  async push(caller: Principal | undefined, body: PushEntriesDto): Promise<PushResultDto> {
+    const member = LedgerService.writer(caller, body.member);
+    const now = this.now();
+    const errors = body.entries.flatMap((entry, i) => {
+      const problems: { field: string; message: string }[] = [];
+      if (entry.ts > now + MAX_AHEAD_MS)
+        problems.push({ field: `entries.${i}.ts`, message: 'ts is more than a day ahead' });
+      if (!(entry.message_id && entry.request_id) && (entry.file === undefined || entry.offset === undefined))
+        problems.push({
+          field: `entries.${i}.file`,
+          message: 'a line without message_id and request_id needs file and offset (its key)',
+        });
+      return problems;
+    });
+    if (errors.length) throw new ValidationFailedException(errors);
+    const inputs = body.entries.map((entry): LedgerInput => {
+      const fast = entry.speed === 'fast';
+      const model = entry.model || 'unknown';
+      const counts = [
+        entry.input_tokens,
+        entry.output_tokens,
+        entry.cache_creation_tokens,
+        entry.cache_read_tokens,
+      ] as const;
+      return {
+        key:
+          entry.message_id && entry.request_id
+            ? `m\u0000${entry.message_id}\u0000${entry.request_id}`
+            : `l\u0000${member}\u0000${body.machine}\u0000${entry.file}\u0000${entry.offset}`,
+        requestId: entry.request_id ?? null,
+        source: 'push',
+        member,
+        machine: body.machine,
+        project: entry.project,
+        sessionId: entry.session_id,
+        projectPath: entry.project_path,
+        claudeSession: entry.claude_session ?? null,
+        model: reportedModel(model, fast),
+        ts: entry.ts,
+        inputTokens: counts[0],
+        outputTokens: counts[1],
+        cacheCreationTokens: counts[2],
+        cacheReadTokens: counts[3],
+        costUsd: entry.cost_usd ?? this.prices.cost(model, counts, fast),
+        reportedCostUsd: null,
+        attributes: null,
+      };
+    });
+    const result = await this.store.ingest(inputs, now);
+    return { received: inputs.length, ...result };
+  }
+}

@@ -1,0 +1,86 @@
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { bigintNumber, epochMs } from '../../database/epoch-ms.transformer';
+
+/** How an entry reached the ledger (DESIGN.md §9). */
+export const ENTRY_SOURCES = ['push', 'otlp', 'local'] as const;
+export type EntrySource = (typeof ENTRY_SOURCES)[number];
+
+/**
+ * The ledger: one row per API request, whoever sent it and however often (DESIGN.md §9).
+ * `entry_key` makes a request count once: a log line's `message.id` + `requestId` (ccusage's
+ * rule), a line without them its machine, file and offset, an OTLP `api_request` its
+ * `request_id`. An OTLP row and a pushed line of the same request id are one request: the pushed
+ * line wins. The ledger keeps what it was given when Claude Code deletes old transcripts.
+ */
+@Entity('usage_entries')
+@Index('IDX_usage_entries_member_ts', ['member', 'ts'])
+@Index('IDX_usage_entries_request', ['requestId'])
+export class UsageEntry {
+  @PrimaryGeneratedColumn({ type: 'integer' })
+  id!: number;
+
+  /** SHA-256 (hex) of the request's identity (see above). */
+  @Column({ name: 'entry_key', type: 'varchar', length: 64, unique: true })
+  entryKey!: string;
+
+  @Column({ name: 'request_id', type: 'varchar', length: 128, nullable: true })
+  requestId!: string | null;
+
+  @Column({ type: 'varchar', length: 8 })
+  source!: EntrySource;
+
+  @Column({ type: 'varchar', length: 64 })
+  member!: string;
+
+  @Column({ type: 'varchar', length: 128 })
+  machine!: string;
+
+  /** The folder under `projects/` (ccusage's project); `unknown` for OTLP rows. */
+  @Column({ type: 'varchar', length: 255 })
+  project!: string;
+
+  /** ccusage's session: the log file's folder, and the folders between `projects/` and it. */
+  @Column({ name: 'session_id', type: 'varchar', length: 255 })
+  sessionId!: string;
+
+  @Column({ name: 'project_path', type: 'varchar', length: 512 })
+  projectPath!: string;
+
+  /** Claude Code's session id (the transcript's uuid, OTLP `session.id`). */
+  @Column({ name: 'claude_session', type: 'varchar', length: 128, nullable: true })
+  claudeSession!: string | null;
+
+  /** As reports name it: `<model>-fast` for fast mode. */
+  @Column({ type: 'varchar', length: 128 })
+  model!: string;
+
+  @Column({ type: 'bigint', transformer: epochMs })
+  ts!: number;
+
+  @Column({ name: 'input_tokens', type: 'bigint', transformer: bigintNumber })
+  inputTokens!: number;
+
+  @Column({ name: 'output_tokens', type: 'bigint', transformer: bigintNumber })
+  outputTokens!: number;
+
+  @Column({ name: 'cache_creation_tokens', type: 'bigint', transformer: bigintNumber })
+  cacheCreationTokens!: number;
+
+  @Column({ name: 'cache_read_tokens', type: 'bigint', transformer: bigintNumber })
+  cacheReadTokens!: number;
+
+  /** Our price table's cost (ccusage's: a log line's own `costUSD` when it has one). */
+  @Column({ name: 'cost_usd', type: 'double precision' })
+  costUsd!: number;
+
+  /** Claude Code's own figure (OTLP `cost_usd`), kept beside ours. */
+  @Column({ name: 'reported_cost_usd', type: 'double precision', nullable: true })
+  reportedCostUsd!: number | null;
+
+  /** OTLP attributes worth keeping (email, organization, app version, team.id, cost_center…). */
+  @Column({ type: 'simple-json', nullable: true })
+  attributes!: Record<string, string> | null;
+
+  @Column({ name: 'received_at', type: 'bigint', transformer: epochMs })
+  receivedAt!: number;
+}

@@ -1,0 +1,89 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { bigintNumber, epochMs } from '../../database/epoch-ms.transformer';
+
+/**
+ * The ledger's sums per quarter hour × member × machine × model × project, kept in the same
+ * transaction as the entries. Reports read these, never the entries: a quarter hour lies within
+ * one local day in every time zone in use (all UTC offsets and DST changes fall on quarter
+ * hours), so any zone's days are exact sums of quarters.
+ */
+@Entity('usage_rollups')
+export class UsageRollup {
+  /** ts / 900,000 */
+  @PrimaryColumn({ type: 'bigint', transformer: epochMs })
+  quarter!: number;
+
+  @PrimaryColumn({ type: 'varchar', length: 64 })
+  member!: string;
+
+  @PrimaryColumn({ type: 'varchar', length: 128 })
+  machine!: string;
+
+  @PrimaryColumn({ type: 'varchar', length: 128 })
+  model!: string;
+
+  @PrimaryColumn({ type: 'varchar', length: 255 })
+  project!: string;
+
+  @Column({ name: 'input_tokens', type: 'bigint', transformer: bigintNumber })
+  inputTokens!: number;
+
+  @Column({ name: 'output_tokens', type: 'bigint', transformer: bigintNumber })
+  outputTokens!: number;
+
+  @Column({ name: 'cache_creation_tokens', type: 'bigint', transformer: bigintNumber })
+  cacheCreationTokens!: number;
+
+  @Column({ name: 'cache_read_tokens', type: 'bigint', transformer: bigintNumber })
+  cacheReadTokens!: number;
+
+  @Column({ name: 'cost_usd', type: 'double precision' })
+  costUsd!: number;
+
+  @Column({ type: 'integer' })
+  entries!: number;
+}
+
+/** The ledger's sums per ccusage session (project path + session id) × member × machine × model. */
+@Entity('usage_session_rollups')
+export class UsageSessionRollup {
+  @PrimaryColumn({ type: 'varchar', length: 64 })
+  member!: string;
+
+  @PrimaryColumn({ type: 'varchar', length: 128 })
+  machine!: string;
+
+  @PrimaryColumn({ name: 'project_path', type: 'varchar', length: 512 })
+  projectPath!: string;
+
+  @PrimaryColumn({ name: 'session_id', type: 'varchar', length: 255 })
+  sessionId!: string;
+
+  @PrimaryColumn({ type: 'varchar', length: 128 })
+  model!: string;
+
+  @Column({ type: 'varchar', length: 255 })
+  project!: string;
+
+  @Column({ name: 'input_tokens', type: 'bigint', transformer: bigintNumber })
+  inputTokens!: number;
+
+  @Column({ name: 'output_tokens', type: 'bigint', transformer: bigintNumber })
+  outputTokens!: number;
+
+  @Column({ name: 'cache_creation_tokens', type: 'bigint', transformer: bigintNumber })
+  cacheCreationTokens!: number;
+
+  @Column({ name: 'cache_read_tokens', type: 'bigint', transformer: bigintNumber })
+  cacheReadTokens!: number;
+
+  @Column({ name: 'cost_usd', type: 'double precision' })
+  costUsd!: number;
+
+  @Column({ type: 'integer' })
+  entries!: number;
+
+  /** The session's latest entry of this model (epoch ms): its last activity is the latest of these. */
+  @Column({ name: 'last_ts', type: 'bigint', transformer: epochMs })
+  lastTs!: number;
+}

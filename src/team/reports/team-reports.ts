@@ -1,0 +1,253 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { localDay } from '../../usage/usage.service';
+import { WEEKDAYS, type ReportKind } from '../../usage/dto/usage-report.dto';
+import type { GroupBy, TeamReportQueryDto } from '../dto/team-report.dto';
+import { offsetPieces } from './zone-offsets';
+
+const QUARTER_MS = 15 * 60 * 1000;
+const QUARTERS_PER_DAY = 96;
+const DAY_MS = 24 * 60 * 60 * 1000;
+const SYNTHETIC = '<synthetic>';
+const KEY_FIELD = { daily: 'date', weekly: 'week', monthly: 'month' } as const;
+
+/** input, output, cache creation, cache read, cost */
+type Sums = [number, number, number, number, number];
+
+interface SumRow {
+  grp: string | null;
+  model: string;
+  input_tokens: string | number;
+  output_tokens: string | number;
+  cache_creation_tokens: string | number;
+  cache_read_tokens: string | number;
+  cost_usd: string | number;
+}
+
+const sumsOf = (row: SumRow): Sums => [
+  Number(row.input_tokens),
+  Number(row.output_tokens),
+  Number(row.cache_creation_tokens),
+  Number(row.cache_read_tokens),
+  Number(row.cost_usd),
+];
+
+const addInto = (table: Map<string, Sums>, model: string, sums: Sums) => {
+  const found = table.get(model);
+  if (found) for (let i = 0; i < 5; i++) found[i] += sums[i];
+  else table.set(model, [...sums]);
+};
+
+/** A report row from per-model sums: the same shape and rules as the bridge's (reports.py). */
+function reportRow(perModel: Map<string, Sums>, breakdown: boolean): Record<string, unknown> {
+  const t: Sums = [0, 0, 0, 0, 0];
+  for (const sums of perModel.values()) for (let i = 0; i < 5; i++) t[i] += sums[i];
+  const named = [...perModel.entries()].filter(([model]) => model !== SYNTHETIC);
+  return {
+    input_tokens: t[0],
+    output_tokens: t[1],
+    cache_creation_tokens: t[2],
+    cache_read_tokens: t[3],
+    total_tokens: t[0] + t[1] + t[2] + t[3],
+    cost_usd: t[4],
+    models: named.map(([model]) => model).sort(),
+    ...(breakdown
+      ? {
+          model_breakdowns: named
+            .sort(([, a], [, b]) => b[4] - a[4])
+            .map(([model, s]) => ({
+              model,
+              input_tokens: s[0],
+              output_tokens: s[1],
+              cache_creation_tokens: s[2],
+              cache_read_tokens: s[3],
+              cost_usd: s[4],
+            })),
+        }
+      : {}),
+  };
+}
+
+function totalsOf(rows: readonly Record<string, unknown>[]) {
+  const names = [
+    'input_tokens',
+    'output_tokens',
+    'cache_creation_tokens',
+    'cache_read_tokens',
+    'total_tokens',
+    'cost_usd',
+  ] as const;
+  return Object.fromEntries(
+    names.map((name) => [name, rows.reduce((sum, row) => sum + (row[name] as number), 0)]),
+  );
+}
+
+/** The first day of `date`'s week (weeks start on `startOfWeek`, 0 = Sunday), as ccusage counts. */
+export function weekStart(date: string, startOfWeek: number): string {
+  const day = new Date(`${date}T00:00:00Z`);
+  const back = (day.getUTCDay() - startOfWeek + 7) % 7;
+  return new Date(day.getTime() - back * DAY_MS).toISOString().slice(0, 10);
+}
+
+/**
+ * The team reports (DESIGN.md §9) from the ledger's roll-ups, summed in the database: a day is a
+ * sum of quarter hours (the zone's offsets over the range become one CASE), so a report reads a
+ * row per day × group × model, whatever the number of entries.
+ */
+@Injectable()
+export class TeamReports {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  async report(kind: ReportKind, query: TeamReportQueryDto): Promise<Record<string, unknown>> {
+    const timezone = query.timezone ?? 'UTC';
+    const resetHour = query.reset_hour ?? 0;
+    const order = query.order ?? 'asc';
+    const breakdown = query.breakdown ?? true;
+    const rows =
+      kind === 'sessions'
+        ? await this.sessions(query, timezone, resetHour, breakdown)
+        : await this.periods(kind, query, timezone, resetHour, breakdown);
+    if (order === 'desc') rows.reverse();
+    return {
+      [kind]: rows,
+      totals: totalsOf(rows),
+      timezone,
+      order,
+      reset_hour: resetHour,
+      ...(query.group_by ? { group_by: query.group_by } : {}),
+    };
+  }
+
+  private filters(query: TeamReportQueryDto, params: unknown[]): string[] {
+    const where: string[] = [];
+    const mark = () => (this.postgres ? `$${params.length}` : '?');
+    for (const column of ['member', 'machine', 'project'] as const) {
+      const value = query[column];
+      if (value === undefined) continue;
+      params.push(value);
+      where.push(`${column} = ${mark()}`);
+    }
+    return where;
+  }
+
+  private get postgres(): boolean {
+    return this.db.options.type === 'postgres';
+  }
+
+  private groupColumn(groupBy: GroupBy | undefined): string {
+    return groupBy ? groupBy : "''";
+  }
+
+  private async periods(
+    kind: Exclude<ReportKind, 'sessions'>,
+    query: TeamReportQueryDto,
+    timezone: string,
+    resetHour: number,
+    breakdown: boolean,
+  ): Promise<Record<string, unknown>[]> {
+    const params: unknown[] = [];
+    const where = this.filters(query, params);
+    // The quarters that can fall on the asked days (a day and a half of margin for any offset
+    // and reset hour); the days themselves are checked exactly below.
+    if (query.since) where.push(`quarter >= ${Math.floor((Date.parse(query.since) - 1.5 * DAY_MS) / QUARTER_MS)}`);
+    if (query.until) where.push(`quarter < ${Math.ceil((Date.parse(query.until) + 2.5 * DAY_MS) / QUARTER_MS)}`);
+    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const [range] = (await this.db.query(
+      `SELECT MIN(quarter) AS lo, MAX(quarter) AS hi FROM usage_rollups ${clause}`,
+      params,
+    )) as { lo: string | number | null; hi: string | number | null }[];
+    if (range.lo === null || range.hi === null) return [];
+    const pieces = offsetPieces(Number(range.lo) * QUARTER_MS, (Number(range.hi) + 1) * QUARTER_MS, timezone);
+    // Local day number = (quarter + offset in quarters − reset hour in quarters) / 96.
+    const shift = (offsetMin: number) => Math.round(offsetMin / 15) - resetHour * 4;
+    let dayExpr: string;
+    if (pieces.length === 1) dayExpr = `(quarter + ${shift(pieces[0].offset)}) / ${QUARTERS_PER_DAY}`;
+    else {
+      const cases = pieces
+        .slice(1)
+        .map((piece, i) => `WHEN quarter < ${piece.from / QUARTER_MS} THEN ${shift(pieces[i].offset)}`)
+        .join(' ');
+      dayExpr = `(quarter + CASE ${cases} ELSE ${shift(pieces[pieces.length - 1].offset)} END) / ${QUARTERS_PER_DAY}`;
+    }
+    const grp = this.groupColumn(query.group_by);
+    const sql =
+      `SELECT ${dayExpr} AS day, ${grp} AS grp, model, SUM(input_tokens) AS input_tokens, ` +
+      `SUM(output_tokens) AS output_tokens, SUM(cache_creation_tokens) AS cache_creation_tokens, ` +
+      `SUM(cache_read_tokens) AS cache_read_tokens, SUM(cost_usd) AS cost_usd ` +
+      `FROM usage_rollups ${clause} GROUP BY 1, 2, 3 HAVING SUM(entries) > 0`;
+    const found = (await this.db.query(sql, params)) as (SumRow & { day: string | number })[];
+    const startOfWeek = WEEKDAYS.indexOf(query.start_of_week ?? 'sunday');
+    const groups = new Map<string, { key: string; grp: string | null; models: Map<string, Sums> }>();
+    for (const row of found) {
+      const date = new Date(Number(row.day) * DAY_MS).toISOString().slice(0, 10);
+      if ((query.since && date < query.since) || (query.until && date > query.until)) continue;
+      const key = kind === 'daily' ? date : kind === 'weekly' ? weekStart(date, startOfWeek) : date.slice(0, 7);
+      const id = `${key}\u0000${row.grp ?? ''}`;
+      let group = groups.get(id);
+      if (!group) groups.set(id, (group = { key, grp: row.grp, models: new Map() }));
+      addInto(group.models, row.model, sumsOf(row));
+    }
+    const field = KEY_FIELD[kind];
+    return [...groups.values()]
+      .sort((a, b) => (a.key === b.key ? String(a.grp).localeCompare(String(b.grp)) : a.key < b.key ? -1 : 1))
+      .map((group) => ({
+        [field]: group.key,
+        ...(query.group_by ? { [query.group_by]: group.grp } : {}),
+        ...reportRow(group.models, breakdown),
+      }));
+  }
+
+  private async sessions(
+    query: TeamReportQueryDto,
+    timezone: string,
+    resetHour: number,
+    breakdown: boolean,
+  ): Promise<Record<string, unknown>[]> {
+    const params: unknown[] = [];
+    const where = this.filters(query, params);
+    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const grp = this.groupColumn(query.group_by);
+    const found = (await this.db.query(
+      `SELECT project_path, session_id, ${grp} AS grp, model, SUM(input_tokens) AS input_tokens, ` +
+        `SUM(output_tokens) AS output_tokens, SUM(cache_creation_tokens) AS cache_creation_tokens, ` +
+        `SUM(cache_read_tokens) AS cache_read_tokens, SUM(cost_usd) AS cost_usd, MAX(last_ts) AS last_ts ` +
+        `FROM usage_session_rollups ${clause} GROUP BY project_path, session_id, ${grp}, model HAVING SUM(entries) > 0`,
+      params,
+    )) as (SumRow & { project_path: string; session_id: string; last_ts: string | number })[];
+    const sessions = new Map<
+      string,
+      { path: string; id: string; grp: string | null; last: number; models: Map<string, Sums> }
+    >();
+    for (const row of found) {
+      const id = `${row.project_path}\u0000${row.session_id}\u0000${row.grp ?? ''}`;
+      let session = sessions.get(id);
+      if (!session)
+        sessions.set(
+          id,
+          (session = { path: row.project_path, id: row.session_id, grp: row.grp, last: 0, models: new Map() }),
+        );
+      session.last = Math.max(session.last, Number(row.last_ts));
+      addInto(session.models, row.model, sumsOf(row));
+    }
+    const rows: { last: number; path: string; id: string; row: Record<string, unknown> }[] = [];
+    for (const session of sessions.values()) {
+      const day = localDay(session.last, timezone, resetHour);
+      if ((query.since && day < query.since) || (query.until && day > query.until)) continue;
+      rows.push({
+        last: session.last,
+        path: session.path,
+        id: session.id,
+        row: {
+          session_id: session.id,
+          project_path: session.path,
+          last_activity: day,
+          ...(query.group_by ? { [query.group_by]: session.grp } : {}),
+          ...reportRow(session.models, breakdown),
+        },
+      });
+    }
+    rows.sort((a, b) => a.last - b.last || a.path.localeCompare(b.path) || a.id.localeCompare(b.id));
+    return rows.map((r) => r.row);
+  }
+}

@@ -1,0 +1,37 @@
+import { Controller, Get, Param, ParseEnumPipe, Query, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { REPORT_KINDS, type ReportKind, type UsageReportDto } from '../usage/dto/usage-report.dto';
+import { reportToCsv } from '../usage/report-csv';
+import { TeamReportQueryDto } from './dto/team-report.dto';
+import { TeamReports } from './reports/team-reports';
+
+const KINDS = Object.fromEntries(REPORT_KINDS.map((k) => [k, k])) as Record<ReportKind, ReportKind>;
+
+@ApiTags('team')
+@Controller('api/team/usage/reports')
+@ApiProduces('application/json', 'text/csv')
+export class TeamReportsController {
+  constructor(private readonly reports: TeamReports) {}
+
+  @Get(':kind')
+  @ApiParam({ name: 'kind', enum: REPORT_KINDS })
+  @ApiOperation({
+    summary: 'The team’s usage per day, week, month or session, from the ledger',
+    description:
+      'The rows and rules of `/api/usage/reports/*` (ccusage’s) over every member’s ledger entries; `group_by=member|machine|model|project` splits each row (the field of that name says which), `member` and `machine` filter. Summed in the database from quarter-hour roll-ups. Time zone: `timezone` (default UTC), days start at `reset_hour` (default 0). `format=csv` answers RFC 4180 text.',
+  })
+  @ApiOkResponse({ schema: { type: 'object', additionalProperties: true } })
+  async report(
+    @Param('kind', new ParseEnumPipe(KINDS)) kind: ReportKind,
+    @Query() query: TeamReportQueryDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<unknown> {
+    const report = await this.reports.report(kind, query);
+    if (query.format !== 'csv') return report;
+    void reply
+      .header('Content-Type', 'text/csv; charset=utf-8; header=present')
+      .header('Content-Disposition', `attachment; filename="team-usage-${kind}.csv"`);
+    return reportToCsv(report as unknown as UsageReportDto);
+  }
+}
