@@ -2,7 +2,7 @@
  * `usage-gateway-hook install | uninstall` — merges the hook sender into Claude Code's
  * settings.json (DESIGN §8), and takes out exactly what it put in. No dependencies.
  *
- *   usage-gateway-hook install [--project DIR] [--events A,B,…] [--statusline [--force]] [--dry-run]
+ *   usage-gateway-hook install [--project DIR] [--events A,B,…] [--statusline [--force]] [--push] [--dry-run]
  *   usage-gateway-hook uninstall [--project DIR] [--dry-run]
  *
  * --statusline also sets Claude Code's `statusLine` to `usage-gateway-hook statusline`, but never
@@ -49,6 +49,7 @@ function parseArgs(argv) {
     dryRun: false,
     statusline: false,
     force: false,
+    push: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -60,6 +61,7 @@ function parseArgs(argv) {
     if (arg === '--dry-run') options.dryRun = true;
     else if (arg === '--statusline') options.statusline = true;
     else if (arg === '--force') options.force = true;
+    else if (arg === '--push') options.push = true;
     else if (arg === '--project') options.project = path.resolve(value());
     else if (arg === '--events') {
       const events = value()
@@ -249,8 +251,35 @@ function timestamp() {
   return new Date().toISOString().replace(/[-:]/g, '');
 }
 
+/** The mark `install --push` leaves for the hook sender (and the push's start time). */
+function pushMarkPath() {
+  const dir = process.env.USAGE_GATEWAY_SPOOL_DIR || path.join(os.homedir(), '.usage-gateway');
+  return path.join(dir, 'push.json');
+}
+
+/**
+ * install --push: Stop and SessionEnd hooks push the session's usage lines (DESIGN.md §9) from
+ * now on; uninstall takes the mark away. The hooks themselves are the same ones.
+ */
+function markPush(action, options, out) {
+  const mark = pushMarkPath();
+  if (action === 'install' && options.push) {
+    if (fs.existsSync(mark)) return;
+    if (options.dryRun) return out.write(`${mark}: would be written (dry run)\n`);
+    fs.mkdirSync(path.dirname(mark), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(mark, JSON.stringify({ enabled_at: Date.now() }) + '\n');
+    out.write(
+      `${mark}: Stop and SessionEnd push the session's usage to the gateway (usage-gateway-hook push --all sends the history)\n`,
+    );
+  } else if (action === 'uninstall' && fs.existsSync(mark) && !options.dryRun) {
+    fs.rmSync(mark, { force: true });
+    out.write(`${mark}: removed (no more pushes from hooks)\n`);
+  }
+}
+
 function run(action, argv, out = process.stdout) {
   const options = parseArgs(argv);
+  markPush(action, options, out);
   const file = settingsPath(options);
   const command = senderCommand();
   const { text, settings } = read(file);

@@ -1,146 +1,20 @@
-import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ccusage,
+  expectSameRows,
+  expectSameTotals,
+  type Json,
+  type OurRow,
+  type TheirRow,
+} from './support/ccusage';
 import { createSqliteDatabase, type TestDatabase } from './support/databases';
 import { TREE_PROJECTS, writeReportTree } from './support/report-tree';
 import { startAppWithBridge, type RunningApp } from './support/test-app';
 
-const run = promisify(execFile);
-const CCUSAGE = join(__dirname, '..', 'node_modules', 'ccusage', 'dist', 'index.js');
 const ZONES = ['UTC', 'Europe/Berlin', 'Asia/Kolkata', 'America/St_Johns'];
-
-type Json = Record<string, unknown>;
-interface TheirRow extends Json {
-  inputTokens: number;
-  outputTokens: number;
-  cacheCreationTokens: number;
-  cacheReadTokens: number;
-  totalTokens: number;
-  totalCost: number;
-  modelsUsed: string[];
-  modelBreakdowns: {
-    modelName: string;
-    inputTokens: number;
-    outputTokens: number;
-    cacheCreationTokens: number;
-    cacheReadTokens: number;
-    cost: number;
-  }[];
-}
-interface OurRow extends Json {
-  input_tokens: number;
-  output_tokens: number;
-  cache_creation_tokens: number;
-  cache_read_tokens: number;
-  total_tokens: number;
-  cost_usd: number;
-  models: string[];
-  model_breakdowns: {
-    model: string;
-    input_tokens: number;
-    output_tokens: number;
-    cache_creation_tokens: number;
-    cache_read_tokens: number;
-    cost_usd: number;
-  }[];
-}
-
-/**
- * `ccusage <command> --json --offline --breakdown` (the pinned 18.0.11) on a Claude folder. TZ=UTC:
- * its weekly grouping reads the process's zone (a quirk); the report's zone is --timezone.
- */
-async function ccusage(claudeDir: string, args: string[]): Promise<Json> {
-  const { stdout } = await run(
-    process.execPath,
-    [CCUSAGE, ...args, '--json', '--offline', '--breakdown'],
-    {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: claudeDir,
-        TZ: 'UTC',
-        CLAUDE_CONFIG_DIR: claudeDir,
-      },
-      maxBuffer: 64 * 1024 * 1024,
-    },
-  );
-  const parsed = JSON.parse(stdout) as Json | [];
-  return Array.isArray(parsed) ? {} : parsed;
-}
-
-/** Both reports' rows, matched by key, every field compared (cost to 1e-6 USD). */
-function expectSameRows(
-  ours: OurRow[],
-  theirs: TheirRow[],
-  key: (row: Json) => string,
-  theirKey: (row: Json) => string,
-) {
-  expect(ours.map(key).sort()).toEqual(theirs.map(theirKey).sort());
-  const byKey = new Map(theirs.map((row) => [theirKey(row), row]));
-  for (const row of ours) {
-    const them = byKey.get(key(row))!;
-    const where = key(row);
-    expect(
-      [
-        row.input_tokens,
-        row.output_tokens,
-        row.cache_creation_tokens,
-        row.cache_read_tokens,
-        row.total_tokens,
-      ],
-      where,
-    ).toEqual([
-      them.inputTokens,
-      them.outputTokens,
-      them.cacheCreationTokens,
-      them.cacheReadTokens,
-      them.totalTokens,
-    ]);
-    expect(Math.abs(row.cost_usd - them.totalCost), where).toBeLessThan(1e-6);
-    expect(row.models, where).toEqual([...them.modelsUsed].sort());
-    const breakdown = (b: OurRow['model_breakdowns']) =>
-      [...b].sort((x, y) => x.model.localeCompare(y.model));
-    const theirBreakdown = [...them.modelBreakdowns].sort((x, y) =>
-      x.modelName.localeCompare(y.modelName),
-    );
-    expect(
-      breakdown(row.model_breakdowns).map((b) => b.model),
-      where,
-    ).toEqual(theirBreakdown.map((b) => b.modelName));
-    breakdown(row.model_breakdowns).forEach((b, i) => {
-      const t = theirBreakdown[i];
-      expect(
-        [b.input_tokens, b.output_tokens, b.cache_creation_tokens, b.cache_read_tokens],
-        where,
-      ).toEqual([t.inputTokens, t.outputTokens, t.cacheCreationTokens, t.cacheReadTokens]);
-      expect(Math.abs(b.cost_usd - t.cost), where).toBeLessThan(1e-6);
-    });
-    // Costliest model first, as ccusage orders them.
-    const costs = row.model_breakdowns.map((b) => b.cost_usd);
-    expect(costs).toEqual([...costs].sort((a, b) => b - a));
-  }
-}
-
-function expectSameTotals(ours: Json, theirs: Json) {
-  const o = ours as Record<string, number>;
-  const t = theirs as Record<string, number>;
-  expect([
-    o.input_tokens,
-    o.output_tokens,
-    o.cache_creation_tokens,
-    o.cache_read_tokens,
-    o.total_tokens,
-  ]).toEqual([
-    t.inputTokens,
-    t.outputTokens,
-    t.cacheCreationTokens,
-    t.cacheReadTokens,
-    t.totalTokens,
-  ]);
-  expect(Math.abs(o.cost_usd - t.totalCost)).toBeLessThan(1e-6);
-}
 
 const compact = (date: string) => date.replaceAll('-', '');
 

@@ -2,6 +2,7 @@
 code reads appended bytes in-process and whole files in worker processes on a cold scan."""
 
 import json
+import os
 import re
 from array import array
 from dataclasses import dataclass, field
@@ -35,6 +36,32 @@ def project_of(path: str) -> str:
     at = len(parts) - 1 - parts[::-1].index("projects")
     name = parts[at + 1] if at + 1 < len(parts) else ""
     return name if name.strip() else "unknown"
+
+
+def place_of(path: str, bases: List[str]) -> Tuple[str, str, str, Optional[str]]:
+    """Where a log file's entries count, from its path relative to the `projects/` folder (of
+    `bases`) that holds it: (project, project path, session id, Claude Code's session).
+    - project: the folder right under `projects/` (project_of: ccusage's rule);
+    - session as `ccusage session` names it: the session id is the file's folder, the project path
+      the folders between `projects/` and it ("Unknown Project" when none) — so for Claude Code's
+      `projects/<project>/<uuid>.jsonl` the session is the project folder, and a subagent's file
+      belongs to `<project>/<uuid>`, session `subagents`;
+    - Claude Code's session: `<uuid>` of `projects/<project>/<uuid>.jsonl`, or of a subagent's
+      `projects/<project>/<uuid>/subagents/<agent>.jsonl` (its cost is the session's too)."""
+    parts: List[str] = []
+    for base in bases:
+        relative = os.path.relpath(path, base)
+        if not relative.startswith(".."):
+            parts = relative.split(os.sep)
+            break
+    session_id = parts[-2] if len(parts) >= 2 else "unknown"
+    project_path = os.sep.join(parts[:-2]) or "Unknown Project"
+    claude = None
+    if len(parts) == 2:
+        claude = parts[1][: -len(".jsonl")]
+    elif len(parts) > 2:
+        claude = parts[1]
+    return project_of(path), project_path, session_id, claude
 
 
 def _is_count(value: object) -> bool:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Dict, List, Optional, Tuple
 
-from .parse import NO_KEY, Parsed, Parser, parse_files, project_of
+from .parse import NO_KEY, Parsed, Parser, parse_files, place_of
 from .pricing import PriceTable
 from .reports import UsageAggregates
 from .timeparse import parse_iso_ms
@@ -341,36 +341,17 @@ class LogStore:
             state.tail = _read_tail(state.path, state.offset)
 
     def _place(self, path: str) -> Place:
-        """Where a file's entries count, from its path relative to its `projects/` folder:
-        - project: the folder right under `projects/` (parse.project_of: ccusage's rule);
-        - session as `ccusage session` names it: the session id is the file's folder, the project
-          path the folders between `projects/` and it ("Unknown Project" when none) — so for
-          Claude Code's `projects/<project>/<uuid>.jsonl` the session is the project folder, and a
-          subagent's file belongs to `<project>/<uuid>`, session `subagents`;
-        - Claude Code's session: `<uuid>` of `projects/<project>/<uuid>.jsonl`, or of a subagent's
-          `projects/<project>/<uuid>/subagents/<agent>.jsonl` (its cost is the session's too)."""
-        name = project_of(path)
+        """Where a file's entries count (parse.place_of: its project, its session as ccusage
+        names it, its Claude Code session), as indexes into this store's tables."""
+        name, project_path, session_id, claude = place_of(path, self._bases)
         project = self._project_index.get(name)
         if project is None:
             project = self._project_index[name] = len(self.projects)
             self.projects.append(name)
-        parts: List[str] = []
-        for base in self._bases:
-            relative = os.path.relpath(path, base)
-            if not relative.startswith(".."):
-                parts = relative.split(os.sep)
-                break
-        session_id = parts[-2] if len(parts) >= 2 else "unknown"
-        project_path = os.sep.join(parts[:-2]) or "Unknown Project"
         session = self._session_index.get((project_path, session_id))
         if session is None:
             session = self._session_index[(project_path, session_id)] = len(self.sessions)
             self.sessions.append((project_path, session_id, project))
-        claude = None
-        if len(parts) == 2:
-            claude = parts[1][: -len(".jsonl")]
-        elif len(parts) > 2:
-            claude = parts[1]
         return Place(project, session, claude)
 
     def changed_since_read(self, claude: str) -> bool:

@@ -31,8 +31,9 @@ const MIDNIGHTS = [0, -60, -120, -330, 210, 150];
  * lines without a requestId (never de-duplicated), `<synthetic>` lines, costUSD given, fast mode,
  * an unknown speed (skipped), malformed lines, entries minutes around the local midnights of four
  * zones and across the 2026 DST changes (St. John's 8 Mar / 1 Nov, Berlin 29 Mar / 25 Oct).
+ * `ids` prefixes message and request ids: trees of several machines share none by chance.
  */
-export function writeReportTree(claudeDir: string, seed = 13): void {
+export function writeReportTree(claudeDir: string, seed = 13, ids = ''): void {
   const rnd = random(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)];
   const days: number[] = [];
@@ -67,10 +68,10 @@ export function writeReportTree(claudeDir: string, seed = 13): void {
       sessionId,
       version: '2.0.30',
       type: 'assistant',
-      uuid: `u-${n}`,
+      uuid: `u-${ids}${n}`,
       timestamp: new Date(at).toISOString(),
       message: {
-        id: `msg_${n}`,
+        id: `msg_${ids}${n}`,
         type: 'message',
         role: 'assistant',
         model,
@@ -78,7 +79,7 @@ export function writeReportTree(claudeDir: string, seed = 13): void {
         usage,
       },
     };
-    if (rnd() > 0.05) line.requestId = `req_${n}`;
+    if (rnd() > 0.05) line.requestId = `req_${ids}${n}`;
     if (rnd() < 0.05) line.costUSD = Math.round(rnd() * 5000) / 1000;
     return JSON.stringify(line);
   };

@@ -1,0 +1,386 @@
+#!/usr/bin/env python3
+"""usage-push: sends this machine's Claude Code usage to a team gateway (DESIGN.md §9).
+
+    python3 bridge/usage_push.py [--all] [--file PATH ...] [--url URL] [--machine NAME]
+
+Reads `projects/**/*.jsonl` of every Claude config folder with the bridge's own parser
+(usagebridge.parse: one reading of a line for the bridge and the team ledger), and POSTs the new
+entries to `$USAGE_GATEWAY_URL/api/usage/entries` in gzip batches. A cursor per file, written only
+once the gateway has acknowledged the batch holding the file's lines, says where the next push
+starts; an interrupted push (the gateway down, killed, a refusal) is simply run again — the
+gateway counts each request once however often it is sent.
+
+Without --all, lines older than the first push (or `usage-gateway-hook install --push`) are left
+out; --all sends the whole history (files are read from their start; the ledger ignores what it
+has). --file sends only those files (what a Stop/SessionEnd hook does with its transcript).
+
+Environment: USAGE_GATEWAY_URL (default http://127.0.0.1:3000), USAGE_GATEWAY_TOKEN (a member
+token, sent as a bearer) or USAGE_GATEWAY_API_KEY, USAGE_GATEWAY_SPOOL_DIR (state, default
+~/.usage-gateway), USAGE_GATEWAY_MACHINE (default: the host name), CLAUDE_CONFIG_DIR.
+Exit codes: 0 done (or another push is running), 1 the gateway refused or could not be reached
+(cursors kept: run again), 2 bad arguments. Standard library only.
+"""
+
+import argparse
+import errno
+import gzip
+import json
+import os
+import re
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+
+if sys.version_info < (3, 9):
+    sys.stderr.write("usage-push needs Python >= 3.9 (found %d.%d)\n" % sys.version_info[:2])
+    sys.exit(3)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from usagebridge.parse import place_of, read_usage  # noqa: E402
+from usagebridge.store import LogStore  # noqa: E402
+
+STATE_FILE = "push-state.json"
+LOCK_FILE = "push.lock"
+READ_CHUNK = 8 * 1024 * 1024
+#: The gateway's limits on one entry (src/team/dto/usage-entries.dto.ts): a line beyond them is
+#: left out and counted as skipped rather than holding back every later line.
+MAX_TOKENS = 100_000_000
+MAX_COST = 1_000_000
+MIN_TS = 946_684_800_000
+FIELD_LIMITS = {"model": 128, "session_id": 255, "project_path": 512, "project": 255,
+                "claude_session": 128, "message_id": 128, "request_id": 128, "file": 1024}
+PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f]+$")
+
+
+def default_data_dirs() -> list:
+    """CLAUDE_CONFIG_DIR (comma list), else both ~/.config/claude and ~/.claude (as the bridge)."""
+    configured = os.environ.get("CLAUDE_CONFIG_DIR", "").strip()
+    if configured:
+        return [os.path.expanduser(p.strip()) for p in configured.split(",") if p.strip()]
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return [os.path.join(xdg, "claude"), os.path.join(os.path.expanduser("~"), ".claude")]
+
+
+def default_machine() -> str:
+    name = re.sub(r"[^\w.@:-]", "-", socket.gethostname() or "machine")[:128]
+    return name or "machine"
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="usage-gateway-hook push", description=__doc__.splitlines()[0])
+    parser.add_argument("--all", action="store_true", help="send the whole history, not only what is new")
+    parser.add_argument("--file", action="append", default=None, help="only this log file (repeatable)")
+    parser.add_argument("--url", default=os.environ.get("USAGE_GATEWAY_URL") or "http://127.0.0.1:3000")
+    parser.add_argument("--machine", default=os.environ.get("USAGE_GATEWAY_MACHINE") or default_machine())
+    parser.add_argument("--state-dir", default=os.environ.get("USAGE_GATEWAY_SPOOL_DIR")
+                        or os.path.join(os.path.expanduser("~"), ".usage-gateway"))
+    parser.add_argument("--data-dir", action="append", default=None,
+                        help="a Claude config folder holding projects/ (default: CLAUDE_CONFIG_DIR or ~/.config/claude and ~/.claude)")
+    parser.add_argument("--batch", type=int, default=500, help="entries per request (1-1000)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    parser.add_argument("--retries", type=int, default=3, help="tries of a batch the gateway answers 429/503 (Retry-After honoured)")
+    parser.add_argument("--quiet", action="store_true", help="print only errors")
+    args = parser.parse_args(argv)
+    if not 1 <= args.batch <= 1000:
+        parser.error("--batch must be 1-1000")
+    if not re.match(r"^[\w.@:-]{1,128}$", args.machine):
+        parser.error("--machine may contain only letters, digits and _ . @ : - (at most 128)")
+    return args
+
+
+class Refused(Exception):
+    """The gateway said no (or could not be reached): stop, keep the cursors, exit 1."""
+
+
+class State:
+    """Per gateway URL: when pushing started (`since`) and a cursor per file."""
+
+    def __init__(self, directory: str, url: str):
+        self.path = os.path.join(directory, STATE_FILE)
+        self.url = url
+        try:
+            with open(self.path, "r", encoding="utf-8") as handle:
+                self.data = json.load(handle)
+            if not isinstance(self.data, dict):
+                raise ValueError("not an object")
+        except (OSError, ValueError):
+            self.data = {}
+        gateways = self.data.setdefault("gateways", {})
+        self.mine = gateways.setdefault(url, {})
+        self.files = self.mine.setdefault("files", {})
+
+    @property
+    def since(self):
+        return self.mine.get("since")
+
+    def start(self, now_ms: int) -> None:
+        self.mine.setdefault("since", now_ms)
+
+    def cursor(self, path: str, st: os.stat_result) -> int:
+        saved = self.files.get(path)
+        if not isinstance(saved, dict) or saved.get("ino") != st.st_ino:
+            return 0
+        offset = saved.get("offset", 0)
+        # A file shorter than the cursor was replaced or truncated: read it again from the start.
+        return offset if isinstance(offset, int) and 0 <= offset <= st.st_size else 0
+
+    def advance(self, path: str, ino: int, offset: int) -> None:
+        self.files[path] = {"ino": ino, "offset": offset}
+
+    def save(self) -> None:
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        temp = f"{self.path}.{os.getpid()}.tmp"
+        with open(temp, "w", encoding="utf-8") as handle:
+            json.dump(self.data, handle)
+        os.replace(temp, self.path)
+
+
+def log_files(bases: list) -> list:
+    """Every log file, in ccusage's order (and the bridge's): earliest timestamp first — the copy
+    of a request that ccusage counts (the first it reads) is the one pushed first."""
+    found = []
+    for base in bases:
+        for root, dirs, files in os.walk(base):
+            for name in files:
+                if name.endswith(".jsonl"):
+                    found.append(os.path.join(root, name))
+    return sorted(found, key=lambda path: (LogStore._earliest_timestamp(path), path))
+
+
+def sendable(entry: dict) -> bool:
+    """Whether the gateway would take this entry (its limits); else it is skipped, not sent."""
+    counts = (entry["input_tokens"], entry["output_tokens"], entry["cache_creation_tokens"], entry["cache_read_tokens"])
+    if any(c < 0 or c > MAX_TOKENS for c in counts):
+        return False
+    if "cost_usd" in entry and not 0 <= entry["cost_usd"] <= MAX_COST:
+        return False
+    if not MIN_TS <= entry["ts"] <= time.time() * 1000 + 86_400_000:
+        return False
+    for name, limit in FIELD_LIMITS.items():
+        value = entry.get(name)
+        if value is not None and (len(value) > limit or not PRINTABLE.match(value)):
+            return False
+    return True
+
+
+def entries_of(path: str, offset: int, bases: list, since, seen: set, counters: dict):
+    """(entry, end offset of its line) for each usage line after `offset`; last, (None, consumed)."""
+    project, project_path, session_id, claude = place_of(path, bases)
+    relative = path
+    for base in bases:
+        rel = os.path.relpath(path, base)
+        if not rel.startswith(".."):
+            relative = rel.replace(os.sep, "/")
+            break
+    position = offset
+    carry = b""
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        while True:
+            chunk = handle.read(READ_CHUNK)
+            if not chunk:
+                break
+            data = carry + chunk if carry else chunk
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                carry = data
+                continue
+            carry = data[cut + 1:]
+            for line in data[:cut].split(b"\n"):
+                start = position
+                position += len(line) + 1
+                if b'"usage"' not in line:
+                    continue
+                try:
+                    obj = json.loads(line)
+                    usage = read_usage(obj) if isinstance(obj, dict) else None
+                except (ValueError, RecursionError, OverflowError, TypeError, MemoryError):
+                    counters["malformed"] += 1
+                    continue
+                if usage is None:
+                    continue
+                ms, model, fast, inp, out, cc, cr, cost, message_id, request_id = usage
+                if since is not None and ms < since:
+                    continue
+                if message_id and request_id:
+                    key = (message_id, request_id)
+                    if key in seen:
+                        counters["repeated"] += 1
+                        continue
+                    seen.add(key)
+                entry = {
+                    "ts": ms, "model": model, "input_tokens": inp, "output_tokens": out,
+                    "cache_creation_tokens": cc, "cache_read_tokens": cr, "session_id": session_id,
+                    "project_path": project_path, "project": project, "file": relative, "offset": start,
+                }
+                if fast:
+                    entry["speed"] = "fast"
+                if cost is not None:
+                    entry["cost_usd"] = cost
+                if claude:
+                    entry["claude_session"] = claude
+                if message_id:
+                    entry["message_id"] = message_id
+                if request_id:
+                    entry["request_id"] = request_id
+                if not sendable(entry):
+                    counters["skipped"] += 1
+                    continue
+                yield entry, position
+    # A last line without its newline is not consumed: it is read again, whole, next time.
+    yield None, position
+
+
+class Gateway:
+    def __init__(self, args: argparse.Namespace):
+        self.url = args.url.rstrip("/") + "/api/usage/entries"
+        self.machine = args.machine
+        self.timeout = args.timeout
+        self.retries = args.retries
+        self.headers = {"Content-Type": "application/json", "Content-Encoding": "gzip",
+                        "User-Agent": "usage-gateway-push"}
+        token = os.environ.get("USAGE_GATEWAY_TOKEN", "").strip()
+        api_key = os.environ.get("USAGE_GATEWAY_API_KEY", "").strip()
+        if api_key:
+            self.headers["X-API-Key"] = api_key
+        elif token:
+            self.headers["Authorization"] = f"Bearer {token}"
+        self.totals = {"received": 0, "accepted": 0, "duplicates": 0, "superseded": 0}
+
+    def send(self, entries: list) -> None:
+        body = gzip.compress(json.dumps({"machine": self.machine, "entries": entries}).encode(), 6)
+        for attempt in range(self.retries + 1):
+            request = urllib.request.Request(self.url, data=body, headers=self.headers, method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    answer = json.loads(response.read() or b"{}")
+                for name in self.totals:
+                    self.totals[name] += int(answer.get(name, 0))
+                return
+            except urllib.error.HTTPError as error:
+                detail = _problem_detail(error)
+                if error.code in (429, 503) and attempt < self.retries:
+                    time.sleep(min(_retry_after(error), 30))
+                    continue
+                raise Refused(f"the gateway answered {error.code}: {detail}")
+            except (urllib.error.URLError, OSError, ValueError) as error:
+                reason = getattr(error, "reason", error)
+                raise Refused(f"could not reach {self.url}: {reason}")
+
+
+def _problem_detail(error: urllib.error.HTTPError) -> str:
+    try:
+        problem = json.loads(error.read() or b"{}")
+        detail = problem.get("detail") or error.reason
+        bad = problem.get("errors") or []
+        if bad:
+            detail += " (" + "; ".join(f"{e.get('field')}: {e.get('message')}" for e in bad[:5]) + ")"
+        return str(detail)
+    except (ValueError, AttributeError, OSError):
+        return str(error.reason)
+
+
+def _retry_after(error: urllib.error.HTTPError) -> float:
+    try:
+        return max(1.0, float(error.headers.get("Retry-After", "5")))
+    except (TypeError, ValueError):
+        return 5.0
+
+
+def push(args: argparse.Namespace, out=sys.stdout) -> int:
+    os.makedirs(args.state_dir, exist_ok=True)
+    lock = open(os.path.join(args.state_dir, LOCK_FILE), "a+")
+    try:
+        import fcntl
+
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except ImportError:
+        pass
+    except OSError as error:
+        if error.errno in (errno.EAGAIN, errno.EACCES):
+            if not args.quiet:
+                out.write("usage-push: another push is running; it sends these lines too\n")
+            return 0
+        raise
+    try:
+        return _push_locked(args, out)
+    finally:
+        lock.close()
+
+
+def _push_locked(args: argparse.Namespace, out) -> int:
+    state = State(args.state_dir, args.url.rstrip("/"))
+    # New lines are those written since `install --push` (its mark), else since the first push.
+    started = int(time.time() * 1000)
+    try:
+        with open(os.path.join(args.state_dir, "push.json"), "r", encoding="utf-8") as handle:
+            enabled = json.load(handle).get("enabled_at")
+        if isinstance(enabled, int) and 0 < enabled < started:
+            started = enabled
+    except (OSError, ValueError, AttributeError):
+        pass
+    state.start(started)
+    bases = [os.path.join(d, "projects") for d in (args.data_dir or default_data_dirs())]
+    files = [os.path.abspath(f) for f in args.file] if args.file else log_files(bases)
+    since = None if args.all else state.since
+    gateway = Gateway(args)
+    counters = {"malformed": 0, "repeated": 0, "skipped": 0, "files": 0}
+    seen: set = set()
+    batch: list = []
+    # Cursor moves that wait for the batch holding their lines: (path, inode, offset).
+    waiting: list = []
+
+    def flush() -> None:
+        if batch:
+            gateway.send(batch)
+            batch.clear()
+        for path, ino, offset in waiting:
+            state.advance(path, ino, offset)
+        waiting.clear()
+        state.save()
+
+    try:
+        for path in files:
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            offset = 0 if args.all else state.cursor(path, st)
+            if offset == st.st_size:
+                continue
+            counters["files"] += 1
+            for entry, end in entries_of(path, offset, bases, since, seen, counters):
+                if entry is None:
+                    waiting.append((path, st.st_ino, end))
+                    break
+                batch.append(entry)
+                if len(batch) >= args.batch:
+                    waiting.append((path, st.st_ino, end))
+                    flush()
+        flush()
+    except Refused as error:
+        sys.stderr.write(f"usage-push: {error}; nothing is lost: run it again\n")
+        return 1
+    except OSError as error:
+        sys.stderr.write(f"usage-push: {error}\n")
+        return 1
+    if not args.quiet:
+        t = gateway.totals
+        out.write(
+            f"usage-push: {t['received']} entries from {counters['files']} files to {args.url} "
+            f"as {args.machine}: {t['accepted']} new, {t['duplicates']} already there"
+            + (f", {counters['skipped']} beyond the gateway's limits" if counters["skipped"] else "")
+            + "\n"
+        )
+    return 0
+
+
+def main(argv=None) -> int:
+    return push(parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
