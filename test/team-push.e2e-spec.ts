@@ -147,64 +147,67 @@ describe('log push into the team ledger', () => {
 
   const union = () => [trees.a, trees.b, trees.c].join(',');
 
-  describe.each(['UTC', 'Europe/Berlin'])('the team reports equal ccusage over a,b,c in %s', (zone) => {
-    it('daily, monthly and sessions row by row; weeks against ccusage’s daily rows', async () => {
-      const [daily, monthly, sessions] = await Promise.all([
-        ccusage(union(), ['daily', '--timezone', zone]),
-        ccusage(union(), ['monthly', '--timezone', zone]),
-        ccusage(union(), ['session', '--timezone', zone]),
-      ]);
-      const ours = {
-        daily: await report('daily', { timezone: zone }),
-        weekly: await report('weekly', { timezone: zone, start_of_week: 'monday' }),
-        monthly: await report('monthly', { timezone: zone }),
-        sessions: await report('sessions', { timezone: zone }),
-      };
-      expect((ours.daily.daily as OurRow[]).length).toBeGreaterThan(40);
-      expectSameRows(
-        ours.daily.daily as OurRow[],
-        daily.daily as TheirRow[],
-        (r) => String(r.date),
-        (r) => String(r.date),
-      );
-      expectSameRows(
-        ours.monthly.monthly as OurRow[],
-        monthly.monthly as TheirRow[],
-        (r) => String(r.month),
-        (r) => String(r.month),
-      );
-      const sessionKey = (path: unknown, id: unknown, last: unknown) =>
-        `${String(path)} ${String(id)} ${String(last)}`;
-      expectSameRows(
-        ours.sessions.sessions as OurRow[],
-        sessions.sessions as TheirRow[],
-        (r) => sessionKey(r.project_path, r.session_id, r.last_activity),
-        (r) => sessionKey(r.projectPath, r.sessionId, r.lastActivity),
-      );
-      // Weeks (from Monday): ccusage's daily rows summed per week.
-      const weeks = new Map<string, { tokens: number; cost: number }>();
-      for (const row of daily.daily as TheirRow[]) {
-        const day = new Date(`${String(row.date)}T00:00:00Z`);
-        day.setUTCDate(day.getUTCDate() - ((day.getUTCDay() + 6) % 7));
-        const week = day.toISOString().slice(0, 10);
-        const sum = weeks.get(week) ?? { tokens: 0, cost: 0 };
-        weeks.set(week, { tokens: sum.tokens + row.totalTokens, cost: sum.cost + row.totalCost });
-      }
-      const ourWeeks = ours.weekly.weekly as OurRow[];
-      expect(ourWeeks.map((r) => String(r.week))).toEqual([...weeks.keys()].sort());
-      for (const row of ourWeeks) {
-        const theirs = weeks.get(String(row.week))!;
-        expect(row.total_tokens, String(row.week)).toBe(theirs.tokens);
-        expect(Math.abs(row.cost_usd - theirs.cost)).toBeLessThan(1e-6);
-      }
-      for (const kind of ['daily', 'monthly', 'sessions'] as const)
-        expectSameTotals(
-          ours[kind].totals as Json,
-          { daily, monthly, sessions }[kind].totals as Json,
+  describe.each(['UTC', 'Europe/Berlin'])(
+    'the team reports equal ccusage over a,b,c in %s',
+    (zone) => {
+      it('daily, monthly and sessions row by row; weeks against ccusage’s daily rows', async () => {
+        const [daily, monthly, sessions] = await Promise.all([
+          ccusage(union(), ['daily', '--timezone', zone]),
+          ccusage(union(), ['monthly', '--timezone', zone]),
+          ccusage(union(), ['session', '--timezone', zone]),
+        ]);
+        const ours = {
+          daily: await report('daily', { timezone: zone }),
+          weekly: await report('weekly', { timezone: zone, start_of_week: 'monday' }),
+          monthly: await report('monthly', { timezone: zone }),
+          sessions: await report('sessions', { timezone: zone }),
+        };
+        expect((ours.daily.daily as OurRow[]).length).toBeGreaterThan(40);
+        expectSameRows(
+          ours.daily.daily as OurRow[],
+          daily.daily as TheirRow[],
+          (r) => String(r.date),
+          (r) => String(r.date),
         );
-      expectSameTotals(ours.weekly.totals as Json, daily.totals as Json);
-    });
-  });
+        expectSameRows(
+          ours.monthly.monthly as OurRow[],
+          monthly.monthly as TheirRow[],
+          (r) => String(r.month),
+          (r) => String(r.month),
+        );
+        const sessionKey = (path: unknown, id: unknown, last: unknown) =>
+          `${String(path)} ${String(id)} ${String(last)}`;
+        expectSameRows(
+          ours.sessions.sessions as OurRow[],
+          sessions.sessions as TheirRow[],
+          (r) => sessionKey(r.project_path, r.session_id, r.last_activity),
+          (r) => sessionKey(r.projectPath, r.sessionId, r.lastActivity),
+        );
+        // Weeks (from Monday): ccusage's daily rows summed per week.
+        const weeks = new Map<string, { tokens: number; cost: number }>();
+        for (const row of daily.daily as TheirRow[]) {
+          const day = new Date(`${String(row.date)}T00:00:00Z`);
+          day.setUTCDate(day.getUTCDate() - ((day.getUTCDay() + 6) % 7));
+          const week = day.toISOString().slice(0, 10);
+          const sum = weeks.get(week) ?? { tokens: 0, cost: 0 };
+          weeks.set(week, { tokens: sum.tokens + row.totalTokens, cost: sum.cost + row.totalCost });
+        }
+        const ourWeeks = ours.weekly.weekly as OurRow[];
+        expect(ourWeeks.map((r) => String(r.week))).toEqual([...weeks.keys()].sort());
+        for (const row of ourWeeks) {
+          const theirs = weeks.get(String(row.week))!;
+          expect(row.total_tokens, String(row.week)).toBe(theirs.tokens);
+          expect(Math.abs(row.cost_usd - theirs.cost)).toBeLessThan(1e-6);
+        }
+        for (const kind of ['daily', 'monthly', 'sessions'] as const)
+          expectSameTotals(
+            ours[kind].totals as Json,
+            { daily, monthly, sessions }[kind].totals as Json,
+          );
+        expectSameTotals(ours.weekly.totals as Json, daily.totals as Json);
+      });
+    },
+  );
 
   it('splits by member and machine; the parts add up to the team', async () => {
     const all = await report('monthly', {});
@@ -221,10 +224,9 @@ describe('log push into the team ledger', () => {
     expect((bobs.totals as Json).total_tokens).toBe(
       bobRows.reduce((sum, r) => sum + (r.total_tokens as number), 0),
     );
-    const csv = await fetch(
-      `${url}/api/team/usage/reports/daily?group_by=member&format=csv`,
-      { headers: { 'x-api-key': KEY } },
-    );
+    const csv = await fetch(`${url}/api/team/usage/reports/daily?group_by=member&format=csv`, {
+      headers: { 'x-api-key': KEY },
+    });
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     expect((await csv.text()).split('\r\n')[0]).toBe(
       'date,member,input_tokens,output_tokens,cache_creation_tokens,cache_read_tokens,total_tokens,cost_usd,models',

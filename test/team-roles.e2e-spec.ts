@@ -215,8 +215,7 @@ describe('team members and roles', () => {
     await call('POST', '/api/events', bearer(tokens.alice), hook('a-3', 'alice live'));
     // The team socket (in `global`) sees both; once it has alice's (sent second), bob's went out.
     await waitFor(
-      () =>
-        team.received.filter((r) => r.event === 'event').length >= 2 ? true : undefined,
+      () => (team.received.filter((r) => r.event === 'event').length >= 2 ? true : undefined),
       5000,
       'both live events on the team socket',
     );

@@ -32,10 +32,7 @@ export interface Credentials {
 }
 
 export type CredentialRejection =
-  | TokenRejection
-  | 'bad_api_key'
-  | 'bad_member_token'
-  | 'tokens_not_accepted';
+  TokenRejection | 'bad_api_key' | 'bad_member_token' | 'tokens_not_accepted';
 
 export class CredentialRejectedError extends Error {
   constructor(readonly reason: CredentialRejection) {

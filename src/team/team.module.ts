@@ -12,10 +12,7 @@ import { TeamReportsController } from './team-reports.controller';
 
 /** Team usage (DESIGN.md §9): members and tokens, the ledger and its ways in, team reports. */
 @Module({
-  imports: [
-    MembersModule,
-    TypeOrmModule.forFeature([UsageEntry, UsageRollup, UsageSessionRollup]),
-  ],
+  imports: [MembersModule, TypeOrmModule.forFeature([UsageEntry, UsageRollup, UsageSessionRollup])],
   controllers: [TeamMembersController, UsageEntriesController, TeamReportsController],
   providers: [LedgerStore, LedgerService, TeamReports],
 })

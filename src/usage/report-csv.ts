@@ -54,7 +54,12 @@ export function reportToCsv(report: UsageReportDto): string {
   ];
   // A team report grouped by member (machine, model, project) has that column after its key.
   const group = (report as { group_by?: unknown }).group_by;
-  const columns = [...KEYS[kind], ...(typeof group === 'string' ? [group] : []), ...COUNTS, 'models'];
+  const columns = [
+    ...KEYS[kind],
+    ...(typeof group === 'string' ? [group] : []),
+    ...COUNTS,
+    'models',
+  ];
   const lines = [columns.join(',')];
   for (const row of rows) lines.push(columns.map((c) => csvField(cell(row, c))).join(','));
   return lines.map((line) => `${line}\r\n`).join('');

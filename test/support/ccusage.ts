@@ -136,4 +136,3 @@ export function expectSameTotals(ours: Json, theirs: Json) {
   ]);
   expect(Math.abs(o.cost_usd - t.totalCost)).toBeLessThan(1e-6);
 }
-

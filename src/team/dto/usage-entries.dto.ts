@@ -11,6 +11,9 @@ import {
   Max,
   MaxLength,
   Min,
+  IsDefined,
+  registerDecorator,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import { MEMBER_NAME, MEMBER_NAME_RULE } from '../members/team-member.entity';
@@ -19,9 +22,30 @@ import { MEMBER_NAME, MEMBER_NAME_RULE } from '../members/team-member.entity';
 export const MAX_ENTRIES_PER_PUSH = 1000;
 /** A count above this in one request is not a real API request (Claude's context is < 2 M). */
 export const MAX_TOKENS_PER_ENTRY = 100_000_000;
-/** From 2000-01-01 … (the upper bound, a day ahead of the clock, is checked by the service). */
+/** From 2000-01-01 to a day ahead of the clock (clocks drift; a day is not drift). */
 export const MIN_ENTRY_TS = Date.UTC(2000, 0, 1);
+export const MAX_AHEAD_MS = 24 * 60 * 60 * 1000;
 
+/** Not more than MAX_AHEAD_MS after now. */
+function IsNotFarAhead(): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isNotFarAhead',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: { message: '$property is more than a day ahead of the gateway’s clock' },
+      validator: {
+        validate: (value: unknown) =>
+          typeof value !== 'number' || value <= Date.now() + MAX_AHEAD_MS,
+      },
+    });
+}
+
+/** A line without both ids is keyed by its file and offset: then they are required. */
+const keyedByPlace = (entry: PushedEntryDto) => !(entry.message_id && entry.request_id);
+
+// Control characters are what is refused here.
+// eslint-disable-next-line no-control-regex
 const PRINTABLE = /^[^\u0000-\u001f\u007f]+$/;
 
 /** One usage-log line as the push client reads it with the bridge's parser. */
@@ -29,7 +53,7 @@ export class PushedEntryDto {
   /** When it happened (epoch ms, the line's `timestamp`). */
   @IsInt()
   @Min(MIN_ENTRY_TS)
-  @Max(4_102_444_800_000)
+  @IsNotFarAhead()
   ts!: number;
 
   /** `message.model` (without `-fast`: `speed` says so); `unknown` when the line had none. */
@@ -101,13 +125,19 @@ export class PushedEntryDto {
   request_id?: string;
 
   /** The log file (relative to its `projects/` folder) and the line's byte offset: the key of a
-   * line without both ids. */
-  @IsOptional()
+   * line without both ids (required then). */
+  @ValidateIf((entry: PushedEntryDto) => keyedByPlace(entry) || entry.file !== undefined)
+  @IsDefined({
+    message: 'file (and offset) is required for a line without message_id and request_id',
+  })
   @MaxLength(1024)
   @Matches(PRINTABLE, { message: 'file must be printable text' })
   file?: string;
 
-  @IsOptional()
+  @ValidateIf((entry: PushedEntryDto) => keyedByPlace(entry) || entry.offset !== undefined)
+  @IsDefined({
+    message: 'offset (and file) is required for a line without message_id and request_id',
+  })
   @IsInt()
   @Min(0)
   offset?: number;

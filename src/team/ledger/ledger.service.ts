@@ -1,14 +1,10 @@
 import { ForbiddenException, Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import type { Principal } from '../../auth/authenticator';
 import { CLOCK, type Clock } from '../../common/clock';
-import { ValidationFailedException } from '../../common/validation.exception';
 import { LOCAL_MEMBER } from '../../limits/limits.service';
 import type { PushEntriesDto, PushResultDto } from '../dto/usage-entries.dto';
 import { type LedgerInput, LedgerStore } from './ledger.store';
 import { PriceTable } from './price-table';
-
-/** How far ahead of our clock an entry's time may be (clocks drift; a day is not drift). */
-const MAX_AHEAD_MS = 24 * 60 * 60 * 1000;
 
 /** A model as reports name it: fast mode is its own row, `<model>-fast` (ccusage's name). */
 export const reportedModel = (model: string, fast: boolean): string =>
@@ -48,18 +44,6 @@ export class LedgerService implements OnModuleInit {
   async push(caller: Principal | undefined, body: PushEntriesDto): Promise<PushResultDto> {
     const member = LedgerService.writer(caller, body.member);
     const now = this.now();
-    const errors = body.entries.flatMap((entry, i) => {
-      const problems: { field: string; message: string }[] = [];
-      if (entry.ts > now + MAX_AHEAD_MS)
-        problems.push({ field: `entries.${i}.ts`, message: 'ts is more than a day ahead' });
-      if (!(entry.message_id && entry.request_id) && (entry.file === undefined || entry.offset === undefined))
-        problems.push({
-          field: `entries.${i}.file`,
-          message: 'a line without message_id and request_id needs file and offset (its key)',
-        });
-      return problems;
-    });
-    if (errors.length) throw new ValidationFailedException(errors);
     const inputs = body.entries.map((entry): LedgerInput => {
       const fast = entry.speed === 'fast';
       const model = entry.model || 'unknown';

@@ -44,13 +44,16 @@ const MAX_RACE_RETRIES = 3;
 /** pg_advisory_xact_lock's first key: the ledger's request-id locks. */
 const REQUEST_LOCK_SPACE = 0x4c656467;
 
-export const entryKeyHash = (key: string): string =>
-  createHash('sha256').update(key).digest('hex');
+export const entryKeyHash = (key: string): string => createHash('sha256').update(key).digest('hex');
 
 const isUniqueViolation = (error: unknown): boolean => {
   const e = error as { code?: unknown; driverError?: { code?: unknown } };
   const code = e.driverError?.code ?? e.code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  return (
+    code === '23505' ||
+    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
 };
 
 type Sums = [number, number, number, number, number, number];
@@ -164,7 +167,10 @@ export class LedgerStore {
     postgres: boolean,
   ): Promise<void> {
     const quarters = new Map<string, { key: unknown[]; sums: Sums }>();
-    const sessions = new Map<string, { key: unknown[]; project: string; sums: Sums; last: number }>();
+    const sessions = new Map<
+      string,
+      { key: unknown[]; project: string; sums: Sums; last: number }
+    >();
     const add = (row: RowLike, sign: 1 | -1) => {
       const values: Sums = [
         sign * row.inputTokens,
@@ -174,7 +180,13 @@ export class LedgerStore {
         sign * row.costUsd,
         sign,
       ];
-      const qKey = [Math.floor(row.ts / QUARTER_MS), row.member, row.machine, row.model, row.project];
+      const qKey = [
+        Math.floor(row.ts / QUARTER_MS),
+        row.member,
+        row.machine,
+        row.model,
+        row.project,
+      ];
       const q = JSON.stringify(qKey);
       const quarter = quarters.get(q);
       if (quarter) quarter.sums.forEach((_, i) => (quarter.sums[i] += values[i]));
@@ -190,13 +202,24 @@ export class LedgerStore {
     };
     for (const row of added) add(row, 1);
     for (const row of removed) add(row, -1);
-    const sums = ['input_tokens', 'output_tokens', 'cache_creation_tokens', 'cache_read_tokens', 'cost_usd', 'entries'];
-    const addUp = (table: string) => sums.map((c) => `${c} = ${table}.${c} + excluded.${c}`).join(', ');
-    const ordered = <T>(map: Map<string, T>) => [...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+    const sums = [
+      'input_tokens',
+      'output_tokens',
+      'cache_creation_tokens',
+      'cache_read_tokens',
+      'cost_usd',
+      'entries',
+    ];
+    const addUp = (table: string) =>
+      sums.map((c) => `${c} = ${table}.${c} + excluded.${c}`).join(', ');
+    const ordered = <T>(map: Map<string, T>) =>
+      [...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
 
     for (const chunk of chunks(ordered(quarters), CHUNK)) {
       const params: unknown[] = [];
-      const rows = chunk.map(({ key, sums: values }) => placeholders(params, [...key, ...values], postgres));
+      const rows = chunk.map(({ key, sums: values }) =>
+        placeholders(params, [...key, ...values], postgres),
+      );
       await m.query(
         `INSERT INTO usage_rollups (quarter, member, machine, model, project, ${sums.join(', ')}) VALUES ${rows.join(', ')} ` +
           `ON CONFLICT (quarter, member, machine, model, project) DO UPDATE SET ${addUp('usage_rollups')}`,

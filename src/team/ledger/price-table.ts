@@ -59,17 +59,12 @@ export class PriceTable {
 
   fastMultiplier(model: string): number {
     const extra = this.lookup(model)?.provider_specific_entry;
-    const factor =
-      typeof extra === 'object' && extra !== null ? (extra as Prices).fast : undefined;
+    const factor = typeof extra === 'object' && extra !== null ? (extra as Prices).fast : undefined;
     return num(factor) ?? 1;
   }
 
   /** USD of one request; `fast` applies the model's fast-mode multiplier. */
-  cost(
-    model: string,
-    counts: readonly [number, number, number, number],
-    fast = false,
-  ): number {
+  cost(model: string, counts: readonly [number, number, number, number], fast = false): number {
     const prices = this.lookup(model);
     if (!prices) return 0;
     let total = 0;

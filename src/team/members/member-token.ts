@@ -7,7 +7,8 @@ const SHAPE = /^ugm_[A-Za-z0-9_-]{43}$/;
 export const newMemberToken = (): string =>
   `${MEMBER_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
 
-export const isMemberTokenShaped = (token: string): boolean => token.startsWith(MEMBER_TOKEN_PREFIX);
+export const isMemberTokenShaped = (token: string): boolean =>
+  token.startsWith(MEMBER_TOKEN_PREFIX);
 
 export const isWellFormedMemberToken = (token: string): boolean => SHAPE.test(token);
 

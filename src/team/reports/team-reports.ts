@@ -150,23 +150,32 @@ export class TeamReports {
     const where = this.filters(query, params);
     // The quarters that can fall on the asked days (a day and a half of margin for any offset
     // and reset hour); the days themselves are checked exactly below.
-    if (query.since) where.push(`quarter >= ${Math.floor((Date.parse(query.since) - 1.5 * DAY_MS) / QUARTER_MS)}`);
-    if (query.until) where.push(`quarter < ${Math.ceil((Date.parse(query.until) + 2.5 * DAY_MS) / QUARTER_MS)}`);
+    if (query.since)
+      where.push(`quarter >= ${Math.floor((Date.parse(query.since) - 1.5 * DAY_MS) / QUARTER_MS)}`);
+    if (query.until)
+      where.push(`quarter < ${Math.ceil((Date.parse(query.until) + 2.5 * DAY_MS) / QUARTER_MS)}`);
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const [range] = (await this.db.query(
       `SELECT MIN(quarter) AS lo, MAX(quarter) AS hi FROM usage_rollups ${clause}`,
       params,
     )) as { lo: string | number | null; hi: string | number | null }[];
     if (range.lo === null || range.hi === null) return [];
-    const pieces = offsetPieces(Number(range.lo) * QUARTER_MS, (Number(range.hi) + 1) * QUARTER_MS, timezone);
+    const pieces = offsetPieces(
+      Number(range.lo) * QUARTER_MS,
+      (Number(range.hi) + 1) * QUARTER_MS,
+      timezone,
+    );
     // Local day number = (quarter + offset in quarters − reset hour in quarters) / 96.
     const shift = (offsetMin: number) => Math.round(offsetMin / 15) - resetHour * 4;
     let dayExpr: string;
-    if (pieces.length === 1) dayExpr = `(quarter + ${shift(pieces[0].offset)}) / ${QUARTERS_PER_DAY}`;
+    if (pieces.length === 1)
+      dayExpr = `(quarter + ${shift(pieces[0].offset)}) / ${QUARTERS_PER_DAY}`;
     else {
       const cases = pieces
         .slice(1)
-        .map((piece, i) => `WHEN quarter < ${piece.from / QUARTER_MS} THEN ${shift(pieces[i].offset)}`)
+        .map(
+          (piece, i) => `WHEN quarter < ${piece.from / QUARTER_MS} THEN ${shift(pieces[i].offset)}`,
+        )
         .join(' ');
       dayExpr = `(quarter + CASE ${cases} ELSE ${shift(pieces[pieces.length - 1].offset)} END) / ${QUARTERS_PER_DAY}`;
     }
@@ -178,11 +187,19 @@ export class TeamReports {
       `FROM usage_rollups ${clause} GROUP BY 1, 2, 3 HAVING SUM(entries) > 0`;
     const found = (await this.db.query(sql, params)) as (SumRow & { day: string | number })[];
     const startOfWeek = WEEKDAYS.indexOf(query.start_of_week ?? 'sunday');
-    const groups = new Map<string, { key: string; grp: string | null; models: Map<string, Sums> }>();
+    const groups = new Map<
+      string,
+      { key: string; grp: string | null; models: Map<string, Sums> }
+    >();
     for (const row of found) {
       const date = new Date(Number(row.day) * DAY_MS).toISOString().slice(0, 10);
       if ((query.since && date < query.since) || (query.until && date > query.until)) continue;
-      const key = kind === 'daily' ? date : kind === 'weekly' ? weekStart(date, startOfWeek) : date.slice(0, 7);
+      const key =
+        kind === 'daily'
+          ? date
+          : kind === 'weekly'
+            ? weekStart(date, startOfWeek)
+            : date.slice(0, 7);
       const id = `${key}\u0000${row.grp ?? ''}`;
       let group = groups.get(id);
       if (!group) groups.set(id, (group = { key, grp: row.grp, models: new Map() }));
@@ -190,7 +207,9 @@ export class TeamReports {
     }
     const field = KEY_FIELD[kind];
     return [...groups.values()]
-      .sort((a, b) => (a.key === b.key ? String(a.grp).localeCompare(String(b.grp)) : a.key < b.key ? -1 : 1))
+      .sort((a, b) =>
+        a.key === b.key ? String(a.grp).localeCompare(String(b.grp)) : a.key < b.key ? -1 : 1,
+      )
       .map((group) => ({
         [field]: group.key,
         ...(query.group_by ? { [query.group_by]: group.grp } : {}),
@@ -225,7 +244,13 @@ export class TeamReports {
       if (!session)
         sessions.set(
           id,
-          (session = { path: row.project_path, id: row.session_id, grp: row.grp, last: 0, models: new Map() }),
+          (session = {
+            path: row.project_path,
+            id: row.session_id,
+            grp: row.grp,
+            last: 0,
+            models: new Map(),
+          }),
         );
       session.last = Math.max(session.last, Number(row.last_ts));
       addInto(session.models, row.model, sumsOf(row));
@@ -247,7 +272,9 @@ export class TeamReports {
         },
       });
     }
-    rows.sort((a, b) => a.last - b.last || a.path.localeCompare(b.path) || a.id.localeCompare(b.id));
+    rows.sort(
+      (a, b) => a.last - b.last || a.path.localeCompare(b.path) || a.id.localeCompare(b.id),
+    );
     return rows.map((r) => r.row);
   }
 }
