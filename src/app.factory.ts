@@ -80,6 +80,12 @@ export async function createApp(
     // Async: Nest completes a parser through the promise it returns (or its `done`).
     async (_req: unknown, body: Buffer) => parseJsonBody(body),
   );
+  // OTLP/HTTP's binary encoding (POST /v1/metrics, /v1/logs): the bytes, decoded by the receiver.
+  app.useBodyParser(
+    'application/x-protobuf',
+    { bodyLimit: config.server.bodyLimitBytes },
+    async (_req: unknown, body: Buffer) => body,
+  );
   app.useWebSocketAdapter(app.get(RealtimeIoAdapter));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter(app.get(DatabaseAvailability)));

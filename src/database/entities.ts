@@ -5,6 +5,7 @@ import { LimitObservation } from '../limits/limit-observation.entity';
 import { TeamMember } from '../team/members/team-member.entity';
 import { UsageEntry } from '../team/ledger/usage-entry.entity';
 import { UsageRollup, UsageSessionRollup } from '../team/ledger/usage-rollup.entity';
+import { OtlpPoint, OtlpSeries, UsageMetricMinute } from '../team/otlp/otlp-series.entity';
 import { UsageConfigRecord } from '../usage/usage-config.entity';
 import { UsageSnapshot } from '../usage/usage-snapshot.entity';
 
@@ -23,4 +24,7 @@ export const ENTITIES = [
   UsageEntry,
   UsageRollup,
   UsageSessionRollup,
+  UsageMetricMinute,
+  OtlpPoint,
+  OtlpSeries,
 ];

@@ -7,6 +7,7 @@ import { AlertOutbox1795000000005 } from './1795000000005-AlertOutbox';
 import { LimitObservations1795000000006 } from './1795000000006-LimitObservations';
 import { TeamMembers1795000000007 } from './1795000000007-TeamMembers';
 import { UsageLedger1795000000008 } from './1795000000008-UsageLedger';
+import { OtlpMetrics1795000000009 } from './1795000000009-OtlpMetrics';
 
 /** Every migration, in order. Listed by class (not a glob) so they load the same under tsc, SWC and Vitest. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   LimitObservations1795000000006,
   TeamMembers1795000000007,
   UsageLedger1795000000008,
+  OtlpMetrics1795000000009,
 ];

@@ -3,6 +3,7 @@ import type { Principal } from '../../auth/authenticator';
 import { CLOCK, type Clock } from '../../common/clock';
 import { LOCAL_MEMBER } from '../../limits/limits.service';
 import type { PushEntriesDto, PushResultDto } from '../dto/usage-entries.dto';
+import type { OtlpApiRequest } from '../otlp/otlp-receiver';
 import { type LedgerInput, LedgerStore } from './ledger.store';
 import { PriceTable } from './price-table';
 
@@ -79,5 +80,34 @@ export class LedgerService implements OnModuleInit {
     });
     const result = await this.store.ingest(inputs, now);
     return { received: inputs.length, ...result };
+  }
+
+  /**
+   * Claude Code's `api_request` events (OTLP): a row each, keyed by request id, priced by our
+   * table; Claude Code's own `cost_usd` kept beside it. The project is not known (`unknown`);
+   * the session is Claude Code's.
+   */
+  otlp(member: string, requests: readonly OtlpApiRequest[], now: number) {
+    const inputs = requests.map((request): LedgerInput => ({
+      key: request.key,
+      requestId: request.requestId,
+      source: 'otlp',
+      member,
+      machine: request.machine,
+      project: 'unknown',
+      sessionId: request.session ?? 'unknown',
+      projectPath: 'Unknown Project',
+      claudeSession: request.session,
+      model: reportedModel(request.model, request.fast),
+      ts: request.ts,
+      inputTokens: request.counts[0],
+      outputTokens: request.counts[1],
+      cacheCreationTokens: request.counts[2],
+      cacheReadTokens: request.counts[3],
+      costUsd: this.prices.cost(request.model, request.counts, request.fast),
+      reportedCostUsd: request.reportedCostUsd,
+      attributes: request.attributes,
+    }));
+    return this.store.ingest(inputs, now);
   }
 }

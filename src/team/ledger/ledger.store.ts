@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { In, type EntityManager } from 'typeorm';
 import { DatabaseWrites } from '../../database/database-writes';
+import { chunks, isUniqueViolation, lockInOrder, placeholders } from './sql';
 import { type EntrySource, UsageEntry } from './usage-entry.entity';
 
 /** One request as a way in hands it over (the ledger row without its key hash and times). */
@@ -45,16 +46,6 @@ const MAX_RACE_RETRIES = 3;
 const REQUEST_LOCK_SPACE = 0x4c656467;
 
 export const entryKeyHash = (key: string): string => createHash('sha256').update(key).digest('hex');
-
-const isUniqueViolation = (error: unknown): boolean => {
-  const e = error as { code?: unknown; driverError?: { code?: unknown } };
-  const code = e.driverError?.code ?? e.code;
-  return (
-    code === '23505' ||
-    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
-    code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
-  );
-};
 
 type Sums = [number, number, number, number, number, number];
 type RowLike = Pick<
@@ -109,11 +100,7 @@ export class LedgerStore {
     const requestIds = [
       ...new Set(inputs.map((i) => i.requestId).filter((r): r is string => r !== null)),
     ].sort();
-    if (postgres && requestIds.length)
-      await m.query(
-        `SELECT pg_advisory_xact_lock(${REQUEST_LOCK_SPACE}, h) FROM (SELECT DISTINCT hashtext(r) AS h FROM unnest($1::text[]) AS r ORDER BY h) AS locks`,
-        [requestIds],
-      );
+    await lockInOrder(m, REQUEST_LOCK_SPACE, requestIds);
     const known = new Set<string>();
     for (const chunk of chunks(hashes, 500))
       for (const row of await m.find(UsageEntry, {
@@ -240,19 +227,4 @@ export class LedgerStore {
       );
     }
   }
-}
-
-/** `(?, ?, …)` or `($n, …)` for one row, its values appended to `params`. */
-function placeholders(params: unknown[], values: readonly unknown[], postgres: boolean): string {
-  const marks = values.map((value) => {
-    params.push(value);
-    return postgres ? `$${params.length}` : '?';
-  });
-  return `(${marks.join(', ')})`;
-}
-
-export function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }

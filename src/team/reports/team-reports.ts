@@ -119,6 +119,23 @@ export class TeamReports {
     };
   }
 
+  /** Counter totals per member, metric and series for minutes in [since, until). */
+  async metrics(since: number, until: number, member?: string): Promise<MetricTotal[]> {
+    const params: unknown[] = [Math.floor(since / 60_000), Math.ceil(until / 60_000)];
+    const mark = (i: number) => (this.postgres ? `$${i}` : '?');
+    let where = `minute >= ${mark(1)} AND minute < ${mark(2)}`;
+    if (member !== undefined) {
+      params.push(member);
+      where += ` AND member = ${mark(3)}`;
+    }
+    const rows = (await this.db.query(
+      `SELECT member, metric, label, SUM(value) AS value FROM usage_metric_minutes WHERE ${where} ` +
+        'GROUP BY member, metric, label ORDER BY member, metric, label',
+      params,
+    )) as { member: string; metric: string; label: string; value: string | number }[];
+    return rows.map((row) => ({ ...row, value: Number(row.value) }));
+  }
+
   private filters(query: TeamReportQueryDto, params: unknown[]): string[] {
     const where: string[] = [];
     const mark = () => (this.postgres ? `$${params.length}` : '?');
@@ -277,4 +294,12 @@ export class TeamReports {
     );
     return rows.map((r) => r.row);
   }
+}
+
+/** Claude Code's counters (OTLP) summed per member, metric and series over a window. */
+export interface MetricTotal {
+  member: string;
+  metric: string;
+  label: string;
+  value: number;
 }

@@ -1,0 +1,48 @@
+import type { EntityManager } from 'typeorm';
+
+/** `(?, ?, …)` (SQLite) or `($n, …)` (PostgreSQL) for one row, its values appended to `params`. */
+export function placeholders(
+  params: unknown[],
+  values: readonly unknown[],
+  postgres: boolean,
+): string {
+  const marks = values.map((value) => {
+    params.push(value);
+    return postgres ? `$${params.length}` : '?';
+  });
+  return `(${marks.join(', ')})`;
+}
+
+export function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * On PostgreSQL, transaction-scoped advisory locks on `keys` (hashed, in one order, so two
+ * transactions never wait on each other crosswise); `space` keeps each caller's locks apart.
+ * SQLite needs none: its writes take turns (DatabaseWrites).
+ */
+export async function lockInOrder(
+  m: EntityManager,
+  space: number,
+  keys: readonly string[],
+): Promise<void> {
+  if (m.connection.options.type !== 'postgres' || keys.length === 0) return;
+  await m.query(
+    `SELECT pg_advisory_xact_lock(${space}, h) FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY h) AS locks`,
+    [keys],
+  );
+}
+
+/** A unique or primary key violation (another writer stored the same key first). */
+export function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: unknown; driverError?: { code?: unknown } };
+  const code = e.driverError?.code ?? e.code;
+  return (
+    code === '23505' ||
+    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
+}

@@ -1,0 +1,90 @@
+import { join } from 'node:path';
+import * as protobuf from 'protobufjs';
+
+/** The OTLP protos (proto/, copied from open-telemetry/opentelemetry-proto). */
+export const PROTO_DIR = join(__dirname, '..', '..', '..', 'proto');
+
+export type OtlpSignal = 'metrics' | 'logs';
+export type OtlpEncoding = 'protobuf' | 'json';
+
+const SERVICES: Record<OtlpSignal, { file: string; request: string; response: string }> = {
+  metrics: {
+    file: 'opentelemetry/proto/collector/metrics/v1/metrics_service.proto',
+    request: 'opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest',
+    response: 'opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceResponse',
+  },
+  logs: {
+    file: 'opentelemetry/proto/collector/logs/v1/logs_service.proto',
+    request: 'opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest',
+    response: 'opentelemetry.proto.collector.logs.v1.ExportLogsServiceResponse',
+  },
+};
+
+/** A body that is not an export request of its signal (answered 400: exporters do not retry it). */
+export class OtlpDecodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OtlpDecodeError';
+  }
+}
+
+/** How decoded messages are turned into plain objects: 64-bit integers as decimal strings. */
+const AS_OBJECT: protobuf.IConversionOptions = { longs: String, enums: Number, defaults: false };
+
+/**
+ * OTLP/HTTP bodies (binary protobuf or OTLP/JSON) to plain objects, and answers back, with
+ * protobufjs and the official protos: the same objects whichever encoding an exporter chose.
+ */
+export class OtlpCodec {
+  private readonly root: protobuf.Root;
+
+  constructor(protoDir = PROTO_DIR) {
+    const root = new protobuf.Root();
+    root.resolvePath = (_origin, target) => join(protoDir, target);
+    root.loadSync(Object.values(SERVICES).map((s) => s.file));
+    root.resolveAll();
+    this.root = root;
+  }
+
+  decode(signal: OtlpSignal, encoding: OtlpEncoding, body: unknown): Record<string, unknown> {
+    const type = this.root.lookupType(SERVICES[signal].request);
+    try {
+      const message =
+        encoding === 'protobuf'
+          ? type.decode(toBytes(body))
+          : type.fromObject(jsonObject(body) as Record<string, unknown>);
+      return type.toObject(message, AS_OBJECT);
+    } catch (error) {
+      if (error instanceof OtlpDecodeError) throw error;
+      throw new OtlpDecodeError(
+        `the body is not an OTLP ${signal} export request (${(error as Error).message})`,
+      );
+    }
+  }
+
+  /** The export response (`partial_success` when something was rejected), in the request's encoding. */
+  encodeResponse(
+    signal: OtlpSignal,
+    encoding: OtlpEncoding,
+    rejected: number,
+    errorMessage: string,
+  ): Buffer | Record<string, unknown> {
+    const counter = signal === 'metrics' ? 'rejectedDataPoints' : 'rejectedLogRecords';
+    const body =
+      rejected > 0 || errorMessage ? { partialSuccess: { [counter]: rejected, errorMessage } } : {};
+    if (encoding === 'json') return body;
+    const type = this.root.lookupType(SERVICES[signal].response);
+    return Buffer.from(type.encode(type.fromObject(body)).finish());
+  }
+}
+
+function toBytes(body: unknown): Uint8Array {
+  if (body instanceof Uint8Array) return body;
+  throw new OtlpDecodeError('a protobuf body was expected');
+}
+
+function jsonObject(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new OtlpDecodeError('the JSON body is not an object');
+  return body;
+}
