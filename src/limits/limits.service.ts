@@ -112,6 +112,20 @@ export class LimitsService implements OnApplicationBootstrap {
     return result;
   }
 
+  /** Every member's official figures that still describe a running window (team summary). */
+  async officialOfAll(): Promise<Map<string, Partial<Record<LimitWindow, LimitObservation>>>> {
+    const now = this.now();
+    const result = new Map<string, Partial<Record<LimitWindow, LimitObservation>>>();
+    for (const row of await this.store.latestOfAll()) {
+      const window = row.kind as LimitWindow;
+      if (!this.current(row, window, now)) continue;
+      const figures = result.get(row.member) ?? {};
+      figures[window] = row;
+      result.set(row.member, figures);
+    }
+    return result;
+  }
+
   /** Whether a figure still describes a window that is running now. */
   private current(row: LimitObservation, window: LimitWindow, now: number): boolean {
     return (row.resetsAt ?? 0) > now && now - row.seenAt < WINDOW_MS[window];

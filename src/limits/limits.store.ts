@@ -100,6 +100,26 @@ export class LimitsStore {
     });
   }
 
+  /** The newest 5-hour and 7-day figure of every member (the team summary), one query. */
+  latestOfAll(): Promise<LimitObservation[]> {
+    return this.rows
+      .createQueryBuilder('o')
+      .innerJoin(
+        (q) =>
+          q
+            .select('l.member', 'member')
+            .addSelect('l.kind', 'kind')
+            .addSelect('MAX(l.id)', 'id')
+            .from(LimitObservation, 'l')
+            .where("l.kind IN ('five_hour', 'seven_day')")
+            .groupBy('l.member')
+            .addGroupBy('l.kind'),
+        'latest',
+        'latest.id = o.id',
+      )
+      .getMany();
+  }
+
   /** Deletes figures first seen before `before` (EVENT_RETENTION_DAYS); returns how many. */
   async prune(before: number): Promise<number> {
     const result = await this.writes.write((m) =>

@@ -1,8 +1,15 @@
 import { BadRequestException, Controller, Get, Inject, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CLOCK, type Clock } from '../common/clock';
-import { TeamMetricsDto, TeamMetricsQueryDto } from './dto/team-usage.dto';
+import { Roles } from '../auth/auth.guard';
+import {
+  TeamMetricsDto,
+  TeamMetricsQueryDto,
+  TeamUsageDto,
+  TeamUsageQueryDto,
+} from './dto/team-usage.dto';
 import { TeamReports } from './reports/team-reports';
+import { TeamSummary } from './reports/team-summary';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** A metrics window is at most this long (a number with a test, like every limit). */
@@ -13,8 +20,21 @@ export const MAX_METRICS_WINDOW_DAYS = 93;
 export class TeamUsageController {
   constructor(
     private readonly reports: TeamReports,
+    private readonly summary: TeamSummary,
     @Inject(CLOCK) private readonly now: Clock,
   ) {}
+
+  @Get()
+  @Roles('admin', 'viewer', 'member')
+  @ApiOperation({
+    summary: 'The team at a glance: per member today, this week, this month, the 5-hour block',
+    description:
+      'Per member: cost and tokens today / this week / this month (in `timezone`), the running 5-hour block with its burn rate (and Claude Code’s official 5-hour % when the member’s status line reported it), last activity, machines, the official 5-hour and 7-day figures; team totals. A member token may read it (no prompts are in it).',
+  })
+  @ApiOkResponse({ type: TeamUsageDto })
+  team(@Query() query: TeamUsageQueryDto): Promise<TeamUsageDto> {
+    return this.summary.summary(query);
+  }
 
   @Get('metrics')
   @ApiOperation({

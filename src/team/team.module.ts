@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
 import { LedgerService } from './ledger/ledger.service';
 import { LedgerStore } from './ledger/ledger.store';
+import { LimitsModule } from '../limits/limits.module';
 import { MembersModule } from './members/members.module';
+import { TeamSummary } from './reports/team-summary';
 import { TeamMembersController } from './team-members.controller';
 import { UsageEntriesController } from './usage-entries.controller';
 import { TeamReports } from './reports/team-reports';
@@ -13,7 +15,7 @@ import { OtlpReceiver } from './otlp/otlp-receiver';
 /** Team usage (DESIGN.md §9): members and tokens, the ledger and its ways in, team reports. */
 @Module({
   // The ledger's tables are written in transactions of their own (entities: database/entities.ts).
-  imports: [MembersModule],
+  imports: [MembersModule, LimitsModule],
   controllers: [
     TeamMembersController,
     UsageEntriesController,
@@ -21,6 +23,6 @@ import { OtlpReceiver } from './otlp/otlp-receiver';
     OtlpController,
     TeamUsageController,
   ],
-  providers: [LedgerStore, LedgerService, TeamReports, OtlpReceiver],
+  providers: [LedgerStore, LedgerService, TeamReports, TeamSummary, OtlpReceiver],
 })
 export class TeamModule {}

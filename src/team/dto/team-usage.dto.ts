@@ -1,4 +1,6 @@
-import { IsISO8601, IsOptional, Matches } from 'class-validator';
+import { IsIn, IsISO8601, IsOptional, Matches } from 'class-validator';
+import { IsTimeZone } from '../../common/is-time-zone.validator';
+import { WEEKDAYS } from '../../usage/dto/usage-report.dto';
 import { MEMBER_NAME, MEMBER_NAME_RULE } from '../members/team-member.entity';
 
 /** GET /api/team/usage/metrics */
@@ -31,4 +33,80 @@ export class TeamMetricsDto {
   since!: string;
   until!: string;
   metrics!: MetricTotalDto[];
+}
+
+/** GET /api/team/usage */
+export class TeamUsageQueryDto {
+  /** An IANA time zone for today, this week and this month (default UTC). */
+  @IsOptional()
+  @IsTimeZone()
+  timezone?: string;
+
+  /** The day weeks start on (default sunday, as the reports). */
+  @IsOptional()
+  @IsIn(WEEKDAYS)
+  start_of_week?: (typeof WEEKDAYS)[number];
+}
+
+export class PeriodUsageDto {
+  cost_usd!: number;
+  total_tokens!: number;
+}
+
+export class MemberBlockDto {
+  /** ISO-8601: the block's start (the hour of its first request) and end (5 hours later). */
+  start!: string;
+  end!: string;
+  total_tokens!: number;
+  cost_usd!: number;
+  /** Claude Code's official 5-hour figure when the member's status line reported one, else null. */
+  percent!: number | null;
+  /** How much of the block's 5 hours has passed. */
+  elapsed_percent!: number;
+  tokens_per_minute!: number;
+  cost_per_hour!: number;
+}
+
+export class OfficialWindowDto {
+  used_percentage!: number;
+  /** ISO-8601. */
+  resets_at!: string;
+}
+
+export class MemberOfficialDto {
+  five_hour!: OfficialWindowDto | null;
+  seven_day!: OfficialWindowDto | null;
+}
+
+export class MemberUsageDto {
+  member!: string;
+  /** Revoked members keep their history (and are listed while it is in the month). */
+  revoked!: boolean;
+  today!: PeriodUsageDto;
+  week!: PeriodUsageDto;
+  month!: PeriodUsageDto;
+  /** The current 5-hour block (from quarter-hour sums), null when none is running. */
+  block!: MemberBlockDto | null;
+  /** ISO-8601 of the latest request in the ledger, null when none. */
+  last_activity!: string | null;
+  /** Machines that sent usage in the last 31 days. */
+  machines!: string[];
+  official!: MemberOfficialDto;
+}
+
+export class TeamTotalsDto {
+  today!: PeriodUsageDto;
+  week!: PeriodUsageDto;
+  month!: PeriodUsageDto;
+}
+
+export class TeamUsageDto {
+  timezone!: string;
+  /** YYYY-MM-DD: the local days the periods start on. */
+  today!: string;
+  week_start!: string;
+  month_start!: string;
+  members!: MemberUsageDto[];
+  totals!: TeamTotalsDto;
+  generated_at!: string;
 }

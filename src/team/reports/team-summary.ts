@@ -1,0 +1,186 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { CLOCK, type Clock } from '../../common/clock';
+import { LimitsService } from '../../limits/limits.service';
+import type { LimitObservation, LimitWindow } from '../../limits/limit-observation.entity';
+import { WEEKDAYS } from '../../usage/dto/usage-report.dto';
+import { localDay } from '../../usage/usage.service';
+import type {
+  MemberBlockDto,
+  MemberOfficialDto,
+  MemberUsageDto,
+  PeriodUsageDto,
+  TeamUsageDto,
+  TeamUsageQueryDto,
+} from '../dto/team-usage.dto';
+import { MemberDirectory } from '../members/member-directory';
+import { weekStart } from './team-reports';
+import { offsetMinutes } from './zone-offsets';
+
+const QUARTER_MS = 15 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
+const BLOCK_MS = 5 * HOUR_MS;
+const DAY_MS = 24 * HOUR_MS;
+/** Machines are those seen in this many days. */
+const MACHINE_DAYS = 31;
+
+/** The UTC moment a local day starts in a zone (two passes: the offset at that moment). */
+export function localMidnight(date: string, timeZone: string): number {
+  const utc = Date.parse(`${date}T00:00:00Z`);
+  const first = utc - offsetMinutes(utc, timeZone) * 60_000;
+  return utc - offsetMinutes(first, timeZone) * 60_000;
+}
+
+const period = (cost: unknown, tokens: unknown): PeriodUsageDto => ({
+  cost_usd: Number(cost ?? 0),
+  total_tokens: Number(tokens ?? 0),
+});
+
+interface QuarterRow {
+  member: string;
+  quarter: string | number;
+  tokens: string | number;
+  cost: string | number;
+}
+
+/**
+ * GET /api/team/usage (DESIGN.md §9): per member today / this week / this month, the current
+ * 5-hour block and burn rate, last activity, machines and the official limits when its status
+ * line reported them — from the roll-ups and a few indexed reads, whatever the ledger's size.
+ */
+@Injectable()
+export class TeamSummary {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly members: MemberDirectory,
+    private readonly limits: LimitsService,
+    @Inject(CLOCK) private readonly now: Clock,
+  ) {}
+
+  async summary(query: TeamUsageQueryDto): Promise<TeamUsageDto> {
+    const now = this.now();
+    const timezone = query.timezone ?? 'UTC';
+    const today = localDay(now, timezone, 0);
+    const week = weekStart(today, WEEKDAYS.indexOf(query.start_of_week ?? 'sunday'));
+    const month = `${today.slice(0, 8)}01`;
+    const q = (date: string) => Math.floor(localMidnight(date, timezone) / QUARTER_MS);
+    const [qToday, qWeek, qMonth] = [q(today), q(week), q(month)];
+    const from = Math.min(qWeek, qMonth);
+    const sums = (await this.db.query(
+      `SELECT member, ` +
+        `SUM(CASE WHEN quarter >= ${qToday} THEN cost_usd ELSE 0 END) AS today_cost, ` +
+        `SUM(CASE WHEN quarter >= ${qToday} THEN input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens ELSE 0 END) AS today_tokens, ` +
+        `SUM(CASE WHEN quarter >= ${qWeek} THEN cost_usd ELSE 0 END) AS week_cost, ` +
+        `SUM(CASE WHEN quarter >= ${qWeek} THEN input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens ELSE 0 END) AS week_tokens, ` +
+        `SUM(CASE WHEN quarter >= ${qMonth} THEN cost_usd ELSE 0 END) AS month_cost, ` +
+        `SUM(CASE WHEN quarter >= ${qMonth} THEN input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens ELSE 0 END) AS month_tokens ` +
+        `FROM usage_rollups WHERE quarter >= ${from} GROUP BY member`,
+    )) as Record<string, string | number | null>[];
+    const recentFrom = Math.floor((now - 2 * BLOCK_MS) / QUARTER_MS);
+    const [quarters, machines, last, official, directory] = await Promise.all([
+      this.db.query(
+        `SELECT member, quarter, SUM(input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens) AS tokens, SUM(cost_usd) AS cost ` +
+          `FROM usage_rollups WHERE quarter >= ${recentFrom} GROUP BY member, quarter HAVING SUM(entries) > 0 ORDER BY member, quarter`,
+      ) as Promise<QuarterRow[]>,
+      this.db.query(
+        `SELECT DISTINCT member, machine FROM usage_rollups WHERE quarter >= ${Math.floor((now - MACHINE_DAYS * DAY_MS) / QUARTER_MS)} ORDER BY member, machine`,
+      ) as Promise<{ member: string; machine: string }[]>,
+      this.db.query('SELECT member, MAX(ts) AS last FROM usage_entries GROUP BY member') as Promise<
+        { member: string; last: string | number }[]
+      >,
+      this.limits.officialOfAll(),
+      this.members.list(),
+    ]);
+    const names = new Set<string>([
+      ...directory.filter((m) => m.revokedAt === null).map((m) => m.name),
+      ...sums.map((row) => String(row.member)),
+    ]);
+    const revoked = new Set(directory.filter((m) => m.revokedAt !== null).map((m) => m.name));
+    const byMember = new Map(sums.map((row) => [String(row.member), row]));
+    const lastOf = new Map(last.map((row) => [row.member, Number(row.last)]));
+    const machinesOf = new Map<string, string[]>();
+    for (const row of machines)
+      machinesOf.set(row.member, [...(machinesOf.get(row.member) ?? []), row.machine]);
+    const quartersOf = new Map<string, QuarterRow[]>();
+    for (const row of quarters)
+      quartersOf.set(row.member, [...(quartersOf.get(row.member) ?? []), row]);
+
+    const members: MemberUsageDto[] = [...names].sort().map((member) => {
+      const row = byMember.get(member) ?? {};
+      const figures = official.get(member) ?? {};
+      const lastActivity = lastOf.get(member);
+      return {
+        member,
+        revoked: revoked.has(member),
+        today: period(row.today_cost, row.today_tokens),
+        week: period(row.week_cost, row.week_tokens),
+        month: period(row.month_cost, row.month_tokens),
+        block: currentBlock(quartersOf.get(member) ?? [], lastActivity, now, figures.five_hour),
+        last_activity: lastActivity ? new Date(lastActivity).toISOString() : null,
+        machines: machinesOf.get(member) ?? [],
+        official: officialOf(figures),
+      };
+    });
+    const total = (key: 'today' | 'week' | 'month'): PeriodUsageDto => ({
+      cost_usd: members.reduce((s, m) => s + m[key].cost_usd, 0),
+      total_tokens: members.reduce((s, m) => s + m[key].total_tokens, 0),
+    });
+    return {
+      timezone,
+      today,
+      week_start: week,
+      month_start: month,
+      members,
+      totals: { today: total('today'), week: total('week'), month: total('month') },
+      generated_at: new Date(now).toISOString(),
+    };
+  }
+}
+
+function officialOf(figures: Partial<Record<LimitWindow, LimitObservation>>): MemberOfficialDto {
+  const one = (row: LimitObservation | undefined) =>
+    row && row.usedPercentage !== null && row.resetsAt !== null
+      ? { used_percentage: row.usedPercentage, resets_at: new Date(row.resetsAt).toISOString() }
+      : null;
+  return { five_hour: one(figures.five_hour), seven_day: one(figures.seven_day) };
+}
+
+/**
+ * ccusage's block rule on quarter-hour sums: a block starts at the hour of its first request and
+ * lasts 5 hours; a request 5 hours after the block's start, or after 5 quiet hours, starts another.
+ */
+export function currentBlock(
+  quarters: readonly QuarterRow[],
+  lastActivity: number | undefined,
+  now: number,
+  official: LimitObservation | undefined,
+): MemberBlockDto | null {
+  let start: number | undefined;
+  let previous = 0;
+  let tokens = 0;
+  let cost = 0;
+  for (const row of quarters) {
+    const at = Number(row.quarter) * QUARTER_MS;
+    if (start === undefined || at >= start + BLOCK_MS || at - previous >= BLOCK_MS) {
+      start = Math.floor(at / HOUR_MS) * HOUR_MS;
+      tokens = 0;
+      cost = 0;
+    }
+    previous = at;
+    tokens += Number(row.tokens);
+    cost += Number(row.cost);
+  }
+  if (start === undefined || now >= start + BLOCK_MS || now - previous >= BLOCK_MS) return null;
+  const minutes = Math.max(1, ((lastActivity ?? now) - start) / 60_000);
+  return {
+    start: new Date(start).toISOString(),
+    end: new Date(start + BLOCK_MS).toISOString(),
+    total_tokens: tokens,
+    cost_usd: cost,
+    percent: official?.usedPercentage ?? null,
+    elapsed_percent: Math.min(100, ((now - start) / BLOCK_MS) * 100),
+    tokens_per_minute: tokens / minutes,
+    cost_per_hour: (cost / minutes) * 60,
+  };
+}

@@ -1,0 +1,185 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSqliteDatabase, type TestDatabase } from './support/databases';
+import { startTestApp, type RunningApp } from './support/test-app';
+import { TestClock } from './support/test-clock';
+
+const KEY = 'team-summary-admin-key-0123456789';
+
+interface Period {
+  cost_usd: number;
+  total_tokens: number;
+}
+interface MemberRow {
+  member: string;
+  revoked: boolean;
+  today: Period;
+  week: Period;
+  month: Period;
+  block: {
+    start: string;
+    total_tokens: number;
+    elapsed_percent: number;
+    tokens_per_minute: number;
+  } | null;
+  last_activity: string | null;
+  machines: string[];
+  official: unknown;
+}
+const MODEL = 'claude-sonnet-4-5-20250929';
+
+/**
+ * GET /api/team/usage on an injected clock — Thursday 26 Nov 2026, 14:20 UTC — whatever the time
+ * of day the suite runs at: today / this week / this month per member, the running 5-hour block,
+ * last activity, machines, the official figures a member's status line reported, team totals.
+ */
+describe('the team summary', () => {
+  let db: TestDatabase;
+  let app: RunningApp;
+  const clock = new TestClock();
+  const now = Date.parse('2026-11-26T14:20:00Z');
+  clock.advance(now - clock.now());
+  const tokens: Record<string, string> = {};
+  const ids: Record<string, string> = {};
+
+  const call = async (
+    method: string,
+    path: string,
+    auth: Record<string, string>,
+    body?: unknown,
+  ) => {
+    const res = await fetch(`${app.url}${path}`, {
+      method,
+      headers: { ...auth, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  };
+  const admin = { 'x-api-key': KEY };
+  /** One request of `tokens` tokens (all input) at `iso`, `n` naming it. */
+  const line = (iso: string, n: number, tokensUsed: number) => ({
+    ts: Date.parse(iso),
+    model: MODEL,
+    input_tokens: tokensUsed,
+    output_tokens: 0,
+    cache_creation_tokens: 0,
+    cache_read_tokens: 0,
+    session_id: '-home-me-shop',
+    project_path: 'Unknown Project',
+    project: '-home-me-shop',
+    message_id: `msg_${n}`,
+    request_id: `req_${n}`,
+  });
+
+  beforeAll(async () => {
+    db = createSqliteDatabase();
+    app = await startTestApp({ ...db.env, API_KEYS: KEY }, 0, { clock: clock.now });
+    for (const name of ['alice', 'bob', 'carol']) {
+      const created = await call('POST', '/api/team/members', admin, { name });
+      tokens[name] = created.json.token as string;
+      ids[name] = created.json.id as string;
+    }
+    const push = (member: string, machine: string, entries: unknown[]) =>
+      call(
+        'POST',
+        '/api/usage/entries',
+        { authorization: `Bearer ${tokens[member]}` },
+        {
+          machine,
+          entries,
+        },
+      );
+    expect(
+      (
+        await push('alice', 'laptop', [
+          line('2026-10-30T10:00:00Z', 1, 1_000_000), // last month
+          line('2026-11-03T10:00:00Z', 2, 100_000), // this month
+          line('2026-11-23T09:00:00Z', 3, 10_000), // this week (from Sunday the 22nd)
+          line('2026-11-25T23:50:00Z', 4, 1_000), // yesterday
+          line('2026-11-26T13:05:00Z', 5, 100), // today: the block starts at 13:00
+        ])
+      ).status,
+    ).toBe(200);
+    await push('alice', 'desk', [line('2026-11-26T14:10:00Z', 6, 20)]);
+    await push('bob', 'box', [line('2026-11-02T08:00:00Z', 7, 5_000)]);
+    await call('DELETE', `/api/team/members/${ids.bob}`, admin);
+    // alice's status line reports Claude Code's official figures.
+    const reported = await call(
+      'POST',
+      '/api/usage/statusline',
+      { authorization: `Bearer ${tokens.alice}` },
+      {
+        session_id: 'alice-session',
+        rate_limits: {
+          five_hour: { used_percentage: 42, resets_at: Date.parse('2026-11-26T18:00:00Z') / 1000 },
+          seven_day: { used_percentage: 18, resets_at: Date.parse('2026-11-30T00:00:00Z') / 1000 },
+        },
+      },
+    );
+    expect(reported.status).toBe(200);
+  }, 60_000);
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+  });
+
+  it('sums today, this week and this month per member, with the block and the official figures', async () => {
+    const { status, json } = await call('GET', '/api/team/usage', admin);
+    expect(status).toBe(200);
+    expect(json).toMatchObject({
+      timezone: 'UTC',
+      today: '2026-11-26',
+      week_start: '2026-11-22',
+      month_start: '2026-11-01',
+    });
+    const members = json.members as MemberRow[];
+    expect(members.map((m) => m.member)).toEqual(['alice', 'bob', 'carol']);
+    const [alice, bob, carol] = members;
+    expect([alice.today, alice.week, alice.month].map((p) => p.total_tokens)).toEqual([
+      120, 11_120, 111_120,
+    ]);
+    expect(alice.month.cost_usd).toBeCloseTo(111_120 * 3e-6, 9);
+    expect(alice.machines).toEqual(['desk', 'laptop']);
+    expect(alice.last_activity).toBe('2026-11-26T14:10:00.000Z');
+    expect(alice.block).toMatchObject({
+      start: '2026-11-26T13:00:00.000Z',
+      end: '2026-11-26T18:00:00.000Z',
+      total_tokens: 120,
+      percent: 42,
+    });
+    expect(alice.block?.elapsed_percent).toBeCloseTo((80 / 300) * 100, 6);
+    // 120 tokens from 13:00 to the last request at 14:10: 70 minutes.
+    expect(alice.block?.tokens_per_minute).toBeCloseTo(120 / 70, 9);
+    expect(alice.official).toEqual({
+      five_hour: { used_percentage: 42, resets_at: '2026-11-26T18:00:00.000Z' },
+      seven_day: { used_percentage: 18, resets_at: '2026-11-30T00:00:00.000Z' },
+    });
+    expect(bob).toMatchObject({ revoked: true, block: null, machines: ['box'] });
+    expect(bob.month.total_tokens).toBe(5_000);
+    expect(carol).toMatchObject({ revoked: false, last_activity: null, block: null });
+    expect((json.totals as { month: Period }).month.total_tokens).toBe(116_120);
+  });
+
+  it('counts the days of another time zone: in Kolkata (UTC+5:30) the 25th 23:50 UTC is today', async () => {
+    const { json } = await call('GET', '/api/team/usage?timezone=Asia/Kolkata', admin);
+    const alice = (json.members as MemberRow[])[0];
+    expect(json.today).toBe('2026-11-26');
+    expect(alice.today.total_tokens).toBe(1_120);
+  });
+
+  it('a member may read it; a bad parameter is a listed problem', async () => {
+    const asMember = await call('GET', '/api/team/usage', {
+      authorization: `Bearer ${tokens.carol}`,
+    });
+    expect(asMember.status).toBe(200);
+    const bad = await call(
+      'GET',
+      '/api/team/usage?timezone=Mars/Olympus&start_of_week=someday',
+      admin,
+    );
+    expect(bad.status).toBe(400);
+    expect(((bad.json.errors as { field: string }[]) ?? []).map((e) => e.field).sort()).toEqual([
+      'start_of_week',
+      'timezone',
+    ]);
+  });
+});
