@@ -29,7 +29,7 @@ describe('usage-gateway-hook --help', () => {
     const result = run('bogus');
     expect(result.status).toBe(2);
     expect(result.stderr).toBe(
-      'usage-gateway-hook: unknown command bogus (send, install, uninstall, statusline; --help lists them)\n',
+      'usage-gateway-hook: unknown command bogus (send, install, uninstall, statusline, push; --help lists them)\n',
     );
   });
 });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqliteDatabase, type TestDatabase } from './support/databases';
 import { startTestApp, type RunningApp } from './support/test-app';
 import { TestClock } from './support/test-clock';
+import { waitFor } from './support/wait';
 
 const KEY = 'team-summary-admin-key-0123456789';
 
@@ -72,7 +73,9 @@ describe('the team summary', () => {
 
   beforeAll(async () => {
     db = createSqliteDatabase();
-    app = await startTestApp({ ...db.env, API_KEYS: KEY }, 0, { clock: clock.now });
+    app = await startTestApp({ ...db.env, API_KEYS: KEY, ALERT_CHECK_INTERVAL_MS: '1000' }, 0, {
+      clock: clock.now,
+    });
     for (const name of ['alice', 'bob', 'carol']) {
       const created = await call('POST', '/api/team/members', admin, { name });
       tokens[name] = created.json.token as string;
@@ -181,5 +184,78 @@ describe('the team summary', () => {
       'start_of_week',
       'timezone',
     ]);
+  });
+
+  it('budgets: checked input, spend in the current period, an alert at 80 % and 100 % once', async () => {
+    const bad = await call('POST', '/api/team/budgets', admin, {
+      member: 'alice',
+      team: true,
+      period: 'year',
+      usd: 0,
+      timezone: 'Nowhere/Land',
+    });
+    expect(bad.status).toBe(400);
+    expect(
+      [...new Set((bad.json.errors as { field: string }[]).map((e) => e.field))].sort(),
+    ).toEqual(['period', 'team', 'timezone', 'usd']);
+    const none = await call('POST', '/api/team/budgets', admin, { period: 'day', usd: 5 });
+    expect(none.status).toBe(400);
+    const viewerless = await call(
+      'POST',
+      '/api/team/budgets',
+      { authorization: `Bearer ${tokens.carol}` },
+      { team: true, period: 'day', usd: 5 },
+    );
+    expect(viewerless.status).toBe(403);
+
+    // alice's month: 111,120 input tokens of Sonnet 4.5 at $3/M = $0.33336; a $0.30 budget: 111 %.
+    const monthly = await call('POST', '/api/team/budgets', admin, {
+      member: 'alice',
+      period: 'month',
+      usd: 0.3,
+    });
+    expect(monthly.status).toBe(200);
+    expect(monthly.json).toMatchObject({
+      member: 'alice',
+      team: false,
+      period_start: '2026-11-01',
+    });
+    expect(monthly.json.percent as number).toBeCloseTo((0.33336 / 0.3) * 100, 6);
+    const team = await call('POST', '/api/team/budgets', admin, {
+      team: true,
+      period: 'week',
+      usd: 100,
+    });
+    expect(team.json).toMatchObject({ member: null, team: true, period_start: '2026-11-23' });
+    // Replaced, not added: one budget per member and period.
+    await call('POST', '/api/team/budgets', admin, { team: true, period: 'week', usd: 50 });
+    const list = await call('GET', '/api/team/budgets', admin);
+    expect((list.json.budgets as { usd: number }[]).map((b) => b.usd)).toEqual([0.3, 50]);
+
+    const alerts = async () =>
+      (
+        (await call('GET', '/api/alerts', admin)).json.alerts as {
+          key: string;
+          type: string;
+          data: { passed_over?: boolean };
+        }[]
+      ).filter((a) => a.type === 'budget');
+    const raised = await waitFor(
+      async () => ((await alerts()).length === 2 ? alerts() : undefined),
+      10_000,
+      'the budget alerts',
+    );
+    const id = monthly.json.id as number;
+    expect(raised.map((a) => a.key).sort()).toEqual([
+      `budget:${id}:2026-11-01:100`,
+      `budget:${id}:2026-11-01:80`,
+    ]);
+    // Crossed at once: 100 % is announced, 80 % stored as passed over.
+    expect(raised.find((a) => a.key.endsWith(':80'))?.data.passed_over).toBe(true);
+    const removed = await fetch(`${app.url}/api/team/budgets/${id}`, {
+      method: 'DELETE',
+      headers: admin,
+    });
+    expect(removed.status).toBe(204);
   });
 });

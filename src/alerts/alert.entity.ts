@@ -10,6 +10,7 @@ export const ALERT_TYPES = [
   'official_limit',
   'official_limit_predicted',
   'limit_reached',
+  'budget',
 ] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
 export type AlertSeverity = 'info' | 'warning' | 'critical';

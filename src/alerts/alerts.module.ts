@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { EventsModule } from '../events/events.module';
+import { TeamModule } from '../team/team.module';
 import { UsageModule } from '../usage/usage.module';
 import { LimitsModule } from '../limits/limits.module';
 import { AlertDelivery } from './alert-delivery.entity';
@@ -17,6 +18,7 @@ import { AlertsService } from './alerts.service';
     UsageModule,
     LimitsModule,
     EventsModule,
+    TeamModule,
   ],
   controllers: [AlertsController],
   providers: [AlertStore, AlertWebhooks, AlertsService],

@@ -6,6 +6,7 @@ import { loadConfig } from '../config/load-config';
 import type { SkillMetricsService } from '../events/skill-metrics/skill-metrics.service';
 import type { UsageService } from '../usage/usage.service';
 import type { LimitsService } from '../limits/limits.service';
+import type { BudgetsService } from '../team/budgets/budgets.service';
 import type { AlertRecord } from './alert.entity';
 import type { AlertStore, NewAlert } from './alert.store';
 import type { AlertWebhooks } from './alert-webhooks';
@@ -39,6 +40,7 @@ describe('AlertsService', () => {
     stats: { source: string; payload: unknown },
     anomalies = [anomaly],
     now = () => Date.parse('2026-11-30T10:00:00.000Z'),
+    budgets: unknown[] = [],
   ) {
     const store = memoryStore();
     const send = vi.fn();
@@ -54,6 +56,7 @@ describe('AlertsService', () => {
       {
         snapshot: () => ({ top_skills: [], anomalies }),
       } as unknown as SkillMetricsService,
+      { status: vi.fn(async () => budgets) } as unknown as BudgetsService,
       { emit } as unknown as EventEmitter2,
       { every: vi.fn() } as unknown as PeriodicJobs,
       loadConfig({}),
@@ -77,6 +80,48 @@ describe('AlertsService', () => {
       id: 1,
     });
     expect(emit).toHaveBeenCalledTimes(1);
+  });
+
+  it('raises a budget at 80 % and 100 %, once per period (the highest when crossed at once)', async () => {
+    const budget = (spent: number, start = '2026-11-30') => ({
+      id: 7,
+      member: 'alice',
+      team: false,
+      period: 'day',
+      usd: 10,
+      timezone: 'UTC',
+      period_start: start,
+      spent_usd: spent,
+      percent: spent * 10,
+    });
+    const list = [budget(8.5)];
+    const { alerts, store, send } = service(
+      { source: 'default', payload: {} },
+      [],
+      undefined,
+      list,
+    );
+    await alerts.check();
+    list[0] = budget(12);
+    await alerts.check();
+    await alerts.check();
+    list[0] = budget(11, '2026-12-01');
+    await alerts.check();
+    expect(store.rows.filter((r) => r.type === 'budget').map((r) => r.key)).toEqual([
+      'budget:7:2026-11-30:80',
+      'budget:7:2026-11-30:100',
+      'budget:7:2026-12-01:80',
+      'budget:7:2026-12-01:100',
+    ]);
+    const sent = send.mock.calls.map(
+      ([a]) => a as { key: string; severity: string; title: string },
+    );
+    expect(sent.map((a) => `${a.key} ${a.severity}`)).toEqual([
+      'budget:7:2026-11-30:80 warning',
+      'budget:7:2026-11-30:100 critical',
+      'budget:7:2026-12-01:100 critical',
+    ]);
+    expect(sent[0].title).toBe("80% of alice's daily budget spent");
   });
 
   it('does not judge usage from a stored snapshot or zeros (old data says nothing about now)', async () => {

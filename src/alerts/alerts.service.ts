@@ -17,6 +17,7 @@ import {
   type LimitsObservedEvent,
 } from '../limits/limits.events';
 import { LimitsService, LOCAL_MEMBER } from '../limits/limits.service';
+import { BudgetsService } from '../team/budgets/budgets.service';
 import type { LimitWindow } from '../limits/limit-observation.entity';
 import type { AlertSeverity, AlertType } from './alert.entity';
 import { ALERT_RAISED, type AlertRaisedEvent } from './alert.events';
@@ -24,6 +25,8 @@ import { AlertStore, toDto } from './alert.store';
 import { AlertWebhooks } from './alert-webhooks';
 
 export const LIMIT_THRESHOLDS = [50, 80, 95] as const;
+/** A budget's thresholds (DESIGN.md §9). */
+export const BUDGET_THRESHOLDS = [80, 100] as const;
 const DAY_MS = 86_400_000;
 const PRUNE_EVERY_MS = 3_600_000;
 
@@ -37,6 +40,7 @@ interface Raise {
 }
 
 const money = (n: number) => `$${n.toFixed(2)}`;
+const PERIOD_WORD = { day: 'daily', week: 'weekly', month: 'monthly' } as const;
 const WINDOW_LABEL: Record<LimitWindow, string> = { five_hour: '5-hour', seven_day: 'weekly' };
 
 /**
@@ -71,6 +75,7 @@ export class AlertsService implements OnApplicationBootstrap {
     private readonly usage: UsageService,
     private readonly limits: LimitsService,
     private readonly skills: SkillMetricsService,
+    private readonly budgets: BudgetsService,
     private readonly events: EventEmitter2,
     private readonly jobs: PeriodicJobs,
     private readonly config: AppConfig,
@@ -104,6 +109,7 @@ export class AlertsService implements OnApplicationBootstrap {
         if (source === 'bridge' || source === 'cache') await this.evaluateUsage(payload);
         await this.evaluateSkills();
         await this.evaluateOfficial();
+        await this.evaluateBudgets();
       } catch (error) {
         this.logger.warn(`alert check failed: ${(error as Error).message}`);
       }
@@ -151,8 +157,9 @@ export class AlertsService implements OnApplicationBootstrap {
     percent: number,
     data: Record<string, unknown>,
     describe: (threshold: number) => Pick<Raise, 'key' | 'type' | 'title' | 'text'>,
+    thresholds: readonly number[] = LIMIT_THRESHOLDS,
   ): Promise<void> {
-    const crossed = LIMIT_THRESHOLDS.filter((threshold) => percent >= threshold);
+    const crossed = thresholds.filter((threshold) => percent >= threshold);
     for (const threshold of crossed) {
       const highest = threshold === crossed.at(-1);
       await this.raise(
@@ -162,6 +169,37 @@ export class AlertsService implements OnApplicationBootstrap {
           data: highest ? { ...data, threshold } : { ...data, threshold, passed_over: true },
         },
         { announce: highest },
+      );
+    }
+  }
+
+  /**
+   * Budgets (DESIGN.md §9): 80 % and 100 % of a member's or the team's budget, each once per
+   * period (the period's first day is in the key).
+   */
+  private async evaluateBudgets(): Promise<void> {
+    for (const budget of await this.budgets.status()) {
+      if (budget.percent < BUDGET_THRESHOLDS[0]) continue;
+      const who = budget.member === null ? 'the team' : plainText(budget.member);
+      const data = {
+        budget_id: budget.id,
+        member: budget.member,
+        period: budget.period,
+        period_start: budget.period_start,
+        usd: budget.usd,
+        spent_usd: budget.spent_usd,
+        percent: budget.percent,
+      };
+      await this.raiseThresholds(
+        budget.percent,
+        data,
+        (threshold) => ({
+          key: `budget:${budget.id}:${budget.period_start}:${threshold}`,
+          type: 'budget',
+          title: `${threshold}% of ${who}'s ${PERIOD_WORD[budget.period]} budget spent`,
+          text: `${who === 'the team' ? 'The team' : who} spent ${money(budget.spent_usd)} of a ${money(budget.usd)} budget this ${budget.period} (since ${budget.period_start}, ${Math.round(budget.percent)}%).`,
+        }),
+        BUDGET_THRESHOLDS,
       );
     }
   }

@@ -6,6 +6,7 @@ import { TeamMember } from '../team/members/team-member.entity';
 import { UsageEntry } from '../team/ledger/usage-entry.entity';
 import { UsageRollup, UsageSessionRollup } from '../team/ledger/usage-rollup.entity';
 import { OtlpPoint, OtlpSeries, UsageMetricMinute } from '../team/otlp/otlp-series.entity';
+import { TeamBudget } from '../team/budgets/team-budget.entity';
 import { UsageConfigRecord } from '../usage/usage-config.entity';
 import { UsageSnapshot } from '../usage/usage-snapshot.entity';
 
@@ -27,4 +28,5 @@ export const ENTITIES = [
   UsageMetricMinute,
   OtlpPoint,
   OtlpSeries,
+  TeamBudget,
 ];

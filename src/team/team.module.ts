@@ -4,6 +4,8 @@ import { LedgerStore } from './ledger/ledger.store';
 import { LimitsModule } from '../limits/limits.module';
 import { MembersModule } from './members/members.module';
 import { TeamSummary } from './reports/team-summary';
+import { BudgetsService } from './budgets/budgets.service';
+import { TeamBudgetsController } from './team-budgets.controller';
 import { TeamMembersController } from './team-members.controller';
 import { UsageEntriesController } from './usage-entries.controller';
 import { TeamReports } from './reports/team-reports';
@@ -22,7 +24,9 @@ import { OtlpReceiver } from './otlp/otlp-receiver';
     TeamReportsController,
     OtlpController,
     TeamUsageController,
+    TeamBudgetsController,
   ],
-  providers: [LedgerStore, LedgerService, TeamReports, TeamSummary, OtlpReceiver],
+  providers: [LedgerStore, LedgerService, TeamReports, TeamSummary, OtlpReceiver, BudgetsService],
+  exports: [BudgetsService],
 })
 export class TeamModule {}

@@ -8,6 +8,7 @@ import { LimitObservations1795000000006 } from './1795000000006-LimitObservation
 import { TeamMembers1795000000007 } from './1795000000007-TeamMembers';
 import { UsageLedger1795000000008 } from './1795000000008-UsageLedger';
 import { OtlpMetrics1795000000009 } from './1795000000009-OtlpMetrics';
+import { TeamBudgets1795000000010 } from './1795000000010-TeamBudgets';
 
 /** Every migration, in order. Listed by class (not a glob) so they load the same under tsc, SWC and Vitest. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   TeamMembers1795000000007,
   UsageLedger1795000000008,
   OtlpMetrics1795000000009,
+  TeamBudgets1795000000010,
 ];
