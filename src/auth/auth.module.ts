@@ -5,11 +5,13 @@ import { ApiKeyMatcher } from './api-key.matcher';
 import { AuthGuard } from './auth.guard';
 import { Authenticator } from './authenticator';
 import { JwtVerifier } from './jwt-verifier';
+import { WhoAmIController } from './whoami.controller';
 
 /** Bearer tokens and API keys: one rule (Authenticator) for REST (a global guard) and sockets. */
 @Global()
 @Module({
   imports: [MembersModule],
+  controllers: [WhoAmIController],
   providers: [
     JwtVerifier,
     ApiKeyMatcher,

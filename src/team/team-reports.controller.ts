@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiParam, ApiProduces, ApiTags } from '@ne
 import type { FastifyReply } from 'fastify';
 import { REPORT_KINDS, type ReportKind, type UsageReportDto } from '../usage/dto/usage-report.dto';
 import { reportToCsv } from '../usage/report-csv';
+import { Roles } from '../auth/auth.guard';
 import { TeamReportQueryDto } from './dto/team-report.dto';
 import { TeamReports } from './reports/team-reports';
 
@@ -15,11 +16,12 @@ export class TeamReportsController {
   constructor(private readonly reports: TeamReports) {}
 
   @Get(':kind')
+  @Roles('admin', 'viewer', 'member')
   @ApiParam({ name: 'kind', enum: REPORT_KINDS })
   @ApiOperation({
     summary: 'The team’s usage per day, week, month or session, from the ledger',
     description:
-      'The rows and rules of `/api/usage/reports/*` (ccusage’s) over every member’s ledger entries; `group_by=member|machine|model|project` splits each row (the field of that name says which), `member` and `machine` filter. Summed in the database from quarter-hour roll-ups. Time zone: `timezone` (default UTC), days start at `reset_hour` (default 0). `format=csv` answers RFC 4180 text.',
+      'The rows and rules of `/api/usage/reports/*` (ccusage’s) over every member’s ledger entries; `group_by=member|machine|model|project` splits each row (the field of that name says which), `member`, `machine`, `model` and `project` filter. A member token may read them (numbers only, no prompts). Summed in the database from quarter-hour roll-ups. Time zone: `timezone` (default UTC), days start at `reset_hour` (default 0). `format=csv` answers RFC 4180 text.',
   })
   @ApiOkResponse({ schema: { type: 'object', additionalProperties: true } })
   async report(

@@ -17,6 +17,11 @@ export class TeamReportQueryDto extends UsageReportQueryDto {
   @Matches(MEMBER_NAME, { message: `member: ${MEMBER_NAME_RULE}` })
   member?: string;
 
+  /** Only this model's usage (as reports name it: `<model>-fast` for fast mode). */
+  @IsOptional()
+  @MaxLength(128)
+  model?: string;
+
   /** Only this machine's usage. */
   @IsOptional()
   @MaxLength(128)

@@ -139,7 +139,7 @@ export class TeamReports {
   private filters(query: TeamReportQueryDto, params: unknown[]): string[] {
     const where: string[] = [];
     const mark = () => (this.postgres ? `$${params.length}` : '?');
-    for (const column of ['member', 'machine', 'project'] as const) {
+    for (const column of ['member', 'machine', 'model', 'project'] as const) {
       const value = query[column];
       if (value === undefined) continue;
       params.push(value);

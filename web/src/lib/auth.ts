@@ -25,10 +25,13 @@ export function saveCredential(c: Credential | null, storage: Storage = sessionS
   else storage.removeItem(KEY);
 }
 
-/** A JWT looks like three base64url parts; anything else is taken for an API key. */
+/**
+ * A JWT looks like three base64url parts and a member token starts with `ugm_` (both are bearer
+ * tokens); anything else is taken for an API key.
+ */
 export function credentialFrom(input: string): Credential {
   const value = input.trim();
-  return /^[\w-]+\.[\w-]+\.[\w-]+$/.test(value)
+  return /^[\w-]+\.[\w-]+\.[\w-]+$/.test(value) || value.startsWith('ugm_')
     ? { kind: 'token', value }
     : { kind: 'api_key', value };
 }

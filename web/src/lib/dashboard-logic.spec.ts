@@ -113,6 +113,7 @@ describe('formatting', () => {
   it('takes a JWT for a token and anything else for an API key', () => {
     expect(credentialFrom(' eyJh.eyJz.c2ln ').kind).toBe('token');
     expect(credentialFrom('my-api-key-0123456789').kind).toBe('api_key');
+    expect(credentialFrom('ugm_AbCdEfGh').kind).toBe('token');
   });
 });
 
