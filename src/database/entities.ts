@@ -4,7 +4,12 @@ import { HookEvent } from '../events/hook-event.entity';
 import { LimitObservation } from '../limits/limit-observation.entity';
 import { TeamMember } from '../team/members/team-member.entity';
 import { UsageEntry } from '../team/ledger/usage-entry.entity';
-import { UsageRollup, UsageSessionRollup } from '../team/ledger/usage-rollup.entity';
+import {
+  UsageMemberActivity,
+  UsageRollup,
+  UsageSessionRollup,
+  UsageTeamRollup,
+} from '../team/ledger/usage-rollup.entity';
 import { OtlpPoint, OtlpSeries, UsageMetricMinute } from '../team/otlp/otlp-series.entity';
 import { TeamBudget } from '../team/budgets/team-budget.entity';
 import { UsageConfigRecord } from '../usage/usage-config.entity';
@@ -25,6 +30,8 @@ export const ENTITIES = [
   UsageEntry,
   UsageRollup,
   UsageSessionRollup,
+  UsageTeamRollup,
+  UsageMemberActivity,
   UsageMetricMinute,
   OtlpPoint,
   OtlpSeries,

@@ -62,6 +62,27 @@ export class UsageLedger1795000000008 implements MigrationInterface {
     );
     await queryRunner.createTable(
       new Table({
+        name: 'usage_team_rollups',
+        columns: [
+          { name: 'quarter', type: 'bigint', isPrimary: true },
+          { name: 'model', type: 'varchar', length: '128', isPrimary: true },
+          { name: 'shard', type: 'smallint', isPrimary: true },
+          ...COUNTS,
+          { name: 'entries', type: 'integer' },
+        ],
+      }),
+    );
+    await queryRunner.createTable(
+      new Table({
+        name: 'usage_member_activity',
+        columns: [
+          { name: 'member', type: 'varchar', length: '64', isPrimary: true },
+          { name: 'last_ts', type: 'bigint' },
+        ],
+      }),
+    );
+    await queryRunner.createTable(
+      new Table({
         name: 'usage_session_rollups',
         columns: [
           { name: 'member', type: 'varchar', length: '64', isPrimary: true },
@@ -80,6 +101,8 @@ export class UsageLedger1795000000008 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.dropTable('usage_session_rollups');
+    await queryRunner.dropTable('usage_member_activity');
+    await queryRunner.dropTable('usage_team_rollups');
     await queryRunner.dropTable('usage_rollups');
     await queryRunner.dropTable('usage_entries');
   }

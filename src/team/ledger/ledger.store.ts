@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { In, type EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { DatabaseWrites } from '../../database/database-writes';
 import { chunks, isUniqueViolation, lockInOrder, placeholders } from './sql';
+import { teamShard } from './usage-rollup.entity';
 import { type EntrySource, UsageEntry } from './usage-entry.entity';
 
 /** One request as a way in hands it over (the ledger row without its key hash and times). */
@@ -48,6 +49,110 @@ const REQUEST_LOCK_SPACE = 0x4c656467;
 export const entryKeyHash = (key: string): string => createHash('sha256').update(key).digest('hex');
 
 type Sums = [number, number, number, number, number, number];
+const SUMS = [
+  'input_tokens',
+  'output_tokens',
+  'cache_creation_tokens',
+  'cache_read_tokens',
+  'cost_usd',
+  'entries',
+];
+
+/**
+ * The roll-ups kept in the ledger's transaction: per quarter hour × member × machine × model ×
+ * project (filtered and grouped reports), per quarter hour × model (the whole team's report), per
+ * ccusage session × member × machine × model (the sessions report, with its last activity).
+ */
+const ROLLUPS: readonly {
+  table: string;
+  keys: string[];
+  key: (row: RowLike) => unknown[];
+  extraColumns?: string[];
+  extra?: (row: RowLike) => unknown[];
+  lastTs?: boolean;
+}[] = [
+  {
+    table: 'usage_rollups',
+    keys: ['quarter', 'member', 'machine', 'model', 'project'],
+    key: (row) => [
+      Math.floor(row.ts / QUARTER_MS),
+      row.member,
+      row.machine,
+      row.model,
+      row.project,
+    ],
+  },
+  {
+    table: 'usage_team_rollups',
+    keys: ['quarter', 'model', 'shard'],
+    key: (row) => [Math.floor(row.ts / QUARTER_MS), row.model, teamShard(row.member)],
+  },
+  {
+    table: 'usage_session_rollups',
+    keys: ['member', 'machine', 'project_path', 'session_id', 'model'],
+    key: (row) => [row.member, row.machine, row.projectPath, row.sessionId, row.model],
+    extraColumns: ['project'],
+    extra: (row) => [row.project],
+    lastTs: true,
+  },
+];
+const INSERT_COLUMNS =
+  'entry_key, request_id, source, member, machine, project, session_id, project_path, ' +
+  'claude_session, model, ts, input_tokens, output_tokens, cache_creation_tokens, ' +
+  'cache_read_tokens, cost_usd, reported_cost_usd, attributes, received_at';
+const STORED_COLUMNS =
+  'id, entry_key, request_id, source, member, machine, project, session_id, project_path, ' +
+  'model, ts, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd';
+
+/** A stored row as the driver returns it (PostgreSQL's BIGINTs as strings). */
+interface RawRow {
+  id: number | string;
+  entry_key: string;
+  request_id: string | null;
+  source: string;
+  member: string;
+  machine: string;
+  project: string;
+  session_id: string;
+  project_path: string;
+  model: string;
+  ts: number | string;
+  input_tokens: number | string;
+  output_tokens: number | string;
+  cache_creation_tokens: number | string;
+  cache_read_tokens: number | string;
+  cost_usd: number | string;
+}
+type StoredRow = RowLike & { id: number; requestId: string | null; source: string };
+
+const storedRow = (row: RawRow): StoredRow => ({
+  id: Number(row.id),
+  requestId: row.request_id,
+  source: row.source,
+  member: row.member,
+  machine: row.machine,
+  project: row.project,
+  sessionId: row.session_id,
+  projectPath: row.project_path,
+  model: row.model,
+  ts: Number(row.ts),
+  inputTokens: Number(row.input_tokens),
+  outputTokens: Number(row.output_tokens),
+  cacheCreationTokens: Number(row.cache_creation_tokens),
+  cacheReadTokens: Number(row.cache_read_tokens),
+  costUsd: Number(row.cost_usd),
+});
+
+/** `= ANY($n)` (one array parameter on PostgreSQL) or `IN (?, …)` (SQLite). */
+function inList(params: unknown[], values: readonly unknown[], postgres: boolean): string {
+  if (postgres) {
+    params.push(values);
+    return `= ANY($${params.length})`;
+  }
+  for (const value of values) params.push(value);
+  return `IN (${values.map(() => '?').join(', ')})`;
+}
+
 type RowLike = Pick<
   UsageEntry,
   | 'member'
@@ -101,18 +206,26 @@ export class LedgerStore {
       ...new Set(inputs.map((i) => i.requestId).filter((r): r is string => r !== null)),
     ].sort();
     await lockInOrder(m, REQUEST_LOCK_SPACE, requestIds);
+    // What is stored already, in one read: these keys, and rows of these request ids (a pushed
+    // line replaces an OTLP row; an OTLP row is not stored beside a pushed or local line).
     const known = new Set<string>();
-    for (const chunk of chunks(hashes, 500))
-      for (const row of await m.find(UsageEntry, {
-        select: { entryKey: true },
-        where: { entryKey: In(chunk) },
-      }))
-        known.add(row.entryKey);
-    // Rows of the same request ids already stored: a pushed line replaces an OTLP row; an OTLP
-    // row is not stored beside a pushed (or local) line.
-    const sameRequest: UsageEntry[] = [];
-    for (const chunk of chunks(requestIds, 500))
-      sameRequest.push(...(await m.find(UsageEntry, { where: { requestId: In(chunk) } })));
+    const sameRequest: StoredRow[] = [];
+    for (const chunk of chunks(hashes, 500)) {
+      const params: unknown[] = [];
+      const found = (await m.query(
+        `SELECT ${STORED_COLUMNS} FROM usage_entries WHERE entry_key ${inList(params, chunk, postgres)}`,
+        params,
+      )) as RawRow[];
+      for (const row of found) known.add(row.entry_key);
+    }
+    for (const chunk of chunks(requestIds, 500)) {
+      const params: unknown[] = [];
+      const found = (await m.query(
+        `SELECT ${STORED_COLUMNS} FROM usage_entries WHERE request_id ${inList(params, chunk, postgres)}`,
+        params,
+      )) as RawRow[];
+      sameRequest.push(...found.map(storedRow));
+    }
     const logged = new Set(
       sameRequest.filter((row) => row.source !== 'otlp').map((row) => row.requestId),
     );
@@ -122,22 +235,62 @@ export class LedgerStore {
         logged.add(input.requestId);
     }
 
-    const fresh: UsageEntry[] = [];
+    const fresh: (LedgerInput & { entryKey: string })[] = [];
     for (const hash of hashes) {
       const input = byKey.get(hash)!;
       if (known.has(hash)) continue;
       if (input.source === 'otlp' && input.requestId !== null && logged.has(input.requestId))
         continue;
-      const { key: _key, ...fields } = input;
-      fresh.push(m.create(UsageEntry, { ...fields, entryKey: hash, receivedAt }));
+      fresh.push({ ...input, entryKey: hash });
     }
     const superseded = sameRequest.filter(
       (row) => row.source === 'otlp' && row.requestId !== null && logged.has(row.requestId),
     );
-    for (const chunk of chunks(fresh, CHUNK)) await m.insert(UsageEntry, chunk);
-    if (superseded.length)
-      for (const chunk of chunks(superseded, 500))
-        await m.delete(UsageEntry, { id: In(chunk.map((row) => row.id)) });
+    for (const chunk of chunks(fresh, CHUNK)) {
+      const params: unknown[] = [];
+      const rows = chunk.map((e) =>
+        placeholders(
+          params,
+          [
+            e.entryKey,
+            e.requestId,
+            e.source,
+            e.member,
+            e.machine,
+            e.project,
+            e.sessionId,
+            e.projectPath,
+            e.claudeSession,
+            e.model,
+            e.ts,
+            e.inputTokens,
+            e.outputTokens,
+            e.cacheCreationTokens,
+            e.cacheReadTokens,
+            e.costUsd,
+            e.reportedCostUsd,
+            e.attributes === null ? null : JSON.stringify(e.attributes),
+            receivedAt,
+          ],
+          postgres,
+        ),
+      );
+      await m.query(
+        `INSERT INTO usage_entries (${INSERT_COLUMNS}) VALUES ${rows.join(', ')}`,
+        params,
+      );
+    }
+    for (const chunk of chunks(superseded, 500)) {
+      const params: unknown[] = [];
+      await m.query(
+        `DELETE FROM usage_entries WHERE id ${inList(
+          params,
+          chunk.map((row) => row.id),
+          postgres,
+        )}`,
+        params,
+      );
+    }
     await this.roll(m, fresh, superseded, postgres);
     return {
       accepted: fresh.length,
@@ -153,76 +306,66 @@ export class LedgerStore {
     removed: readonly RowLike[],
     postgres: boolean,
   ): Promise<void> {
-    const quarters = new Map<string, { key: unknown[]; sums: Sums }>();
-    const sessions = new Map<
-      string,
-      { key: unknown[]; project: string; sums: Sums; last: number }
-    >();
-    const add = (row: RowLike, sign: 1 | -1) => {
-      const values: Sums = [
-        sign * row.inputTokens,
-        sign * row.outputTokens,
-        sign * row.cacheCreationTokens,
-        sign * row.cacheReadTokens,
-        sign * row.costUsd,
-        sign,
-      ];
-      const qKey = [
-        Math.floor(row.ts / QUARTER_MS),
-        row.member,
-        row.machine,
-        row.model,
-        row.project,
-      ];
-      const q = JSON.stringify(qKey);
-      const quarter = quarters.get(q);
-      if (quarter) quarter.sums.forEach((_, i) => (quarter.sums[i] += values[i]));
-      else quarters.set(q, { key: qKey, sums: [...values] });
-      const sKey = [row.member, row.machine, row.projectPath, row.sessionId, row.model];
-      const s = JSON.stringify(sKey);
-      const session = sessions.get(s);
-      const last = sign > 0 ? row.ts : 0;
-      if (session) {
-        session.sums.forEach((_, i) => (session.sums[i] += values[i]));
-        session.last = Math.max(session.last, last);
-      } else sessions.set(s, { key: sKey, project: row.project, sums: [...values], last });
-    };
-    for (const row of added) add(row, 1);
-    for (const row of removed) add(row, -1);
-    const sums = [
-      'input_tokens',
-      'output_tokens',
-      'cache_creation_tokens',
-      'cache_read_tokens',
-      'cost_usd',
-      'entries',
-    ];
-    const addUp = (table: string) =>
-      sums.map((c) => `${c} = ${table}.${c} + excluded.${c}`).join(', ');
-    const ordered = <T>(map: Map<string, T>) =>
-      [...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
-
-    for (const chunk of chunks(ordered(quarters), CHUNK)) {
-      const params: unknown[] = [];
-      const rows = chunk.map(({ key, sums: values }) =>
-        placeholders(params, [...key, ...values], postgres),
-      );
-      await m.query(
-        `INSERT INTO usage_rollups (quarter, member, machine, model, project, ${sums.join(', ')}) VALUES ${rows.join(', ')} ` +
-          `ON CONFLICT (quarter, member, machine, model, project) DO UPDATE SET ${addUp('usage_rollups')}`,
-        params,
-      );
+    for (const rollup of ROLLUPS) {
+      const groups = new Map<
+        string,
+        { key: unknown[]; extra: unknown[]; sums: Sums; last: number }
+      >();
+      const add = (row: RowLike, sign: 1 | -1) => {
+        const key = rollup.key(row);
+        const id = JSON.stringify(key);
+        const values: Sums = [
+          sign * row.inputTokens,
+          sign * row.outputTokens,
+          sign * row.cacheCreationTokens,
+          sign * row.cacheReadTokens,
+          sign * row.costUsd,
+          sign,
+        ];
+        const last = sign > 0 ? row.ts : 0;
+        const group = groups.get(id);
+        if (!group) groups.set(id, { key, extra: rollup.extra?.(row) ?? [], sums: values, last });
+        else {
+          for (let i = 0; i < values.length; i++) group.sums[i] += values[i];
+          group.last = Math.max(group.last, last);
+        }
+      };
+      for (const row of added) add(row, 1);
+      for (const row of removed) add(row, -1);
+      const ordered = [...groups.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([, group]) => group);
+      const columns = [...rollup.keys, ...(rollup.extraColumns ?? []), ...SUMS];
+      const greatest = postgres ? 'GREATEST' : 'MAX';
+      const updates = SUMS.map((c) => `${c} = ${rollup.table}.${c} + excluded.${c}`);
+      if (rollup.lastTs)
+        updates.push(`last_ts = ${greatest}(${rollup.table}.last_ts, excluded.last_ts)`);
+      for (const chunk of chunks(ordered, CHUNK)) {
+        const params: unknown[] = [];
+        const rows = chunk.map((g) =>
+          placeholders(
+            params,
+            [...g.key, ...g.extra, ...g.sums, ...(rollup.lastTs ? [g.last] : [])],
+            postgres,
+          ),
+        );
+        await m.query(
+          `INSERT INTO ${rollup.table} (${[...columns, ...(rollup.lastTs ? ['last_ts'] : [])].join(', ')}) ` +
+            `VALUES ${rows.join(', ')} ON CONFLICT (${rollup.keys.join(', ')}) DO UPDATE SET ${updates.join(', ')}`,
+          params,
+        );
+      }
     }
-    const greatest = postgres ? 'GREATEST' : 'MAX';
-    for (const chunk of chunks(ordered(sessions), CHUNK)) {
+    // Each member's latest request (only what was added: a replaced OTLP row's pushed line has it).
+    const latest = new Map<string, number>();
+    for (const row of added) latest.set(row.member, Math.max(latest.get(row.member) ?? 0, row.ts));
+    const members = [...latest.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+    for (const chunk of chunks(members, CHUNK)) {
       const params: unknown[] = [];
-      const rows = chunk.map(({ key, project, sums: values, last }) =>
-        placeholders(params, [...key, project, ...values, last], postgres),
-      );
+      const rows = chunk.map((entry) => placeholders(params, entry, postgres));
       await m.query(
-        `INSERT INTO usage_session_rollups (member, machine, project_path, session_id, model, project, ${sums.join(', ')}, last_ts) VALUES ${rows.join(', ')} ` +
-          `ON CONFLICT (member, machine, project_path, session_id, model) DO UPDATE SET ${addUp('usage_session_rollups')}, ` +
-          `last_ts = ${greatest}(usage_session_rollups.last_ts, excluded.last_ts)`,
+        `INSERT INTO usage_member_activity (member, last_ts) VALUES ${rows.join(', ')} ` +
+          `ON CONFLICT (member) DO UPDATE SET last_ts = ${postgres ? 'GREATEST' : 'MAX'}(usage_member_activity.last_ts, excluded.last_ts)`,
         params,
       );
     }

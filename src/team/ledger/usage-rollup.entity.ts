@@ -87,3 +87,60 @@ export class UsageSessionRollup {
   @Column({ name: 'last_ts', type: 'bigint', transformer: epochMs })
   lastTs!: number;
 }
+
+/** Shards of the team's roll-up: concurrent writers of different members rarely share a row. */
+export const TEAM_ROLLUP_SHARDS = 16;
+
+/**
+ * The whole team's sums per quarter hour and model: the unfiltered team report reads these (a
+ * few thousand rows a day whatever the number of members). Every request of the team lands in
+ * the current quarter's rows, so they are split in shards by member: one row per quarter and
+ * model would make every ingesting transaction wait for the one before.
+ */
+@Entity('usage_team_rollups')
+export class UsageTeamRollup {
+  @PrimaryColumn({ type: 'bigint', transformer: epochMs })
+  quarter!: number;
+
+  @PrimaryColumn({ type: 'varchar', length: 128 })
+  model!: string;
+
+  /** A hash of the member, 0 … TEAM_ROLLUP_SHARDS − 1. */
+  @PrimaryColumn({ type: 'smallint' })
+  shard!: number;
+
+  @Column({ name: 'input_tokens', type: 'bigint', transformer: bigintNumber })
+  inputTokens!: number;
+
+  @Column({ name: 'output_tokens', type: 'bigint', transformer: bigintNumber })
+  outputTokens!: number;
+
+  @Column({ name: 'cache_creation_tokens', type: 'bigint', transformer: bigintNumber })
+  cacheCreationTokens!: number;
+
+  @Column({ name: 'cache_read_tokens', type: 'bigint', transformer: bigintNumber })
+  cacheReadTokens!: number;
+
+  @Column({ name: 'cost_usd', type: 'double precision' })
+  costUsd!: number;
+
+  @Column({ type: 'integer' })
+  entries!: number;
+}
+
+/** Each member's latest request (the team summary's last activity, without scanning the ledger). */
+@Entity('usage_member_activity')
+export class UsageMemberActivity {
+  @PrimaryColumn({ type: 'varchar', length: 64 })
+  member!: string;
+
+  @Column({ name: 'last_ts', type: 'bigint', transformer: epochMs })
+  lastTs!: number;
+}
+
+/** A member's shard of the team roll-up (FNV-1a of its name). */
+export function teamShard(member: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < member.length; i++) h = Math.imul(h ^ member.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % TEAM_ROLLUP_SHARDS;
+}

@@ -172,8 +172,16 @@ export class TeamReports {
     if (query.until)
       where.push(`quarter < ${Math.ceil((Date.parse(query.until) + 2.5 * DAY_MS) / QUARTER_MS)}`);
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    // The whole team, or split by model: the team's roll-up (quarter × model) is enough.
+    const table =
+      !query.member &&
+      !query.machine &&
+      !query.project &&
+      (!query.group_by || query.group_by === 'model')
+        ? 'usage_team_rollups'
+        : 'usage_rollups';
     const [range] = (await this.db.query(
-      `SELECT MIN(quarter) AS lo, MAX(quarter) AS hi FROM usage_rollups ${clause}`,
+      `SELECT MIN(quarter) AS lo, MAX(quarter) AS hi FROM ${table} ${clause}`,
       params,
     )) as { lo: string | number | null; hi: string | number | null }[];
     if (range.lo === null || range.hi === null) return [];
@@ -201,7 +209,7 @@ export class TeamReports {
       `SELECT ${dayExpr} AS day, ${grp} AS grp, model, SUM(input_tokens) AS input_tokens, ` +
       `SUM(output_tokens) AS output_tokens, SUM(cache_creation_tokens) AS cache_creation_tokens, ` +
       `SUM(cache_read_tokens) AS cache_read_tokens, SUM(cost_usd) AS cost_usd ` +
-      `FROM usage_rollups ${clause} GROUP BY 1, 2, 3 HAVING SUM(entries) > 0`;
+      `FROM ${table} ${clause} GROUP BY 1, 2, 3 HAVING SUM(entries) > 0`;
     const found = (await this.db.query(sql, params)) as (SumRow & { day: string | number })[];
     const startOfWeek = WEEKDAYS.indexOf(query.start_of_week ?? 'sunday');
     const groups = new Map<

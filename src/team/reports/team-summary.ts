@@ -86,7 +86,7 @@ export class TeamSummary {
       this.db.query(
         `SELECT DISTINCT member, machine FROM usage_rollups WHERE quarter >= ${Math.floor((now - MACHINE_DAYS * DAY_MS) / QUARTER_MS)} ORDER BY member, machine`,
       ) as Promise<{ member: string; machine: string }[]>,
-      this.db.query('SELECT member, MAX(ts) AS last FROM usage_entries GROUP BY member') as Promise<
+      this.db.query('SELECT member, last_ts AS last FROM usage_member_activity') as Promise<
         { member: string; last: string | number }[]
       >,
       this.limits.officialOfAll(),
