@@ -41,6 +41,23 @@ export interface LedgerResult {
 export const QUARTER_MS = 15 * 60 * 1000;
 /** Rows per INSERT (SQLite allows 32,766 parameters; 20 columns × 200 rows stays far below). */
 const CHUNK = 200;
+/** Transactions one instance runs at once, and the inputs one of them takes at most. */
+const MAX_PARALLEL = 4;
+const MAX_BATCH = 2000;
+
+interface Waiting {
+  readonly inputs: readonly LedgerInput[];
+  readonly receivedAt: number;
+  readonly resolve: (result: LedgerResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** What one transaction did: the keys it stored, and OTLP rows replaced per request id. */
+interface Outcome {
+  readonly inserted: ReadonlySet<string>;
+  readonly superseded: ReadonlyMap<string, number>;
+}
+
 /** A concurrent instance stored the same key between our look-up and our insert: again. */
 const MAX_RACE_RETRIES = 3;
 /** pg_advisory_xact_lock's first key: the ledger's request-id locks. */
@@ -177,15 +194,80 @@ type RowLike = Pick<
  */
 @Injectable()
 export class LedgerStore {
+  private readonly waiting: Waiting[] = [];
+  private running = 0;
+
   constructor(private readonly writes: DatabaseWrites) {}
 
-  async ingest(inputs: readonly LedgerInput[], receivedAt: number): Promise<LedgerResult> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.writes.transaction((m) => this.ingestIn(m, inputs, receivedAt));
-      } catch (error) {
-        if (!isUniqueViolation(error) || attempt >= MAX_RACE_RETRIES) throw error;
+  /**
+   * Stores `inputs` (one caller's); resolves with what became of them. Callers that arrive while
+   * transactions are running wait and go together in the next one (at most MAX_PARALLEL at a
+   * time per instance, MAX_BATCH inputs each): under load a burst of small OTLP exports costs a
+   * few transactions, not one each.
+   */
+  ingest(inputs: readonly LedgerInput[], receivedAt: number): Promise<LedgerResult> {
+    if (inputs.length === 0) return Promise.resolve({ accepted: 0, duplicates: 0, superseded: 0 });
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ inputs, receivedAt, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.running < MAX_PARALLEL && this.waiting.length > 0) {
+      const batch: Waiting[] = [];
+      let size = 0;
+      while (
+        this.waiting.length > 0 &&
+        (batch.length === 0 || size + this.waiting[0].inputs.length <= MAX_BATCH)
+      ) {
+        const next = this.waiting.shift()!;
+        batch.push(next);
+        size += next.inputs.length;
       }
+      this.running++;
+      void this.commit(batch).finally(() => {
+        this.running--;
+        this.pump();
+      });
+    }
+  }
+
+  /** One transaction for the batch's callers; each gets its own inputs' outcome. */
+  private async commit(batch: readonly Waiting[]): Promise<void> {
+    const inputs = batch.flatMap((w) => w.inputs);
+    const receivedAt = Math.max(...batch.map((w) => w.receivedAt));
+    try {
+      let outcome: Outcome | undefined;
+      for (let attempt = 0; outcome === undefined; attempt++) {
+        try {
+          outcome = await this.writes.transaction((m) => this.ingestIn(m, inputs, receivedAt));
+        } catch (error) {
+          if (!isUniqueViolation(error) || attempt >= MAX_RACE_RETRIES) throw error;
+        }
+      }
+      // Each stored key and each replacement counts for the first caller that brought it.
+      const claimed = new Set<string>();
+      const credited = new Set<string>();
+      for (const waiting of batch) {
+        let accepted = 0;
+        let superseded = 0;
+        for (const input of waiting.inputs) {
+          const hash = entryKeyHash(input.key);
+          if (!outcome.inserted.has(hash) || claimed.has(hash)) continue;
+          claimed.add(hash);
+          accepted++;
+          const replaced =
+            input.requestId === null ? 0 : (outcome.superseded.get(input.requestId) ?? 0);
+          if (replaced && !credited.has(input.requestId!)) {
+            credited.add(input.requestId!);
+            superseded += replaced;
+          }
+        }
+        waiting.resolve({ accepted, duplicates: waiting.inputs.length - accepted, superseded });
+      }
+    } catch (error) {
+      for (const waiting of batch) waiting.reject(error);
     }
   }
 
@@ -193,7 +275,7 @@ export class LedgerStore {
     m: EntityManager,
     inputs: readonly LedgerInput[],
     receivedAt: number,
-  ): Promise<LedgerResult> {
+  ): Promise<Outcome> {
     const postgres = m.connection.options.type === 'postgres';
     // One per key (the first), in key order: concurrent batches lock and write in one order.
     const byKey = new Map<string, LedgerInput>();
@@ -292,11 +374,10 @@ export class LedgerStore {
       );
     }
     await this.roll(m, fresh, superseded, postgres);
-    return {
-      accepted: fresh.length,
-      duplicates: inputs.length - fresh.length,
-      superseded: superseded.length,
-    };
+    const replaced = new Map<string, number>();
+    for (const row of superseded)
+      replaced.set(row.requestId!, (replaced.get(row.requestId!) ?? 0) + 1);
+    return { inserted: new Set(fresh.map((e) => e.entryKey)), superseded: replaced };
   }
 
   /** Adds the new rows to the roll-ups and takes the replaced ones out, in key order. */

@@ -14,7 +14,7 @@ import {
   type Scalar,
   stringOf,
 } from './otlp-attributes';
-import { OtlpPoint, OtlpSeries } from './otlp-series.entity';
+import { OtlpSeries } from './otlp-series.entity';
 
 /** Claude Code's counters kept per member per minute (without the `claude_code.` prefix). */
 export const CLAUDE_CODE_METRICS = new Set([
@@ -139,19 +139,26 @@ export class OtlpReceiver {
       );
       const series = [...new Set(unique.filter((p) => p.cumulative).map((p) => p.series))].sort();
       await lockInOrder(m, SERIES_LOCK_SPACE, series);
-      const seen = new Set<string>();
-      for (const chunk of chunks(unique, 500))
-        for (const row of await m.find(OtlpPoint, {
-          select: { pointKey: true },
-          where: { pointKey: In(chunk.map((p) => p.key)) },
-        }))
-          seen.add(row.pointKey);
-      const fresh = unique.filter((p) => !seen.has(p.key));
+      // The points not counted before: claimed by inserting their keys (a resend of the same
+      // batch to another instance at the same moment finds them taken, not a key violation).
+      const claimedAt = this.now();
+      const claimed = new Set<string>();
+      for (const chunk of chunks(unique, 500)) {
+        const params: unknown[] = [];
+        const rows = chunk.map((p) => placeholders(params, [p.key, claimedAt], postgres));
+        const inserted = (await m.query(
+          `INSERT INTO otlp_points (point_key, received_at) VALUES ${rows.join(', ')} ` +
+            'ON CONFLICT (point_key) DO NOTHING RETURNING point_key',
+          params,
+        )) as { point_key: string }[];
+        for (const row of inserted) claimed.add(row.point_key);
+      }
+      const fresh = unique.filter((p) => claimed.has(p.key));
       const states = new Map<string, OtlpSeries>();
       for (const chunk of chunks(series, 500))
         for (const row of await m.find(OtlpSeries, { where: { seriesKey: In(chunk) } }))
           states.set(row.seriesKey, row);
-      const now = this.now();
+      const now = claimedAt;
       const minutes = new Map<
         string,
         { minute: number; metric: string; label: string; value: number }
@@ -184,11 +191,6 @@ export class OtlpReceiver {
             value: delta,
           });
       }
-      for (const chunk of chunks(fresh, 500))
-        await m.insert(
-          OtlpPoint,
-          chunk.map((p) => ({ pointKey: p.key, receivedAt: now })),
-        );
       const changed = series.map((key) => states.get(key)).filter((s): s is OtlpSeries => !!s);
       for (const chunk of chunks(changed, 200)) await m.save(OtlpSeries, chunk);
       await addMinutes(m, member, [...minutes.values()], postgres);
