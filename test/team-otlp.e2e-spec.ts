@@ -22,7 +22,14 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, databaseKinds, type TestDatabase } from './support/databases';
+import { OTLP_POINT_RETENTION_MS, OtlpReceiver } from '../src/team/otlp/otlp-receiver';
+import {
+  createSqliteDatabase,
+  createTestDatabase,
+  databaseKinds,
+  type TestDatabase,
+} from './support/databases';
+import { TestClock } from './support/test-clock';
 import { startTestApp, type RunningApp } from './support/test-app';
 
 const KEY = 'team-otlp-admin-key-0123456789ab';
@@ -381,5 +388,51 @@ describe.each(databaseKinds())('OTLP receiver on %s', (kind) => {
     await provider.forceFlush();
     await provider.shutdown();
     expect(await admin('/api/team/usage/reports/monthly')).toEqual(after);
+  });
+});
+
+describe('OTLP points are remembered for 7 days', () => {
+  it('prunes counted points and idle series after OTLP_POINT_RETENTION_MS (injected clock)', async () => {
+    const db = createSqliteDatabase();
+    const clock = new TestClock();
+    const app = await startTestApp({ ...db.env }, 0, { clock: clock.now });
+    try {
+      const at = String(BigInt(clock.now()) * 1_000_000n);
+      const body = {
+        resourceMetrics: [
+          {
+            scopeMetrics: [
+              {
+                metrics: [
+                  {
+                    name: 'claude_code.commit.count',
+                    sum: {
+                      aggregationTemporality: 2,
+                      isMonotonic: true,
+                      dataPoints: [{ startTimeUnixNano: at, timeUnixNano: at, asInt: '3' }],
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      };
+      const send = () =>
+        fetch(`${app.url}/v1/metrics`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      expect((await send()).status).toBe(200);
+      const receiver = app.app.get(OtlpReceiver);
+      expect(await receiver.prune()).toBe(0);
+      clock.advance(OTLP_POINT_RETENTION_MS + 60_000);
+      // The point and its cumulative series (no point since) are forgotten.
+      expect(await receiver.prune()).toBe(2);
+    } finally {
+      await app.close();
+      await db.drop();
+    }
   });
 });

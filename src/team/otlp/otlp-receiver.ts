@@ -1,6 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { PeriodicJobs } from '../../cluster/periodic-jobs';
 import { createHash } from 'node:crypto';
-import { In, type EntityManager } from 'typeorm';
+import { In, LessThan, type EntityManager } from 'typeorm';
 import { CLOCK, type Clock } from '../../common/clock';
 import { DatabaseWrites } from '../../database/database-writes';
 import { MAX_TOKENS_PER_ENTRY, MIN_ENTRY_TS, MAX_AHEAD_MS } from '../dto/usage-entries.dto';
@@ -14,7 +15,7 @@ import {
   type Scalar,
   stringOf,
 } from './otlp-attributes';
-import { OtlpSeries } from './otlp-series.entity';
+import { OtlpPoint, OtlpSeries } from './otlp-series.entity';
 
 /** Claude Code's counters kept per member per minute (without the `claude_code.` prefix). */
 export const CLAUDE_CODE_METRICS = new Set([
@@ -44,6 +45,12 @@ const NOT_KEPT_PREFIXES = ['service.', 'telemetry.', 'host.', 'os.', 'process.']
 /** pg_advisory_xact_lock's first key for cumulative series. */
 const SERIES_LOCK_SPACE = 0x4f746c70;
 const MINUTE_MS = 60_000;
+/**
+ * How long a counted data point is remembered (an exporter resends a batch for minutes, not
+ * days), and a cumulative series' last value kept after its last point.
+ */
+export const OTLP_POINT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 export interface ReceiveResult {
   readonly accepted: number;
@@ -73,12 +80,30 @@ interface Point {
  * again counts nothing twice: requests by request id, data points by series and time.
  */
 @Injectable()
-export class OtlpReceiver {
+export class OtlpReceiver implements OnApplicationBootstrap {
   constructor(
     private readonly ledger: LedgerService,
     private readonly writes: DatabaseWrites,
+    private readonly jobs: PeriodicJobs,
     @Inject(CLOCK) private readonly now: Clock,
   ) {}
+
+  onApplicationBootstrap(): void {
+    this.jobs.every('otlp-prune', PRUNE_EVERY_MS, () => this.prune(), {
+      cluster: true,
+      runAtStart: true,
+    });
+  }
+
+  /** Forgets counted points and idle cumulative series older than OTLP_POINT_RETENTION_MS. */
+  async prune(): Promise<number> {
+    const before = this.now() - OTLP_POINT_RETENTION_MS;
+    const [points, series] = await this.writes.transaction(async (m) => [
+      await m.delete(OtlpPoint, { receivedAt: LessThan(before) }),
+      await m.delete(OtlpSeries, { updatedAt: LessThan(before) }),
+    ]);
+    return (points.affected ?? 0) + (series.affected ?? 0);
+  }
 
   async logs(member: string, request: Record<string, unknown>): Promise<ReceiveResult> {
     const now = this.now();
