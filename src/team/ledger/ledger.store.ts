@@ -43,7 +43,16 @@ export const QUARTER_MS = 15 * 60 * 1000;
 const CHUNK = 200;
 /** Transactions one instance runs at once, and the inputs one of them takes at most. */
 const MAX_PARALLEL = 4;
+const MAX_PARALLEL_BULK = 2;
 const MAX_BATCH = 2000;
+/** A write of this many inputs or more goes in the bulk lane. */
+const BULK = 50;
+
+interface Lane {
+  readonly waiting: Waiting[];
+  running: number;
+  readonly parallel: number;
+}
 
 interface Waiting {
   readonly inputs: readonly LedgerInput[];
@@ -194,41 +203,48 @@ type RowLike = Pick<
  */
 @Injectable()
 export class LedgerStore {
-  private readonly waiting: Waiting[] = [];
-  private running = 0;
+  /**
+   * Two lanes: small writes (an OTLP export, a hook's push of a few lines) never wait behind a
+   * backfill's thousands of lines.
+   */
+  private readonly lanes: Record<'small' | 'bulk', Lane> = {
+    small: { waiting: [], running: 0, parallel: MAX_PARALLEL },
+    bulk: { waiting: [], running: 0, parallel: MAX_PARALLEL_BULK },
+  };
 
   constructor(private readonly writes: DatabaseWrites) {}
 
   /**
    * Stores `inputs` (one caller's); resolves with what became of them. Callers that arrive while
    * transactions are running wait and go together in the next one (at most MAX_PARALLEL at a
-   * time per instance, MAX_BATCH inputs each): under load a burst of small OTLP exports costs a
-   * few transactions, not one each.
+   * time per instance and lane, MAX_BATCH inputs each): under load a burst of small OTLP exports
+   * costs a few transactions, not one each.
    */
   ingest(inputs: readonly LedgerInput[], receivedAt: number): Promise<LedgerResult> {
     if (inputs.length === 0) return Promise.resolve({ accepted: 0, duplicates: 0, superseded: 0 });
+    const lane = this.lanes[inputs.length >= BULK ? 'bulk' : 'small'];
     return new Promise((resolve, reject) => {
-      this.waiting.push({ inputs, receivedAt, resolve, reject });
-      this.pump();
+      lane.waiting.push({ inputs, receivedAt, resolve, reject });
+      this.pump(lane);
     });
   }
 
-  private pump(): void {
-    while (this.running < MAX_PARALLEL && this.waiting.length > 0) {
+  private pump(lane: Lane): void {
+    while (lane.running < lane.parallel && lane.waiting.length > 0) {
       const batch: Waiting[] = [];
       let size = 0;
       while (
-        this.waiting.length > 0 &&
-        (batch.length === 0 || size + this.waiting[0].inputs.length <= MAX_BATCH)
+        lane.waiting.length > 0 &&
+        (batch.length === 0 || size + lane.waiting[0].inputs.length <= MAX_BATCH)
       ) {
-        const next = this.waiting.shift()!;
+        const next = lane.waiting.shift()!;
         batch.push(next);
         size += next.inputs.length;
       }
-      this.running++;
+      lane.running++;
       void this.commit(batch).finally(() => {
-        this.running--;
-        this.pump();
+        lane.running--;
+        this.pump(lane);
       });
     }
   }
