@@ -83,6 +83,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     parser.add_argument("--retries", type=int, default=3, help="tries of a batch the gateway answers 429/503 (Retry-After honoured)")
     parser.add_argument("--quiet", action="store_true", help="print only errors")
+    parser.add_argument("--stdio", action="store_true",
+                        help="hand batches to the parent instead of POSTing them: a JSON line per batch on stdout, "
+                             "an answer line on stdin (the gateway's own machine, in-process)")
     args = parser.parse_args(argv)
     if not 1 <= args.batch <= 1000:
         parser.error("--batch must be 1-1000")
@@ -271,6 +274,28 @@ class Gateway:
                 raise Refused(f"could not reach {self.url}: {reason}")
 
 
+class StdioGateway:
+    """The gateway that spawned this push (its own machine's logs): a batch is one JSON line on
+    stdout; the answer, one line on stdin, is the gateway's result or `{"error": …}`."""
+
+    def __init__(self, args: argparse.Namespace):
+        self.machine = args.machine
+        self.totals = {"received": 0, "accepted": 0, "duplicates": 0, "superseded": 0}
+
+    def send(self, entries: list) -> None:
+        sys.stdout.write(json.dumps({"machine": self.machine, "entries": entries}) + "\n")
+        sys.stdout.flush()
+        line = sys.stdin.readline()
+        try:
+            answer = json.loads(line)
+        except ValueError:
+            raise Refused("the gateway gave no answer")
+        if not isinstance(answer, dict) or "error" in answer:
+            raise Refused(f"the gateway refused the batch: {answer.get('error') if isinstance(answer, dict) else answer}")
+        for name in self.totals:
+            self.totals[name] += int(answer.get(name, 0))
+
+
 def _problem_detail(error: urllib.error.HTTPError) -> str:
     try:
         problem = json.loads(error.read() or b"{}")
@@ -326,7 +351,7 @@ def _push_locked(args: argparse.Namespace, out) -> int:
     bases = [os.path.join(d, "projects") for d in (args.data_dir or default_data_dirs())]
     files = [os.path.abspath(f) for f in args.file] if args.file else log_files(bases)
     since = None if args.all else state.since
-    gateway = Gateway(args)
+    gateway = StdioGateway(args) if args.stdio else Gateway(args)
     counters = {"malformed": 0, "repeated": 0, "skipped": 0, "files": 0}
     seen: set = set()
     batch: list = []
@@ -367,7 +392,7 @@ def _push_locked(args: argparse.Namespace, out) -> int:
     except OSError as error:
         sys.stderr.write(f"usage-push: {error}\n")
         return 1
-    if not args.quiet:
+    if not args.quiet and not args.stdio:
         t = gateway.totals
         out.write(
             f"usage-push: {t['received']} entries from {counters['files']} files to {args.url} "

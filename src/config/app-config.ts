@@ -32,6 +32,11 @@ export interface AlertsConfig {
   readonly deliveryMaxAgeMs: number;
 }
 
+export interface TeamConfig {
+  /** How often this machine's logs go into the ledger (0: never). */
+  readonly localLedgerIntervalMs: number;
+}
+
 export interface RedisConfig {
   readonly url: string | undefined;
 }
@@ -138,6 +143,7 @@ export abstract class AppConfig {
   declare readonly usage: UsageConfigSettings;
   declare readonly events: EventsConfig;
   declare readonly alerts: AlertsConfig;
+  declare readonly team: TeamConfig;
   declare readonly rateLimit: RateLimitConfig;
   declare readonly auth: AuthConfig;
   declare readonly docs: DocsConfig;

@@ -177,6 +177,11 @@ export const CONFIG_DOCS: Readonly<Record<keyof EnvSchema, ConfigDoc>> = {
     group: 'alerts',
     meaning: 'how many minutes ahead a predicted limit is announced',
   },
+  TEAM_LOCAL_LEDGER_INTERVAL_MS: {
+    group: 'usage bridge',
+    meaning:
+      "how often this machine's logs go into the team ledger as member `local` (spawned bridge only; 0: never)",
+  },
   ALERT_CHECK_INTERVAL_MS: {
     group: 'alerts',
     meaning: 'how often usage is checked when nothing else read it',

@@ -295,6 +295,16 @@ export class EnvSchema {
   @Max(604_800_000)
   ALERT_DELIVERY_MAX_AGE_MS: number = 86_400_000;
 
+  /**
+   * How often the gateway's own machine's logs go into the team ledger (spawned bridge only);
+   * 0: never.
+   */
+  @Int()
+  @IsInt()
+  @Min(0)
+  @Max(86_400_000)
+  TEAM_LOCAL_LEDGER_INTERVAL_MS: number = 60_000;
+
   /** How often the usage is checked for alerts when nothing else asked for it. */
   @Int()
   @IsInt()

@@ -148,6 +148,9 @@ export function loadConfig(
       checkIntervalMs: env.ALERT_CHECK_INTERVAL_MS,
       deliveryMaxAgeMs: env.ALERT_DELIVERY_MAX_AGE_MS,
     }),
+    team: Object.freeze({
+      localLedgerIntervalMs: env.TEAM_LOCAL_LEDGER_INTERVAL_MS,
+    }),
     rateLimit: Object.freeze({
       readsPerMin: env.RATE_LIMIT_READS_PER_MIN,
       writesPerMin: env.RATE_LIMIT_WRITES_PER_MIN,

@@ -5,6 +5,7 @@ import { LimitsModule } from '../limits/limits.module';
 import { MembersModule } from './members/members.module';
 import { TeamSummary } from './reports/team-summary';
 import { BudgetsService } from './budgets/budgets.service';
+import { LocalLedgerFeed } from './local-ledger-feed';
 import { TeamBudgetsController } from './team-budgets.controller';
 import { TeamMembersController } from './team-members.controller';
 import { UsageEntriesController } from './usage-entries.controller';
@@ -26,7 +27,15 @@ import { OtlpReceiver } from './otlp/otlp-receiver';
     TeamUsageController,
     TeamBudgetsController,
   ],
-  providers: [LedgerStore, LedgerService, TeamReports, TeamSummary, OtlpReceiver, BudgetsService],
+  providers: [
+    LedgerStore,
+    LedgerService,
+    TeamReports,
+    TeamSummary,
+    OtlpReceiver,
+    BudgetsService,
+    LocalLedgerFeed,
+  ],
   exports: [BudgetsService],
 })
 export class TeamModule {}

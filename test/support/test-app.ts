@@ -22,6 +22,8 @@ export const BASE_TEST_ENV: Readonly<Record<string, string>> = {
   // Suites fire hundreds of requests a second from one address; the limits have their own suite.
   RATE_LIMIT_READS_PER_MIN: '1000000',
   RATE_LIMIT_WRITES_PER_MIN: '1000000',
+  // This machine's logs into the team ledger: its own suite turns it on.
+  TEAM_LOCAL_LEDGER_INTERVAL_MS: '0',
 };
 
 /**
