@@ -246,7 +246,7 @@ describeInBrowser(
       // A row opens its payload.
       await page.click(`[data-event-id="${id}"]`);
       expect(await page.textContent('[data-test=payload]')).toContain(marker);
-    });
+    }, 60_000);
 
     it('says where the numbers come from when the bridge dies, then is live again', async () => {
       const status = (await (await fetch(`${url}/api/usage/bridge/status`)).json()) as {
