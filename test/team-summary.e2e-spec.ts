@@ -169,6 +169,29 @@ describe('the team summary', () => {
     expect(alice.today.total_tokens).toBe(1_120);
   });
 
+  it("a member's status line and limits are its own ledger rows, not the gateway machine's", async () => {
+    const alice = { authorization: `Bearer ${tokens.alice}` };
+    const line = await call('GET', '/api/usage/statusline?session_id=alice-session', alice);
+    expect(line.status).toBe(200);
+    expect(line.json).toMatchObject({
+      session: { session_id: 'alice-session', found: false, total_tokens: 0 },
+      today: { date: '2026-11-26', total_tokens: 120 },
+      block: {
+        total_tokens: 120,
+        start_time: '2026-11-26T13:00:00.000Z',
+        end_time: '2026-11-26T18:00:00.000Z',
+        minutes_left: 220,
+      },
+      official: { five_hour: { used_percentage: 42 } },
+    });
+    const limits = await call('GET', '/api/usage/limits', alice);
+    const fiveHour = (
+      limits.json.windows as { window: string; ours: { total_tokens: number } }[]
+    ).find((w) => w.window === 'five_hour');
+    // The official window 13:00–18:00 holds alice's requests of 13:05 and 14:10.
+    expect(fiveHour?.ours.total_tokens).toBe(120);
+  });
+
   it('a member may read it; a bad parameter is a listed problem', async () => {
     const asMember = await call('GET', '/api/team/usage', {
       authorization: `Bearer ${tokens.carol}`,

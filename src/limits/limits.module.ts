@@ -6,13 +6,14 @@ import { LimitObservation } from './limit-observation.entity';
 import { LimitsController } from './limits.controller';
 import { LimitsService } from './limits.service';
 import { LimitsStore } from './limits.store';
+import { MemberFigures } from './member-figures';
 import { StatuslineService } from './statusline.service';
 
 /** Claude Code's official limits and the status line that brings them. */
 @Module({
   imports: [BridgeModule, UsageModule, TypeOrmModule.forFeature([LimitObservation])],
   controllers: [LimitsController],
-  providers: [LimitsService, LimitsStore, StatuslineService],
+  providers: [LimitsService, LimitsStore, StatuslineService, MemberFigures],
   exports: [LimitsService],
 })
 export class LimitsModule {}

@@ -20,6 +20,7 @@ import {
   type LimitsObservedEvent,
 } from './limits.events';
 import { type Calibration, calibrate, project, WINDOW_MS } from './limits.math';
+import { MemberFigures } from './member-figures';
 import { LimitsStore } from './limits.store';
 
 /** The single user's figures, until members exist. */
@@ -49,6 +50,7 @@ export class LimitsService implements OnApplicationBootstrap {
     private readonly events: EventEmitter2,
     private readonly jobs: PeriodicJobs,
     private readonly config: AppConfig,
+    private readonly memberFigures: MemberFigures,
     @Inject(CLOCK) private readonly now: Clock,
   ) {}
 
@@ -133,7 +135,7 @@ export class LimitsService implements OnApplicationBootstrap {
 
   async limits(member = LOCAL_MEMBER): Promise<LimitsDto> {
     const now = this.now();
-    const costPerHour = await this.burnRate();
+    const costPerHour = await this.burnRate(member);
     const windows: LimitWindowDto[] = [];
     for (const window of LIMIT_WINDOWS)
       windows.push(await this.window(member, window, now, costPerHour));
@@ -168,10 +170,13 @@ export class LimitsService implements OnApplicationBootstrap {
       return { ...empty, official: null, missing: 'never_seen' };
     if (!this.current(row, window, now)) return { ...empty, official: null, missing: 'expired' };
     const start = row.resetsAt - WINDOW_MS[window];
-    const [ours, sinceSeen] = (await this.sums([
-      [start, Math.max(start, now)],
-      [Math.min(row.seenAt, now), now],
-    ])) ?? [null, null];
+    const [ours, sinceSeen] = (await this.sums(
+      [
+        [start, Math.max(start, now)],
+        [Math.min(row.seenAt, now), now],
+      ],
+      member,
+    )) ?? [null, null];
     const calibration = await this.calibration(member, window, row);
     const inWindow = (await this.store.history(member, window, start, HISTORY_POINTS)).filter(
       (r) => r.resetsAt === row.resetsAt && r.usedPercentage !== null,
@@ -233,6 +238,7 @@ export class LimitsService implements OnApplicationBootstrap {
       rows.map(
         (r) => [(r.resetsAt as number) - WINDOW_MS[window], r.observedAt] as [number, number],
       ),
+      member,
     );
     if (!sums) return memo?.value ?? null; // the bridge is away: the last one, if any
     const value = calibrate(
@@ -247,7 +253,13 @@ export class LimitsService implements OnApplicationBootstrap {
   }
 
   /** Our usage inside each range, from the bridge; null when it cannot be asked now. */
-  private async sums(ranges: Array<[number, number]>): Promise<WindowUsageDto[] | null> {
+  private async sums(
+    ranges: Array<[number, number]>,
+    member: string,
+  ): Promise<WindowUsageDto[] | null> {
+    // A team member's usage is its ledger rows, wherever they came from; the single user's is the
+    // bridge's (this machine's logs).
+    if (member !== LOCAL_MEMBER) return this.memberFigures.windows(member, ranges);
     try {
       const { data } = await this.bridge.get<{ windows: WindowUsageDto[] }>('/usage/window', {
         ranges: ranges
@@ -262,7 +274,11 @@ export class LimitsService implements OnApplicationBootstrap {
   }
 
   /** Our current burn rate (USD per hour) from the active block, 0 without one. */
-  private async burnRate(): Promise<number> {
+  private async burnRate(member: string): Promise<number> {
+    if (member !== LOCAL_MEMBER)
+      return (
+        (await this.memberFigures.figures(member, undefined)).payload.burn_rate?.cost_per_hour ?? 0
+      );
     try {
       const { payload } = await this.usage.statsForPush({}, 300);
       return payload.current_session?.is_active ? (payload.burn_rate?.cost_per_hour ?? 0) : 0;

@@ -9,7 +9,8 @@ import type { SnapshotKind } from '../usage/usage-snapshot.entity';
 import { type RawQuery, SOURCE_RANK, type Sourced, UsageService } from '../usage/usage.service';
 import type { StatuslineInputDto } from './dto/limits.dto';
 import type { LimitObservation } from './limit-observation.entity';
-import { LimitsService } from './limits.service';
+import { LimitsService, LOCAL_MEMBER } from './limits.service';
+import { MemberFigures } from './member-figures';
 
 /**
  * Claude Code's status line (DESIGN §8): records the official figures it forwards, then answers
@@ -24,6 +25,7 @@ export class StatuslineService {
   constructor(
     private readonly usage: UsageService,
     private readonly limits: LimitsService,
+    private readonly members: MemberFigures,
     @Inject(CLOCK) private readonly now: Clock,
   ) {}
 
@@ -33,8 +35,9 @@ export class StatuslineService {
     input?: StatuslineInputDto,
   ): Promise<Sourced<StatuslineDto>> {
     const recorded = input?.rate_limits ? await this.limits.observe(member, input) : {};
+    // A team member's figures are its ledger rows; the single user's, this machine's logs.
     const [figures, official] = await Promise.all([
-      this.figures(sessionId),
+      member === LOCAL_MEMBER ? this.figures(sessionId) : this.members.figures(member, sessionId),
       this.limits.official(member, recorded),
     ]);
     const now = this.now();

@@ -6,7 +6,7 @@ import { DatabaseWrites } from '../../database/database-writes';
 import { localDay } from '../../usage/usage.service';
 import { BudgetDto, type CreateBudgetDto } from '../dto/team-budget.dto';
 import { weekStart } from '../reports/team-reports';
-import { localMidnight } from '../reports/team-summary';
+import { localMidnight } from '../reports/member-block';
 import { type BudgetPeriod, TeamBudget, WHOLE_TEAM } from './team-budget.entity';
 
 /** Budgets a team may have. */
