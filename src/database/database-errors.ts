@@ -66,3 +66,14 @@ export function describeDatabaseError(error: unknown): string {
   const message = typeof e.message === 'string' ? e.message.split('\n')[0].slice(0, 120) : '';
   return typeof code === 'string' ? `${code}: ${message}` : message || 'unknown error';
 }
+
+/** A unique or primary key violation (another writer stored the same key first). */
+export function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: unknown; driverError?: { code?: unknown } };
+  const code = e.driverError?.code ?? e.code;
+  return (
+    code === '23505' ||
+    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
+}

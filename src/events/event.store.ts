@@ -13,7 +13,7 @@ import { HookEvent } from './hook-event.entity';
 import type { NormalizedHookEvent } from './hook-event.normalizer';
 import { DatabaseAvailability } from '../database/database-availability';
 import { DatabaseWrites } from '../database/database-writes';
-import { DatabaseUnavailableError } from '../database/database-errors';
+import { DatabaseUnavailableError, isUniqueViolation } from '../database/database-errors';
 
 /** An event to store: normalized, and the team member that sent it (if any). */
 export type EventToStore = NormalizedHookEvent & { readonly member?: string | null };
@@ -49,12 +49,6 @@ interface Waiting {
 
 /** Another instance stored the same key between our look-up and our insert: look again. */
 const MAX_KEY_RACE_RETRIES = 3;
-
-function isUniqueViolation(error: unknown): boolean {
-  const e = error as { code?: unknown; driverError?: { code?: unknown } };
-  const code = e.driverError?.code ?? e.code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
 
 /** Distinct values for the dashboard's filter menus are capped (newest first). */
 const FILTER_OPTIONS_LIMIT = 500;

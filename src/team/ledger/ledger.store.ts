@@ -2,8 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { DatabaseWrites } from '../../database/database-writes';
-import { chunks, isUniqueViolation, lockInOrder, placeholders } from './sql';
+import { isUniqueViolation } from '../../database/database-errors';
+import { chunks, lockInOrder, placeholders } from './sql';
 import { teamShard } from './usage-rollup.entity';
+import type { UsageCounts } from './usage-counts';
 import { type EntrySource, UsageEntry } from './usage-entry.entity';
 
 /** One request as a way in hands it over (the ledger row without its key hash and times). */
@@ -181,19 +183,9 @@ function inList(params: unknown[], values: readonly unknown[], postgres: boolean
 
 type RowLike = Pick<
   UsageEntry,
-  | 'member'
-  | 'machine'
-  | 'model'
-  | 'project'
-  | 'projectPath'
-  | 'sessionId'
-  | 'ts'
-  | 'inputTokens'
-  | 'outputTokens'
-  | 'cacheCreationTokens'
-  | 'cacheReadTokens'
-  | 'costUsd'
->;
+  'member' | 'machine' | 'model' | 'project' | 'projectPath' | 'sessionId' | 'ts'
+> &
+  UsageCounts;
 
 /**
  * Writes the ledger: each request once (DESIGN.md §9), its roll-ups in the same transaction. On
@@ -252,12 +244,16 @@ export class LedgerStore {
   /** One transaction for the batch's callers; each gets its own inputs' outcome. */
   private async commit(batch: readonly Waiting[]): Promise<void> {
     const inputs = batch.flatMap((w) => w.inputs);
+    // Each input's key hash, once (retries and the callers' outcomes use the same ones).
+    const keys = inputs.map((input) => entryKeyHash(input.key));
     const receivedAt = Math.max(...batch.map((w) => w.receivedAt));
     try {
       let outcome: Outcome | undefined;
       for (let attempt = 0; outcome === undefined; attempt++) {
         try {
-          outcome = await this.writes.transaction((m) => this.ingestIn(m, inputs, receivedAt));
+          outcome = await this.writes.transaction((m) =>
+            this.ingestIn(m, inputs, keys, receivedAt),
+          );
         } catch (error) {
           if (!isUniqueViolation(error) || attempt >= MAX_RACE_RETRIES) throw error;
         }
@@ -265,11 +261,12 @@ export class LedgerStore {
       // Each stored key and each replacement counts for the first caller that brought it.
       const claimed = new Set<string>();
       const credited = new Set<string>();
+      let at = 0;
       for (const waiting of batch) {
         let accepted = 0;
         let superseded = 0;
         for (const input of waiting.inputs) {
-          const hash = entryKeyHash(input.key);
+          const hash = keys[at++];
           if (!outcome.inserted.has(hash) || claimed.has(hash)) continue;
           claimed.add(hash);
           accepted++;
@@ -290,15 +287,15 @@ export class LedgerStore {
   private async ingestIn(
     m: EntityManager,
     inputs: readonly LedgerInput[],
+    keys: readonly string[],
     receivedAt: number,
   ): Promise<Outcome> {
     const postgres = m.connection.options.type === 'postgres';
     // One per key (the first), in key order: concurrent batches lock and write in one order.
     const byKey = new Map<string, LedgerInput>();
-    for (const input of inputs) {
-      const hash = entryKeyHash(input.key);
-      if (!byKey.has(hash)) byKey.set(hash, input);
-    }
+    inputs.forEach((input, i) => {
+      if (!byKey.has(keys[i])) byKey.set(keys[i], input);
+    });
     const hashes = [...byKey.keys()].sort();
     const requestIds = [
       ...new Set(inputs.map((i) => i.requestId).filter((r): r is string => r !== null)),

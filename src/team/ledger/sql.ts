@@ -35,14 +35,3 @@ export async function lockInOrder(
     [keys],
   );
 }
-
-/** A unique or primary key violation (another writer stored the same key first). */
-export function isUniqueViolation(error: unknown): boolean {
-  const e = error as { code?: unknown; driverError?: { code?: unknown } };
-  const code = e.driverError?.code ?? e.code;
-  return (
-    code === '23505' ||
-    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
-    code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
-  );
-}

@@ -1,5 +1,6 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
-import { bigintNumber, epochMs } from '../../database/epoch-ms.transformer';
+import { epochMs } from '../../database/epoch-ms.transformer';
+import { UsageCounts } from './usage-counts';
 
 /** How an entry reached the ledger (DESIGN.md §9). */
 export const ENTRY_SOURCES = ['push', 'otlp', 'local'] as const;
@@ -57,21 +58,9 @@ export class UsageEntry {
   @Column({ type: 'bigint', transformer: epochMs })
   ts!: number;
 
-  @Column({ name: 'input_tokens', type: 'bigint', transformer: bigintNumber })
-  inputTokens!: number;
-
-  @Column({ name: 'output_tokens', type: 'bigint', transformer: bigintNumber })
-  outputTokens!: number;
-
-  @Column({ name: 'cache_creation_tokens', type: 'bigint', transformer: bigintNumber })
-  cacheCreationTokens!: number;
-
-  @Column({ name: 'cache_read_tokens', type: 'bigint', transformer: bigintNumber })
-  cacheReadTokens!: number;
-
-  /** Our price table's cost (ccusage's: a log line's own `costUSD` when it has one). */
-  @Column({ name: 'cost_usd', type: 'double precision' })
-  costUsd!: number;
+  /** The four counts and our price table's cost (ccusage's: a line's own `costUSD` if any). */
+  @Column(() => UsageCounts, { prefix: false })
+  counts!: UsageCounts;
 
   /** Claude Code's own figure (OTLP `cost_usd`), kept beside ours. */
   @Column({ name: 'reported_cost_usd', type: 'double precision', nullable: true })

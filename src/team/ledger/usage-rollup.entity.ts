@@ -1,5 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { bigintNumber, epochMs } from '../../database/epoch-ms.transformer';
+import { epochMs } from '../../database/epoch-ms.transformer';
+import { UsageSums } from './usage-counts';
 
 /**
  * The ledger's sums per quarter hour × member × machine × model × project, kept in the same
@@ -25,23 +26,8 @@ export class UsageRollup {
   @PrimaryColumn({ type: 'varchar', length: 255 })
   project!: string;
 
-  @Column({ name: 'input_tokens', type: 'bigint', transformer: bigintNumber })
-  inputTokens!: number;
-
-  @Column({ name: 'output_tokens', type: 'bigint', transformer: bigintNumber })
-  outputTokens!: number;
-
-  @Column({ name: 'cache_creation_tokens', type: 'bigint', transformer: bigintNumber })
-  cacheCreationTokens!: number;
-
-  @Column({ name: 'cache_read_tokens', type: 'bigint', transformer: bigintNumber })
-  cacheReadTokens!: number;
-
-  @Column({ name: 'cost_usd', type: 'double precision' })
-  costUsd!: number;
-
-  @Column({ type: 'integer' })
-  entries!: number;
+  @Column(() => UsageSums, { prefix: false })
+  sums!: UsageSums;
 }
 
 /** The ledger's sums per ccusage session (project path + session id) × member × machine × model. */
@@ -65,23 +51,8 @@ export class UsageSessionRollup {
   @Column({ type: 'varchar', length: 255 })
   project!: string;
 
-  @Column({ name: 'input_tokens', type: 'bigint', transformer: bigintNumber })
-  inputTokens!: number;
-
-  @Column({ name: 'output_tokens', type: 'bigint', transformer: bigintNumber })
-  outputTokens!: number;
-
-  @Column({ name: 'cache_creation_tokens', type: 'bigint', transformer: bigintNumber })
-  cacheCreationTokens!: number;
-
-  @Column({ name: 'cache_read_tokens', type: 'bigint', transformer: bigintNumber })
-  cacheReadTokens!: number;
-
-  @Column({ name: 'cost_usd', type: 'double precision' })
-  costUsd!: number;
-
-  @Column({ type: 'integer' })
-  entries!: number;
+  @Column(() => UsageSums, { prefix: false })
+  sums!: UsageSums;
 
   /** The session's latest entry of this model (epoch ms): its last activity is the latest of these. */
   @Column({ name: 'last_ts', type: 'bigint', transformer: epochMs })
@@ -109,23 +80,8 @@ export class UsageTeamRollup {
   @PrimaryColumn({ type: 'smallint' })
   shard!: number;
 
-  @Column({ name: 'input_tokens', type: 'bigint', transformer: bigintNumber })
-  inputTokens!: number;
-
-  @Column({ name: 'output_tokens', type: 'bigint', transformer: bigintNumber })
-  outputTokens!: number;
-
-  @Column({ name: 'cache_creation_tokens', type: 'bigint', transformer: bigintNumber })
-  cacheCreationTokens!: number;
-
-  @Column({ name: 'cache_read_tokens', type: 'bigint', transformer: bigintNumber })
-  cacheReadTokens!: number;
-
-  @Column({ name: 'cost_usd', type: 'double precision' })
-  costUsd!: number;
-
-  @Column({ type: 'integer' })
-  entries!: number;
+  @Column(() => UsageSums, { prefix: false })
+  sums!: UsageSums;
 }
 
 /** Each member's latest request (the team summary's last activity, without scanning the ledger). */
