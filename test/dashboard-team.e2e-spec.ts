@@ -141,7 +141,10 @@ describeInBrowser('the Team view in Chromium, against the built gateway', () => 
     );
     await page.emulateMedia({ colorScheme: 'light' });
     await page.screenshot({ path: join(SHOTS, 'team-1440x900-light.png'), fullPage: true });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({ path: join(SHOTS, 'team-1440x900-dark.png'), fullPage: true });
     await page.setViewportSize({ width: 375, height: 812 });
+    await page.screenshot({ path: join(SHOTS, 'team-375x812-dark.png') });
     const overflow = await page.evaluate<number>(
       'document.documentElement.scrollWidth - window.innerWidth',
     );
