@@ -1,20 +1,21 @@
 import {
+  Inject,
   Injectable,
   Logger,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { plainToInstance } from 'class-transformer';
-import { validate } from 'class-validator';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { PeriodicJobs } from '../cluster/periodic-jobs';
+import { CLOCK, type Clock } from '../common/clock';
+import { ValidationFailedException } from '../common/validation.exception';
 import { AppConfig } from '../config/app-config';
 import { LOCAL_MEMBER } from '../limits/limits.service';
-import { PushEntriesDto } from './dto/usage-entries.dto';
+import { checkPushEntries, type PushEntries } from './dto/push-entries.check';
 import { LedgerService } from './ledger/ledger.service';
 
 /** A run longer than this is stopped (the next one goes on from the last stored batch). */
@@ -40,6 +41,7 @@ export class LocalLedgerFeed implements OnApplicationBootstrap, OnApplicationShu
     private readonly config: AppConfig,
     private readonly ledger: LedgerService,
     private readonly jobs: PeriodicJobs,
+    @Inject(CLOCK) private readonly now: Clock,
   ) {}
 
   get enabled(): boolean {
@@ -116,12 +118,16 @@ export class LocalLedgerFeed implements OnApplicationBootstrap, OnApplicationShu
     line: string,
   ): Promise<{ accepted: number; duplicates: number; superseded: number } | { error: string }> {
     try {
-      const body = plainToInstance(PushEntriesDto, {
-        ...(JSON.parse(line) as object),
-        member: LOCAL_MEMBER,
-      });
-      const errors = await validate(body, { whitelist: true, forbidNonWhitelisted: true });
-      if (errors.length) return { error: `invalid batch: ${errors.length} bad entries` };
+      let body: PushEntries;
+      try {
+        body = checkPushEntries(
+          { ...(JSON.parse(line) as object), member: LOCAL_MEMBER },
+          this.now(),
+        );
+      } catch (error) {
+        if (!(error instanceof ValidationFailedException)) throw error;
+        return { error: `invalid batch: ${error.fieldErrors.length} bad fields` };
+      }
       const result = await this.ledger.push(undefined, body);
       return {
         accepted: result.accepted,

@@ -1,7 +1,8 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Caller, Roles } from '../auth/auth.guard';
 import type { Principal } from '../auth/authenticator';
+import { type PushEntries, PushEntriesPipe } from './dto/push-entries.check';
 import { MAX_ENTRIES_PER_PUSH, PushEntriesDto, PushResultDto } from './dto/usage-entries.dto';
 import { LedgerService } from './ledger/ledger.service';
 
@@ -17,8 +18,12 @@ export class UsageEntriesController {
     summary: 'Push usage-log entries into the team ledger (what `usage-gateway-hook push` sends)',
     description: `At most ${MAX_ENTRIES_PER_PUSH} entries per request; \`Content-Encoding: gzip\` accepted. Each request counts once (message id + request id, else machine + file + offset): a resend, a synced folder or the OTLP row of the same request is not counted again. A member token pushes as its member.`,
   })
+  @ApiBody({ type: PushEntriesDto })
   @ApiOkResponse({ type: PushResultDto })
-  push(@Body() body: PushEntriesDto, @Caller() caller?: Principal): Promise<PushResultDto> {
+  push(
+    @Body(PushEntriesPipe) body: PushEntries,
+    @Caller() caller?: Principal,
+  ): Promise<PushResultDto> {
     return this.ledger.push(caller, body);
   }
 }

@@ -2,7 +2,8 @@ import { ForbiddenException, Inject, Injectable, OnModuleInit } from '@nestjs/co
 import type { Principal } from '../../auth/authenticator';
 import { CLOCK, type Clock } from '../../common/clock';
 import { LOCAL_MEMBER } from '../../limits/limits.service';
-import type { PushEntriesDto, PushResultDto } from '../dto/usage-entries.dto';
+import type { PushEntries } from '../dto/push-entries.check';
+import type { PushResultDto } from '../dto/usage-entries.dto';
 import type { OtlpApiRequest } from '../otlp/otlp-receiver';
 import { type LedgerInput, LedgerStore } from './ledger.store';
 import { PriceTable } from './price-table';
@@ -42,7 +43,7 @@ export class LedgerService implements OnModuleInit {
     return claimed ?? caller?.member?.name ?? LOCAL_MEMBER;
   }
 
-  async push(caller: Principal | undefined, body: PushEntriesDto): Promise<PushResultDto> {
+  async push(caller: Principal | undefined, body: PushEntries): Promise<PushResultDto> {
     const member = LedgerService.writer(caller, body.member);
     const now = this.now();
     const inputs = body.entries.map((entry): LedgerInput => {
