@@ -2,7 +2,7 @@ import { ConflictException, Inject, Injectable, NotFoundException } from '@nestj
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { IsNull, type Repository } from 'typeorm';
+import { IsNull, Not, type Repository } from 'typeorm';
 import { CLOCK, type Clock } from '../../common/clock';
 import { DatabaseWrites } from '../../database/database-writes';
 import { TeamMember } from './team-member.entity';
@@ -15,22 +15,35 @@ export interface MemberRef {
 }
 
 /**
- * A revoked token stops working on this instance at once and on the others within this time
- * (each keeps what it looked up this long, so a burst of OTLP exports costs one query).
+ * A revoked token stops working on this instance at once and on the others within this time:
+ * a lookup answered from the cache first makes sure the team's revocations were counted at
+ * most this long ago (one `count(*)`, shared by every request of those 5 s).
  */
 export const MEMBER_CACHE_TTL_MS = 5_000;
+/** How long a known token or name is kept (revocations evict it sooner, see above). */
+const KNOWN_TTL_MS = 10 * 60_000;
 /** Members a team may have (a number with a test, like every limit). */
 export const MAX_MEMBERS = 10_000;
 
-const NONE = Symbol('no member');
+/** A cache entry: the member, or none (an unknown token or name) as of `at`. */
+interface Looked {
+  readonly ref: MemberRef | undefined;
+  readonly at: number;
+}
 
 /** The team's members: issuing, listing and revoking tokens, and resolving a credential to a member. */
 @Injectable()
 export class MemberDirectory {
-  private readonly cache = new LRUCache<string, MemberRef | typeof NONE>({
+  private readonly cache = new LRUCache<string, Looked>({
     max: 20_000,
-    ttl: MEMBER_CACHE_TTL_MS,
+    ttl: KNOWN_TTL_MS,
   });
+  /** Revoked members counted at the last sweep (revocation is for good: the count only grows). */
+  private revoked = -1;
+  private sweptAt = -Infinity;
+  private sweeping: Promise<void> | undefined;
+  /** Elapsed time (monotonic, not the injectable wall clock): what cache ages are measured in. */
+  protected elapsed = (): number => performance.now();
 
   constructor(
     @InjectRepository(TeamMember) private readonly rows: Repository<TeamMember>,
@@ -75,6 +88,7 @@ export class MemberDirectory {
     }
     this.cache.delete(`token:${member.tokenHash}`);
     this.cache.delete(`name:${member.name}`);
+    this.cache.delete(`name:${member.id}`);
     return member;
   }
 
@@ -108,11 +122,43 @@ export class MemberDirectory {
     key: string,
     load: () => Promise<TeamMember | null>,
   ): Promise<MemberRef | undefined> {
+    if (this.elapsed() - this.sweptAt >= MEMBER_CACHE_TTL_MS) await this.sweep();
     const hit = this.cache.get(key);
-    if (hit !== undefined) return hit === NONE ? undefined : hit;
+    // An unknown token or name is asked again after MEMBER_CACHE_TTL_MS (a member created since).
+    if (hit && (hit.ref || this.elapsed() - hit.at < MEMBER_CACHE_TTL_MS)) return hit.ref;
+    const at = this.elapsed();
     const row = await load();
     const ref = row ? { id: row.id, name: row.name } : undefined;
-    this.cache.set(key, ref ?? NONE);
+    this.cache.set(key, { ref, at });
     return ref;
+  }
+
+  /**
+   * Evicts the members revoked on any instance since the last sweep: one count, and the revoked
+   * rows only when it changed. Concurrent lookups share one sweep.
+   */
+  private sweep(): Promise<void> {
+    this.sweeping ??= (async () => {
+      const startedAt = this.elapsed();
+      try {
+        const revoked = await this.rows.count({ where: { revokedAt: Not(IsNull()) } });
+        if (revoked !== this.revoked) {
+          const rows = await this.rows.find({
+            select: { id: true, name: true, tokenHash: true },
+            where: { revokedAt: Not(IsNull()) },
+          });
+          for (const row of rows) {
+            this.cache.delete(`token:${row.tokenHash}`);
+            this.cache.delete(`name:${row.name}`);
+            this.cache.delete(`name:${row.id}`);
+          }
+          this.revoked = revoked;
+        }
+        this.sweptAt = startedAt;
+      } finally {
+        this.sweeping = undefined;
+      }
+    })();
+    return this.sweeping;
   }
 }
