@@ -105,7 +105,11 @@ export class UsageConfigStore {
         updatedAt: now,
       });
       const previous = current && repo.create({ ...current });
-      await repo.save(row);
+      // The first change INSERTs (save() would look again and UPDATE a row another instance
+      // inserted meanwhile — with this change's defaults over that one's fields): a concurrent
+      // first change breaks the key instead, and this one runs again on the locked row.
+      if (current) await repo.save(row);
+      else await repo.insert(row);
       return { config: toDto(row), pendingPush: true, previous };
     });
   }
