@@ -300,29 +300,32 @@ export class LedgerStore {
     const requestIds = [
       ...new Set(inputs.map((i) => i.requestId).filter((r): r is string => r !== null)),
     ].sort();
+    const requestSet = new Set(requestIds);
     await lockInOrder(m, REQUEST_LOCK_SPACE, requestIds);
     // What is stored already, in one read: these keys, and rows of these request ids (a pushed
     // line replaces an OTLP row; an OTLP row is not stored beside a pushed or local line).
     const known = new Set<string>();
-    const sameRequest: StoredRow[] = [];
-    for (const chunk of chunks(hashes, 500)) {
+    const sameRequest = new Map<number, StoredRow>();
+    const keyChunks = chunks(hashes, 500);
+    const requestChunks = chunks(requestIds, 500);
+    for (let i = 0; i < Math.max(keyChunks.length, requestChunks.length); i++) {
       const params: unknown[] = [];
+      const where = [
+        ...(keyChunks[i] ? [`entry_key ${inList(params, keyChunks[i], postgres)}`] : []),
+        ...(requestChunks[i] ? [`request_id ${inList(params, requestChunks[i], postgres)}`] : []),
+      ];
       const found = (await m.query(
-        `SELECT ${STORED_COLUMNS} FROM usage_entries WHERE entry_key ${inList(params, chunk, postgres)}`,
+        `SELECT ${STORED_COLUMNS} FROM usage_entries WHERE ${where.join(' OR ')}`,
         params,
       )) as RawRow[];
-      for (const row of found) known.add(row.entry_key);
-    }
-    for (const chunk of chunks(requestIds, 500)) {
-      const params: unknown[] = [];
-      const found = (await m.query(
-        `SELECT ${STORED_COLUMNS} FROM usage_entries WHERE request_id ${inList(params, chunk, postgres)}`,
-        params,
-      )) as RawRow[];
-      sameRequest.push(...found.map(storedRow));
+      for (const row of found) {
+        if (byKey.has(row.entry_key)) known.add(row.entry_key);
+        if (row.request_id !== null && requestSet.has(row.request_id))
+          sameRequest.set(Number(row.id), storedRow(row));
+      }
     }
     const logged = new Set(
-      sameRequest.filter((row) => row.source !== 'otlp').map((row) => row.requestId),
+      [...sameRequest.values()].filter((row) => row.source !== 'otlp').map((row) => row.requestId),
     );
     for (const hash of hashes) {
       const input = byKey.get(hash)!;
@@ -338,7 +341,7 @@ export class LedgerStore {
         continue;
       fresh.push({ ...input, entryKey: hash });
     }
-    const superseded = sameRequest.filter(
+    const superseded = [...sameRequest.values()].filter(
       (row) => row.source === 'otlp' && row.requestId !== null && logged.has(row.requestId),
     );
     for (const chunk of chunks(fresh, CHUNK)) {
