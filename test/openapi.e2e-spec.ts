@@ -63,4 +63,24 @@ describe('the OpenAPI document', () => {
       }
     }
   });
+
+  it('documents the limits the API enforces: a budget above $0, a push body of ≤ 1000 entries', async () => {
+    const doc = (await (await fetch(`${running.url}/docs-json`)).json()) as {
+      paths: Record<
+        string,
+        Record<string, { requestBody?: { content: Record<string, { schema: { $ref?: string } }> } }>
+      >;
+      components: {
+        schemas: Record<string, { properties: Record<string, Record<string, unknown>> }>;
+      };
+    };
+    const usd = doc.components.schemas.CreateBudgetDto.properties.usd;
+    expect(usd).toMatchObject({ minimum: 0, exclusiveMinimum: true });
+    const push = doc.paths['/api/usage/entries'].post.requestBody?.content['application/json'];
+    expect(push?.schema.$ref).toBe('#/components/schemas/PushEntriesDto');
+    expect(doc.components.schemas.PushEntriesDto.properties.entries).toMatchObject({
+      maxItems: 1000,
+      minItems: 1,
+    });
+  });
 });

@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import {
   IsIn,
   IsNumber,
@@ -50,6 +51,8 @@ export class CreateBudgetDto {
   period!: BudgetPeriod;
 
   /** USD per period (our price table's cost), more than 0. */
+  // The Swagger plugin reads @IsPositive as `minimum: 1`; a budget of $0.50 is valid.
+  @ApiProperty({ minimum: 0, exclusiveMinimum: true, maximum: MAX_BUDGET_USD })
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @IsPositive({ message: 'usd must be more than 0' })
   @Max(MAX_BUDGET_USD)

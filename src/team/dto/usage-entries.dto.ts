@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -155,6 +156,7 @@ export class PushEntriesDto {
   @Matches(MEMBER_NAME, { message: `member: ${MEMBER_NAME_RULE}` })
   member?: string;
 
+  @ApiProperty({ type: [PushedEntryDto], minItems: 1, maxItems: MAX_ENTRIES_PER_PUSH })
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_ENTRIES_PER_PUSH)
