@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ccusage,
+  expectSameDailyMonthlySessions,
   expectSameRows,
   expectSameTotals,
   type Json,
@@ -59,31 +60,12 @@ describe('usage reports equal ccusage 18.0.11, row by row', () => {
         sessions: await report('sessions', { timezone: zone }),
       };
       expect((ours.daily.daily as OurRow[]).length).toBeGreaterThan(40);
-      expectSameRows(
-        ours.daily.daily as OurRow[],
-        daily.daily as TheirRow[],
-        (r) => String(r.date),
-        (r) => String(r.date),
-      );
+      expectSameDailyMonthlySessions(ours, { daily, monthly, sessions });
       expectSameRows(
         ours.weekly.weekly as OurRow[],
         weekly.weekly as TheirRow[],
         (r) => String(r.week),
         (r) => String(r.week),
-      );
-      expectSameRows(
-        ours.monthly.monthly as OurRow[],
-        monthly.monthly as TheirRow[],
-        (r) => String(r.month),
-        (r) => String(r.month),
-      );
-      const sessionKey = (path: unknown, id: unknown, last: unknown) =>
-        `${String(path)} ${String(id)} ${String(last)}`;
-      expectSameRows(
-        ours.sessions.sessions as OurRow[],
-        sessions.sessions as TheirRow[],
-        (r) => sessionKey(r.project_path, r.session_id, r.last_activity),
-        (r) => sessionKey(r.projectPath, r.sessionId, r.lastActivity),
       );
       for (const kind of ['daily', 'weekly', 'monthly', 'sessions'] as const)
         expectSameTotals(

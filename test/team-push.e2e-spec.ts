@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ccusage,
-  expectSameRows,
+  expectSameDailyMonthlySessions,
   expectSameTotals,
   type Json,
   type OurRow,
@@ -163,26 +163,7 @@ describe('log push into the team ledger', () => {
           sessions: await report('sessions', { timezone: zone }),
         };
         expect((ours.daily.daily as OurRow[]).length).toBeGreaterThan(40);
-        expectSameRows(
-          ours.daily.daily as OurRow[],
-          daily.daily as TheirRow[],
-          (r) => String(r.date),
-          (r) => String(r.date),
-        );
-        expectSameRows(
-          ours.monthly.monthly as OurRow[],
-          monthly.monthly as TheirRow[],
-          (r) => String(r.month),
-          (r) => String(r.month),
-        );
-        const sessionKey = (path: unknown, id: unknown, last: unknown) =>
-          `${String(path)} ${String(id)} ${String(last)}`;
-        expectSameRows(
-          ours.sessions.sessions as OurRow[],
-          sessions.sessions as TheirRow[],
-          (r) => sessionKey(r.project_path, r.session_id, r.last_activity),
-          (r) => sessionKey(r.projectPath, r.sessionId, r.lastActivity),
-        );
+        expectSameDailyMonthlySessions(ours, { daily, monthly, sessions });
         // Weeks (from Monday): ccusage's daily rows summed per week.
         const weeks = new Map<string, { tokens: number; cost: number }>();
         for (const row of daily.daily as TheirRow[]) {

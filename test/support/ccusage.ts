@@ -136,3 +136,33 @@ export function expectSameTotals(ours: Json, theirs: Json) {
   ]);
   expect(Math.abs(o.cost_usd - t.totalCost)).toBeLessThan(1e-6);
 }
+
+/**
+ * Our daily, monthly and sessions reports against ccusage's (`daily`, `monthly`, `session`), row
+ * by row: days by date, months by month, sessions by project path, session and last activity.
+ */
+export function expectSameDailyMonthlySessions(
+  ours: { daily: Json; monthly: Json; sessions: Json },
+  theirs: { daily: Json; monthly: Json; sessions: Json },
+) {
+  expectSameRows(
+    ours.daily.daily as OurRow[],
+    theirs.daily.daily as TheirRow[],
+    (r) => String(r.date),
+    (r) => String(r.date),
+  );
+  expectSameRows(
+    ours.monthly.monthly as OurRow[],
+    theirs.monthly.monthly as TheirRow[],
+    (r) => String(r.month),
+    (r) => String(r.month),
+  );
+  const sessionKey = (path: unknown, id: unknown, last: unknown) =>
+    `${String(path)} ${String(id)} ${String(last)}`;
+  expectSameRows(
+    ours.sessions.sessions as OurRow[],
+    theirs.sessions.sessions as TheirRow[],
+    (r) => sessionKey(r.project_path, r.session_id, r.last_activity),
+    (r) => sessionKey(r.projectPath, r.sessionId, r.lastActivity),
+  );
+}
