@@ -530,17 +530,22 @@ async function main() {
         ON CONFLICT (member, machine, project_path, session_id, model) DO UPDATE SET
           ${addUp('usage_session_rollups')}, last_ts = GREATEST(usage_session_rollups.last_ts, excluded.last_ts)`);
       await client.query(`
-        INSERT INTO usage_member_activity (member, last_ts) SELECT member, max(ts) ${seeded} GROUP BY 1
-        ON CONFLICT (member) DO UPDATE SET last_ts = GREATEST(usage_member_activity.last_ts, excluded.last_ts)`);
+        INSERT INTO usage_member_rollups (quarter, member, model, input_tokens, output_tokens,
+          cache_creation_tokens, cache_read_tokens, cost_usd, entries)
+        SELECT ts / 900000, member, model, ${sums} ${seeded} GROUP BY 1, 2, 3
+        ON CONFLICT (quarter, member, model) DO UPDATE SET ${addUp('usage_member_rollups')}`);
+      await client.query(`
+        INSERT INTO usage_machine_activity (member, machine, last_ts) SELECT member, machine, max(ts) ${seeded} GROUP BY 1, 2
+        ON CONFLICT (member, machine) DO UPDATE SET last_ts = GREATEST(usage_machine_activity.last_ts, excluded.last_ts)`);
       await client.query('ANALYZE');
     }
     const counts = (
       await client.query(
-        'SELECT (SELECT count(*) FROM usage_entries) AS e, (SELECT count(*) FROM usage_rollups) AS r, (SELECT count(*) FROM usage_team_rollups) AS t',
+        'SELECT (SELECT count(*) FROM usage_entries) AS e, (SELECT count(*) FROM usage_rollups) AS r, (SELECT count(*) FROM usage_member_rollups) AS mr, (SELECT count(*) FROM usage_team_rollups) AS t',
       )
-    ).rows[0] as { e: string; r: string; t: string };
+    ).rows[0] as { e: string; r: string; mr: string; t: string };
     console.log(
-      `\n(b) the team daily report over ${Number(counts.e).toLocaleString('en')} ledger rows (roll-ups: ${Number(counts.r).toLocaleString('en')} member rows, ${Number(counts.t).toLocaleString('en')} team rows; seeding took ${((performance.now() - seedStarted) / 1000).toFixed(0)} s)`,
+      `\n(b) the team daily report over ${Number(counts.e).toLocaleString('en')} ledger rows (roll-ups: ${Number(counts.r).toLocaleString('en')} full rows, ${Number(counts.mr).toLocaleString('en')} member rows, ${Number(counts.t).toLocaleString('en')} team rows; seeding took ${((performance.now() - seedStarted) / 1000).toFixed(0)} s)`,
     );
     const timeReport = async (
       url: string,

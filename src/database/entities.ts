@@ -5,7 +5,8 @@ import { LimitObservation } from '../limits/limit-observation.entity';
 import { TeamMember } from '../team/members/team-member.entity';
 import { UsageEntry } from '../team/ledger/usage-entry.entity';
 import {
-  UsageMemberActivity,
+  UsageMachineActivity,
+  UsageMemberRollup,
   UsageRollup,
   UsageSessionRollup,
   UsageTeamRollup,
@@ -31,7 +32,8 @@ export const ENTITIES = [
   UsageRollup,
   UsageSessionRollup,
   UsageTeamRollup,
-  UsageMemberActivity,
+  UsageMemberRollup,
+  UsageMachineActivity,
   UsageMetricMinute,
   OtlpPoint,
   OtlpSeries,

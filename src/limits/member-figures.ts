@@ -37,13 +37,13 @@ export class MemberFigures {
     const mark = (i: number) => (this.db.options.type === 'postgres' ? `$${i}` : '?');
     const [todayRow] = (await this.db.query(
       `SELECT SUM(cost_usd) AS cost, SUM(input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens) AS tokens ` +
-        `FROM usage_rollups WHERE member = ${mark(1)} AND quarter >= ${fromToday}`,
+        `FROM usage_member_rollups WHERE member = ${mark(1)} AND quarter >= ${fromToday}`,
       [member],
     )) as { cost: string | number | null; tokens: string | number | null }[];
     const quarters = (await this.db.query(
       `SELECT member, quarter, SUM(input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens) AS tokens, ` +
         `SUM(input_tokens + output_tokens) AS limit_tokens, SUM(cost_usd) AS cost ` +
-        `FROM usage_rollups WHERE member = ${mark(1)} AND quarter >= ${recent} GROUP BY member, quarter HAVING SUM(entries) > 0 ORDER BY quarter`,
+        `FROM usage_member_rollups WHERE member = ${mark(1)} AND quarter >= ${recent} GROUP BY member, quarter HAVING SUM(entries) > 0 ORDER BY quarter`,
       [member],
     )) as {
       member: string;
@@ -53,10 +53,11 @@ export class MemberFigures {
       cost: string | number;
     }[];
     const [last] = (await this.db.query(
-      `SELECT last_ts FROM usage_member_activity WHERE member = ${mark(1)}`,
+      `SELECT MAX(last_ts) AS last_ts FROM usage_machine_activity WHERE member = ${mark(1)}`,
       [member],
-    )) as { last_ts: string | number }[];
-    const block = currentBlock(quarters, last ? Number(last.last_ts) : undefined, now, undefined);
+    )) as { last_ts: string | number | null }[];
+    const lastTs = last?.last_ts == null ? undefined : Number(last.last_ts);
+    const block = currentBlock(quarters, lastTs, now, undefined);
     // The plan's measure: input + output tokens of the block's quarters.
     const blockStart = block ? Date.parse(block.start) / QUARTER_MS : Infinity;
     const limitTokens = quarters

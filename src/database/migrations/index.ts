@@ -9,6 +9,7 @@ import { TeamMembers1795000000007 } from './1795000000007-TeamMembers';
 import { UsageLedger1795000000008 } from './1795000000008-UsageLedger';
 import { OtlpMetrics1795000000009 } from './1795000000009-OtlpMetrics';
 import { TeamBudgets1795000000010 } from './1795000000010-TeamBudgets';
+import { MemberRollups1795000000011 } from './1795000000011-MemberRollups';
 
 /** Every migration, in order. Listed by class (not a glob) so they load the same under tsc, SWC and Vitest. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   UsageLedger1795000000008,
   OtlpMetrics1795000000009,
   TeamBudgets1795000000010,
+  MemberRollups1795000000011,
 ];

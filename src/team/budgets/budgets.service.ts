@@ -76,9 +76,11 @@ export class BudgetsService {
     const from = Math.floor(localMidnight(start, row.timezone) / QUARTER_MS);
     const postgres = this.db.options.type === 'postgres';
     const [sum] = (await (row.member === WHOLE_TEAM
-      ? this.db.query(`SELECT SUM(cost_usd) AS spent FROM usage_rollups WHERE quarter >= ${from}`)
+      ? this.db.query(
+          `SELECT SUM(cost_usd) AS spent FROM usage_team_rollups WHERE quarter >= ${from}`,
+        )
       : this.db.query(
-          `SELECT SUM(cost_usd) AS spent FROM usage_rollups WHERE quarter >= ${from} AND member = ${postgres ? '$1' : '?'}`,
+          `SELECT SUM(cost_usd) AS spent FROM usage_member_rollups WHERE member = ${postgres ? '$1' : '?'} AND quarter >= ${from}`,
           [row.member],
         ))) as { spent: string | number | null }[];
     return BudgetDto.from(row, start, Number(sum?.spent ?? 0));

@@ -88,8 +88,10 @@ const SUMS = [
 
 /**
  * The roll-ups kept in the ledger's transaction: per quarter hour × member × machine × model ×
- * project (filtered and grouped reports), per quarter hour × model (the whole team's report), per
- * ccusage session × member × machine × model (the sessions report, with its last activity).
+ * project (reports filtered or grouped by machine or project), per quarter hour × model (the
+ * whole team's report), per quarter hour × member × model (the summary, budgets, reports by
+ * member), per ccusage session × member × machine × model (the sessions report, with its last
+ * activity).
  */
 const ROLLUPS: readonly {
   table: string;
@@ -114,6 +116,11 @@ const ROLLUPS: readonly {
     table: 'usage_team_rollups',
     keys: ['quarter', 'model', 'shard'],
     key: (row) => [Math.floor(row.ts / QUARTER_MS), row.model, teamShard(row.member)],
+  },
+  {
+    table: 'usage_member_rollups',
+    keys: ['quarter', 'member', 'model'],
+    key: (row) => [Math.floor(row.ts / QUARTER_MS), row.member, row.model],
   },
   {
     table: 'usage_session_rollups',
@@ -453,16 +460,23 @@ export class LedgerStore {
         );
       }
     }
-    // Each member's latest request (only what was added: a replaced OTLP row's pushed line has it).
-    const latest = new Map<string, number>();
-    for (const row of added) latest.set(row.member, Math.max(latest.get(row.member) ?? 0, row.ts));
-    const members = [...latest.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
-    for (const chunk of chunks(members, CHUNK)) {
+    // Each member's latest request per machine (only what was added: a replaced OTLP row's
+    // pushed line has it).
+    const latest = new Map<string, [string, string, number]>();
+    for (const row of added) {
+      const id = `${row.member}\u0000${row.machine}`;
+      const seen = latest.get(id);
+      if (!seen || seen[2] < row.ts) latest.set(id, [row.member, row.machine, row.ts]);
+    }
+    const machines = [...latest.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([, row]) => row);
+    for (const chunk of chunks(machines, CHUNK)) {
       const params: unknown[] = [];
       const rows = chunk.map((entry) => placeholders(params, entry, postgres));
       await m.query(
-        `INSERT INTO usage_member_activity (member, last_ts) VALUES ${rows.join(', ')} ` +
-          `ON CONFLICT (member) DO UPDATE SET last_ts = ${postgres ? 'GREATEST' : 'MAX'}(usage_member_activity.last_ts, excluded.last_ts)`,
+        `INSERT INTO usage_machine_activity (member, machine, last_ts) VALUES ${rows.join(', ')} ` +
+          `ON CONFLICT (member, machine) DO UPDATE SET last_ts = ${postgres ? 'GREATEST' : 'MAX'}(usage_machine_activity.last_ts, excluded.last_ts)`,
         params,
       );
     }

@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { epochMs } from '../../database/epoch-ms.transformer';
 import { UsageSums } from './usage-counts';
 
@@ -84,11 +84,39 @@ export class UsageTeamRollup {
   sums!: UsageSums;
 }
 
-/** Each member's latest request (the team summary's last activity, without scanning the ledger). */
-@Entity('usage_member_activity')
-export class UsageMemberActivity {
+/**
+ * The ledger's sums per quarter hour × member × model (a member's machines and projects added
+ * up): the team summary, budgets, a member's own figures and reports by member read these — a
+ * few rows per member and working quarter hour, where the full roll-up has one per machine and
+ * project as well.
+ */
+@Entity('usage_member_rollups')
+@Index('IDX_usage_member_rollups_member', ['member', 'quarter'])
+export class UsageMemberRollup {
+  @PrimaryColumn({ type: 'bigint', transformer: epochMs })
+  quarter!: number;
+
   @PrimaryColumn({ type: 'varchar', length: 64 })
   member!: string;
+
+  @PrimaryColumn({ type: 'varchar', length: 128 })
+  model!: string;
+
+  @Column(() => UsageSums, { prefix: false })
+  sums!: UsageSums;
+}
+
+/**
+ * Each member's latest request per machine: its last activity and the machines it used lately,
+ * without scanning the ledger or the roll-ups.
+ */
+@Entity('usage_machine_activity')
+export class UsageMachineActivity {
+  @PrimaryColumn({ type: 'varchar', length: 64 })
+  member!: string;
+
+  @PrimaryColumn({ type: 'varchar', length: 128 })
+  machine!: string;
 
   @Column({ name: 'last_ts', type: 'bigint', transformer: epochMs })
   lastTs!: number;

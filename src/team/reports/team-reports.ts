@@ -172,14 +172,18 @@ export class TeamReports {
     if (query.until)
       where.push(`quarter < ${Math.ceil((Date.parse(query.until) + 2.5 * DAY_MS) / QUARTER_MS)}`);
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    // The whole team, or split by model: the team's roll-up (quarter × model) is enough.
-    const table =
-      !query.member &&
-      !query.machine &&
-      !query.project &&
-      (!query.group_by || query.group_by === 'model')
-        ? 'usage_team_rollups'
-        : 'usage_rollups';
+    // The smallest roll-up that holds what is asked: the team's (quarter × model) for the whole
+    // team, the members' (quarter × member × model) unless machines or projects matter.
+    const byPlace =
+      !!query.machine ||
+      !!query.project ||
+      query.group_by === 'machine' ||
+      query.group_by === 'project';
+    const table = byPlace
+      ? 'usage_rollups'
+      : query.member || query.group_by === 'member'
+        ? 'usage_member_rollups'
+        : 'usage_team_rollups';
     const [range] = (await this.db.query(
       `SELECT MIN(quarter) AS lo, MAX(quarter) AS hi FROM ${table} ${clause}`,
       params,

@@ -60,20 +60,20 @@ export class TeamSummary {
         `SUM(CASE WHEN quarter >= ${qWeek} THEN input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens ELSE 0 END) AS week_tokens, ` +
         `SUM(CASE WHEN quarter >= ${qMonth} THEN cost_usd ELSE 0 END) AS month_cost, ` +
         `SUM(CASE WHEN quarter >= ${qMonth} THEN input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens ELSE 0 END) AS month_tokens ` +
-        `FROM usage_rollups WHERE quarter >= ${from} GROUP BY member`,
+        `FROM usage_member_rollups WHERE quarter >= ${from} GROUP BY member`,
     )) as Record<string, string | number | null>[];
     const recentFrom = Math.floor((now - 2 * BLOCK_MS) / QUARTER_MS);
     const [quarters, machines, last, official, directory] = await Promise.all([
       this.db.query(
         `SELECT member, quarter, SUM(input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens) AS tokens, SUM(cost_usd) AS cost ` +
-          `FROM usage_rollups WHERE quarter >= ${recentFrom} GROUP BY member, quarter HAVING SUM(entries) > 0 ORDER BY member, quarter`,
+          `FROM usage_member_rollups WHERE quarter >= ${recentFrom} GROUP BY member, quarter HAVING SUM(entries) > 0 ORDER BY member, quarter`,
       ) as Promise<QuarterRow[]>,
       this.db.query(
-        `SELECT DISTINCT member, machine FROM usage_rollups WHERE quarter >= ${Math.floor((now - MACHINE_DAYS * DAY_MS) / QUARTER_MS)} ORDER BY member, machine`,
+        `SELECT member, machine FROM usage_machine_activity WHERE last_ts >= ${now - MACHINE_DAYS * DAY_MS} ORDER BY member, machine`,
       ) as Promise<{ member: string; machine: string }[]>,
-      this.db.query('SELECT member, last_ts AS last FROM usage_member_activity') as Promise<
-        { member: string; last: string | number }[]
-      >,
+      this.db.query(
+        'SELECT member, MAX(last_ts) AS last FROM usage_machine_activity GROUP BY member',
+      ) as Promise<{ member: string; last: string | number }[]>,
       this.limits.officialOfAll(),
       this.members.list(),
     ]);
