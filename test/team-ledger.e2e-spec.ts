@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/databases';
+import { expectRollupsMatchEntries } from './support/ledger-rollups';
 import { startTestApp, type RunningApp } from './support/test-app';
 
 const KEY = 'team-ledger-admin-key-0123456789';
@@ -209,5 +210,23 @@ describe.each(databaseKinds())('the team ledger on %s', (kind) => {
     // The same line on another machine counts again (as ccusage over both folders does).
     await post(apps[0], { machine: 'desk', member: 'alice', entries: lines.slice(0, 1) });
     expect((await monthly()).totals.total_tokens - before).toBe(3 * tokensOf(bare));
+  });
+
+  it('keeps every roll-up equal to the entries it sums, whatever the writers did', async () => {
+    await expectRollupsMatchEntries(db);
+  });
+
+  it('reads each report from the smallest roll-up that holds it, with the same figures', async () => {
+    // Team-wide (team roll-up), by member (member roll-up), by machine (full roll-up): one total.
+    const totals = await Promise.all(
+      ['', 'group_by=member', 'member=alice', 'group_by=machine', 'group_by=model'].map(
+        async (q) => (await monthly(q)).totals,
+      ),
+    );
+    for (const { cost_usd, ...tokens } of totals.slice(1)) {
+      const { cost_usd: cost, ...expected } = totals[0];
+      expect(tokens).toEqual(expected);
+      expect(Math.abs(cost_usd - cost)).toBeLessThan(1e-9);
+    }
   });
 });

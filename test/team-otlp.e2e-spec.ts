@@ -22,6 +22,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectRollupsMatchEntries } from './support/ledger-rollups';
 import { OTLP_POINT_RETENTION_MS, OtlpReceiver } from '../src/team/otlp/otlp-receiver';
 import {
   createSqliteDatabase,
@@ -388,6 +389,10 @@ describe.each(databaseKinds())('OTLP receiver on %s', (kind) => {
     await provider.forceFlush();
     await provider.shutdown();
     expect(await admin('/api/team/usage/reports/monthly')).toEqual(after);
+  });
+
+  it('keeps every roll-up equal to the entries it sums (replaced OTLP rows taken out)', async () => {
+    await expectRollupsMatchEntries(db);
   });
 });
 

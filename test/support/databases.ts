@@ -90,3 +90,26 @@ export async function postgresBehindProxy(serverUrl: string): Promise<ProxiedPos
     },
   };
 }
+
+/** Runs one read on a suite's database beside the running gateway (SQLite's WAL lets it read). */
+export async function queryDatabase<T = Record<string, unknown>>(
+  db: TestDatabase,
+  sql: string,
+): Promise<T[]> {
+  if (db.kind === 'sqlite') {
+    const { default: Database } = await import('better-sqlite3');
+    const sqlite = new Database(db.env.DB_SQLITE_PATH, { readonly: true });
+    try {
+      return sqlite.prepare(sql).all() as T[];
+    } finally {
+      sqlite.close();
+    }
+  }
+  const client = new Client({ connectionString: db.env.DATABASE_URL });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
