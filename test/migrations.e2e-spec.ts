@@ -57,6 +57,90 @@ describe.each(databaseKinds())('migrations on %s', (kind) => {
     const pending = await ds.driver.createSchemaBuilder().log();
     expect(pending.upQueries.map((q) => q.query)).toEqual([]);
   });
+
+  it('11 (member roll-ups) fills its tables from a ledger stored before it, and down gives it back', async () => {
+    db = await createTestDatabase(kind);
+    const config = loadConfig({ ...db.env, DB_MIGRATIONS_RUN: 'false' });
+    const before = MIGRATIONS.slice(0, MIGRATIONS.length - 1);
+    expect(new MIGRATIONS[MIGRATIONS.length - 1]().name).toBe('MemberRollups1795000000011');
+    ds = new DataSource({ ...buildDataSourceOptions(config.database), migrations: before });
+    await ds.initialize();
+    await ds.runMigrations();
+    const q = (i: number) => (kind === 'postgres' ? `$${i}` : '?');
+    // Two members, two machines, two models, two projects, as migration 10's ledger kept them.
+    const rows = [
+      ['alice', 'laptop', 'sonnet', 'p1', 1_000_000, 10, 1.5],
+      ['alice', 'desk', 'sonnet', 'p2', 1_000_100, 20, 2.5],
+      ['alice', 'desk', 'opus', 'p2', 1_900_000, 30, 3.5],
+      ['bob', 'box', 'sonnet', 'p1', 1_000_200, 40, 4.5],
+    ] as const;
+    for (const [member, machine, model, project, ts, tokens, cost] of rows) {
+      await ds.query(
+        `INSERT INTO usage_entries (entry_key, request_id, source, member, machine, project, session_id, project_path, claude_session, model, ts, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd, reported_cost_usd, attributes, received_at) VALUES (${[1, 2, 3, 4, 5, 6, 7, 8].map(q).join(', ')}, NULL, ${q(9)}, ${q(10)}, ${q(11)}, 0, 0, 0, ${q(12)}, NULL, NULL, 0)`,
+        [
+          `${member}${ts}`,
+          `r${ts}`,
+          'push',
+          member,
+          machine,
+          project,
+          's',
+          'Unknown Project',
+          model,
+          ts * 900_000,
+          tokens,
+          cost,
+        ],
+      );
+      await ds.query(
+        `INSERT INTO usage_rollups (quarter, member, machine, model, project, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd, entries) VALUES (${[1, 2, 3, 4, 5, 6].map(q).join(', ')}, 0, 0, 0, ${q(7)}, 1)`,
+        [ts, member, machine, model, project, tokens, cost],
+      );
+    }
+    await ds.query(
+      `INSERT INTO usage_member_activity (member, last_ts) VALUES ('alice', ${1_900_000 * 900_000}), ('bob', ${1_000_200 * 900_000})`,
+    );
+    await ds.destroy();
+
+    ds = new DataSource(buildDataSourceOptions(config.database));
+    await ds.initialize();
+    expect((await ds.runMigrations()).map((m) => m.name)).toEqual(['MemberRollups1795000000011']);
+    const members = (await ds.query(
+      'SELECT quarter, member, model, input_tokens, cost_usd, entries FROM usage_member_rollups ORDER BY member, quarter, model',
+    )) as Record<string, unknown>[];
+    expect(
+      members.map((r) => [
+        Number(r.quarter),
+        r.member,
+        r.model,
+        Number(r.input_tokens),
+        Number(r.cost_usd),
+        Number(r.entries),
+      ]),
+    ).toEqual([
+      [1_000_000, 'alice', 'sonnet', 10, 1.5, 1],
+      [1_000_100, 'alice', 'sonnet', 20, 2.5, 1],
+      [1_900_000, 'alice', 'opus', 30, 3.5, 1],
+      [1_000_200, 'bob', 'sonnet', 40, 4.5, 1],
+    ]);
+    const machines = (await ds.query(
+      'SELECT member, machine, last_ts FROM usage_machine_activity ORDER BY member, machine',
+    )) as Record<string, unknown>[];
+    expect(machines.map((r) => [r.member, r.machine, Number(r.last_ts)])).toEqual([
+      ['alice', 'desk', 1_900_000 * 900_000],
+      ['alice', 'laptop', 1_000_000 * 900_000],
+      ['bob', 'box', 1_000_200 * 900_000],
+    ]);
+
+    await ds.undoLastMigration();
+    const activity = (await ds.query(
+      'SELECT member, last_ts FROM usage_member_activity ORDER BY member',
+    )) as Record<string, unknown>[];
+    expect(activity.map((r) => [r.member, Number(r.last_ts)])).toEqual([
+      ['alice', 1_900_000 * 900_000],
+      ['bob', 1_000_200 * 900_000],
+    ]);
+  });
 });
 
 describe('the TypeORM CLI (ormconfig.ts)', () => {
