@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localMachine } from '../src/team/local-ledger-feed';
-import { createSqliteDatabase, type TestDatabase } from './support/databases';
+import { createSqliteDatabase, queryDatabase, type TestDatabase } from './support/databases';
 import { writeReportTree } from './support/report-tree';
 import { startAppWithBridge, type RunningApp } from './support/test-app';
 import { waitFor } from './support/wait';
@@ -55,6 +55,11 @@ describe("this machine's logs in the team ledger", () => {
     expect(Math.abs(team.totals.cost_usd - machine.totals.cost_usd)).toBeLessThan(1e-6);
     const byMachine = await get<Report>('/api/team/usage/reports/monthly?group_by=machine');
     expect([...new Set(byMachine.monthly.map((r) => r.machine))]).toEqual([localMachine()]);
+    const sources = await queryDatabase<{ source: string; member: string }>(
+      db,
+      'SELECT DISTINCT source, member FROM usage_entries',
+    );
+    expect(sources).toEqual([{ source: 'local', member: 'local' }]);
   });
 
   it('a line written later reaches the ledger on the next run', async () => {

@@ -128,7 +128,7 @@ export class LocalLedgerFeed implements OnApplicationBootstrap, OnApplicationShu
         if (!(error instanceof ValidationFailedException)) throw error;
         return { error: `invalid batch: ${error.fieldErrors.length} bad fields` };
       }
-      const result = await this.ledger.push(undefined, body);
+      const result = await this.ledger.push(undefined, body, 'local');
       return {
         accepted: result.accepted,
         duplicates: result.duplicates,

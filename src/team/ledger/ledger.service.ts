@@ -43,7 +43,15 @@ export class LedgerService implements OnModuleInit {
     return claimed ?? caller?.member?.name ?? LOCAL_MEMBER;
   }
 
-  async push(caller: Principal | undefined, body: PushEntries): Promise<PushResultDto> {
+  /**
+   * Pushed log lines (`source` local: the gateway's own machine, read by the local feed). Keys
+   * and rules are the same for both.
+   */
+  async push(
+    caller: Principal | undefined,
+    body: PushEntries,
+    source: 'push' | 'local' = 'push',
+  ): Promise<PushResultDto> {
     const member = LedgerService.writer(caller, body.member);
     const now = this.now();
     const inputs = body.entries.map((entry): LedgerInput => {
@@ -61,7 +69,7 @@ export class LedgerService implements OnModuleInit {
             ? `m\u0000${entry.message_id}\u0000${entry.request_id}`
             : `l\u0000${member}\u0000${body.machine}\u0000${entry.file}\u0000${entry.offset}`,
         requestId: entry.request_id ?? null,
-        source: 'push',
+        source,
         member,
         machine: body.machine,
         project: entry.project,
