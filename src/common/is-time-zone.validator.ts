@@ -1,4 +1,4 @@
-import { registerDecorator, type ValidationOptions } from 'class-validator';
+import { propertyRule } from './property-rule';
 
 /** Whether the runtime knows this IANA zone (Europe/Berlin yes, Mars/Olympus no). */
 export function isTimeZone(value: unknown): value is string {
@@ -11,13 +11,9 @@ export function isTimeZone(value: unknown): value is string {
   }
 }
 
-export function IsTimeZone(options?: ValidationOptions): PropertyDecorator {
-  return (target, propertyName) =>
-    registerDecorator({
-      name: 'isTimeZone',
-      target: target.constructor,
-      propertyName: propertyName as string,
-      options: { message: '$property must be an IANA time zone such as Europe/Berlin', ...options },
-      validator: { validate: isTimeZone },
-    });
-}
+export const IsTimeZone = (): PropertyDecorator =>
+  propertyRule(
+    'isTimeZone',
+    isTimeZone,
+    '$property must be an IANA time zone such as Europe/Berlin',
+  );

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import { registerDecorator, type ValidationArguments } from 'class-validator';
+import type { ValidationArguments } from 'class-validator';
+import { propertyRule } from '../common/property-rule';
 
 /**
  * The configuration's own rules, as class-validator decorators on `EnvSchema`: one schema checks
@@ -23,19 +24,11 @@ export function isLoopbackHost(host: string): boolean {
   return false;
 }
 
-function rule(
+const rule = (
   name: string,
   validate: (value: unknown, args: ValidationArguments) => boolean,
   message: (args: ValidationArguments) => string,
-): PropertyDecorator {
-  return (target, propertyName) =>
-    registerDecorator({
-      name,
-      target: target.constructor,
-      propertyName: propertyName as string,
-      validator: { validate, defaultMessage: message },
-    });
-}
+): PropertyDecorator => propertyRule(name, validate, message);
 
 /** A URL with one of `protocols` (e.g. `postgres:`); unset passes (pair with `@IsOptional`). */
 export function IsUrlOf(...protocols: string[]): PropertyDecorator {

@@ -1,16 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
-import {
-  IsIn,
-  IsNumber,
-  IsOptional,
-  IsPositive,
-  Matches,
-  Max,
-  registerDecorator,
-  ValidateIf,
-  type ValidationArguments,
-} from 'class-validator';
+import { IsIn, IsNumber, IsOptional, IsPositive, Matches, Max, ValidateIf } from 'class-validator';
 import { IsTimeZone } from '../../common/is-time-zone.validator';
+import { propertyRule } from '../../common/property-rule';
 import { BUDGET_PERIODS, type BudgetPeriod, WHOLE_TEAM } from '../budgets/team-budget.entity';
 import type { TeamBudget } from '../budgets/team-budget.entity';
 import { MEMBER_NAME, MEMBER_NAME_RULE } from '../members/team-member.entity';
@@ -19,19 +10,12 @@ import { MEMBER_NAME, MEMBER_NAME_RULE } from '../members/team-member.entity';
 export const MAX_BUDGET_USD = 10_000_000;
 
 /** `team: true` and `member` name two different budgets: one of them. */
-function NotWithMember(): PropertyDecorator {
-  return (target, propertyName) =>
-    registerDecorator({
-      name: 'notWithMember',
-      target: target.constructor,
-      propertyName: propertyName as string,
-      options: { message: 'give either member or team: true, not both' },
-      validator: {
-        validate: (value: unknown, args: ValidationArguments) =>
-          value !== true || (args.object as { member?: unknown }).member === undefined,
-      },
-    });
-}
+const NotWithMember = (): PropertyDecorator =>
+  propertyRule(
+    'notWithMember',
+    (value, args) => value !== true || (args.object as { member?: unknown }).member === undefined,
+    'give either member or team: true, not both',
+  );
 
 /** POST /api/team/budgets: `{member, period, usd}` or `{team: true, period, usd}`. */
 export class CreateBudgetDto {

@@ -13,10 +13,10 @@ import {
   MaxLength,
   Min,
   IsDefined,
-  registerDecorator,
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import { propertyRule } from '../../common/property-rule';
 import { MEMBER_NAME, MEMBER_NAME_RULE } from '../members/team-member.entity';
 
 /** Entries one push may carry (the push client sends at most this many per request). */
@@ -28,19 +28,12 @@ export const MIN_ENTRY_TS = Date.UTC(2000, 0, 1);
 export const MAX_AHEAD_MS = 24 * 60 * 60 * 1000;
 
 /** Not more than MAX_AHEAD_MS after now. */
-function IsNotFarAhead(): PropertyDecorator {
-  return (target, propertyName) =>
-    registerDecorator({
-      name: 'isNotFarAhead',
-      target: target.constructor,
-      propertyName: propertyName as string,
-      options: { message: '$property is more than a day ahead of the gateway’s clock' },
-      validator: {
-        validate: (value: unknown) =>
-          typeof value !== 'number' || value <= Date.now() + MAX_AHEAD_MS,
-      },
-    });
-}
+const IsNotFarAhead = (): PropertyDecorator =>
+  propertyRule(
+    'isNotFarAhead',
+    (value) => typeof value !== 'number' || value <= Date.now() + MAX_AHEAD_MS,
+    '$property is more than a day ahead of the gateway’s clock',
+  );
 
 /** A line without both ids is keyed by its file and offset: then they are required. */
 const keyedByPlace = (entry: PushedEntryDto) => !(entry.message_id && entry.request_id);

@@ -1,18 +1,8 @@
 import { Transform } from 'class-transformer';
-import {
-  IsIn,
-  IsISO8601,
-  IsInt,
-  IsOptional,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-  registerDecorator,
-  type ValidationArguments,
-} from 'class-validator';
+import { IsIn, IsISO8601, IsInt, IsOptional, Matches, Max, MaxLength, Min } from 'class-validator';
 import { Type } from 'class-transformer';
 import { IsTimeZone } from '../../common/is-time-zone.validator';
+import { propertyRule } from '../../common/property-rule';
 
 export const REPORT_KINDS = ['daily', 'weekly', 'monthly', 'sessions'] as const;
 export type ReportKind = (typeof REPORT_KINDS)[number];
@@ -27,21 +17,15 @@ export const WEEKDAYS = [
 ] as const;
 
 /** `until` may not come before `since` (both YYYY-MM-DD, so text order is date order). */
-function IsNotBeforeSince(): PropertyDecorator {
-  return (target, propertyName) =>
-    registerDecorator({
-      name: 'isNotBeforeSince',
-      target: target.constructor,
-      propertyName: propertyName as string,
-      options: { message: '$property must not be before since' },
-      validator: {
-        validate: (value: unknown, args: ValidationArguments) => {
-          const since = (args.object as { since?: unknown }).since;
-          return typeof value !== 'string' || typeof since !== 'string' || value >= since;
-        },
-      },
-    });
-}
+const IsNotBeforeSince = (): PropertyDecorator =>
+  propertyRule(
+    'isNotBeforeSince',
+    (value, args) => {
+      const since = (args.object as { since?: unknown }).since;
+      return typeof value !== 'string' || typeof since !== 'string' || value >= since;
+    },
+    '$property must not be before since',
+  );
 
 /** GET /api/usage/reports/{daily|weekly|monthly|sessions}: every parameter optional. */
 export class UsageReportQueryDto {
