@@ -23,21 +23,13 @@ if sys.version_info < (3, 9):
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from usagebridge.config_store import ConfigStore  # noqa: E402
+from usagebridge.parse import default_data_dirs  # noqa: E402
 from usagebridge.pricing import PriceTable  # noqa: E402
 from usagebridge.server import BridgeHTTPServer, Handler, HostAllowList  # noqa: E402
 from usagebridge.service import UsageService  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_PRICING = os.path.join(HERE, "pricing.json")
-
-
-def default_data_dirs() -> list:
-    """CLAUDE_CONFIG_DIR (comma list), else both ~/.config/claude and ~/.claude (DESIGN.md §6)."""
-    configured = os.environ.get("CLAUDE_CONFIG_DIR", "").strip()
-    if configured:
-        return [os.path.expanduser(p.strip()) for p in configured.split(",") if p.strip()]
-    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return [os.path.join(xdg, "claude"), os.path.join(os.path.expanduser("~"), ".claude")]
 
 
 def parse_args(argv=None) -> argparse.Namespace:

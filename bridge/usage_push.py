@@ -39,12 +39,11 @@ if sys.version_info < (3, 9):
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from usagebridge.parse import place_of, read_usage  # noqa: E402
+from usagebridge.parse import default_data_dirs, line_blocks, place_of, read_usage  # noqa: E402
 from usagebridge.store import LogStore  # noqa: E402
 
 STATE_FILE = "push-state.json"
 LOCK_FILE = "push.lock"
-READ_CHUNK = 8 * 1024 * 1024
 #: The gateway's limits on one entry (src/team/dto/usage-entries.dto.ts): a line beyond them is
 #: left out and counted as skipped rather than holding back every later line.
 MAX_TOKENS = 100_000_000
@@ -53,15 +52,6 @@ MIN_TS = 946_684_800_000
 FIELD_LIMITS = {"model": 128, "session_id": 255, "project_path": 512, "project": 255,
                 "claude_session": 128, "message_id": 128, "request_id": 128, "file": 1024}
 PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f]+$")
-
-
-def default_data_dirs() -> list:
-    """CLAUDE_CONFIG_DIR (comma list), else both ~/.config/claude and ~/.claude (as the bridge)."""
-    configured = os.environ.get("CLAUDE_CONFIG_DIR", "").strip()
-    if configured:
-        return [os.path.expanduser(p.strip()) for p in configured.split(",") if p.strip()]
-    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return [os.path.join(xdg, "claude"), os.path.join(os.path.expanduser("~"), ".claude")]
 
 
 def default_machine() -> str:
@@ -179,60 +169,50 @@ def entries_of(path: str, offset: int, bases: list, since, seen: set, counters: 
             relative = rel.replace(os.sep, "/")
             break
     position = offset
-    carry = b""
-    with open(path, "rb") as handle:
-        handle.seek(offset)
-        while True:
-            chunk = handle.read(READ_CHUNK)
-            if not chunk:
-                break
-            data = carry + chunk if carry else chunk
-            cut = data.rfind(b"\n")
-            if cut < 0:
-                carry = data
+    for _, block in line_blocks(path, offset):
+        if block is None:
+            continue
+        for line in block.split(b"\n"):
+            start = position
+            position += len(line) + 1
+            if b'"usage"' not in line:
                 continue
-            carry = data[cut + 1:]
-            for line in data[:cut].split(b"\n"):
-                start = position
-                position += len(line) + 1
-                if b'"usage"' not in line:
+            try:
+                obj = json.loads(line)
+                usage = read_usage(obj) if isinstance(obj, dict) else None
+            except (ValueError, RecursionError, OverflowError, TypeError, MemoryError):
+                counters["malformed"] += 1
+                continue
+            if usage is None:
+                continue
+            ms, model, fast, inp, out, cc, cr, cost, message_id, request_id = usage
+            if since is not None and ms < since:
+                continue
+            if message_id and request_id:
+                key = (message_id, request_id)
+                if key in seen:
+                    counters["repeated"] += 1
                     continue
-                try:
-                    obj = json.loads(line)
-                    usage = read_usage(obj) if isinstance(obj, dict) else None
-                except (ValueError, RecursionError, OverflowError, TypeError, MemoryError):
-                    counters["malformed"] += 1
-                    continue
-                if usage is None:
-                    continue
-                ms, model, fast, inp, out, cc, cr, cost, message_id, request_id = usage
-                if since is not None and ms < since:
-                    continue
-                if message_id and request_id:
-                    key = (message_id, request_id)
-                    if key in seen:
-                        counters["repeated"] += 1
-                        continue
-                    seen.add(key)
-                entry = {
-                    "ts": ms, "model": model, "input_tokens": inp, "output_tokens": out,
-                    "cache_creation_tokens": cc, "cache_read_tokens": cr, "session_id": session_id,
-                    "project_path": project_path, "project": project, "file": relative, "offset": start,
-                }
-                if fast:
-                    entry["speed"] = "fast"
-                if cost is not None:
-                    entry["cost_usd"] = cost
-                if claude:
-                    entry["claude_session"] = claude
-                if message_id:
-                    entry["message_id"] = message_id
-                if request_id:
-                    entry["request_id"] = request_id
-                if not sendable(entry):
-                    counters["skipped"] += 1
-                    continue
-                yield entry, position
+                seen.add(key)
+            entry = {
+                "ts": ms, "model": model, "input_tokens": inp, "output_tokens": out,
+                "cache_creation_tokens": cc, "cache_read_tokens": cr, "session_id": session_id,
+                "project_path": project_path, "project": project, "file": relative, "offset": start,
+            }
+            if fast:
+                entry["speed"] = "fast"
+            if cost is not None:
+                entry["cost_usd"] = cost
+            if claude:
+                entry["claude_session"] = claude
+            if message_id:
+                entry["message_id"] = message_id
+            if request_id:
+                entry["request_id"] = request_id
+            if not sendable(entry):
+                counters["skipped"] += 1
+                continue
+            yield entry, position
     # A last line without its newline is not consumed: it is read again, whole, next time.
     yield None, position
 

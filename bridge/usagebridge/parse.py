@@ -7,7 +7,7 @@ import re
 from array import array
 from dataclasses import dataclass, field
 from hashlib import blake2b
-from typing import Container, Dict, List, Optional, Set, Tuple
+from typing import Container, Dict, Iterator, List, Optional, Set, Tuple
 
 from .pricing import PriceTable
 from .timeparse import parse_iso_ms
@@ -19,6 +19,36 @@ _LIMIT_RESET = re.compile(r"usage limit reached\|(\d{9,11})", re.IGNORECASE)
 # the (frequent) repeated lines be skipped at a fraction of the cost of json.loads.
 _MESSAGE_ID = re.compile(rb'"message":\{"id":"([^"\\]+)"')
 _REQUEST_ID = re.compile(rb'"requestId":"([^"\\]+)"')
+
+
+def default_data_dirs() -> List[str]:
+    """CLAUDE_CONFIG_DIR (comma list), else both ~/.config/claude and ~/.claude (DESIGN.md §6)."""
+    configured = os.environ.get("CLAUDE_CONFIG_DIR", "").strip()
+    if configured:
+        return [os.path.expanduser(p.strip()) for p in configured.split(",") if p.strip()]
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return [os.path.join(xdg, "claude"), os.path.join(os.path.expanduser("~"), ".claude")]
+
+
+def line_blocks(path: str, offset: int) -> Iterator[Tuple[int, Optional[bytes]]]:
+    """Reads `path` from `offset` in READ_CHUNK pieces: (bytes read, the complete lines they
+    finished, without the last newline — None when none). A last line without its newline is not
+    handed out: it is read again, whole, next time."""
+    carry = b""
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        while True:
+            chunk = handle.read(READ_CHUNK)
+            if not chunk:
+                return
+            data = carry + chunk if carry else chunk
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                carry = data
+                yield len(chunk), None
+                continue
+            carry = data[cut + 1 :]
+            yield len(chunk), data[:cut]
 
 
 def dedupe_key(message_id: str, request_id: str) -> int:
@@ -103,22 +133,11 @@ class Parser:
         """Parses complete lines from `offset`; returns (bytes read, bytes consumed). A last line
         without its newline is not consumed: it is read again, whole, next time."""
         read = consumed = 0
-        carry = b""
-        with open(path, "rb") as handle:
-            handle.seek(offset)
-            while True:
-                chunk = handle.read(READ_CHUNK)
-                if not chunk:
-                    break
-                read += len(chunk)
-                data = carry + chunk if carry else chunk
-                cut = data.rfind(b"\n")
-                if cut < 0:
-                    carry = data
-                    continue
-                self.lines(data[:cut])
-                consumed += cut + 1
-                carry = data[cut + 1 :]
+        for size, block in line_blocks(path, offset):
+            read += size
+            if block is not None:
+                self.lines(block)
+                consumed += len(block) + 1
         self.result.bytes_read += read
         self.result.consumed += consumed
         return read, consumed
