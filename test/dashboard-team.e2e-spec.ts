@@ -1,11 +1,15 @@
-import AxeBuilder from '@axe-core/playwright';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { formatMoney } from '../web/src/lib/format';
-import { type Browser, describeInBrowser, launchBrowser } from './support/browser';
+import {
+  type Browser,
+  describeInBrowser,
+  expectAccessible,
+  launchBrowser,
+} from './support/browser';
 import { type GatewayProcess, spawnGateway } from './support/gateway-process';
 import { freePort, waitFor } from './support/wait';
 
@@ -121,17 +125,7 @@ describeInBrowser('the Team view in Chromium, against the built gateway', () => 
       'only bob (the machine box) in the chart',
     );
     expect(await page.$$eval('[data-member]', (rows) => rows.length)).toBe(3);
-    for (const scheme of ['light', 'dark'] as const) {
-      await page.emulateMedia({ colorScheme: scheme });
-      const result = await new AxeBuilder({ page }).analyze();
-      const bad = result.violations.filter(
-        (v) => v.impact === 'serious' || v.impact === 'critical',
-      );
-      expect(
-        bad.map((v) => `${v.id}: ${v.help}`),
-        scheme,
-      ).toEqual([]);
-    }
+    await expectAccessible(page);
     mkdirSync(SHOTS, { recursive: true });
     await page.selectOption('[data-test=filter-machine]', '');
     await waitFor(

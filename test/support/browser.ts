@@ -1,6 +1,8 @@
+import AxeBuilder from '@axe-core/playwright';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { CHROMIUM } from './chromium';
 
 export { type Browser, CHROMIUM, CHROMIUM_ARGS, launchBrowser } from './chromium';
@@ -32,4 +34,17 @@ export function describeInBrowser(name: string, suite: () => void): void {
   }
   console.warn(`[skip] ${name}: needs ${missing.join(' and ')}`);
   describe.skip(name, suite);
+}
+
+/** axe on the page as it is, in light and dark: no serious or critical violations. */
+export async function expectAccessible(page: Page): Promise<void> {
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    const result = await new AxeBuilder({ page }).analyze();
+    const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    expect(
+      bad.map((v) => `${v.id}: ${v.help} (${v.nodes.length})`),
+      scheme,
+    ).toEqual([]);
+  }
 }
