@@ -166,6 +166,13 @@ describe('team members and roles', () => {
       expect(res.status, `${method} ${path}`).toBe(403);
       expect((res.json as Problem).detail).toContain('a member token may only');
     }
+    // The team's summary, reports and counters (no prompts in them): allowed.
+    for (const path of [
+      '/api/team/usage',
+      '/api/team/usage/reports/daily?group_by=member',
+      '/api/team/usage/metrics',
+    ])
+      expect((await call('GET', path, bearer(tokens.alice))).status, path).toBe(200);
     // Its own official limits: allowed, and named as its own.
     const limits = await call('GET', '/api/usage/limits', bearer(tokens.alice));
     expect(limits.status).toBe(200);

@@ -37,9 +37,10 @@ export class TeamUsageController {
   }
 
   @Get('metrics')
+  @Roles('admin', 'viewer', 'member')
   @ApiOperation({
     summary: "Claude Code's OTLP counters per member, metric and series over a window",
-    description: `Sums of the per-minute deltas (cumulative series are turned into deltas). Window: \`since\`…\`until\` (ISO-8601; default the last 24 hours, at most ${MAX_METRICS_WINDOW_DAYS} days).`,
+    description: `Sums of the per-minute deltas (cumulative series are turned into deltas). Window: \`since\`…\`until\` (ISO-8601; default the last 24 hours, at most ${MAX_METRICS_WINDOW_DAYS} days). A member token may read it, as the team reports (counts, no prompts).`,
   })
   @ApiOkResponse({ type: TeamMetricsDto })
   async metrics(@Query() query: TeamMetricsQueryDto): Promise<TeamMetricsDto> {
