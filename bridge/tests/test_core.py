@@ -1,3 +1,4 @@
+import json
 import os
 import random
 import threading
@@ -89,18 +90,74 @@ class ScanWorkers(TempTree):
 
 
 class Parsing(TempTree):
-    def test_duplicates_count_once_first_seen_in_ccusage_file_order(self):
-        # b.jsonl starts earlier, so ccusage reads it first: its copy (at 9:14) is the one kept.
-        write(self.root, "p/a.jsonl", [assistant_line(at(minutes=30), message_id="m1", request_id="r1", sidechain=False)])
-        write(self.root, "p/b.jsonl", [
-            assistant_line(at(), message_id="m1", request_id="r1", sidechain=True),
-            assistant_line(at(minutes=1), message_id="m1", request_id="r1"),
+    def test_a_request_counts_once_by_its_best_line_whatever_the_reading_order(self):
+        # ccusage 20: the main chain beats a side-chain replay; then the larger token total (a
+        # streamed message's billed line beats its partial ones); a tie goes to the first line in
+        # ccusage's order (files by path). Written in both file orders, the same line is kept.
+        for first, second in (("a", "b"), ("b", "a")):
+            with self.subTest(first=first):
+                root = tempfile.mkdtemp(prefix="ug-best-")
+                self.addCleanup(shutil.rmtree, root, True)
+                write(root, f"p/{first}.jsonl", [
+                    assistant_line(at(), out=3, message_id="m1", request_id="r1"),
+                    assistant_line(at(seconds=1), out=5000, message_id="m1", request_id="r1", sidechain=True),
+                    assistant_line(at(seconds=2), out=40, message_id="m2", request_id="r2"),
+                ])
+                write(root, f"p/{second}.jsonl", [
+                    assistant_line(at(seconds=3), out=700, message_id="m1", request_id="r1"),
+                    assistant_line(at(seconds=4), out=40, message_id="m2", request_id="r2"),
+                ])
+                store = LogStore([root], PRICES)
+                store.refresh()
+                self.assertEqual(len(store.entries), 2)
+                self.assertEqual(store.duplicates, 3)
+                by_out = sorted(zip(store.entries.out, store.entries.ts))
+                # m1: the billed main-chain line (700 at 0:03); m2: the tie's line in a.jsonl.
+                m2_seconds = 2 if first == "a" else 4
+                self.assertEqual(by_out, [(40, ms(at(seconds=m2_seconds))), (700, ms(at(seconds=3)))])
+
+    def test_a_message_without_request_id_is_keyed_by_its_message_id(self):
+        write(self.root, "p/a.jsonl", [
+            assistant_line(at(), out=5, message_id="m1", request_id=None),
+            assistant_line(at(seconds=1), out=50, message_id="m1", request_id=None),
+            assistant_line(at(seconds=2), out=7, message_id="m1", request_id=None),
+            assistant_line(at(seconds=3), out=9, message_id="m1", request_id="r1"),
         ])
         store = LogStore([self.root], PRICES)
         store.refresh()
-        self.assertEqual(len(store.entries), 1)
-        self.assertEqual(store.duplicates, 2)
-        self.assertEqual(store.entries.ts[0], ms(at()))
+        # m1 alone (50, the largest) and m1 + r1 (another key: a main-chain line of its own).
+        self.assertEqual(sorted(store.entries.out), [9, 50])
+
+    def test_ccusage_20_skips_lines_its_schema_refuses(self):
+        line = lambda **kw: assistant_line(at(), message_id=None, request_id=None, **kw)
+        write(self.root, "p/a.jsonl", [
+            line(version="2.0.30"),
+            line(version="dev"),  # not x.y.z
+            line(sessionId=""),
+            line(cwd=None),  # a null where its schema takes none
+            assistant_line(at(), inp=1.5, message_id=None, request_id=None),  # not a whole number
+            assistant_line(at(), model="", message_id=None, request_id=None),
+            line(isSidechain="yes"),
+            line(),
+        ])
+        store = LogStore([self.root], PRICES)
+        store.refresh()
+        self.assertEqual(len(store.entries), 2)
+
+    def test_one_hour_cache_writes_cost_twice_the_input_rate(self):
+        split = {"ephemeral_5m_input_tokens": 1000, "ephemeral_1h_input_tokens": 3000}
+        line = json.loads(assistant_line(at(), inp=0, out=0, cache_create=999))
+        line["message"]["usage"]["cache_creation"] = split
+        write(self.root, "p/a.jsonl", [json.dumps(line)])
+        store = LogStore([self.root], PRICES)
+        store.refresh()
+        prices = PRICES.lookup("claude-sonnet-4-5-20250929")
+        self.assertEqual(store.entries.cache_create[0], 4000)  # the split is the count
+        self.assertAlmostEqual(
+            store.entries.cost[0],
+            1000 * prices["cache_creation_input_token_cost"] + 3000 * 2 * prices["input_cost_per_token"],
+            places=12,
+        )
 
     def test_one_absurd_line_is_skipped_and_counted_never_the_whole_file(self):
         deep = '{"usage": ' + '{"a": ' * 100_000 + '1' + '}' * 100_000 + '}'
@@ -114,18 +171,17 @@ class Parsing(TempTree):
         store = LogStore([self.root], PRICES)
         store.refresh()
         self.assertEqual(len(store.entries), 2)
-        self.assertEqual(store.malformed_lines, 2)
+        # The deep one is malformed; 1e999 is no whole number, a line ccusage's schema refuses.
+        self.assertEqual(store.malformed_lines, 1)
 
-    def test_lines_missing_an_id_are_never_deduplicated(self):
+    def test_lines_without_a_message_id_are_each_counted(self):
         write(self.root, "p/a.jsonl", [
             assistant_line(at(), message_id=None, request_id="r1"),
             assistant_line(at(), message_id=None, request_id="r1"),
-            assistant_line(at(), message_id="m1", request_id=None),
-            assistant_line(at(), message_id="m1", request_id=None),
         ])
         store = LogStore([self.root], PRICES)
         store.refresh()
-        self.assertEqual(len(store.entries), 4)
+        self.assertEqual(len(store.entries), 2)
 
     def test_synthetic_limit_lines_mark_activity_and_the_reset_time(self):
         now = at(hours=1)

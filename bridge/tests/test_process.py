@@ -112,7 +112,7 @@ class BridgeProcess(unittest.TestCase):
         status, sessions = request(url + "/usage/reports/sessions?timezone=UTC&order=desc")
         self.assertEqual(
             [(r["project_path"], r["session_id"], r["last_activity"], r["input_tokens"]) for r in sessions["sessions"]],
-            [("Unknown Project", "shop", "2026-11-03", 12), ("Unknown Project", "bank", "2026-11-02", 1)],
+            [("shop", "a", "2026-11-03T00:30:00.000Z", 12), ("bank", "b", "2026-11-02T23:30:00.000Z", 1)],
         )
         status, claude = request(url + "/usage/claude-session?session_id=a")
         self.assertEqual((status, claude["found"], claude["input_tokens"], claude["entries"]), (200, True, 12, 2))

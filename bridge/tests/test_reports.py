@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 from usagebridge.config_store import zone_for
 from usagebridge.pricing import PriceTable
 from usagebridge.reports import build_report, build_sessions_report
+from usagebridge.service import UsageService
 from usagebridge.store import LogStore
 
 from .fixtures import assistant_line
@@ -54,7 +55,7 @@ class ReportsTest(unittest.TestCase):
 
     def report(self, kind, zone, **options):
         return build_report(
-            self.store.aggregates, self.store.models, self.store.projects, kind, zone_for(zone), **options
+            self.store, kind, zone_for(zone), **options
         )
 
     def expected(self, zone, key, project=None, since=None, until=None):
@@ -158,10 +159,10 @@ class SessionsAndEdgesTest(unittest.TestCase):
 
     def sessions(self, store, zone="UTC", **options):
         return build_sessions_report(
-            store.aggregates, store.models, store.projects, store.sessions, zone_for(zone), **options
+            store, zone_for(zone), **options
         )
 
-    def test_sessions_are_grouped_by_folder_as_ccusage_does(self):
+    def test_a_session_is_claude_codes_with_its_subagents_as_ccusage_20_does(self):
         t = datetime(2026, 5, 1, 22, 30, tzinfo=timezone.utc)
         self.write("shop/aaa.jsonl", [assistant_line(t, 10, 1, message_id="m1", request_id="r1")])
         self.write("shop/bbb.jsonl", [assistant_line(t + timedelta(hours=2), 20, 2, message_id="m2", request_id="r2")])
@@ -173,20 +174,21 @@ class SessionsAndEdgesTest(unittest.TestCase):
         store = self.store()
         report = self.sessions(store)
         rows = {(r["project_path"], r["session_id"]): r for r in report["sessions"]}
-        # Claude Code's projects/<project>/<uuid>.jsonl: the session is the project folder.
-        self.assertEqual(rows[("Unknown Project", "shop")]["input_tokens"], 30)
-        self.assertEqual(rows[("Unknown Project", "shop")]["last_activity"], "2026-05-02")
-        self.assertEqual(rows[("shop/aaa", "subagents")]["input_tokens"], 40)
-        self.assertEqual(rows[("Unknown Project", "bank")]["last_activity"], "2026-04-28")
-        self.assertEqual([r["last_activity"] for r in report["sessions"]], ["2026-04-28", "2026-05-02", "2026-05-02"])
+        self.assertEqual(set(rows), {("shop", "aaa"), ("shop", "bbb"), ("bank", "ccc")})
+        # The sub-agent's file counts in its parent session.
+        self.assertEqual(rows[("shop", "aaa")]["input_tokens"], 50)
+        self.assertEqual(rows[("shop", "aaa")]["first_activity"], "2026-05-01T22:30:00.000Z")
+        self.assertEqual(rows[("shop", "aaa")]["last_activity"], "2026-05-02T22:30:00.000Z")
+        self.assertEqual([r["session_id"] for r in report["sessions"]], ["ccc", "bbb", "aaa"])
         self.assertEqual(report["totals"]["input_tokens"], 150)
-        # Last activity in the report's zone; since/until filter it; project keeps its own.
-        self.assertEqual(rows[("Unknown Project", "shop")]["last_activity"], "2026-05-02")
-        kolkata = self.sessions(store, "Asia/Kolkata", since=date(2026, 5, 2))
-        self.assertEqual(sorted(r["session_id"] for r in kolkata["sessions"]), ["shop", "subagents"])
+        # since/until keep the entries of those local days, then sessions are formed from them.
+        kolkata = self.sessions(store, "Asia/Kolkata", since=date(2026, 5, 2), until=date(2026, 5, 2))
+        cut = {r["session_id"]: r for r in kolkata["sessions"]}
+        self.assertEqual(sorted(cut), ["aaa", "bbb"])
+        self.assertEqual((cut["aaa"]["input_tokens"], cut["aaa"]["last_activity"]), (10, "2026-05-01T22:30:00.000Z"))
         self.assertEqual(
-            [r["project_path"] for r in self.sessions(store, project="shop", order="desc")["sessions"]],
-            ["shop/aaa", "Unknown Project"],
+            [r["session_id"] for r in self.sessions(store, project="shop", order="desc")["sessions"]],
+            ["aaa", "bbb"],
         )
 
     def test_claude_code_sessions_include_their_subagents(self):
@@ -196,12 +198,58 @@ class SessionsAndEdgesTest(unittest.TestCase):
         self.write("shop/def-2.jsonl", [assistant_line(t, 40, 4, message_id="m3", request_id="r3"),
                                         assistant_line(t, 10, 1, message_id="m1", request_id="r1")])
         store = self.store()
-        self.assertEqual(store.claude_sessions["abc-1"][:6], [30, 3, 0, 0, store.claude_sessions["abc-1"][4], 2])
-        self.assertEqual(store.claude_sessions["abc-1"][6], int((t + timedelta(minutes=5)).timestamp() * 1000))
-        self.assertEqual(store.claude_sessions["def-2"][0], 40)  # the repeated line counts once, where first seen
+        abc = store.claude_session("abc-1")
+        self.assertEqual(abc[:4] + [abc[5]], [30, 3, 0, 0, 2])
+        self.assertEqual(abc[6], int((t + timedelta(minutes=5)).timestamp() * 1000))
+        # The repeated line is a tie: the first in path order (abc-1.jsonl) keeps it.
+        self.assertEqual(store.claude_session("def-2")[0], 40)
         self.write("shop/def-2.jsonl", [assistant_line(t, 5, 1, message_id="m9", request_id="r9")])
         store.refresh()
-        self.assertEqual(store.claude_sessions["def-2"][0], 45)
+        self.assertEqual(store.claude_session("def-2")[0], 45)
+        self.assertIsNone(store.claude_session("nobody"))
+
+    def test_a_larger_line_arriving_later_replaces_the_counted_one_everywhere(self):
+        # A streamed message: a partial line at 23:59:59 counted first; its billed line arrives
+        # later at 00:00:01 (appended, then in another file of another session, then scanned by
+        # a worker process): its figures leave the first day, the block, the session, and enter
+        # the second — no re-scan.
+        from usagebridge import store as store_module
+
+        t = datetime(2026, 5, 1, 23, 59, 59, tzinfo=timezone.utc)
+        self.write("shop/s1.jsonl", [assistant_line(t, 10, 3, message_id="m1", request_id="r1")])
+        service = UsageService([self.root], PRICES, clock=lambda: t.timestamp() + 60)
+        service.refresh()
+
+        def figures():
+            daily = {r["date"]: r["output_tokens"] for r in service.report("daily", zone_for("UTC"))["daily"]}
+            sessions = {r["session_id"]: (r["output_tokens"], r["last_activity"]) for r in service.report("sessions", zone_for("UTC"))["sessions"]}
+            blocks = [(b.start, b.out, b.count) for b in service.timeline.blocks if not b.is_gap]
+            return daily, sessions, blocks, len(service.store.entries)
+
+        self.assertEqual(figures()[0], {"2026-05-01": 3})
+        self.write("shop/s1.jsonl", [assistant_line(t + timedelta(seconds=2), 10, 700, message_id="m1", request_id="r1")])
+        service.refresh()
+        daily, sessions, blocks, count = figures()
+        self.assertEqual(daily, {"2026-05-02": 700})
+        self.assertEqual(sessions, {"s1": (700, "2026-05-02T00:00:01.000Z")})
+        self.assertEqual(blocks, [(int(datetime(2026, 5, 2, tzinfo=timezone.utc).timestamp() * 1000), 700, 1)])
+        self.assertEqual(count, 1)
+        # Another session's file with a still larger line of the same request.
+        self.write("shop/s2.jsonl", [assistant_line(t + timedelta(seconds=5), 10, 900, message_id="m1", request_id="r1")])
+        service.refresh()
+        daily, sessions, blocks, count = figures()
+        self.assertEqual((daily, sessions, count), ({"2026-05-02": 900}, {"s2": (900, "2026-05-02T00:00:04.000Z")}, 1))
+        # A cold scan in worker processes merges by the same rule (each file alone in a task).
+        original = (store_module.PARALLEL_MIN_BYTES, store_module.TASK_BYTES, store_module.usable_cpus)
+        store_module.PARALLEL_MIN_BYTES, store_module.TASK_BYTES = 0, 1
+        store_module.usable_cpus = lambda *_: 2
+        try:
+            cold = LogStore([self.root], PRICES)
+            cold.refresh()
+        finally:
+            store_module.PARALLEL_MIN_BYTES, store_module.TASK_BYTES, store_module.usable_cpus = original
+        self.assertEqual(list(cold.entries.out), [900])
+        self.assertEqual(build_report(cold, "daily", zone_for("UTC"))["daily"][0]["date"], "2026-05-02")
 
     def test_a_duplicate_in_another_project_counts_only_for_that_project(self):
         t = datetime(2026, 5, 1, 10, 0, tzinfo=timezone.utc)
@@ -215,7 +263,7 @@ class SessionsAndEdgesTest(unittest.TestCase):
                     self.write("bank/b.jsonl", [line])
                     store.refresh()
                 report = lambda **o: build_report(  # noqa: E731
-                    store.aggregates, store.models, store.projects, "daily", zone_for("UTC"), **o
+                    store, "daily", zone_for("UTC"), **o
                 )
                 self.assertEqual(report()["totals"]["input_tokens"], 101)
                 self.assertEqual(report(project="shop")["totals"]["input_tokens"], 100)
@@ -234,7 +282,7 @@ class SessionsAndEdgesTest(unittest.TestCase):
         self.assertIn('"speed":"fast"', fast)
         self.write("p/s.jsonl", [fast, standard, odd])
         store = self.store()
-        day = build_report(store.aggregates, store.models, store.projects, "daily", zone_for("UTC"))["daily"][0]
+        day = build_report(store, "daily", zone_for("UTC"))["daily"][0]
         self.assertEqual(day["models"], [model, f"{model}-fast"])
         costs = {b["model"]: b["cost_usd"] for b in day["model_breakdowns"]}
         self.assertAlmostEqual(costs[f"{model}-fast"], 6 * costs[model], places=12)

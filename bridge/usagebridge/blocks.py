@@ -7,7 +7,7 @@ is more than 5 h after the block start or more than 5 h after the previous entry
 
 import heapq
 from array import array
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from .store import EntryColumns
 
@@ -52,25 +52,57 @@ class Timeline:
         self.version = 0
 
     def add(self, new_indices: List[int]) -> None:
-        if not new_indices:
+        self.update(new_indices, [])
+
+    def update(self, new_indices: List[int], moved: List[Tuple[int, int]]) -> None:
+        """New entries, and entries whose time changed (slot, time before) since the last update:
+        a request's better line replaced the one counted (ccusage 20's rule)."""
+        if not new_indices and not moved:
             return
         ts = self.entries.ts
-        batch = sorted(new_indices, key=ts.__getitem__)
         self.version += 1
-        if not self.order or ts[batch[0]] >= ts[self.order[-1]]:
+        rewind = None
+        if moved:
+            # Out of the order at their old time; back in below at the new one.
+            old = dict(moved)
+            for slot, old_ts in moved:
+                position = self._find(slot, old_ts, old)
+                del self.order[position]
+                del old[slot]
+                rewind = position if rewind is None else min(rewind, position)
+            new_indices = list(new_indices) + [slot for slot, _ in moved]
+        batch = sorted(new_indices, key=ts.__getitem__)
+        if rewind is None and (not self.order or ts[batch[0]] >= ts[self.order[-1]]):
             position = len(self.order)
             self.order.extend(batch)
             self._feed(position)
             return
-        # Out of order (files appended concurrently): merge into the tail, recompute from the block
-        # that holds the earliest new entry. Existing entries come first among equal times, as in
-        # ccusage's stable sort over its load order.
-        first_ts = ts[batch[0]]
-        position = self._bisect_right(first_ts)
+        # Out of order (files appended concurrently, or a moved entry): merge into the tail,
+        # recompute from the block that holds the earliest change. Existing entries come first
+        # among equal times, as in ccusage's stable sort over its load order.
+        position = self._bisect_right(ts[batch[0]])
+        if rewind is not None:
+            position = min(position, rewind)
         merged = list(heapq.merge(self.order[position:], batch, key=ts.__getitem__))
         del self.order[position:]
         self.order.extend(merged)
         self._rewind_to(position)
+
+    def _find(self, slot: int, old_ts: int, old: dict) -> int:
+        """Where `slot` stands in the order, which still sorts it (and the other moved slots in
+        `old`) at its time before."""
+        ts, order = self.entries.ts, self.order
+        lo, hi = 0, len(order)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            at = old.get(order[mid], ts[order[mid]])
+            if at < old_ts:
+                lo = mid + 1
+            else:
+                hi = mid
+        while order[lo] != slot:
+            lo += 1
+        return lo
 
     def _bisect_right(self, value: int) -> int:
         ts, order = self.entries.ts, self.order

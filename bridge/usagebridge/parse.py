@@ -14,11 +14,23 @@ from .timeparse import parse_iso_ms
 
 READ_CHUNK = 8 * 1024 * 1024
 NO_KEY = 0
+#: Entry flags: a side-chain line (`isSidechain: true`, e.g. a `/btw` replay), a line with `speed`.
+SIDECHAIN = 1
+HAS_SPEED = 2
 _LIMIT_RESET = re.compile(r"usage limit reached\|(\d{9,11})", re.IGNORECASE)
-# Claude Code writes compact JSON with the message id first; finding both ids without parsing lets
-# the (frequent) repeated lines be skipped at a fraction of the cost of json.loads.
+# Claude Code writes compact JSON with the message id first; finding both ids and the usage object
+# without parsing lets the (frequent) repeated lines — one per content block, the same usage — be
+# skipped at a fraction of the cost of json.loads.
 _MESSAGE_ID = re.compile(rb'"message":\{"id":"([^"\\]+)"')
 _REQUEST_ID = re.compile(rb'"requestId":"([^"\\]+)"')
+_USAGE = re.compile(rb'"usage":(\{(?:[^{}]|\{[^{}]*\})*\})')
+# ccusage 20 skips a line where one of these fields is null anywhere in it (its schema's
+# non-nullable fields, found by a byte scan before parsing).
+_NULL_FIELD = re.compile(
+    rb'"(?:id|cwd|model|speed|costUSD|version|sessionId|requestId|isApiErrorMessage|'
+    rb'cache_read_input_tokens|cache_creation_input_tokens)":null'
+)
+_SEMVER_PREFIX = re.compile(r"\d+\.\d+\.\d")
 
 
 def default_data_dirs() -> List[str]:
@@ -51,9 +63,17 @@ def line_blocks(path: str, offset: int) -> Iterator[Tuple[int, Optional[bytes]]]
             yield len(chunk), data[:cut]
 
 
-def dedupe_key(message_id: str, request_id: str) -> int:
-    """64-bit key of a `message.id` + `requestId` pair (never NO_KEY)."""
-    key = int.from_bytes(blake2b(f"{message_id}:{request_id}".encode(), digest_size=8).digest(), "little")
+def dedupe_key(message_id: str, request_id: Optional[str]) -> int:
+    """64-bit key of a `message.id` + `requestId` pair, or of a `message.id` alone when the line has
+    no `requestId` (never NO_KEY)."""
+    text = f"{message_id}:{request_id}" if request_id is not None else f"{message_id}:"
+    key = int.from_bytes(blake2b(text.encode(), digest_size=8).digest(), "little")
+    return key or 1
+
+
+def message_key(message_id: str) -> int:
+    """64-bit key of a `message.id` alone (what a side-chain replay is matched on)."""
+    key = int.from_bytes(blake2b(f"m:{message_id}".encode(), digest_size=8).digest(), "little")
     return key or 1
 
 
@@ -68,41 +88,46 @@ def project_of(path: str) -> str:
     return name if name.strip() else "unknown"
 
 
-def place_of(path: str, bases: List[str]) -> Tuple[str, str, str, Optional[str]]:
+def place_of(path: str, bases: List[str]) -> Tuple[str, str, str]:
     """Where a log file's entries count, from its path relative to the `projects/` folder (of
-    `bases`) that holds it: (project, project path, session id, Claude Code's session).
-    - project: the folder right under `projects/` (project_of: ccusage's rule);
-    - session as `ccusage session` names it: the session id is the file's folder, the project path
-      the folders between `projects/` and it ("Unknown Project" when none) — so for Claude Code's
-      `projects/<project>/<uuid>.jsonl` the session is the project folder, and a subagent's file
-      belongs to `<project>/<uuid>`, session `subagents`;
-    - Claude Code's session: `<uuid>` of `projects/<project>/<uuid>.jsonl`, or of a subagent's
-      `projects/<project>/<uuid>/subagents/<agent>.jsonl` (its cost is the session's too)."""
+    `bases`) that holds it: (project, project path, session id) — ccusage 20's rules:
+    - project: the folder right under `projects/` (project_of);
+    - the session is Claude Code's: `projects/<project>/<uuid>.jsonl` is session `<uuid>` of
+      project path `<project>`; a sub-agent's `…/<uuid>/subagents/<agent>.jsonl` counts in session
+      `<uuid>`; any other file in the file's folder, the folders above it its project path
+      ("Unknown Project" when there are none)."""
     parts: List[str] = []
     for base in bases:
         relative = os.path.relpath(path, base)
         if not relative.startswith(".."):
             parts = relative.split(os.sep)
             break
-    session_id = parts[-2] if len(parts) >= 2 else "unknown"
-    project_path = os.sep.join(parts[:-2]) or "Unknown Project"
-    claude = None
-    if len(parts) == 2:
-        claude = parts[1][: -len(".jsonl")]
-    elif len(parts) > 2:
-        claude = parts[1]
-    return project_of(path), project_path, session_id, claude
+    if not parts:
+        parts = [os.path.basename(path)]
+    stem = parts[-1][: -len(".jsonl")] if parts[-1].endswith(".jsonl") else ""
+    if len(parts) == 2 and stem:
+        return project_of(path), parts[0], stem
+    if len(parts) >= 4 and parts[-2] == "subagents":
+        return project_of(path), os.sep.join(parts[:-3]) or "Unknown Project", parts[-3]
+    session_id = parts[-2] if len(parts) >= 2 else parts[0]
+    project_path = os.sep.join(parts[:-2]) if len(parts) > 2 else "Unknown Project"
+    return project_of(path), project_path, session_id
 
 
 def _is_count(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A token count as ccusage's schema takes it: a whole number ≥ 0 (not a float, not a bool)."""
+    return type(value) is int and value >= 0
 
 
 @dataclass
 class Parsed:
-    """Entries of one read, in line order, with what the store needs to merge them."""
+    """Candidate entries of one read (one per key: the best line of the read), in line order, with
+    what the store needs to merge them."""
 
     keys: array = field(default_factory=lambda: array("Q"))
+    messages: array = field(default_factory=lambda: array("Q"))
+    flags: array = field(default_factory=lambda: array("b"))
+    offsets: array = field(default_factory=lambda: array("q"))
     ts: array = field(default_factory=lambda: array("q"))
     inp: array = field(default_factory=lambda: array("q"))
     out: array = field(default_factory=lambda: array("q"))
@@ -118,21 +143,39 @@ class Parsed:
     consumed: int = 0
 
 
-class Parser:
-    """Turns complete lines into entries. `seen` holds keys already stored elsewhere; keys accepted
-    here are remembered too, so a line repeated within the same read is skipped before json.loads."""
+def better(side_a: bool, total_a: int, speed_a: bool, side_b: bool, total_b: int, speed_b: bool) -> Optional[bool]:
+    """ccusage 20's choice between two lines of one key: whether line a is kept over line b, or
+    None when neither wins (then the earlier one in ccusage's reading order is kept). The main
+    chain beats a side-chain replay; then the larger token total (the billed line of a streamed
+    message beats its partial ones); then the line that has `speed`."""
+    if side_a != side_b:
+        return side_b
+    if total_a != total_b:
+        return total_a > total_b
+    if speed_a != speed_b:
+        return speed_a
+    return None
 
-    def __init__(self, prices: PriceTable, seen: Container[int]) -> None:
+
+class Parser:
+    """Turns complete lines into candidate entries, the best line per key within the read (a later
+    line replaces an earlier one only when `better`). Whether a candidate counts is the store's
+    decision, against what it holds already."""
+
+    def __init__(self, prices: PriceTable) -> None:
         self.prices = prices
-        self.seen = seen
-        self.accepted: Set[int] = set()
         self.result = Parsed()
         self._model_index: Dict[str, int] = {}
+        # key -> index in `result`, and the usage object's bytes of that candidate.
+        self._index: Dict[int, int] = {}
+        self._usage_bytes: Dict[int, bytes] = {}
+        self._offset = 0
 
     def read_file(self, path: str, offset: int) -> Tuple[int, int]:
         """Parses complete lines from `offset`; returns (bytes read, bytes consumed). A last line
         without its newline is not consumed: it is read again, whole, next time."""
         read = consumed = 0
+        self._offset = offset
         for size, block in line_blocks(path, offset):
             read += size
             if block is not None:
@@ -143,9 +186,12 @@ class Parser:
         return read, consumed
 
     def lines(self, block: bytes) -> None:
-        seen, accepted, result = self.seen, self.accepted, self.result
-        message_id_re, request_id_re = _MESSAGE_ID, _REQUEST_ID
+        result, index, usage_bytes = self.result, self._index, self._usage_bytes
+        message_id_re, request_id_re, usage_re = _MESSAGE_ID, _REQUEST_ID, _USAGE
+        offset = self._offset
         for line in block.split(b"\n"):
+            start = offset
+            offset += len(line) + 1
             if b'"usage"' not in line:
                 stripped = line.strip()
                 if stripped and not (stripped.startswith(b"{") and stripped.endswith(b"}")):
@@ -154,34 +200,54 @@ class Parser:
             m = message_id_re.search(line)
             if m is not None:
                 r = request_id_re.search(line)
-                if r is not None:
-                    key = dedupe_key(m.group(1).decode(), r.group(1).decode())
-                    if key in accepted or key in seen:
+                key = dedupe_key(m.group(1).decode(), r.group(1).decode() if r is not None else None)
+                known = usage_bytes.get(key)
+                if known is not None:
+                    # The same usage as the read's candidate of this key: a tie, which the earlier
+                    # line wins (unless the earlier is a side-chain replay and this is not).
+                    u = usage_re.search(line)
+                    if (
+                        u is not None
+                        and u.group(1) == known
+                        and (not result.flags[index[key]] & SIDECHAIN or b'"isSidechain":true' in line)
+                    ):
                         result.duplicates += 1
                         continue
             # One line, whatever it holds (a document nested 100,000 deep raises RecursionError,
             # an absurd number OverflowError), is skipped and counted — never the whole refresh.
             try:
+                if _NULL_FIELD.search(line) is not None:
+                    continue
                 obj = json.loads(line)
                 if isinstance(obj, dict):
-                    self._add(obj)
+                    self._add(obj, start, line)
             except (ValueError, RecursionError, OverflowError, TypeError, MemoryError):
                 result.malformed += 1
+        self._offset = offset
 
-    def _add(self, obj: dict) -> None:
+    def _add(self, obj: dict, offset: int, line: bytes) -> None:
         usage = read_usage(obj)
         if usage is None:
             return
-        ms, model, fast, inp, out, cc, cr, cost_field, message_id, request_id = usage
-        key = NO_KEY
-        if message_id and request_id:
-            key = dedupe_key(message_id, request_id)
-            if key in self.accepted or key in self.seen:
-                self.result.duplicates += 1
-                return
-            self.accepted.add(key)
-
+        ms, model, fast, inp, out, cc, cr, cost_field, message_id, request_id, cc_1h, side, has_speed = usage
         result = self.result
+        key = message = NO_KEY
+        flags = (SIDECHAIN if side else 0) | (HAS_SPEED if has_speed else 0)
+        slot = None
+        if message_id:
+            key = dedupe_key(message_id, request_id)
+            message = message_key(message_id)
+            slot = self._index.get(key)
+            if slot is not None:
+                held = result.flags[slot]
+                held_total = result.inp[slot] + result.out[slot] + result.cache_create[slot] + result.cache_read[slot]
+                if not better(side, inp + out + cc + cr, has_speed, bool(held & SIDECHAIN), held_total, bool(held & HAS_SPEED)):
+                    result.duplicates += 1
+                    return
+                result.duplicates += 1
+            u = _USAGE.search(line)
+            self._usage_bytes[key] = u.group(1) if u is not None else b""
+
         if obj.get("isApiErrorMessage"):
             reset = _limit_reset_ms(obj["message"])
             if reset is not None and (result.limit_resets_at_ms is None or reset > result.limit_resets_at_ms):
@@ -189,33 +255,55 @@ class Parser:
         if cost_field is not None:
             cost = cost_field
         else:
-            cost = self.prices.cost(model, inp, out, cc, cr)
+            cost = self.prices.cost(model, inp, out, cc - cc_1h, cr, cc_1h)
             if fast:
                 cost *= self.prices.fast_multiplier(model)
         model = reported_model(model, fast)
-        index = self._model_index.get(model)
-        if index is None:
-            index = self._model_index[model] = len(result.models)
+        model_index = self._model_index.get(model)
+        if model_index is None:
+            model_index = self._model_index[model] = len(result.models)
             result.models.append(model)
+        if slot is not None:
+            # A better line of a key this read already holds: it takes the candidate's place.
+            result.flags[slot] = flags
+            result.offsets[slot] = offset
+            result.ts[slot] = ms
+            result.inp[slot] = inp
+            result.out[slot] = out
+            result.cache_create[slot] = cc
+            result.cache_read[slot] = cr
+            result.cost[slot] = cost
+            result.model[slot] = model_index
+            return
+        if key != NO_KEY:
+            self._index[key] = len(result.keys)
         result.keys.append(key)
+        result.messages.append(message)
+        result.flags.append(flags)
+        result.offsets.append(offset)
         result.ts.append(ms)
         result.inp.append(inp)
         result.out.append(out)
         result.cache_create.append(cc)
         result.cache_read.append(cr)
         result.cost.append(cost)
-        result.model.append(index)
+        result.model.append(model_index)
 
 
-#: What one log line says of an API request, by ccusage's rules — the one reading of a line, used
-#: by the bridge's store and the push client alike: (epoch ms, model, fast, input, output, cache
-#: creation, cache read, the line's own `costUSD` (ccusage uses it instead of the price table) or
-#: None, message id or None, request id or None). A plain tuple: this runs once per line of a scan.
-Usage = Tuple[int, str, bool, int, int, int, int, Optional[float], Optional[str], Optional[str]]
+#: What one log line says of an API request, by ccusage 20's rules — the one reading of a line,
+#: used by the bridge's store and the push client alike: (epoch ms, model, fast, input, output,
+#: cache creation (5-minute + 1-hour writes), cache read, the line's own `costUSD` (ccusage uses it
+#: instead of the price table) or None, message id or None, request id or None, 1-hour cache
+#: writes, side chain, has `speed`). A plain tuple: this runs once per line of a scan.
+Usage = Tuple[int, str, bool, int, int, int, int, Optional[float], Optional[str], Optional[str], int, bool, bool]
+
+_OPTIONAL_STRINGS = ("version", "sessionId", "requestId")
 
 
 def read_usage(obj: dict) -> Optional[Usage]:
-    """The usage of a parsed line, or None when ccusage would skip it."""
+    """The usage of a parsed line, or None when ccusage 20 would skip it: its schema (counts are
+    whole numbers ≥ 0; `speed` is "standard" or "fast"; the optional fields have their types) and
+    its checks (a `version` that is not x.y.z…, an empty session, request, message id or model)."""
     timestamp = obj.get("timestamp")
     message = obj.get("message")
     if not isinstance(timestamp, str) or not isinstance(message, dict):
@@ -229,44 +317,78 @@ def read_usage(obj: dict) -> Optional[Usage]:
         return None
     cc = usage.get("cache_creation_input_tokens", 0)
     cr = usage.get("cache_read_input_tokens", 0)
-    cc = 0 if cc is None else cc
-    cr = 0 if cr is None else cr
     if not _is_count(cc) or not _is_count(cr):
         return None
-    # ccusage's schema takes `speed` as "standard" or "fast" only; any other value (null too)
-    # makes it skip the line.
+    cc_1h = 0
+    if "cache_creation" in usage and usage["cache_creation"] is not None:
+        # The split by cache lifetime, when given, is the cache-write count (1-hour writes are
+        # priced at twice the input rate).
+        split = usage["cache_creation"]
+        if not isinstance(split, dict):
+            return None
+        five = split.get("ephemeral_5m_input_tokens", 0)
+        hour = split.get("ephemeral_1h_input_tokens", 0)
+        if not _is_count(five) or not _is_count(hour):
+            return None
+        cc, cc_1h = five + hour, hour
     fast = False
-    if "speed" in usage:
+    has_speed = "speed" in usage
+    if has_speed:
         speed = usage["speed"]
         if speed not in ("standard", "fast"):
             return None
         fast = speed == "fast"
+    for name in _OPTIONAL_STRINGS:
+        value = obj.get(name)
+        if value is not None and (not isinstance(value, str) or (value == "" and name != "version")):
+            return None
+    version = obj.get("version")
+    if version is not None and not _SEMVER_PREFIX.match(version):
+        return None
+    side = obj.get("isSidechain")
+    if side is not None and not isinstance(side, bool):
+        return None
+    error = obj.get("isApiErrorMessage")
+    if error is not None and not isinstance(error, bool):
+        return None
+    message_id = message.get("id")
+    if message_id is not None and (not isinstance(message_id, str) or not message_id):
+        return None
+    model = message.get("model")
+    if model is not None and (not isinstance(model, str) or not model):
+        return None
+    cost_field = obj.get("costUSD")
+    if cost_field is not None and not (isinstance(cost_field, (int, float)) and not isinstance(cost_field, bool)):
+        return None
     ms = parse_iso_ms(timestamp)
     if ms is None:
         return None
-    message_id = message.get("id")
     request_id = obj.get("requestId")
-    model = message.get("model")
-    if not isinstance(model, str) or not model:
-        model = "unknown"
-    cost_field = obj.get("costUSD")
     return (
         ms,
-        model,
+        model if model is not None else NO_MODEL,
         fast,
-        int(inp),
-        int(out),
-        int(cc),
-        int(cr),
-        float(cost_field) if _is_count(cost_field) else None,
-        message_id if isinstance(message_id, str) and message_id else None,
-        request_id if isinstance(request_id, str) and request_id else None,
+        inp,
+        out,
+        cc,
+        cr,
+        float(cost_field) if cost_field is not None else None,
+        message_id,
+        request_id,
+        cc_1h,
+        side is True,
+        has_speed,
     )
+
+
+#: A line without `message.model`: its tokens count, it costs nothing and it is listed under no
+#: model (as `<synthetic>`).
+NO_MODEL = "<synthetic>"
 
 
 def reported_model(model: str, fast: bool) -> str:
     """Fast mode is priced and reported apart, as `<model>-fast` (ccusage's display name)."""
-    return f"{model}-fast" if fast and model != "unknown" else model
+    return f"{model}-fast" if fast and model != NO_MODEL else model
 
 
 def _limit_reset_ms(message: dict) -> Optional[int]:
@@ -286,19 +408,13 @@ def _limit_reset_ms(message: dict) -> Optional[int]:
 
 
 def parse_files(prices: PriceTable, paths: List[str]) -> List[Parsed]:
-    """Worker entry point for a cold scan: whole files, in order, de-duplicated among themselves
-    (the first occurrence in this order is also the first in the global order)."""
-    # Per project: a line repeated in another project is that project's own when a report is
-    # filtered to it (ccusage filters files by project before it de-duplicates); the store decides.
-    shared: Dict[str, Set[int]] = {}
+    """Worker entry point for a cold scan: each whole file's candidates (the store merges them)."""
     results = []
     for path in paths:
-        seen = shared.setdefault(project_of(path), set())
-        parser = Parser(prices, seen)
+        parser = Parser(prices)
         try:
             parser.read_file(path, 0)
         except OSError:
             pass
-        seen |= parser.accepted
         results.append(parser.result)
     return results

@@ -14,6 +14,10 @@ TOKEN_TYPES = (
 )
 
 
+#: 1-hour cache writes cost this many times the input rate.
+CACHE_WRITE_1H_MULTIPLIER = 2.0
+
+
 class PriceTable:
     """Looks a model up exactly, then case-insensitively by substring (either way), as ccusage does."""
 
@@ -52,21 +56,28 @@ class PriceTable:
         factor = extra.get("fast") if isinstance(extra, dict) else None
         return float(factor) if isinstance(factor, (int, float)) else 1.0
 
-    def cost(self, model: str, inp: int, out: int, cache_create: int, cache_read: int) -> float:
-        """Cost of one entry; each token type above the threshold is priced at its tier rate."""
+    def cost(self, model: str, inp: int, out: int, cache_create: int, cache_read: int, cache_create_1h: int = 0) -> float:
+        """Cost of one entry; each token type above the threshold is priced at its tier rate.
+        `cache_create` is the 5-minute cache writes; 1-hour writes (`cache_create_1h`) cost twice
+        the input rate (ccusage 20's rule, Anthropic's published multiplier)."""
         prices = self.lookup(model)
         if prices is None:
             return 0.0
         total = 0.0
         for count, (base_key, tier_key) in zip((inp, out, cache_create, cache_read), TOKEN_TYPES):
-            if not count:
-                continue
-            base = prices.get(base_key)
-            tier = prices.get(tier_key)
-            if tier is not None and count > self.threshold:
-                total += (count - self.threshold) * tier
-                if base is not None:
-                    total += self.threshold * base
-            elif base is not None:
-                total += count * base
+            if count:
+                total += self._tiered(count, prices.get(base_key), prices.get(tier_key))
+        if cache_create_1h:
+            base = prices.get("input_cost_per_token")
+            tier = prices.get("input_cost_per_token_above_200k_tokens")
+            total += self._tiered(
+                cache_create_1h,
+                None if base is None else base * CACHE_WRITE_1H_MULTIPLIER,
+                None if tier is None else tier * CACHE_WRITE_1H_MULTIPLIER,
+            )
         return total
+
+    def _tiered(self, count: int, base: Optional[float], tier: Optional[float]) -> float:
+        if tier is not None and count > self.threshold:
+            return (count - self.threshold) * tier + (self.threshold * base if base is not None else 0.0)
+        return count * base if base is not None else 0.0

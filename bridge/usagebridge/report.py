@@ -185,7 +185,9 @@ def sessions_payload(
     blocks: List[Block], models: List[str], now_ms: int, hours_back: int, limit: int, session_id: Optional[str]
 ) -> dict:
     since = now_ms - hours_back * 3_600_000
-    chosen = [b for b in blocks if (b.last if not b.is_gap else b.end) >= since]
+    # By start time, as ccusage 20 lists them (a gap that ends after the next block starts — its
+    # start floored to the hour — comes after that block).
+    chosen = sorted((b for b in blocks if (b.last if not b.is_gap else b.end) >= since), key=lambda b: b.start)
     payloads = [block_payload(b, models, now_ms) for b in chosen]
     if session_id is not None:
         payloads = [p for p in payloads if p["id"] == session_id]

@@ -1,78 +1,70 @@
-"""Daily, weekly and monthly usage reports (DESIGN.md §6), kept incrementally.
+"""Daily, weekly, monthly and session usage reports (docs/design.md, "The numbers"), kept
+incrementally.
 
-Every accepted entry is added to a quarter-hour x model x project sum as it arrives; a report is a
-merge of those sums, never a re-scan. Quarter hours make every IANA zone exact: all of today's UTC
-offsets (+05:45, -03:30 included) and DST changes fall on quarter-hour boundaries, so each bucket
-lies within one local day whatever the report's timezone.
+Every counted entry is added to a quarter-hour x model x session sum as it arrives, and taken out
+again when a better line of its request replaces it; a report is a merge of those sums, never a
+re-scan. Quarter hours make every IANA zone exact: all of today's UTC offsets (+05:45, -03:30
+included) and DST changes fall on quarter-hour boundaries, so each bucket lies within one local
+day whatever the report's timezone. A session lies in one project, so project sums are session
+sums added up.
 
-Rules follow ccusage 18.0.11 / 20.0.24 (read from its source): rows grouped by the entry's local
-date in the timezone; weeks start on `start_of_week` (Sunday by default) counted from the calendar
-date; months are the date's first seven characters; `models` and `model_breakdowns` leave out
-`<synthetic>` (its tokens still count in the row), the costliest model first. (`models` is sorted,
-as the issue asks; ccusage lists them in the order first seen.)
+Rules follow ccusage 20.0.24 (read from its source, checked against its binary): rows grouped by
+the entry's local date in the timezone; weeks start on `start_of_week` (Sunday by default)
+counted from the calendar date; months are the date's first seven characters; `models` and
+`model_breakdowns` leave out `<synthetic>` (its tokens still count in the row), the costliest
+model first (`models` is sorted; ccusage lists them in the order first seen). A session is Claude
+Code's session (its sub-agents' files count in it), with its first and last activity; since and
+until keep the entries of those days, then the sessions are formed from them.
 """
 
-from datetime import date, datetime, timedelta, tzinfo
 from collections import OrderedDict
-from typing import Dict, List, Optional, Tuple
+from datetime import date, datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Tuple
+
+from .timeparse import iso_ms
+
+if TYPE_CHECKING:
+    from .store import LogStore
 
 QUARTER_MS = 15 * 60 * 1000
 SYNTHETIC = "<synthetic>"
 WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
 KINDS = ("daily", "weekly", "monthly", "sessions")
 
-# inp, out, cache creation, cache read, cost
+# input, output, cache creation, cache read, cost, entries
 _Sums = List[float]
+_ENTRIES = 5
+
+
+def _add_sums(table: Dict, key, values, sign: int = 1) -> None:
+    """Adds (or with sign -1 takes out) one set of sums; a group left with no entries is gone."""
+    sums = table.get(key)
+    if sums is None:
+        table[key] = [v * sign for v in values] if sign != 1 else list(values)
+        return
+    for i in range(6):
+        sums[i] += values[i] * sign
+    if sums[_ENTRIES] == 0:
+        del table[key]
 
 
 class _Layer:
-    """Sums of one set of entries: per quarter hour x model x project, per session x model, and
-    each session's latest entry time."""
+    """Sums of one set of entries: per quarter hour x model x session, and per session x model."""
 
     def __init__(self) -> None:
         self.buckets: Dict[Tuple[int, int, int], _Sums] = {}
         self.sessions: Dict[Tuple[int, int], _Sums] = {}
-        self.session_last: Dict[int, int] = {}
 
-    def add(self, ts: int, inp: int, out: int, cc: int, cr: int, cost: float, model: int, project: int, session: int) -> None:
-        self.add_bucket(ts, inp, out, cc, cr, cost, model, project)
-        self.add_session(session, {model: [inp, out, cc, cr, cost]}, ts)
-
-    def add_bucket(self, ts: int, inp: int, out: int, cc: int, cr: int, cost: float, model: int, project: int) -> None:
-        # Written out (no helper, no loop): this runs once per entry of a cold scan.
-        key = (ts // QUARTER_MS, model, project)
-        sums = self.buckets.get(key)
-        if sums is None:
-            self.buckets[key] = [inp, out, cc, cr, cost]
-        else:
-            sums[0] += inp
-            sums[1] += out
-            sums[2] += cc
-            sums[3] += cr
-            sums[4] += cost
-
-    def add_session(self, session: int, per_model: Dict[int, _Sums], last_ts: int) -> None:
-        """A read's sums for its session (one file is one session), per model."""
-        for model, values in per_model.items():
-            _add_sums(self.sessions, (session, model), values)
-        last = self.session_last.get(session)
-        if last is None or last_ts > last:
-            self.session_last[session] = last_ts
-
-
-def _add_sums(table: Dict, key, values) -> None:
-    sums = table.get(key)
-    if sums is None:
-        table[key] = list(values)
-    else:
-        for i in range(5):
-            sums[i] += values[i]
+    def add(self, ts: int, values, model: int, session: int, sign: int = 1) -> None:
+        _add_sums(self.buckets, (ts // QUARTER_MS, model, session), values, sign)
+        _add_sums(self.sessions, (session, model), values, sign)
 
 
 class _Rollup:
-    """Day x model sums for one time zone and reset hour — every project's accepted entries, and
-    per project its own (cross copies included) — built once from the quarter hours, then kept up
-    to date entry by entry: a report reads a few hundred sums however many lines there are."""
+    """Day x model sums for one time zone and reset hour — every project's counted entries, and
+    per project its own (its copies of other projects' requests included) — built once from the
+    quarter hours, then kept up to date entry by entry: a report reads a few hundred sums however
+    many lines there are."""
 
     def __init__(self, tz: tzinfo, reset_hour: int) -> None:
         self.tz = tz
@@ -81,52 +73,45 @@ class _Rollup:
         self.all: Dict[Tuple[date, int], _Sums] = {}
         self.projects: Dict[int, Dict[Tuple[date, int], _Sums]] = {}
 
-    def add(self, quarter: int, model: int, project: int, values, cross: bool) -> None:
-        day = self.day_of_quarter.get(quarter)
-        if day is None:
-            day = self.day_of_quarter[quarter] = _day_of(quarter * QUARTER_MS, self.tz, self.reset_hour)
+    def day(self, quarter: int) -> date:
+        found = self.day_of_quarter.get(quarter)
+        if found is None:
+            found = self.day_of_quarter[quarter] = _day_of(quarter * QUARTER_MS, self.tz, self.reset_hour)
+        return found
+
+    def add(self, quarter: int, model: int, project: int, values, cross: bool, sign: int = 1) -> None:
+        day = self.day(quarter)
         if not cross:
-            _add_sums(self.all, (day, model), values)
+            _add_sums(self.all, (day, model), values, sign)
         table = self.projects.get(project)
         if table is None:
             table = self.projects[project] = {}
-        _add_sums(table, (day, model), values)
+        _add_sums(table, (day, model), values, sign)
 
 
 class UsageAggregates:
-    """The report sums of the accepted entries (`main`), and of the lines that repeat another
-    project's entry (`cross`): those count only in a report filtered to their own project, as in
-    ccusage, which filters files by project before it de-duplicates. Day roll-ups are kept for the
-    zones reports were asked in (the most recent MAX_ROLLUPS)."""
+    """The report sums of the counted entries (`main`), and of the best line of a request in each
+    other project that has one (`cross`): those count only in a report filtered to their own
+    project, as in ccusage, which filters files by project before it de-duplicates. Day roll-ups
+    are kept for the zones reports were asked in (the most recent MAX_ROLLUPS)."""
 
     MAX_ROLLUPS = 8
 
-    def __init__(self) -> None:
+    def __init__(self, project_of_session: List[int]) -> None:
+        # Session index -> project index (the store's table, shared and growing).
+        self.project_of_session = project_of_session
         self.main = _Layer()
         self.cross = _Layer()
         self.rollups: "OrderedDict[Tuple[str, int], _Rollup]" = OrderedDict()
 
-    @property
-    def buckets(self) -> Dict[Tuple[int, int, int], _Sums]:
-        return self.main.buckets
-
-    def add(self, ts: int, inp: int, out: int, cc: int, cr: int, cost: float, model: int, project: int) -> None:
-        """One accepted entry (its session's share comes with add_session, once per read)."""
-        self.main.add_bucket(ts, inp, out, cc, cr, cost, model, project)
+    def add(self, ts: int, values, model: int, session: int, sign: int = 1, cross: bool = False) -> None:
+        """One entry (values: input, output, cache creation, cache read, cost, 1), or with sign -1
+        one taken out."""
+        (self.cross if cross else self.main).add(ts, values, model, session, sign)
         if self.rollups:
+            project = self.project_of_session[session]
             for rollup in self.rollups.values():
-                rollup.add(ts // QUARTER_MS, model, project, (inp, out, cc, cr, cost), False)
-
-    def add_session(self, session: int, per_model: Dict[int, _Sums], last_ts: int) -> None:
-        self.main.add_session(session, per_model, last_ts)
-
-    def add_cross(self, ts: int, inp: int, out: int, cc: int, cr: int, cost: float, model: int, project: int, session: int = 0) -> None:
-        self.cross.add(ts, inp, out, cc, cr, cost, model, project, session)
-        for rollup in self.rollups.values():
-            rollup.add(ts // QUARTER_MS, model, project, (inp, out, cc, cr, cost), True)
-
-    def layers(self, project: Optional[int]) -> List[_Layer]:
-        return [self.main] if project is None else [self.main, self.cross]
+                rollup.add(ts // QUARTER_MS, model, project, values, cross, sign)
 
     def rollup(self, tz: tzinfo, reset_hour: int) -> _Rollup:
         key = (getattr(tz, "key", None) or str(tz), reset_hour)
@@ -135,9 +120,10 @@ class UsageAggregates:
             self.rollups.move_to_end(key)
             return found
         rollup = _Rollup(tz, reset_hour)
+        projects = self.project_of_session
         for layer, cross in ((self.main, False), (self.cross, True)):
-            for (quarter, model, project), sums in layer.buckets.items():
-                rollup.add(quarter, model, project, sums, cross)
+            for (quarter, model, session), sums in layer.buckets.items():
+                rollup.add(quarter, model, projects[session], sums, cross)
         self.rollups[key] = rollup
         while len(self.rollups) > self.MAX_ROLLUPS:
             self.rollups.popitem(last=False)
@@ -190,9 +176,7 @@ def _row(key_name: str, key: str, per_model: Dict[str, _Sums], breakdown: bool) 
 
 
 def build_report(
-    aggregates: UsageAggregates,
-    models: List[str],
-    projects: List[str],
+    store: "LogStore",
     kind: str,
     tz: tzinfo,
     since: Optional[date] = None,
@@ -203,13 +187,14 @@ def build_report(
     breakdown: bool = True,
     reset_hour: int = 0,
 ) -> dict:
-    """One report over every stored entry: rows, then totals over the rows."""
+    """One report over every counted entry: rows, then totals over the rows."""
     if kind == "sessions":
         raise ValueError("sessions: use build_sessions_report")
     key_name = {"daily": "date", "weekly": "week", "monthly": "month"}[kind]
-    project_index = _project_index(projects, project)
+    project_index = _project_index(store.projects, project)
+    models = store.models
     groups: Dict[str, Dict[str, _Sums]] = {}
-    rollup = aggregates.rollup(tz, reset_hour)
+    rollup = store.aggregates.rollup(tz, reset_hour)
     table = rollup.all if project_index is None else rollup.projects.get(project_index, {})
     for (day, model), sums in table.items():
         if (since is not None and day < since) or (until is not None and day > until):
@@ -234,10 +219,7 @@ def _project_index(projects: List[str], project: Optional[str]) -> Optional[int]
 
 
 def build_sessions_report(
-    aggregates: UsageAggregates,
-    models: List[str],
-    projects: List[str],
-    sessions: List[Tuple[str, str, int]],
+    store: "LogStore",
     tz: tzinfo,
     since: Optional[date] = None,
     until: Optional[date] = None,
@@ -246,35 +228,69 @@ def build_sessions_report(
     breakdown: bool = True,
     reset_hour: int = 0,
 ) -> dict:
-    """The per-session report: a row per (project path, session id) as `ccusage session` groups
-    them, its last activity the local date of its latest entry; since/until filter that date."""
-    project_index = _project_index(projects, project)
+    """The per-session report, as `ccusage claude session` (20): a row per Claude Code session
+    (project path, session id) with its first and last activity. since/until keep the entries of
+    those local days first (a session's figures and times are then those of the kept entries).
+    Rows by last activity, oldest first (`order=desc`: newest first)."""
+    project_index = _project_index(store.projects, project)
+    aggregates = store.aggregates
+    project_of = aggregates.project_of_session
+    models = store.models
     per_session: Dict[int, Dict[str, _Sums]] = {}
-    last: Dict[int, int] = {}
-    for layer in aggregates.layers(project_index):
-        for (session, model), sums in layer.sessions.items():
-            if project_index is not None and sessions[session][2] != project_index:
+    # Per session: (first, last) of the counted entries kept, or None to work out from them.
+    times: Dict[int, Optional[Tuple[int, int]]] = {}
+    ranged = since is not None or until is not None
+    rollup = aggregates.rollup(tz, reset_hour) if ranged else None
+
+    def within(day: date) -> bool:
+        return (since is None or day >= since) and (until is None or day <= until)
+
+    if not ranged:
+        for (session, model), sums in aggregates.main.sessions.items():
+            if project_index is not None and project_of[session] != project_index:
                 continue
             _add_sums(per_session.setdefault(session, {}), models[model], sums)
-            ts = layer.session_last[session]
-            if ts > last.get(session, -(2**62)):
-                last[session] = ts
+    else:
+        for (quarter, model, session), sums in aggregates.main.buckets.items():
+            if project_index is not None and project_of[session] != project_index:
+                continue
+            if within(rollup.day(quarter)):  # type: ignore[union-attr]
+                _add_sums(per_session.setdefault(session, {}), models[model], sums)
+    for session in per_session:
+        first, last = store.session_span(session)
+        whole = not ranged or (
+            within(_day_of(first, tz, reset_hour)) and within(_day_of(last, tz, reset_hour))
+        )
+        times[session] = (first, last) if whole else None
+    # The slow path: sessions cut by the date range, from their entries' times.
+    for session, span in list(times.items()):
+        if span is None:
+            kept = [ts for ts in store.session_times(session) if within(_day_of(ts, tz, reset_hour))]
+            times[session] = (min(kept), max(kept))
+    if project_index is not None:
+        # Copies of other projects' requests, counted for this project.
+        for ts, values, model, session in store.cross_entries(project_index):
+            if ranged and not within(_day_of(ts, tz, reset_hour)):
+                continue
+            _add_sums(per_session.setdefault(session, {}), models[model], values)
+            span = times.get(session)
+            times[session] = (ts, ts) if span is None else (min(span[0], ts), max(span[1], ts))
     rows = []
     for session, per_model in per_session.items():
-        day = _day_of(last[session], tz, reset_hour)
-        if (since is not None and day < since) or (until is not None and day > until):
-            continue
-        project_path, session_id, _ = sessions[session]
+        project_path, session_id = store.sessions[session]
+        first, last = times[session]  # type: ignore[misc]
         row = _row("session_id", session_id, per_model, breakdown)
         row["project_path"] = project_path
-        row["last_activity"] = day.isoformat()
-        rows.append((last[session], row))
+        row["first_activity"] = iso_ms(first)
+        row["last_activity"] = iso_ms(last)
+        rows.append((last, row))
     rows.sort(key=lambda item: (item[0], item[1]["project_path"], item[1]["session_id"]), reverse=order == "desc")
     ordered = [row for _, row in rows]
     return {"sessions": ordered, "totals": _totals(ordered)}
 
 
-def _totals(rows: List[dict]) -> dict:
+def _totals(rows: Iterable[dict]) -> dict:
+    rows = list(rows)
     return {
         name: sum(r[name] for r in rows)
         for name in (

@@ -55,7 +55,8 @@ class UsageService:
         # Entry indices sorted by time (for window sums), and the store and length they cover.
         self._by_time: List[int] = []
         self._by_time_ts: List[int] = []
-        self._by_time_of: Tuple[int, int] = (-1, 0)
+        # (store, entries covered, store.moves applied)
+        self._by_time_of: Tuple[int, int, int] = (-1, 0, 0)
         self.refresh_interval = refresh_interval
         self._refreshed_at = 0.0
         self.clock = clock
@@ -93,7 +94,7 @@ class UsageService:
                 store = self.store
                 report = store.refresh(found)
                 before = self.timeline.version
-                self.timeline.add(store.take_new_entries())
+                self.timeline.update(store.take_new_entries(), store.take_replaced())
                 unchanged = (
                     self.view.ready
                     and not report.rebuilt
@@ -114,6 +115,7 @@ class UsageService:
         report = fresh.refresh()
         timeline = Timeline(fresh.entries)
         timeline.add(fresh.take_new_entries())
+        fresh.take_replaced()
         with self._refresh_lock:
             fresh.scans += self.store.scans
             fresh.bytes_read_total += self.store.bytes_read_total
@@ -146,7 +148,7 @@ class UsageService:
             # Not behind a rebuild under way: the status line answers from what is known.
             self.refresh(wait=False)
         with self._refresh_lock:
-            sums = self.store.claude_sessions.get(session_id)
+            sums = self.store.claude_session(session_id)
             found = sums is not None
             sums = sums or [0, 0, 0, 0, 0.0, 0, None]
         return {
@@ -170,12 +172,20 @@ class UsageService:
             store = self.store
             entries = store.entries
             count = len(entries)
-            covered_store, covered = self._by_time_of
+            covered_store, covered, moved = self._by_time_of
             if covered_store != id(store) or covered > count:
-                covered = 0
+                covered = moved = 0
                 self._by_time, self._by_time_ts = [], []
+            ts = entries.ts
+            if moved < len(store.moves):
+                # Entries whose counted line was replaced by a later one: out, and in again at
+                # their new time.
+                slots = {slot for slot, _ in store.moves[moved:] if slot < covered}
+                if slots:
+                    # Timsort takes the (still sorted) rest plus a few in about linear time.
+                    order = sorted([i for i in self._by_time if i not in slots] + list(slots), key=ts.__getitem__)
+                    self._by_time, self._by_time_ts = order, [ts[i] for i in order]
             if covered < count:
-                ts = entries.ts
                 new = sorted(range(covered, count), key=ts.__getitem__)
                 if self._by_time_ts and new and ts[new[0]] < self._by_time_ts[-1]:
                     order = sorted(self._by_time + new, key=ts.__getitem__)
@@ -183,7 +193,7 @@ class UsageService:
                 else:
                     self._by_time.extend(new)
                     self._by_time_ts.extend(ts[i] for i in new)
-                self._by_time_of = (id(store), count)
+            self._by_time_of = (id(store), count, len(store.moves))
             order, order_ts = self._by_time, self._by_time_ts
             results = []
             for since, until in ranges:
@@ -218,10 +228,8 @@ class UsageService:
             store = self.store
             if kind == "sessions":
                 options.pop("start_of_week", None)
-                return build_sessions_report(
-                    store.aggregates, store.models, store.projects, store.sessions, zone, **options
-                )
-            return build_report(store.aggregates, store.models, store.projects, kind, zone, **options)
+                return build_sessions_report(store, zone, **options)
+            return build_report(store, kind, zone, **options)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="refresher", daemon=True)

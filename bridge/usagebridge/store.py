@@ -7,13 +7,16 @@ service builds a new store from the files as they are now, in the background, an
 (Claude Code deletes old transcripts routinely; reports meanwhile answer from the old store). A
 last line without its newline is left for later.
 
-Entries are kept in compact typed arrays (one slot per entry) so a gigabyte of logs fits in well
-under 300 MB, and de-duplicated on `message.id` + `requestId`, first seen wins, in the order
-ccusage reads them (files by earliest timestamp, then line order), so totals agree with it.
+Entries are kept in compact typed arrays (one slot per request) so a gigabyte of logs fits in well
+under 300 MB. A request is counted once, by ccusage 20's rules (docs/design.md, "The numbers"): its
+key is `message.id` + `requestId`, or `message.id` alone; of its lines the main chain's beats a
+side-chain replay, then the larger token total (a streamed message's billed line beats its
+partial ones), then the one with `speed`, then the first in ccusage's reading order (files by
+path, lines in order). A better line that arrives later takes the slot over: its old figures
+leave every sum (reports, sessions, blocks, windows) and the new ones enter, wherever it lies.
 """
 
 import os
-import re
 import time
 from array import array
 import sys
@@ -23,12 +26,10 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Dict, List, Optional, Tuple
 
-from .parse import NO_KEY, Parsed, Parser, parse_files, place_of
+from .parse import HAS_SPEED, NO_KEY, SIDECHAIN, Parsed, Parser, better, parse_files, place_of
 from .pricing import PriceTable
 from .reports import UsageAggregates
-from .timeparse import parse_iso_ms
 
-_HEAD_TS = re.compile(rb'"timestamp"\s*:\s*"([^"]+)"')
 # A cold scan of at least this many bytes is split over worker processes (one per CPU this
 # process may use, at most MAX_SCAN_WORKERS); below it, starting workers costs more than it saves.
 PARALLEL_MIN_BYTES = 64 * 1024 * 1024
@@ -89,16 +90,18 @@ class FileState:
     tail: bytes = b""
     # Where its entries count (see LogStore._place), worked out once per file.
     place: Optional["Place"] = None
+    # Its index in LogStore.file_paths (ties between lines are broken by path, then offset).
+    index: int = 0
 
 
 @dataclass(frozen=True)
 class Place:
-    """Where a file's entries count: its project, its session as ccusage names it, and its Claude
-    Code session (None when the path has no such folder)."""
+    """Where a file's entries count: its project and its session (indexes into the store's
+    tables), and the session's id (Claude Code's)."""
 
     project: int
     session: int
-    claude: Optional[str]
+    session_id: str
 
 
 @dataclass
@@ -111,8 +114,9 @@ class ScanReport:
 
 
 class EntryColumns:
-    """Column-wise storage of usage entries: time (epoch ms), four token counts, cost, model,
-    project."""
+    """Column-wise storage of the counted line of each request: time (epoch ms), four token
+    counts, cost, model, session, flags (side chain, speed), and where the line is (file index,
+    byte offset)."""
 
     def __init__(self) -> None:
         self.ts = array("q")
@@ -122,12 +126,16 @@ class EntryColumns:
         self.cache_read = array("q")
         self.cost = array("d")
         self.model = array("i")
-        self.project = array("i")
+        self.session = array("i")
+        self.flags = array("b")
+        self.file = array("i")
+        self.offset = array("q")
 
     def __len__(self) -> int:
         return len(self.ts)
 
-    def append(self, ts: int, inp: int, out: int, cc: int, cr: int, cost: float, model: int, project: int = 0) -> int:
+    def append(self, ts: int, inp: int, out: int, cc: int, cr: int, cost: float, model: int,
+               session: int = 0, flags: int = 0, file: int = 0, offset: int = 0) -> int:
         self.ts.append(ts)
         self.inp.append(inp)
         self.out.append(out)
@@ -135,25 +143,31 @@ class EntryColumns:
         self.cache_read.append(cr)
         self.cost.append(cost)
         self.model.append(model)
-        self.project.append(project)
+        self.session.append(session)
+        self.flags.append(flags)
+        self.file.append(file)
+        self.offset.append(offset)
         return len(self.ts) - 1
 
+    def line(self, slot: int) -> tuple:
+        """The slot's line as a Line tuple."""
+        return (self.ts[slot], self.inp[slot], self.out[slot], self.cache_create[slot], self.cache_read[slot],
+                self.cost[slot], self.model[slot], self.session[slot], self.flags[slot], self.file[slot],
+                self.offset[slot])
 
-class ProjectSeen:
-    """The keys a parser of one project's file skips: those stored from that project, and those it
-    already counted as its own copy of another project's entry (see LogStore._merge)."""
+    def put(self, slot: int, line: tuple) -> None:
+        (self.ts[slot], self.inp[slot], self.out[slot], self.cache_create[slot], self.cache_read[slot],
+         self.cost[slot], self.model[slot], self.session[slot], self.flags[slot], self.file[slot],
+         self.offset[slot]) = line
 
-    def __init__(self, store: "LogStore", project: int) -> None:
-        self.seen = store._seen
-        self.projects = store.entries.project
-        self.cross = store._cross_seen
-        self.project = project
 
-    def __contains__(self, key: object) -> bool:
-        slot = self.seen.get(key)  # type: ignore[arg-type]
-        if slot is None:
-            return False
-        return self.projects[slot] == self.project or (key, self.project) in self.cross
+#: One line of a request: (ts, input, output, cache creation, cache read, cost, model, session,
+#: flags, file, offset).
+Line = tuple
+
+
+def _sums(line: Line) -> tuple:
+    return (line[1], line[2], line[3], line[4], line[5], 1)
 
 
 class LogStore:
@@ -169,28 +183,41 @@ class LogStore:
 
     def _reset(self) -> None:
         self.files: Dict[str, FileState] = {}
+        self.file_paths: List[str] = []
         self.entries = EntryColumns()
         self.models: List[str] = []
         self._model_index: Dict[str, int] = {}
+        # Request key -> slot, and message id -> the slot a side-chain replay of it joins.
         self._seen: Dict[int, int] = {}
-        # Project directory names (the folder under `projects/`), sessions as ccusage names them
-        # (project path, session id, project index), and the report sums.
+        self._by_message: Dict[int, int] = {}
+        # Project directory names (the folder under `projects/`); sessions (project path, session
+        # id), each session's project, its slots, its (first, last) entry time (None: to work out
+        # again, after the first or last entry left it).
         self.projects: List[str] = []
         self._project_index: Dict[str, int] = {}
-        self.sessions: List[Tuple[str, str, int]] = []
+        self.sessions: List[Tuple[str, str]] = []
         self._session_index: Dict[Tuple[str, str], int] = {}
-        # (key, project) of lines that repeat another project's entry, counted for their project.
-        self._cross_seen: set = set()
-        # Per Claude Code session (the log file's name, or for a subagent's file the session folder
-        # it lies in): input, output, cache creation, cache read, cost, entries, latest entry (ms).
-        self.claude_sessions: Dict[str, List[float]] = {}
+        self.session_project: List[int] = []
+        self._session_slots: List[array] = []
+        self._session_span: List[Optional[List[int]]] = []
+        self._sessions_by_id: Dict[str, List[int]] = {}
+        # Per slot whose request has lines in other projects: project -> that project's best line
+        # (it counts when a report is filtered to that project).
+        self._cross: Dict[int, Dict[int, Line]] = {}
+        # Claude Code's session id -> its files (the status line re-reads them when they change).
         self.claude_files: Dict[str, List[str]] = {}
-        self.aggregates = UsageAggregates()
+        self.aggregates = UsageAggregates(self.session_project)
         self.malformed_lines = 0
         self.duplicates = 0
+        self.replaced = 0
         self.limit_resets_at_ms: Optional[int] = None
-        # Indices of entries added since the caller last took them (see take_new_entries).
+        # Slots added since the caller last took them (take_new_entries), and the slots taken
+        # before whose line was replaced since, with their time before (take_replaced); `moves`
+        # keeps every such replacement for window sums.
         self._pending: List[int] = []
+        self._floor = 0
+        self._replaced: List[Tuple[int, int]] = []
+        self.moves: List[Tuple[int, int]] = []
         self.generation = 0
 
     # -- discovery ---------------------------------------------------------------------------
@@ -216,21 +243,6 @@ class LogStore:
             except OSError:
                 continue
         return found
-
-    @staticmethod
-    def _earliest_timestamp(path: str) -> int:
-        """The first timestamp in the file's head: ccusage reads files in this order."""
-        try:
-            with open(path, "rb") as handle:
-                head = handle.read(16 * 1024)
-        except OSError:
-            return 2**62
-        best = None
-        for match in _HEAD_TS.finditer(head):
-            ms = parse_iso_ms(match.group(1).decode("utf-8", "replace"))
-            if ms is not None and (best is None or ms < best):
-                best = ms
-        return best if best is not None else 2**62
 
     # -- refresh -----------------------------------------------------------------------------
 
@@ -267,22 +279,20 @@ class LogStore:
         for path, state in list(self.files.items()):
             st = found[path]
             if st.st_size > state.offset:
-                place = state.place or self._place(path)
-                result = self._parse(path, state.offset, place)
-                self._merge(result, place)
+                result = self._parse(path, state.offset)
+                self._merge(result, state)
                 self._advance(state, st, result)
                 bytes_read += result.bytes_read
-        # New files, in ccusage's order (earliest timestamp first).
-        new_paths = sorted((p for p in found if p not in self.files), key=lambda p: (self._earliest_timestamp(p), p))
-        places = {path: self._place(path) for path in new_paths}
-        for path, result in self._parse_new(new_paths, found, places):
+        # New files, in ccusage's order (by path; which line is kept does not depend on it).
+        new_paths = sorted(p for p in found if p not in self.files)
+        for path, result in self._parse_new(new_paths, found):
             st = found[path]
-            place = places[path]
-            state = FileState(path, st.st_dev, st.st_ino, 0, st.st_mtime_ns, 0, place=place)
+            state = FileState(path, st.st_dev, st.st_ino, 0, st.st_mtime_ns, 0, place=self._place(path),
+                              index=len(self.file_paths))
+            self.file_paths.append(path)
             self.files[path] = state
-            if place.claude is not None:
-                self.claude_files.setdefault(place.claude, []).append(path)
-            self._merge(result, place)
+            self.claude_files.setdefault(state.place.session_id, []).append(path)  # type: ignore[union-attr]
+            self._merge(result, state)
             self._advance(state, st, result)
             bytes_read += result.bytes_read
 
@@ -293,22 +303,22 @@ class LogStore:
         self.scans += 1
         return ScanReport(len(self.files), bytes_read, len(self.entries) - before, rebuilt, duration)
 
-    def _parse(self, path: str, offset: int, place: "Place") -> Parsed:
-        """Parses a file from `offset` in-process (keys stored from its project are skipped)."""
-        parser = Parser(self.prices, ProjectSeen(self, place.project))
+    def _parse(self, path: str, offset: int) -> Parsed:
+        """Parses a file from `offset` in-process."""
+        parser = Parser(self.prices)
         try:
             parser.read_file(path, offset)
         except OSError:
             pass
         return parser.result
 
-    def _parse_new(self, paths: List[str], found: Dict[str, os.stat_result], places: Dict[str, "Place"]):
+    def _parse_new(self, paths: List[str], found: Dict[str, os.stat_result]):
         """Yields (path, parsed) in the given order; large batches are parsed by worker processes."""
         total = sum(found[p].st_size for p in paths)
         workers = min(MAX_SCAN_WORKERS, usable_cpus())
         if workers < 2 or total < PARALLEL_MIN_BYTES:
             for path in paths:
-                yield path, self._parse(path, 0, places[path])
+                yield path, self._parse(path, 0)
             return
         tasks: List[List[str]] = [[]]
         size = 0
@@ -330,7 +340,7 @@ class LogStore:
             sys.stderr.write(f"usage-bridge: worker processes failed ({error!r}); scanning in-process\n")
             for task in tasks[done:]:
                 for path in task:
-                    yield path, self._parse(path, 0, places[path])
+                    yield path, self._parse(path, 0)
 
     @staticmethod
     def _advance(state: FileState, st: os.stat_result, result: Parsed) -> None:
@@ -341,9 +351,9 @@ class LogStore:
             state.tail = _read_tail(state.path, state.offset)
 
     def _place(self, path: str) -> Place:
-        """Where a file's entries count (parse.place_of: its project, its session as ccusage
-        names it, its Claude Code session), as indexes into this store's tables."""
-        name, project_path, session_id, claude = place_of(path, self._bases)
+        """Where a file's entries count (parse.place_of: its project and session), as indexes
+        into this store's tables."""
+        name, project_path, session_id = place_of(path, self._bases)
         project = self._project_index.get(name)
         if project is None:
             project = self._project_index[name] = len(self.projects)
@@ -351,13 +361,17 @@ class LogStore:
         session = self._session_index.get((project_path, session_id))
         if session is None:
             session = self._session_index[(project_path, session_id)] = len(self.sessions)
-            self.sessions.append((project_path, session_id, project))
-        return Place(project, session, claude)
+            self.sessions.append((project_path, session_id))
+            self.session_project.append(project)
+            self._session_slots.append(array("q"))
+            self._session_span.append(None)
+            self._sessions_by_id.setdefault(session_id, []).append(session)
+        return Place(project, session, session_id)
 
-    def changed_since_read(self, claude: str) -> bool:
+    def changed_since_read(self, session_id: str) -> bool:
         """Whether a file of this Claude Code session changed since it was read (one stat per
         file), or the session is not known yet."""
-        paths = self.claude_files.get(claude)
+        paths = self.claude_files.get(session_id)
         if not paths:
             return True
         for path in paths:
@@ -370,30 +384,21 @@ class LogStore:
                 return True
         return False
 
-    def _claude_session_of(self, path: str) -> Optional[str]:
-        """Claude Code's session id of a log file: `projects/<project>/<id>.jsonl`, or a subagent's
-        `projects/<project>/<id>/subagents/<agent>.jsonl` (its cost is the session's too)."""
-        for base, _exists in self.projects_dirs():
-            relative = os.path.relpath(path, base)
-            if not relative.startswith(".."):
-                parts = relative.split(os.sep)
-                if len(parts) == 2:
-                    return parts[1][: -len(".jsonl")]
-                return parts[1] if len(parts) > 2 else None
-        return None
+    # -- merging -----------------------------------------------------------------------------
 
-    def _merge(self, parsed: Parsed, place: Optional[Place] = None) -> None:
-        """Adds parsed entries in order; a key seen before (in an earlier file) is a duplicate.
-
-        A duplicate of another project's entry still counts for its own project when a report is
-        filtered to that project (ccusage filters files by project, then de-duplicates), once."""
+    def _merge(self, parsed: Parsed, state: FileState) -> None:
+        """Merges one read's candidates: a request not seen before takes a new slot; a line of a
+        known request takes its slot over when it is the better line (parse.better, then ccusage's
+        reading order), else it may still be its project's best copy (see UsageAggregates)."""
         self.malformed_lines += parsed.malformed
         self.duplicates += parsed.duplicates
         if parsed.limit_resets_at_ms is not None and (
             self.limit_resets_at_ms is None or parsed.limit_resets_at_ms > self.limit_resets_at_ms
         ):
             self.limit_resets_at_ms = parsed.limit_resets_at_ms
-        project, session, claude = (place.project, place.session, place.claude) if place else (0, 0, None)
+        place = state.place
+        assert place is not None
+        session, file = place.session, state.index
         remap = []
         for name in parsed.models:
             index = self._model_index.get(name)
@@ -401,62 +406,159 @@ class LogStore:
                 index = self._model_index[name] = len(self.models)
                 self.models.append(name)
             remap.append(index)
-        seen, entries, pending, aggregates = self._seen, self.entries, self._pending, self.aggregates
-        entry_projects, cross = entries.project, self._cross_seen
-        append, add, add_cross = entries.append, aggregates.add, aggregates.add_cross
+        seen, by_message, entries, pending = self._seen, self._by_message, self.entries, self._pending
+        entry_flags = entries.flags
+        add = self.aggregates.add
+        slots = self._session_slots[session]
+        span = self._session_span[session]
         ts_col, inp_col, out_col, cc_col, cr_col = parsed.ts, parsed.inp, parsed.out, parsed.cache_create, parsed.cache_read
-        cost_col, model_col, keys = parsed.cost, parsed.model, parsed.keys
-        # This read's sums: per model for its session (a file is one session), and in all for its
-        # Claude Code session.
-        by_model: Dict[int, List[float]] = {}
-        s_inp = s_out = s_cc = s_cr = s_n = 0
-        s_cost = 0.0
-        s_last = -(2**62)
+        cost_col, model_col, keys, messages = parsed.cost, parsed.model, parsed.keys, parsed.messages
+        flags_col, offsets = parsed.flags, parsed.offsets
         for i in range(len(keys)):
             key = keys[i]
-            ts, inp, out, cc, cr, cost = ts_col[i], inp_col[i], out_col[i], cc_col[i], cr_col[i], cost_col[i]
-            model = remap[model_col[i]]
+            slot = None
             if key != NO_KEY:
                 slot = seen.get(key)
-                if slot is not None:
-                    self.duplicates += 1
-                    if entry_projects[slot] != project and (key, project) not in cross:
-                        cross.add((key, project))
-                        add_cross(ts, inp, out, cc, cr, cost, model, project, session)
+                if slot is None:
+                    # A side-chain replay joins the request of its message (and the main chain's
+                    # line of a message replaces a side-chain line that came first).
+                    other = by_message.get(messages[i])
+                    if other is not None and (flags_col[i] & SIDECHAIN or entry_flags[other] & SIDECHAIN):
+                        slot = seen[key] = other
+            ts, inp, out, cc, cr, cost = ts_col[i], inp_col[i], out_col[i], cc_col[i], cr_col[i], cost_col[i]
+            model = remap[model_col[i]]
+            if slot is None:
+                slot = entries.append(ts, inp, out, cc, cr, cost, model, session, flags_col[i], file, offsets[i])
+                add(ts, (inp, out, cc, cr, cost, 1), model, session)
+                slots.append(slot)
+                if span is None:
+                    # The session's first entry (else its span is to be worked out again).
+                    if len(slots) == 1:
+                        span = self._session_span[session] = [ts, ts]
+                elif ts < span[0]:
+                    span[0] = ts
+                elif ts > span[1]:
+                    span[1] = ts
+                if key != NO_KEY:
+                    seen[key] = slot
+                    by_message.setdefault(messages[i], slot)
+                pending.append(slot)
+                continue
+            self._offer(slot, (ts, inp, out, cc, cr, cost, model, session, flags_col[i], file, offsets[i]))
+            span = self._session_span[session]
+
+    def _wins(self, line: Line, held: Line) -> bool:
+        """Whether `line` is kept over `held` (both lines of one request)."""
+        verdict = better(
+            bool(line[8] & SIDECHAIN), line[1] + line[2] + line[3] + line[4], bool(line[8] & HAS_SPEED),
+            bool(held[8] & SIDECHAIN), held[1] + held[2] + held[3] + held[4], bool(held[8] & HAS_SPEED),
+        )
+        if verdict is not None:
+            return verdict
+        paths = self.file_paths
+        return (paths[line[9]], line[10]) < (paths[held[9]], held[10])
+
+    def _offer(self, slot: int, line: Line) -> None:
+        """Another line of the request in `slot`."""
+        self.duplicates += 1
+        held = self.entries.line(slot)
+        project = self.session_project[line[7]]
+        held_project = self.session_project[held[7]]
+        add = self.aggregates.add
+        if self._wins(line, held):
+            if project != held_project:
+                # The line held so far stays its own project's best copy; this project's copy,
+                # if it had one, is now the counted line.
+                copies = self._cross.setdefault(slot, {})
+                mine = copies.pop(project, None)
+                if mine is not None:
+                    add(mine[0], _sums(mine), mine[6], mine[7], -1, cross=True)
+                copies[held_project] = held
+                add(held[0], _sums(held), held[6], held[7], 1, cross=True)
+            self._replace(slot, held, line)
+            return
+        if project != held_project:
+            copies = self._cross.setdefault(slot, {})
+            mine = copies.get(project)
+            if mine is None or self._wins(line, mine):
+                if mine is not None:
+                    add(mine[0], _sums(mine), mine[6], mine[7], -1, cross=True)
+                copies[project] = line
+                add(line[0], _sums(line), line[6], line[7], 1, cross=True)
+
+    def _replace(self, slot: int, held: Line, line: Line) -> None:
+        """The counted line of a request changes: its old figures leave every sum, the new enter."""
+        self.replaced += 1
+        add = self.aggregates.add
+        add(held[0], _sums(held), held[6], held[7], -1)
+        add(line[0], _sums(line), line[6], line[7], 1)
+        self.entries.put(slot, line)
+        old_session, new_session = held[7], line[7]
+        if old_session != new_session:
+            self._session_slots[old_session].remove(slot)
+            self._session_slots[new_session].append(slot)
+        old_span = self._session_span[old_session]
+        if old_span is not None and (held[0] == old_span[0] or held[0] == old_span[1]):
+            self._session_span[old_session] = None
+        new_span = self._session_span[new_session]
+        if new_span is not None:
+            new_span[0] = min(new_span[0], line[0])
+            new_span[1] = max(new_span[1], line[0])
+        if slot < self._floor and held[0] != line[0]:
+            self._replaced.append((slot, held[0]))
+            self.moves.append((slot, held[0]))
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def session_span(self, session: int) -> Tuple[int, int]:
+        """(first, last) entry time of a session's counted entries."""
+        span = self._session_span[session]
+        if span is None:
+            ts = self.entries.ts
+            times = [ts[slot] for slot in self._session_slots[session]]
+            span = self._session_span[session] = [min(times), max(times)] if times else [0, 0]
+        return span[0], span[1]
+
+    def session_times(self, session: int) -> List[int]:
+        ts = self.entries.ts
+        return [ts[slot] for slot in self._session_slots[session]]
+
+    def cross_entries(self, project: int):
+        """(ts, sums, model, session) of the best lines of this project whose request is counted
+        in another project."""
+        for copies in self._cross.values():
+            line = copies.get(project)
+            if line is not None:
+                yield line[0], _sums(line), line[6], line[7]
+
+    def claude_session(self, session_id: str) -> Optional[List[float]]:
+        """A Claude Code session's sums (every project path it appears under): input, output,
+        cache creation, cache read, cost, entries, last entry (ms); None when unknown."""
+        found = None
+        sessions = self.aggregates.main.sessions
+        for session in self._sessions_by_id.get(session_id, ()):
+            for model in range(len(self.models)):
+                sums = sessions.get((session, model))
+                if sums is None:
                     continue
-            slot = append(ts, inp, out, cc, cr, cost, model, project)
-            add(ts, inp, out, cc, cr, cost, model, project)
-            m = by_model.get(model)
-            if m is None:
-                by_model[model] = [inp, out, cc, cr, cost]
-            else:
-                m[0] += inp
-                m[1] += out
-                m[2] += cc
-                m[3] += cr
-                m[4] += cost
-            s_inp += inp
-            s_out += out
-            s_cc += cc
-            s_cr += cr
-            s_cost += cost
-            s_n += 1
-            if ts > s_last:
-                s_last = ts
-            if key != NO_KEY:
-                seen[key] = slot
-            pending.append(slot)
-        if s_n:
-            aggregates.add_session(session, by_model, s_last)
-        if claude is not None and s_n:
-            total = self.claude_sessions.get(claude)
-            if total is None:
-                self.claude_sessions[claude] = [s_inp, s_out, s_cc, s_cr, s_cost, s_n, s_last]
-            else:
-                for k, value in enumerate((s_inp, s_out, s_cc, s_cr, s_cost, s_n)):
-                    total[k] += value
-                total[6] = max(total[6], s_last)
+                if found is None:
+                    found = [0, 0, 0, 0, 0.0, 0, 0]
+                for k in range(6):
+                    found[k] += sums[k]
+            if found is not None and self._session_slots[session]:
+                found[6] = max(found[6], self.session_span(session)[1])
+        return found
 
     def take_new_entries(self) -> List[int]:
         pending, self._pending = self._pending, []
+        self._floor = len(self.entries)
         return pending
+
+    def take_replaced(self) -> List[Tuple[int, int]]:
+        """Slots taken before whose line was replaced since, with their time before (first
+        replacement of each)."""
+        replaced, self._replaced = self._replaced, []
+        first: Dict[int, int] = {}
+        for slot, ts in replaced:
+            first.setdefault(slot, ts)
+        return list(first.items())
