@@ -40,7 +40,6 @@ if sys.version_info < (3, 9):
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from usagebridge.parse import default_data_dirs, line_blocks, place_of, read_usage  # noqa: E402
-from usagebridge.store import LogStore  # noqa: E402
 
 STATE_FILE = "push-state.json"
 LOCK_FILE = "push.lock"
@@ -132,15 +131,15 @@ class State:
 
 
 def log_files(bases: list) -> list:
-    """Every log file, in ccusage's order (and the bridge's): earliest timestamp first — the copy
-    of a request that ccusage counts (the first it reads) is the one pushed first."""
+    """Every log file, in ccusage 20's order (and the bridge's): by path — the copy of a request
+    that ccusage counts among equal lines (the first it reads) is the one pushed first."""
     found = []
     for base in bases:
         for root, dirs, files in os.walk(base):
             for name in files:
                 if name.endswith(".jsonl"):
                     found.append(os.path.join(root, name))
-    return sorted(found, key=lambda path: (LogStore._earliest_timestamp(path), path))
+    return sorted(found)
 
 
 def sendable(entry: dict) -> bool:
@@ -161,7 +160,8 @@ def sendable(entry: dict) -> bool:
 
 def entries_of(path: str, offset: int, bases: list, since, seen: set, counters: dict):
     """(entry, end offset of its line) for each usage line after `offset`; last, (None, consumed)."""
-    project, project_path, session_id, claude = place_of(path, bases)
+    project, project_path, session_id = place_of(path, bases)
+    claude = session_id
     relative = path
     for base in bases:
         rel = os.path.relpath(path, base)
@@ -185,7 +185,7 @@ def entries_of(path: str, offset: int, bases: list, since, seen: set, counters: 
                 continue
             if usage is None:
                 continue
-            ms, model, fast, inp, out, cc, cr, cost, message_id, request_id = usage
+            ms, model, fast, inp, out, cc, cr, cost, message_id, request_id = usage[:10]
             if since is not None and ms < since:
                 continue
             if message_id and request_id:

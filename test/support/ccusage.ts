@@ -1,10 +1,31 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { expect } from 'vitest';
+import { describe, expect } from 'vitest';
 
 const run = promisify(execFile);
-const CCUSAGE = join(__dirname, '..', '..', 'node_modules', 'ccusage', 'dist', 'index.js');
+// ccusage 20's launcher: it runs the native binary of this platform (@ccusage/ccusage-<os>-<cpu>).
+const CCUSAGE = join(__dirname, '..', '..', 'node_modules', 'ccusage', 'src', 'cli.js');
+
+/**
+ * ccusage 20 is a native binary, published for linux, macOS and Windows on x64 and arm64; where
+ * this machine's is not installed the comparisons say so and skip — never in CI, which runs them.
+ */
+const NATIVE = join(
+  __dirname,
+  '..',
+  '..',
+  'node_modules',
+  '@ccusage',
+  `ccusage-${process.platform}-${process.arch}`,
+);
+export const describeWithCcusage: typeof describe =
+  existsSync(NATIVE) || process.env.CI === 'true'
+    ? describe
+    : (describe.skip as typeof describe);
+if (!existsSync(NATIVE))
+  console.warn(`ccusage 20's native binary for ${process.platform}-${process.arch} is not installed: comparisons skipped`);
 
 export type Json = Record<string, unknown>;
 export interface TheirRow extends Json {
@@ -43,14 +64,15 @@ export interface OurRow extends Json {
 }
 
 /**
- * `ccusage <command> --json --offline --breakdown` (the pinned 18.0.11) on a Claude folder (or
+ * `ccusage <command> --json --offline --breakdown` (the pinned 20.0.24) on a Claude folder (or
  * several, comma-separated, as CLAUDE_CONFIG_DIR takes them). TZ=UTC:
  * its weekly grouping reads the process's zone (a quirk); the report's zone is --timezone.
  */
 export async function ccusage(claudeDir: string, args: string[]): Promise<Json> {
   const { stdout } = await run(
     process.execPath,
-    [CCUSAGE, ...args, '--json', '--offline', '--breakdown'],
+    // Reports of Claude Code alone (`ccusage daily` is every agent's since 20); blocks are Claude's.
+    [CCUSAGE, ...(args[0] === 'blocks' ? [] : ['claude']), ...args, '--json', '--offline', '--breakdown'],
     {
       env: {
         PATH: process.env.PATH ?? '',
@@ -139,11 +161,14 @@ export function expectSameTotals(ours: Json, theirs: Json) {
 
 /**
  * Our daily, monthly and sessions reports against ccusage's (`daily`, `monthly`, `session`), row
- * by row: days by date, months by month, sessions by project path, session and last activity.
+ * by row: days by date, months by month, sessions by project path and session id (and their first
+ * and last activity, unless `activity` is false: the team ledger's sessions report has no first
+ * activity yet and gives the last as a local date).
  */
 export function expectSameDailyMonthlySessions(
   ours: { daily: Json; monthly: Json; sessions: Json },
   theirs: { daily: Json; monthly: Json; sessions: Json },
+  activity = true,
 ) {
   expectSameRows(
     ours.daily.daily as OurRow[],
@@ -157,12 +182,13 @@ export function expectSameDailyMonthlySessions(
     (r) => String(r.month),
     (r) => String(r.month),
   );
-  const sessionKey = (path: unknown, id: unknown, last: unknown) =>
-    `${String(path)} ${String(id)} ${String(last)}`;
+  // A session by its project path and id, and (when `activity`) its first and last activity.
+  const sessionKey = (path: unknown, id: unknown, first: unknown, last: unknown) =>
+    activity ? `${String(path)} ${String(id)} ${String(first)} ${String(last)}` : `${String(path)} ${String(id)}`;
   expectSameRows(
     ours.sessions.sessions as OurRow[],
     theirs.sessions.sessions as TheirRow[],
-    (r) => sessionKey(r.project_path, r.session_id, r.last_activity),
-    (r) => sessionKey(r.projectPath, r.sessionId, r.lastActivity),
+    (r) => sessionKey(r.project_path, r.session_id, r.first_activity, r.last_activity),
+    (r) => sessionKey(r.projectPath, r.sessionId, r.firstActivity, r.lastActivity),
   );
 }

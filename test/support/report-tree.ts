@@ -51,17 +51,27 @@ export interface ReportTree {
  * cache-write split (5-minute and 1-hour), an unknown speed (skipped), malformed lines, entries
  * minutes around the local midnights of four zones and across the 2026 DST changes (St. John's
  * 8 Mar / 1 Nov, Berlin 29 Mar / 25 Oct). `ids` prefixes message and request ids: trees of
- * several machines share none by chance. Writes the daily twin (see ReportTree) beside it.
+ * several machines share none by chance. Writes the twin (see ReportTree) beside it.
  */
-export function writeReportTree(claudeDir: string, seed = 13, ids = ''): ReportTree {
+export function writeReportTree(
+  claudeDir: string,
+  seed = 13,
+  ids = '',
+  { endingAt }: { endingAt?: number } = {},
+): ReportTree {
   const rnd = random(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)];
   const days: number[] = [];
-  for (const [from, to] of [
-    ['2026-03-04', '2026-04-02'],
-    ['2026-10-22', '2026-11-04'],
-  ]) {
-    for (let t = Date.parse(from); t <= Date.parse(to); t += 86_400_000) days.push(t);
+  // By default two stretches around both DST changes of 2026; with `endingAt`, the 25 days before
+  // the day before it (for what is measured back from now: blocks).
+  const stretches = endingAt
+    ? [[endingAt - 26 * 86_400_000, endingAt - 2 * 86_400_000].map((t) => t - (t % 86_400_000))]
+    : [
+        [Date.parse('2026-03-04'), Date.parse('2026-04-02')],
+        [Date.parse('2026-10-22'), Date.parse('2026-11-04')],
+      ];
+  for (const [from, to] of stretches) {
+    for (let t = from; t <= to; t += 86_400_000) days.push(t);
   }
   // A line: its time, text, and (for the twin) the message-without-requestId group it is in and
   // whether it is that group's kept line.
@@ -73,7 +83,8 @@ export function writeReportTree(claudeDir: string, seed = 13, ids = ''): ReportT
     replay?: boolean;
   }
   const shared: Line[] = []; // lines other files (and projects) repeat
-  const mainLines: { at: number; obj: Record<string, unknown> }[] = []; // replayed by side chains
+  // Main-chain lines a /btw side chain of the same project may replay.
+  const mainLines: { at: number; obj: Record<string, unknown>; project: string }[] = [];
   let n = 0;
   const usageOf = (model: string): Record<string, unknown> => {
     if (model === '<synthetic>') return { input_tokens: 0, output_tokens: 0 };
@@ -161,7 +172,7 @@ export function writeReportTree(claudeDir: string, seed = 13, ids = ''): ReportT
     }
     const billed = lineObj(at, sessionId, project, message(usage, 'text'), extra);
     lines.push({ at, text: JSON.stringify(billed), group, kept: true });
-    if (!synthetic && !noIds && hasRequest) mainLines.push({ at, obj: billed });
+    if (!synthetic && !noIds && hasRequest) mainLines.push({ at, obj: billed, project });
     return lines;
   };
   /**
@@ -169,16 +180,18 @@ export function writeReportTree(claudeDir: string, seed = 13, ids = ''): ReportT
    * per content block), plus copies of earlier files' lines never ahead of its first own line,
    * and side-chain replays of earlier main-chain messages under new request ids.
    */
-  const writeLog = (path: string, own: Line[], copies: number): Line[] => {
+  const writeLog = (path: string, own: Line[], copies: number, project: string): Line[] => {
     own.sort((a, b) => a.at - b.at);
     const lines = [...own];
     for (const line of own) {
       if (rnd() < 0.3) lines.push({ ...line, kept: false });
-      if (rnd() < 0.08) shared.push({ ...line, kept: false });
+      // Copies across files (a resumed session's history) of lines with a requestId only: the
+      // twin could not write a message without one once per project and once in all.
+      if (rnd() < 0.08 && !line.group) shared.push({ ...line, kept: false });
     }
     const later = shared.filter((line) => line.at > own[0].at);
     for (let i = 0; i < copies && later.length > 0; i++) lines.push(pick(later));
-    const replayable = mainLines.filter((line) => line.at > own[0].at);
+    const replayable = mainLines.filter((line) => line.at > own[0].at && line.project === project);
     for (let i = 0; i < 2 && replayable.length > 0; i++) {
       const { at, obj } = pick(replayable);
       const when = at + 60_000;
@@ -218,7 +231,7 @@ export function writeReportTree(claudeDir: string, seed = 13, ids = ''): ReportT
       const folder = join(claudeDir, 'projects', project);
       files.push({
         path: join(folder, `${uuid}.jsonl`),
-        lines: writeLog(join(folder, `${uuid}.jsonl`), own, 6),
+        lines: writeLog(join(folder, `${uuid}.jsonl`), own, 6, project),
         garbage: rnd() < 0.5,
       });
       if (file === 0) {
@@ -227,7 +240,7 @@ export function writeReportTree(claudeDir: string, seed = 13, ids = ''): ReportT
         const mine: Line[] = [];
         for (let i = 0; i < 15; i++) mine.push(...request(start + i * 7_200_000, uuid, project));
         const path = join(folder, uuid, 'subagents', 'agent-1.jsonl');
-        files.push({ path, lines: writeLog(path, mine, 3), garbage: rnd() < 0.5 });
+        files.push({ path, lines: writeLog(path, mine, 3, project), garbage: rnd() < 0.5 });
       }
     }
   }
