@@ -39,7 +39,7 @@ if sys.version_info < (3, 9):
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from usagebridge.parse import default_data_dirs, line_blocks, place_of, read_usage  # noqa: E402
+from usagebridge.parse import NULL_FIELD, better, default_data_dirs, line_blocks, place_of, read_usage  # noqa: E402
 
 STATE_FILE = "push-state.json"
 LOCK_FILE = "push.lock"
@@ -48,6 +48,7 @@ LOCK_FILE = "push.lock"
 MAX_TOKENS = 100_000_000
 MAX_COST = 1_000_000
 MIN_TS = 946_684_800_000
+MAX_EARLIER_OFFSETS = 64
 FIELD_LIMITS = {"model": 128, "session_id": 255, "project_path": 512, "project": 255,
                 "claude_session": 128, "message_id": 128, "request_id": 128, "file": 1024}
 PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f]+$")
@@ -144,7 +145,8 @@ def log_files(bases: list) -> list:
 
 def sendable(entry: dict) -> bool:
     """Whether the gateway would take this entry (its limits); else it is skipped, not sent."""
-    counts = (entry["input_tokens"], entry["output_tokens"], entry["cache_creation_tokens"], entry["cache_read_tokens"])
+    counts = (entry["input_tokens"], entry["output_tokens"], entry["cache_creation_tokens"], entry["cache_read_tokens"],
+              entry.get("cache_creation_1h_tokens", 0))
     if any(c < 0 or c > MAX_TOKENS for c in counts):
         return False
     if "cost_usd" in entry and not 0 <= entry["cost_usd"] <= MAX_COST:
@@ -158,10 +160,10 @@ def sendable(entry: dict) -> bool:
     return True
 
 
-def entries_of(path: str, offset: int, bases: list, since, seen: set, counters: dict):
-    """(entry, end offset of its line) for each usage line after `offset`; last, (None, consumed)."""
+def entries_of(path: str, offset: int, bases: list, since, counters: dict):
+    """(entry, end offset of its line, its rank) for each usage line after `offset`; last,
+    (None, consumed, None). The rank compares lines of one request (parse.better)."""
     project, project_path, session_id = place_of(path, bases)
-    claude = session_id
     relative = path
     for base in bases:
         rel = os.path.relpath(path, base)
@@ -175,7 +177,7 @@ def entries_of(path: str, offset: int, bases: list, since, seen: set, counters: 
         for line in block.split(b"\n"):
             start = position
             position += len(line) + 1
-            if b'"usage"' not in line:
+            if b'"usage"' not in line or NULL_FIELD.search(line) is not None:
                 continue
             try:
                 obj = json.loads(line)
@@ -185,36 +187,74 @@ def entries_of(path: str, offset: int, bases: list, since, seen: set, counters: 
                 continue
             if usage is None:
                 continue
-            ms, model, fast, inp, out, cc, cr, cost, message_id, request_id = usage[:10]
+            ms, model, fast, inp, out, cc, cr, cost, message_id, request_id, cc_1h, side, has_speed = usage
             if since is not None and ms < since:
                 continue
-            if message_id and request_id:
-                key = (message_id, request_id)
-                if key in seen:
-                    counters["repeated"] += 1
-                    continue
-                seen.add(key)
             entry = {
                 "ts": ms, "model": model, "input_tokens": inp, "output_tokens": out,
                 "cache_creation_tokens": cc, "cache_read_tokens": cr, "session_id": session_id,
-                "project_path": project_path, "project": project, "file": relative, "offset": start,
+                "project_path": project_path, "project": project, "claude_session": session_id,
+                "file": relative, "offset": start,
             }
             if fast:
                 entry["speed"] = "fast"
+            if cc_1h:
+                entry["cache_creation_1h_tokens"] = cc_1h
             if cost is not None:
                 entry["cost_usd"] = cost
-            if claude:
-                entry["claude_session"] = claude
             if message_id:
                 entry["message_id"] = message_id
             if request_id:
                 entry["request_id"] = request_id
+            if side:
+                entry["sidechain"] = True
             if not sendable(entry):
                 counters["skipped"] += 1
                 continue
-            yield entry, position
+            yield entry, position, (side, inp + out + cc + cr, has_speed)
     # A last line without its newline is not consumed: it is read again, whole, next time.
-    yield None, position
+    yield None, position, None
+
+
+class Requests:
+    """The lines of one push, counted by ccusage 20's rules before they are sent: per request
+    (message id + request id, or message id alone) the best line (parse.better); a side-chain
+    replay of a message whose main-chain line this push sends is left out. A better line of a
+    request already sent goes too: the gateway replaces the row."""
+
+    def __init__(self) -> None:
+        self.best: dict = {}
+        self.main_messages: set = set()
+        # Offsets of a message-without-requestId's lines per file: its entry names them, so that
+        # rows stored under earlier rules at those places leave.
+        self.places: dict = {}
+
+    def offer(self, entry: dict, rank: tuple, counters: dict):
+        """'new', 'better' (replaces an earlier line of the push) or None (left out)."""
+        message_id = entry.get("message_id")
+        if not message_id:
+            return "new"
+        side = rank[0]
+        if side and message_id in self.main_messages:
+            counters["repeated"] += 1
+            return None
+        if not side:
+            self.main_messages.add(message_id)
+        key = (message_id, entry.get("request_id"))
+        if "request_id" not in entry:
+            offsets = self.places.setdefault((key, entry["file"]), [])
+            earlier = [o for o in offsets if o != entry["offset"]][-MAX_EARLIER_OFFSETS:]
+            if earlier:
+                entry["earlier_offsets"] = earlier
+            offsets.append(entry["offset"])
+        held = self.best.get(key)
+        if held is not None:
+            verdict = better(*rank, *held)
+            if not verdict:
+                counters["repeated"] += 1
+                return None
+        self.best[key] = rank
+        return "new" if held is None else "better"
 
 
 class Gateway:
@@ -333,8 +373,10 @@ def _push_locked(args: argparse.Namespace, out) -> int:
     since = None if args.all else state.since
     gateway = StdioGateway(args) if args.stdio else Gateway(args)
     counters = {"malformed": 0, "repeated": 0, "skipped": 0, "files": 0}
-    seen: set = set()
+    requests = Requests()
     batch: list = []
+    # A request's entry in the batch not sent yet: a better line takes its place there.
+    in_batch: dict = {}
     # Cursor moves that wait for the batch holding their lines: (path, inode, offset).
     waiting: list = []
 
@@ -342,6 +384,7 @@ def _push_locked(args: argparse.Namespace, out) -> int:
         if batch:
             gateway.send(batch)
             batch.clear()
+            in_batch.clear()
         for path, ino, offset in waiting:
             state.advance(path, ino, offset)
         waiting.clear()
@@ -357,10 +400,19 @@ def _push_locked(args: argparse.Namespace, out) -> int:
             if offset == st.st_size:
                 continue
             counters["files"] += 1
-            for entry, end in entries_of(path, offset, bases, since, seen, counters):
+            for entry, end, rank in entries_of(path, offset, bases, since, counters):
                 if entry is None:
                     waiting.append((path, st.st_ino, end))
                     break
+                verdict = requests.offer(entry, rank, counters)
+                if verdict is None:
+                    continue
+                key = (entry.get("message_id"), entry.get("request_id"))
+                if verdict == "better" and key in in_batch:
+                    batch[in_batch[key]] = entry
+                    continue
+                if entry.get("message_id"):
+                    in_batch[key] = len(batch)
                 batch.append(entry)
                 if len(batch) >= args.batch:
                     waiting.append((path, st.st_ino, end))

@@ -11,6 +11,13 @@ import { createTestDatabase, databaseKinds, type TestDatabase } from './support/
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..');
 
+/** The migrations up to and including `name`. */
+const upTo = (name: string) => {
+  const at = MIGRATIONS.findIndex((m) => new m().name === name);
+  expect(at).toBeGreaterThanOrEqual(0);
+  return MIGRATIONS.slice(0, at + 1);
+};
+
 async function describeSchema(ds: DataSource): Promise<string> {
   const runner = ds.createQueryRunner();
   try {
@@ -61,8 +68,7 @@ describe.each(databaseKinds())('migrations on %s', (kind) => {
   it('11 (member roll-ups) fills its tables from a ledger stored before it, and down gives it back', async () => {
     db = await createTestDatabase(kind);
     const config = loadConfig({ ...db.env, DB_MIGRATIONS_RUN: 'false' });
-    const before = MIGRATIONS.slice(0, MIGRATIONS.length - 1);
-    expect(new MIGRATIONS[MIGRATIONS.length - 1]().name).toBe('MemberRollups1795000000011');
+    const before = upTo('TeamBudgets1795000000010');
     ds = new DataSource({ ...buildDataSourceOptions(config.database), migrations: before });
     await ds.initialize();
     await ds.runMigrations();
@@ -102,7 +108,10 @@ describe.each(databaseKinds())('migrations on %s', (kind) => {
     );
     await ds.destroy();
 
-    ds = new DataSource(buildDataSourceOptions(config.database));
+    ds = new DataSource({
+      ...buildDataSourceOptions(config.database),
+      migrations: upTo('MemberRollups1795000000011'),
+    });
     await ds.initialize();
     expect((await ds.runMigrations()).map((m) => m.name)).toEqual(['MemberRollups1795000000011']);
     const members = (await ds.query(
@@ -139,6 +148,84 @@ describe.each(databaseKinds())('migrations on %s', (kind) => {
     expect(activity.map((r) => [r.member, Number(r.last_ts)])).toEqual([
       ['alice', 1_900_000 * 900_000],
       ['bob', 1_000_200 * 900_000],
+    ]);
+  });
+
+  it('12 (ccusage 20) names sessions as Claude Code does, rebuilds their roll-up with first and last activity, and down gives the old names back', async () => {
+    db = await createTestDatabase(kind);
+    const config = loadConfig({ ...db.env, DB_MIGRATIONS_RUN: 'false' });
+    ds = new DataSource({
+      ...buildDataSourceOptions(config.database),
+      migrations: upTo('MemberRollups1795000000011'),
+    });
+    await ds.initialize();
+    await ds.runMigrations();
+    const q = (i: number) => (kind === 'postgres' ? `$${i}` : '?');
+    const HOUR = 3_600_000;
+    // As migration 11's ledger kept them (ccusage 18's sessions): Claude Code's session uuid-1
+    // in project -p (its transcript, and a sub-agent's file in its folder), an OTLP row of
+    // session uuid-2, and alice's line of another project.
+    const rows = [
+      ['k1', 'push', 'alice', '-p', '-p', 'Unknown Project', 'uuid-1', 10 * HOUR, 100, 1.5],
+      ['k2', 'push', 'alice', '-p', '-p', 'Unknown Project', 'uuid-1', 12 * HOUR, 200, 2.5],
+      ['k3', 'push', 'alice', '-p', 'subagents', '-p/uuid-1', 'uuid-1', 11 * HOUR, 40, 0.5],
+      ['k4', 'otlp', 'alice', 'unknown', 'uuid-2', 'Unknown Project', 'uuid-2', 13 * HOUR, 7, 0.1],
+      ['k5', 'local', 'bob', '-q', '-q', 'Unknown Project', 'uuid-3', 14 * HOUR, 9, 0.2],
+    ] as const;
+    for (const [key, source, member, project, session, path, claude, ts, tokens, cost] of rows) {
+      await ds.query(
+        `INSERT INTO usage_entries (entry_key, request_id, source, member, machine, project, session_id, project_path, claude_session, model, ts, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd, reported_cost_usd, attributes, received_at) VALUES (${[1, 2, 3, 4, 5, 6, 7, 8, 9].map(q).join(', ')}, 'sonnet', ${q(10)}, ${q(11)}, 0, 0, 0, ${q(12)}, NULL, NULL, 0)`,
+        [
+          key,
+          `r-${key}`,
+          source,
+          member,
+          'laptop',
+          project,
+          session,
+          path,
+          claude,
+          ts,
+          tokens,
+          cost,
+        ],
+      );
+      await ds.query(
+        `INSERT INTO usage_session_rollups (member, machine, project_path, session_id, model, project, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd, entries, last_ts) VALUES (${[1, 2, 3, 4].map(q).join(', ')}, 'sonnet', ${q(5)}, ${q(6)}, 0, 0, 0, ${q(7)}, 1, ${q(8)}) ` +
+          `ON CONFLICT (member, machine, project_path, session_id, model) DO UPDATE SET input_tokens = usage_session_rollups.input_tokens + excluded.input_tokens, cost_usd = usage_session_rollups.cost_usd + excluded.cost_usd, entries = usage_session_rollups.entries + 1, last_ts = excluded.last_ts`,
+        [member, 'laptop', path, session, project, tokens, cost, ts],
+      );
+    }
+    await ds.destroy();
+
+    ds = new DataSource(buildDataSourceOptions(config.database));
+    await ds.initialize();
+    expect((await ds.runMigrations()).map((m) => m.name)).toEqual(['Ccusage20Rules1795000000012']);
+    const sessions = async (times: boolean) =>
+      (
+        (await ds!.query(
+          `SELECT member, project_path, session_id, input_tokens, cost_usd, entries, ${times ? 'first_ts, ' : ''}last_ts FROM usage_session_rollups ORDER BY member, session_id`,
+        )) as Record<string, unknown>[]
+      ).map((r) =>
+        Object.values(r).map((v) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v)),
+      );
+    expect(await sessions(true)).toEqual([
+      ['alice', '-p', 'uuid-1', 340, 4.5, 3, 10 * HOUR, 12 * HOUR],
+      ['alice', 'Unknown Project', 'uuid-2', 7, 0.1, 1, 13 * HOUR, 13 * HOUR],
+      ['bob', '-q', 'uuid-3', 9, 0.2, 1, 14 * HOUR, 14 * HOUR],
+    ]);
+    const entries = (await ds.query(
+      'SELECT entry_key, message_id, sidechain FROM usage_entries ORDER BY entry_key',
+    )) as { entry_key: string; message_id: null; sidechain: boolean | number }[];
+    expect(entries.map((e) => [e.entry_key, e.message_id, Boolean(e.sidechain)])).toEqual(
+      rows.map(([key]) => [key, null, false]),
+    );
+
+    await ds.undoLastMigration();
+    expect(await sessions(false)).toEqual([
+      ['alice', 'Unknown Project', '-p', 340, 4.5, 3, 12 * HOUR],
+      ['alice', 'Unknown Project', 'uuid-2', 7, 0.1, 1, 13 * HOUR],
+      ['bob', 'Unknown Project', '-q', 9, 0.2, 1, 14 * HOUR],
     ]);
   });
 });

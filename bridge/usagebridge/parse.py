@@ -26,7 +26,7 @@ _REQUEST_ID = re.compile(rb'"requestId":"([^"\\]+)"')
 _USAGE = re.compile(rb'"usage":(\{(?:[^{}]|\{[^{}]*\})*\})')
 # ccusage 20 skips a line where one of these fields is null anywhere in it (its schema's
 # non-nullable fields, found by a byte scan before parsing).
-_NULL_FIELD = re.compile(
+NULL_FIELD = re.compile(
     rb'"(?:id|cwd|model|speed|costUSD|version|sessionId|requestId|isApiErrorMessage|'
     rb'cache_read_input_tokens|cache_creation_input_tokens)":null'
 )
@@ -216,7 +216,7 @@ class Parser:
             # One line, whatever it holds (a document nested 100,000 deep raises RecursionError,
             # an absurd number OverflowError), is skipped and counted — never the whole refresh.
             try:
-                if _NULL_FIELD.search(line) is not None:
+                if NULL_FIELD.search(line) is not None:
                     continue
                 obj = json.loads(line)
                 if isinstance(obj, dict):

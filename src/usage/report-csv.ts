@@ -4,7 +4,7 @@ const KEYS: Record<string, readonly string[]> = {
   daily: ['date'],
   weekly: ['week'],
   monthly: ['month'],
-  sessions: ['session_id', 'project_path', 'last_activity'],
+  sessions: ['session_id', 'project_path', 'first_activity', 'last_activity'],
 };
 const COUNTS = [
   'input_tokens',

@@ -21,11 +21,11 @@ const NATIVE = join(
   `ccusage-${process.platform}-${process.arch}`,
 );
 export const describeWithCcusage: typeof describe =
-  existsSync(NATIVE) || process.env.CI === 'true'
-    ? describe
-    : (describe.skip as typeof describe);
+  existsSync(NATIVE) || process.env.CI === 'true' ? describe : (describe.skip as typeof describe);
 if (!existsSync(NATIVE))
-  console.warn(`ccusage 20's native binary for ${process.platform}-${process.arch} is not installed: comparisons skipped`);
+  console.warn(
+    `ccusage 20's native binary for ${process.platform}-${process.arch} is not installed: comparisons skipped`,
+  );
 
 export type Json = Record<string, unknown>;
 export interface TheirRow extends Json {
@@ -72,7 +72,14 @@ export async function ccusage(claudeDir: string, args: string[]): Promise<Json> 
   const { stdout } = await run(
     process.execPath,
     // Reports of Claude Code alone (`ccusage daily` is every agent's since 20); blocks are Claude's.
-    [CCUSAGE, ...(args[0] === 'blocks' ? [] : ['claude']), ...args, '--json', '--offline', '--breakdown'],
+    [
+      CCUSAGE,
+      ...(args[0] === 'blocks' ? [] : ['claude']),
+      ...args,
+      '--json',
+      '--offline',
+      '--breakdown',
+    ],
     {
       env: {
         PATH: process.env.PATH ?? '',
@@ -184,7 +191,9 @@ export function expectSameDailyMonthlySessions(
   );
   // A session by its project path and id, and (when `activity`) its first and last activity.
   const sessionKey = (path: unknown, id: unknown, first: unknown, last: unknown) =>
-    activity ? `${String(path)} ${String(id)} ${String(first)} ${String(last)}` : `${String(path)} ${String(id)}`;
+    activity
+      ? `${String(path)} ${String(id)} ${String(first)} ${String(last)}`
+      : `${String(path)} ${String(id)}`;
   expectSameRows(
     ours.sessions.sessions as OurRow[],
     theirs.sessions.sessions as TheirRow[],

@@ -28,30 +28,36 @@ function normalized(rows: Record<string, unknown>[]): { keys: string[]; usd: num
 
 /**
  * Every roll-up the ledger keeps equals the sums of the entries it stands for — after concurrent
- * writers, resends and replaced OTLP rows (whose roll-up rows were taken out again) — and each
- * member's last activity is its latest entry.
+ * writers, resends and replaced rows (whose figures were taken out again) — row for row: a group
+ * whose entries all left is gone, not a row of zeros or of rounding left-overs. Each session's
+ * first and last activity are its entries', each member's last activity is its latest entry.
  */
 export async function expectRollupsMatchEntries(db: TestDatabase): Promise<void> {
   const pairs: [string, string, string][] = [
     [
       'quarter × member × machine × model × project',
-      `SELECT quarter, member, machine, model, project, ${SUMS} FROM usage_rollups GROUP BY 1, 2, 3, 4, 5 HAVING SUM(entries) > 0`,
+      `SELECT quarter, member, machine, model, project, ${SUMS} FROM usage_rollups GROUP BY 1, 2, 3, 4, 5`,
       `SELECT ${QUARTER} AS quarter, member, machine, model, project, ${ENTRY_SUMS} FROM usage_entries GROUP BY 1, 2, 3, 4, 5`,
     ],
     [
       'quarter × member × model',
-      `SELECT quarter, member, model, ${SUMS} FROM usage_member_rollups GROUP BY 1, 2, 3 HAVING SUM(entries) > 0`,
+      `SELECT quarter, member, model, ${SUMS} FROM usage_member_rollups GROUP BY 1, 2, 3`,
       `SELECT ${QUARTER} AS quarter, member, model, ${ENTRY_SUMS} FROM usage_entries GROUP BY 1, 2, 3`,
     ],
     [
       'quarter × model (all shards)',
-      `SELECT quarter, model, ${SUMS} FROM usage_team_rollups GROUP BY 1, 2 HAVING SUM(entries) > 0`,
+      `SELECT quarter, model, ${SUMS} FROM usage_team_rollups GROUP BY 1, 2`,
       `SELECT ${QUARTER} AS quarter, model, ${ENTRY_SUMS} FROM usage_entries GROUP BY 1, 2`,
     ],
     [
       'session × member × machine × model',
-      `SELECT member, machine, project_path, session_id, model, ${SUMS} FROM usage_session_rollups GROUP BY 1, 2, 3, 4, 5 HAVING SUM(entries) > 0`,
+      `SELECT member, machine, project_path, session_id, model, ${SUMS} FROM usage_session_rollups GROUP BY 1, 2, 3, 4, 5`,
       `SELECT member, machine, project_path, session_id, model, ${ENTRY_SUMS} FROM usage_entries GROUP BY 1, 2, 3, 4, 5`,
+    ],
+    [
+      'first and last activity per session × member × machine × model',
+      'SELECT member, machine, project_path, session_id, model, MIN(first_ts) AS f, MAX(last_ts) AS l, 0 AS usd FROM usage_session_rollups GROUP BY 1, 2, 3, 4, 5',
+      'SELECT member, machine, project_path, session_id, model, MIN(ts) AS f, MAX(ts) AS l, 0 AS usd FROM usage_entries GROUP BY 1, 2, 3, 4, 5',
     ],
     [
       'last request per member (its machines’ latest)',

@@ -195,7 +195,7 @@ export function writeReportTree(
     for (let i = 0; i < 2 && replayable.length > 0; i++) {
       const { at, obj } = pick(replayable);
       const when = at + 60_000;
-      const replay = {
+      const replay: Record<string, unknown> = {
         ...obj,
         isSidechain: true,
         timestamp: new Date(when).toISOString(),
@@ -216,7 +216,7 @@ export function writeReportTree(
   const files: { path: string; lines: Line[]; garbage: boolean }[] = [];
   for (const project of TREE_PROJECTS) {
     for (let file = 0; file < 3; file++) {
-      const uuid = `${project.slice(-4)}-${file}-0000-4000-8000-00000000000${file}`;
+      const uuid = `${ids}${project.slice(-4)}-${file}-0000-4000-8000-00000000000${file}`;
       const own: Line[] = [];
       for (const day of days) {
         if (rnd() < 0.35) continue;

@@ -10,6 +10,7 @@ import { UsageLedger1795000000008 } from './1795000000008-UsageLedger';
 import { OtlpMetrics1795000000009 } from './1795000000009-OtlpMetrics';
 import { TeamBudgets1795000000010 } from './1795000000010-TeamBudgets';
 import { MemberRollups1795000000011 } from './1795000000011-MemberRollups';
+import { Ccusage20Rules1795000000012 } from './1795000000012-Ccusage20Rules';
 
 /** Every migration, in order. Listed by class (not a glob) so they load the same under tsc, SWC and Vitest. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   OtlpMetrics1795000000009,
   TeamBudgets1795000000010,
   MemberRollups1795000000011,
+  Ccusage20Rules1795000000012,
 ];

@@ -101,6 +101,32 @@ const MUTATIONS: [string, (e: Record<string, unknown>) => void][] = [
   ['offset float', (e) => ((e.file = 'a/b.jsonl'), (e.offset = 1.5))],
   ['file long', (e) => ((e.file = 'f'.repeat(1025)), (e.offset = 1))],
   ['file number', (e) => ((e.file = 3), (e.offset = 1))],
+  ['cache 1h', (e) => (e.cache_creation_1h_tokens = 0)],
+  ['cache 1h float', (e) => (e.cache_creation_1h_tokens = 0.5)],
+  ['cache 1h over', (e) => (e.cache_creation_1h_tokens = MAX_TOKENS_PER_ENTRY + 1)],
+  ['sidechain', (e) => (e.sidechain = true)],
+  ['sidechain string', (e) => (e.sidechain = 'yes')],
+  [
+    'earlier offsets',
+    (e) => ((e.file = 'a/b.jsonl'), (e.offset = 90), (e.earlier_offsets = [0, 45])),
+  ],
+  ['earlier offsets without place', (e) => (e.earlier_offsets = [0])],
+  [
+    'earlier offsets 65',
+    (e) => ((e.file = 'a/b.jsonl'), (e.offset = 9), (e.earlier_offsets = Array(65).fill(1))),
+  ],
+  [
+    'earlier offsets 64',
+    (e) => ((e.file = 'a/b.jsonl'), (e.offset = 9), (e.earlier_offsets = Array(64).fill(1))),
+  ],
+  [
+    'earlier offset negative',
+    (e) => ((e.file = 'a/b.jsonl'), (e.offset = 9), (e.earlier_offsets = [-1])),
+  ],
+  [
+    'earlier offsets not a list',
+    (e) => ((e.file = 'a/b.jsonl'), (e.offset = 9), (e.earlier_offsets = 3)),
+  ],
   ['unknown field', (e) => (e.surprise = true)],
   ['two unknown', (e) => ((e.a = 1), (e.b = 2))],
 ];

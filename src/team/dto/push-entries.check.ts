@@ -5,6 +5,7 @@ import { ValidationFailedException } from '../../common/validation.exception';
 import { MEMBER_NAME, MEMBER_NAME_RULE } from '../members/team-member.entity';
 import {
   MAX_AHEAD_MS,
+  MAX_EARLIER_OFFSETS,
   MAX_ENTRIES_PER_PUSH,
   MAX_TOKENS_PER_ENTRY,
   MIN_ENTRY_TS,
@@ -38,6 +39,9 @@ const ENTRY_FIELDS = new Set([
   'cost_usd',
   'file',
   'offset',
+  'sidechain',
+  'earlier_offsets',
+  'cache_creation_1h_tokens',
   ...COUNTS,
   ...TEXTS.map(([name]) => name),
 ]);
@@ -106,6 +110,12 @@ function checkEntry(
     if (!isInt(value) || value < 0 || value > MAX_TOKENS_PER_ENTRY)
       fail(`${at}.${name}`, `${name} must be an integer from 0 to ${MAX_TOKENS_PER_ENTRY}`);
   }
+  const hour = entry.cache_creation_1h_tokens;
+  if (hour !== undefined && (!isInt(hour) || hour < 0 || hour > MAX_TOKENS_PER_ENTRY))
+    fail(
+      `${at}.cache_creation_1h_tokens`,
+      `cache_creation_1h_tokens must be an integer from 0 to ${MAX_TOKENS_PER_ENTRY}`,
+    );
   if (entry.speed !== undefined && entry.speed !== 'standard' && entry.speed !== 'fast')
     fail(`${at}.speed`, 'speed must be one of the following values: standard, fast');
   const cost = entry.cost_usd;
@@ -120,25 +130,30 @@ function checkEntry(
     if (typeof value !== 'string' || value.length > max || !PRINTABLE.test(value))
       fail(`${at}.${name}`, `${name} must be printable text of at most ${max} characters`);
   }
-  // A line without both ids is keyed by its file and offset: then both are required.
-  const byPlace = !(entry.message_id && entry.request_id);
+  if (entry.sidechain !== undefined && typeof entry.sidechain !== 'boolean')
+    fail(`${at}.sidechain`, 'sidechain must be a boolean value');
+  const earlier = entry.earlier_offsets;
+  if (earlier !== undefined) {
+    if (!Array.isArray(earlier)) fail(`${at}.earlier_offsets`, 'earlier_offsets must be an array');
+    else if (earlier.length > MAX_EARLIER_OFFSETS || earlier.some((o) => !isInt(o) || o < 0))
+      fail(
+        `${at}.earlier_offsets`,
+        `earlier_offsets must hold at most ${MAX_EARLIER_OFFSETS} integers of at least 0`,
+      );
+  }
+  // A line without a message id is keyed by its file and offset (and earlier_offsets name places
+  // in that file): then both are required.
+  const byPlace = !entry.message_id || earlier !== undefined;
+  const required = 'is required for a line without message_id, or with earlier_offsets';
   if (byPlace || entry.file !== undefined) {
     const file = entry.file;
-    if (file === undefined)
-      fail(
-        `${at}.file`,
-        'file (and offset) is required for a line without message_id and request_id',
-      );
+    if (file === undefined) fail(`${at}.file`, `file (and offset) ${required}`);
     else if (typeof file !== 'string' || file.length > 1024 || !PRINTABLE.test(file))
       fail(`${at}.file`, 'file must be printable text of at most 1024 characters');
   }
   if (byPlace || entry.offset !== undefined) {
     const offset = entry.offset;
-    if (offset === undefined)
-      fail(
-        `${at}.offset`,
-        'offset (and file) is required for a line without message_id and request_id',
-      );
+    if (offset === undefined) fail(`${at}.offset`, `offset (and file) ${required}`);
     else if (!isInt(offset) || offset < 0)
       fail(`${at}.offset`, 'offset must be an integer of at least 0');
   }

@@ -4,6 +4,7 @@ import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
+  IsBoolean,
   IsIn,
   IsInt,
   IsNumber,
@@ -35,8 +36,10 @@ const IsNotFarAhead = (): PropertyDecorator =>
     '$property is more than a day ahead of the gateway’s clock',
   );
 
-/** A line without both ids is keyed by its file and offset: then they are required. */
-const keyedByPlace = (entry: PushedEntryDto) => !(entry.message_id && entry.request_id);
+/** A line without a message id is keyed by its file and offset: then they are required. */
+const keyedByPlace = (entry: PushedEntryDto) => !entry.message_id;
+/** Places of a request's other lines one entry may name. */
+export const MAX_EARLIER_OFFSETS = 64;
 
 // Control characters are what is refused here.
 // eslint-disable-next-line no-control-regex
@@ -80,6 +83,14 @@ export class PushedEntryDto {
   @Max(MAX_TOKENS_PER_ENTRY)
   cache_read_tokens!: number;
 
+  /** Of the cache writes, those of the 1-hour cache (`usage.cache_creation`): they cost twice
+   * the input rate. */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_TOKENS_PER_ENTRY)
+  cache_creation_1h_tokens?: number;
+
   /** The line's own `costUSD` (old Claude Code versions wrote one; ccusage uses it). */
   @IsOptional()
   @IsNumber({ allowNaN: false, allowInfinity: false })
@@ -87,12 +98,13 @@ export class PushedEntryDto {
   @Max(1_000_000)
   cost_usd?: number;
 
-  /** ccusage's session: the log file's folder. */
+  /** The session: Claude Code's session id (the transcript's name; a sub-agent's file, its
+   * parent's), as ccusage 20 names it. */
   @MaxLength(255)
   @Matches(PRINTABLE, { message: 'session_id must be printable text' })
   session_id!: string;
 
-  /** The folders between `projects/` and the session's folder ("Unknown Project" when none). */
+  /** The session's project folder(s) under `projects/` ("Unknown Project" when none). */
   @MaxLength(512)
   @Matches(PRINTABLE, { message: 'project_path must be printable text' })
   project_path!: string;
@@ -118,19 +130,41 @@ export class PushedEntryDto {
   @Matches(PRINTABLE, { message: 'request_id must be printable text' })
   request_id?: string;
 
+  /** A side-chain line (`isSidechain`: a /btw replay): the main chain's line of its message wins. */
+  @IsOptional()
+  @IsBoolean()
+  sidechain?: boolean;
+
+  /**
+   * Byte offsets of this request's other lines in the same file (a streamed message's partial
+   * lines): rows stored under earlier rules at those places are this request too, and leave.
+   */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_EARLIER_OFFSETS)
+  @IsInt({ each: true })
+  @Min(0, { each: true })
+  earlier_offsets?: number[];
+
   /** The log file (relative to its `projects/` folder) and the line's byte offset: the key of a
-   * line without both ids (required then). */
-  @ValidateIf((entry: PushedEntryDto) => keyedByPlace(entry) || entry.file !== undefined)
+   * line without a message id (required then). */
+  @ValidateIf(
+    (entry: PushedEntryDto) =>
+      keyedByPlace(entry) || entry.file !== undefined || entry.earlier_offsets !== undefined,
+  )
   @IsDefined({
-    message: 'file (and offset) is required for a line without message_id and request_id',
+    message: 'file (and offset) is required for a line without message_id, or with earlier_offsets',
   })
   @MaxLength(1024)
   @Matches(PRINTABLE, { message: 'file must be printable text' })
   file?: string;
 
-  @ValidateIf((entry: PushedEntryDto) => keyedByPlace(entry) || entry.offset !== undefined)
+  @ValidateIf(
+    (entry: PushedEntryDto) =>
+      keyedByPlace(entry) || entry.offset !== undefined || entry.earlier_offsets !== undefined,
+  )
   @IsDefined({
-    message: 'offset (and file) is required for a line without message_id and request_id',
+    message: 'offset (and file) is required for a line without message_id, or with earlier_offsets',
   })
   @IsInt()
   @Min(0)
@@ -165,6 +199,7 @@ export class PushResultDto {
   accepted!: number;
   /** Already in the ledger (a resend, a synced folder, the same request from another way in). */
   duplicates!: number;
-  /** OTLP rows of the same requests replaced by these lines. */
+  /** Stored rows of the same requests replaced by these lines (a streamed message's partial line
+   * by its billed one, an OTLP row by its log line, a side-chain replay by the main chain's). */
   superseded!: number;
 }

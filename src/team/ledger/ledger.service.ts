@@ -63,11 +63,24 @@ export class LedgerService implements OnModuleInit {
         entry.cache_creation_tokens,
         entry.cache_read_tokens,
       ] as const;
+      const place = (offset: number | undefined) =>
+        `l\u0000${member}\u0000${body.machine}\u0000${entry.file}\u0000${offset}`;
+      // ccusage 20's keys: message id + request id, or the message id alone; else the line's
+      // place. Earlier rules keyed a line without both ids by its place: those rows are its too.
+      const key = entry.message_id
+        ? entry.request_id
+          ? `m\u0000${entry.message_id}\u0000${entry.request_id}`
+          : `i\u0000${entry.message_id}`
+        : place(entry.offset);
+      const legacyKeys =
+        entry.message_id && !entry.request_id && entry.file !== undefined
+          ? [entry.offset, ...(entry.earlier_offsets ?? [])].map(place)
+          : [];
       return {
-        key:
-          entry.message_id && entry.request_id
-            ? `m\u0000${entry.message_id}\u0000${entry.request_id}`
-            : `l\u0000${member}\u0000${body.machine}\u0000${entry.file}\u0000${entry.offset}`,
+        key,
+        legacyKeys,
+        messageId: entry.message_id ?? null,
+        sidechain: entry.sidechain === true,
         requestId: entry.request_id ?? null,
         source,
         member,
@@ -82,7 +95,8 @@ export class LedgerService implements OnModuleInit {
         outputTokens: counts[1],
         cacheCreationTokens: counts[2],
         cacheReadTokens: counts[3],
-        costUsd: entry.cost_usd ?? this.prices.cost(model, counts, fast),
+        costUsd:
+          entry.cost_usd ?? this.prices.cost(model, counts, fast, entry.cache_creation_1h_tokens),
         reportedCostUsd: null,
         attributes: null,
       };
@@ -99,6 +113,9 @@ export class LedgerService implements OnModuleInit {
   otlp(member: string, requests: readonly OtlpApiRequest[], now: number) {
     const inputs = requests.map((request): LedgerInput => ({
       key: request.key,
+      legacyKeys: [],
+      messageId: null,
+      sidechain: false,
       requestId: request.requestId,
       source: 'otlp',
       member,

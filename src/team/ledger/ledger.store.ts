@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { DatabaseWrites } from '../../database/database-writes';
 import { isUniqueViolation } from '../../database/database-errors';
+import { planMerge } from './ledger-merge';
 import { chunks, lockInOrder, placeholders } from './sql';
 import { teamShard } from './usage-rollup.entity';
 import type { UsageCounts } from './usage-counts';
@@ -12,7 +13,11 @@ import { type EntrySource, UsageEntry } from './usage-entry.entity';
 export interface LedgerInput {
   /** What identifies the request (hashed into `entry_key`): see UsageEntry. */
   readonly key: string;
+  /** Keys its request's lines had under earlier rules (rows stored under them are replaced). */
+  readonly legacyKeys: readonly string[];
   readonly requestId: string | null;
+  readonly messageId: string | null;
+  readonly sidechain: boolean;
   readonly source: EntrySource;
   readonly member: string;
   readonly machine: string;
@@ -34,9 +39,10 @@ export interface LedgerInput {
 export interface LedgerResult {
   /** Stored now. */
   readonly accepted: number;
-  /** Already in the ledger (or twice in this batch, or an OTLP copy of a pushed request). */
+  /** Already in the ledger as well or better (or twice in this batch). */
   readonly duplicates: number;
-  /** OTLP rows replaced by the pushed line of the same request. */
+  /** Stored rows replaced by a better line of their request (a streamed message's partial line
+   * by its billed one, an OTLP row by its log line, a side-chain replay by the main chain's). */
   readonly superseded: number;
 }
 
@@ -63,7 +69,7 @@ interface Waiting {
   readonly reject: (error: unknown) => void;
 }
 
-/** What one transaction did: the keys it stored, and OTLP rows replaced per request id. */
+/** What one transaction did: the keys it stored, and the rows replaced per key hash. */
 interface Outcome {
   readonly inserted: ReadonlySet<string>;
   readonly superseded: ReadonlyMap<string, number>;
@@ -71,7 +77,13 @@ interface Outcome {
 
 /** A concurrent instance stored the same key between our look-up and our insert: again. */
 const MAX_RACE_RETRIES = 3;
-/** pg_advisory_xact_lock's first key: the ledger's request-id locks. */
+
+/** Another instance removed a row this transaction meant to replace: the batch runs again. */
+class LedgerRace extends Error {}
+
+const distinct = (values: readonly (string | null)[]): string[] =>
+  [...new Set(values.filter((v): v is string => v !== null))].sort();
+/** pg_advisory_xact_lock's first key: the ledger's request and message locks. */
 const REQUEST_LOCK_SPACE = 0x4c656467;
 
 export const entryKeyHash = (key: string): string => createHash('sha256').update(key).digest('hex');
@@ -99,7 +111,8 @@ const ROLLUPS: readonly {
   key: (row: RowLike) => unknown[];
   extraColumns?: string[];
   extra?: (row: RowLike) => unknown[];
-  lastTs?: boolean;
+  /** Keeps its rows' first and last entry times. */
+  times?: boolean;
 }[] = [
   {
     table: 'usage_rollups',
@@ -128,22 +141,25 @@ const ROLLUPS: readonly {
     key: (row) => [row.member, row.machine, row.projectPath, row.sessionId, row.model],
     extraColumns: ['project'],
     extra: (row) => [row.project],
-    lastTs: true,
+    times: true,
   },
 ];
 const INSERT_COLUMNS =
-  'entry_key, request_id, source, member, machine, project, session_id, project_path, ' +
+  'entry_key, request_id, message_id, sidechain, source, member, machine, project, session_id, project_path, ' +
   'claude_session, model, ts, input_tokens, output_tokens, cache_creation_tokens, ' +
   'cache_read_tokens, cost_usd, reported_cost_usd, attributes, received_at';
 const STORED_COLUMNS =
-  'id, entry_key, request_id, source, member, machine, project, session_id, project_path, ' +
-  'model, ts, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd';
+  'id, entry_key, request_id, message_id, sidechain, source, member, machine, project, ' +
+  'session_id, project_path, model, ts, input_tokens, output_tokens, cache_creation_tokens, ' +
+  'cache_read_tokens, cost_usd';
 
 /** A stored row as the driver returns it (PostgreSQL's BIGINTs as strings). */
 interface RawRow {
   id: number | string;
   entry_key: string;
   request_id: string | null;
+  message_id: string | null;
+  sidechain: boolean | number;
   source: string;
   member: string;
   machine: string;
@@ -158,12 +174,18 @@ interface RawRow {
   cache_read_tokens: number | string;
   cost_usd: number | string;
 }
-type StoredRow = RowLike & { id: number; requestId: string | null; source: string };
+type StoredRow = RowLike & {
+  id: number;
+  requestId: string | null;
+  source: string;
+  sidechain: boolean;
+};
 
 const storedRow = (row: RawRow): StoredRow => ({
   id: Number(row.id),
   requestId: row.request_id,
   source: row.source,
+  sidechain: Boolean(row.sidechain),
   member: row.member,
   machine: row.machine,
   project: row.project,
@@ -262,7 +284,11 @@ export class LedgerStore {
             this.ingestIn(m, inputs, keys, receivedAt),
           );
         } catch (error) {
-          if (!isUniqueViolation(error) || attempt >= MAX_RACE_RETRIES) throw error;
+          if (
+            !(isUniqueViolation(error) || error instanceof LedgerRace) ||
+            attempt >= MAX_RACE_RETRIES
+          )
+            throw error;
         }
       }
       // Each stored key and each replacement counts for the first caller that brought it.
@@ -272,17 +298,16 @@ export class LedgerStore {
       for (const waiting of batch) {
         let accepted = 0;
         let superseded = 0;
-        for (const input of waiting.inputs) {
+        for (let i = 0; i < waiting.inputs.length; i++) {
           const hash = keys[at++];
+          const replaced = outcome.superseded.get(hash) ?? 0;
+          if (replaced && !credited.has(hash)) {
+            credited.add(hash);
+            superseded += replaced;
+          }
           if (!outcome.inserted.has(hash) || claimed.has(hash)) continue;
           claimed.add(hash);
           accepted++;
-          const replaced =
-            input.requestId === null ? 0 : (outcome.superseded.get(input.requestId) ?? 0);
-          if (replaced && !credited.has(input.requestId!)) {
-            credited.add(input.requestId!);
-            superseded += replaced;
-          }
         }
         waiting.resolve({ accepted, duplicates: waiting.inputs.length - accepted, superseded });
       }
@@ -298,59 +323,68 @@ export class LedgerStore {
     receivedAt: number,
   ): Promise<Outcome> {
     const postgres = m.connection.options.type === 'postgres';
-    // One per key (the first), in key order: concurrent batches lock and write in one order.
-    const byKey = new Map<string, LedgerInput>();
-    inputs.forEach((input, i) => {
-      if (!byKey.has(keys[i])) byKey.set(keys[i], input);
-    });
-    const hashes = [...byKey.keys()].sort();
-    const requestIds = [
-      ...new Set(inputs.map((i) => i.requestId).filter((r): r is string => r !== null)),
-    ].sort();
-    const requestSet = new Set(requestIds);
-    await lockInOrder(m, REQUEST_LOCK_SPACE, requestIds);
-    // What is stored already, in one read: these keys, and rows of these request ids (a pushed
-    // line replaces an OTLP row; an OTLP row is not stored beside a pushed or local line).
-    const known = new Set<string>();
-    const sameRequest = new Map<number, StoredRow>();
-    const keyChunks = chunks(hashes, 500);
-    const requestChunks = chunks(requestIds, 500);
-    for (let i = 0; i < Math.max(keyChunks.length, requestChunks.length); i++) {
+    const legacy = inputs.map((input) => input.legacyKeys.map(entryKeyHash));
+    const requestIds = distinct(inputs.map((i) => i.requestId));
+    const messageIds = distinct(inputs.map((i) => i.messageId));
+    // Writers of the same request or message take turns (two instances at once): in one order.
+    await lockInOrder(m, REQUEST_LOCK_SPACE, [
+      ...requestIds.map((id) => `q:${id}`),
+      ...messageIds.map((id) => `m:${id}`),
+    ]);
+    // What is stored already of these requests, in one read: their keys (and earlier rules'),
+    // request ids and message ids.
+    const stored = new Map<number, RawRow>();
+    const lookups: [string, string[]][] = [
+      ['entry_key', [...new Set([...keys, ...legacy.flat()])].sort()],
+      ['request_id', requestIds],
+      ['message_id', messageIds],
+    ];
+    const rounds = Math.max(...lookups.map(([, values]) => Math.ceil(values.length / 500)));
+    for (let round = 0; round < rounds; round++) {
       const params: unknown[] = [];
-      const where = [
-        ...(keyChunks[i] ? [`entry_key ${inList(params, keyChunks[i], postgres)}`] : []),
-        ...(requestChunks[i] ? [`request_id ${inList(params, requestChunks[i], postgres)}`] : []),
-      ];
+      const where = lookups
+        .map(([column, values]) => [column, values.slice(round * 500, (round + 1) * 500)] as const)
+        .filter(([, values]) => values.length > 0)
+        .map(([column, values]) => `${column} ${inList(params, values, postgres)}`);
       const found = (await m.query(
         `SELECT ${STORED_COLUMNS} FROM usage_entries WHERE ${where.join(' OR ')}`,
         params,
       )) as RawRow[];
-      for (const row of found) {
-        if (byKey.has(row.entry_key)) known.add(row.entry_key);
-        if (row.request_id !== null && requestSet.has(row.request_id))
-          sameRequest.set(Number(row.id), storedRow(row));
-      }
+      for (const row of found) stored.set(Number(row.id), row);
     }
-    const logged = new Set(
-      [...sameRequest.values()].filter((row) => row.source !== 'otlp').map((row) => row.requestId),
+    const plan = planMerge(
+      inputs.map((input, i) => ({
+        line: input,
+        hash: keys[i],
+        legacy: legacy[i],
+        requestId: input.requestId,
+        messageId: input.messageId,
+      })),
+      [...stored.values()].map((raw) => {
+        const row = storedRow(raw);
+        return {
+          id: row.id,
+          line: row,
+          hash: raw.entry_key,
+          legacy: [],
+          requestId: raw.request_id,
+          messageId: raw.message_id,
+        };
+      }),
     );
-    for (const hash of hashes) {
-      const input = byKey.get(hash)!;
-      if (!known.has(hash) && input.source !== 'otlp' && input.requestId !== null)
-        logged.add(input.requestId);
+    const removed = plan.remove.map((r) => r.line);
+    for (const chunk of chunks(removed, 500)) {
+      const params: unknown[] = [];
+      const ids = chunk.map((row) => row.id);
+      const gone = (await m.query(
+        `DELETE FROM usage_entries WHERE id ${inList(params, ids, postgres)}`,
+        params,
+      )) as unknown;
+      // Another instance replaced one of them in between: read again (the batch runs again).
+      // (PostgreSQL answers [rows, count]; SQLite's writes take turns.)
+      if (postgres && Array.isArray(gone) && gone[1] !== ids.length) throw new LedgerRace();
     }
-
-    const fresh: (LedgerInput & { entryKey: string })[] = [];
-    for (const hash of hashes) {
-      const input = byKey.get(hash)!;
-      if (known.has(hash)) continue;
-      if (input.source === 'otlp' && input.requestId !== null && logged.has(input.requestId))
-        continue;
-      fresh.push({ ...input, entryKey: hash });
-    }
-    const superseded = [...sameRequest.values()].filter(
-      (row) => row.source === 'otlp' && row.requestId !== null && logged.has(row.requestId),
-    );
+    const fresh = plan.insert.map((item) => ({ ...item.line, entryKey: item.hash }));
     for (const chunk of chunks(fresh, CHUNK)) {
       const params: unknown[] = [];
       const rows = chunk.map((e) =>
@@ -359,6 +393,8 @@ export class LedgerStore {
           [
             e.entryKey,
             e.requestId,
+            e.messageId,
+            e.sidechain,
             e.source,
             e.member,
             e.machine,
@@ -385,22 +421,8 @@ export class LedgerStore {
         params,
       );
     }
-    for (const chunk of chunks(superseded, 500)) {
-      const params: unknown[] = [];
-      await m.query(
-        `DELETE FROM usage_entries WHERE id ${inList(
-          params,
-          chunk.map((row) => row.id),
-          postgres,
-        )}`,
-        params,
-      );
-    }
-    await this.roll(m, fresh, superseded, postgres);
-    const replaced = new Map<string, number>();
-    for (const row of superseded)
-      replaced.set(row.requestId!, (replaced.get(row.requestId!) ?? 0) + 1);
-    return { inserted: new Set(fresh.map((e) => e.entryKey)), superseded: replaced };
+    await this.roll(m, fresh, removed, postgres);
+    return { inserted: new Set(fresh.map((e) => e.entryKey)), superseded: plan.replaced };
   }
 
   /** Adds the new rows to the roll-ups and takes the replaced ones out, in key order. */
@@ -410,10 +432,12 @@ export class LedgerStore {
     removed: readonly RowLike[],
     postgres: boolean,
   ): Promise<void> {
+    const greatest = postgres ? 'GREATEST' : 'MAX';
+    const least = postgres ? 'LEAST' : 'MIN';
     for (const rollup of ROLLUPS) {
       const groups = new Map<
         string,
-        { key: unknown[]; extra: unknown[]; sums: Sums; last: number }
+        { key: unknown[]; extra: unknown[]; sums: Sums; first: number; last: number }
       >();
       const add = (row: RowLike, sign: 1 | -1) => {
         const key = rollup.key(row);
@@ -426,11 +450,15 @@ export class LedgerStore {
           sign * row.costUsd,
           sign,
         ];
+        // A row that leaves moves neither time (they are worked out again below).
+        const first = sign > 0 ? row.ts : Number.MAX_SAFE_INTEGER;
         const last = sign > 0 ? row.ts : 0;
         const group = groups.get(id);
-        if (!group) groups.set(id, { key, extra: rollup.extra?.(row) ?? [], sums: values, last });
+        if (!group)
+          groups.set(id, { key, extra: rollup.extra?.(row) ?? [], sums: values, first, last });
         else {
           for (let i = 0; i < values.length; i++) group.sums[i] += values[i];
+          group.first = Math.min(group.first, first);
           group.last = Math.max(group.last, last);
         }
       };
@@ -439,25 +467,59 @@ export class LedgerStore {
       const ordered = [...groups.entries()]
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         .map(([, group]) => group);
-      const columns = [...rollup.keys, ...(rollup.extraColumns ?? []), ...SUMS];
-      const greatest = postgres ? 'GREATEST' : 'MAX';
+      const times = rollup.times ? ['first_ts', 'last_ts'] : [];
+      const columns = [...rollup.keys, ...(rollup.extraColumns ?? []), ...SUMS, ...times];
       const updates = SUMS.map((c) => `${c} = ${rollup.table}.${c} + excluded.${c}`);
-      if (rollup.lastTs)
-        updates.push(`last_ts = ${greatest}(${rollup.table}.last_ts, excluded.last_ts)`);
+      if (rollup.times)
+        updates.push(
+          `first_ts = ${least}(${rollup.table}.first_ts, excluded.first_ts)`,
+          `last_ts = ${greatest}(${rollup.table}.last_ts, excluded.last_ts)`,
+        );
       for (const chunk of chunks(ordered, CHUNK)) {
         const params: unknown[] = [];
         const rows = chunk.map((g) =>
           placeholders(
             params,
-            [...g.key, ...g.extra, ...g.sums, ...(rollup.lastTs ? [g.last] : [])],
+            [...g.key, ...g.extra, ...g.sums, ...(rollup.times ? [g.first, g.last] : [])],
             postgres,
           ),
         );
         await m.query(
-          `INSERT INTO ${rollup.table} (${[...columns, ...(rollup.lastTs ? ['last_ts'] : [])].join(', ')}) ` +
-            `VALUES ${rows.join(', ')} ON CONFLICT (${rollup.keys.join(', ')}) DO UPDATE SET ${updates.join(', ')}`,
+          `INSERT INTO ${rollup.table} (${columns.join(', ')}) VALUES ${rows.join(', ')} ` +
+            `ON CONFLICT (${rollup.keys.join(', ')}) DO UPDATE SET ${updates.join(', ')}`,
           params,
         );
+      }
+      if (removed.length === 0) continue;
+      // Rows replaced: a group left without entries goes (not a row of zeros, nor of rounding
+      // left-overs of its cost), and a session's first and last activity are read again.
+      const touched = [
+        ...new Map(
+          removed.map((row) => [JSON.stringify(rollup.key(row)), rollup.key(row)]),
+        ).values(),
+      ];
+      for (const key of touched) {
+        // `alias.column = ?` for each key column, its values appended to params.
+        const match = (params: unknown[], alias = '') =>
+          rollup.keys
+            .map((column, i) => {
+              params.push(key[i]);
+              return `${alias}${column} = ${postgres ? `$${params.length}` : '?'}`;
+            })
+            .join(' AND ');
+        const gone: unknown[] = [];
+        await m.query(`DELETE FROM ${rollup.table} WHERE ${match(gone)} AND entries = 0`, gone);
+        if (rollup.times) {
+          const params: unknown[] = [];
+          const first = match(params, 'e.');
+          const last = match(params, 'e.');
+          await m.query(
+            `UPDATE ${rollup.table} SET ` +
+              `first_ts = (SELECT MIN(ts) FROM usage_entries e WHERE ${first}), ` +
+              `last_ts = (SELECT MAX(ts) FROM usage_entries e WHERE ${last}) WHERE ${match(params)}`,
+            params,
+          );
+        }
       }
     }
     // Each member's latest request per machine (only what was added: a replaced OTLP row's

@@ -13,6 +13,9 @@ const TOKEN_TYPES = [
 /** The price table the bridge ships (bridge/pricing.json: LiteLLM's, as in ccusage 18.0.11). */
 export const PRICING_FILE = join(__dirname, '..', '..', '..', 'bridge', 'pricing.json');
 
+/** 1-hour cache writes cost this many times the input rate. */
+const CACHE_WRITE_1H_MULTIPLIER = 2;
+
 const num = (value: unknown): number | undefined =>
   typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 
@@ -63,21 +66,39 @@ export class PriceTable {
     return num(factor) ?? 1;
   }
 
-  /** USD of one request; `fast` applies the model's fast-mode multiplier. */
-  cost(model: string, counts: readonly [number, number, number, number], fast = false): number {
+  /**
+   * USD of one request; `fast` applies the model's fast-mode multiplier. `cacheWrite1h` of the
+   * cache writes (counts[2]) were 1-hour writes: those cost twice the input rate (ccusage 20).
+   */
+  cost(
+    model: string,
+    counts: readonly [number, number, number, number],
+    fast = false,
+    cacheWrite1h = 0,
+  ): number {
     const prices = this.lookup(model);
     if (!prices) return 0;
+    const hour = Math.min(cacheWrite1h, counts[2]);
     let total = 0;
-    counts.forEach((count, i) => {
-      if (!count) return;
+    [counts[0], counts[1], counts[2] - hour, counts[3]].forEach((count, i) => {
       const [baseKey, tierKey] = TOKEN_TYPES[i];
-      const base = num(prices[baseKey]);
-      const tier = num(prices[tierKey]);
-      if (tier !== undefined && count > this.threshold) {
-        total += (count - this.threshold) * tier;
-        if (base !== undefined) total += this.threshold * base;
-      } else if (base !== undefined) total += count * base;
+      total += this.tiered(count, num(prices[baseKey]), num(prices[tierKey]));
     });
+    const input = num(prices[TOKEN_TYPES[0][0]]);
+    const inputTier = num(prices[TOKEN_TYPES[0][1]]);
+    total += this.tiered(
+      hour,
+      input === undefined ? undefined : input * CACHE_WRITE_1H_MULTIPLIER,
+      inputTier === undefined ? undefined : inputTier * CACHE_WRITE_1H_MULTIPLIER,
+    );
     return fast ? total * this.fastMultiplier(model) : total;
+  }
+
+  /** Each token type above the threshold is priced at its tier rate. */
+  private tiered(count: number, base: number | undefined, tier: number | undefined): number {
+    if (!count) return 0;
+    if (tier !== undefined && count > this.threshold)
+      return (count - this.threshold) * tier + (base !== undefined ? this.threshold * base : 0);
+    return base !== undefined ? count * base : 0;
   }
 }

@@ -8,14 +8,17 @@ export type EntrySource = (typeof ENTRY_SOURCES)[number];
 
 /**
  * The ledger: one row per API request, whoever sent it and however often (DESIGN.md §9).
- * `entry_key` makes a request count once: a log line's `message.id` + `requestId` (ccusage's
- * rule), a line without them its machine, file and offset, an OTLP `api_request` its
- * `request_id`. An OTLP row and a pushed line of the same request id are one request: the pushed
- * line wins. The ledger keeps what it was given when Claude Code deletes old transcripts.
+ * `entry_key` makes a request count once: a log line's `message.id` + `requestId`, or its
+ * `message.id` alone (ccusage 20's rule), a line without either its machine, file and offset, an
+ * OTLP `api_request` its `request_id`. Of the lines of one request the best is kept (a later,
+ * better one replaces the row): the main chain's over a /btw side-chain replay (matched on
+ * `message_id`), then the larger token total, then a log line over an OTLP event. The ledger keeps
+ * what it was given when Claude Code deletes old transcripts.
  */
 @Entity('usage_entries')
 @Index('IDX_usage_entries_member_ts', ['member', 'ts'])
 @Index('IDX_usage_entries_request', ['requestId'])
+@Index('IDX_usage_entries_message', ['messageId'])
 export class UsageEntry {
   @PrimaryGeneratedColumn({ type: 'integer' })
   id!: number;
@@ -26,6 +29,15 @@ export class UsageEntry {
 
   @Column({ name: 'request_id', type: 'varchar', length: 128, nullable: true })
   requestId!: string | null;
+
+  /** The line's `message.id` (a message without a requestId is keyed by it alone). */
+  @Column({ name: 'message_id', type: 'varchar', length: 128, nullable: true })
+  messageId!: string | null;
+
+  /** A side-chain line (`isSidechain`, e.g. a /btw replay): the main chain's line of its message
+   * wins over it. */
+  @Column({ type: 'boolean', default: false })
+  sidechain!: boolean;
 
   @Column({ type: 'varchar', length: 8 })
   source!: EntrySource;

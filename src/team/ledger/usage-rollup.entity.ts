@@ -30,7 +30,7 @@ export class UsageRollup {
   sums!: UsageSums;
 }
 
-/** The ledger's sums per ccusage session (project path + session id) × member × machine × model. */
+/** The ledger's sums per session (project path + Claude Code's session id) × member × machine × model. */
 @Entity('usage_session_rollups')
 export class UsageSessionRollup {
   @PrimaryColumn({ type: 'varchar', length: 64 })
@@ -53,6 +53,10 @@ export class UsageSessionRollup {
 
   @Column(() => UsageSums, { prefix: false })
   sums!: UsageSums;
+
+  /** The session's first entry of this model (epoch ms): its first activity is the earliest. */
+  @Column({ name: 'first_ts', type: 'bigint', default: 0, transformer: epochMs })
+  firstTs!: number;
 
   /** The session's latest entry of this model (epoch ms): its last activity is the latest of these. */
   @Column({ name: 'last_ts', type: 'bigint', transformer: epochMs })

@@ -246,6 +246,12 @@ export class TeamReports {
       }));
   }
 
+  /**
+   * A row per session (project path + Claude Code's session id, and the group), with its first
+   * and last activity, as ccusage 20's `session`. since/until keep the entries of those local days
+   * first, then the sessions are formed from them (read from the entries per quarter hour, each
+   * of which lies within one local day); without them the session roll-up holds the answer.
+   */
   private async sessions(
     query: TeamReportQueryDto,
     timezone: string,
@@ -254,20 +260,53 @@ export class TeamReports {
   ): Promise<Record<string, unknown>[]> {
     const params: unknown[] = [];
     const where = this.filters(query, params);
-    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const grp = this.groupColumn(query.group_by);
-    const found = (await this.db.query(
-      `SELECT project_path, session_id, ${grp} AS grp, model, SUM(input_tokens) AS input_tokens, ` +
-        `SUM(output_tokens) AS output_tokens, SUM(cache_creation_tokens) AS cache_creation_tokens, ` +
-        `SUM(cache_read_tokens) AS cache_read_tokens, SUM(cost_usd) AS cost_usd, MAX(last_ts) AS last_ts ` +
-        `FROM usage_session_rollups ${clause} GROUP BY project_path, session_id, ${grp}, model HAVING SUM(entries) > 0`,
-      params,
-    )) as (SumRow & { project_path: string; session_id: string; last_ts: string | number })[];
+    const sums =
+      'SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens, ' +
+      'SUM(cache_creation_tokens) AS cache_creation_tokens, ' +
+      'SUM(cache_read_tokens) AS cache_read_tokens, SUM(cost_usd) AS cost_usd';
+    const ranged = query.since !== undefined || query.until !== undefined;
+    let sql: string;
+    if (ranged) {
+      // The entries that can fall on the asked days (a day and a half of margin for any offset
+      // and reset hour); the days themselves are checked exactly below.
+      if (query.since) where.push(`ts >= ${Date.parse(query.since) - 1.5 * DAY_MS}`);
+      if (query.until) where.push(`ts < ${Date.parse(query.until) + 2.5 * DAY_MS}`);
+      const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+      sql =
+        `SELECT project_path, session_id, ${grp} AS grp, model, ts / ${QUARTER_MS} AS quarter, ` +
+        `${sums}, MIN(ts) AS first_ts, MAX(ts) AS last_ts FROM usage_entries ${clause} ` +
+        `GROUP BY project_path, session_id, ${grp}, model, ts / ${QUARTER_MS}`;
+    } else {
+      const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+      sql =
+        `SELECT project_path, session_id, ${grp} AS grp, model, ${sums}, ` +
+        `MIN(first_ts) AS first_ts, MAX(last_ts) AS last_ts FROM usage_session_rollups ${clause} ` +
+        `GROUP BY project_path, session_id, ${grp}, model HAVING SUM(entries) > 0`;
+    }
+    const found = (await this.db.query(sql, params)) as (SumRow & {
+      project_path: string;
+      session_id: string;
+      quarter?: string | number;
+      first_ts: string | number;
+      last_ts: string | number;
+    })[];
     const sessions = new Map<
       string,
-      { path: string; id: string; grp: string | null; last: number; models: Map<string, Sums> }
+      {
+        path: string;
+        id: string;
+        grp: string | null;
+        first: number;
+        last: number;
+        models: Map<string, Sums>;
+      }
     >();
     for (const row of found) {
+      if (row.quarter !== undefined) {
+        const day = localDay(Number(row.quarter) * QUARTER_MS, timezone, resetHour);
+        if ((query.since && day < query.since) || (query.until && day > query.until)) continue;
+      }
       const id = `${row.project_path}\u0000${row.session_id}\u0000${row.grp ?? ''}`;
       let session = sessions.get(id);
       if (!session)
@@ -277,34 +316,25 @@ export class TeamReports {
             path: row.project_path,
             id: row.session_id,
             grp: row.grp,
+            first: Number.MAX_SAFE_INTEGER,
             last: 0,
             models: new Map(),
           }),
         );
+      session.first = Math.min(session.first, Number(row.first_ts));
       session.last = Math.max(session.last, Number(row.last_ts));
       addInto(session.models, row.model, sumsOf(row));
     }
-    const rows: { last: number; path: string; id: string; row: Record<string, unknown> }[] = [];
-    for (const session of sessions.values()) {
-      const day = localDay(session.last, timezone, resetHour);
-      if ((query.since && day < query.since) || (query.until && day > query.until)) continue;
-      rows.push({
-        last: session.last,
-        path: session.path,
-        id: session.id,
-        row: {
-          session_id: session.id,
-          project_path: session.path,
-          last_activity: day,
-          ...(query.group_by ? { [query.group_by]: session.grp } : {}),
-          ...reportRow(session.models, breakdown),
-        },
-      });
-    }
-    rows.sort(
-      (a, b) => a.last - b.last || a.path.localeCompare(b.path) || a.id.localeCompare(b.id),
-    );
-    return rows.map((r) => r.row);
+    return [...sessions.values()]
+      .sort((a, b) => a.last - b.last || a.path.localeCompare(b.path) || a.id.localeCompare(b.id))
+      .map((session) => ({
+        session_id: session.id,
+        project_path: session.path,
+        first_activity: new Date(session.first).toISOString(),
+        last_activity: new Date(session.last).toISOString(),
+        ...(query.group_by ? { [query.group_by]: session.grp } : {}),
+        ...reportRow(session.models, breakdown),
+      }));
   }
 }
 

@@ -126,11 +126,14 @@ export class MonthlyRowDto extends ReportRowDto {
 }
 
 export class SessionRowDto extends ReportRowDto {
-  /** The log file's folder (for Claude Code's projects/<project>/<uuid>.jsonl: the project). */
+  /** Claude Code's session id (projects/<project>/<id>.jsonl; a sub-agent's file counts in its
+   * parent session), as ccusage 20 names it. */
   session_id!: string;
-  /** The folders between projects/ and the session's (ccusage: "Unknown Project" when none). */
+  /** The session's project folder under projects/ ("Unknown Project" when none). */
   project_path!: string;
-  /** YYYY-MM-DD of the latest entry */
+  /** ISO-8601 time of its first entry (of the days kept by since/until) */
+  first_activity!: string;
+  /** ISO-8601 time of its latest entry (of the days kept by since/until) */
   last_activity!: string;
 }
 
