@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/databases';
+import { LedgerStore } from '../src/team/ledger/ledger.store';
 import { expectRollupsMatchEntries } from './support/ledger-rollups';
 import { startTestApp, type RunningApp } from './support/test-app';
 
@@ -21,6 +22,8 @@ interface Entry {
   request_id?: string;
   file?: string;
   offset?: number;
+  earlier_offsets?: number[];
+  sidechain?: boolean;
   speed?: 'fast';
   cost_usd?: number;
 }
@@ -210,6 +213,123 @@ describe.each(databaseKinds())('the team ledger on %s', (kind) => {
     // The same line on another machine counts again (as ccusage over both folders does).
     await post(apps[0], { machine: 'desk', member: 'alice', entries: lines.slice(0, 1) });
     expect((await monthly()).totals.total_tokens - before).toBe(3 * tokensOf(bare));
+  });
+
+  it('a better line of a request replaces the stored one, once: later pushes, other machines, both instances at once', async () => {
+    const before = (await monthly()).totals.total_tokens;
+    // 60 streamed messages with a requestId, 20 without one: a partial line (a few output
+    // tokens) pushed first from the laptop, as a Stop hook between two content blocks would.
+    const streamed = Array.from({ length: 80 }, (_, i) => {
+      const n = 8000 + i;
+      const plain = i >= 60;
+      const billed = entry(n, {
+        ...(plain ? { request_id: undefined, file: 'p/s.jsonl', offset: 1000 * n + 500 } : {}),
+      });
+      const partial = {
+        ...billed,
+        output_tokens: 3,
+        ts: billed.ts - 1500,
+        ...(plain ? { offset: 1000 * n } : {}),
+      };
+      return { partial, billed: plain ? { ...billed, earlier_offsets: [1000 * n] } : billed };
+    });
+    const laptop = { machine: 'laptop', member: 'alice' };
+    const first = await post(apps[0], { ...laptop, entries: streamed.map((s) => s.partial) });
+    expect(await first.json()).toMatchObject({ accepted: 80, superseded: 0 });
+    // The billed lines: from another machine (a synced folder), in overlapping batches sent to
+    // every instance at once, each twice; a partial line sent again loses.
+    const billed = streamed.map((s) => s.billed);
+    const batches = [billed.slice(0, 50), billed.slice(30), billed.slice(10, 70), billed];
+    const results = await Promise.all(
+      batches.map(async (entries, i) => {
+        const res = await post(apps[i % apps.length], {
+          machine: 'desk',
+          member: 'alice',
+          entries,
+        });
+        expect(res.status).toBe(200);
+        return (await res.json()) as { accepted: number; superseded: number };
+      }),
+    );
+    expect(results.reduce((sum, r) => sum + r.accepted, 0)).toBe(80);
+    expect(results.reduce((sum, r) => sum + r.superseded, 0)).toBe(80);
+    const late = await post(apps[0], { ...laptop, entries: streamed.map((s) => s.partial) });
+    expect(await late.json()).toMatchObject({ accepted: 0, duplicates: 80, superseded: 0 });
+    const expected = billed.reduce((sum, e) => sum + tokensOf(e), 0);
+    expect((await monthly()).totals.total_tokens - before).toBe(expected);
+
+    // A /btw side-chain replay (another request id, a larger context) stored first gives way to
+    // the main chain's line of its message; replayed again, it is not counted.
+    const main = entry(9000);
+    const replay = {
+      ...main,
+      request_id: 'req_btw_9000',
+      cache_read_tokens: main.cache_read_tokens + 5000,
+      sidechain: true,
+    };
+    expect(await (await post(apps[0], { ...laptop, entries: [replay] })).json()).toMatchObject({
+      accepted: 1,
+    });
+    expect(
+      await (await post(apps[apps.length - 1], { ...laptop, entries: [main] })).json(),
+    ).toMatchObject({ accepted: 1, superseded: 1 });
+    expect(await (await post(apps[0], { ...laptop, entries: [replay] })).json()).toMatchObject({
+      accepted: 0,
+      duplicates: 1,
+    });
+    expect((await monthly()).totals.total_tokens - before).toBe(expected + tokensOf(main));
+  }, 60_000);
+
+  it('rows stored under earlier rules (a row per line of a message without requestId) become one when its lines are pushed again', async () => {
+    const before = (await monthly()).totals.total_tokens;
+    // As the ledger stored them before ccusage 20's rules: keyed by machine, file and offset.
+    const store = apps[0].app.get(LedgerStore);
+    const old = (offset: number, output: number) => ({
+      key: `l\u0000alice\u0000laptop\u0000p/old.jsonl\u0000${offset}`,
+      legacyKeys: [],
+      requestId: null,
+      messageId: null,
+      sidechain: false,
+      source: 'push' as const,
+      member: 'alice',
+      machine: 'laptop',
+      project: '-home-me-shop',
+      sessionId: 'old',
+      projectPath: '-home-me-shop',
+      claudeSession: 'old',
+      model: 'claude-sonnet-4-5-20250929',
+      ts: DAY + offset,
+      inputTokens: 10,
+      outputTokens: output,
+      cacheCreationTokens: 0,
+      cacheReadTokens: 0,
+      costUsd: output / 1e6,
+      reportedCostUsd: null,
+      attributes: null,
+    });
+    await store.ingest([old(0, 3), old(100, 5), old(200, 700)], Date.now());
+    expect((await monthly()).totals.total_tokens - before).toBe(3 * 10 + 3 + 5 + 700);
+    const again = {
+      ...entry(9100, { request_id: undefined }),
+      message_id: 'msg_old',
+      ts: DAY + 200,
+      input_tokens: 10,
+      output_tokens: 700,
+      cache_creation_tokens: 0,
+      cache_read_tokens: 0,
+      file: 'p/old.jsonl',
+      offset: 200,
+      earlier_offsets: [0, 100],
+    };
+    const res = await post(apps[apps.length - 1], {
+      machine: 'laptop',
+      member: 'alice',
+      entries: [again],
+    });
+    // The billed line's row stays (an equal line arriving loses to the stored one); the partial
+    // lines' rows leave.
+    expect(await res.json()).toMatchObject({ accepted: 0, duplicates: 1, superseded: 2 });
+    expect((await monthly()).totals.total_tokens - before).toBe(10 + 700);
   });
 
   it('keeps every roll-up equal to the entries it sums, whatever the writers did', async () => {

@@ -391,6 +391,56 @@ describe.each(databaseKinds())('OTLP receiver on %s', (kind) => {
     expect(await admin('/api/team/usage/reports/monthly')).toEqual(after);
   });
 
+  it('the larger of a request’s pushed line and OTLP event counts, whichever came first; on a tie the line', async () => {
+    const monthlyTokens = async () =>
+      ((await admin('/api/team/usage/reports/monthly')).totals as { total_tokens: number })
+        .total_tokens;
+    const push = async (output: number) => {
+      const res = await fetch(`${app.url}/api/usage/entries`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers('alice') },
+        body: JSON.stringify({
+          machine: 'alice-laptop',
+          entries: [
+            {
+              ts: day.getTime() + 500 * 60_000,
+              model: MODELS[1],
+              input_tokens: 50_000,
+              output_tokens: output,
+              cache_creation_tokens: 200,
+              cache_read_tokens: 5000,
+              session_id: 'alice-session-1',
+              project_path: '-home-alice-shop',
+              project: '-home-alice-shop',
+              message_id: 'msg_alice_500',
+              request_id: 'req_alice_500',
+            },
+          ],
+        }),
+      });
+      return (await res.json()) as { accepted: number; superseded: number };
+    };
+    const before = await monthlyTokens();
+    // A streamed message's partial line, pushed before the message ended.
+    expect(await push(3)).toMatchObject({ accepted: 1 });
+    expect(await monthlyTokens()).toBe(before + 55_203);
+    // Its OTLP event (the billed figures) replaces it.
+    const exporter = new ProtoLogExporter({ url: `${app.url}/v1/logs`, headers: headers('alice') });
+    const provider = new LoggerProvider({
+      resource: resource('alice'),
+      processors: [new BatchLogRecordProcessor({ exporter })],
+    });
+    provider
+      .getLogger('com.anthropic.claude_code.events')
+      .emit({ body: 'claude_code.api_request', attributes: apiRequest('alice', 500, MODELS[1]) });
+    await provider.forceFlush();
+    await provider.shutdown();
+    expect(await monthlyTokens()).toBe(before + 50_000 + 1500 + 200 + 5000);
+    // The billed line: the same figures, and the line wins the tie (it names the project).
+    expect(await push(1500)).toMatchObject({ accepted: 1, superseded: 1 });
+    expect(await monthlyTokens()).toBe(before + 56_700);
+  });
+
   it('keeps every roll-up equal to the entries it sums (replaced OTLP rows taken out)', async () => {
     await expectRollupsMatchEntries(db);
   });
