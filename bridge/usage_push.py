@@ -39,7 +39,7 @@ if sys.version_info < (3, 9):
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from usagebridge.parse import NULL_FIELD, better, default_data_dirs, line_blocks, place_of, read_usage  # noqa: E402
+from usagebridge.parse import better, default_data_dirs, line_blocks, place_of, read_usage, refused_null  # noqa: E402
 
 STATE_FILE = "push-state.json"
 LOCK_FILE = "push.lock"
@@ -177,7 +177,7 @@ def entries_of(path: str, offset: int, bases: list, since, counters: dict):
         for line in block.split(b"\n"):
             start = position
             position += len(line) + 1
-            if b'"usage"' not in line or NULL_FIELD.search(line) is not None:
+            if b'"usage"' not in line or refused_null(line):
                 continue
             try:
                 obj = json.loads(line)

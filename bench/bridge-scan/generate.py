@@ -2,7 +2,9 @@
 """Writes a synthetic Claude Code log tree: compact one-line JSON as Claude Code writes it,
 realistic line shapes (user prompts, assistant replies with text and tool use, tool results,
 sidechain copies, API-error lines), ~30 % duplicate lines (one line per content block, each
-repeating the usage), spread over the last 25 days in bursts of activity.
+repeating the usage; for about a third of the messages the earlier blocks carry the usage as it
+stood while streaming, a few output tokens, and the last one what was billed), spread over the
+last 25 days in bursts of activity.
 
     python3 bench/bridge-scan/generate.py OUT_DIR [--bytes 1e9] [--files 2000] [--seed 1]
 """
@@ -75,6 +77,7 @@ def session_lines(rng, session_id, cwd, start, target_bytes):
                 "service_tier": "standard",
             }
             blocks = rng.randint(1, 3)
+            streamed = rng.random() < 0.35
             sidechain = rng.random() < 0.1
             for block in range(blocks):  # one line per content block, usage repeated: duplicates
                 t += timedelta(milliseconds=rng.randint(5, 400))
@@ -86,7 +89,8 @@ def session_lines(rng, session_id, cwd, start, target_bytes):
                              "sessionId": session_id, "version": "2.1.140", "gitBranch": "main",
                              "message": {"id": message_id, "type": "message", "role": "assistant", "model": model,
                                          "content": content, "stop_reason": "tool_use", "stop_sequence": None,
-                                         "usage": usage},
+                                         "usage": usage if not streamed or block == blocks - 1
+                                         else dict(usage, output_tokens=rng.randint(1, 12))},
                              "requestId": request_id, "type": "assistant",
                              "uuid": str(uuid.UUID(int=rng.getrandbits(128))), "timestamp": iso(t)}
                 line = json.dumps(assistant, separators=(",", ":"))

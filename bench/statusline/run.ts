@@ -1,6 +1,6 @@
 /**
  * The status line (issue: Claude Code integration): `usage-gateway-hook statusline` vs
- * `ccusage statusline --offline` (the pinned ccusage 18.0.11) on the log tree of bench/bridge-scan,
+ * `ccusage statusline --offline` (the pinned ccusage 20.0.24, native) on the log tree of bench/bridge-scan,
  * in one run, with plain Node start-up (`node -e ''`) measured alongside as the floor of any Node
  * command:
  *
@@ -16,8 +16,8 @@
  *   (d) Claude Code's official limits in the input (forwarded, recorded when they change) against
  *       the same call without them. Target: forwarding adds <= 10 ms at p50.
  *
- * BENCH_TREE (default .bench/tree-1000000000-2000, made by `npm run bench:bridge-scan`, else a
- * 300 MB one is generated), BENCH_RUNS (a; default 30), BENCH_APPEND_RUNS (b; default 3).
+ * BENCH_TREE (default .bench/tree-300000000-600, made by `npm run bench:bridge-scan`, else
+ * generated), BENCH_RUNS (a; default 30), BENCH_APPEND_RUNS (b; default 3).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -29,12 +29,13 @@ const ROOT = join(__dirname, '..', '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const APPEND_RUNS = Number(process.env.BENCH_APPEND_RUNS ?? 3);
 const SENDER = join(ROOT, 'bin', 'usage-gateway-hook');
-const CCUSAGE = join(ROOT, 'node_modules', 'ccusage', 'dist', 'index.js');
+// ccusage 20's launcher: it runs this platform's native binary.
+const CCUSAGE = join(ROOT, 'node_modules', 'ccusage', 'src', 'cli.js');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function tree(): string {
-  const wanted = process.env.BENCH_TREE ?? join(ROOT, '.bench', 'tree-1000000000-2000');
+  const wanted = process.env.BENCH_TREE ?? join(ROOT, '.bench', 'tree-300000000-600');
   if (existsSync(join(wanted, 'projects'))) return wanted;
   const small = join(ROOT, '.bench', 'tree-300000000-600');
   if (!existsSync(join(small, 'projects'))) {

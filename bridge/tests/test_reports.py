@@ -208,6 +208,19 @@ class SessionsAndEdgesTest(unittest.TestCase):
         self.assertEqual(store.claude_session("def-2")[0], 45)
         self.assertIsNone(store.claude_session("nobody"))
 
+    def test_a_replay_before_its_main_line_in_one_file_leaves_the_session_sums_exact(self):
+        t = datetime(2026, 5, 1, 10, 0, tzinfo=timezone.utc)
+        self.write("shop/s1.jsonl", [
+            assistant_line(t, 10, 1, message_id="m0", request_id="r0"),
+            assistant_line(t + timedelta(minutes=1), 10, 900, message_id="m1", request_id="r-btw", sidechain=True),
+            assistant_line(t + timedelta(minutes=2), 10, 7, message_id="m1", request_id="r1"),
+        ])
+        store = self.store()
+        report = self.sessions(store)
+        self.assertEqual([(r["session_id"], r["output_tokens"]) for r in report["sessions"]], [("s1", 8)])
+        self.assertEqual(store.claude_session("s1")[5], 2)
+        self.assertEqual(build_report(store, "daily", zone_for("UTC"))["totals"]["output_tokens"], 8)
+
     def test_a_larger_line_arriving_later_replaces_the_counted_one_everywhere(self):
         # A streamed message: a partial line at 23:59:59 counted first; its billed line arrives
         # later at 00:00:01 (appended, then in another file of another session, then scanned by

@@ -18,18 +18,62 @@ NO_KEY = 0
 SIDECHAIN = 1
 HAS_SPEED = 2
 _LIMIT_RESET = re.compile(r"usage limit reached\|(\d{9,11})", re.IGNORECASE)
-# Claude Code writes compact JSON with the message id first; finding both ids and the usage object
-# without parsing lets the (frequent) repeated lines — one per content block, the same usage — be
-# skipped at a fraction of the cost of json.loads.
-_MESSAGE_ID = re.compile(rb'"message":\{"id":"([^"\\]+)"')
+# Claude Code writes compact JSON with the message id first: finding the ids and the usage object
+# with bytes.find (no regex, no parsing) lets the frequent repeated lines — one per content block,
+# the same usage — be skipped at a fraction of the cost of json.loads.
+_MESSAGE_ID = b'"message":{"id":"'
+# (the request id stands near the line's end: a regex finds it faster than bytes.find)
 _REQUEST_ID = re.compile(rb'"requestId":"([^"\\]+)"')
-_USAGE = re.compile(rb'"usage":(\{(?:[^{}]|\{[^{}]*\})*\})')
-# ccusage 20 skips a line where one of these fields is null anywhere in it (its schema's
-# non-nullable fields, found by a byte scan before parsing).
-NULL_FIELD = re.compile(
-    rb'"(?:id|cwd|model|speed|costUSD|version|sessionId|requestId|isApiErrorMessage|'
-    rb'cache_read_input_tokens|cache_creation_input_tokens)":null'
+_USAGE = b'"usage":{'
+_TIMESTAMP = b'"timestamp":"'
+_NULL = b'":null'
+#: Fields ccusage 20 refuses a line for when they are null anywhere in it (its schema's
+#: non-nullable fields, found by a byte scan before parsing).
+NULL_FIELDS = frozenset(
+    (b"id", b"cwd", b"model", b"speed", b"costUSD", b"version", b"sessionId", b"requestId",
+     b"isApiErrorMessage", b"cache_read_input_tokens", b"cache_creation_input_tokens")
 )
+
+
+def refused_null(line: bytes) -> bool:
+    """Whether one of NULL_FIELDS is `null` somewhere in the line (as ccusage 20 scans it)."""
+    at = line.find(_NULL)
+    while at >= 0:
+        start = line.rfind(b'"', 0, at)
+        if start >= 0 and line[start + 1 : at] in NULL_FIELDS:
+            return True
+        at = line.find(_NULL, at + 6)
+    return False
+
+
+def _quoted(line: bytes, marker: bytes) -> Optional[bytes]:
+    """The string value right after `marker` (which ends with its opening quote), or None."""
+    at = line.find(marker)
+    if at < 0:
+        return None
+    start = at + len(marker)
+    end = line.find(b'"', start)
+    if end < 0 or line.find(b"\\", start, end) >= 0:
+        return None
+    return line[start:end]
+
+
+def usage_bytes(line: bytes) -> Optional[bytes]:
+    """The bytes of the line's `usage` object (its nested objects included), or None."""
+    at = line.find(_USAGE)
+    if at < 0:
+        return None
+    begin = at + len(_USAGE) - 1
+    depth, i = 1, begin + 1
+    while depth:
+        close = line.find(b"}", i)
+        if close < 0:
+            return None
+        depth += line.count(b"{", i, close) - 1
+        i = close + 1
+    return line[begin:i]
+
+
 _SEMVER_PREFIX = re.compile(r"\d+\.\d+\.\d")
 
 
@@ -166,9 +210,12 @@ class Parser:
         self.prices = prices
         self.result = Parsed()
         self._model_index: Dict[str, int] = {}
-        # key -> index in `result`, and the usage object's bytes of that candidate.
+        # key -> index in `result`, that candidate's line and (once asked for) its usage's bytes.
         self._index: Dict[int, int] = {}
+        self._lines: Dict[int, bytes] = {}
         self._usage_bytes: Dict[int, bytes] = {}
+        # key -> (its message key, its model) as its first line said.
+        self._message_model: Dict[int, Tuple[int, str]] = {}
         self._offset = 0
 
     def read_file(self, path: str, offset: int) -> Tuple[int, int]:
@@ -186,72 +233,89 @@ class Parser:
         return read, consumed
 
     def lines(self, block: bytes) -> None:
-        result, index, usage_bytes = self.result, self._index, self._usage_bytes
-        message_id_re, request_id_re, usage_re = _MESSAGE_ID, _REQUEST_ID, _USAGE
+        result, index, known_usage, lines_of = self.result, self._index, self._usage_bytes, self._lines
         offset = self._offset
         for line in block.split(b"\n"):
             start = offset
             offset += len(line) + 1
             if b'"usage"' not in line:
-                stripped = line.strip()
-                if stripped and not (stripped.startswith(b"{") and stripped.endswith(b"}")):
-                    result.malformed += 1
+                if line[:1] != b"{" or line[-1:] != b"}":
+                    stripped = line.strip()
+                    if stripped and not (stripped.startswith(b"{") and stripped.endswith(b"}")):
+                        result.malformed += 1
                 continue
-            m = message_id_re.search(line)
-            if m is not None:
-                r = request_id_re.search(line)
-                key = dedupe_key(m.group(1).decode(), r.group(1).decode() if r is not None else None)
-                known = usage_bytes.get(key)
-                if known is not None:
-                    # The same usage as the read's candidate of this key: a tie, which the earlier
-                    # line wins (unless the earlier is a side-chain replay and this is not).
-                    u = usage_re.search(line)
-                    if (
-                        u is not None
-                        and u.group(1) == known
-                        and (not result.flags[index[key]] & SIDECHAIN or b'"isSidechain":true' in line)
-                    ):
+            key = NO_KEY
+            message_id = _quoted(line, _MESSAGE_ID)
+            if message_id is not None:
+                r = _REQUEST_ID.search(line)
+                key = dedupe_key(message_id.decode(), r.group(1).decode() if r is not None else None)
+                held = index.get(key)
+                # The same usage as the read's candidate of this key: a tie, which the earlier
+                # line wins (unless the earlier is a side-chain replay and this is not).
+                if held is not None:
+                    known = known_usage.get(key)
+                    if known is None:
+                        known = known_usage[key] = usage_bytes(lines_of[key]) or b""
+                    usage = usage_bytes(line)
+                    if usage == known and (not result.flags[held] & SIDECHAIN or b'"isSidechain":true' in line):
                         result.duplicates += 1
+                        continue
+                    try:
+                        if self._another_line(key, line, start, usage):
+                            continue
+                    except (ValueError, RecursionError, OverflowError, TypeError, MemoryError):
+                        result.malformed += 1
                         continue
             # One line, whatever it holds (a document nested 100,000 deep raises RecursionError,
             # an absurd number OverflowError), is skipped and counted — never the whole refresh.
             try:
-                if NULL_FIELD.search(line) is not None:
+                if refused_null(line):
                     continue
                 obj = json.loads(line)
                 if isinstance(obj, dict):
-                    self._add(obj, start, line)
+                    self._add(obj, start, line, key)
             except (ValueError, RecursionError, OverflowError, TypeError, MemoryError):
                 result.malformed += 1
         self._offset = offset
 
-    def _add(self, obj: dict, offset: int, line: bytes) -> None:
+    def _add(self, obj: dict, offset: int, line: bytes, found_key: int = NO_KEY) -> None:
+        """One parsed line; `found_key`: its key as the fast path read it (NO_KEY: work it out)."""
         usage = read_usage(obj)
         if usage is None:
             return
         ms, model, fast, inp, out, cc, cr, cost_field, message_id, request_id, cc_1h, side, has_speed = usage
-        result = self.result
+        if obj.get("isApiErrorMessage"):
+            result = self.result
+            reset = _limit_reset_ms(obj["message"])
+            if reset is not None and (result.limit_resets_at_ms is None or reset > result.limit_resets_at_ms):
+                result.limit_resets_at_ms = reset
         key = message = NO_KEY
+        if message_id:
+            key = found_key if found_key != NO_KEY else dedupe_key(message_id, request_id)
+            message = message_key(message_id)
+        self._take(key, message, line, offset, ms, model, fast, inp, out, cc, cr, cc_1h, cost_field, side, has_speed)
+
+    def _take(self, key: int, message: int, line: bytes, offset: int, ms: int, model: str, fast: bool,
+              inp: int, out: int, cc: int, cr: int, cc_1h: int, cost_field: Optional[float], side: bool,
+              has_speed: bool) -> None:
+        """A line's entry: a new candidate, or in place of the read's candidate of its key when it
+        is the better line, or left out."""
+        result = self.result
         flags = (SIDECHAIN if side else 0) | (HAS_SPEED if has_speed else 0)
         slot = None
-        if message_id:
-            key = dedupe_key(message_id, request_id)
-            message = message_key(message_id)
+        if key != NO_KEY:
             slot = self._index.get(key)
             if slot is not None:
                 held = result.flags[slot]
                 held_total = result.inp[slot] + result.out[slot] + result.cache_create[slot] + result.cache_read[slot]
-                if not better(side, inp + out + cc + cr, has_speed, bool(held & SIDECHAIN), held_total, bool(held & HAS_SPEED)):
-                    result.duplicates += 1
-                    return
                 result.duplicates += 1
-            u = _USAGE.search(line)
-            self._usage_bytes[key] = u.group(1) if u is not None else b""
-
-        if obj.get("isApiErrorMessage"):
-            reset = _limit_reset_ms(obj["message"])
-            if reset is not None and (result.limit_resets_at_ms is None or reset > result.limit_resets_at_ms):
-                result.limit_resets_at_ms = reset
+                if not better(side, inp + out + cc + cr, has_speed, bool(held & SIDECHAIN), held_total, bool(held & HAS_SPEED)):
+                    return
+            else:
+                self._message_model[key] = (message, model)
+            # Its usage bytes are read from it when another line of the key comes.
+            self._lines[key] = line
+            self._usage_bytes.pop(key, None)
         if cost_field is not None:
             cost = cost_field
         else:
@@ -289,6 +353,34 @@ class Parser:
         result.cost.append(cost)
         result.model.append(model_index)
 
+    def _another_line(self, key: int, line: bytes, offset: int, usage: Optional[bytes]) -> bool:
+        """A later line of a key this read holds, with other usage (a streamed message's next
+        content block): read from its usage object and timestamp alone — its message, model and
+        the rest are its request's — unless it has anything else that counts (`costUSD`, an
+        API-error mark, a null ccusage refuses, more than one timestamp). False: parse it whole."""
+        if (
+            usage is None
+            or b'"costUSD"' in line
+            or b'"isApiErrorMessage"' in line
+            or line.count(_TIMESTAMP) != 1
+            or refused_null(line)
+        ):
+            return False
+        try:
+            parsed = json.loads(usage)
+        except ValueError:
+            return False
+        counts = usage_counts(parsed) if type(parsed) is dict else None
+        stamp = _quoted(line, _TIMESTAMP)
+        ms = parse_iso_ms(stamp.decode("utf-8", "replace")) if stamp is not None else None
+        if counts is None or ms is None:
+            return False
+        inp, out, cc, cr, cc_1h, fast, has_speed = counts
+        message, model = self._message_model[key]
+        side = b'"isSidechain":true' in line
+        self._take(key, message, line, offset, ms, model, fast, inp, out, cc, cr, cc_1h, None, side, has_speed)
+        return True
+
 
 #: What one log line says of an API request, by ccusage 20's rules — the one reading of a line,
 #: used by the bridge's store and the push client alike: (epoch ms, model, fast, input, output,
@@ -297,73 +389,57 @@ class Parser:
 #: writes, side chain, has `speed`). A plain tuple: this runs once per line of a scan.
 Usage = Tuple[int, str, bool, int, int, int, int, Optional[float], Optional[str], Optional[str], int, bool, bool]
 
-_OPTIONAL_STRINGS = ("version", "sessionId", "requestId")
+_VERSIONS: Dict[str, bool] = {}
+
+
+def _version_ok(version: object) -> bool:
+    """A `version` ccusage 20 takes: absent, or a string starting x.y.z (few distinct: cached)."""
+    if version is None:
+        return True
+    ok = _VERSIONS.get(version) if isinstance(version, str) else False
+    if ok is None:
+        ok = _VERSIONS[version] = _SEMVER_PREFIX.match(version) is not None  # type: ignore[index]
+    return bool(ok)
 
 
 def read_usage(obj: dict) -> Optional[Usage]:
     """The usage of a parsed line, or None when ccusage 20 would skip it: its schema (counts are
     whole numbers ≥ 0; `speed` is "standard" or "fast"; the optional fields have their types) and
     its checks (a `version` that is not x.y.z…, an empty session, request, message id or model)."""
-    timestamp = obj.get("timestamp")
-    message = obj.get("message")
-    if not isinstance(timestamp, str) or not isinstance(message, dict):
+    get = obj.get
+    timestamp = get("timestamp")
+    message = get("message")
+    if type(timestamp) is not str or type(message) is not dict:
         return None
     usage = message.get("usage")
-    if not isinstance(usage, dict):
+    counts = usage_counts(usage) if type(usage) is dict else None
+    if counts is None:
         return None
-    inp = usage.get("input_tokens")
-    out = usage.get("output_tokens")
-    if not _is_count(inp) or not _is_count(out):
+    inp, out, cc, cr, cc_1h, fast, has_speed = counts
+    request_id = get("requestId")
+    session = get("sessionId")
+    if (request_id is not None and (type(request_id) is not str or not request_id)) or (
+        session is not None and (type(session) is not str or not session)
+    ):
         return None
-    cc = usage.get("cache_creation_input_tokens", 0)
-    cr = usage.get("cache_read_input_tokens", 0)
-    if not _is_count(cc) or not _is_count(cr):
+    if not _version_ok(get("version")):
         return None
-    cc_1h = 0
-    if "cache_creation" in usage and usage["cache_creation"] is not None:
-        # The split by cache lifetime, when given, is the cache-write count (1-hour writes are
-        # priced at twice the input rate).
-        split = usage["cache_creation"]
-        if not isinstance(split, dict):
-            return None
-        five = split.get("ephemeral_5m_input_tokens", 0)
-        hour = split.get("ephemeral_1h_input_tokens", 0)
-        if not _is_count(five) or not _is_count(hour):
-            return None
-        cc, cc_1h = five + hour, hour
-    fast = False
-    has_speed = "speed" in usage
-    if has_speed:
-        speed = usage["speed"]
-        if speed not in ("standard", "fast"):
-            return None
-        fast = speed == "fast"
-    for name in _OPTIONAL_STRINGS:
-        value = obj.get(name)
-        if value is not None and (not isinstance(value, str) or (value == "" and name != "version")):
-            return None
-    version = obj.get("version")
-    if version is not None and not _SEMVER_PREFIX.match(version):
-        return None
-    side = obj.get("isSidechain")
-    if side is not None and not isinstance(side, bool):
-        return None
-    error = obj.get("isApiErrorMessage")
-    if error is not None and not isinstance(error, bool):
+    side = get("isSidechain")
+    error = get("isApiErrorMessage")
+    if (side is not None and type(side) is not bool) or (error is not None and type(error) is not bool):
         return None
     message_id = message.get("id")
-    if message_id is not None and (not isinstance(message_id, str) or not message_id):
+    if message_id is not None and (type(message_id) is not str or not message_id):
         return None
     model = message.get("model")
-    if model is not None and (not isinstance(model, str) or not model):
+    if model is not None and (type(model) is not str or not model):
         return None
-    cost_field = obj.get("costUSD")
-    if cost_field is not None and not (isinstance(cost_field, (int, float)) and not isinstance(cost_field, bool)):
+    cost_field = get("costUSD")
+    if cost_field is not None and (type(cost_field) is not float and type(cost_field) is not int):
         return None
     ms = parse_iso_ms(timestamp)
     if ms is None:
         return None
-    request_id = obj.get("requestId")
     return (
         ms,
         model if model is not None else NO_MODEL,
@@ -379,6 +455,44 @@ def read_usage(obj: dict) -> Optional[Usage]:
         side is True,
         has_speed,
     )
+
+
+_ABSENT = object()
+
+
+def usage_counts(usage: dict) -> Optional[Tuple[int, int, int, int, int, bool, bool]]:
+    """A `message.usage` object as ccusage 20's schema reads it: (input, output, cache writes
+    (5-minute + 1-hour), cache reads, 1-hour writes, fast, has `speed`), or None when it refuses
+    it (counts not whole numbers ≥ 0, a `speed` other than standard or fast)."""
+    inp = usage.get("input_tokens")
+    out = usage.get("output_tokens")
+    cc = usage.get("cache_creation_input_tokens", 0)
+    cr = usage.get("cache_read_input_tokens", 0)
+    # Whole numbers ≥ 0 (a bool is not one; `type() is int` says so).
+    if type(inp) is not int or type(out) is not int or type(cc) is not int or type(cr) is not int:
+        return None
+    if inp < 0 or out < 0 or cc < 0 or cr < 0:
+        return None
+    cc_1h = 0
+    split = usage.get("cache_creation")
+    if split is not None:
+        # The split by cache lifetime, when given, is the cache-write count (1-hour writes are
+        # priced at twice the input rate).
+        if type(split) is not dict:
+            return None
+        five = split.get("ephemeral_5m_input_tokens", 0)
+        hour = split.get("ephemeral_1h_input_tokens", 0)
+        if type(five) is not int or type(hour) is not int or five < 0 or hour < 0:
+            return None
+        cc, cc_1h = five + hour, hour
+    fast = has_speed = False
+    speed = usage.get("speed", _ABSENT)
+    if speed is not _ABSENT:
+        if speed != "standard" and speed != "fast":
+            return None
+        fast = speed == "fast"
+        has_speed = True
+    return inp, out, cc, cr, cc_1h, fast, has_speed
 
 
 #: A line without `message.model`: its tokens count, it costs nothing and it is listed under no

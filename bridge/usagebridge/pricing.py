@@ -25,6 +25,7 @@ class PriceTable:
         self.models = models
         self.threshold = threshold
         self._cache: Dict[str, Optional[Dict[str, float]]] = {}
+        self._rates: Dict[str, tuple] = {}
 
     @classmethod
     def from_file(cls, path: str) -> "PriceTable":
@@ -60,22 +61,28 @@ class PriceTable:
         """Cost of one entry; each token type above the threshold is priced at its tier rate.
         `cache_create` is the 5-minute cache writes; 1-hour writes (`cache_create_1h`) cost twice
         the input rate (ccusage 20's rule, Anthropic's published multiplier)."""
+        rates = self._rates.get(model)
+        if rates is None:
+            rates = self._rates[model] = self._rates_of(model)
+        if not rates:
+            return 0.0
+        threshold, tiered = self.threshold, self._tiered
+        total = 0.0
+        for count, (base, tier) in zip((inp, out, cache_create, cache_read, cache_create_1h), rates):
+            if count:
+                total += count * base if count <= threshold or tier is None else tiered(count, base, tier)
+        return total
+
+    def _rates_of(self, model: str) -> tuple:
+        """(base, tier) per token type — input, output, 5-minute and 1-hour cache writes, cache
+        reads — or () for a model without prices (a missing base rate prices at 0)."""
         prices = self.lookup(model)
         if prices is None:
-            return 0.0
-        total = 0.0
-        for count, (base_key, tier_key) in zip((inp, out, cache_create, cache_read), TOKEN_TYPES):
-            if count:
-                total += self._tiered(count, prices.get(base_key), prices.get(tier_key))
-        if cache_create_1h:
-            base = prices.get("input_cost_per_token")
-            tier = prices.get("input_cost_per_token_above_200k_tokens")
-            total += self._tiered(
-                cache_create_1h,
-                None if base is None else base * CACHE_WRITE_1H_MULTIPLIER,
-                None if tier is None else tier * CACHE_WRITE_1H_MULTIPLIER,
-            )
-        return total
+            return ()
+        pairs = [(prices.get(base) or 0.0, prices.get(tier)) for base, tier in TOKEN_TYPES]
+        base, tier = pairs[0]
+        hour = (base * CACHE_WRITE_1H_MULTIPLIER, None if tier is None else tier * CACHE_WRITE_1H_MULTIPLIER)
+        return (pairs[0], pairs[1], pairs[2], pairs[3], hour)
 
     def _tiered(self, count: int, base: Optional[float], tier: Optional[float]) -> float:
         if tier is not None and count > self.threshold:

@@ -109,9 +109,13 @@ class UsageAggregates:
         one taken out."""
         (self.cross if cross else self.main).add(ts, values, model, session, sign)
         if self.rollups:
-            project = self.project_of_session[session]
-            for rollup in self.rollups.values():
-                rollup.add(ts // QUARTER_MS, model, project, values, cross, sign)
+            self.add_to_rollups(ts, values, model, session, sign, cross)
+
+    def add_to_rollups(self, ts: int, values, model: int, session: int, sign: int = 1, cross: bool = False) -> None:
+        """The day roll-ups' share of one entry (the layers' is the caller's)."""
+        project = self.project_of_session[session]
+        for rollup in self.rollups.values():
+            rollup.add(ts // QUARTER_MS, model, project, values, cross, sign)
 
     def rollup(self, tz: tzinfo, reset_hour: int) -> _Rollup:
         key = (getattr(tz, "key", None) or str(tz), reset_hour)

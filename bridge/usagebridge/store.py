@@ -28,7 +28,7 @@ from typing import Dict, List, Optional, Tuple
 
 from .parse import HAS_SPEED, NO_KEY, SIDECHAIN, Parsed, Parser, better, parse_files, place_of
 from .pricing import PriceTable
-from .reports import UsageAggregates
+from .reports import QUARTER_MS, UsageAggregates
 
 # A cold scan of at least this many bytes is split over worker processes (one per CPU this
 # process may use, at most MAX_SCAN_WORKERS); below it, starting workers costs more than it saves.
@@ -408,7 +408,14 @@ class LogStore:
             remap.append(index)
         seen, by_message, entries, pending = self._seen, self._by_message, self.entries, self._pending
         entry_flags = entries.flags
-        add = self.aggregates.add
+        # The new-request path runs once per request of a cold scan: written out, no calls.
+        put_ts, put_inp, put_out = entries.ts.append, entries.inp.append, entries.out.append
+        put_cc, put_cr, put_cost = entries.cache_create.append, entries.cache_read.append, entries.cost.append
+        put_model, put_session, put_flags = entries.model.append, entries.session.append, entries.flags.append
+        put_file, put_offset = entries.file.append, entries.offset.append
+        aggregates = self.aggregates
+        buckets, session_sums, rollups = aggregates.main.buckets, aggregates.main.sessions, aggregates.rollups
+        by_model: Dict[int, list] = {}
         slots = self._session_slots[session]
         span = self._session_span[session]
         ts_col, inp_col, out_col, cc_col, cr_col = parsed.ts, parsed.inp, parsed.out, parsed.cache_create, parsed.cache_read
@@ -428,8 +435,42 @@ class LogStore:
             ts, inp, out, cc, cr, cost = ts_col[i], inp_col[i], out_col[i], cc_col[i], cr_col[i], cost_col[i]
             model = remap[model_col[i]]
             if slot is None:
-                slot = entries.append(ts, inp, out, cc, cr, cost, model, session, flags_col[i], file, offsets[i])
-                add(ts, (inp, out, cc, cr, cost, 1), model, session)
+                slot = len(entries.ts)
+                put_ts(ts)
+                put_inp(inp)
+                put_out(out)
+                put_cc(cc)
+                put_cr(cr)
+                put_cost(cost)
+                put_model(model)
+                put_session(session)
+                put_flags(flags_col[i])
+                put_file(file)
+                put_offset(offsets[i])
+                group = (ts // QUARTER_MS, model, session)
+                sums = buckets.get(group)
+                if sums is None:
+                    buckets[group] = [inp, out, cc, cr, cost, 1]
+                else:
+                    sums[0] += inp
+                    sums[1] += out
+                    sums[2] += cc
+                    sums[3] += cr
+                    sums[4] += cost
+                    sums[5] += 1
+                # The session's share: per model, added once per read (a read is one session's).
+                sums = by_model.get(model)
+                if sums is None:
+                    by_model[model] = [inp, out, cc, cr, cost, 1]
+                else:
+                    sums[0] += inp
+                    sums[1] += out
+                    sums[2] += cc
+                    sums[3] += cr
+                    sums[4] += cost
+                    sums[5] += 1
+                if rollups:
+                    aggregates.add_to_rollups(ts, (inp, out, cc, cr, cost, 1), model, session)
                 slots.append(slot)
                 if span is None:
                     # The session's first entry (else its span is to be worked out again).
@@ -444,8 +485,25 @@ class LogStore:
                     by_message.setdefault(messages[i], slot)
                 pending.append(slot)
                 continue
+            # (The read's session sums first: the line replaced may be one of this read's.)
+            self._flush_session(session, by_model)
             self._offer(slot, (ts, inp, out, cc, cr, cost, model, session, flags_col[i], file, offsets[i]))
             span = self._session_span[session]
+        self._flush_session(session, by_model)
+
+    def _flush_session(self, session: int, by_model: Dict[int, list]) -> None:
+        """Adds a read's sums per model to its session's, and empties them."""
+        session_sums = self.aggregates.main.sessions
+        for model, values in by_model.items():
+            sums = session_sums.get((session, model))
+            if sums is None:
+                session_sums[(session, model)] = values
+            else:
+                for k in range(6):
+                    sums[k] += values[k]
+                if sums[5] == 0:
+                    del session_sums[(session, model)]
+        by_model.clear()
 
     def _wins(self, line: Line, held: Line) -> bool:
         """Whether `line` is kept over `held` (both lines of one request)."""
