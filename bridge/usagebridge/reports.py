@@ -1,4 +1,4 @@
-"""Daily, weekly, monthly and session usage reports (docs/design.md, "The numbers"), kept
+"""Daily, weekly, monthly and session usage reports (docs/bridge.md, "The rules of the numbers"), kept
 incrementally.
 
 Every counted entry is added to a quarter-hour x model x session sum as it arrives, and taken out

@@ -8,7 +8,7 @@ service builds a new store from the files as they are now, in the background, an
 last line without its newline is left for later.
 
 Entries are kept in compact typed arrays (one slot per request) so a gigabyte of logs fits in well
-under 300 MB. A request is counted once, by ccusage 20's rules (docs/design.md, "The numbers"): its
+under 300 MB. A request is counted once, by ccusage 20's rules (docs/bridge.md, "The rules of the numbers"): its
 key is `message.id` + `requestId`, or `message.id` alone; of its lines the main chain's beats a
 side-chain replay, then the larger token total (a streamed message's billed line beats its
 partial ones), then the one with `speed`, then the first in ccusage's reading order (files by

@@ -4,7 +4,7 @@ const SUMS = 'input_tokens, output_tokens, cache_creation_tokens, cache_read_tok
 const SESSION_KEY = 'member, machine, project_path, session_id, model';
 
 /**
- * The ledger under ccusage 20's rules (docs/design.md, "The numbers"):
+ * The ledger under ccusage 20's rules (docs/bridge.md, "The rules of the numbers"):
  * - each row keeps its `message.id` and whether it is a side-chain line: a message without a
  *   requestId is keyed by its id alone, and a /btw replay is matched on it;
  * - a session is Claude Code's session (its sub-agents' files count in it): pushed rows of a

@@ -10,7 +10,7 @@ const TOKEN_TYPES = [
   ['cache_read_input_token_cost', 'cache_read_input_token_cost_above_200k_tokens'],
 ] as const;
 
-/** The price table the bridge ships (bridge/pricing.json: LiteLLM's, as in ccusage 18.0.11). */
+/** The price table the bridge ships (bridge/pricing.json: LiteLLM's, where it says so). */
 export const PRICING_FILE = join(__dirname, '..', '..', '..', 'bridge', 'pricing.json');
 
 /** 1-hour cache writes cost this many times the input rate. */
