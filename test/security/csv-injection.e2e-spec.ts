@@ -61,11 +61,12 @@ describe('CSV export cells (OWASP CSV injection)', () => {
     const json = (await (await fetch(`${app.url}/api/usage/reports/sessions`)).json()) as {
       sessions: Array<{ project_path: string; session_id: string }>;
     };
-    expect(json.sessions.map((s) => s.session_id).sort()).toEqual([...PROJECTS].sort());
+    // A session's project path is its project folder (ccusage 20).
+    expect(json.sessions.map((s) => s.project_path).sort()).toEqual([...PROJECTS].sort());
     const res = await fetch(`${app.url}/api/usage/reports/sessions?format=csv`);
     expect(res.status).toBe(200);
     const [header, ...rows] = readCsv(await res.text());
-    const column = header.indexOf('session_id');
+    const column = header.indexOf('project_path');
     const cells = rows.map((row) => row[column]).sort();
     expect(cells).toEqual(
       [

@@ -128,15 +128,16 @@ export function writeReportTree(
     message,
   });
   /** One request: its lines (partial ones first when streamed). */
-  const request = (at: number, sessionId: string, project: string): Line[] => {
+  /** One request; `lead` (ms) streams it, its first partial line that long before `at`. */
+  const request = (at: number, sessionId: string, project: string, lead?: number): Line[] => {
     n += 1;
-    const synthetic = rnd() < 0.04;
+    const synthetic = lead === undefined && rnd() < 0.04;
     const model = synthetic ? '<synthetic>' : pick(MODELS);
     const usage = usageOf(model);
     const extra: Record<string, unknown> = {};
     const roll = rnd();
-    const hasRequest = roll > 0.08;
-    const noIds = roll < 0.015;
+    const hasRequest = lead !== undefined || roll > 0.08;
+    const noIds = lead === undefined && roll < 0.015;
     if (hasRequest) extra.requestId = `req_${ids}${n}`;
     if (rnd() < 0.05) extra.costUSD = Math.round(rnd() * 5000) / 1000;
     const message = (u: Record<string, unknown>, text: string): Record<string, unknown> => ({
@@ -150,10 +151,14 @@ export function writeReportTree(
     const lines: Line[] = [];
     const group = !hasRequest && !noIds ? `msg_${ids}${n}` : undefined;
     // Streamed: thinking / text blocks written before the billed line, the usage as it stood.
-    if (!synthetic && !noIds && (usage.output_tokens as number) > 1 && rnd() < 0.35) {
+    if (lead !== undefined) usage.output_tokens = Math.max(usage.output_tokens as number, 100);
+    const streamed =
+      lead !== undefined ||
+      (!synthetic && !noIds && (usage.output_tokens as number) > 1 && rnd() < 0.35);
+    if (streamed) {
       const parts = 2 + Math.floor(rnd() * 2);
       // Some start just before a local midnight and end just after it.
-      const lead = rnd() < 0.3 ? 2000 + Math.floor(rnd() * 4000) : 300 + Math.floor(rnd() * 900);
+      lead ??= rnd() < 0.3 ? 2000 + Math.floor(rnd() * 4000) : 300 + Math.floor(rnd() * 900);
       for (let p = 0; p < parts; p++) {
         // Fewer output tokens than billed: the billed line is the larger.
         const partial = {
@@ -227,6 +232,12 @@ export function writeReportTree(
           const at = day + minute * 60_000 + Math.floor(rnd() * 60_000);
           own.push(...request(at, uuid, project));
         }
+      }
+      if (project === TREE_PROJECTS[0] && file === 0 && !endingAt) {
+        // Streamed across midnight: partial lines on one day, the billed one on the next — in
+        // UTC (7 March) and in Berlin (26 October, +01:00 again).
+        own.push(...request(days[3] + 1000, uuid, project, 2500));
+        own.push(...request(days[34] - 3_600_000 + 1500, uuid, project, 3000));
       }
       const folder = join(claudeDir, 'projects', project);
       files.push({
