@@ -1,13 +1,12 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from './support/wait';
 import { AlertRecord } from '../src/alerts/alert.entity';
 import { DatabaseWrites } from '../src/database/database-writes';
 import { HookEvent } from '../src/events/hook-event.entity';
 import { UsageConfigRecord } from '../src/usage/usage-config.entity';
 import { createSqliteDatabase, type TestDatabase } from './support/databases';
 import { startTestApp, type RunningApp } from './support/test-app';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * TypeORM's SQLite driver gives every caller one connection: a transaction begun while another
@@ -72,8 +71,13 @@ describe('SQLite: interleaved transactions', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ plan: 'max20', timezone: 'Europe/Berlin' }),
     });
-    // Room for them to run inside it, as they did before the queue.
-    await sleep(200);
+    // Both have reached the write queue behind the open transaction (before the queue, they ran
+    // inside it).
+    await waitFor(
+      () => (writes.queued >= 3 ? true : undefined),
+      10_000,
+      'the event and the config write waiting behind the open transaction',
+    );
     release();
 
     expect(await failed).toBe('rolled back');

@@ -15,6 +15,7 @@ const noop = () => undefined;
 @Injectable()
 export class DatabaseWrites {
   private tail: Promise<unknown> = Promise.resolve();
+  private inQueue = 0;
   readonly serial: boolean;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
@@ -31,9 +32,15 @@ export class DatabaseWrites {
     return this.inTurn(() => work(this.dataSource.manager));
   }
 
+  /** SQLite: writes running or waiting their turn (0 on PostgreSQL, where none waits here). */
+  get queued(): number {
+    return this.inQueue;
+  }
+
   private inTurn<T>(run: () => Promise<T>): Promise<T> {
     if (!this.serial) return run();
-    const result = this.tail.then(run);
+    this.inQueue++;
+    const result = this.tail.then(run).finally(() => this.inQueue--);
     this.tail = result.then(noop, noop);
     return result;
   }
