@@ -286,9 +286,12 @@ class Incremental(TempTree):
         store = LogStore([self.root], PRICES)
         store.refresh()
         self.assertEqual(sum(store.entries.out), 300)
-        # Same name, same inode, longer: other content, not an append (an editor's save, a sync).
+        # Same name, same inode, longer: other content, not an append (an editor's save, a sync) —
+        # and, as on a file system with coarse timestamps, the same mtime as before.
+        before = os.stat(path)
         with open(path, "r+", encoding="utf-8") as handle:
             handle.write("\n".join(assistant_line(at(), out=7, message_id=f"n{i}") for i in range(4)) + "\n")
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
         report = store.refresh()
         self.assertTrue(report.rebuilt)
         self.assertEqual((len(store.entries), sum(store.entries.out)), (4, 28))
@@ -297,6 +300,17 @@ class Incremental(TempTree):
         report = store.refresh()
         self.assertFalse(report.rebuilt)
         self.assertEqual(sum(store.entries.out), 33)
+
+
+    def test_appends_to_a_file_shorter_than_its_fingerprint_are_appends(self):
+        path = write(self.root, "p/a.jsonl", [user_line(at())])
+        store = LogStore([self.root], PRICES)
+        store.refresh()
+        for i in range(3):
+            write(self.root, "p/a.jsonl", [assistant_line(at(minutes=i), out=1, message_id=f"m{i}")], mode="a")
+            self.assertFalse(store.refresh().rebuilt)
+        self.assertEqual(len(store.entries), 3)
+        self.assertGreater(os.path.getsize(path), 256)
 
 
 class ParallelColdScan(TempTree):

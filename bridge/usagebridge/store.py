@@ -64,6 +64,16 @@ def usable_cpus(cgroup_root: str = "/sys/fs/cgroup") -> int:
     return max(1, cpus)
 TASK_BYTES = 24 * 1024 * 1024
 TAIL_BYTES = 64
+HEAD_BYTES = 256
+
+
+def _read_head(path: str) -> bytes:
+    """The file's first bytes (HEAD_BYTES): a file rewritten in place rarely keeps them."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(HEAD_BYTES)
+    except OSError:
+        return b""
 
 
 def _read_tail(path: str, offset: int) -> bytes:
@@ -85,9 +95,10 @@ class FileState:
     size: int
     mtime_ns: int
     offset: int
-    # The last bytes read (up to TAIL_BYTES before `offset`): if they are no longer there, the file
-    # was rewritten in place rather than appended to.
+    # The last bytes read (up to TAIL_BYTES before `offset`) and the first ones (HEAD_BYTES): if
+    # either is no longer there, the file was rewritten in place rather than appended to.
     tail: bytes = b""
+    head: bytes = b""
     # Where its entries count (see LogStore._place), worked out once per file.
     place: Optional["Place"] = None
     # Its index in LogStore.file_paths (ties between lines are broken by path, then offset).
@@ -258,7 +269,10 @@ class LogStore:
             if st is None or (st.st_dev, st.st_ino) != (state.dev, state.ino) or st.st_size < state.offset:
                 return True
             # Same file, as long or longer: an append keeps the bytes read so far, a rewrite not.
-            if st.st_mtime_ns != state.mtime_ns and _read_tail(path, state.offset) != state.tail:
+            # Looked at whenever its size or mtime moved (a coarse file system's mtime may not).
+            if (st.st_mtime_ns != state.mtime_ns or st.st_size != state.size) and (
+                _read_tail(path, state.offset) != state.tail or _read_head(path)[: len(state.head)] != state.head
+            ):
                 return True
         return False
 
@@ -349,6 +363,8 @@ class LogStore:
         state.mtime_ns = st.st_mtime_ns
         if result.consumed:
             state.tail = _read_tail(state.path, state.offset)
+            if len(state.head) < HEAD_BYTES:
+                state.head = _read_head(state.path)[: state.offset]
 
     def _place(self, path: str) -> Place:
         """Where a file's entries count (parse.place_of: its project and session), as indexes
