@@ -5,22 +5,36 @@ import json
 import resource
 import re
 import sys
-import time
-from datetime import datetime, timezone
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, FrozenSet, List, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit
 
 from . import __version__
 from .config_store import ConfigStore, validate, zone_for
 from .report import sessions_payload, stats_payload
 from .reports import KINDS, WEEKDAYS
+from .timeparse import iso_ms
 from .service import UsageService
 
 MAX_BODY = 64 * 1024
 SAFE_SESSION_ID = re.compile(r"^[A-Za-z0-9._:+-]{1,128}$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-REPORT_PARAMS = ("since", "until", "timezone", "project", "order", "start_of_week", "breakdown", "reset_hour")
+REPORT_PARAMS = frozenset(("since", "until", "timezone", "project", "order", "start_of_week", "breakdown", "reset_hour"))
+
+#: (method, path) -> (handler, the query parameters it takes (None: any, unread), its arguments).
+#: A parameter it does not take is a 400 listed with the handler's own.
+ROUTES: Dict[Tuple[str, str], Tuple[str, Optional[FrozenSet[str]], Tuple[object, ...]]] = {
+    ("GET", "/health"): ("get_health", None, ()),
+    ("GET", "/usage/stats"): ("get_stats", frozenset(("plan", "custom_limit_tokens", "timezone", "reset_hour", "theme")), ()),
+    ("GET", "/usage/sessions"): ("get_sessions", frozenset(("hours_back", "limit", "session_id")), ()),
+    ("GET", "/usage/claude-session"): ("get_claude_session", frozenset(("session_id",)), ()),
+    ("GET", "/usage/window"): ("get_window", frozenset(("ranges",)), ()),
+    ("GET", "/usage/config"): ("get_config", None, ()),
+    ("POST", "/usage/config"): ("post_config", None, ()),
+    **{("GET", f"/usage/reports/{kind}"): ("get_report", REPORT_PARAMS, (kind,)) for kind in KINDS},
+}
+PATHS = frozenset(path for _, path in ROUTES)
 
 
 def host_name(header: Optional[str]) -> Optional[str]:
@@ -147,24 +161,17 @@ class Handler(BaseHTTPRequestHandler):
         try:
             url = urlsplit(self.path)
             query = parse_qs(url.query, keep_blank_values=True)
-            route = {
-                ("GET", "/health"): self.get_health,
-                ("GET", "/usage/stats"): self.get_stats,
-                ("GET", "/usage/sessions"): self.get_sessions,
-                ("GET", "/usage/claude-session"): self.get_claude_session,
-                ("GET", "/usage/window"): self.get_window,
-                ("GET", "/usage/config"): self.get_config,
-                ("POST", "/usage/config"): self.post_config,
-            }.get((method, url.path.rstrip("/") or "/"))
-            report_kind = url.path.rstrip("/").rsplit("/", 1)[-1]
-            if route is None and method == "GET" and url.path.rstrip("/") == f"/usage/reports/{report_kind}":
-                if report_kind in KINDS:
-                    route = lambda q: self.get_report(report_kind, q)  # noqa: E731
-            if route is None:
-                known = url.path.rstrip("/") in ("/health", "/usage/stats", "/usage/sessions", "/usage/claude-session", "/usage/window", "/usage/config")
+            path = url.path.rstrip("/") or "/"
+            found = ROUTES.get((method, path))
+            if found is None:
+                known = path in PATHS
                 self._error(405 if known else 404, "method not allowed" if known else f"no route {url.path}")
                 return
-            route(query)
+            name, params, args = found
+            errors = [] if params is None else [
+                {"field": key, "message": "unknown parameter"} for key in query if key not in params
+            ]
+            getattr(self, name)(*args, query, errors)
         except BadRequest as error:
             self._error(400, str(error), error.errors)
         except Exception as error:  # never a traceback to the client; one line to stderr
@@ -185,7 +192,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- routes --------------------------------------------------------------------------------
 
-    def get_health(self, _query) -> None:
+    def get_health(self, _query, _errors) -> None:
         service = self.server.service
         view = service.view
         store = service.store
@@ -193,8 +200,8 @@ class Handler(BaseHTTPRequestHandler):
             200,
             {
                 "status": "healthy",
-                "timestamp": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
-                "uptime_seconds": round(time.time() - service.started_at, 3),
+                "timestamp": iso_ms(service.now_ms()),
+                "uptime_seconds": round(service.clock() - service.started_at, 3),
                 "version": __version__,
                 "initial_scan_complete": view.ready,
                 "data_dirs": [{"path": p, "exists": exists} for p, exists in store.projects_dirs()],
@@ -220,12 +227,8 @@ class Handler(BaseHTTPRequestHandler):
             return False
         return True
 
-    def get_stats(self, query) -> None:
-        errors: List[Dict[str, str]] = []
+    def get_stats(self, query, errors: List[Dict[str, str]]) -> None:
         overrides: Dict[str, object] = {}
-        for key in query:
-            if key not in ("plan", "custom_limit_tokens", "timezone", "reset_hour", "theme"):
-                errors.append({"field": key, "message": "unknown parameter"})
         if "plan" in query:
             overrides["plan"] = query["plan"][-1]
         if "timezone" in query:
@@ -257,11 +260,7 @@ class Handler(BaseHTTPRequestHandler):
         )
         self._send(200, payload)
 
-    def get_sessions(self, query) -> None:
-        errors: List[Dict[str, str]] = []
-        for key in query:
-            if key not in ("hours_back", "limit", "session_id"):
-                errors.append({"field": key, "message": "unknown parameter"})
+    def get_sessions(self, query, errors: List[Dict[str, str]]) -> None:
         hours_back, problem = _int_param(query, "hours_back", 1, 720, 24)
         if problem:
             errors.append(problem)
@@ -279,13 +278,9 @@ class Handler(BaseHTTPRequestHandler):
         view = service.view
         self._send(200, sessions_payload(view.blocks, view.models, service.now_ms(), hours_back, limit, session_id))  # type: ignore[arg-type]
 
-    def get_claude_session(self, query) -> None:
+    def get_claude_session(self, query, errors: List[Dict[str, str]]) -> None:
         """GET /usage/claude-session?session_id=<Claude Code session id>: that session's usage
         (its log file and its subagents' files, de-duplicated as everywhere), zeros if unknown."""
-        errors: List[Dict[str, str]] = []
-        for key in query:
-            if key != "session_id":
-                errors.append({"field": key, "message": "unknown parameter"})
         session_id = (query.get("session_id") or [""])[-1]
         if not re.fullmatch(r"[A-Za-z0-9._-]{1,128}", session_id):
             errors.append({"field": "session_id", "message": "must be a session id (letters, digits, ._-)"})
@@ -295,13 +290,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         self._send(200, self.server.service.claude_session(session_id))
 
-    def get_window(self, query) -> None:
+    def get_window(self, query, errors: List[Dict[str, str]]) -> None:
         """GET /usage/window?ranges=<since>-<until>,… (epoch ms, at most 50 ranges, each at most
         31 days): the usage inside each range, in all and per model."""
-        errors: List[Dict[str, str]] = []
-        for key in query:
-            if key != "ranges":
-                errors.append({"field": key, "message": "unknown parameter"})
         raw = (query.get("ranges") or [""])[-1]
         ranges: List[Tuple[int, int]] = []
         parts = [p for p in raw.split(",") if p] if len(raw) <= 2000 else []
@@ -319,12 +310,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         self._send(200, {"windows": self.server.service.window_sums(ranges)})
 
-    def get_report(self, kind: str, query) -> None:
+    def get_report(self, kind: str, query, errors: List[Dict[str, str]]) -> None:
         """GET /usage/reports/{daily|weekly|monthly|sessions}: every bad parameter listed in one 400."""
-        errors: List[Dict[str, str]] = []
-        for key in query:
-            if key not in REPORT_PARAMS:
-                errors.append({"field": key, "message": "unknown parameter"})
         last = lambda name: (query.get(name) or [""])[-1]  # noqa: E731
         bounds = {}
         for name in ("since", "until"):
@@ -380,10 +367,10 @@ class Handler(BaseHTTPRequestHandler):
         payload.update({"timezone": zone_name, "order": order, "reset_hour": reset_hour})
         self._send(200, payload)
 
-    def get_config(self, _query) -> None:
+    def get_config(self, _query, _errors) -> None:
         self._send(200, self.server.config_store.get())
 
-    def post_config(self, _query) -> None:
+    def post_config(self, _query, _errors) -> None:
         length = self.headers.get("Content-Length")
         if length is None or not length.isdigit():
             raise BadRequest([{"field": "body", "message": "a JSON object with Content-Length is required"}])
