@@ -6,7 +6,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { In, LessThanOrEqual, type Repository } from 'typeorm';
 import { CLOCK, type Clock } from '../common/clock';
@@ -17,6 +17,7 @@ import { AlertDelivery } from './alert-delivery.entity';
 import { AlertRecord } from './alert.entity';
 import { toDto } from './alert.store';
 import type { AlertDto } from './dto/alert.dto';
+import { sha256Hex } from '../common/sha256-hex';
 
 /** One attempt's deadline. */
 const ATTEMPT_TIMEOUT_MS = 5000;
@@ -30,7 +31,7 @@ const BATCH = 50;
 const RETRY_BASE_MS = 1000;
 const RETRY_CAP_MS = 60_000;
 
-export const urlHash = (url: string) => createHash('sha256').update(url).digest('hex');
+export const urlHash = (url: string) => sha256Hex(url);
 
 /**
  * One POST of an alert: JSON, `Idempotency-Key` = the alert's id (a receiver that sees it twice

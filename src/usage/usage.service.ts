@@ -3,7 +3,6 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock';
 import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import { LRUCache } from 'lru-cache';
-import { createHash } from 'node:crypto';
 import { BridgeRequestError, BridgeUnavailableError } from '../bridge/bridge-call.error';
 import { BridgeClient, type QueryParams } from '../bridge/bridge-client';
 import { AppConfig } from '../config/app-config';
@@ -29,6 +28,7 @@ import { UsageCache } from './usage-cache';
 import { DEFAULT_USAGE_CONFIG, UsageConfigStore } from './usage-config.store';
 import type { SnapshotKind } from './usage-snapshot.entity';
 import { USAGE_UPDATED_EVENT, type UsageUpdatedEvent } from './usage.events';
+import { sha256Hex } from '../common/sha256-hex';
 
 export type DataSourceName = 'bridge' | 'cache' | 'snapshot' | 'database' | 'default';
 
@@ -95,7 +95,7 @@ export function localDay(epochMs: number, timeZone: string, resetHour: number): 
 }
 
 function hashOf(payload: unknown): string {
-  return createHash('sha256').update(JSON.stringify(payload)).digest('hex');
+  return sha256Hex(JSON.stringify(payload));
 }
 
 /**

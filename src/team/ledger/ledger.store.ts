@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { createHash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { DatabaseWrites } from '../../database/database-writes';
 import { isUniqueViolation } from '../../database/database-errors';
@@ -8,6 +7,7 @@ import { chunks, lockInOrder, placeholders } from './sql';
 import { teamShard } from './usage-rollup.entity';
 import type { UsageCounts } from './usage-counts';
 import { type EntrySource, UsageEntry } from './usage-entry.entity';
+import { sha256Hex } from '../../common/sha256-hex';
 
 /** One request as a way in hands it over (the ledger row without its key hash and times). */
 export interface LedgerInput {
@@ -86,7 +86,7 @@ const distinct = (values: readonly (string | null)[]): string[] =>
 /** pg_advisory_xact_lock's first key: the ledger's request and message locks. */
 const REQUEST_LOCK_SPACE = 0x4c656467;
 
-export const entryKeyHash = (key: string): string => createHash('sha256').update(key).digest('hex');
+export const entryKeyHash = (key: string): string => sha256Hex(key);
 
 type Sums = [number, number, number, number, number, number];
 const SUMS = [

@@ -1,6 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { PeriodicJobs } from '../../cluster/periodic-jobs';
-import { createHash } from 'node:crypto';
 import { In, LessThan, type EntityManager } from 'typeorm';
 import { CLOCK, type Clock } from '../../common/clock';
 import { DatabaseWrites } from '../../database/database-writes';
@@ -16,6 +15,7 @@ import {
   stringOf,
 } from './otlp-attributes';
 import { OtlpPoint, OtlpSeries } from './otlp-series.entity';
+import { sha256Hex } from '../../common/sha256-hex';
 
 /** Claude Code's counters kept per member per minute (without the `claude_code.` prefix). */
 export const CLAUDE_CODE_METRICS = new Set([
@@ -58,8 +58,6 @@ export interface ReceiveResult {
   /** Why some were rejected (empty when none were). */
   readonly message: string;
 }
-
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 interface Point {
   readonly key: string;
@@ -381,11 +379,11 @@ function pointOf(
     .join('|')
     .slice(0, 200);
   const identity = JSON.stringify(Object.entries(attributes).sort(([a], [b]) => (a < b ? -1 : 1)));
-  const series = sha256(`${member}\u0000${metric}\u0000${identity}`);
+  const series = sha256Hex(`${member}\u0000${metric}\u0000${identity}`);
   const startNs = String(point.startTimeUnixNano ?? '0');
   const timeNs = String(point.timeUnixNano);
   return {
-    key: sha256(`${series}\u0000${cumulative ? 'c' : 'd'}\u0000${startNs}\u0000${timeNs}`),
+    key: sha256Hex(`${series}\u0000${cumulative ? 'c' : 'd'}\u0000${startNs}\u0000${timeNs}`),
     series,
     metric,
     label,
