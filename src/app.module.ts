@@ -14,6 +14,7 @@ import { EventsModule } from './events/events.module';
 import { RealtimeModule } from './realtime/realtime.module';
 import { BroadcastsModule } from './broadcasts/broadcasts.module';
 import { EventEmitterModule } from '@nestjs/event-emitter';
+import { DomainEventsModule } from './common/domain-events.module';
 import { AuthModule } from './auth/auth.module';
 import { RedisModule } from './redis/redis.module';
 import type { Clock } from './common/clock';
@@ -38,6 +39,7 @@ export class AppModule {
         AuthModule,
         ClusterModule,
         EventEmitterModule.forRoot(),
+        DomainEventsModule,
         MetricsModule,
         DatabaseModule,
         BridgeModule,

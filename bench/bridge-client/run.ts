@@ -12,6 +12,7 @@
  */
 import 'reflect-metadata';
 import { EventEmitter2 } from '@nestjs/event-emitter';
+import { DomainEvents } from '../../src/common/domain-events';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, get } from 'node:http';
@@ -120,7 +121,7 @@ function clientFor(
     config,
     transport as BridgeTransport,
     supervisor as unknown as BridgeSupervisor,
-    new BridgeStatusPublisher(new EventEmitter2(), () => Date.now()),
+    new BridgeStatusPublisher(new DomainEvents(new EventEmitter2()), () => Date.now()),
     new BridgeMetrics(new Registry()),
     new BridgeHealthProbe(transport as BridgeTransport),
     () => Date.now(),

@@ -1,4 +1,5 @@
-import type { EventEmitter2 } from '@nestjs/event-emitter';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { DomainEvents } from '../common/domain-events';
 import { Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import type { PeriodicJobs } from '../cluster/periodic-jobs';
@@ -44,7 +45,8 @@ describe('AlertsService', () => {
   ) {
     const store = memoryStore();
     const send = vi.fn();
-    const emit = vi.fn();
+    const events = new DomainEvents(new EventEmitter2());
+    const emit = vi.spyOn(events, 'emit');
     const alerts = new AlertsService(
       store as unknown as AlertStore,
       { send, targets: () => ['hash'] } as unknown as AlertWebhooks,
@@ -57,7 +59,7 @@ describe('AlertsService', () => {
         snapshot: () => ({ top_skills: [], anomalies }),
       } as unknown as SkillMetricsService,
       { status: vi.fn(async () => budgets) } as unknown as BudgetsService,
-      { emit } as unknown as EventEmitter2,
+      events,
       { every: vi.fn() } as unknown as PeriodicJobs,
       loadConfig({}),
       new Registry(),

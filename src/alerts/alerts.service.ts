@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import { randomUUID } from 'node:crypto';
 import { Counter, Registry } from 'prom-client';
 import { BRIDGE_STATUS_EVENT, type BridgeStatusEvent } from '../bridge/bridge-status.event';
@@ -23,6 +22,7 @@ import type { AlertSeverity, AlertType } from './alert.entity';
 import { ALERT_RAISED, type AlertRaisedEvent } from './alert.events';
 import { AlertStore, toDto } from './alert.store';
 import { AlertWebhooks } from './alert-webhooks';
+import { DomainEvents, OnDomainEvent } from '../common/domain-events';
 
 export const LIMIT_THRESHOLDS = [50, 80, 95] as const;
 /** A budget's thresholds (DESIGN.md §9). */
@@ -76,7 +76,7 @@ export class AlertsService implements OnApplicationBootstrap {
     private readonly limits: LimitsService,
     private readonly skills: SkillMetricsService,
     private readonly budgets: BudgetsService,
-    private readonly events: EventEmitter2,
+    private readonly events: DomainEvents,
     private readonly jobs: PeriodicJobs,
     private readonly config: AppConfig,
     registry: Registry,
@@ -117,7 +117,7 @@ export class AlertsService implements OnApplicationBootstrap {
     return this.checking;
   }
 
-  @OnEvent(USAGE_UPDATED_EVENT)
+  @OnDomainEvent(USAGE_UPDATED_EVENT)
   async onUsageUpdated(update: UsageUpdatedEvent): Promise<void> {
     if (update.kind !== 'stats' || !(await this.usage.isInEffect(update.params))) return;
     await this.evaluateUsage(update.payload as UsageStatsDto).catch((error: Error) =>
@@ -129,7 +129,7 @@ export class AlertsService implements OnApplicationBootstrap {
    * Claude Code's official figure changed: 50 / 80 / 95 % of a window, once per window (its
    * `resets_at` names it); several crossed at once announce the highest.
    */
-  @OnEvent(LIMITS_OBSERVED)
+  @OnDomainEvent(LIMITS_OBSERVED)
   async onLimitsObserved(observed: LimitsObservedEvent): Promise<void> {
     const label = WINDOW_LABEL[observed.window];
     const who = observed.member === LOCAL_MEMBER ? '' : ` (${plainText(observed.member)})`;
@@ -205,7 +205,7 @@ export class AlertsService implements OnApplicationBootstrap {
   }
 
   /** Claude Code stopped on a rate limit (StopFailure). */
-  @OnEvent(LIMIT_REACHED)
+  @OnDomainEvent(LIMIT_REACHED)
   async onLimitReached(reached: LimitReachedEvent): Promise<void> {
     const who = reached.member === LOCAL_MEMBER ? '' : ` (${plainText(reached.member)})`;
     const at = new Date(reached.at).toISOString();
@@ -247,7 +247,7 @@ export class AlertsService implements OnApplicationBootstrap {
     }
   }
 
-  @OnEvent(BRIDGE_STATUS_EVENT)
+  @OnDomainEvent(BRIDGE_STATUS_EVENT)
   async onBridgeStatus(status: BridgeStatusEvent): Promise<void> {
     const before = this.bridgeState;
     this.bridgeState = status.state;

@@ -1,4 +1,6 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
+import { DomainEvents } from '../common/domain-events';
+import type { BridgeStatusEvent } from './bridge-status.event';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../config/load-config';
@@ -20,12 +22,13 @@ function clientWith(request: ReturnType<typeof vi.fn>) {
     baseUrl: undefined,
     getStatus: () => ({ state: 'external', pid: null }),
   };
-  const emit = vi.fn();
+  const events = new DomainEvents(new EventEmitter2());
+  const emit = vi.spyOn(events, 'emit');
   const client = new BridgeClient(
     config,
     transport,
     supervisor as unknown as BridgeSupervisor,
-    new BridgeStatusPublisher({ emit } as unknown as EventEmitter2, () => Date.now()),
+    new BridgeStatusPublisher(events, () => Date.now()),
     new BridgeMetrics(new Registry()),
     new BridgeHealthProbe(transport as BridgeTransport),
     () => Date.now(),
@@ -61,7 +64,11 @@ describe('BridgeClient circuit breaker', () => {
     });
     expect(request).toHaveBeenCalledTimes(6);
     expect(client.upstreamStatus()[0].circuit).toBe('closed');
-    expect(emit.mock.calls.map(([, e]) => e.circuit)).toEqual(['open', 'half-open', 'closed']);
+    expect(emit.mock.calls.map(([, e]) => (e as BridgeStatusEvent).circuit)).toEqual([
+      'open',
+      'half-open',
+      'closed',
+    ]);
   });
 
   it("counts 4xx answers as the caller's fault, not the bridge's", async () => {
@@ -83,8 +90,8 @@ describe('BridgeClient circuit breaker', () => {
       baseUrl: 'http://127.0.0.1:9',
       getStatus: () => process,
     };
-    const events = new EventEmitter2();
-    const status = new BridgeStatusPublisher(events, () => Date.now());
+    const emitter = new EventEmitter2();
+    const status = new BridgeStatusPublisher(new DomainEvents(emitter), () => Date.now());
     const client = new BridgeClient(
       config,
       { request } as unknown as BridgeTransport,
@@ -94,7 +101,7 @@ describe('BridgeClient circuit breaker', () => {
       new BridgeHealthProbe({ request } as unknown as BridgeTransport),
       () => Date.now(),
     );
-    events.on(BRIDGE_STATUS_EVENT, (event) => client.onBridgeStatus(event));
+    emitter.on(BRIDGE_STATUS_EVENT, (event: BridgeStatusEvent) => client.onBridgeStatus(event));
     status.update({ state: 'ready', healthy: true });
     return { client, process, status };
   }

@@ -27,7 +27,6 @@ import type { FieldError } from '../common/problem-details';
 import { BridgeHealthProbe } from './bridge-health.probe';
 import { BridgeMetrics } from './bridge-metrics';
 import { BridgeRequestError, BridgeUnavailableError } from './bridge-call.error';
-import { OnEvent } from '@nestjs/event-emitter';
 import {
   BRIDGE_STATUS_EVENT,
   type BridgeStatusEvent,
@@ -36,6 +35,7 @@ import {
 import { BridgeStatusPublisher } from './bridge-status.publisher';
 import { BridgeSupervisor } from './bridge-supervisor';
 import { BridgeTransport, type TransportError, type TransportResponse } from './bridge-transport';
+import { OnDomainEvent } from '../common/domain-events';
 
 const BREAKER_THRESHOLD = 5;
 const BREAKER_HALF_OPEN_AFTER_MS = 10_000;
@@ -223,7 +223,7 @@ export class BridgeClient implements OnModuleInit, OnModuleDestroy {
    * new process counts: the breaker's own changes are published as status events too, and one of
    * them must not undo the breaker opening on the bridge that is still hung.
    */
-  @OnEvent(BRIDGE_STATUS_EVENT)
+  @OnDomainEvent(BRIDGE_STATUS_EVENT)
   onBridgeStatus(event: BridgeStatusEvent): void {
     if (event.state !== 'ready' || !this.supervisor.supervises) return;
     const { pid } = this.supervisor.getStatus();

@@ -1,12 +1,12 @@
 import { CLOCK, type Clock } from '../common/clock';
 import { Inject, Injectable } from '@nestjs/common';
-import { EventEmitter2 } from '@nestjs/event-emitter';
 import {
   BRIDGE_STATUS_EVENT,
   type BridgeStatusEvent,
   type CircuitStateName,
   type SupervisorState,
 } from './bridge-status.event';
+import { DomainEvents } from '../common/domain-events';
 
 interface Parts {
   healthy: boolean;
@@ -25,7 +25,7 @@ export class BridgeStatusPublisher {
   private last: BridgeStatusEvent | undefined;
 
   constructor(
-    private readonly events: EventEmitter2,
+    private readonly events: DomainEvents,
     @Inject(CLOCK) private readonly now: Clock,
   ) {}
 

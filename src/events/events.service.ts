@@ -1,6 +1,5 @@
 import { CLOCK, type Clock } from '../common/clock';
 import { Inject, Injectable } from '@nestjs/common';
-import { EventEmitter2 } from '@nestjs/event-emitter';
 import { EventFilterOptionsDto, EventListDto, HookEventDto } from './dto/hook-event.dto';
 import type { ListEventsQueryDto } from './dto/list-events.query.dto';
 import { type Appended, EventStore } from './event.store';
@@ -8,6 +7,7 @@ import { HOOK_EVENT_STORED, type HookEventStoredEvent } from './hook-event.event
 import { normalizeHookEvent, type NormalizedHookEvent } from './hook-event.normalizer';
 import { readIdempotencyKey } from '../common/idempotency-key';
 import { ValidationFailedException } from '../common/validation.exception';
+import { DomainEvents } from '../common/domain-events';
 
 const DEFAULT_LIMIT = 100;
 
@@ -22,7 +22,7 @@ export interface Ingested {
 export class EventsService {
   constructor(
     private readonly store: EventStore,
-    private readonly events: EventEmitter2,
+    private readonly events: DomainEvents,
     @Inject(CLOCK) private readonly now: Clock,
   ) {}
 

@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { PeriodicJobs } from '../cluster/periodic-jobs';
 import { AppConfig } from '../config/app-config';
-import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import { BridgeClient } from '../bridge/bridge-client';
 import { CLOCK, type Clock } from '../common/clock';
 import { HOOK_EVENT_STORED, type HookEventStoredEvent } from '../events/hook-event.events';
@@ -22,6 +21,7 @@ import {
 import { type Calibration, calibrate, project, WINDOW_MS } from './limits.math';
 import { MemberFigures } from './member-figures';
 import { LimitsStore } from './limits.store';
+import { DomainEvents, OnDomainEvent } from '../common/domain-events';
 
 /** The single user's figures, until members exist. */
 export const LOCAL_MEMBER = 'local';
@@ -47,7 +47,7 @@ export class LimitsService implements OnApplicationBootstrap {
     private readonly store: LimitsStore,
     private readonly bridge: BridgeClient,
     private readonly usage: UsageService,
-    private readonly events: EventEmitter2,
+    private readonly events: DomainEvents,
     private readonly jobs: PeriodicJobs,
     private readonly config: AppConfig,
     private readonly memberFigures: MemberFigures,
@@ -288,7 +288,7 @@ export class LimitsService implements OnApplicationBootstrap {
   }
 
   /** A StopFailure on a rate limit: the limit was reached (recorded by the instance that stored it). */
-  @OnEvent(HOOK_EVENT_STORED)
+  @OnDomainEvent(HOOK_EVENT_STORED)
   async onHookEvent({ event, remote }: HookEventStoredEvent): Promise<void> {
     if (remote || event.hook_event_type !== 'StopFailure') return;
     const payload = event.payload as { error?: unknown; error_details?: unknown };

@@ -5,7 +5,6 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { OnEvent } from '@nestjs/event-emitter';
 import { Counter, Registry } from 'prom-client';
 import { CLOCK, type Clock } from '../common/clock';
 import { EventsService } from '../events/events.service';
@@ -13,6 +12,7 @@ import { HOOK_EVENT_STORED, type HookEventStoredEvent } from '../events/hook-eve
 import { RealtimeBroadcaster } from './realtime-broadcaster';
 import { RecentIds } from './recent-ids';
 import { SocketServerRef } from './socket-server.ref';
+import { OnDomainEvent } from '../common/domain-events';
 
 /** Events seen remembered (to skip them in a catch-up); more only while an outage is caught up. */
 const RECENT = 2000;
@@ -71,7 +71,7 @@ export class ClusterCatchUp implements OnApplicationBootstrap, OnModuleDestroy {
     for (const timer of this.timers) clearTimeout(timer);
   }
 
-  @OnEvent(HOOK_EVENT_STORED)
+  @OnDomainEvent(HOOK_EVENT_STORED)
   saw({ event }: HookEventStoredEvent): void {
     this.remember(event.id);
   }

@@ -1,5 +1,4 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { OnEvent } from '@nestjs/event-emitter';
 import { BRIDGE_STATUS_EVENT, type BridgeStatusEvent } from '../bridge/bridge-status.event';
 import { ALERT_RAISED, type AlertRaisedEvent } from '../alerts/alert.events';
 import { HOOK_EVENT_STORED, type HookEventStoredEvent } from '../events/hook-event.events';
@@ -27,6 +26,7 @@ import {
 import { GLOBAL_ROOM, sessionRoom } from './rooms';
 import { SocketServerRef } from './socket-server.ref';
 import { StreamServer } from './stream-server';
+import { OnDomainEvent } from '../common/domain-events';
 
 /** Hook events after which a session's dashboards get fresh usage (DESIGN.md §5). */
 export const USAGE_TRIGGERS: ReadonlySet<string> = new Set([
@@ -69,7 +69,7 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
    * (Redis across instances), /stream clients of other instances through a relay (`hook_event`),
    * which also keeps their replay cursors and skill metrics whole.
    */
-  @OnEvent(HOOK_EVENT_STORED)
+  @OnDomainEvent(HOOK_EVENT_STORED)
   onHookEvent({ event, remote }: HookEventStoredEvent): void {
     const { name, rooms, message } = liveMessage(event);
     if (remote) this.stream.publish(rooms, message);
@@ -93,7 +93,7 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
     this.replay.broadcasted(event);
   }
 
-  @OnEvent(USAGE_UPDATED_EVENT)
+  @OnDomainEvent(USAGE_UPDATED_EVENT)
   async onUsageUpdated(update: UsageUpdatedEvent): Promise<void> {
     if (update.kind === 'report:daily') return this.onTodayUpdated(update);
     if (update.kind !== 'stats' || !(await this.usage.isInEffect(update.params))) return;
@@ -109,7 +109,7 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
    * An alert this instance raised goes to every dashboard: Socket.IO clients of every instance
    * through the adapter, /stream clients of the others through a relay (`alert`).
    */
-  @OnEvent(ALERT_RAISED)
+  @OnDomainEvent(ALERT_RAISED)
   onAlert({ alert, remote }: AlertRaisedEvent): void {
     const message = envelope('alert', alert);
     if (remote) return this.stream.publish([GLOBAL_ROOM], message);
@@ -119,7 +119,7 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
   }
 
   /** An official limit figure changed (this instance recorded it): every dashboard hears it. */
-  @OnEvent(LIMITS_OBSERVED)
+  @OnDomainEvent(LIMITS_OBSERVED)
   onLimitsObserved(observed: LimitsObservedEvent): void {
     this.limits({
       member: observed.member,
@@ -130,7 +130,7 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
     });
   }
 
-  @OnEvent(LIMIT_REACHED)
+  @OnDomainEvent(LIMIT_REACHED)
   onLimitReached(reached: LimitReachedEvent): void {
     this.limits({
       member: reached.member,
@@ -149,7 +149,7 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
   }
 
   /** A `limits` update another instance recorded: for this instance's /stream clients. */
-  @OnEvent(LIMITS_RELAYED)
+  @OnDomainEvent(LIMITS_RELAYED)
   relayedLimits(update: LimitsUpdateData): void {
     this.stream.publish([GLOBAL_ROOM], envelope('limits', update));
   }
@@ -168,7 +168,7 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
     this.emit([GLOBAL_ROOM], 'usage_daily', envelope('usage_daily', data), 'local');
   }
 
-  @OnEvent(BRIDGE_STATUS_EVENT)
+  @OnDomainEvent(BRIDGE_STATUS_EVENT)
   onBridgeStatus(status: BridgeStatusEvent): void {
     const { healthy, state, reason } = status;
     this.emit(

@@ -4,7 +4,6 @@ import { type OnGatewayConnection, type OnGatewayInit, WebSocketGateway } from '
 import type { Socket } from 'socket.io';
 import { ALERT_RAISED, type AlertRaisedEvent } from '../alerts/alert.events';
 import { HOOK_EVENT_STORED, type HookEventStoredEvent } from '../events/hook-event.events';
-import { EventEmitter2 } from '@nestjs/event-emitter';
 import { AppConfig } from '../config/app-config';
 import { type CatchUpClient, ClientCatchUp } from './client-catch-up';
 import { CREDENTIAL_EXPIRED, CredentialExpiry, type ExpiryWatch } from './credential-expiry';
@@ -22,6 +21,7 @@ import {
 import { sendDirect, sendDirectRaw } from './send-direct';
 import type { RealtimeServer } from './socket-server.ref';
 import { RealtimeIoAdapter } from './realtime-io.adapter';
+import { DomainEvents } from '../common/domain-events';
 
 /** What a socket's handshake keeps of its `auth` once it is read (the token is not kept). */
 const NO_AUTH: Readonly<Record<string, never>> = Object.freeze({});
@@ -52,7 +52,7 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection {
   constructor(
     private readonly catchUp: ClientCatchUp,
     private readonly sessions: ClientSessions,
-    private readonly emitter: EventEmitter2,
+    private readonly emitter: DomainEvents,
     expiry: CredentialExpiry,
     private readonly config: AppConfig,
     adapter: RealtimeIoAdapter,

@@ -1,4 +1,5 @@
-import type { EventEmitter2 } from '@nestjs/event-emitter';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { DomainEvents } from '../common/domain-events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BridgeUnavailableError } from '../bridge/bridge-call.error';
 import type { BridgeClient } from '../bridge/bridge-client';
@@ -40,8 +41,8 @@ function serviceWith(env: Record<string, string>) {
       pendingPush: false,
     })),
   } as unknown as UsageConfigStore;
-  const emit = vi.fn();
-  const events = { emit } as unknown as EventEmitter2;
+  const events = new DomainEvents(new EventEmitter2());
+  const emit = vi.spyOn(events, 'emit');
   const service = new UsageService(
     client,
     cache,

@@ -1,7 +1,6 @@
 import { settledWithin } from '../common/deadline';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock';
-import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import { LRUCache } from 'lru-cache';
 import { BridgeRequestError, BridgeUnavailableError } from '../bridge/bridge-call.error';
 import { BridgeClient, type QueryParams } from '../bridge/bridge-client';
@@ -29,6 +28,7 @@ import { DEFAULT_USAGE_CONFIG, UsageConfigStore } from './usage-config.store';
 import type { SnapshotKind } from './usage-snapshot.entity';
 import { USAGE_UPDATED_EVENT, type UsageUpdatedEvent } from './usage.events';
 import { sha256Hex } from '../common/sha256-hex';
+import { DomainEvents, OnDomainEvent } from '../common/domain-events';
 
 export type DataSourceName = 'bridge' | 'cache' | 'snapshot' | 'database' | 'default';
 
@@ -119,7 +119,7 @@ export class UsageService {
     private readonly cache: UsageCache,
     private readonly snapshots: SnapshotStore,
     private readonly configStore: UsageConfigStore,
-    private readonly events: EventEmitter2,
+    private readonly events: DomainEvents,
     config: AppConfig,
     @Inject(CLOCK) private readonly now: Clock,
   ) {
@@ -454,7 +454,7 @@ export class UsageService {
   }
 
   /** A change stored while the bridge was down is pushed as soon as it is healthy again. */
-  @OnEvent(BRIDGE_STATUS_EVENT)
+  @OnDomainEvent(BRIDGE_STATUS_EVENT)
   onBridgeStatus(event: BridgeStatusEvent): void {
     if (event.healthy) void this.pushPending();
   }

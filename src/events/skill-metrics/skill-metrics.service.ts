@@ -6,7 +6,6 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { OnEvent } from '@nestjs/event-emitter';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, MoreThan, MoreThanOrEqual, type Repository } from 'typeorm';
 import { HookEventDto } from '../dto/hook-event.dto';
@@ -19,6 +18,7 @@ import {
   type SkillRow,
   SkillMetricsTracker,
 } from './skill-metrics.tracker';
+import { OnDomainEvent } from '../../common/domain-events';
 
 export const METRICS_WINDOWS = { '1h': 3_600_000, '24h': 86_400_000, '7d': 604_800_000 } as const;
 export type MetricsWindow = keyof typeof METRICS_WINDOWS;
@@ -86,7 +86,7 @@ export class SkillMetricsService implements OnApplicationBootstrap, OnModuleDest
     clearInterval(this.sweeper);
   }
 
-  @OnEvent(HOOK_EVENT_STORED)
+  @OnDomainEvent(HOOK_EVENT_STORED)
   onStored({ event }: HookEventStoredEvent): void {
     if (this.backlog) this.backlog.push(event);
     else if (event.id > this.rebuiltUpTo) this.tracker.ingest(event);
