@@ -3,7 +3,7 @@ import type { BridgeStatusEvent } from '../bridge/bridge-status.event';
 import type { HookEventDto } from '../events/dto/hook-event.dto';
 import type { SkillMetricsSnapshot } from '../events/skill-metrics/skill-metrics.service';
 import type { DataSourceName } from '../usage/usage.service';
-import { GLOBAL_ROOM, memberRoom, sessionRoom } from './rooms';
+import { GLOBAL_ROOM, memberRoom, sessionRoom, type SocketUser } from './rooms';
 
 /** DESIGN.md §5. Bumped on any incompatible change of the events below. */
 export const PROTOCOL_VERSION = 1;
@@ -112,15 +112,7 @@ export interface ClientToServerEvents {
 /** What the gateway keeps on each socket (`socket.data`). */
 export interface SocketData {
   /** The verified token's subject and grants; undefined when auth is off. */
-  user?: {
-    readonly sub: string;
-    readonly projects: readonly string[];
-    readonly role?: string;
-    /** The team member a member token (or a JWT naming one) acts as. */
-    readonly member?: { readonly id: string; readonly name: string };
-    /** A token's `exp` (epoch ms): the socket is closed then unless it re-authenticates. */
-    readonly expiresAt?: number;
-  };
+  user?: SocketUser;
   /** The metrics room this socket is in (`metrics` or `skill:<name>`), if any. */
   metricsRoom?: string;
 }

@@ -1,4 +1,13 @@
-import type { SocketData } from './realtime.protocol';
+/** Who a socket is (`socket.data.user`): the verified token's subject and grants. */
+export interface SocketUser {
+  readonly sub: string;
+  readonly projects: readonly string[];
+  readonly role?: string;
+  /** The team member a member token (or a JWT naming one) acts as. */
+  readonly member?: { readonly id: string; readonly name: string };
+  /** A token's `exp` (epoch ms): the socket is closed then unless it re-authenticates. */
+  readonly expiresAt?: number;
+}
 
 export const GLOBAL_ROOM = 'global';
 export const sessionRoom = (sessionId: string) => `session:${sessionId}`;
@@ -16,7 +25,7 @@ export const memberOfRoom = (room: string): string | undefined =>
  * The room every client is in: `global`, or for a member token its own `member:<name>` — a
  * member sees its own events, never another member's (nor the team's alerts and local usage).
  */
-export const baseRoom = (user: SocketData['user']): string =>
+export const baseRoom = (user: SocketUser | undefined): string =>
   user?.role === 'member' && user.member ? memberRoom(user.member.name) : GLOBAL_ROOM;
 
 /** Sockets that asked for the overall skill metrics (`subscribe_metrics {skill: null}`). */
@@ -32,7 +41,11 @@ export type RoomCheck =
  * `user:<id>` only for its own `sub`, and `project:<id>` only when the token lists the project or
  * has role admin; with auth off (loopback only) any well-formed room.
  */
-export function checkRoom(room: string, user: SocketData['user'], authEnabled: boolean): RoomCheck {
+export function checkRoom(
+  room: string,
+  user: SocketUser | undefined,
+  authEnabled: boolean,
+): RoomCheck {
   if (user?.role === 'member') {
     const own = baseRoom(user);
     return room === own

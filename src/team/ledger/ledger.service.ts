@@ -4,7 +4,7 @@ import { CLOCK, type Clock } from '../../common/clock';
 import { LOCAL_MEMBER } from '../../limits/limits.service';
 import type { PushEntries } from '../dto/push-entries.check';
 import type { PushResultDto } from '../dto/usage-entries.dto';
-import type { OtlpApiRequest } from '../otlp/otlp-receiver';
+import type { OtlpApiRequest } from './otlp-api-request';
 import { type LedgerInput, LedgerStore } from './ledger.store';
 import { PriceTable } from './price-table';
 

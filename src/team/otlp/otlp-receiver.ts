@@ -5,6 +5,7 @@ import { CLOCK, type Clock } from '../../common/clock';
 import { DatabaseWrites } from '../../database/database-writes';
 import { MAX_TOKENS_PER_ENTRY, MIN_ENTRY_TS, MAX_AHEAD_MS } from '../dto/usage-entries.dto';
 import { LedgerService } from '../ledger/ledger.service';
+import type { OtlpApiRequest } from '../ledger/otlp-api-request';
 import { chunks, lockInOrder, placeholders } from '../ledger/sql';
 import {
   amountOf,
@@ -276,19 +277,6 @@ function isApiRequest(
   if (record.eventName === 'claude_code.api_request') return true;
   const body = field(record, 'body');
   return body?.stringValue === 'claude_code.api_request';
-}
-
-export interface OtlpApiRequest {
-  readonly key: string;
-  readonly requestId: string | null;
-  readonly session: string | null;
-  readonly machine: string;
-  readonly model: string;
-  readonly fast: boolean;
-  readonly ts: number;
-  readonly counts: readonly [number, number, number, number];
-  readonly reportedCostUsd: number | null;
-  readonly attributes: Record<string, string> | null;
 }
 
 /** An api_request event's ledger fields, or why it cannot be one. */
