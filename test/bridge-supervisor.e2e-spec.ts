@@ -40,7 +40,8 @@ class SpawnedGateway {
   }
 
   /** Waits until the supervisor settles in `state` and returns the status. */
-  waitForState(state: string, timeoutMs = 15_000): Promise<BridgeStatusDto> {
+  /** Waits for the supervisor's state (generously: a machine under load starts Python slowly). */
+  waitForState(state: string, timeoutMs = 45_000): Promise<BridgeStatusDto> {
     return waitFor(
       async () => {
         const status = await this.status();
@@ -58,95 +59,99 @@ class SpawnedGateway {
   }
 }
 
-describe('bridge supervisor: every start-up failure is typed, with troubleshooting', () => {
-  let gateway: SpawnedGateway | undefined;
-  let blocker: Server | undefined;
-  afterEach(async () => {
-    await gateway?.close();
-    gateway = undefined;
-    blocker?.close();
-    blocker = undefined;
-  });
-
-  it('SCRIPT_NOT_FOUND for a missing script', async () => {
-    gateway = await new SpawnedGateway().start({ BRIDGE_SCRIPT: '/nonexistent/usage_bridge.py' });
-    const { process: proc } = await gateway.waitForState('failed');
-    expect(proc.lastError?.type).toBe('SCRIPT_NOT_FOUND');
-    expect(proc.lastError?.message).toContain('/nonexistent/usage_bridge.py');
-    expect(proc.lastError?.troubleshooting.join(' ')).toContain('BRIDGE_SCRIPT');
-    expect((await fetch(`${gateway.running.url}/health/live`)).status).toBe(200);
-  });
-
-  it('PYTHON_NOT_FOUND for a bad interpreter path and no python on PATH', async () => {
-    gateway = await new SpawnedGateway().start({
-      BRIDGE_PYTHON: '/nonexistent/bin/python3',
-      PATH: '/nonexistent/bin',
+describe(
+  'bridge supervisor: every start-up failure is typed, with troubleshooting',
+  { timeout: 60_000 },
+  () => {
+    let gateway: SpawnedGateway | undefined;
+    let blocker: Server | undefined;
+    afterEach(async () => {
+      await gateway?.close();
+      gateway = undefined;
+      blocker?.close();
+      blocker = undefined;
     });
-    const { process: proc } = await gateway.waitForState('failed');
-    expect(proc.lastError?.type).toBe('PYTHON_NOT_FOUND');
-    expect(proc.lastError?.troubleshooting.join(' ')).toMatch(/BRIDGE_PYTHON/);
-  });
 
-  it('PYTHON_NOT_FOUND naming the version when the only Python is too old', async () => {
-    gateway = await new SpawnedGateway().start({
-      BRIDGE_PYTHON: join(FIXTURES, 'old_python.sh'),
-      PATH: '/nonexistent/bin',
+    it('SCRIPT_NOT_FOUND for a missing script', async () => {
+      gateway = await new SpawnedGateway().start({ BRIDGE_SCRIPT: '/nonexistent/usage_bridge.py' });
+      const { process: proc } = await gateway.waitForState('failed');
+      expect(proc.lastError?.type).toBe('SCRIPT_NOT_FOUND');
+      expect(proc.lastError?.message).toContain('/nonexistent/usage_bridge.py');
+      expect(proc.lastError?.troubleshooting.join(' ')).toContain('BRIDGE_SCRIPT');
+      expect((await fetch(`${gateway.running.url}/health/live`)).status).toBe(200);
     });
-    const { process: proc } = await gateway.waitForState('failed');
-    expect(proc.lastError?.type).toBe('PYTHON_NOT_FOUND');
-    expect(proc.lastError?.message).toContain('3.8.10');
-    expect(proc.lastError?.troubleshooting[0]).toContain('3.9 or newer');
-  });
 
-  it('PORT_IN_USE naming the taken port', async () => {
-    const port = await freePort();
-    blocker = createServer().listen(port, '127.0.0.1');
-    gateway = await new SpawnedGateway().start({ BRIDGE_PORT: String(port) });
-    const { process: proc } = await gateway.waitForState('failed');
-    expect(proc.lastError?.type).toBe('PORT_IN_USE');
-    expect(proc.lastError?.troubleshooting.join(' ')).toContain(`lsof -i :${port}`);
-  });
-
-  it('DEPENDENCY_ERROR for a configured import that fails', async () => {
-    gateway = await new SpawnedGateway().start({
-      BRIDGE_PREFLIGHT_IMPORTS: 'json,definitely_missing_mod',
+    it('PYTHON_NOT_FOUND for a bad interpreter path and no python on PATH', async () => {
+      gateway = await new SpawnedGateway().start({
+        BRIDGE_PYTHON: '/nonexistent/bin/python3',
+        PATH: '/nonexistent/bin',
+      });
+      const { process: proc } = await gateway.waitForState('failed');
+      expect(proc.lastError?.type).toBe('PYTHON_NOT_FOUND');
+      expect(proc.lastError?.troubleshooting.join(' ')).toMatch(/BRIDGE_PYTHON/);
     });
-    const { process: proc } = await gateway.waitForState('failed');
-    expect(proc.lastError?.type).toBe('DEPENDENCY_ERROR');
-    expect(proc.lastError?.message).toContain('definitely_missing_mod');
-    expect(proc.lastError?.stderr_tail.join('\n')).toContain('ModuleNotFoundError');
-  });
 
-  it('DEPENDENCY_ERROR from the stderr of a bridge that fails an import', async () => {
-    gateway = await new SpawnedGateway().start({
-      BRIDGE_SCRIPT: join(FIXTURES, 'missing_import.py'),
+    it('PYTHON_NOT_FOUND naming the version when the only Python is too old', async () => {
+      gateway = await new SpawnedGateway().start({
+        BRIDGE_PYTHON: join(FIXTURES, 'old_python.sh'),
+        PATH: '/nonexistent/bin',
+      });
+      const { process: proc } = await gateway.waitForState('failed');
+      expect(proc.lastError?.type).toBe('PYTHON_NOT_FOUND');
+      expect(proc.lastError?.message).toContain('3.8.10');
+      expect(proc.lastError?.troubleshooting[0]).toContain('3.9 or newer');
     });
-    const { process: proc } = await gateway.waitForState('failed');
-    expect(proc.lastError?.type).toBe('DEPENDENCY_ERROR');
-    expect(proc.lastError?.troubleshooting[0]).toContain('definitely_not_installed_module');
-  });
 
-  it('PROCESS_CRASH with the stderr tail for a bridge that exits 1 at start', async () => {
-    gateway = await new SpawnedGateway().start({
-      BRIDGE_SCRIPT: join(FIXTURES, 'exits_at_start.py'),
+    it('PORT_IN_USE naming the taken port', async () => {
+      const port = await freePort();
+      blocker = createServer().listen(port, '127.0.0.1');
+      gateway = await new SpawnedGateway().start({ BRIDGE_PORT: String(port) });
+      const { process: proc } = await gateway.waitForState('failed');
+      expect(proc.lastError?.type).toBe('PORT_IN_USE');
+      expect(proc.lastError?.troubleshooting.join(' ')).toContain(`lsof -i :${port}`);
     });
-    const { process: proc } = await gateway.waitForState('failed');
-    expect(proc.lastError?.type).toBe('PROCESS_CRASH');
-    expect(proc.lastError?.message).toContain('code 1');
-    expect(proc.lastError?.stderr_tail).toContain('boom: cannot open the usage logs');
-  });
 
-  it('HEALTH_CHECK_TIMEOUT for a bridge that never listens', async () => {
-    gateway = await new SpawnedGateway().start({
-      BRIDGE_SCRIPT: join(FIXTURES, 'never_listens.py'),
-      BRIDGE_HEALTH_TIMEOUT_MS: '1500',
+    it('DEPENDENCY_ERROR for a configured import that fails', async () => {
+      gateway = await new SpawnedGateway().start({
+        BRIDGE_PREFLIGHT_IMPORTS: 'json,definitely_missing_mod',
+      });
+      const { process: proc } = await gateway.waitForState('failed');
+      expect(proc.lastError?.type).toBe('DEPENDENCY_ERROR');
+      expect(proc.lastError?.message).toContain('definitely_missing_mod');
+      expect(proc.lastError?.stderr_tail.join('\n')).toContain('ModuleNotFoundError');
     });
-    const { process: proc } = await gateway.waitForState('failed');
-    expect(proc.lastError?.type).toBe('HEALTH_CHECK_TIMEOUT');
-    expect(proc.lastError?.message).toContain('connection refused');
-    expect(proc.pid).toBeNull(); // the hung process was killed, not left behind
-  });
-});
+
+    it('DEPENDENCY_ERROR from the stderr of a bridge that fails an import', async () => {
+      gateway = await new SpawnedGateway().start({
+        BRIDGE_SCRIPT: join(FIXTURES, 'missing_import.py'),
+      });
+      const { process: proc } = await gateway.waitForState('failed');
+      expect(proc.lastError?.type).toBe('DEPENDENCY_ERROR');
+      expect(proc.lastError?.troubleshooting[0]).toContain('definitely_not_installed_module');
+    });
+
+    it('PROCESS_CRASH with the stderr tail for a bridge that exits 1 at start', async () => {
+      gateway = await new SpawnedGateway().start({
+        BRIDGE_SCRIPT: join(FIXTURES, 'exits_at_start.py'),
+      });
+      const { process: proc } = await gateway.waitForState('failed');
+      expect(proc.lastError?.type).toBe('PROCESS_CRASH');
+      expect(proc.lastError?.message).toContain('code 1');
+      expect(proc.lastError?.stderr_tail).toContain('boom: cannot open the usage logs');
+    });
+
+    it('HEALTH_CHECK_TIMEOUT for a bridge that never listens', async () => {
+      gateway = await new SpawnedGateway().start({
+        BRIDGE_SCRIPT: join(FIXTURES, 'never_listens.py'),
+        BRIDGE_HEALTH_TIMEOUT_MS: '1500',
+      });
+      const { process: proc } = await gateway.waitForState('failed');
+      expect(proc.lastError?.type).toBe('HEALTH_CHECK_TIMEOUT');
+      expect(proc.lastError?.message).toContain('connection refused');
+      expect(proc.pid).toBeNull(); // the hung process was killed, not left behind
+    });
+  },
+);
 
 describe('bridge supervisor: a real bridge, killed', () => {
   let gateway: SpawnedGateway;

@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import {
   IsBoolean,
@@ -45,6 +46,8 @@ function blankToUndefined({ value }: { value: unknown }): unknown {
 }
 
 const Int = () => Transform(toInt);
+/** An integer variable from `min` to `max` (both inclusive). */
+const IntIn = (min: number, max: number) => applyDecorators(Int(), IsInt(), Min(min), Max(max));
 const Bool = () => Transform(toBool);
 const Optional = () => Transform(blankToUndefined);
 
@@ -54,10 +57,7 @@ export const LOG_FORMATS = ['pretty', 'json'] as const;
 
 /** DESIGN.md §3, one field per variable, with the documented defaults. */
 export class EnvSchema {
-  @Int()
-  @IsInt()
-  @Min(0)
-  @Max(65535)
+  @IntIn(0, 65535)
   PORT: number = 3000;
 
   @IsString()
@@ -84,10 +84,7 @@ export class EnvSchema {
   DB_MIGRATIONS_RUN: boolean = true;
 
   /** Every query's deadline (PostgreSQL statement and read timeout, SQLite busy wait). */
-  @Int()
-  @IsInt()
-  @Min(100)
-  @Max(600_000)
+  @IntIn(100, 600_000)
   DB_QUERY_TIMEOUT_MS: number = 5000;
 
   @Optional()
@@ -110,16 +107,10 @@ export class EnvSchema {
   @IsUrlOf('http:', 'https:')
   USAGE_BRIDGE_FALLBACK_URL?: string;
 
-  @Int()
-  @IsInt()
-  @Min(50)
-  @Max(120_000)
+  @IntIn(50, 120_000)
   USAGE_BRIDGE_TIMEOUT: number = 5000;
 
-  @Int()
-  @IsInt()
-  @Min(0)
-  @Max(10)
+  @IntIn(0, 10)
   USAGE_BRIDGE_RETRIES: number = 2;
 
   @IsIn(BRIDGE_MODES)
@@ -139,93 +130,54 @@ export class EnvSchema {
   BRIDGE_STATE_DIR: string = './data/bridge';
 
   /** 0 lets the supervisor pick a free port (used by tests running several gateways). */
-  @Int()
-  @IsInt()
-  @Min(0)
-  @Max(65535)
+  @IntIn(0, 65535)
   BRIDGE_PORT: number = 8001;
 
   @Bool()
   @IsBoolean()
   BRIDGE_AUTO_RESTART: boolean = true;
 
-  @Int()
-  @IsInt()
-  @Min(0)
-  @Max(100)
+  @IntIn(0, 100)
   BRIDGE_MAX_RESTARTS: number = 3;
 
-  @Int()
-  @IsInt()
-  @Min(0)
-  @Max(600_000)
+  @IntIn(0, 600_000)
   BRIDGE_RESTART_DELAY_MS: number = 2000;
 
   /** The restart delay doubles up to this (a crash loop settles at one attempt per this long). */
-  @Int()
-  @IsInt()
-  @Min(0)
-  @Max(3_600_000)
+  @IntIn(0, 3_600_000)
   @NotShorterThan('BRIDGE_RESTART_DELAY_MS')
   BRIDGE_MAX_BACKOFF_MS: number = 300_000;
 
   /** A bridge healthy this long is not crash-looping: the restart count and delay start over. */
-  @Int()
-  @IsInt()
-  @Min(1000)
-  @Max(86_400_000)
+  @IntIn(1000, 86_400_000)
   BRIDGE_STABLE_AFTER_MS: number = 600_000;
 
   /** While ready, the bridge's /health is checked this often, each check with this deadline. */
-  @Int()
-  @IsInt()
-  @Min(100)
-  @Max(60_000)
+  @IntIn(100, 60_000)
   BRIDGE_WATCH_INTERVAL_MS: number = 2000;
 
   /** This many watch checks in a row without an answer: the bridge is hung, SIGKILLed, replaced. */
-  @Int()
-  @IsInt()
-  @Min(1)
-  @Max(100)
+  @IntIn(1, 100)
   BRIDGE_HUNG_AFTER_CHECKS: number = 3;
 
   /** With auto-restart off, a failed bridge is tried again after this long; 0 never. */
-  @Int()
-  @IsInt()
-  @Min(0)
-  @Max(86_400_000)
+  @IntIn(0, 86_400_000)
   BRIDGE_FAILED_RETRY_MS: number = 300_000;
 
-  @Int()
-  @IsInt()
-  @Min(10)
-  @Max(60_000)
+  @IntIn(10, 60_000)
   BRIDGE_HEALTH_INTERVAL_MS: number = 500;
 
-  @Int()
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @IntIn(1, 1000)
   BRIDGE_HEALTH_MAX_RETRIES: number = 20;
 
-  @Int()
-  @IsInt()
-  @Min(100)
-  @Max(600_000)
+  @IntIn(100, 600_000)
   @NotShorterThan('BRIDGE_HEALTH_INTERVAL_MS')
   BRIDGE_HEALTH_TIMEOUT_MS: number = 10_000;
 
-  @Int()
-  @IsInt()
-  @Min(0)
-  @Max(600_000)
+  @IntIn(0, 600_000)
   BRIDGE_SHUTDOWN_TIMEOUT_MS: number = 5000;
 
-  @Int()
-  @IsInt()
-  @Min(0)
-  @Max(3_600_000)
+  @IntIn(0, 3_600_000)
   BRIDGE_HEALTH_CACHE_MS: number = 30_000;
 
   @IsString()
@@ -248,30 +200,18 @@ export class EnvSchema {
   @IsString()
   CLAUDE_CONFIG_DIR?: string;
 
-  @Int()
-  @IsInt()
-  @Min(0)
-  @Max(3_600_000)
+  @IntIn(0, 3_600_000)
   USAGE_CACHE_TTL_MS: number = 1000;
 
-  @Int()
-  @IsInt()
-  @Min(1)
-  @Max(3650)
+  @IntIn(1, 3650)
   SNAPSHOT_RETENTION_DAYS: number = 30;
 
   /** A usage read answers by then from the best fallback while a slow bridge call goes on. */
-  @Int()
-  @IsInt()
-  @Min(50)
-  @Max(600_000)
+  @IntIn(50, 600_000)
   USAGE_READ_DEADLINE_MS: number = 1000;
 
   /** Hook and domain events older than this are pruned; 0 keeps them for ever. */
-  @Int()
-  @IsInt()
-  @Min(0)
-  @Max(36500)
+  @IntIn(0, 36500)
   EVENT_RETENTION_DAYS: number = 30;
 
   /** Where alerts are POSTed (DESIGN §8): http(s) URLs, comma-separated; unset sends none. */
@@ -282,46 +222,28 @@ export class EnvSchema {
   ALERT_WEBHOOK_URLS?: string;
 
   /** How many minutes ahead a predicted limit is announced. */
-  @Int()
-  @IsInt()
-  @Min(1)
-  @Max(1440)
+  @IntIn(1, 1440)
   ALERT_LIMIT_LEAD_MIN: number = 30;
 
   /** An alert not acknowledged by a webhook receiver by then is given up (retries until then). */
-  @Int()
-  @IsInt()
-  @Min(1000)
-  @Max(604_800_000)
+  @IntIn(1000, 604_800_000)
   ALERT_DELIVERY_MAX_AGE_MS: number = 86_400_000;
 
   /**
    * How often the gateway's own machine's logs go into the team ledger (spawned bridge only);
    * 0: never.
    */
-  @Int()
-  @IsInt()
-  @Min(0)
-  @Max(86_400_000)
+  @IntIn(0, 86_400_000)
   TEAM_LOCAL_LEDGER_INTERVAL_MS: number = 60_000;
 
   /** How often the usage is checked for alerts when nothing else asked for it. */
-  @Int()
-  @IsInt()
-  @Min(1000)
-  @Max(3_600_000)
+  @IntIn(1000, 3_600_000)
   ALERT_CHECK_INTERVAL_MS: number = 15_000;
 
-  @Int()
-  @IsInt()
-  @Min(1)
-  @Max(10_000_000)
+  @IntIn(1, 10_000_000)
   RATE_LIMIT_READS_PER_MIN: number = 1200;
 
-  @Int()
-  @IsInt()
-  @Min(1)
-  @Max(10_000_000)
+  @IntIn(1, 10_000_000)
   RATE_LIMIT_WRITES_PER_MIN: number = 600;
 
   @IsString()
@@ -375,41 +297,23 @@ export class EnvSchema {
   @IsSecretList(16, 'every API key')
   API_KEYS?: string;
 
-  @Int()
-  @IsInt()
-  @Min(50)
-  @Max(3_600_000)
+  @IntIn(50, 3_600_000)
   WS_METRICS_INTERVAL_MS: number = 1000;
 
-  @Int()
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000)
+  @IntIn(1, 1_000_000)
   WS_MAX_CONNECTIONS: number = 10_000;
 
-  @Int()
-  @IsInt()
-  @Min(1024)
-  @Max(100_000_000)
+  @IntIn(1024, 100_000_000)
   WS_MAX_BUFFER_BYTES: number = 1_000_000;
 
-  @Int()
-  @IsInt()
-  @Min(100)
-  @Max(3_600_000)
+  @IntIn(100, 3_600_000)
   WS_PING_INTERVAL_MS: number = 25_000;
 
-  @Int()
-  @IsInt()
-  @Min(100)
-  @Max(3_600_000)
+  @IntIn(100, 3_600_000)
   @NotShorterThan('WS_PING_INTERVAL_MS')
   WS_PING_TIMEOUT_MS: number = 60_000;
 
-  @Int()
-  @IsInt()
-  @Min(1)
-  @Max(100_000)
+  @IntIn(1, 100_000)
   WS_RATE_LIMIT_PER_SEC: number = 20;
 
   @Optional()
