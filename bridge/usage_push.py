@@ -43,14 +43,16 @@ from usagebridge.parse import better, default_data_dirs, line_blocks, place_of, 
 
 STATE_FILE = "push-state.json"
 LOCK_FILE = "push.lock"
-#: The gateway's limits on one entry (src/team/dto/usage-entries.dto.ts): a line beyond them is
-#: left out and counted as skipped rather than holding back every later line.
-MAX_TOKENS = 100_000_000
-MAX_COST = 1_000_000
-MIN_TS = 946_684_800_000
-MAX_EARLIER_OFFSETS = 64
-FIELD_LIMITS = {"model": 128, "session_id": 255, "project_path": 512, "project": 255,
-                "claude_session": 128, "message_id": 128, "request_id": 128, "file": 1024}
+#: The gateway's limits on one entry (bridge/push-limits.json, which the gateway reads too): a line
+#: beyond them is left out and counted as skipped rather than holding back every later line.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "push-limits.json"), encoding="utf-8") as _handle:
+    LIMITS = json.load(_handle)
+MAX_TOKENS = LIMITS["max_tokens_per_entry"]
+MAX_COST = LIMITS["max_cost_usd"]
+MIN_TS = LIMITS["min_entry_ts"]
+MAX_AHEAD_MS = LIMITS["max_ahead_ms"]
+MAX_EARLIER_OFFSETS = LIMITS["max_earlier_offsets"]
+FIELD_LIMITS = LIMITS["text_fields"]
 PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f]+$")
 
 
@@ -69,7 +71,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         or os.path.join(os.path.expanduser("~"), ".usage-gateway"))
     parser.add_argument("--data-dir", action="append", default=None,
                         help="a Claude config folder holding projects/ (default: CLAUDE_CONFIG_DIR or ~/.config/claude and ~/.claude)")
-    parser.add_argument("--batch", type=int, default=500, help="entries per request (1-1000)")
+    parser.add_argument("--batch", type=int, default=500,
+                        help=f"entries per request (1-{LIMITS['max_entries_per_push']})")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     parser.add_argument("--retries", type=int, default=3, help="tries of a batch the gateway answers 429/503 (Retry-After honoured)")
     parser.add_argument("--quiet", action="store_true", help="print only errors")
@@ -77,8 +80,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="hand batches to the parent instead of POSTing them: a JSON line per batch on stdout, "
                              "an answer line on stdin (the gateway's own machine, in-process)")
     args = parser.parse_args(argv)
-    if not 1 <= args.batch <= 1000:
-        parser.error("--batch must be 1-1000")
+    if not 1 <= args.batch <= LIMITS["max_entries_per_push"]:
+        parser.error(f"--batch must be 1-{LIMITS['max_entries_per_push']}")
     if not re.match(r"^[\w.@:-]{1,128}$", args.machine):
         parser.error("--machine may contain only letters, digits and _ . @ : - (at most 128)")
     return args
@@ -151,7 +154,7 @@ def sendable(entry: dict) -> bool:
         return False
     if "cost_usd" in entry and not 0 <= entry["cost_usd"] <= MAX_COST:
         return False
-    if not MIN_TS <= entry["ts"] <= time.time() * 1000 + 86_400_000:
+    if not MIN_TS <= entry["ts"] <= time.time() * 1000 + MAX_AHEAD_MS:
         return False
     for name, limit in FIELD_LIMITS.items():
         value = entry.get(name)

@@ -68,3 +68,31 @@ class PushedRequests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class PushLimits(unittest.TestCase):
+    """The push client leaves out what the gateway would refuse, by the one file both read
+    (bridge/push-limits.json): at each limit it sends, one past it it does not."""
+
+    def entry(self, **change):
+        entry = {"ts": int(at().timestamp() * 1000), "model": "m", "input_tokens": 1, "output_tokens": 1,
+                 "cache_creation_tokens": 0, "cache_read_tokens": 0, "session_id": "s", "project_path": "p",
+                 "project": "p", "file": "p/s.jsonl", "offset": 0}
+        entry.update(change)
+        return entry
+
+    def test_each_limit_at_and_one_past(self):
+        limits = usage_push.LIMITS
+        top = limits["max_tokens_per_entry"]
+        self.assertTrue(usage_push.sendable(self.entry(output_tokens=top)))
+        self.assertFalse(usage_push.sendable(self.entry(output_tokens=top + 1)))
+        self.assertTrue(usage_push.sendable(self.entry(cost_usd=limits["max_cost_usd"])))
+        self.assertFalse(usage_push.sendable(self.entry(cost_usd=limits["max_cost_usd"] + 1)))
+        self.assertTrue(usage_push.sendable(self.entry(ts=limits["min_entry_ts"])))
+        self.assertFalse(usage_push.sendable(self.entry(ts=limits["min_entry_ts"] - 1)))
+        for name, longest in limits["text_fields"].items():
+            with self.subTest(name=name):
+                self.assertTrue(usage_push.sendable(self.entry(**{name: "x" * longest})))
+                self.assertFalse(usage_push.sendable(self.entry(**{name: "x" * (longest + 1)})))
+        with self.assertRaises(SystemExit):
+            usage_push.parse_args(["--batch", str(limits["max_entries_per_push"] + 1)])

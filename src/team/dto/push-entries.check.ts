@@ -3,8 +3,10 @@ import { CLOCK, type Clock } from '../../common/clock';
 import type { FieldError } from '../../common/problem-details';
 import { ValidationFailedException } from '../../common/validation.exception';
 import { MEMBER_NAME, MEMBER_NAME_RULE } from '../members/team-member.entity';
+import { PUSH_LIMITS, type PushTextField } from './push-limits';
 import {
   MAX_AHEAD_MS,
+  MAX_COST_USD,
   MAX_EARLIER_OFFSETS,
   MAX_ENTRIES_PER_PUSH,
   MAX_TOKENS_PER_ENTRY,
@@ -22,17 +24,20 @@ export type PushEntries = Pick<PushEntriesDto, 'machine' | 'member'> & {
 // eslint-disable-next-line no-control-regex
 const PRINTABLE = /^[^\u0000-\u001f\u007f]+$/;
 const MACHINE = /^[\w.@:-]+$/;
+const MAX_FILE = PUSH_LIMITS.text_fields.file;
 const COUNTS = ['input_tokens', 'output_tokens', 'cache_creation_tokens', 'cache_read_tokens'];
 /** Printable text fields of an entry: required or not, and their longest length. */
-const TEXTS: readonly [name: string, required: boolean, max: number][] = [
-  ['model', true, 128],
-  ['session_id', true, 255],
-  ['project_path', true, 512],
-  ['project', true, 255],
-  ['claude_session', false, 128],
-  ['message_id', false, 128],
-  ['request_id', false, 128],
-];
+const TEXTS: readonly [name: PushTextField, required: boolean, max: number][] = (
+  [
+    ['model', true],
+    ['session_id', true],
+    ['project_path', true],
+    ['project', true],
+    ['claude_session', false],
+    ['message_id', false],
+    ['request_id', false],
+  ] as const
+).map(([name, required]) => [name, required, PUSH_LIMITS.text_fields[name]]);
 const ENTRY_FIELDS = new Set([
   'ts',
   'speed',
@@ -121,9 +126,9 @@ function checkEntry(
   const cost = entry.cost_usd;
   if (
     cost !== undefined &&
-    (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0 || cost > 1_000_000)
+    (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0 || cost > MAX_COST_USD)
   )
-    fail(`${at}.cost_usd`, 'cost_usd must be a number from 0 to 1000000');
+    fail(`${at}.cost_usd`, `cost_usd must be a number from 0 to ${MAX_COST_USD}`);
   for (const [name, required, max] of TEXTS) {
     const value = entry[name];
     if (value === undefined && !required) continue;
@@ -148,8 +153,8 @@ function checkEntry(
   if (byPlace || entry.file !== undefined) {
     const file = entry.file;
     if (file === undefined) fail(`${at}.file`, `file (and offset) ${required}`);
-    else if (typeof file !== 'string' || file.length > 1024 || !PRINTABLE.test(file))
-      fail(`${at}.file`, 'file must be printable text of at most 1024 characters');
+    else if (typeof file !== 'string' || file.length > MAX_FILE || !PRINTABLE.test(file))
+      fail(`${at}.file`, `file must be printable text of at most ${MAX_FILE} characters`);
   }
   if (byPlace || entry.offset !== undefined) {
     const offset = entry.offset;

@@ -18,15 +18,16 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { propertyRule } from '../../common/property-rule';
+import { PUSH_LIMITS } from './push-limits';
 import { MEMBER_NAME, MEMBER_NAME_RULE } from '../members/team-member.entity';
 
 /** Entries one push may carry (the push client sends at most this many per request). */
-export const MAX_ENTRIES_PER_PUSH = 1000;
+export const MAX_ENTRIES_PER_PUSH = PUSH_LIMITS.max_entries_per_push;
 /** A count above this in one request is not a real API request (Claude's context is < 2 M). */
-export const MAX_TOKENS_PER_ENTRY = 100_000_000;
+export const MAX_TOKENS_PER_ENTRY = PUSH_LIMITS.max_tokens_per_entry;
 /** From 2000-01-01 to a day ahead of the clock (clocks drift; a day is not drift). */
-export const MIN_ENTRY_TS = Date.UTC(2000, 0, 1);
-export const MAX_AHEAD_MS = 24 * 60 * 60 * 1000;
+export const MIN_ENTRY_TS = PUSH_LIMITS.min_entry_ts;
+export const MAX_AHEAD_MS = PUSH_LIMITS.max_ahead_ms;
 
 /** Not more than MAX_AHEAD_MS after now. */
 const IsNotFarAhead = (): PropertyDecorator =>
@@ -39,7 +40,9 @@ const IsNotFarAhead = (): PropertyDecorator =>
 /** A line without a message id is keyed by its file and offset: then they are required. */
 const keyedByPlace = (entry: PushedEntryDto) => !entry.message_id;
 /** Places of a request's other lines one entry may name. */
-export const MAX_EARLIER_OFFSETS = 64;
+export const MAX_EARLIER_OFFSETS = PUSH_LIMITS.max_earlier_offsets;
+export const MAX_COST_USD = PUSH_LIMITS.max_cost_usd;
+const TEXT = PUSH_LIMITS.text_fields;
 
 // Control characters are what is refused here.
 // eslint-disable-next-line no-control-regex
@@ -54,7 +57,7 @@ export class PushedEntryDto {
   ts!: number;
 
   /** `message.model` (without `-fast`: `speed` says so); `unknown` when the line had none. */
-  @MaxLength(128)
+  @MaxLength(TEXT.model)
   @Matches(PRINTABLE, { message: 'model must be printable text' })
   model!: string;
 
@@ -95,38 +98,38 @@ export class PushedEntryDto {
   @IsOptional()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
-  @Max(1_000_000)
+  @Max(MAX_COST_USD)
   cost_usd?: number;
 
   /** The session: Claude Code's session id (the transcript's name; a sub-agent's file, its
    * parent's), as ccusage 20 names it. */
-  @MaxLength(255)
+  @MaxLength(TEXT.session_id)
   @Matches(PRINTABLE, { message: 'session_id must be printable text' })
   session_id!: string;
 
   /** The session's project folder(s) under `projects/` ("Unknown Project" when none). */
-  @MaxLength(512)
+  @MaxLength(TEXT.project_path)
   @Matches(PRINTABLE, { message: 'project_path must be printable text' })
   project_path!: string;
 
   /** The folder right under `projects/`. */
-  @MaxLength(255)
+  @MaxLength(TEXT.project)
   @Matches(PRINTABLE, { message: 'project must be printable text' })
   project!: string;
 
   /** Claude Code's session (the transcript's uuid). */
   @IsOptional()
-  @MaxLength(128)
+  @MaxLength(TEXT.claude_session)
   @Matches(PRINTABLE, { message: 'claude_session must be printable text' })
   claude_session?: string;
 
   @IsOptional()
-  @MaxLength(128)
+  @MaxLength(TEXT.message_id)
   @Matches(PRINTABLE, { message: 'message_id must be printable text' })
   message_id?: string;
 
   @IsOptional()
-  @MaxLength(128)
+  @MaxLength(TEXT.request_id)
   @Matches(PRINTABLE, { message: 'request_id must be printable text' })
   request_id?: string;
 
@@ -155,7 +158,7 @@ export class PushedEntryDto {
   @IsDefined({
     message: 'file (and offset) is required for a line without message_id, or with earlier_offsets',
   })
-  @MaxLength(1024)
+  @MaxLength(TEXT.file)
   @Matches(PRINTABLE, { message: 'file must be printable text' })
   file?: string;
 
