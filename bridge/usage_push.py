@@ -270,10 +270,12 @@ class Gateway:
                         "User-Agent": "usage-gateway-push"}
         token = os.environ.get("USAGE_GATEWAY_TOKEN", "").strip()
         api_key = os.environ.get("USAGE_GATEWAY_API_KEY", "").strip()
+        # Both when both are set, as the hook sender and the status line send them: the gateway
+        # takes a member token first (so the lines are that member's), then the key.
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
         if api_key:
             self.headers["X-API-Key"] = api_key
-        elif token:
-            self.headers["Authorization"] = f"Bearer {token}"
         self.totals = {"received": 0, "accepted": 0, "duplicates": 0, "superseded": 0}
 
     def send(self, entries: list) -> None:

@@ -96,3 +96,13 @@ class PushLimits(unittest.TestCase):
                 self.assertFalse(usage_push.sendable(self.entry(**{name: "x" * (longest + 1)})))
         with self.assertRaises(SystemExit):
             usage_push.parse_args(["--batch", str(limits["max_entries_per_push"] + 1)])
+
+
+class PushCredentials(unittest.TestCase):
+    def test_a_member_token_and_an_api_key_are_both_sent(self):
+        # (Only the key, before: with both set a member's lines went in as the key's.)
+        args = usage_push.parse_args([])
+        env = {"USAGE_GATEWAY_TOKEN": "ugm_member", "USAGE_GATEWAY_API_KEY": "k" * 20}
+        with mock.patch.dict("os.environ", env):
+            headers = usage_push.Gateway(args).headers
+        self.assertEqual((headers["Authorization"], headers["X-API-Key"]), ("Bearer ugm_member", "k" * 20))
