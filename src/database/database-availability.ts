@@ -1,4 +1,5 @@
-import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
@@ -39,6 +40,7 @@ export class DatabaseAvailability implements OnApplicationShutdown {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     registry: Registry,
+    @Inject(CLOCK) private readonly now: Clock,
   ) {
     this.gauge = new Gauge({
       name: 'database_available',
@@ -76,7 +78,7 @@ export class DatabaseAvailability implements OnApplicationShutdown {
     }
     if (!(error instanceof DatabaseUnavailableError)) this.errors.inc();
     if (this.downSince === null && !this.closed) {
-      this.downSince = Date.now();
+      this.downSince = this.now();
       this.reason = describeDatabaseError(error);
       this.refused = 0;
       this.gauge.set(0);
@@ -109,7 +111,7 @@ export class DatabaseAvailability implements OnApplicationShutdown {
       this.scheduleProbe();
       return;
     }
-    const seconds = ((Date.now() - this.downSince) / 1000).toFixed(1);
+    const seconds = ((this.now() - this.downSince) / 1000).toFixed(1);
     this.logger.log(
       `database available again after ${seconds} s (${this.refused} requests answered 503 meanwhile)`,
     );

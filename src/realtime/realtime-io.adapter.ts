@@ -107,8 +107,8 @@ export class RealtimeIoAdapter extends IoAdapter {
     });
     this.redis = redis;
     redis.on('error', (error: Error) => {
-      if (Date.now() - lastLog < 10_000) return;
-      lastLog = Date.now();
+      if (this.now() - lastLog < 10_000) return;
+      lastLog = this.now();
       logger.warn(`Redis unavailable, cross-instance delivery paused: ${error.message}`);
     });
     this.redis.on(

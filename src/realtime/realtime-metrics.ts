@@ -1,18 +1,24 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { SocketServerRef } from './socket-server.ref';
 
 /** Socket counts and traffic, for `/metrics` and `GET /api/realtime/stats`. */
 @Injectable()
 export class RealtimeMetrics {
-  readonly startedAt = Date.now();
+  readonly startedAt: number;
   eventsEmitted = 0;
   private readonly connections: Gauge;
   private readonly emitted: Counter<'type'>;
   private readonly refused: Counter<'reason'>;
   private readonly replayed: Counter;
 
-  constructor(registry: Registry, ref: SocketServerRef) {
+  constructor(
+    registry: Registry,
+    ref: SocketServerRef,
+    @Inject(CLOCK) private readonly now: Clock,
+  ) {
+    this.startedAt = now();
     // Read when scraped: a count kept on connect/disconnect lagged (Socket.IO counts a leaving
     // client until after its disconnect handlers ran).
     this.connections = new Gauge({
@@ -53,5 +59,10 @@ export class RealtimeMetrics {
 
   replayedSome(count: number): void {
     this.replayed.inc(count);
+  }
+
+  /** Seconds since this instance started (the injected clock). */
+  uptimeSeconds(): number {
+    return Math.round((this.now() - this.startedAt) / 1000);
   }
 }

@@ -41,7 +41,7 @@ export class RealtimeStatsController {
       stream_connections: this.stream.connections,
       rooms,
       events_emitted: this.metrics.eventsEmitted,
-      uptime_seconds: Math.round((Date.now() - this.metrics.startedAt) / 1000),
+      uptime_seconds: this.metrics.uptimeSeconds(),
     };
   }
 }
