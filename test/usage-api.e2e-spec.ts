@@ -304,10 +304,20 @@ describe.each(databaseKinds())('usage API on %s', (kind) => {
       const res = await fetch(`${app.url}/api/usage/sessions?hours_back=48&limit=7`);
       expect(res.headers.get('x-data-source')).toBe('bridge');
     }
-    await new Promise((r) => setTimeout(r, 100));
-    const list = await json<{
-      snapshots: Array<{ kind: string; params: string; created_at: string }>;
-    }>(await fetch(`${app.url}/api/usage/snapshots?kind=sessions`));
+    // Snapshots are written after the answer, in order: once a later read's is there, these
+    // three reads' writes are done.
+    await fetch(`${app.url}/api/usage/sessions?hours_back=47&limit=7`);
+    const list = await waitFor(
+      async () => {
+        const found = await json<{
+          snapshots: Array<{ kind: string; params: string; created_at: string }>;
+        }>(await fetch(`${app.url}/api/usage/snapshots?kind=sessions`));
+        const marker = JSON.stringify({ hours_back: '47', limit: '7' });
+        return found.snapshots.some((s) => s.params === marker) ? found : undefined;
+      },
+      10_000,
+      'the later read stored',
+    );
     const mine = list.snapshots.filter(
       (s) => s.params === JSON.stringify({ hours_back: '48', limit: '7' }),
     );
