@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { localDay } from './usage.service';
+import { localDay } from './local-day';
 
 /** A wall-clock time in a zone, as epoch ms (test helper: searches the offset). */
 function at(zone: string, isoLocal: string): number {

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { CLOCK, type Clock } from '../../common/clock';
 import { DatabaseWrites } from '../../database/database-writes';
-import { localDay } from '../../usage/usage.service';
+import { localDay } from '../../usage/local-day';
 import { BudgetDto, type CreateBudgetDto } from '../dto/team-budget.dto';
 import { weekStart } from '../reports/team-reports';
 import { localMidnight } from '../reports/member-block';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { localDay } from '../../usage/usage.service';
+import { localDay } from '../../usage/local-day';
 import { WEEKDAYS, type ReportKind } from '../../usage/dto/usage-report.dto';
 import type { GroupBy, TeamReportQueryDto } from '../dto/team-report.dto';
 import { offsetPieces } from './zone-offsets';

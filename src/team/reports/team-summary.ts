@@ -5,7 +5,7 @@ import { CLOCK, type Clock } from '../../common/clock';
 import { LimitsService } from '../../limits/limits.service';
 import type { LimitObservation, LimitWindow } from '../../limits/limit-observation.entity';
 import { WEEKDAYS } from '../../usage/dto/usage-report.dto';
-import { localDay } from '../../usage/usage.service';
+import { localDay } from '../../usage/local-day';
 import type {
   MemberOfficialDto,
   MemberUsageDto,
