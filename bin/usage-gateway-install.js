@@ -1,6 +1,6 @@
 /*
  * `usage-gateway-hook install | uninstall` — merges the hook sender into Claude Code's
- * settings.json (DESIGN §8), and takes out exactly what it put in. No dependencies.
+ * settings.json (docs/design.md §8), and takes out exactly what it put in. No dependencies.
  *
  *   usage-gateway-hook install [--project DIR] [--events A,B,…] [--statusline [--force]] [--push] [--dry-run]
  *   usage-gateway-hook uninstall [--project DIR] [--dry-run]
@@ -258,7 +258,7 @@ function pushMarkPath() {
 }
 
 /**
- * install --push: Stop and SessionEnd hooks push the session's usage lines (DESIGN.md §9) from
+ * install --push: Stop and SessionEnd hooks push the session's usage lines (docs/design.md §9) from
  * now on; uninstall takes the mark away. The hooks themselves are the same ones.
  */
 function markPush(action, options, out) {

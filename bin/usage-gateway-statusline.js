@@ -1,5 +1,5 @@
 /*
- * `usage-gateway-hook statusline` — the command Claude Code runs for its status line (DESIGN §8).
+ * `usage-gateway-hook statusline` — the command Claude Code runs for its status line (docs/design.md §8).
  * No dependencies.
  *
  * Reads Claude Code's status line JSON on stdin (session_id, model, rate_limits, …), forwards

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""usage-push: sends this machine's Claude Code usage to a team gateway (DESIGN.md §9).
+"""usage-push: sends this machine's Claude Code usage to a team gateway (docs/design.md §9).
 
     python3 bridge/usage_push.py [--all] [--file PATH ...] [--url URL] [--machine NAME]
 

@@ -7,7 +7,7 @@ import { signJwt } from './support/tokens';
 import { waitFor } from './support/wait';
 
 /**
- * The client contract of DESIGN §5, run on both transports: Socket.IO (acks) and `/stream` (the
+ * The client contract of docs/design.md §5, run on both transports: Socket.IO (acks) and `/stream` (the
  * same ack in an `ack` frame). One session handler serves both, so every case must hold on each.
  */
 type Ack = {

@@ -47,7 +47,7 @@ const tokensOf = (e: Entry) =>
   e.input_tokens + e.output_tokens + e.cache_creation_tokens + e.cache_read_tokens;
 
 /**
- * POST /api/usage/entries and the ledger under it (DESIGN.md §9): every bad field listed, limits
+ * POST /api/usage/entries and the ledger under it (docs/design.md §9): every bad field listed, limits
  * with numbers, gzip bodies, a member writing only as itself, and — on PostgreSQL with two
  * instances taking the same entries at once — each request stored once.
  */

@@ -14,7 +14,7 @@ interface Report {
 }
 
 /**
- * The third way into the ledger (DESIGN.md §9): the gateway's own machine. With the spawned bridge
+ * The third way into the ledger (docs/design.md §9): the gateway's own machine. With the spawned bridge
  * (the default), its logs go into the team ledger as member `local` on this host's name — the
  * same rows as the machine's own reports — and a line written later follows.
  */

@@ -83,7 +83,7 @@ interface Emitted {
 }
 
 /**
- * The OTLP/HTTP receiver (DESIGN.md §9) fed by the OpenTelemetry JS SDK's own exporters — OTLP
+ * The OTLP/HTTP receiver (docs/design.md §9) fed by the OpenTelemetry JS SDK's own exporters — OTLP
  * proto for alice, OTLP JSON for bob — with Claude Code's metric and event names and attributes:
  * what reaches the team report is what was emitted, a batch sent twice counts once, a cumulative
  * series becomes deltas, and garbage is refused with nothing stored.

@@ -27,7 +27,7 @@ interface PushRun {
 }
 
 /**
- * DESIGN.md §9's log push, the way members run it: `usage-gateway-hook push` (the bridge's parser
+ * docs/design.md §9's log push, the way members run it: `usage-gateway-hook push` (the bridge's parser
  * in python3) from three machines' log trees into one gateway process, one push cut short by
  * SIGKILLing the gateway and run again; the team reports then equal ccusage over the union of the
  * three trees, and stay so when the trees are deleted.

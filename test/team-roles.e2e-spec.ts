@@ -16,7 +16,7 @@ interface Problem {
 }
 
 /**
- * DESIGN.md §9's three roles, on a gateway with both credentials configured: admin (API key, JWT
+ * docs/design.md §9's three roles, on a gateway with both credentials configured: admin (API key, JWT
  * role admin), viewer (any other JWT: reads only), member (a member token, or a JWT naming a
  * member: its own usage and events).
  */

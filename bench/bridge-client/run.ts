@@ -8,7 +8,7 @@
  * deadline, metrics), both at the same concurrency, distinct URLs so nothing is coalesced; then
  * (c) the latency of calls while the breaker is open. Targets: (b) >= 0.8x (a); (c) p99 <= 1 ms.
  * (d) the same BridgeClient on axios through @nestjs/axios's HttpService (keep-alive agent), the
- * transport DESIGN names: it replaces node:http only if it reaches >= 0.8x of (b).
+ * transport docs/design.md names: it replaces node:http only if it reaches >= 0.8x of (b).
  */
 import 'reflect-metadata';
 import { EventEmitter2 } from '@nestjs/event-emitter';
@@ -67,7 +67,7 @@ async function measure(label: string, call: (i: number) => Promise<unknown>) {
   return rate;
 }
 
-/** The transport on axios via Nest's HttpService, as DESIGN §2 first named it. */
+/** The transport on axios via Nest's HttpService, as docs/design.md §2 first named it. */
 class AxiosTransport {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 64, noDelay: true });
   private readonly http = new HttpService(

@@ -1,4 +1,4 @@
-"""5-hour billing blocks, maintained incrementally as entries arrive (DESIGN.md §6, ccusage's rules).
+"""5-hour billing blocks, maintained incrementally as entries arrive (docs/design.md §6, ccusage's rules).
 
 A block starts at its first entry's time floored to the hour (UTC). A new block starts when an entry
 is more than 5 h after the block start or more than 5 h after the previous entry; a gap longer than

@@ -78,7 +78,7 @@ _SEMVER_PREFIX = re.compile(r"\d+\.\d+\.\d")
 
 
 def default_data_dirs() -> List[str]:
-    """CLAUDE_CONFIG_DIR (comma list), else both ~/.config/claude and ~/.claude (DESIGN.md §6)."""
+    """CLAUDE_CONFIG_DIR (comma list), else both ~/.config/claude and ~/.claude (docs/design.md §6)."""
     configured = os.environ.get("CLAUDE_CONFIG_DIR", "").strip()
     if configured:
         return [os.path.expanduser(p.strip()) for p in configured.split(",") if p.strip()]

@@ -1,4 +1,4 @@
-"""Payloads of the bridge API (DESIGN.md §6) computed from blocks: sessions, stats, predictions."""
+"""Payloads of the bridge API (docs/design.md §6) computed from blocks: sessions, stats, predictions."""
 
 import json
 import os
@@ -10,7 +10,7 @@ from .timeparse import iso_ms
 
 
 def _load_plans() -> Dict[str, Dict[str, float]]:
-    """Tokens / USD / messages per 5-hour block (DESIGN.md §6): bridge/plans.json, which the
+    """Tokens / USD / messages per 5-hour block (docs/design.md §6): bridge/plans.json, which the
     gateway reads too for its well-formed defaults."""
     path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "plans.json")
     with open(path, "r", encoding="utf-8") as handle:

@@ -1,4 +1,4 @@
-"""HTTP API of the bridge (DESIGN.md §6): JSON in, JSON out, never a traceback."""
+"""HTTP API of the bridge (docs/design.md §6): JSON in, JSON out, never a traceback."""
 
 import ipaddress
 import json

@@ -16,7 +16,7 @@ export type AlertType = (typeof ALERT_TYPES)[number];
 export type AlertSeverity = 'info' | 'warning' | 'critical';
 
 /**
- * An alert as raised (DESIGN §8). `key` names what it is about (e.g. threshold 80 of block
+ * An alert as raised (docs/design.md §8). `key` names what it is about (e.g. threshold 80 of block
  * 2026-11-30T09:00:00.000Z) under a unique index: the instance whose insert wins sends it, so an
  * alert goes out once across instances and restarts.
  */

@@ -25,7 +25,7 @@ import { AlertWebhooks } from './alert-webhooks';
 import { DomainEvents, OnDomainEvent } from '../common/domain-events';
 
 export const LIMIT_THRESHOLDS = [50, 80, 95] as const;
-/** A budget's thresholds (DESIGN.md §9). */
+/** A budget's thresholds (docs/design.md §9). */
 export const BUDGET_THRESHOLDS = [80, 100] as const;
 const DAY_MS = 86_400_000;
 const PRUNE_EVERY_MS = 3_600_000;
@@ -52,7 +52,7 @@ function plainText(name: string): string {
 }
 
 /**
- * Alerts (DESIGN §8): the current block crossing 50/80/95 % of the plan's limit, the limit
+ * Alerts (docs/design.md §8): the current block crossing 50/80/95 % of the plan's limit, the limit
  * predicted within ALERT_LIMIT_LEAD_MIN, a skill anomaly, the bridge failing and recovering.
  * Usage is checked whenever a stats read brings news and every ALERT_CHECK_INTERVAL_MS besides
  * (nobody may be looking). Every alert has a key; the instance that stores the key first sends it
@@ -174,7 +174,7 @@ export class AlertsService implements OnApplicationBootstrap {
   }
 
   /**
-   * Budgets (DESIGN.md §9): 80 % and 100 % of a member's or the team's budget, each once per
+   * Budgets (docs/design.md §9): 80 % and 100 % of a member's or the team's budget, each once per
    * period (the period's first day is in the key).
    */
   private async evaluateBudgets(): Promise<void> {

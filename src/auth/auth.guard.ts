@@ -25,7 +25,7 @@ const ROLES = 'auth:roles';
 export const PublicRoute = () => SetMetadata(PUBLIC_ROUTE, true);
 
 /**
- * The roles a route admits (DESIGN.md §9). Without it: reads (GET, HEAD) admit admin and viewer,
+ * The roles a route admits (docs/design.md §9). Without it: reads (GET, HEAD) admit admin and viewer,
  * everything else admin only — a member token reaches only the routes that name `member`.
  */
 export const Roles = (...roles: Role[]) => SetMetadata(ROLES, roles);
@@ -97,7 +97,7 @@ export function memberScope(caller: Principal | undefined): string | undefined {
 }
 
 /**
- * DESIGN.md §3 and §9: with AUTH_JWT_SECRET or API_KEYS configured, every route that is not public
+ * docs/design.md §3 and §9: with AUTH_JWT_SECRET or API_KEYS configured, every route that is not public
  * needs a credential — `Authorization: Bearer <JWT or member token>` or `X-API-Key` (acting as
  * admin) — for reads and writes alike, and the credential's role must be one the route admits
  * (@Roles). With neither configured everything is open (loopback only: see HOST), except to a

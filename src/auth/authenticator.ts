@@ -7,7 +7,7 @@ import { ApiKeyMatcher } from './api-key.matcher';
 import { JwtVerifier, TokenRejectedError, type TokenRejection } from './jwt-verifier';
 
 /**
- * The three roles of DESIGN.md §9: `admin` (an API key, or a JWT with `role: admin`) may do
+ * The three roles of docs/design.md §9: `admin` (an API key, or a JWT with `role: admin`) may do
  * everything; `viewer` (any other JWT) reads; `member` (a member token, or a JWT whose `sub` names
  * a member) writes usage and hook events as itself and reads its own figures and the team summary.
  */
@@ -65,7 +65,7 @@ const API_KEY_PRINCIPAL: Principal = Object.freeze({
 });
 
 /**
- * The auth rule of DESIGN.md §3 and §9, for REST and both socket transports alike: when any
+ * The auth rule of docs/design.md §3 and §9, for REST and both socket transports alike: when any
  * credential is configured (AUTH_JWT_SECRET or API_KEYS), every caller needs one — a valid JWT, a
  * member token, or a valid API key (acting as `admin`). With none configured (loopback only, see
  * HOST) everyone is let in as admin, except that a member token, when one is sent, still names

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { errors, jwtVerify, type JWTPayload } from 'jose';
 import { AppConfig, type AuthConfig } from '../config/app-config';
 
-/** The claims the gateway reads from a token (DESIGN.md §5: `sub`, `projects`, `role`). */
+/** The claims the gateway reads from a token (docs/design.md §5: `sub`, `projects`, `role`). */
 export interface TokenClaims {
   readonly sub: string;
   readonly projects: readonly string[];

@@ -127,7 +127,7 @@ export class BridgeProcessError extends Error {
   }
 }
 
-/** Recognizes failures in the bridge's stderr (DESIGN: the supervisor classifies them). */
+/** Recognizes failures in the bridge's stderr (docs/design.md §2: the supervisor classifies them). */
 export function classifyStderr(
   line: string,
 ): { type: BridgeErrorType; module?: string } | undefined {

@@ -13,7 +13,7 @@ export type SupervisorState =
 
 export type CircuitStateName = 'closed' | 'open' | 'half-open' | 'isolated';
 
-/** Published on Nest's event emitter once per change of any part (DESIGN §5 `bridge_status`). */
+/** Published on Nest's event emitter once per change of any part (docs/design.md §5 `bridge_status`). */
 export interface BridgeStatusEvent {
   readonly healthy: boolean;
   /** The supervisor's state (`external` when the bridge is not ours to run). */

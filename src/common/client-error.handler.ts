@@ -4,7 +4,7 @@ import { PROBLEM_CONTENT_TYPE, type ProblemDetails } from './problem-details';
 import { randomUUID } from 'node:crypto';
 import { REQUEST_ID_HEADER } from './request-id';
 
-/** What Node's HTTP parser could not take, in the API's words (DESIGN.md §4). */
+/** What Node's HTTP parser could not take, in the API's words (docs/design.md §4). */
 function problemFor(code: string | undefined): { status: number; detail: string } {
   switch (code) {
     case 'HPE_HEADER_OVERFLOW':

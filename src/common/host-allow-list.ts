@@ -27,7 +27,7 @@ export function hostNameOf(header: string | undefined): string | undefined {
 }
 
 /**
- * The `Host` allow-list of every entry point (ALLOWED_HOSTS, DESIGN.md §3) against DNS
+ * The `Host` allow-list of every entry point (ALLOWED_HOSTS, docs/design.md §3) against DNS
  * rebinding: a page on `evil.example` whose name is made to resolve to 127.0.0.1 reaches us
  * with `Host: evil.example`, and the browser treats it as same-origin. Allowed:
  * - any IP address literal (a rebinding page always uses a name; a browser on `http://1.2.3.4`

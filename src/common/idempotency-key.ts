@@ -1,6 +1,6 @@
 import type { FieldError } from './problem-details';
 
-/** DESIGN.md §4: a client-chosen key (a UUID from the hook sender), at most 128 characters. */
+/** docs/design.md §4: a client-chosen key (a UUID from the hook sender), at most 128 characters. */
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 const KEY = /^[\x21-\x7e]{1,128}$/;
 

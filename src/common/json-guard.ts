@@ -108,7 +108,7 @@ const refused = (message: string, field = 'body') =>
   new ValidationFailedException([{ field, message }]);
 
 /**
- * The one JSON body parser of the API (DESIGN.md §4), run before any validation: the bytes must
+ * The one JSON body parser of the API (docs/design.md §4), run before any validation: the bytes must
  * be UTF-8 (never decoded with replacement characters), the text nests at most MAX_JSON_DEPTH
  * levels (checked before parsing), and the parsed value holds nothing that would be stored as
  * something else. Each refusal is a 400 problem naming the places.

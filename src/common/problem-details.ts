@@ -8,7 +8,7 @@ export class FieldError {
   message!: string;
 }
 
-/** RFC 9457 problem details, as every error response of the API carries them (DESIGN.md §4). */
+/** RFC 9457 problem details, as every error response of the API carries them (docs/design.md §4). */
 export class ProblemDetails {
   /** A URI naming the kind of problem; `about:blank` when the HTTP status says it all. */
   @ApiProperty({ example: 'about:blank' })

@@ -10,7 +10,7 @@ export interface ServerConfig {
   readonly corsOrigins: readonly string[];
   /** ALLOWED_HOSTS: `Host` names served besides the defaults (see HostAllowList). */
   readonly allowedHosts: readonly string[];
-  /** Largest accepted request body (DESIGN.md §4: hook events are at most 1 MB). */
+  /** Largest accepted request body (docs/design.md §4: hook events are at most 1 MB). */
   readonly bodyLimitBytes: number;
 }
 

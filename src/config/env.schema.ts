@@ -55,7 +55,7 @@ export const BRIDGE_MODES = ['spawn', 'external', 'off'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const LOG_FORMATS = ['pretty', 'json'] as const;
 
-/** DESIGN.md §3, one field per variable, with the documented defaults. */
+/** docs/design.md §3, one field per variable, with the documented defaults. */
 export class EnvSchema {
   @IntIn(0, 65535)
   PORT: number = 3000;
@@ -214,7 +214,7 @@ export class EnvSchema {
   @IntIn(0, 36500)
   EVENT_RETENTION_DAYS: number = 30;
 
-  /** Where alerts are POSTed (DESIGN §8): http(s) URLs, comma-separated; unset sends none. */
+  /** Where alerts are POSTed (docs/design.md §8): http(s) URLs, comma-separated; unset sends none. */
   @Optional()
   @IsOptional()
   @IsString()

@@ -65,7 +65,7 @@ function childEnvironment(source: NodeJS.ProcessEnv, env: EnvSchema): Record<str
 }
 
 /**
- * Validates the environment (DESIGN.md §3) and returns the typed configuration. Every problem is
+ * Validates the environment (docs/design.md §3) and returns the typed configuration. Every problem is
  * collected before failing, so one boot attempt tells the operator everything that is wrong.
  * This is the only place in the code base that reads environment variables.
  */

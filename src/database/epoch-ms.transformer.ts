@@ -2,7 +2,7 @@ import type { ValueTransformer } from 'typeorm';
 
 /**
  * Times are stored as epoch milliseconds in BIGINT columns: one portable representation for
- * SQLite and PostgreSQL (DESIGN.md: envelope timestamps are epoch ms). node-postgres returns
+ * SQLite and PostgreSQL (docs/design.md: envelope timestamps are epoch ms). node-postgres returns
  * BIGINT as a string to avoid precision loss; epoch ms stay far below 2^53, so Number is exact.
  */
 export const epochMs: ValueTransformer = {

@@ -56,7 +56,7 @@ export class HookEvent {
   @Column({ name: 'idempotency_key', type: 'varchar', length: 128, nullable: true })
   idempotencyKey!: string | null;
 
-  /** The team member whose credential sent it (DESIGN.md §9); null for a single user's events. */
+  /** The team member whose credential sent it (docs/design.md §9); null for a single user's events. */
   @Column({ type: 'varchar', length: 64, nullable: true })
   member!: string | null;
 

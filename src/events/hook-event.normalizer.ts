@@ -123,7 +123,7 @@ function appFromCwd(cwd: unknown): string | null {
 /**
  * Turns what a hook sent into a storable event, or throws one 400 listing every problem.
  * Accepts Claude Code's raw hook payload (it has `hook_event_name`) or the envelope
- * `{source_app, session_id, hook_event_type, payload, timestamp?}` (DESIGN.md §4).
+ * `{source_app, session_id, hook_event_type, payload, timestamp?}` (docs/design.md §4).
  * `source_app`: the envelope's, else the X-Source-App header, else the last segment of `cwd`.
  */
 export function normalizeHookEvent(

@@ -6,7 +6,7 @@ import { RedisConnection } from '../redis/redis-connection';
 const PING_TIMEOUT_MS = 1000;
 
 /**
- * Reports whether Redis answers a PING. Redis is optional (DESIGN.md §2): when `REDIS_URL` is
+ * Reports whether Redis answers a PING. Redis is optional (docs/design.md §2): when `REDIS_URL` is
  * unset it is reported as not configured, and a down Redis is reported without failing readiness.
  */
 @Injectable()

@@ -33,7 +33,7 @@ const DAY_MS = 86_400_000;
 const HISTORY_POINTS = 500;
 
 /**
- * Claude Code's official 5-hour and 7-day limits (DESIGN §8): recorded from what the status line
+ * Claude Code's official 5-hour and 7-day limits (docs/design.md §8): recorded from what the status line
  * forwards, set beside our own log-based usage in the same window, calibrated (our tokens and USD
  * per official percent) and projected to the window's end. A StopFailure hook on a rate limit is
  * recorded as the limit reached.

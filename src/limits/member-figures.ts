@@ -13,7 +13,7 @@ const QUARTER_MS = 15 * 60 * 1000;
 const PLANS_FILE = join(__dirname, '..', '..', 'bridge', 'plans.json');
 
 /**
- * A team member's status line figures from the ledger (DESIGN.md §9): its session, today, the
+ * A team member's status line figures from the ledger (docs/design.md §9): its session, today, the
  * running block and burn rate, and the plan estimate — its own requests, whichever machine sent
  * them, never the gateway machine's logs. The plan is the stored config's (a team setting).
  */

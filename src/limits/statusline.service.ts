@@ -13,7 +13,7 @@ import { LimitsService, LOCAL_MEMBER } from './limits.service';
 import { MemberFigures } from './member-figures';
 
 /**
- * Claude Code's status line (DESIGN §8): records the official figures it forwards, then answers
+ * Claude Code's status line (docs/design.md §8): records the official figures it forwards, then answers
  * with our figures — the session, today's row, the block, the burn rate, the plan estimate, read
  * in parallel through the usage cache, each with its own fallback — and the official ones.
  */

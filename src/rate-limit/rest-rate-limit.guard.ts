@@ -23,7 +23,7 @@ const fingerprint = (credential: string) =>
   createHash('sha256').update(credential).digest('base64url').slice(0, 22);
 
 /**
- * DESIGN.md §3 REST limits (RATE_LIMIT_READS_PER_MIN, RATE_LIMIT_WRITES_PER_MIN): counted per
+ * docs/design.md §3 REST limits (RATE_LIMIT_READS_PER_MIN, RATE_LIMIT_WRITES_PER_MIN): counted per
  * verified credential — an API key or a bearer token that the Authenticator accepts, by a hash,
  * never the secret itself — else per client address: anonymous callers and every refused
  * credential share their address's budget, so a flood of made-up keys is limited like any other

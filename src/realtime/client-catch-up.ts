@@ -29,7 +29,7 @@ export interface CatchUpClient {
 }
 
 /**
- * The greeting both transports give a new connection (DESIGN.md §5): `connection_established`,
+ * The greeting both transports give a new connection (docs/design.md §5): `connection_established`,
  * `initial` (the last 50 events — none when resuming —, the latest usage and its source, the
  * bridge status), then every stored event after the client's cursor, then live ones (EventReplay
  * makes the seam exact).

@@ -20,7 +20,7 @@ import { baseRoom, checkRoom, METRICS_ROOM, SKILL_ROOM_PREFIX, skillRoom } from 
 /** Rooms a client may be in at once, `global` included. */
 export const MAX_ROOMS = 63;
 
-/** The client commands of DESIGN §5, the same on Socket.IO and `/stream`. */
+/** The client commands of docs/design.md §5, the same on Socket.IO and `/stream`. */
 export const CLIENT_COMMANDS = [
   'subscribe',
   'unsubscribe',

@@ -28,7 +28,7 @@ import { SocketServerRef } from './socket-server.ref';
 import { StreamServer } from './stream-server';
 import { OnDomainEvent } from '../common/domain-events';
 
-/** Hook events after which a session's dashboards get fresh usage (DESIGN.md §5). */
+/** Hook events after which a session's dashboards get fresh usage (docs/design.md §5). */
 export const USAGE_TRIGGERS: ReadonlySet<string> = new Set([
   'PreToolUse',
   'PostToolUse',

@@ -34,7 +34,7 @@ type RealtimeSocket = Socket<
 >;
 
 /**
- * The Socket.IO side of DESIGN.md §5: handshake auth, `connection_established` and `initial`,
+ * The Socket.IO side of docs/design.md §5: handshake auth, `connection_established` and `initial`,
  * replay after `last_event_id`, room subscriptions with authorization, usage requests, ping,
  * and a per-socket rate limit. Broadcasts are the RealtimeBroadcaster's.
  */

@@ -5,7 +5,7 @@ import type { SkillMetricsSnapshot } from '../events/skill-metrics/skill-metrics
 import type { DataSourceName } from '../usage/usage.service';
 import { GLOBAL_ROOM, memberRoom, sessionRoom, type SocketUser } from './rooms';
 
-/** DESIGN.md §5. Bumped on any incompatible change of the events below. */
+/** docs/design.md §5. Bumped on any incompatible change of the events below. */
 export const PROTOCOL_VERSION = 1;
 
 /** Every server event has this envelope. */

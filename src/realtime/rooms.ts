@@ -12,10 +12,10 @@ export interface SocketUser {
 export const GLOBAL_ROOM = 'global';
 export const sessionRoom = (sessionId: string) => `session:${sessionId}`;
 
-/** `global`, or `<kind>:<id>` for the kinds of DESIGN.md §5 (and §9's `member:<name>`). */
+/** `global`, or `<kind>:<id>` for the kinds of docs/design.md §5 (and §9's `member:<name>`). */
 const ROOM = /^(session|project|user|skill|member):([\w.:@/-]{1,128})$/;
 
-/** A team member's hook events (DESIGN.md §9): the one room a member token is in. */
+/** A team member's hook events (docs/design.md §9): the one room a member token is in. */
 export const memberRoom = (name: string) => `member:${name}`;
 /** The member of a `member:<name>` room. */
 export const memberOfRoom = (room: string): string | undefined =>

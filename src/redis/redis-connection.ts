@@ -6,7 +6,7 @@ import { AppConfig } from '../config/app-config';
 const CONNECT_TIMEOUT_MS = 1000;
 
 /**
- * The gateway's one Redis command connection (DESIGN §2: Redis is optional). Health, the cluster
+ * The gateway's one Redis command connection (docs/design.md §2: Redis is optional). Health, the cluster
  * lock and the REST rate limits share it. It fails fast instead of queueing while Redis is away
  * (each user has its own answer to that: reported, run anyway, counted locally) and reconnects in
  * the background for good. The Socket.IO adapter's blocking stream reads need a connection of

@@ -26,7 +26,7 @@ export const localMachine = (): string =>
   (hostname() || 'gateway').replace(/[^\w.@:-]/g, '-').slice(0, 128);
 
 /**
- * The third way into the ledger (DESIGN.md §9): the gateway's own machine, whose logs the spawned
+ * The third way into the ledger (docs/design.md §9): the gateway's own machine, whose logs the spawned
  * bridge reads. Every TEAM_LOCAL_LEDGER_INTERVAL_MS it runs the push client in `--stdio` mode —
  * the same reading of the same files, with its own cursors (in BRIDGE_STATE_DIR) — and stores
  * each batch it hands over as member `local`, machine = this host's name, before answering it:

@@ -20,7 +20,7 @@ import { BadRequestException } from '@nestjs/common';
 const DESCRIPTION =
   'OTLP/HTTP (binary protobuf or OTLP/JSON, `Content-Encoding: gzip` accepted), as Claude Code exports it with `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at this gateway and a member token in `OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer …`. Answers as the OTLP specification says: 200 with `partialSuccess` counting what was rejected, 400 for a body that does not decode (not retried), 415 for another content type, 401/403, 429 and 503 with `Retry-After` (retried by exporters).';
 
-/** The OTLP/HTTP receiver (DESIGN.md §9) on the gateway's own port. */
+/** The OTLP/HTTP receiver (docs/design.md §9) on the gateway's own port. */
 @ApiTags('team')
 @Controller('v1')
 @Roles('admin', 'member')

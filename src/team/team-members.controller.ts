@@ -18,7 +18,7 @@ import {
 } from './dto/team-member.dto';
 import { MemberDirectory } from './members/member-directory';
 
-/** Team members and their tokens (DESIGN.md §9): admins only. */
+/** Team members and their tokens (docs/design.md §9): admins only. */
 @ApiTags('team')
 @Controller('api/team/members')
 @Roles('admin')

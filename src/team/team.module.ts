@@ -15,7 +15,7 @@ import { OtlpController } from './otlp.controller';
 import { TeamUsageController } from './team-usage.controller';
 import { OtlpReceiver } from './otlp/otlp-receiver';
 
-/** Team usage (DESIGN.md §9): members and tokens, the ledger and its ways in, team reports. */
+/** Team usage (docs/design.md §9): members and tokens, the ledger and its ways in, team reports. */
 @Module({
   // The ledger's tables are written in transactions of their own (entities: database/entities.ts).
   imports: [MembersModule, LimitsModule],

@@ -12,7 +12,7 @@ interface PlanLimits {
 }
 
 /**
- * Per-block limits of the plans (DESIGN §6), from the table the bridge uses too
+ * Per-block limits of the plans (docs/design.md §6), from the table the bridge uses too
  * (`bridge/plans.json`, next to the gateway's code as the bridge script is); custom shows pro's
  * until the bridge computes P90.
  */

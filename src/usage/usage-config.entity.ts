@@ -2,7 +2,7 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { epochMs } from '../database/epoch-ms.transformer';
 
 /**
- * The usage configuration (DESIGN.md §6 UsageConfig). The database is its source of truth; one
+ * The usage configuration (docs/design.md §6 UsageConfig). The database is its source of truth; one
  * row, id 1. `pendingPush` marks a change the bridge has not acknowledged yet.
  */
 @Entity('usage_config')

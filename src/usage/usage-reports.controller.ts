@@ -16,7 +16,7 @@ import { type Sourced, UsageService } from './usage.service';
 const SAME_AS_CCUSAGE =
   'The same rows as `ccusage {command} --json --breakdown` (entries, dedupe, pricing, grouping), kept up to date incrementally by the bridge; falls back to the last stored report for the same parameters when the bridge is down. `format=csv` answers RFC 4180 text.';
 
-/** GET /api/usage/reports/*: daily, weekly, monthly and per-session usage (DESIGN §4, §6). */
+/** GET /api/usage/reports/*: daily, weekly, monthly and per-session usage (docs/design.md §4, §6). */
 @ApiTags('usage')
 @Controller('api/usage/reports')
 @ApiProduces('application/json', 'text/csv')

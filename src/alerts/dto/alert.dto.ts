@@ -2,7 +2,7 @@ import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import type { AlertSeverity, AlertType } from '../alert.entity';
 
-/** An alert as webhooks, sockets and GET /api/alerts see it (DESIGN §8). */
+/** An alert as webhooks, sockets and GET /api/alerts see it (docs/design.md §8). */
 export class AlertDto {
   id!: number;
   /** What it is about, e.g. limit_threshold:2026-11-30T09:00:00.000Z:80 (one alert per key). */

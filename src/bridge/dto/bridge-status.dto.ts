@@ -41,7 +41,7 @@ export class UpstreamDto {
   openedAt!: string | null;
 }
 
-/** GET /api/usage/bridge/status (DESIGN §4). */
+/** GET /api/usage/bridge/status (docs/design.md §4). */
 export class BridgeStatusDto {
   enabled!: boolean;
   /** spawn, external or off */

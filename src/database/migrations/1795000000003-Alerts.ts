@@ -1,6 +1,6 @@
 import { type MigrationInterface, type QueryRunner, Table, TableIndex } from 'typeorm';
 
-/** Alerts (DESIGN §8): stored once per key — the unique index is the cluster-wide "sent once". */
+/** Alerts (docs/design.md §8): stored once per key — the unique index is the cluster-wide "sent once". */
 export class Alerts1795000000003 implements MigrationInterface {
   name = 'Alerts1795000000003';
 

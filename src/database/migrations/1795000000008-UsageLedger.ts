@@ -8,7 +8,7 @@ const COUNTS = [
   { name: 'cost_usd', type: 'double precision' },
 ];
 
-/** The team ledger (one row per API request) and its roll-ups for reports (DESIGN.md §9). */
+/** The team ledger (one row per API request) and its roll-ups for reports (docs/design.md §9). */
 export class UsageLedger1795000000008 implements MigrationInterface {
   name = 'UsageLedger1795000000008';
 

@@ -1,6 +1,6 @@
 import { type MigrationInterface, type QueryRunner, Table, TableIndex } from 'typeorm';
 
-/** Spending budgets per member or for the whole team (DESIGN.md §9). */
+/** Spending budgets per member or for the whole team (docs/design.md §9). */
 export class TeamBudgets1795000000010 implements MigrationInterface {
   name = 'TeamBudgets1795000000010';
 

@@ -33,7 +33,7 @@ const REBUILD_PAGE = 2000;
 const SWEEP_EVERY_MS = 30_000;
 
 /**
- * Skill metrics (DESIGN.md §5 `metrics_update`): rebuilt once from the stored tool events of the
+ * Skill metrics (docs/design.md §5 `metrics_update`): rebuilt once from the stored tool events of the
  * last 7 days at boot, then kept current from each stored event.
  */
 @Injectable()

@@ -83,7 +83,7 @@ function cappedName(name: string): string {
     : clean;
 }
 
-/** `tool_name`, or `Skill:<name>` for the Skill tool (DESIGN.md §5 skill metrics). */
+/** `tool_name`, or `Skill:<name>` for the Skill tool (docs/design.md §5 skill metrics). */
 export function skillNameOf(event: HookEventDto): string | null {
   const tool = event.tool_name;
   if (!tool) return null;

@@ -21,7 +21,7 @@ export function periodStart(period: BudgetPeriod, now: number, timeZone: string)
   return `${today.slice(0, 8)}01`;
 }
 
-/** Budgets (DESIGN.md §9) and what has been spent against them in their current period. */
+/** Budgets (docs/design.md §9) and what has been spent against them in their current period. */
 @Injectable()
 export class BudgetsService {
   constructor(

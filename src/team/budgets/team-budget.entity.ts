@@ -5,7 +5,7 @@ export const BUDGET_PERIODS = ['day', 'week', 'month'] as const;
 export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
 
 /**
- * A spending budget (DESIGN.md §9): the whole team's or one member's, per day, week or month in
+ * A spending budget (docs/design.md §9): the whole team's or one member's, per day, week or month in
  * USD (our price table's cost). Crossing 80 % and 100 % raises an alert once per period.
  */
 @Entity('team_budgets')

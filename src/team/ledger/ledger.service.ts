@@ -13,7 +13,7 @@ export const reportedModel = (model: string, fast: boolean): string =>
   fast && model !== 'unknown' ? `${model}-fast` : model;
 
 /**
- * The ways into the ledger (DESIGN.md §9): pushed log lines here, OTLP requests from the
+ * The ways into the ledger (docs/design.md §9): pushed log lines here, OTLP requests from the
  * receiver. Whose usage it is comes from the credential — a member token writes as its member
  * and cannot claim another.
  */

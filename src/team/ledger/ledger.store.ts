@@ -217,7 +217,7 @@ type RowLike = Pick<
   UsageCounts;
 
 /**
- * Writes the ledger: each request once (DESIGN.md §9), its roll-ups in the same transaction. On
+ * Writes the ledger: each request once (docs/design.md §9), its roll-ups in the same transaction. On
  * PostgreSQL several instances write at once: the request ids of a batch are locked (advisory,
  * in order) so an OTLP row and the pushed line of the same request never both land, and a key
  * another instance stored in between makes the batch run again.

@@ -2,12 +2,12 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { epochMs } from '../../database/epoch-ms.transformer';
 import { UsageCounts } from './usage-counts';
 
-/** How an entry reached the ledger (DESIGN.md §9). */
+/** How an entry reached the ledger (docs/design.md §9). */
 export const ENTRY_SOURCES = ['push', 'otlp', 'local'] as const;
 export type EntrySource = (typeof ENTRY_SOURCES)[number];
 
 /**
- * The ledger: one row per API request, whoever sent it and however often (DESIGN.md §9).
+ * The ledger: one row per API request, whoever sent it and however often (docs/design.md §9).
  * `entry_key` makes a request count once: a log line's `message.id` + `requestId`, or its
  * `message.id` alone (ccusage 20's rule), a line without either its machine, file and offset, an
  * OTLP `api_request` its `request_id`. Of the lines of one request the best is kept (a later,

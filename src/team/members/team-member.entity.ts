@@ -7,7 +7,7 @@ export const MEMBER_NAME_RULE =
   'a member name is 1–64 letters, digits and . _ @ - (starting with a letter or digit)';
 
 /**
- * A team member (DESIGN.md §9): a person whose Claude Code sends usage and hook events with the
+ * A team member (docs/design.md §9): a person whose Claude Code sends usage and hook events with the
  * member token issued here. The token itself is never stored, only its SHA-256.
  */
 @Entity('team_members')

@@ -73,7 +73,7 @@ interface Point {
 }
 
 /**
- * What Claude Code's OpenTelemetry exporters send (DESIGN.md §9): `claude_code.api_request`
+ * What Claude Code's OpenTelemetry exporters send (docs/design.md §9): `claude_code.api_request`
  * events become ledger rows (priced by our table, Claude Code's `cost_usd` kept beside), its
  * counters per-member per-minute deltas (a cumulative series turned into deltas). A batch sent
  * again counts nothing twice: requests by request id, data points by series and time.

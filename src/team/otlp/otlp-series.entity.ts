@@ -4,7 +4,7 @@ import { epochMs } from '../../database/epoch-ms.transformer';
 /**
  * Claude Code's counters (`claude_code.token.usage`, `cost.usage`, `session.count`,
  * `lines_of_code.count`, `commit.count`, `pull_request.count`, `active_time.total`,
- * `code_edit_tool.decision`) per member per minute (DESIGN.md §9), as deltas.
+ * `code_edit_tool.decision`) per member per minute (docs/design.md §9), as deltas.
  */
 @Entity('usage_metric_minutes')
 export class UsageMetricMinute {

@@ -91,7 +91,7 @@ export function weekStart(date: string, startOfWeek: number): string {
 }
 
 /**
- * The team reports (DESIGN.md §9) from the ledger's roll-ups, summed in the database: a day is a
+ * The team reports (docs/design.md §9) from the ledger's roll-ups, summed in the database: a day is a
  * sum of quarter hours (the zone's offsets over the range become one CASE), so a report reads a
  * row per day × group × model, whatever the number of entries.
  */

@@ -30,7 +30,7 @@ const period = (cost: unknown, tokens: unknown): PeriodUsageDto => ({
 });
 
 /**
- * GET /api/team/usage (DESIGN.md §9): per member today / this week / this month, the current
+ * GET /api/team/usage (docs/design.md §9): per member today / this week / this month, the current
  * 5-hour block and burn rate, last activity, machines and the official limits when its status
  * line reported them — from the roll-ups and a few indexed reads, whatever the ledger's size.
  */

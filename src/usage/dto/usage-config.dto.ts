@@ -33,7 +33,7 @@ export class UpdateUsageConfigDto {
   theme?: Theme;
 }
 
-/** The usage config (DESIGN §6 UsageConfig). */
+/** The usage config (docs/design.md §6 UsageConfig). */
 export class UsageConfigDto {
   plan!: Plan;
   custom_limit_tokens!: number | null;

@@ -1,4 +1,4 @@
-/** Shapes of the bridge's payloads (DESIGN §6), served unchanged by the usage routes. */
+/** Shapes of the bridge's payloads (docs/design.md §6), served unchanged by the usage routes. */
 
 export class TokenCountsDto {
   input_tokens!: number;
