@@ -6,7 +6,9 @@ import type BetterSqlite3 from 'better-sqlite3';
  * JavaScript context (`RemoveEnvironmentCleanupHook: Assertion failed: (env) != nullptr`, seen in
  * CI and reported upstream as WiseLibs/better-sqlite3#1515); 13.x is a Node-API 10 addon, which
  * Node 20 does not have (it crashes there). Both are installed — 13 under the alias
- * `better-sqlite3-napi` — and Node-API 10 gets 13. Drop 12 with Node 20.
+ * `better-sqlite3-napi` — and Node-API 10 gets 13; tests open their files through this too. 12
+ * stays while TypeORM (1.1.1) declares `better-sqlite3@^12` its optional peer: 13 under its own
+ * name makes `npm install` fail (ERESOLVE, tried) although `npm ci` passes.
  */
 export function sqliteDriver(): typeof BetterSqlite3 {
   /* eslint-disable @typescript-eslint/no-require-imports -- chosen at run time, by design */

@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import { readFileSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeBuilt } from '../support/built';
 import { type GatewayProcess, spawnGateway } from '../support/gateway-process';
 import { waitFor } from '../support/wait';
+import { sqliteDriver } from '../../src/database/sqlite-driver';
 
 const EVENTS = 100_000;
 /** Each stored event carries this much text: the table holds ~200 MB of payloads. */
@@ -48,7 +48,7 @@ describeBuilt('replay from 0 against a 100,000-event table', () => {
     const first = await start(dbPath);
     first.child.kill('SIGTERM');
     await first.exited;
-    const db = new Database(dbPath);
+    const db = new (sqliteDriver())(dbPath);
     const insert = db.prepare(
       `INSERT INTO hook_events (source_app, session_id, hook_event_type, payload, timestamp, received_at, timestamp_source)
        VALUES ('bulk', 'r', 'Notification', ?, ?, ?, 'sender')`,
