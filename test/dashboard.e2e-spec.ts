@@ -247,9 +247,19 @@ describeInBrowser(
         'the text filter',
       );
       await page.fill('[data-test=filter-text]', '');
-      // A row opens its payload.
-      await page.click(`[data-event-id="${id}"]`);
-      expect(await page.textContent('[data-test=payload]')).toContain(marker);
+      // A row opens its payload (clicked again if the list was still re-rendering under the
+      // first click, as a person would: on a loaded machine the row can be replaced meanwhile).
+      await waitFor(
+        async () => {
+          await page.click(`[data-event-id="${id}"]`);
+          const text = await page
+            .textContent('[data-test=payload]', { timeout: 2000 })
+            .catch(() => null);
+          return text?.includes(marker) ? true : undefined;
+        },
+        30_000,
+        'the clicked row’s payload',
+      );
     }, 60_000);
 
     it('says where the numbers come from when the bridge dies, then is live again', async () => {

@@ -94,8 +94,9 @@ class PushLimits(unittest.TestCase):
             with self.subTest(name=name):
                 self.assertTrue(usage_push.sendable(self.entry(**{name: "x" * longest})))
                 self.assertFalse(usage_push.sendable(self.entry(**{name: "x" * (longest + 1)})))
-        with self.assertRaises(SystemExit):
+        with self.assertRaises(SystemExit), mock.patch("sys.stderr", io.StringIO()) as said:
             usage_push.parse_args(["--batch", str(limits["max_entries_per_push"] + 1)])
+        self.assertIn(f"--batch must be 1-{limits['max_entries_per_push']}", said.getvalue())
 
 
 class PushCredentials(unittest.TestCase):
