@@ -108,6 +108,15 @@ describe.each(databaseKinds())('OTLP receiver on %s', (kind) => {
       'team.id': 'platform',
       cost_center: 'eng-123',
     });
+  /** One log line pushed as alice's (POST /api/usage/entries); the gateway's answer. */
+  const pushLine = async (entry: Record<string, unknown>) => {
+    const res = await fetch(`${app.url}/api/usage/entries`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers('alice') },
+      body: JSON.stringify({ machine: 'alice-laptop', entries: [entry] }),
+    });
+    return (await res.json()) as { accepted: number; superseded: number };
+  };
   const apiRequest = (member: string, n: number, model: string): Attributes => ({
     'event.name': 'api_request',
     'event.timestamp': new Date(day.getTime() + n * 60_000).toISOString(),
@@ -350,29 +359,20 @@ describe.each(databaseKinds())('OTLP receiver on %s', (kind) => {
 
   it('the pushed log line of a request replaces its OTLP row (counted once, as ccusage would)', async () => {
     const before = await admin('/api/team/usage/reports/monthly');
-    const res = await fetch(`${app.url}/api/usage/entries`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers('alice') },
-      body: JSON.stringify({
-        machine: 'alice-laptop',
-        entries: [
-          {
-            ts: day.getTime() + 60_000,
-            model: MODELS[1],
-            input_tokens: 100,
-            output_tokens: 1001,
-            cache_creation_tokens: 200,
-            cache_read_tokens: 5000,
-            session_id: '-home-alice-shop',
-            project_path: 'Unknown Project',
-            project: '-home-alice-shop',
-            message_id: 'msg_alice_1',
-            request_id: 'req_alice_1',
-          },
-        ],
-      }),
+    const answer = await pushLine({
+      ts: day.getTime() + 60_000,
+      model: MODELS[1],
+      input_tokens: 100,
+      output_tokens: 1001,
+      cache_creation_tokens: 200,
+      cache_read_tokens: 5000,
+      session_id: '-home-alice-shop',
+      project_path: 'Unknown Project',
+      project: '-home-alice-shop',
+      message_id: 'msg_alice_1',
+      request_id: 'req_alice_1',
     });
-    expect(await res.json()).toMatchObject({ accepted: 1, superseded: 1 });
+    expect(answer).toMatchObject({ accepted: 1, superseded: 1 });
     const after = await admin('/api/team/usage/reports/monthly');
     expect((after.totals as { total_tokens: number }).total_tokens).toBe(
       (before.totals as { total_tokens: number }).total_tokens,
@@ -395,31 +395,20 @@ describe.each(databaseKinds())('OTLP receiver on %s', (kind) => {
     const monthlyTokens = async () =>
       ((await admin('/api/team/usage/reports/monthly')).totals as { total_tokens: number })
         .total_tokens;
-    const push = async (output: number) => {
-      const res = await fetch(`${app.url}/api/usage/entries`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers('alice') },
-        body: JSON.stringify({
-          machine: 'alice-laptop',
-          entries: [
-            {
-              ts: day.getTime() + 500 * 60_000,
-              model: MODELS[1],
-              input_tokens: 50_000,
-              output_tokens: output,
-              cache_creation_tokens: 200,
-              cache_read_tokens: 5000,
-              session_id: 'alice-session-1',
-              project_path: '-home-alice-shop',
-              project: '-home-alice-shop',
-              message_id: 'msg_alice_500',
-              request_id: 'req_alice_500',
-            },
-          ],
-        }),
+    const push = (output: number) =>
+      pushLine({
+        ts: day.getTime() + 500 * 60_000,
+        model: MODELS[1],
+        input_tokens: 50_000,
+        output_tokens: output,
+        cache_creation_tokens: 200,
+        cache_read_tokens: 5000,
+        session_id: 'alice-session-1',
+        project_path: '-home-alice-shop',
+        project: '-home-alice-shop',
+        message_id: 'msg_alice_500',
+        request_id: 'req_alice_500',
       });
-      return (await res.json()) as { accepted: number; superseded: number };
-    };
     const before = await monthlyTokens();
     // A streamed message's partial line, pushed before the message ended.
     expect(await push(3)).toMatchObject({ accepted: 1 });

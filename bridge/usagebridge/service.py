@@ -55,8 +55,8 @@ class UsageService:
         # Entry indices sorted by time (for window sums), and the store and length they cover.
         self._by_time: List[int] = []
         self._by_time_ts: List[int] = []
-        # (store, entries covered, store.moves applied)
-        self._by_time_of: Tuple[int, int, int] = (-1, 0, 0)
+        # (store, entries covered)
+        self._by_time_of: Tuple[int, int] = (-1, 0)
         self.refresh_interval = refresh_interval
         self._refreshed_at = 0.0
         self.clock = clock
@@ -172,15 +172,16 @@ class UsageService:
             store = self.store
             entries = store.entries
             count = len(entries)
-            covered_store, covered, moved = self._by_time_of
+            covered_store, covered = self._by_time_of
+            moved = store.take_moved_slots()
             if covered_store != id(store) or covered > count:
-                covered = moved = 0
+                covered = 0
                 self._by_time, self._by_time_ts = [], []
             ts = entries.ts
-            if moved < len(store.moves):
+            if moved:
                 # Entries whose counted line was replaced by a later one: out, and in again at
                 # their new time.
-                slots = {slot for slot, _ in store.moves[moved:] if slot < covered}
+                slots = {slot for slot in moved if slot < covered}
                 if slots:
                     # Timsort takes the (still sorted) rest plus a few in about linear time.
                     order = sorted([i for i in self._by_time if i not in slots] + list(slots), key=ts.__getitem__)
@@ -193,7 +194,7 @@ class UsageService:
                 else:
                     self._by_time.extend(new)
                     self._by_time_ts.extend(ts[i] for i in new)
-            self._by_time_of = (id(store), count, len(store.moves))
+            self._by_time_of = (id(store), count)
             order, order_ts = self._by_time, self._by_time_ts
             results = []
             for since, until in ranges:

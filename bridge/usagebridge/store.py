@@ -223,12 +223,13 @@ class LogStore:
         self.replaced = 0
         self.limit_resets_at_ms: Optional[int] = None
         # Slots added since the caller last took them (take_new_entries), and the slots taken
-        # before whose line was replaced since, with their time before (take_replaced); `moves`
-        # keeps every such replacement for window sums.
+        # before whose line was replaced since, with their time before (take_replaced); and the
+        # slots whose time moved since window sums last took them (take_moved_slots: a set, so it
+        # stays bounded by the entries however long nobody asks).
         self._pending: List[int] = []
         self._floor = 0
         self._replaced: List[Tuple[int, int]] = []
-        self.moves: List[Tuple[int, int]] = []
+        self.moved_slots: set = set()
         self.generation = 0
 
     # -- discovery ---------------------------------------------------------------------------
@@ -580,7 +581,7 @@ class LogStore:
             new_span[1] = max(new_span[1], line[0])
         if slot < self._floor and held[0] != line[0]:
             self._replaced.append((slot, held[0]))
-            self.moves.append((slot, held[0]))
+            self.moved_slots.add(slot)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -627,6 +628,10 @@ class LogStore:
         pending, self._pending = self._pending, []
         self._floor = len(self.entries)
         return pending
+
+    def take_moved_slots(self) -> set:
+        moved, self.moved_slots = self.moved_slots, set()
+        return moved
 
     def take_replaced(self) -> List[Tuple[int, int]]:
         """Slots taken before whose line was replaced since, with their time before (first
