@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
+import { dialectOf } from './sql';
 
 const noop = () => undefined;
 
@@ -19,7 +20,7 @@ export class DatabaseWrites {
   readonly serial: boolean;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
-    this.serial = dataSource.options.type === 'better-sqlite3';
+    this.serial = dialectOf(dataSource) === 'sqlite';
   }
 
   /** One transaction; on SQLite it begins after every earlier write has ended. */

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { BridgeModule } from '../bridge/bridge.module';
+import { LedgerReadsModule } from '../team/ledger/ledger-reads.module';
 import { UsageModule } from '../usage/usage.module';
 import { LimitObservation } from './limit-observation.entity';
 import { LimitsController } from './limits.controller';
@@ -11,7 +12,12 @@ import { StatuslineService } from './statusline.service';
 
 /** Claude Code's official limits and the status line that brings them. */
 @Module({
-  imports: [BridgeModule, UsageModule, TypeOrmModule.forFeature([LimitObservation])],
+  imports: [
+    BridgeModule,
+    UsageModule,
+    LedgerReadsModule,
+    TypeOrmModule.forFeature([LimitObservation]),
+  ],
   controllers: [LimitsController],
   providers: [LimitsService, LimitsStore, StatuslineService, MemberFigures],
   exports: [LimitsService],

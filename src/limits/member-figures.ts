@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DataSource } from 'typeorm';
 import { CLOCK, type Clock } from '../common/clock';
+import { LedgerReads, type ModelUsageRow } from '../team/ledger/ledger-reads';
 import { currentBlock, localMidnight } from '../team/reports/member-block';
 import type { StatuslineDto } from '../usage/dto/statusline.dto';
 import type { WindowUsageDto } from './dto/limits.dto';
@@ -22,7 +21,7 @@ export class MemberFigures {
   private plans: Record<string, { tokens?: number }> | undefined;
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly ledger: LedgerReads,
     private readonly usage: UsageService,
     @Inject(CLOCK) private readonly now: Clock,
   ) {}
@@ -34,29 +33,9 @@ export class MemberFigures {
     const today = String(params.since);
     const fromToday = Math.floor(localMidnight(today, timezone) / QUARTER_MS);
     const recent = Math.floor((now - 10 * 60 * 60 * 1000) / QUARTER_MS);
-    const mark = (i: number) => (this.db.options.type === 'postgres' ? `$${i}` : '?');
-    const [todayRow] = (await this.db.query(
-      `SELECT SUM(cost_usd) AS cost, SUM(input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens) AS tokens ` +
-        `FROM usage_member_rollups WHERE member = ${mark(1)} AND quarter >= ${fromToday}`,
-      [member],
-    )) as { cost: string | number | null; tokens: string | number | null }[];
-    const quarters = (await this.db.query(
-      `SELECT member, quarter, SUM(input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens) AS tokens, ` +
-        `SUM(input_tokens + output_tokens) AS limit_tokens, SUM(cost_usd) AS cost ` +
-        `FROM usage_member_rollups WHERE member = ${mark(1)} AND quarter >= ${recent} GROUP BY member, quarter HAVING SUM(entries) > 0 ORDER BY quarter`,
-      [member],
-    )) as {
-      member: string;
-      quarter: string | number;
-      tokens: string | number;
-      limit_tokens: string | number;
-      cost: string | number;
-    }[];
-    const [last] = (await this.db.query(
-      `SELECT MAX(last_ts) AS last_ts FROM usage_machine_activity WHERE member = ${mark(1)}`,
-      [member],
-    )) as { last_ts: string | number | null }[];
-    const lastTs = last?.last_ts == null ? undefined : Number(last.last_ts);
+    const todayTotal = await this.ledger.totalSince(member, fromToday);
+    const quarters = await this.ledger.quarters(member, recent);
+    const lastTs = await this.ledger.lastActivity(member);
     const block = currentBlock(quarters, lastTs, now, undefined);
     // The plan's measure: input + output tokens of the block's quarters.
     const blockStart = block ? Date.parse(block.start) / QUARTER_MS : Infinity;
@@ -65,16 +44,12 @@ export class MemberFigures {
       .reduce((sum, q) => sum + Number(q.limit_tokens), 0);
     let session: StatuslineDto['session'] = null;
     if (sessionId) {
-      const [row] = (await this.db.query(
-        `SELECT COUNT(*) AS n, SUM(cost_usd) AS cost, SUM(input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens) AS tokens ` +
-          `FROM usage_entries WHERE member = ${mark(1)} AND claude_session = ${mark(2)}`,
-        [member, sessionId],
-      )) as { n: string | number; cost: string | number | null; tokens: string | number | null }[];
+      const found = await this.ledger.session(member, sessionId);
       session = {
         session_id: sessionId,
-        found: Number(row?.n ?? 0) > 0,
-        cost_usd: Number(row?.cost ?? 0),
-        total_tokens: Number(row?.tokens ?? 0),
+        found: found.entries > 0,
+        cost_usd: found.costUsd,
+        total_tokens: found.tokens,
       };
     }
     const plan = String((await this.usage.statsParams({})).plan ?? 'pro');
@@ -87,8 +62,8 @@ export class MemberFigures {
         today: {
           date: today,
           timezone,
-          cost_usd: Number(todayRow?.cost ?? 0),
-          total_tokens: Number(todayRow?.tokens ?? 0),
+          cost_usd: todayTotal.costUsd,
+          total_tokens: todayTotal.tokens,
         },
         block: block
           ? {
@@ -116,35 +91,31 @@ export class MemberFigures {
 
   /** The member's usage in each range [since, until) (epoch ms), per model — its ledger rows. */
   async windows(member: string, ranges: Array<[number, number]>): Promise<WindowUsageDto[]> {
-    const mark = (i: number) => (this.db.options.type === 'postgres' ? `$${i}` : '?');
     const out: WindowUsageDto[] = [];
     for (const [since, until] of ranges) {
-      const rows = (await this.db.query(
-        `SELECT model, SUM(input_tokens) AS i, SUM(output_tokens) AS o, SUM(cache_creation_tokens) AS cc, ` +
-          `SUM(cache_read_tokens) AS cr, SUM(cost_usd) AS cost, COUNT(*) AS n FROM usage_entries ` +
-          `WHERE member = ${mark(1)} AND ts >= ${mark(2)} AND ts < ${mark(3)} GROUP BY model`,
-        [member, Math.floor(since), Math.max(Math.floor(since), Math.floor(until))],
-      )) as Record<string, string | number | null>[];
-      const n = (row: Record<string, string | number | null>, key: string) => Number(row[key] ?? 0);
+      const rows = await this.ledger.byModel(member, since, until);
+      const tokens = (r: ModelUsageRow) =>
+        r.inputTokens + r.outputTokens + r.cacheCreationTokens + r.cacheReadTokens;
       const models = rows
         .map((row) => ({
-          model: String(row.model),
-          total_tokens: n(row, 'i') + n(row, 'o') + n(row, 'cc') + n(row, 'cr'),
-          cost_usd: n(row, 'cost'),
-          entries: n(row, 'n'),
+          model: row.model,
+          total_tokens: tokens(row),
+          cost_usd: row.costUsd,
+          entries: row.entries,
         }))
         .sort((a, b) => b.cost_usd - a.cost_usd);
-      const sum = (key: string) => rows.reduce((total, row) => total + n(row, key), 0);
+      const sum = (key: Exclude<keyof ModelUsageRow, 'model'>) =>
+        rows.reduce((total, row) => total + row[key], 0);
       out.push({
         since: new Date(since).toISOString(),
         until: new Date(until).toISOString(),
-        input_tokens: sum('i'),
-        output_tokens: sum('o'),
-        cache_creation_tokens: sum('cc'),
-        cache_read_tokens: sum('cr'),
-        total_tokens: sum('i') + sum('o') + sum('cc') + sum('cr'),
-        cost_usd: sum('cost'),
-        entries: sum('n'),
+        input_tokens: sum('inputTokens'),
+        output_tokens: sum('outputTokens'),
+        cache_creation_tokens: sum('cacheCreationTokens'),
+        cache_read_tokens: sum('cacheReadTokens'),
+        total_tokens: rows.reduce((total, row) => total + tokens(row), 0),
+        cost_usd: sum('costUsd'),
+        entries: sum('entries'),
         models,
       });
     }

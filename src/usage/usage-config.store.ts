@@ -6,6 +6,7 @@ import type { UsageConfigDto } from './dto/usage-config.dto';
 import type { Plan, Theme } from './dto/usage-query.dto';
 import { UsageConfigRecord } from './usage-config.entity';
 import { DatabaseWrites } from '../database/database-writes';
+import { dialectOf } from '../database/sql';
 
 const ROW_ID = 1;
 export const DEFAULT_USAGE_CONFIG = {
@@ -85,7 +86,7 @@ export class UsageConfigStore {
       // On PostgreSQL the row is locked for the read-modify-write: two concurrent changes of
       // different fields both land (without it, the later write put back the field the earlier
       // one had changed). SQLite has one writer at a time and no row locks.
-      const postgres = manager.connection.options.type === 'postgres';
+      const postgres = dialectOf(manager) === 'postgres';
       const current = await repo.findOne({
         where: { id: ROW_ID },
         ...(postgres ? { lock: { mode: 'pessimistic_write' as const } } : {}),

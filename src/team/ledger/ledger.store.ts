@@ -3,7 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { DatabaseWrites } from '../../database/database-writes';
 import { isUniqueViolation } from '../../database/database-errors';
 import { planMerge } from './ledger-merge';
-import { chunks, lockInOrder, placeholders } from './sql';
+import { chunks, dialectOf, lockInOrder, SqlParams } from '../../database/sql';
 import { teamShard } from './usage-rollup.entity';
 import type { UsageCounts } from './usage-counts';
 import { type EntrySource, UsageEntry } from './usage-entry.entity';
@@ -200,16 +200,6 @@ const storedRow = (row: RawRow): StoredRow => ({
   costUsd: Number(row.cost_usd),
 });
 
-/** `= ANY($n)` (one array parameter on PostgreSQL) or `IN (?, …)` (SQLite). */
-function inList(params: unknown[], values: readonly unknown[], postgres: boolean): string {
-  if (postgres) {
-    params.push(values);
-    return `= ANY($${params.length})`;
-  }
-  for (const value of values) params.push(value);
-  return `IN (${values.map(() => '?').join(', ')})`;
-}
-
 type RowLike = Pick<
   UsageEntry,
   'member' | 'machine' | 'model' | 'project' | 'projectPath' | 'sessionId' | 'ts'
@@ -322,7 +312,6 @@ export class LedgerStore {
     keys: readonly string[],
     receivedAt: number,
   ): Promise<Outcome> {
-    const postgres = m.connection.options.type === 'postgres';
     const legacy = inputs.map((input) => input.legacyKeys.map(entryKeyHash));
     const requestIds = distinct(inputs.map((i) => i.requestId));
     const messageIds = distinct(inputs.map((i) => i.messageId));
@@ -341,14 +330,14 @@ export class LedgerStore {
     ];
     const rounds = Math.max(...lookups.map(([, values]) => Math.ceil(values.length / 500)));
     for (let round = 0; round < rounds; round++) {
-      const params: unknown[] = [];
+      const params = SqlParams.for(m);
       const where = lookups
         .map(([column, values]) => [column, values.slice(round * 500, (round + 1) * 500)] as const)
         .filter(([, values]) => values.length > 0)
-        .map(([column, values]) => `${column} ${inList(params, values, postgres)}`);
+        .map(([column, values]) => `${column} ${params.in(values)}`);
       const found = (await m.query(
         `SELECT ${STORED_COLUMNS} FROM usage_entries WHERE ${where.join(' OR ')}`,
-        params,
+        params.values,
       )) as RawRow[];
       for (const row of found) stored.set(Number(row.id), row);
     }
@@ -374,54 +363,51 @@ export class LedgerStore {
     );
     const removed = plan.remove.map((r) => r.line);
     for (const chunk of chunks(removed, 500)) {
-      const params: unknown[] = [];
+      const params = SqlParams.for(m);
       const ids = chunk.map((row) => row.id);
       const gone = (await m.query(
-        `DELETE FROM usage_entries WHERE id ${inList(params, ids, postgres)}`,
-        params,
+        `DELETE FROM usage_entries WHERE id ${params.in(ids)}`,
+        params.values,
       )) as unknown;
       // Another instance replaced one of them in between: read again (the batch runs again).
       // (PostgreSQL answers [rows, count]; SQLite's writes take turns.)
-      if (postgres && Array.isArray(gone) && gone[1] !== ids.length) throw new LedgerRace();
+      if (params.dialect === 'postgres' && Array.isArray(gone) && gone[1] !== ids.length)
+        throw new LedgerRace();
     }
     const fresh = plan.insert.map((item) => ({ ...item.line, entryKey: item.hash }));
     for (const chunk of chunks(fresh, CHUNK)) {
-      const params: unknown[] = [];
+      const params = SqlParams.for(m);
       const rows = chunk.map((e) =>
-        placeholders(
-          params,
-          [
-            e.entryKey,
-            e.requestId,
-            e.messageId,
-            e.sidechain,
-            e.source,
-            e.member,
-            e.machine,
-            e.project,
-            e.sessionId,
-            e.projectPath,
-            e.claudeSession,
-            e.model,
-            e.ts,
-            e.inputTokens,
-            e.outputTokens,
-            e.cacheCreationTokens,
-            e.cacheReadTokens,
-            e.costUsd,
-            e.reportedCostUsd,
-            e.attributes === null ? null : JSON.stringify(e.attributes),
-            receivedAt,
-          ],
-          postgres,
-        ),
+        params.row([
+          e.entryKey,
+          e.requestId,
+          e.messageId,
+          e.sidechain,
+          e.source,
+          e.member,
+          e.machine,
+          e.project,
+          e.sessionId,
+          e.projectPath,
+          e.claudeSession,
+          e.model,
+          e.ts,
+          e.inputTokens,
+          e.outputTokens,
+          e.cacheCreationTokens,
+          e.cacheReadTokens,
+          e.costUsd,
+          e.reportedCostUsd,
+          e.attributes === null ? null : JSON.stringify(e.attributes),
+          receivedAt,
+        ]),
       );
       await m.query(
         `INSERT INTO usage_entries (${INSERT_COLUMNS}) VALUES ${rows.join(', ')}`,
-        params,
+        params.values,
       );
     }
-    await this.roll(m, fresh, removed, postgres);
+    await this.roll(m, fresh, removed);
     return { inserted: new Set(fresh.map((e) => e.entryKey)), superseded: plan.replaced };
   }
 
@@ -430,10 +416,8 @@ export class LedgerStore {
     m: EntityManager,
     added: readonly RowLike[],
     removed: readonly RowLike[],
-    postgres: boolean,
   ): Promise<void> {
-    const greatest = postgres ? 'GREATEST' : 'MAX';
-    const least = postgres ? 'LEAST' : 'MIN';
+    const dialect = dialectOf(m);
     for (const rollup of ROLLUPS) {
       const groups = new Map<
         string,
@@ -470,24 +454,21 @@ export class LedgerStore {
       const times = rollup.times ? ['first_ts', 'last_ts'] : [];
       const columns = [...rollup.keys, ...(rollup.extraColumns ?? []), ...SUMS, ...times];
       const updates = SUMS.map((c) => `${c} = ${rollup.table}.${c} + excluded.${c}`);
+      const sql = new SqlParams(dialect);
       if (rollup.times)
         updates.push(
-          `first_ts = ${least}(${rollup.table}.first_ts, excluded.first_ts)`,
-          `last_ts = ${greatest}(${rollup.table}.last_ts, excluded.last_ts)`,
+          `first_ts = ${sql.least(`${rollup.table}.first_ts`, 'excluded.first_ts')}`,
+          `last_ts = ${sql.greatest(`${rollup.table}.last_ts`, 'excluded.last_ts')}`,
         );
       for (const chunk of chunks(ordered, CHUNK)) {
-        const params: unknown[] = [];
+        const params = new SqlParams(dialect);
         const rows = chunk.map((g) =>
-          placeholders(
-            params,
-            [...g.key, ...g.extra, ...g.sums, ...(rollup.times ? [g.first, g.last] : [])],
-            postgres,
-          ),
+          params.row([...g.key, ...g.extra, ...g.sums, ...(rollup.times ? [g.first, g.last] : [])]),
         );
         await m.query(
           `INSERT INTO ${rollup.table} (${columns.join(', ')}) VALUES ${rows.join(', ')} ` +
             `ON CONFLICT (${rollup.keys.join(', ')}) DO UPDATE SET ${updates.join(', ')}`,
-          params,
+          params.values,
         );
       }
       if (removed.length === 0) continue;
@@ -500,24 +481,24 @@ export class LedgerStore {
       ];
       for (const key of touched) {
         // `alias.column = ?` for each key column, its values appended to params.
-        const match = (params: unknown[], alias = '') =>
+        const match = (params: SqlParams, alias = '') =>
           rollup.keys
-            .map((column, i) => {
-              params.push(key[i]);
-              return `${alias}${column} = ${postgres ? `$${params.length}` : '?'}`;
-            })
+            .map((column, i) => `${alias}${column} = ${params.value(key[i])}`)
             .join(' AND ');
-        const gone: unknown[] = [];
-        await m.query(`DELETE FROM ${rollup.table} WHERE ${match(gone)} AND entries = 0`, gone);
+        const gone = new SqlParams(dialect);
+        await m.query(
+          `DELETE FROM ${rollup.table} WHERE ${match(gone)} AND entries = 0`,
+          gone.values,
+        );
         if (rollup.times) {
-          const params: unknown[] = [];
+          const params = new SqlParams(dialect);
           const first = match(params, 'e.');
           const last = match(params, 'e.');
           await m.query(
             `UPDATE ${rollup.table} SET ` +
               `first_ts = (SELECT MIN(ts) FROM usage_entries e WHERE ${first}), ` +
               `last_ts = (SELECT MAX(ts) FROM usage_entries e WHERE ${last}) WHERE ${match(params)}`,
-            params,
+            params.values,
           );
         }
       }
@@ -534,12 +515,12 @@ export class LedgerStore {
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([, row]) => row);
     for (const chunk of chunks(machines, CHUNK)) {
-      const params: unknown[] = [];
-      const rows = chunk.map((entry) => placeholders(params, entry, postgres));
+      const params = new SqlParams(dialect);
+      const rows = chunk.map((entry) => params.row(entry));
       await m.query(
         `INSERT INTO usage_machine_activity (member, machine, last_ts) VALUES ${rows.join(', ')} ` +
-          `ON CONFLICT (member, machine) DO UPDATE SET last_ts = ${postgres ? 'GREATEST' : 'MAX'}(usage_machine_activity.last_ts, excluded.last_ts)`,
-        params,
+          `ON CONFLICT (member, machine) DO UPDATE SET last_ts = ${params.greatest('usage_machine_activity.last_ts', 'excluded.last_ts')}`,
+        params.values,
       );
     }
   }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import { SqlParams } from '../../database/sql';
 import { localDay } from '../../usage/local-day';
 import { WEEKDAYS, type ReportKind } from '../../usage/dto/usage-report.dto';
 import type { GroupBy, TeamReportQueryDto } from '../dto/team-report.dto';
@@ -121,35 +122,24 @@ export class TeamReports {
 
   /** Counter totals per member, metric and series for minutes in [since, until). */
   async metrics(since: number, until: number, member?: string): Promise<MetricTotal[]> {
-    const params: unknown[] = [Math.floor(since / 60_000), Math.ceil(until / 60_000)];
-    const mark = (i: number) => (this.postgres ? `$${i}` : '?');
-    let where = `minute >= ${mark(1)} AND minute < ${mark(2)}`;
-    if (member !== undefined) {
-      params.push(member);
-      where += ` AND member = ${mark(3)}`;
-    }
+    const params = SqlParams.for(this.db);
+    let where = `minute >= ${params.value(Math.floor(since / 60_000))} AND minute < ${params.value(Math.ceil(until / 60_000))}`;
+    if (member !== undefined) where += ` AND member = ${params.value(member)}`;
     const rows = (await this.db.query(
       `SELECT member, metric, label, SUM(value) AS value FROM usage_metric_minutes WHERE ${where} ` +
         'GROUP BY member, metric, label ORDER BY member, metric, label',
-      params,
+      params.values,
     )) as { member: string; metric: string; label: string; value: string | number }[];
     return rows.map((row) => ({ ...row, value: Number(row.value) }));
   }
 
-  private filters(query: TeamReportQueryDto, params: unknown[]): string[] {
+  private filters(query: TeamReportQueryDto, params: SqlParams): string[] {
     const where: string[] = [];
-    const mark = () => (this.postgres ? `$${params.length}` : '?');
     for (const column of ['member', 'machine', 'model', 'project'] as const) {
       const value = query[column];
-      if (value === undefined) continue;
-      params.push(value);
-      where.push(`${column} = ${mark()}`);
+      if (value !== undefined) where.push(`${column} = ${params.value(value)}`);
     }
     return where;
-  }
-
-  private get postgres(): boolean {
-    return this.db.options.type === 'postgres';
   }
 
   private groupColumn(groupBy: GroupBy | undefined): string {
@@ -163,7 +153,7 @@ export class TeamReports {
     resetHour: number,
     breakdown: boolean,
   ): Promise<Record<string, unknown>[]> {
-    const params: unknown[] = [];
+    const params = SqlParams.for(this.db);
     const where = this.filters(query, params);
     // The quarters that can fall on the asked days (a day and a half of margin for any offset
     // and reset hour); the days themselves are checked exactly below.
@@ -186,7 +176,7 @@ export class TeamReports {
         : 'usage_team_rollups';
     const [range] = (await this.db.query(
       `SELECT MIN(quarter) AS lo, MAX(quarter) AS hi FROM ${table} ${clause}`,
-      params,
+      params.values,
     )) as { lo: string | number | null; hi: string | number | null }[];
     if (range.lo === null || range.hi === null) return [];
     const pieces = offsetPieces(
@@ -214,7 +204,9 @@ export class TeamReports {
       `SUM(output_tokens) AS output_tokens, SUM(cache_creation_tokens) AS cache_creation_tokens, ` +
       `SUM(cache_read_tokens) AS cache_read_tokens, SUM(cost_usd) AS cost_usd ` +
       `FROM ${table} ${clause} GROUP BY 1, 2, 3 HAVING SUM(entries) > 0`;
-    const found = (await this.db.query(sql, params)) as (SumRow & { day: string | number })[];
+    const found = (await this.db.query(sql, params.values)) as (SumRow & {
+      day: string | number;
+    })[];
     const startOfWeek = WEEKDAYS.indexOf(query.start_of_week ?? 'sunday');
     const groups = new Map<
       string,
@@ -258,7 +250,7 @@ export class TeamReports {
     resetHour: number,
     breakdown: boolean,
   ): Promise<Record<string, unknown>[]> {
-    const params: unknown[] = [];
+    const params = SqlParams.for(this.db);
     const where = this.filters(query, params);
     const grp = this.groupColumn(query.group_by);
     const sums =
@@ -284,7 +276,7 @@ export class TeamReports {
         `MIN(first_ts) AS first_ts, MAX(last_ts) AS last_ts FROM usage_session_rollups ${clause} ` +
         `GROUP BY project_path, session_id, ${grp}, model HAVING SUM(entries) > 0`;
     }
-    const found = (await this.db.query(sql, params)) as (SumRow & {
+    const found = (await this.db.query(sql, params.values)) as (SumRow & {
       project_path: string;
       session_id: string;
       quarter?: string | number;

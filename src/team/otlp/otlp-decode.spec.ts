@@ -1,0 +1,177 @@
+import { describe, expect, it } from 'vitest';
+import { decodeLogs, decodeMetrics, receiveResult } from './otlp-decode';
+
+const NOW = Date.parse('2026-06-01T12:00:00Z');
+const ns = (ms: number) => `${ms}000000`;
+const str = (key: string, value: string) => ({ key, value: { stringValue: value } });
+const int = (key: string, value: number) => ({ key, value: { intValue: String(value) } });
+
+function logs(records: Record<string, unknown>[], resource: Record<string, unknown>[] = []) {
+  return {
+    resourceLogs: [{ resource: { attributes: resource }, scopeLogs: [{ logRecords: records }] }],
+  };
+}
+
+function apiRequest(extra: Record<string, unknown>[] = []) {
+  return {
+    timeUnixNano: ns(NOW - 60_000),
+    attributes: [
+      str('event.name', 'api_request'),
+      str('model', 'claude-sonnet-4-5'),
+      str('request_id', 'req_1'),
+      int('input_tokens', 10),
+      int('output_tokens', 20),
+      int('cache_creation_tokens', 30),
+      int('cache_read_tokens', 40),
+      ...extra,
+    ],
+  };
+}
+
+describe('decodeLogs', () => {
+  it('reads an api_request event: its counts, time, key, machine and kept attributes', () => {
+    const { items, problems } = decodeLogs(
+      logs(
+        [apiRequest([str('user.email', 'ana@example.com'), str('speed', 'fast')])],
+        [
+          str('host.name', 'ana laptop'),
+          str('team.id', 'platform'),
+          str('service.name', 'claude-code'),
+        ],
+      ),
+      NOW,
+    );
+    expect(problems.size).toBe(0);
+    expect(items).toEqual([
+      {
+        key: 'o\u0000req_1',
+        requestId: 'req_1',
+        session: null,
+        machine: 'ana-laptop',
+        model: 'claude-sonnet-4-5',
+        fast: true,
+        ts: NOW - 60_000,
+        counts: [10, 20, 30, 40],
+        reportedCostUsd: null,
+        attributes: { 'user.email': 'ana@example.com', 'team.id': 'platform' },
+      },
+    ]);
+  });
+
+  it('skips other events and names each event it cannot keep', () => {
+    const noModel = apiRequest();
+    noModel.attributes = noModel.attributes.filter((a) => a.key !== 'model');
+    const future = { ...apiRequest(), timeUnixNano: ns(NOW + 2 * 86_400_000) };
+    const { items, problems } = decodeLogs(
+      logs([{ attributes: [str('event.name', 'user_prompt')] }, noModel, noModel, future]),
+      NOW,
+    );
+    expect(items).toEqual([]);
+    const result = receiveResult(0, problems);
+    expect(result.rejected).toBe(3);
+    expect(result.message).toBe(
+      '2 × api_request without a model; 1 × api_request without a time from 2000 to a day ahead',
+    );
+  });
+
+  it('keys an event without request id by client id, else by session and sequence', () => {
+    const plain = (extra: Record<string, unknown>[]) => {
+      const record = apiRequest(extra);
+      record.attributes = record.attributes.filter((a) => a.key !== 'request_id');
+      return record;
+    };
+    const { items, problems } = decodeLogs(
+      logs([
+        plain([str('client_request_id', 'c1')]),
+        plain([str('session.id', 's1'), int('event.sequence', 7)]),
+        plain([]),
+      ]),
+      NOW,
+    );
+    expect(items.map((i) => i.key)).toEqual(['c\u0000c1', 's\u0000s1\u00007']);
+    expect([...problems.keys()]).toEqual([
+      'api_request without request_id, client_request_id or session.id + event.sequence',
+    ]);
+  });
+});
+
+describe('decodeMetrics', () => {
+  const metrics = (name: string, temporality: number, points: Record<string, unknown>[]) => ({
+    resourceMetrics: [
+      {
+        scopeMetrics: [
+          { metrics: [{ name, sum: { aggregationTemporality: temporality, dataPoints: points } }] },
+        ],
+      },
+    ],
+  });
+
+  it("keeps Claude Code's counters, labelled by their series attributes, in their minute", () => {
+    const { items, problems } = decodeMetrics(
+      'ana',
+      metrics('claude_code.token.usage', 2, [
+        {
+          startTimeUnixNano: ns(NOW - 600_000),
+          timeUnixNano: ns(NOW - 90_000),
+          asDouble: 1500,
+          attributes: [
+            str('type', 'input'),
+            str('model', 'claude-opus-4-1'),
+            str('session.id', 's'),
+          ],
+        },
+      ]),
+      NOW,
+    );
+    expect(problems.size).toBe(0);
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({
+      metric: 'token.usage',
+      label: 'input|claude-opus-4-1',
+      minute: Math.floor((NOW - 90_000) / 60_000),
+      value: 1500,
+      cumulative: true,
+      startNs: ns(NOW - 600_000),
+      timeNs: ns(NOW - 90_000),
+    });
+    expect(items[0].key).toMatch(/^[0-9a-f]{64}$/);
+    // The same point of another member is another series.
+    const other = decodeMetrics(
+      'bo',
+      metrics('claude_code.token.usage', 2, [
+        {
+          startTimeUnixNano: ns(NOW - 600_000),
+          timeUnixNano: ns(NOW - 90_000),
+          asDouble: 1500,
+          attributes: [
+            str('type', 'input'),
+            str('model', 'claude-opus-4-1'),
+            str('session.id', 's'),
+          ],
+        },
+      ]),
+      NOW,
+    );
+    expect(other.items[0].series).not.toBe(items[0].series);
+  });
+
+  it('ignores other metrics and refuses points without a value or a time', () => {
+    expect(
+      decodeMetrics('ana', metrics('http.server.duration', 1, [{ asDouble: 1 }]), NOW).items,
+    ).toEqual([]);
+    const { items, problems } = decodeMetrics(
+      'ana',
+      metrics('claude_code.cost.usage', 1, [
+        { timeUnixNano: ns(NOW), asDouble: -1 },
+        { timeUnixNano: ns(NOW), asInt: '3' },
+        { asDouble: 1 },
+      ]),
+      NOW,
+    );
+    expect(items.map((p) => [p.value, p.cumulative])).toEqual([[3, false]]);
+    expect(Object.fromEntries(problems)).toEqual({
+      'data point without a value ≥ 0': 1,
+      'data point without a time from 2000 to a day ahead': 1,
+    });
+  });
+});
