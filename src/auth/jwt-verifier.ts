@@ -66,7 +66,7 @@ export class JwtVerifier {
     return this.secrets.length > 0;
   }
 
-  async verify(token: string | undefined, nowMs = Date.now()): Promise<TokenClaims> {
+  async verify(token: string | undefined, nowMs: number): Promise<TokenClaims> {
     if (!this.enabled) throw new Error('AUTH_JWT_SECRET is not set');
     if (!token) throw new TokenRejectedError('missing');
     let payload: JWTPayload | undefined;

@@ -99,14 +99,15 @@ export class BridgeHealthProbe {
         },
       ),
     );
-    const started = Date.now();
+    // Time spent (monotonic: a wait's budget, not a time of day).
+    const started = performance.now();
     try {
       await policy.execute(async () => {
         if (!wait.stillRunning()) {
           exited = true;
           throw new Error('exited');
         }
-        const remaining = wait.timeoutMs - (Date.now() - started);
+        const remaining = wait.timeoutMs - (performance.now() - started);
         const verdict = await this.check(baseUrl, Math.min(HEALTH_PROBE_TIMEOUT_MS, remaining));
         if (verdict.healthy) return;
         lastReason = verdict.reason ?? 'unhealthy';

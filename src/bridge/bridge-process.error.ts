@@ -116,7 +116,7 @@ export class BridgeProcessError extends Error {
     this.name = 'BridgeProcessError';
   }
 
-  toInfo(now: Date = new Date()): BridgeErrorInfo {
+  toInfo(now: Date): BridgeErrorInfo {
     return {
       type: this.type,
       message: this.message,

@@ -1,4 +1,5 @@
-import { Controller, Get, Req } from '@nestjs/common';
+import { Controller, Get, Inject, Req } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock';
 import type { FastifyRequest } from 'fastify';
 import { isAdmin } from '../auth/auth.guard';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
@@ -15,6 +16,7 @@ export class BridgeStatusController {
     private readonly config: AppConfig,
     private readonly client: BridgeClient,
     private readonly supervisor: BridgeSupervisor,
+    @Inject(CLOCK) private readonly now: Clock,
   ) {}
 
   /**
@@ -42,7 +44,7 @@ export class BridgeStatusController {
       timeout: bridge.timeoutMs,
       retries: bridge.retries,
       healthy,
-      timestamp: new Date().toISOString(),
+      timestamp: new Date(this.now()).toISOString(),
       process: {
         state: processStatus.state,
         pid: processStatus.pid,

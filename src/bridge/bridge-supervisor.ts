@@ -366,7 +366,7 @@ export class BridgeSupervisor implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private recordError(error: BridgeProcessError): void {
-    this.lastError = error.toInfo();
+    this.lastError = error.toInfo(new Date(this.now()));
     const tail = error.stderrTail.length
       ? `\n  stderr:\n    ${error.stderrTail.slice(-10).join('\n    ')}`
       : '';

@@ -75,7 +75,7 @@ export class EventStore {
    */
   append(
     event: EventToStore,
-    receivedAt = Date.now(),
+    receivedAt: number,
     idempotencyKey: string | null = null,
   ): Promise<Appended> {
     // While the database is known to be away, refuse at once (503) rather than queue behind it.

@@ -70,17 +70,20 @@ describe('normalizeHookEvent', () => {
   });
 
   it('lists every problem at once', () => {
-    expect(fields(() => normalizeHookEvent('text', undefined))).toEqual(['body']);
+    expect(fields(() => normalizeHookEvent('text', undefined, NOW))).toEqual(['body']);
     expect(
       fields(() =>
         normalizeHookEvent(
           { session_id: 'a b', tool_use_id: 3, agent_id: 'x'.repeat(200) },
           undefined,
+          NOW,
         ),
       ),
     ).toEqual(['agent_id', 'hook_event_name', 'session_id', 'tool_use_id']);
     expect(
-      fields(() => normalizeHookEvent({ hook_event_name: 'Stop', session_id: 's' }, 'bad\napp')),
+      fields(() =>
+        normalizeHookEvent({ hook_event_name: 'Stop', session_id: 's' }, 'bad\napp', NOW),
+      ),
     ).toEqual(['X-Source-App']);
   });
 

@@ -129,7 +129,7 @@ function appFromCwd(cwd: unknown): string | null {
 export function normalizeHookEvent(
   body: unknown,
   sourceAppHeader: string | undefined,
-  now = Date.now(),
+  now: number,
 ): NormalizedHookEvent {
   const c = new Collector();
   if (!isObject(body)) {

@@ -50,15 +50,20 @@ export class ClientCatchUp {
     rooms: readonly string[] = [GLOBAL_ROOM],
     refused: readonly string[] = [],
   ): void {
+    const now = this.now();
     client.send(
       'connection_established',
-      envelope('connection_established', {
-        protocol_version: PROTOCOL_VERSION,
-        socket_id: client.id,
-        server_time: this.now(),
-        rooms: [...rooms],
-        ...(refused.length ? { refused_rooms: [...refused] } : {}),
-      }),
+      envelope(
+        'connection_established',
+        {
+          protocol_version: PROTOCOL_VERSION,
+          socket_id: client.id,
+          server_time: now,
+          rooms: [...rooms],
+          ...(refused.length ? { refused_rooms: [...refused] } : {}),
+        },
+        now,
+      ),
     );
   }
 
@@ -79,14 +84,18 @@ export class ClientCatchUp {
         const status = this.bridge.current();
         client.send(
           'initial',
-          envelope('initial', {
-            events: recent,
-            usage: usage && usage.source !== 'default' ? usage.payload : null,
-            usage_source: usage?.source ?? null,
-            bridge: status
-              ? { healthy: status.healthy, state: status.state, reason: status.reason }
-              : null,
-          }),
+          envelope(
+            'initial',
+            {
+              events: recent,
+              usage: usage && usage.source !== 'default' ? usage.payload : null,
+              usage_source: usage?.source ?? null,
+              bridge: status
+                ? { healthy: status.healthy, state: status.state, reason: status.reason }
+                : null,
+            },
+            this.now(),
+          ),
         );
         return lastEventId ?? recent.at(-1)?.id ?? lastBroadcastId;
       },

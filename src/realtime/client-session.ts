@@ -237,7 +237,7 @@ export class ClientSessions {
         this.logger.error(error instanceof Error ? error.stack : String(error));
         refusal = { code: 'internal', message: 'the message could not be handled' };
       }
-      client.send('error', envelope('error', refusal));
+      client.send('error', envelope('error', refusal, this.now()));
       return { status: 'error', ...refusal };
     }
   }
@@ -273,7 +273,10 @@ export class ClientSessions {
         for (const joined of client.rooms())
           if (isMetricsRoom(joined) && joined !== room) client.leave(joined);
         client.join(room);
-        client.send('subscription_confirmed', envelope('subscription_confirmed', { skill }));
+        client.send(
+          'subscription_confirmed',
+          envelope('subscription_confirmed', { skill }, this.now()),
+        );
         return { status: 'success' as const, skill };
       }
       case 'unsubscribe_metrics':
@@ -284,7 +287,12 @@ export class ClientSessions {
         const { payload, source } = await this.usage.statsForPush();
         client.send(
           'usage_update',
-          envelope('usage_update', { data: payload, source }, session_id ? { session_id } : {}),
+          envelope(
+            'usage_update',
+            { data: payload, source },
+            this.now(),
+            session_id ? { session_id } : {},
+          ),
         );
         this.metrics.emittedOne('usage_update');
         return { status: 'success' as const, source, data: payload };
@@ -313,7 +321,7 @@ export class ClientSessions {
       }
       case 'ping': {
         const serverTime = this.now();
-        client.send('pong', envelope('pong', { server_time: serverTime }));
+        client.send('pong', envelope('pong', { server_time: serverTime }, serverTime));
         return { status: 'success' as const, server_time: serverTime };
       }
     }

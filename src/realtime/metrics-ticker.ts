@@ -1,4 +1,10 @@
-import { Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { SkillMetricsService } from '../events/skill-metrics/skill-metrics.service';
 import { RealtimeMetrics } from './realtime-metrics';
@@ -23,6 +29,7 @@ export class MetricsTicker implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly stream: StreamServer,
     private readonly skills: SkillMetricsService,
     private readonly metrics: RealtimeMetrics,
+    @Inject(CLOCK) private readonly now: Clock,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -45,7 +52,7 @@ export class MetricsTicker implements OnApplicationBootstrap, OnModuleDestroy {
       else if (room.startsWith(SKILL_ROOM_PREFIX))
         snapshot = this.skills.forSkill(room.slice(SKILL_ROOM_PREFIX.length));
       else continue;
-      const message = envelope('metrics_update', snapshot);
+      const message = envelope('metrics_update', snapshot, this.now());
       server?.local.to(room).emit('metrics_update', message);
       this.stream.publish([room], message);
       this.metrics.emittedOne('metrics_update');

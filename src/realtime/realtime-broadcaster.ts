@@ -1,4 +1,5 @@
-import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock';
 import { BRIDGE_STATUS_EVENT, type BridgeStatusEvent } from '../bridge/bridge-status.event';
 import { ALERT_RAISED, type AlertRaisedEvent } from '../alerts/alert.events';
 import { HOOK_EVENT_STORED, type HookEventStoredEvent } from '../events/hook-event.events';
@@ -57,6 +58,7 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
     private readonly replay: EventReplay,
     private readonly usage: UsageService,
     private readonly metrics: RealtimeMetrics,
+    @Inject(CLOCK) private readonly now: Clock,
   ) {}
 
   onModuleDestroy(): void {
@@ -100,7 +102,7 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
     this.emit(
       [GLOBAL_ROOM],
       'usage_update',
-      envelope('usage_update', { data: update.payload, source: 'bridge' as const }),
+      envelope('usage_update', { data: update.payload, source: 'bridge' as const }, this.now()),
       'local',
     );
   }
@@ -111,7 +113,7 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
    */
   @OnDomainEvent(ALERT_RAISED)
   onAlert({ alert, remote }: AlertRaisedEvent): void {
-    const message = envelope('alert', alert);
+    const message = envelope('alert', alert, this.now());
     if (remote) return this.stream.publish([GLOBAL_ROOM], message);
     this.emit([GLOBAL_ROOM], 'alert', message, 'cluster');
     if (this.ref.clustered && this.ref.crossInstance())
@@ -143,7 +145,7 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
 
   /** Socket.IO clients of every instance through the adapter, /stream ones through a relay. */
   private limits(update: LimitsUpdateData): void {
-    this.emit([GLOBAL_ROOM], 'limits', envelope('limits', update), 'cluster');
+    this.emit([GLOBAL_ROOM], 'limits', envelope('limits', update, this.now()), 'cluster');
     if (this.ref.clustered && this.ref.crossInstance())
       this.ref.server?.serverSideEmit('limits', update);
   }
@@ -151,7 +153,7 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
   /** A `limits` update another instance recorded: for this instance's /stream clients. */
   @OnDomainEvent(LIMITS_RELAYED)
   relayedLimits(update: LimitsUpdateData): void {
-    this.stream.publish([GLOBAL_ROOM], envelope('limits', update));
+    this.stream.publish([GLOBAL_ROOM], envelope('limits', update, this.now()));
   }
 
   /** Today's total changed (new usage): dashboards refresh the current day. */
@@ -165,7 +167,7 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
       day: report.daily?.[0] ?? null,
       source: 'bridge',
     };
-    this.emit([GLOBAL_ROOM], 'usage_daily', envelope('usage_daily', data), 'local');
+    this.emit([GLOBAL_ROOM], 'usage_daily', envelope('usage_daily', data, this.now()), 'local');
   }
 
   @OnDomainEvent(BRIDGE_STATUS_EVENT)
@@ -174,7 +176,7 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
     this.emit(
       [GLOBAL_ROOM],
       'bridge_status',
-      envelope('bridge_status', { healthy, state, reason }),
+      envelope('bridge_status', { healthy, state, reason }, this.now()),
       'local',
     );
   }
@@ -185,7 +187,7 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
       this.emit(
         [sessionRoom(sessionId)],
         'usage_update',
-        envelope('usage_update', { data: payload, source }, { session_id: sessionId }),
+        envelope('usage_update', { data: payload, source }, this.now(), { session_id: sessionId }),
         'cluster',
       );
     } catch (error) {

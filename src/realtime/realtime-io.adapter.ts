@@ -204,7 +204,7 @@ export class RealtimeIoAdapter extends IoAdapter {
     this.metrics.refusedOne('rate_limited');
     if (typeof ack === 'function')
       (ack as (result: Ack) => void)({ status: 'error', ...decision.error });
-    if (decision.notify) sendDirect(socket, 'error', envelope('error', decision.error));
+    if (decision.notify) sendDirect(socket, 'error', envelope('error', decision.error, this.now()));
     if (decision.disconnect) {
       this.metrics.refusedOne('flood_disconnect');
       socket.disconnect(true);

@@ -1,5 +1,6 @@
 import { LIMITS_RELAYED } from '../limits/limits.events';
-import { Logger } from '@nestjs/common';
+import { Inject, Logger } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock';
 import { type OnGatewayConnection, type OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
 import { ALERT_RAISED, type AlertRaisedEvent } from '../alerts/alert.events';
@@ -56,6 +57,7 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection {
     expiry: CredentialExpiry,
     private readonly config: AppConfig,
     adapter: RealtimeIoAdapter,
+    @Inject(CLOCK) private readonly now: Clock,
   ) {
     // The commands (subscribe, unsubscribe, subscribe_metrics, unsubscribe_metrics,
     // request_usage_update, ping, authenticate): the session runs them, the same as on /stream.
@@ -157,7 +159,7 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection {
   }
 
   private sendError(socket: RealtimeSocket, error: ErrorData): void {
-    sendDirect(socket, 'error', envelope('error', error));
+    sendDirect(socket, 'error', envelope('error', error, this.now()));
   }
 
   private roomsOf(socket: RealtimeSocket): string[] {

@@ -117,12 +117,14 @@ export interface SocketData {
   metricsRoom?: string;
 }
 
+/** A server event; `at` is when it was sent (the injected clock), or a stored event's time. */
 export function envelope<T>(
   type: string,
   data: T,
+  at: number,
   extra: { event_id?: number; session_id?: string } = {},
 ): ServerEnvelope<T> {
-  return { type, data, timestamp: Date.now(), ...extra };
+  return { type, data, timestamp: at, ...extra };
 }
 
 /** Between gateway instances (over the Redis adapter): events stored by another instance. */
@@ -154,7 +156,10 @@ export function liveMessage(event: HookEventDto): {
   return {
     name: 'event',
     rooms: roomsOf(event),
-    message: envelope('event', event, { event_id: event.id, session_id: event.session_id }),
+    message: envelope('event', event, event.received_at, {
+      event_id: event.id,
+      session_id: event.session_id,
+    }),
   };
 }
 

@@ -268,7 +268,10 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
     const { type, id, ...body } = message;
     const command = type === 'auth' ? 'authenticate' : String(type);
     const ack = await this.sessions.run(this.sessionOf(client), command, body);
-    this.send(client, envelope('ack', { ...ack, type, ...(id === undefined ? {} : { id }) }));
+    this.send(
+      client,
+      envelope('ack', { ...ack, type, ...(id === undefined ? {} : { id }) }, this.now()),
+    );
   }
 
   /** The /stream client as the session sees it. */
@@ -333,6 +336,6 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   private sendError(client: StreamClient, error: ErrorData): void {
-    this.send(client, envelope('error', error));
+    this.send(client, envelope('error', error, this.now()));
   }
 }

@@ -1,4 +1,5 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Controller, Get, Inject, Query } from '@nestjs/common';
+import { CLOCK, type Clock } from '../../common/clock';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { SkillMetricsDto, SkillMetricsQueryDto } from '../dto/skill-metrics.dto';
 import { SkillMetricsService } from './skill-metrics.service';
@@ -6,7 +7,10 @@ import { SkillMetricsService } from './skill-metrics.service';
 @ApiTags('skills')
 @Controller('api/skills')
 export class SkillMetricsController {
-  constructor(private readonly metrics: SkillMetricsService) {}
+  constructor(
+    private readonly metrics: SkillMetricsService,
+    @Inject(CLOCK) private readonly now: Clock,
+  ) {}
 
   @Get('metrics')
   @ApiOperation({ summary: 'Top skills (invocations, completion rate, durations) and anomalies' })
@@ -16,7 +20,7 @@ export class SkillMetricsController {
     return {
       ...this.metrics.snapshot(window, query.limit ?? 10),
       window,
-      generated_at: new Date().toISOString(),
+      generated_at: new Date(this.now()).toISOString(),
     };
   }
 }
