@@ -14,8 +14,13 @@ describe('src/metadata.ts (Swagger CLI plugin output)', () => {
     try {
       await run(
         process.execPath,
-        ['-r', 'ts-node/register', join(ROOT, 'scripts', 'generate-swagger-metadata.ts'), dir],
-        { cwd: ROOT, env: { ...process.env, TS_NODE_PROJECT: join(ROOT, 'tsconfig.json') } },
+        [
+          '-r',
+          join(ROOT, 'scripts', 'register-ts.js'),
+          join(ROOT, 'scripts', 'generate-swagger-metadata.ts'),
+          dir,
+        ],
+        { cwd: ROOT, env: process.env },
       );
       const fresh = readFileSync(join(dir, 'metadata.ts'), 'utf8');
       const committed = readFileSync(join(ROOT, 'src', 'metadata.ts'), 'utf8');

@@ -1,7 +1,7 @@
 /**
  * BridgeClient overhead and fail-fast latency (issue: bridge module).
  *
- *   npm run bench:bridge-client            (or: node -r ts-node/register bench/bridge-client/run.ts)
+ *   npm run bench:bridge-client            (or: node -r ./scripts/register-ts.js bench/bridge-client/run.ts)
  *
  * Starts the real Python bridge, then in one run prints calls/s and p50/p99 of (a) plain
  * `http.get` with a keep-alive agent and (b) the same calls through BridgeClient (retry, breaker,

@@ -2,7 +2,7 @@
  * The dashboard's figures (issue: dashboard), in Debian's Chromium against the built gateway and
  * its real bridge, each with a baseline measured in the same run:
  *
- *   npm run bench:dashboard        (builds, then: node -r ts-node/register bench/dashboard/run.ts)
+ *   npm run bench:dashboard        (builds, then: node -r ./scripts/register-ts.js bench/dashboard/run.ts)
  *
  *   - JavaScript for the first view, gzipped (target <= 150 KB); baseline: socket.io-client's own
  *     minified bundle, gzipped.

@@ -3,7 +3,7 @@
  * gateway (`node dist/main.js`) with a real bridge on a fixed BRIDGE_PORT, a real PostgreSQL and
  * Redis (cut with the tests' TCP proxy, never stopped), real sockets and the real hook sender.
  *
- *   npm run drills        (builds, then: node -r ts-node/register bench/drills/run.ts)
+ *   npm run drills        (builds, then: node -r ./scripts/register-ts.js bench/drills/run.ts)
  *
  * Prints one row per drill — what was measured, the goal, and where a latency or memory figure
  * has one, the no-fault baseline measured in the same run — and exits 1 when a goal is missed.

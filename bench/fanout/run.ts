@@ -1,7 +1,7 @@
 /**
  * Fan-out of hook events to Socket.IO clients (issue: realtime gateway).
  *
- *   npm run bench:fanout        (builds, then: node -r ts-node/register bench/fanout/run.ts)
+ *   npm run bench:fanout        (builds, then: node -r ./scripts/register-ts.js bench/fanout/run.ts)
  *
  * For each N in BENCH_CLIENTS (default 1000,5000): first the baseline of the same run, bare
  * socket.io on a plain HTTP server (bare-server.js: heap per idle connection and p99 at 20,000

@@ -4,7 +4,7 @@
  * in one run, with plain Node start-up (`node -e ''`) measured alongside as the floor of any Node
  * command:
  *
- *   npm run bench:statusline      (builds, then: node -r ts-node/register bench/statusline/run.ts)
+ *   npm run bench:statusline      (builds, then: node -r ./scripts/register-ts.js bench/statusline/run.ts)
  *
  *   (a) nothing changed since the last call: ccusage answers from its own cache (given
  *       --refresh-interval 3600 so that the cache stays valid for the run; its default of 1 s would

@@ -2,7 +2,7 @@
  * Team usage at scale (issue: team usage), on PostgreSQL, two gateway instances behind one
  * simulator, with a bare Fastify + node-postgres server measured in the same run as the floor:
  *
- *   npm run bench:team      (builds, then: node -r ts-node/register bench/team/run.ts)
+ *   npm run bench:team      (builds, then: node -r ./scripts/register-ts.js bench/team/run.ts)
  *
  *   (a) ingest: BENCH_MEMBERS members (default 1000), each sending an OTLP/HTTP protobuf log
  *       export with one `claude_code.api_request` every 6 s (10 a minute) and an OTLP metrics

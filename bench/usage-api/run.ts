@@ -1,7 +1,7 @@
 /**
  * Usage API throughput and fallback (issue: usage API), with autocannon against real processes.
  *
- *   npm run bench:usage-api          (builds, then: node -r ts-node/register bench/usage-api/run.ts)
+ *   npm run bench:usage-api          (builds, then: node -r ./scripts/register-ts.js bench/usage-api/run.ts)
  *
  * Writes a synthetic Claude Code log tree (~20 MB, 25 days), starts gateway A (`node dist/main.js`,
  * SQLite, spawned bridge, USAGE_CACHE_TTL_MS=0, no restarts) and gateway B (cache on, external

@@ -12,7 +12,7 @@ export interface GatewayProcess {
 }
 
 /**
- * Runs `src/main.ts` as its own Node process (TypeScript compiled on load by ts-node with SWC),
+ * Runs `src/main.ts` as its own Node process (TypeScript compiled on load with SWC: scripts/register-ts.js),
  * the way `npm start` runs the built one: real signals, real exit codes.
  */
 export function spawnGateway(
@@ -22,13 +22,12 @@ export function spawnGateway(
   // `built`: the compiled gateway (`npm run build`), dashboard included, as `npm start` runs it.
   const args = options.built
     ? [join(ROOT, 'dist', 'main.js')]
-    : ['-r', 'ts-node/register', join(ROOT, 'src', 'main.ts')];
+    : ['-r', join(ROOT, 'scripts', 'register-ts.js'), join(ROOT, 'src', 'main.ts')];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
-      TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'),
       HOST: '127.0.0.1',
       BRIDGE_MODE: 'off',
       RATE_LIMIT_READS_PER_MIN: '1000000',
