@@ -205,10 +205,9 @@ async function waitLive(url: string): Promise<void> {
 
 function forkClients(): ChildProcess {
   return fork(join(__dirname, 'clients.ts'), [], {
-    execArgv: ['-r', 'ts-node/register'],
+    execArgv: ['-r', join(ROOT, 'scripts', 'register-ts.js')],
     env: {
       ...process.env,
-      TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'),
       ...(AUTH ? { BENCH_JWT_SECRET: JWT_SECRET } : {}),
     },
   });
