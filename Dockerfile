@@ -38,7 +38,6 @@ COPY --from=deps --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --chown=node:node package.json ./
 COPY --chown=node:node bridge ./bridge
-COPY --chown=node:node proto ./proto
 COPY --chown=node:node bin ./bin
 USER node
 EXPOSE 3000

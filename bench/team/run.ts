@@ -28,12 +28,10 @@
 import Fastify from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Client, Pool } from 'pg';
-import * as protobuf from 'protobufjs';
 import { type GatewayProcess, spawnGateway } from '../../test/support/gateway-process';
 import { freePort } from '../../test/support/wait';
-import { PROTO_DIR } from '../../src/team/otlp/otlp-codec';
+import { OtlpCodec } from '../../src/team/otlp/otlp-codec';
 
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
@@ -63,19 +61,11 @@ function rssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-// --- OTLP bodies, encoded with protobufjs and the official protos (what an exporter sends) ---
-const root = new protobuf.Root();
-root.resolvePath = (_o, target) => join(PROTO_DIR, target);
-root.loadSync([
-  'opentelemetry/proto/collector/logs/v1/logs_service.proto',
-  'opentelemetry/proto/collector/metrics/v1/metrics_service.proto',
-]);
-const LogsRequest = root.lookupType(
-  'opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest',
-);
-const MetricsRequest = root.lookupType(
-  'opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest',
-);
+// --- OTLP bodies, binary protobuf as an exporter sends them (encoded with the receiver's own
+// message descriptions; test/team-otlp.e2e-spec.ts holds those to the SDK's real exporters) ---
+const { root } = new OtlpCodec();
+const LogsRequest = root.lookupType('otlp.ExportLogsServiceRequest');
+const MetricsRequest = root.lookupType('otlp.ExportMetricsServiceRequest');
 const str = (key: string, value: string) => ({ key, value: { stringValue: value } });
 const int = (key: string, value: number) => ({ key, value: { intValue: value } });
 const nanos = (at: number) => `${at}000000`;

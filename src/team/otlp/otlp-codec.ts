@@ -1,23 +1,15 @@
-import { join } from 'node:path';
 import * as protobuf from 'protobufjs';
-
-/** The OTLP protos (proto/, copied from open-telemetry/opentelemetry-proto). */
-export const PROTO_DIR = join(__dirname, '..', '..', '..', 'proto');
+import { OTLP_SCHEMA } from './otlp-schema';
 
 export type OtlpSignal = 'metrics' | 'logs';
 export type OtlpEncoding = 'protobuf' | 'json';
 
-const SERVICES: Record<OtlpSignal, { file: string; request: string; response: string }> = {
+const SERVICES: Record<OtlpSignal, { request: string; response: string }> = {
   metrics: {
-    file: 'opentelemetry/proto/collector/metrics/v1/metrics_service.proto',
-    request: 'opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest',
-    response: 'opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceResponse',
+    request: 'otlp.ExportMetricsServiceRequest',
+    response: 'otlp.ExportMetricsServiceResponse',
   },
-  logs: {
-    file: 'opentelemetry/proto/collector/logs/v1/logs_service.proto',
-    request: 'opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest',
-    response: 'opentelemetry.proto.collector.logs.v1.ExportLogsServiceResponse',
-  },
+  logs: { request: 'otlp.ExportLogsServiceRequest', response: 'otlp.ExportLogsServiceResponse' },
 };
 
 /** A body that is not an export request of its signal (answered 400: exporters do not retry it). */
@@ -33,18 +25,11 @@ const AS_OBJECT: protobuf.IConversionOptions = { longs: String, enums: Number, d
 
 /**
  * OTLP/HTTP bodies (binary protobuf or OTLP/JSON) to plain objects, and answers back, with
- * protobufjs and the official protos: the same objects whichever encoding an exporter chose.
+ * protobufjs and the messages of otlp-schema.ts: the same objects whichever encoding an exporter
+ * chose.
  */
 export class OtlpCodec {
-  private readonly root: protobuf.Root;
-
-  constructor(protoDir = PROTO_DIR) {
-    const root = new protobuf.Root();
-    root.resolvePath = (_origin, target) => join(protoDir, target);
-    root.loadSync(Object.values(SERVICES).map((s) => s.file));
-    root.resolveAll();
-    this.root = root;
-  }
+  readonly root = protobuf.Root.fromJSON(OTLP_SCHEMA).resolveAll();
 
   decode(signal: OtlpSignal, encoding: OtlpEncoding, body: unknown): Record<string, unknown> {
     const type = this.root.lookupType(SERVICES[signal].request);
