@@ -14,7 +14,7 @@ def _load_plans() -> Dict[str, Dict[str, float]]:
     gateway reads too for its well-formed defaults."""
     path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "plans.json")
     with open(path, "r", encoding="utf-8") as handle:
-        table = json.load(handle)
+        table = json.load(handle)["plans"]
     return {
         name: {"tokens": limits["tokens"], "cost": float(limits["cost_usd"]), "messages": limits["messages"]}
         for name, limits in table.items()

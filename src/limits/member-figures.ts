@@ -1,15 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { CLOCK, type Clock } from '../common/clock';
 import { LedgerReads, type ModelUsageRow } from '../team/ledger/ledger-reads';
 import { currentBlock, localMidnight } from '../team/reports/member-block';
 import type { StatuslineDto } from '../usage/dto/statusline.dto';
 import type { WindowUsageDto } from './dto/limits.dto';
+import { PLAN_LIMITS } from '../usage/plans';
 import { type Sourced, UsageService } from '../usage/usage.service';
 
 const QUARTER_MS = 15 * 60 * 1000;
-const PLANS_FILE = join(__dirname, '..', '..', 'bridge', 'plans.json');
 
 /**
  * A team member's status line figures from the ledger (docs/design.md §9): its session, today, the
@@ -18,8 +16,6 @@ const PLANS_FILE = join(__dirname, '..', '..', 'bridge', 'plans.json');
  */
 @Injectable()
 export class MemberFigures {
-  private plans: Record<string, { tokens?: number }> | undefined;
-
   constructor(
     private readonly ledger: LedgerReads,
     private readonly usage: UsageService,
@@ -124,10 +120,6 @@ export class MemberFigures {
 
   /** The plan's token limit per block (bridge/plans.json, the bridge's own table). */
   private planTokens(plan: string): number {
-    this.plans ??= JSON.parse(readFileSync(PLANS_FILE, 'utf8')) as Record<
-      string,
-      { tokens?: number }
-    >;
-    return Number(this.plans[plan]?.tokens ?? 0);
+    return PLAN_LIMITS[plan]?.tokens ?? 0;
   }
 }

@@ -1,30 +1,15 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { QueryParams } from '../bridge/bridge-client';
 import type { UsageSessionsDto, UsageStatsDto } from './dto/usage-payload.dto';
 import type { ReportKind, UsageReportDto } from './dto/usage-report.dto';
 import type { ClaudeSessionUsage } from './dto/statusline.dto';
-
-interface PlanLimits {
-  tokens: number;
-  cost_usd: number;
-  messages: number;
-}
-
-/**
- * Per-block limits of the plans (docs/design.md §6), from the table the bridge uses too
- * (`bridge/plans.json`, next to the gateway's code as the bridge script is); custom shows pro's
- * until the bridge computes P90.
- */
-const PLAN_LIMITS = JSON.parse(
-  readFileSync(join(__dirname, '..', '..', 'bridge', 'plans.json'), 'utf8'),
-) as Record<string, PlanLimits>;
+import { PLAN_LIMITS } from './plans';
 
 /** A stats payload of the bridge's shape with nothing in it: no data, said honestly. */
 export function defaultStats(params: QueryParams): UsageStatsDto {
   const plan = String(params.plan ?? 'pro');
   const custom =
     params.custom_limit_tokens === undefined ? null : Number(params.custom_limit_tokens);
+  // custom shows pro's limits until the bridge computes its P90.
   const limits = PLAN_LIMITS[plan] ?? {
     ...PLAN_LIMITS.pro,
     tokens: custom ?? PLAN_LIMITS.pro.tokens,
