@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UsageService } from '../src/usage/usage.service';
+import { UsageConfigService } from '../src/usage/usage-config.service';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/databases';
 import { FakeBridge } from './support/fake-bridge';
 import { describeWithService } from './support/services';
@@ -136,7 +136,7 @@ describe('a config the bridge refuses (4xx)', () => {
     // Not left pending: a bridge recovery pushes nothing.
     const posts = await bridge.count();
     expect(posts).toBe(1);
-    await app.app.get(UsageService).pushPending();
+    await app.app.get(UsageConfigService).pushPending();
     expect(await bridge.count()).toBe(posts);
   });
 });

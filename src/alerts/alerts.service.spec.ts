@@ -1,3 +1,4 @@
+import { fake } from '../../test/support/fake';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { DomainEvents } from '../common/domain-events';
 import { Registry } from 'prom-client';
@@ -5,9 +6,12 @@ import { describe, expect, it, vi } from 'vitest';
 import type { PeriodicJobs } from '../cluster/periodic-jobs';
 import { loadConfig } from '../config/load-config';
 import type { SkillMetricsService } from '../events/skill-metrics/skill-metrics.service';
+import type { UsageStatsDto } from '../usage/dto/usage-payload.dto';
+import type { DataSourceName } from '../usage/usage-params';
 import type { UsageService } from '../usage/usage.service';
 import type { LimitsService } from '../limits/limits.service';
 import type { BudgetsService } from '../team/budgets/budgets.service';
+import type { BudgetDto } from '../team/dto/team-budget.dto';
 import type { AlertRecord } from './alert.entity';
 import type { AlertStore, NewAlert } from './alert.store';
 import type { AlertWebhooks } from './alert-webhooks';
@@ -31,36 +35,47 @@ describe('AlertsService', () => {
   const anomaly = {
     skill_name: 'deploy',
     detected_at: '2026-11-30T09:41:00.000Z',
-    anomaly_type: 'completion_rate_drop' as const,
+    anomaly_type: 'performance_drop' as const,
     deviation_score: -3.2,
     baseline_value: 0.95,
     observed_value: 0.4,
   };
 
   function service(
-    stats: { source: string; payload: unknown },
+    stats: { source: DataSourceName; payload: unknown },
     anomalies = [anomaly],
     now = () => Date.parse('2026-11-30T10:00:00.000Z'),
-    budgets: unknown[] = [],
+    budgets: BudgetDto[] = [],
   ) {
     const store = memoryStore();
     const send = vi.fn();
     const events = new DomainEvents(new EventEmitter2());
     const emit = vi.spyOn(events, 'emit');
     const alerts = new AlertsService(
-      store as unknown as AlertStore,
-      { send, targets: () => ['hash'] } as unknown as AlertWebhooks,
-      {
-        statsForPush: vi.fn(async () => stats),
+      fake<AlertStore>(store),
+      fake<AlertWebhooks>({ send, targets: () => ['hash'] }),
+      fake<UsageService>({
+        statsForPush: vi.fn(async () => ({
+          source: stats.source,
+          payload: stats.payload as UsageStatsDto,
+          ageSeconds: 0,
+        })),
         isInEffect: vi.fn(async () => true),
-      } as unknown as UsageService,
-      { limits: vi.fn(async () => ({ member: 'local', windows: [] })) } as unknown as LimitsService,
-      {
+      }),
+      fake<LimitsService>({
+        limits: vi.fn(async () => ({
+          member: 'local',
+          windows: [],
+          last_limit_reached: null,
+          generated_at: new Date(now()).toISOString(),
+        })),
+      }),
+      fake<SkillMetricsService>({
         snapshot: () => ({ top_skills: [], anomalies }),
-      } as unknown as SkillMetricsService,
-      { status: vi.fn(async () => budgets) } as unknown as BudgetsService,
+      }),
+      fake<BudgetsService>({ status: vi.fn(async () => budgets) }),
       events,
-      { every: vi.fn() } as unknown as PeriodicJobs,
+      fake<PeriodicJobs>({ every: vi.fn() }),
       loadConfig({}),
       new Registry(),
       now,
@@ -73,7 +88,7 @@ describe('AlertsService', () => {
     await alerts.check();
     await alerts.check();
     expect(store.rows.map((r) => r.key)).toEqual([
-      'skill_anomaly:deploy:completion_rate_drop:2026-11-30T09',
+      'skill_anomaly:deploy:performance_drop:2026-11-30T09',
     ]);
     expect(send).toHaveBeenCalledTimes(1);
     expect(send.mock.calls[0][0]).toMatchObject({
@@ -85,7 +100,7 @@ describe('AlertsService', () => {
   });
 
   it('raises a budget at 80 % and 100 %, once per period (the highest when crossed at once)', async () => {
-    const budget = (spent: number, start = '2026-11-30') => ({
+    const budget = (spent: number, start = '2026-11-30'): BudgetDto => ({
       id: 7,
       member: 'alice',
       team: false,
@@ -164,11 +179,11 @@ describe('AlertsService', () => {
     store.claim.mockRejectedValueOnce(new Error('value too long for type character varying(200)'));
     await alerts.check();
     expect(store.rows.map((r) => r.key)).toEqual([
-      'skill_anomaly:Skill:<!channel> & <https://evil.example|x>:completion_rate_drop:2026-11-30T09',
+      'skill_anomaly:Skill:<!channel> & <https://evil.example|x>:performance_drop:2026-11-30T09',
     ]);
     const sent = send.mock.calls[0][0] as { title: string; text: string };
     expect(sent.title).toBe(
-      'Skill Skill:&lt;!channel&gt; &amp; &lt;https://evil.example|x&gt;: completion rate drop',
+      'Skill Skill:&lt;!channel&gt; &amp; &lt;https://evil.example|x&gt;: performance drop',
     );
     expect(sent.text).not.toMatch(/[<>]/);
   });
@@ -179,7 +194,7 @@ describe('AlertsService', () => {
     it(`announces a predicted limit only within ALERT_LIMIT_LEAD_MIN (30) of it, at ${clock}`, async () => {
       const now = Date.parse(`2026-12-02T${clock}:00.000Z`);
       const stats = (minutesToLimit: number) => ({
-        source: 'bridge',
+        source: 'bridge' as const,
         payload: {
           current_session: {
             id: `b-${clock}`,

@@ -1,3 +1,4 @@
+import { fake } from '../../test/support/fake';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { DomainEvents } from '../common/domain-events';
 import type { BridgeStatusEvent } from './bridge-status.event';
@@ -10,27 +11,47 @@ import { BridgeHealthProbe } from './bridge-health.probe';
 import { BridgeMetrics } from './bridge-metrics';
 import { BRIDGE_STATUS_EVENT } from './bridge-status.event';
 import { BridgeStatusPublisher } from './bridge-status.publisher';
-import type { BridgeSupervisor } from './bridge-supervisor';
+import type { BridgeSupervisor, SupervisorStatus } from './bridge-supervisor';
+import type { SupervisorState } from './bridge-status.event';
 import { type BridgeTransport, TransportError } from './bridge-transport';
+
+/** A scripted transport (its request is generic in the answer's type: a cast at that member). */
+const transportOf = (request: ReturnType<typeof vi.fn>) =>
+  fake<BridgeTransport>({ request: request as BridgeTransport['request'] });
+
+/** What a supervisor reports, at its state and pid. */
+function statusOf(state: SupervisorState, pid: number | null): SupervisorStatus {
+  return {
+    state,
+    pid,
+    port: null,
+    isReady: state === 'ready',
+    isRestarting: false,
+    restartAttempts: 0,
+    lastError: null,
+    uptime: null,
+    lastHealthCheck: null,
+  };
+}
 
 /** The client with its HTTP edge replaced: breaker timing driven by fake timers, no sockets. */
 function clientWith(request: ReturnType<typeof vi.fn>) {
   const config = loadConfig({ BRIDGE_MODE: 'external', USAGE_BRIDGE_RETRIES: '0' });
-  const transport = { request } as unknown as BridgeTransport;
+  const transport = transportOf(request);
   const supervisor = {
     supervises: false,
     baseUrl: undefined,
-    getStatus: () => ({ state: 'external', pid: null }),
+    getStatus: () => statusOf('external', null),
   };
   const events = new DomainEvents(new EventEmitter2());
   const emit = vi.spyOn(events, 'emit');
   const client = new BridgeClient(
     config,
     transport,
-    supervisor as unknown as BridgeSupervisor,
+    fake<BridgeSupervisor>(supervisor),
     new BridgeStatusPublisher(events, () => Date.now()),
     new BridgeMetrics(new Registry()),
-    new BridgeHealthProbe(transport as BridgeTransport),
+    new BridgeHealthProbe(transport),
     () => Date.now(),
   );
   return { client, emit };
@@ -84,7 +105,7 @@ describe('BridgeClient circuit breaker', () => {
   /** A supervised bridge whose status events reach the client, as Nest's emitter delivers them. */
   function supervisedClient(request: ReturnType<typeof vi.fn>) {
     const config = loadConfig({ BRIDGE_PORT: '0', USAGE_BRIDGE_RETRIES: '0' });
-    const process = { state: 'ready', pid: 100 };
+    const process = statusOf('ready', 100);
     const supervisor = {
       supervises: true,
       baseUrl: 'http://127.0.0.1:9',
@@ -94,11 +115,11 @@ describe('BridgeClient circuit breaker', () => {
     const status = new BridgeStatusPublisher(new DomainEvents(emitter), () => Date.now());
     const client = new BridgeClient(
       config,
-      { request } as unknown as BridgeTransport,
-      supervisor as unknown as BridgeSupervisor,
+      transportOf(request),
+      fake<BridgeSupervisor>(supervisor),
       status,
       new BridgeMetrics(new Registry()),
-      new BridgeHealthProbe({ request } as unknown as BridgeTransport),
+      new BridgeHealthProbe(transportOf(request)),
       () => Date.now(),
     );
     emitter.on(BRIDGE_STATUS_EVENT, (event: BridgeStatusEvent) => client.onBridgeStatus(event));

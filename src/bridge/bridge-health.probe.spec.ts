@@ -1,10 +1,13 @@
+import { fake } from '../../test/support/fake';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BridgeHealthProbe, HealthWaitError } from './bridge-health.probe';
 import { type BridgeTransport, TransportError } from './bridge-transport';
 
 /** The probe over a scripted transport; time is vitest's fake clock. */
 function probeWith(request: ReturnType<typeof vi.fn>) {
-  return new BridgeHealthProbe({ request } as unknown as BridgeTransport);
+  return new BridgeHealthProbe(
+    fake<BridgeTransport>({ request: request as BridgeTransport['request'] }),
+  );
 }
 const refused = () => Promise.reject(new TransportError('refused', 'ECONNREFUSED'));
 

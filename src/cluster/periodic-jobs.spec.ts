@@ -1,3 +1,4 @@
+import { fake } from '../../test/support/fake';
 import { Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -13,7 +14,7 @@ describe('PeriodicJobs', () => {
       async (_name: string, _ttl: number, job: () => Promise<unknown>) => (await job(), true),
     );
     const registry = new SchedulerRegistry();
-    const jobs = new PeriodicJobs(registry, { runExclusive } as unknown as ClusterLock);
+    const jobs = new PeriodicJobs(registry, fake<ClusterLock>({ runExclusive }));
     return { jobs, registry, runExclusive };
   };
 

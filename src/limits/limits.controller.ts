@@ -5,7 +5,7 @@ import type { Principal } from '../auth/authenticator';
 import { DATA_SOURCE_HEADERS } from '../usage/data-source.headers';
 import { DataSourceInterceptor } from '../usage/data-source.interceptor';
 import { StatuslineDto, StatuslineQueryDto } from '../usage/dto/statusline.dto';
-import type { Sourced } from '../usage/usage.service';
+import type { Sourced } from '../usage/usage-params';
 import { LimitsDto, StatuslineInputDto } from './dto/limits.dto';
 import { LimitsService, LOCAL_MEMBER } from './limits.service';
 import { StatuslineService } from './statusline.service';

@@ -5,7 +5,8 @@ import { currentBlock, localMidnight } from '../team/reports/member-block';
 import type { StatuslineDto } from '../usage/dto/statusline.dto';
 import type { WindowUsageDto } from './dto/limits.dto';
 import { PLAN_LIMITS } from '../usage/plans';
-import { type Sourced, UsageService } from '../usage/usage.service';
+import type { Sourced } from '../usage/usage-params';
+import { UsageService } from '../usage/usage.service';
 
 const QUARTER_MS = 15 * 60 * 1000;
 

@@ -1,3 +1,4 @@
+import { fake } from '../../test/support/fake';
 import { describe, expect, it } from 'vitest';
 import type { HookEventDto } from '../events/dto/hook-event.dto';
 import type { EventsService } from '../events/events.service';
@@ -15,7 +16,7 @@ function fakeEvents(stored: HookEventDto[]) {
       return stored.filter((e) => e.id > after && e.id <= upTo).slice(0, limit);
     },
   };
-  return { service: service as unknown as EventsService, release: () => gates.shift()?.() };
+  return { service: fake<EventsService>(service), release: () => gates.shift()?.() };
 }
 
 describe('EventReplay', () => {

@@ -2,7 +2,7 @@ import type { AlertDto } from '../alerts/dto/alert.dto';
 import type { BridgeStatusEvent } from '../bridge/bridge-status.event';
 import type { HookEventDto } from '../events/dto/hook-event.dto';
 import type { SkillMetricsSnapshot } from '../events/skill-metrics/skill-metrics.service';
-import type { DataSourceName } from '../usage/usage.service';
+import type { DataSourceName } from '../usage/usage-params';
 import { GLOBAL_ROOM, memberRoom, sessionRoom, type SocketUser } from './rooms';
 
 /** docs/design.md §5. Bumped on any incompatible change of the events below. */

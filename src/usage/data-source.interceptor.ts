@@ -6,7 +6,7 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { map, type Observable } from 'rxjs';
-import type { Sourced } from './usage.service';
+import type { Sourced } from './usage-params';
 
 /** Unwraps a Sourced answer into its payload and says where it came from, and how old it is. */
 @Injectable()

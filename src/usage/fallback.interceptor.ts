@@ -10,7 +10,8 @@ import type { FastifyRequest } from 'fastify';
 import { catchError, from, type Observable, throwError } from 'rxjs';
 import { BridgeUnavailableError } from '../bridge/bridge-call.error';
 import type { SnapshotKind } from './usage-snapshot.entity';
-import { type Sourced, UsageService } from './usage.service';
+import type { Sourced } from './usage-params';
+import { UsageService } from './usage.service';
 
 const FALLBACK_KIND = 'usage:fallback-kind';
 

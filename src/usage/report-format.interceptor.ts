@@ -8,7 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { map, type Observable } from 'rxjs';
 import { REPORT_KINDS, type UsageReportDto } from './dto/usage-report.dto';
 import { reportToCsv } from './report-csv';
-import type { Sourced } from './usage.service';
+import type { Sourced } from './usage-params';
 
 /**
  * `format=csv` on a report route: the answer — whichever source it came from, fallbacks included

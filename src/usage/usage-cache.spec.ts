@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load-config';
 import { USAGE_CACHE_MAX_KEYS, UsageCache } from './usage-cache';
-import { paramsKey } from './usage.service';
+import { paramsKey } from './usage-params';
 
 function deferred<T>() {
   let resolve!: (value: T) => void;

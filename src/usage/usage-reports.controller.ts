@@ -11,7 +11,8 @@ import {
 import { FallbackInterceptor, UsageFallback } from './fallback.interceptor';
 import { ReportFormatInterceptor } from './report-format.interceptor';
 import { DATA_SOURCE_HEADERS } from './data-source.headers';
-import { type Sourced, UsageService } from './usage.service';
+import type { Sourced } from './usage-params';
+import { UsageService } from './usage.service';
 
 const SAME_AS_CCUSAGE =
   'The same rows as `ccusage {command} --json --breakdown` (entries, dedupe, pricing, grouping), kept up to date incrementally by the bridge; falls back to the last stored report for the same parameters when the bridge is down. `format=csv` answers RFC 4180 text.';

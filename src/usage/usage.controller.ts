@@ -17,7 +17,9 @@ import {
   UsageStatsQueryDto,
 } from './dto/usage-query.dto';
 import { SnapshotStore } from './snapshot.store';
-import { type Sourced, UsageService } from './usage.service';
+import { UsageConfigService } from './usage-config.service';
+import type { Sourced } from './usage-params';
+import { UsageService } from './usage.service';
 
 @ApiTags('usage')
 @Controller('api/usage')
@@ -25,6 +27,7 @@ import { type Sourced, UsageService } from './usage.service';
 export class UsageController {
   constructor(
     private readonly usage: UsageService,
+    private readonly usageConfig: UsageConfigService,
     private readonly snapshots: SnapshotStore,
   ) {}
 
@@ -51,7 +54,7 @@ export class UsageController {
   @ApiOperation({ summary: 'The usage config, as stored (the database is its source of truth)' })
   @ApiOkResponse({ type: UsageConfigDto, headers: DATA_SOURCE_HEADERS })
   async getConfig(): Promise<Sourced<UsageConfigDto>> {
-    return { payload: await this.usage.getConfig(), source: 'database', ageSeconds: 0 };
+    return { payload: await this.usageConfig.getConfig(), source: 'database', ageSeconds: 0 };
   }
 
   @Post('config')
@@ -64,7 +67,11 @@ export class UsageController {
     description: 'The usage bridge refused the values (its reason and fields); nothing was changed',
   })
   async updateConfig(@Body() body: UpdateUsageConfigDto): Promise<Sourced<UsageConfigResultDto>> {
-    return { payload: await this.usage.updateConfig(body), source: 'database', ageSeconds: 0 };
+    return {
+      payload: await this.usageConfig.updateConfig(body),
+      source: 'database',
+      ageSeconds: 0,
+    };
   }
 
   @Post('config/reset')
@@ -72,7 +79,7 @@ export class UsageController {
   @ApiOperation({ summary: 'Restore the default usage config' })
   @ApiOkResponse({ type: UsageConfigResultDto })
   async resetConfig(): Promise<Sourced<UsageConfigResultDto>> {
-    return { payload: await this.usage.resetConfig(), source: 'database', ageSeconds: 0 };
+    return { payload: await this.usageConfig.resetConfig(), source: 'database', ageSeconds: 0 };
   }
 
   @Get('snapshots')

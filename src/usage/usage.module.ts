@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { BridgeModule } from '../bridge/bridge.module';
 import { SnapshotStore } from './snapshot.store';
 import { UsageCache } from './usage-cache';
+import { UsageConfigService } from './usage-config.service';
 import { UsageConfigStore } from './usage-config.store';
 import { UsageController } from './usage.controller';
 import { UsageService } from './usage.service';
@@ -14,7 +15,7 @@ import { UsageSnapshot } from './usage-snapshot.entity';
 @Module({
   imports: [BridgeModule, TypeOrmModule.forFeature([UsageSnapshot, UsageConfigRecord])],
   controllers: [UsageController, UsageReportsController],
-  providers: [UsageService, UsageCache, SnapshotStore, UsageConfigStore],
-  exports: [UsageService],
+  providers: [UsageService, UsageConfigService, UsageCache, SnapshotStore, UsageConfigStore],
+  exports: [UsageService, UsageConfigService],
 })
 export class UsageModule {}

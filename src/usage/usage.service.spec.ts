@@ -1,12 +1,13 @@
+import { fake } from '../../test/support/fake';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { DomainEvents } from '../common/domain-events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BridgeUnavailableError } from '../bridge/bridge-call.error';
-import type { BridgeClient } from '../bridge/bridge-client';
+import type { BridgeClient, BridgeResponse } from '../bridge/bridge-client';
 import { loadConfig } from '../config/load-config';
 import type { SnapshotStore } from './snapshot.store';
 import { UsageCache } from './usage-cache';
-import type { UsageConfigStore } from './usage-config.store';
+import type { UsageConfigService } from './usage-config.service';
 import { CHANGE_DETECTION_MAX_KEYS, UsageService } from './usage.service';
 
 function deferred<T>() {
@@ -21,33 +22,38 @@ function serviceWith(env: Record<string, string>) {
   const config = loadConfig({ USAGE_CACHE_TTL_MS: '1000', USAGE_READ_DEADLINE_MS: '1000', ...env });
   let now = 1_000_000;
   const cache = new UsageCache(config, () => now);
-  const calls: Array<ReturnType<typeof deferred<{ data: unknown }>>> = [];
-  const client = {
-    get: vi.fn((route: string) => {
-      // Today's daily report, read after a changed stats payload, is not what these tests count.
-      if (route === '/usage/reports/daily') return Promise.resolve({ data: { daily: [] } });
-      const call = deferred<{ data: unknown }>();
-      calls.push(call);
-      return call.promise;
-    }),
-  } as unknown as BridgeClient;
-  const snapshots = {
+  const calls: Array<ReturnType<typeof deferred<BridgeResponse<unknown>>>> = [];
+  const get = vi.fn((route: string) => {
+    // Today's daily report, read after a changed stats payload, is not what these tests count.
+    if (route === '/usage/reports/daily')
+      return Promise.resolve({ data: { daily: [] }, upstream: 'primary' as const });
+    const call = deferred<BridgeResponse<unknown>>();
+    calls.push(call);
+    return call.promise;
+  });
+  // `get` is generic in the payload's type: the cast is at that member only.
+  const client = fake<BridgeClient>({ get: get as BridgeClient['get'] });
+  const snapshots = fake<SnapshotStore>({
     record: vi.fn(),
     latest: vi.fn(async () => null),
-  } as unknown as SnapshotStore;
-  const configStore = {
-    get: vi.fn(async () => ({
-      config: { plan: 'pro', custom_limit_tokens: null, timezone: 'UTC', reset_hour: null },
-      pendingPush: false,
+  });
+  const usageConfig = fake<UsageConfigService>({
+    current: vi.fn(async () => ({
+      plan: 'pro' as const,
+      custom_limit_tokens: null,
+      timezone: 'UTC',
+      reset_hour: null,
+      theme: 'auto' as const,
+      updated_at: new Date(now).toISOString(),
     })),
-  } as unknown as UsageConfigStore;
+  });
   const events = new DomainEvents(new EventEmitter2());
   const emit = vi.spyOn(events, 'emit');
   const service = new UsageService(
     client,
     cache,
     snapshots,
-    configStore,
+    usageConfig,
     events,
     config,
     () => now,
@@ -69,7 +75,7 @@ describe('UsageService read deadline', () => {
     const { service, calls, advance } = serviceWith({});
     const first = service.stats({});
     await vi.advanceTimersByTimeAsync(0);
-    calls[0].resolve({ data: { totals: { tokens: 1 } } });
+    calls[0].resolve({ data: { totals: { tokens: 1 } }, upstream: 'primary' });
     expect(await first).toMatchObject({ source: 'bridge', payload: { totals: { tokens: 1 } } });
 
     advance(5_000); // the cached value expired
@@ -84,7 +90,7 @@ describe('UsageService read deadline', () => {
       ageSeconds: 5,
     });
 
-    calls[1].resolve({ data: { totals: { tokens: 2 } } }); // the bridge wakes up
+    calls[1].resolve({ data: { totals: { tokens: 2 } }, upstream: 'primary' }); // the bridge wakes up
     await vi.advanceTimersByTimeAsync(0);
     expect(await service.stats({})).toMatchObject({
       source: 'cache',
@@ -111,7 +117,7 @@ describe('UsageService read deadline', () => {
     const { service, calls } = serviceWith({});
     const read = service.sessions({});
     await vi.advanceTimersByTimeAsync(900);
-    calls[0].resolve({ data: { sessions: [] } });
+    calls[0].resolve({ data: { sessions: [] }, upstream: 'primary' });
     expect(await read).toMatchObject({ source: 'bridge', ageSeconds: null });
   });
 });
@@ -122,7 +128,7 @@ describe('UsageService change detection', () => {
     const read = async (limit: number) => {
       const answer = service.stats({ plan: 'custom', custom_limit_tokens: limit });
       await new Promise((r) => setImmediate(r));
-      calls.at(-1)!.resolve({ data: { same: true } });
+      calls.at(-1)!.resolve({ data: { same: true }, upstream: 'primary' });
       return answer;
     };
     await read(1);

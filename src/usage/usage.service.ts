@@ -1,100 +1,62 @@
-import { settledWithin } from '../common/deadline';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { CLOCK, type Clock } from '../common/clock';
 import { LRUCache } from 'lru-cache';
 import { BridgeRequestError, BridgeUnavailableError } from '../bridge/bridge-call.error';
 import { BridgeClient, type QueryParams } from '../bridge/bridge-client';
+import { CLOCK, type Clock } from '../common/clock';
+import { settledWithin } from '../common/deadline';
+import { DomainEvents } from '../common/domain-events';
+import { sha256Hex } from '../common/sha256-hex';
 import { AppConfig } from '../config/app-config';
-import { BRIDGE_STATUS_EVENT, type BridgeStatusEvent } from '../bridge/bridge-status.event';
-import type {
-  UpdateUsageConfigDto,
-  UsageConfigDto,
-  UsageConfigResultDto,
-} from './dto/usage-config.dto';
-import type { SessionBlockDto, UsageSessionsDto, UsageStatsDto } from './dto/usage-payload.dto';
-import type { UsageSessionsQueryDto, UsageStatsQueryDto } from './dto/usage-query.dto';
-import { ConfigRefusedError } from './config-refused.error';
 import {
   defaultClaudeSession,
   defaultReport,
   defaultSessions,
   defaultStats,
 } from './default-payloads';
-import type { ReportKind, UsageReportDto, UsageReportQueryDto } from './dto/usage-report.dto';
 import type { ClaudeSessionUsage } from './dto/statusline.dto';
+import type { SessionBlockDto, UsageSessionsDto, UsageStatsDto } from './dto/usage-payload.dto';
+import type { UsageSessionsQueryDto, UsageStatsQueryDto } from './dto/usage-query.dto';
+import type { ReportKind, UsageReportDto, UsageReportQueryDto } from './dto/usage-report.dto';
+import { localDay } from './local-day';
 import { SnapshotStore } from './snapshot.store';
 import { UsageCache } from './usage-cache';
-import { DEFAULT_USAGE_CONFIG, UsageConfigStore } from './usage-config.store';
+import { UsageConfigService } from './usage-config.service';
+import {
+  paramsKey,
+  type RawQuery,
+  reportParams,
+  sessionsParams,
+  type Sourced,
+  statsParams,
+} from './usage-params';
 import type { SnapshotKind } from './usage-snapshot.entity';
 import { USAGE_UPDATED_EVENT, type UsageUpdatedEvent } from './usage.events';
-import { sha256Hex } from '../common/sha256-hex';
-import { localDay } from './local-day';
-import { DomainEvents, OnDomainEvent } from '../common/domain-events';
-
-export type DataSourceName = 'bridge' | 'cache' | 'snapshot' | 'database' | 'default';
-
-/** How far a source is from the bridge now (the status line reports its least fresh part). */
-export const SOURCE_RANK: Record<DataSourceName, number> = {
-  bridge: 0,
-  cache: 1,
-  snapshot: 2,
-  database: 3,
-  default: 4,
-};
-
-/** A payload and where it came from, for the X-Data-Source / X-Data-Age headers. */
-export interface Sourced<T> {
-  readonly payload: T;
-  readonly source: DataSourceName;
-  /** Seconds since the data was produced by the bridge (null when it came from it just now). */
-  readonly ageSeconds: number | null;
-}
-
-/** How long a read reuses the stored config before looking again (another instance may change it). */
-const CONFIG_MEMO_MS = 500;
 
 /** Parameter sets whose last payload hash is remembered for change detection. */
 export const CHANGE_DETECTION_MAX_KEYS = 10_000;
-
-const SESSIONS_DEFAULTS = { hours_back: 24, limit: 100 };
-const STATS_PARAMS = ['plan', 'custom_limit_tokens', 'timezone', 'reset_hour'] as const;
-
-export type RawQuery = Readonly<Record<string, unknown>>;
-
-/** A stable key of request parameters: sorted names, string values, empty ones dropped. */
-export function paramsKey(params: RawQuery): string {
-  const entries = Object.entries(params)
-    .filter(([, v]) => v !== undefined && v !== null && v !== '')
-    .map(([k, v]) => [k, String(v)] as const)
-    .sort(([a], [b]) => a.localeCompare(b));
-  return JSON.stringify(Object.fromEntries(entries));
-}
 
 function hashOf(payload: unknown): string {
   return sha256Hex(JSON.stringify(payload));
 }
 
 /**
- * Usage reads through the bridge with a cache in front and snapshots behind; the usage config
- * with the database as its source of truth, pushed to the bridge now or when it comes back.
+ * Usage reads through the bridge with a cache in front and snapshots behind, never waiting out a
+ * slow bridge (the best fallback instead); a changed answer is announced (usage.updated). The
+ * usage config is UsageConfigService's; the parameters and sources are usage-params.ts.
  */
 @Injectable()
 export class UsageService {
   private readonly logger = new Logger(UsageService.name);
-  private config: { value: UsageConfigDto; at: number } | undefined;
-  private configLoad: Promise<UsageConfigDto> | undefined;
   /** Hash of the last payload announced per kind and parameters (bounded: callers pick keys). */
   private readonly lastHash = new LRUCache<string, string>({ max: CHANGE_DETECTION_MAX_KEYS });
-  private pushing: Promise<void> | undefined;
   private todayRead: Promise<void> | undefined;
-  /** Per Claude Code session, its usage as last seen (bounded), to notice it moved on. */
   private readonly readDeadlineMs: number;
 
   constructor(
     private readonly client: BridgeClient,
     private readonly cache: UsageCache,
     private readonly snapshots: SnapshotStore,
-    private readonly configStore: UsageConfigStore,
+    private readonly usageConfig: UsageConfigService,
     private readonly events: DomainEvents,
     config: AppConfig,
     @Inject(CLOCK) private readonly now: Clock,
@@ -111,42 +73,12 @@ export class UsageService {
 
   /** The parameters a stats call really uses: the request's, else the stored config's. */
   async statsParams(query: RawQuery): Promise<QueryParams> {
-    const stored = await this.currentConfig();
-    const params: Record<string, string | number | undefined> = {};
-    for (const name of STATS_PARAMS) {
-      const value = query[name] ?? stored[name];
-      params[name] = value === null || value === undefined ? undefined : (value as string | number);
-    }
-    return params;
+    return statsParams(query, await this.usageConfig.current());
   }
 
-  sessionsParams(query: RawQuery): QueryParams {
-    return {
-      hours_back: (query.hours_back as number | undefined) ?? SESSIONS_DEFAULTS.hours_back,
-      limit: (query.limit as number | undefined) ?? SESSIONS_DEFAULTS.limit,
-      session_id: (query.session_id as string | undefined) || undefined,
-    };
-  }
-
-  /**
-   * The parameters a report call really uses, defaults applied (so equal requests share a cache
-   * entry and a snapshot): time zone and reset hour from the request, else the stored config's.
-   */
+  /** The parameters a report call really uses (usage-params.ts), with the stored config. */
   async reportParams(kind: ReportKind, query: RawQuery): Promise<QueryParams> {
-    const stored = await this.currentConfig();
-    const zone = stored.timezone && stored.timezone !== 'auto' ? stored.timezone : 'UTC';
-    const breakdown = query.breakdown ?? true;
-    return {
-      since: query.since as string | undefined,
-      until: query.until as string | undefined,
-      timezone: (query.timezone as string | undefined) ?? zone,
-      project: query.project as string | undefined,
-      order: (query.order as string | undefined) ?? 'asc',
-      start_of_week:
-        kind === 'weekly' ? ((query.start_of_week as string | undefined) ?? 'sunday') : undefined,
-      breakdown: String(breakdown),
-      reset_hour: Number(query.reset_hour ?? stored.reset_hour ?? 0),
-    };
+    return reportParams(kind, query, await this.usageConfig.current());
   }
 
   async report(kind: ReportKind, query: UsageReportQueryDto): Promise<Sourced<UsageReportDto>> {
@@ -197,11 +129,7 @@ export class UsageService {
   }
 
   async sessions(query: UsageSessionsQueryDto): Promise<Sourced<UsageSessionsDto>> {
-    return this.read<UsageSessionsDto>(
-      'sessions',
-      '/usage/sessions',
-      this.sessionsParams({ ...query }),
-    );
+    return this.read<UsageSessionsDto>('sessions', '/usage/sessions', sessionsParams({ ...query }));
   }
 
   /**
@@ -318,7 +246,7 @@ export class UsageService {
         params: (q) => ({ session_id: q.session_id as string }),
         empty: defaultClaudeSession,
       };
-    return { params: (q) => this.sessionsParams(q), empty: defaultSessions };
+    return { params: (q) => sessionsParams(q), empty: defaultSessions };
   }
 
   /** Blocks from the newest stored payloads, filtered as the bridge would. */
@@ -355,101 +283,5 @@ export class UsageService {
       session_id: (params.session_id as string | undefined) ?? null,
     };
     return { payload, source: 'database', ageSeconds: this.ageOf(newest) };
-  }
-
-  // -- config ------------------------------------------------------------------------------
-
-  /**
-   * The stored config, re-read at most every CONFIG_MEMO_MS: another instance may have changed
-   * it (several instances share the database), and a read must use it within a second.
-   */
-  private async currentConfig(): Promise<UsageConfigDto> {
-    if (this.config && this.now() - this.config.at < CONFIG_MEMO_MS) return this.config.value;
-    this.configLoad ??= this.configStore
-      .get()
-      .then(({ config }) => this.memoizeConfig(config))
-      .finally(() => (this.configLoad = undefined));
-    return this.configLoad;
-  }
-
-  private memoizeConfig(config: UsageConfigDto): UsageConfigDto {
-    this.config = { value: config, at: this.now() };
-    return config;
-  }
-
-  async getConfig(): Promise<UsageConfigDto> {
-    return this.memoizeConfig((await this.configStore.get()).config);
-  }
-
-  /**
-   * Stores the change, then pushes it. If the bridge refuses it (a 4xx: the same values would be
-   * refused again), the change is undone and the caller gets a 422 with the bridge's reason.
-   */
-  async updateConfig(change: UpdateUsageConfigDto): Promise<UsageConfigResultDto> {
-    const { config, previous } = await this.configStore.update(change);
-    this.memoizeConfig(config);
-    try {
-      return await this.push(config);
-    } catch (error) {
-      if (!(error instanceof ConfigRefusedError)) throw error;
-      await this.configStore.restore(previous, config.updated_at);
-      this.config = undefined;
-      throw error;
-    }
-  }
-
-  async resetConfig(): Promise<UsageConfigResultDto> {
-    return this.updateConfig({ ...DEFAULT_USAGE_CONFIG });
-  }
-
-  private async push(config: UsageConfigDto): Promise<UsageConfigResultDto> {
-    const { updated_at: _updatedAt, ...values } = config;
-    try {
-      await this.client.post('/usage/config', values);
-      await this.configStore.markPushed(config.updated_at);
-      return {
-        success: true,
-        message: 'Configuration saved and applied by the usage bridge',
-        data: config,
-        fromBridge: true,
-      };
-    } catch (error) {
-      if (error instanceof BridgeRequestError) {
-        // Refused, not unreachable: never retried (the bridge would refuse it again).
-        await this.configStore.markPushed(config.updated_at);
-        throw new ConfigRefusedError(error.message, error.fieldErrors);
-      }
-      if (!(error instanceof BridgeUnavailableError)) throw error;
-      return {
-        success: true,
-        message: `Configuration saved; it will be applied when the usage bridge is back (${error.message})`,
-        data: config,
-        fromBridge: false,
-      };
-    }
-  }
-
-  /** A change stored while the bridge was down is pushed as soon as it is healthy again. */
-  @OnDomainEvent(BRIDGE_STATUS_EVENT)
-  onBridgeStatus(event: BridgeStatusEvent): void {
-    if (event.healthy) void this.pushPending();
-  }
-
-  async pushPending(): Promise<void> {
-    this.pushing ??= (async () => {
-      try {
-        const stored = await this.configStore.get();
-        if (!stored.pendingPush) return;
-        const result = await this.push(stored.config);
-        if (result.fromBridge) this.logger.log('pending usage config pushed to the bridge');
-      } catch (error) {
-        if (error instanceof ConfigRefusedError)
-          return this.logger.error(
-            `the stored usage config was refused by the bridge and will not be pushed again: ${error.reason}`,
-          );
-        this.logger.warn(`pushing the pending usage config failed: ${(error as Error).message}`);
-      }
-    })().finally(() => (this.pushing = undefined));
-    return this.pushing;
   }
 }
