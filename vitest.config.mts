@@ -3,8 +3,8 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Three tiers, all run by `npm test`, each on its own with `--project`:
- * - `unit`: specs beside the code (`src/**\/*.spec.ts`, the dashboard's `web/src/**\/*.spec.ts`),
- *   no services, seconds (`npm run test:unit`);
+ * - `unit`: specs beside the code (`src/**\/*.spec.ts`, the dashboard's `web/src/**\/*.spec.ts`)
+ *   and of the hook's modules (`test/*.spec.ts`), no services, seconds (`npm run test:unit`);
  * - `e2e`: the real app, bridge, databases and sockets (`test/`), minutes (`npm run test:e2e`);
  * - `slow`: what builds or boots something large first — the container image's files, the
  *   100,000-event replay, the dashboard in Chromium (`npm run test:slow`).
@@ -25,7 +25,10 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['src/**/*.spec.ts', 'web/src/**/*.spec.ts'] },
+        test: {
+          name: 'unit',
+          include: ['src/**/*.spec.ts', 'web/src/**/*.spec.ts', 'test/*.spec.ts'],
+        },
       },
       { extends: true, test: { name: 'e2e', include: ['test/**/*.e2e-spec.ts'], exclude: SLOW } },
       { extends: true, test: { name: 'slow', include: SLOW } },
