@@ -1,7 +1,7 @@
 import { HttpStatus } from '@nestjs/common';
-import type { FieldError, ProblemDetails } from '../common/problem-details';
+import { AppError, type OwnProblem } from '../common/app-error';
+import type { FieldError } from '../common/problem-details';
 import { PROBLEM_TYPES } from '../common/problem-details';
-import type { ProblemSource } from '../common/problem-details.filter';
 
 export type UnavailableReason =
   'circuit_open' | 'timeout' | 'network' | 'upstream_error' | 'not_ready' | 'disabled';
@@ -16,13 +16,12 @@ const REASON_TEXT: Record<UnavailableReason, string> = {
 };
 
 /** The bridge could not give an answer (no internal URL or stack in what a client sees). */
-export class BridgeUnavailableError extends Error implements ProblemSource {
+export class BridgeUnavailableError extends AppError {
   constructor(
     readonly reason: UnavailableReason,
     override readonly cause?: unknown,
   ) {
-    super(REASON_TEXT[reason]);
-    this.name = 'BridgeUnavailableError';
+    super(HttpStatus.SERVICE_UNAVAILABLE, REASON_TEXT[reason]);
   }
 
   /** Worth another attempt (and a strike against the breaker). */
@@ -32,7 +31,7 @@ export class BridgeUnavailableError extends Error implements ProblemSource {
     );
   }
 
-  toProblem(): Partial<ProblemDetails> & { status: number } {
+  override toProblem(): OwnProblem {
     return {
       type: PROBLEM_TYPES.bridgeUnavailable,
       title: 'Usage bridge unavailable',
@@ -44,17 +43,16 @@ export class BridgeUnavailableError extends Error implements ProblemSource {
 }
 
 /** The bridge answered with a 4xx: the request was wrong; its field list is passed on. */
-export class BridgeRequestError extends Error implements ProblemSource {
+export class BridgeRequestError extends AppError {
   constructor(
-    readonly status: number,
+    status: number,
     message: string,
     readonly fieldErrors: readonly FieldError[],
   ) {
-    super(message);
-    this.name = 'BridgeRequestError';
+    super(status, message);
   }
 
-  toProblem(): Partial<ProblemDetails> & { status: number } {
+  override toProblem(): OwnProblem {
     return {
       type: this.fieldErrors.length ? PROBLEM_TYPES.validation : 'about:blank',
       title: this.fieldErrors.length ? 'Invalid request' : 'Rejected by the usage bridge',

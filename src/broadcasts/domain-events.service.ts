@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { readIdempotencyKey } from '../common/idempotency-key';
-import { ValidationFailedException } from '../common/validation.exception';
+import { ValidationFailedError } from '../common/app-error';
+import { validationFailed } from '../common/validation-failed';
 import { EventsService } from '../events/events.service';
 import { checkRoom } from '../realtime/rooms';
 import type { BroadcastResultDto } from './dto/broadcast.dto';
@@ -30,11 +31,11 @@ export class DomainEventsService {
     if (dataClass) {
       const instance = plainToInstance(dataClass, data);
       const problems = await validate(instance, { whitelist: true, forbidNonWhitelisted: true });
-      const { fieldErrors } = ValidationFailedException.fromValidationErrors(problems);
+      const { fieldErrors } = validationFailed(problems);
       errors.push(...fieldErrors.map((e) => ({ field: `data.${e.field}`, message: e.message })));
       payload = { ...instance } as Record<string, unknown>;
     }
-    if (errors.length) throw new ValidationFailedException(errors);
+    if (errors.length) throw new ValidationFailedError(errors);
     const { event, created } = await this.events.publishDomain(
       eventType,
       room,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationFailedException } from './validation.exception';
+import { ValidationFailedError } from './app-error';
 import {
   checkMessage,
   jsonTextDepth,
@@ -12,7 +12,7 @@ const refusal = (body: string | Buffer) => {
   try {
     parseJsonBody(body);
   } catch (error) {
-    return (error as ValidationFailedException).fieldErrors;
+    return (error as ValidationFailedError).fieldErrors;
   }
   return undefined;
 };

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { FieldError } from './problem-details';
-import { ValidationFailedException } from './validation.exception';
+import { ValidationFailedError } from './app-error';
 
 /**
  * How deeply a JSON body or socket message may nest (objects and arrays). Claude Code's hook
@@ -105,7 +105,7 @@ export function unstorablePlaces(root: unknown, prefix = 'body'): FieldError[] {
 }
 
 const refused = (message: string, field = 'body') =>
-  new ValidationFailedException([{ field, message }]);
+  new ValidationFailedError([{ field, message }]);
 
 /**
  * The one JSON body parser of the API (docs/design.md §4), run before any validation: the bytes must
@@ -127,7 +127,7 @@ export function parseJsonBody(body: Buffer | string): unknown {
     throw refused(`the body is not valid JSON (${(error as Error).message})`);
   }
   const places = unstorablePlaces(value);
-  if (places.length) throw new ValidationFailedException(places);
+  if (places.length) throw new ValidationFailedError(places);
   return value;
 }
 

@@ -4,6 +4,7 @@ import { Test } from '@nestjs/testing';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Max, Min, ValidateNested } from 'class-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NotFoundError } from './app-error';
 import { ProblemDetailsFilter } from './problem-details.filter';
 import { genRequestId } from './request-id';
 import { createValidationPipe } from './validation.pipe';
@@ -37,6 +38,11 @@ class SampleController {
   @Get('boom')
   boom() {
     throw new Error('database password is hunter2');
+  }
+
+  @Get('missing')
+  missing() {
+    throw new NotFoundError('no budget 7');
   }
 }
 
@@ -106,6 +112,19 @@ describe('ProblemDetailsFilter with the validation pipe', () => {
     });
     expect(big.statusCode).toBe(413);
     expect(big.json()).toMatchObject({ status: 413, title: 'Payload Too Large' });
+  });
+
+  it('renders an error the code threw to describe itself (app-error.ts)', async () => {
+    const res = await app.inject({ method: 'GET', url: '/sample/missing' });
+    expect(res.statusCode).toBe(404);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    expect(res.json()).toMatchObject({
+      type: 'about:blank',
+      title: 'Not Found',
+      status: 404,
+      detail: 'no budget 7',
+      instance: '/sample/missing',
+    });
   });
 
   it('hides the internals of unexpected errors', async () => {

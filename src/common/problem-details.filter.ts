@@ -3,27 +3,17 @@ import {
   Catch,
   type ExceptionFilter,
   HttpException,
-  HttpStatus,
   Logger,
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPES, type ProblemDetails } from './problem-details';
-import { ValidationFailedException } from './validation.exception';
+import { AppError } from './app-error';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import {
   DATABASE_RETRY_AFTER_S,
   type DatabaseAvailability,
 } from '../database/database-availability';
-
-/** An error that knows how to describe itself as problem details (e.g. bridge errors). */
-export interface ProblemSource {
-  toProblem(): Partial<ProblemDetails> & { status: number };
-}
-
-function isProblemSource(value: unknown): value is ProblemSource {
-  return typeof (value as ProblemSource | null)?.toProblem === 'function';
-}
 
 interface HttpBody {
   message?: unknown;
@@ -40,17 +30,8 @@ function fastifyStatus(error: unknown): number | undefined {
 export function toProblem(error: unknown, request: FastifyRequest): ProblemDetails {
   const base = { instance: request.url.split('?')[0], request_id: String(request.id) };
 
-  if (error instanceof ValidationFailedException) {
-    return {
-      type: PROBLEM_TYPES.validation,
-      title: 'Invalid request',
-      status: HttpStatus.BAD_REQUEST,
-      detail: error.message,
-      errors: [...error.fieldErrors],
-      ...base,
-    };
-  }
-  if (isProblemSource(error)) {
+  // What the code below the HTTP edge throws (app-error.ts): it describes itself.
+  if (error instanceof AppError) {
     const own = error.toProblem();
     return {
       type: 'about:blank',

@@ -1,5 +1,5 @@
 import { ValidationPipe } from '@nestjs/common';
-import { ValidationFailedException } from './validation.exception';
+import { validationFailed } from './validation-failed';
 
 /**
  * The global input pipe: DTOs are transformed and checked, unknown fields are refused, and every
@@ -11,6 +11,6 @@ export function createValidationPipe(): ValidationPipe {
     whitelist: true,
     forbidNonWhitelisted: true,
     stopAtFirstError: false,
-    exceptionFactory: (errors) => ValidationFailedException.fromValidationErrors(errors),
+    exceptionFactory: (errors) => validationFailed(errors),
   });
 }

@@ -6,7 +6,7 @@ import { type Appended, EventStore } from './event.store';
 import { HOOK_EVENT_STORED, type HookEventStoredEvent } from './hook-event.events';
 import { normalizeHookEvent, type NormalizedHookEvent } from './hook-event.normalizer';
 import { readIdempotencyKey } from '../common/idempotency-key';
-import { ValidationFailedException } from '../common/validation.exception';
+import { ValidationFailedError } from '../common/app-error';
 import { DomainEvents } from '../common/domain-events';
 
 const DEFAULT_LIMIT = 100;
@@ -44,11 +44,11 @@ export class EventsService {
     try {
       normalized = normalizeHookEvent(body, sourceAppHeader, receivedAt);
     } catch (error) {
-      if (error instanceof ValidationFailedException && errors.length)
-        throw new ValidationFailedException([...errors, ...error.fieldErrors]);
+      if (error instanceof ValidationFailedError && errors.length)
+        throw new ValidationFailedError([...errors, ...error.fieldErrors]);
       throw error;
     }
-    if (errors.length) throw new ValidationFailedException(errors);
+    if (errors.length) throw new ValidationFailedError(errors);
     return this.announceNew(
       await this.store.append({ ...normalized, member }, receivedAt, idempotencyKey),
     );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationFailedException } from '../common/validation.exception';
+import { ValidationFailedError } from '../common/app-error';
 import { valueDepth as nestingDepth } from '../common/json-guard';
 import { normalizeHookEvent } from './hook-event.normalizer';
 
@@ -7,7 +7,7 @@ const fields = (fn: () => unknown) => {
   try {
     fn();
   } catch (error) {
-    return (error as ValidationFailedException).fieldErrors.map((e) => e.field).sort();
+    return (error as ValidationFailedError).fieldErrors.map((e) => e.field).sort();
   }
   return [];
 };

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import type { FieldError } from '../common/problem-details';
-import { ValidationFailedException } from '../common/validation.exception';
+import { ValidationFailedError } from '../common/app-error';
 import { MAX_JSON_DEPTH, valueDepth } from '../common/json-guard';
 
 /** A hook event ready to store: the filterable fields pulled out, the payload kept as sent. */
@@ -134,7 +134,7 @@ export function normalizeHookEvent(
   const c = new Collector();
   if (!isObject(body)) {
     c.add('body', 'the body must be a JSON object (a Claude Code hook payload or an envelope)');
-    throw new ValidationFailedException(c.errors);
+    throw new ValidationFailedError(c.errors);
   }
   const envelope = body.hook_event_name === undefined && body.hook_event_type !== undefined;
   let payload: Body;
@@ -178,8 +178,7 @@ export function normalizeHookEvent(
   if (valueDepth(payload, MAX_PAYLOAD_DEPTH) > MAX_PAYLOAD_DEPTH)
     c.add(envelope ? 'payload' : 'body', `nesting deeper than ${MAX_PAYLOAD_DEPTH} levels`);
 
-  if (c.errors.length || !hookEventType || !sessionId)
-    throw new ValidationFailedException(c.errors);
+  if (c.errors.length || !hookEventType || !sessionId) throw new ValidationFailedError(c.errors);
   return {
     sourceApp: sourceApp ?? UNKNOWN_APP,
     sessionId,

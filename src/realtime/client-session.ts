@@ -9,7 +9,7 @@ import {
   CredentialRejectedError,
   firstString,
 } from '../auth/authenticator';
-import { ValidationFailedException } from '../common/validation.exception';
+import { validationFailed } from '../common/validation-failed';
 import { UsageService } from '../usage/usage.service';
 import { AuthenticateDto, MetricsSubscriptionDto, RoomDto, UsageRequestDto } from './dto/room.dto';
 import { checkMessage } from '../common/json-guard';
@@ -128,7 +128,7 @@ function validBody<T extends object>(command: ClientCommand, body: unknown): T {
   const instance = plainToInstance(dto, value);
   const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true });
   if (errors.length > 0) {
-    const { fieldErrors } = ValidationFailedException.fromValidationErrors(errors);
+    const { fieldErrors } = validationFailed(errors);
     throw new SessionError({
       code: 'bad_request',
       message: `${fieldErrors.length} message field${fieldErrors.length === 1 ? ' is' : 's are'} invalid`,

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { PeriodicJobs } from '../cluster/periodic-jobs';
 import { CLOCK, type Clock } from '../common/clock';
-import { ValidationFailedException } from '../common/validation.exception';
+import { ValidationFailedError } from '../common/app-error';
 import { AppConfig } from '../config/app-config';
 import { LOCAL_MEMBER } from '../limits/limits.service';
 import { checkPushEntries, type PushEntries } from './dto/push-entries.check';
@@ -125,7 +125,7 @@ export class LocalLedgerFeed implements OnApplicationBootstrap, OnApplicationShu
           this.now(),
         );
       } catch (error) {
-        if (!(error instanceof ValidationFailedException)) throw error;
+        if (!(error instanceof ValidationFailedError)) throw error;
         return { error: `invalid batch: ${error.fieldErrors.length} bad fields` };
       }
       const result = await this.ledger.push(undefined, body, 'local');

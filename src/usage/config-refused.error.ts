@@ -1,22 +1,24 @@
 import { HttpStatus } from '@nestjs/common';
-import type { FieldError, ProblemDetails } from '../common/problem-details';
+import { AppError, type OwnProblem } from '../common/app-error';
+import type { FieldError } from '../common/problem-details';
 import { PROBLEM_TYPES } from '../common/problem-details';
-import type { ProblemSource } from '../common/problem-details.filter';
 
 /**
  * The bridge answered a config push with a 4xx: retrying the same values would be refused again,
  * so the change is undone and the caller told why (422, with the bridge's field list).
  */
-export class ConfigRefusedError extends Error implements ProblemSource {
+export class ConfigRefusedError extends AppError {
   constructor(
     readonly reason: string,
     readonly fieldErrors: readonly FieldError[],
   ) {
-    super(`the usage bridge refused this configuration, nothing was changed: ${reason}`);
-    this.name = 'ConfigRefusedError';
+    super(
+      HttpStatus.UNPROCESSABLE_ENTITY,
+      `the usage bridge refused this configuration, nothing was changed: ${reason}`,
+    );
   }
 
-  toProblem(): Partial<ProblemDetails> & { status: number } {
+  override toProblem(): OwnProblem {
     return {
       type: PROBLEM_TYPES.configRefused,
       title: 'Configuration refused by the usage bridge',

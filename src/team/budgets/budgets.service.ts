@@ -1,4 +1,5 @@
-import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { ConflictError, NotFoundError } from '../../common/app-error';
 import { CLOCK, type Clock } from '../../common/clock';
 import { LedgerReads } from '../ledger/ledger-reads';
 import { localDay } from '../../usage/local-day';
@@ -38,12 +39,12 @@ export class BudgetsService {
       now,
       MAX_BUDGETS,
     );
-    if (!row) throw new ConflictException(`a team has at most ${MAX_BUDGETS} budgets`);
+    if (!row) throw new ConflictError(`a team has at most ${MAX_BUDGETS} budgets`);
     return this.statusOf(row, now);
   }
 
   async remove(id: number): Promise<void> {
-    if (!(await this.budgets.remove(id))) throw new NotFoundException(`no budget ${id}`);
+    if (!(await this.budgets.remove(id))) throw new NotFoundError(`no budget ${id}`);
   }
 
   /** Every budget with what was spent in its current period. */

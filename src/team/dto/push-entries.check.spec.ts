@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { validate, type ValidationError } from 'class-validator';
 import { describe, expect, it } from 'vitest';
-import { ValidationFailedException } from '../../common/validation.exception';
+import { ValidationFailedError } from '../../common/app-error';
 import { checkPushEntries } from './push-entries.check';
 import { MAX_ENTRIES_PER_PUSH, MAX_TOKENS_PER_ENTRY, PushEntriesDto } from './usage-entries.dto';
 
@@ -48,10 +48,8 @@ function checked(body: unknown): string[] {
     checkPushEntries(body, NOW);
     return [];
   } catch (error) {
-    expect(error).toBeInstanceOf(ValidationFailedException);
-    return [
-      ...new Set((error as ValidationFailedException).fieldErrors.map((e) => e.field)),
-    ].sort();
+    expect(error).toBeInstanceOf(ValidationFailedError);
+    return [...new Set((error as ValidationFailedError).fieldErrors.map((e) => e.field))].sort();
   }
 }
 
@@ -177,11 +175,11 @@ describe('checkPushEntries (the hand-written push check)', () => {
         { ...entry(2), message_id: undefined },
       ],
     };
-    let error: ValidationFailedException | undefined;
+    let error: ValidationFailedError | undefined;
     try {
       checkPushEntries(body, NOW);
     } catch (e) {
-      error = e as ValidationFailedException;
+      error = e as ValidationFailedError;
     }
     expect(error?.fieldErrors.map((e) => e.field)).toEqual([
       'entries.0.input_tokens',
@@ -195,7 +193,7 @@ describe('checkPushEntries (the hand-written push check)', () => {
 
   it('counts "a day ahead" from the clock it is given, not the wall clock', () => {
     const body = { machine: 'laptop', entries: [{ ...entry(0), ts: NOW + 2 * DAY }] };
-    expect(() => checkPushEntries(body, NOW)).toThrow(ValidationFailedException);
+    expect(() => checkPushEntries(body, NOW)).toThrow(ValidationFailedError);
     expect(checkPushEntries(body, NOW + 1.5 * DAY).entries).toHaveLength(1);
   });
 

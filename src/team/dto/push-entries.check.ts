@@ -1,7 +1,7 @@
 import { PipeTransform, Inject, Injectable } from '@nestjs/common';
 import { CLOCK, type Clock } from '../../common/clock';
 import type { FieldError } from '../../common/problem-details';
-import { ValidationFailedException } from '../../common/validation.exception';
+import { ValidationFailedError } from '../../common/app-error';
 import { MEMBER_NAME, MEMBER_NAME_RULE } from '../members/team-member.entity';
 import { PUSH_LIMITS, type PushTextField } from './push-limits';
 import {
@@ -69,7 +69,7 @@ export function checkPushEntries(body: unknown, now: number): PushEntries {
   const fail = (field: string, message: string) => errors.push({ field, message });
   if (!isObject(body)) {
     fail('body', 'the body must be a JSON object');
-    throw new ValidationFailedException(errors);
+    throw new ValidationFailedError(errors);
   }
   for (const key of Object.keys(body))
     if (!BODY_FIELDS.has(key)) fail(key, `property ${key} should not exist`);
@@ -89,7 +89,7 @@ export function checkPushEntries(body: unknown, now: number): PushEntries {
   else if (entries.length > MAX_ENTRIES_PER_PUSH)
     fail('entries', `entries must contain no more than ${MAX_ENTRIES_PER_PUSH} elements`);
   else entries.forEach((entry, i) => checkEntry(entry, `entries.${i}`, now, fail));
-  if (errors.length) throw new ValidationFailedException(errors);
+  if (errors.length) throw new ValidationFailedError(errors);
   return body as PushEntries;
 }
 

@@ -1,4 +1,5 @@
-import { ForbiddenException, Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { ForbiddenError } from '../../common/app-error';
 import type { Principal } from '../../auth/authenticator';
 import { CLOCK, type Clock } from '../../common/clock';
 import { LOCAL_MEMBER } from '../../limits/limits.service';
@@ -35,7 +36,7 @@ export class LedgerService implements OnModuleInit {
     if (caller?.role === 'member') {
       const own = caller.member?.name;
       if (!own || (claimed !== undefined && claimed !== own))
-        throw new ForbiddenException(
+        throw new ForbiddenError(
           `a member token writes as its own member (${own ?? 'none'}), not as ${claimed}`,
         );
       return own;

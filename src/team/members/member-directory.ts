@@ -1,4 +1,5 @@
-import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { ConflictError, NotFoundError } from '../../common/app-error';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
@@ -65,9 +66,9 @@ export class MemberDirectory {
     });
     await this.writes.transaction(async (m) => {
       if (await m.exists(TeamMember, { where: { name } }))
-        throw new ConflictException(`a member named ${name} exists already`);
+        throw new ConflictError(`a member named ${name} exists already`);
       if ((await m.count(TeamMember, { where: { revokedAt: IsNull() } })) >= MAX_MEMBERS)
-        throw new ConflictException(`a team has at most ${MAX_MEMBERS} members`);
+        throw new ConflictError(`a team has at most ${MAX_MEMBERS} members`);
       await m.insert(TeamMember, member);
     });
     this.cache.delete(`name:${name}`);
@@ -81,7 +82,7 @@ export class MemberDirectory {
   /** Revokes a member's token (its usage stays in the ledger under its name). */
   async revoke(id: string): Promise<TeamMember> {
     const member = await this.rows.findOne({ where: { id } });
-    if (!member) throw new NotFoundException(`no member ${id}`);
+    if (!member) throw new NotFoundError(`no member ${id}`);
     if (member.revokedAt === null) {
       member.revokedAt = this.now();
       await this.writes.write((m) => m.update(TeamMember, { id }, { revokedAt: member.revokedAt }));
