@@ -22,6 +22,7 @@ if sys.version_info < (3, 9):
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from usagebridge.log import log  # noqa: E402
 from usagebridge.config_store import ConfigStore  # noqa: E402
 from usagebridge.parse import default_data_dirs  # noqa: E402
 from usagebridge.pricing import PriceTable  # noqa: E402
@@ -70,7 +71,7 @@ def main(argv=None) -> int:
     try:
         prices = PriceTable.from_file(args.pricing_file)
     except (OSError, ValueError) as error:
-        sys.stderr.write("usage-bridge: cannot read the price table %s: %s\n" % (args.pricing_file, error))
+        log(f"cannot read the price table {args.pricing_file}: {error}")
         return 4
 
     service = UsageService(data_dirs, prices, refresh_interval=args.refresh_interval)
@@ -79,9 +80,9 @@ def main(argv=None) -> int:
                                   HostAllowList(args.allowed_hosts.split(",")))
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
-            sys.stderr.write("usage-bridge: address already in use: %s:%d\n" % (args.host, args.port))
+            log(f"address already in use: {args.host}:{args.port}")
             return 2
-        sys.stderr.write("usage-bridge: cannot listen on %s:%d: %s\n" % (args.host, args.port, error))
+        log(f"cannot listen on {args.host}:{args.port}: {error}")
         return 2
 
     Handler.timeout = args.request_timeout
@@ -95,7 +96,7 @@ def main(argv=None) -> int:
         threading.Thread(target=server.shutdown, daemon=True).start()
         # Last: when the parent died, its end of our stderr pipe is gone and writing fails.
         try:
-            sys.stderr.write("usage-bridge: stopping (%s)\n" % reason)
+            log(f"stopping ({reason})")
             sys.stderr.flush()
         except OSError:
             pass

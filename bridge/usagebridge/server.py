@@ -4,12 +4,12 @@ import ipaddress
 import json
 import resource
 import re
-import sys
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Dict, FrozenSet, List, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit
 
+from .log import log
 from . import __version__
 from .config_store import ConfigStore, validate, zone_for
 from .report import sessions_payload, stats_payload
@@ -175,7 +175,7 @@ class Handler(BaseHTTPRequestHandler):
         except BadRequest as error:
             self._error(400, str(error), error.errors)
         except Exception as error:  # never a traceback to the client; one line to stderr
-            print(f"usage-bridge: {method} {self.path} failed: {error!r}", file=sys.stderr, flush=True)
+            log(f"{method} {self.path} failed: {error!r}")
             self._error(500, "internal error")
 
     def do_GET(self) -> None:

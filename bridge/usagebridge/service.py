@@ -1,12 +1,12 @@
 """The bridge's state: a background refresher over the log store, and immutable views for readers."""
 
-import sys
 import threading
 from bisect import bisect_left
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
 
+from .log import log
 from .blocks import Block, Timeline
 from .pricing import PriceTable
 from .reports import build_report, build_sessions_report
@@ -243,7 +243,7 @@ class UsageService:
                 self.refresh()
             except Exception as error:  # keep serving the last good view
                 try:
-                    print(f"usage-bridge: refresh failed: {error!r}", flush=True, file=sys.stderr)
+                    log(f"refresh failed: {error!r}")
                 except OSError:  # stderr gone with the parent; the parent watch stops us
                     pass
             elapsed = time.monotonic() - started

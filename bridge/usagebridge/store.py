@@ -19,13 +19,13 @@ leave every sum (reports, sessions, blocks, windows) and the new ones enter, whe
 import os
 import time
 from array import array
-import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Dict, List, Optional, Tuple
 
+from .log import log
 from .parse import HAS_SPEED, NO_KEY, SIDECHAIN, Parsed, Parser, better, parse_files, place_of
 from .pricing import PriceTable
 from .reports import QUARTER_MS, UsageAggregates
@@ -352,7 +352,7 @@ class LogStore:
                     done += 1
         except (OSError, BrokenProcessPool) as error:
             # No workers (a sandbox without fork/exec, a killed worker): finish in-process.
-            sys.stderr.write(f"usage-bridge: worker processes failed ({error!r}); scanning in-process\n")
+            log(f"worker processes failed ({error!r}); scanning in-process")
             for task in tasks[done:]:
                 for path in task:
                     yield path, self._parse(path, 0)
