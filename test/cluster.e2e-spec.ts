@@ -37,6 +37,12 @@ async function startPair(port: number, extra: Record<string, string> = {}) {
   return { db, a, b, io };
 }
 
+/** A counter's value on an instance's /metrics. */
+async function counter(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+}
+
 describeWithService('TEST_REDIS_URL', 'two gateway instances over Redis', (redisUrl) => {
   let db: TestDatabase;
   let proxy: TcpProxy;
@@ -45,6 +51,7 @@ describeWithService('TEST_REDIS_URL', 'two gateway instances over Redis', (redis
   let io: TestSocket;
   let stream: WebSocket;
   const streamEvents: number[] = [];
+  let warm: number;
 
   beforeAll(async () => {
     const target = new URL(redisUrl);
@@ -57,7 +64,13 @@ describeWithService('TEST_REDIS_URL', 'two gateway instances over Redis', (redis
       if (frame.type === 'event') streamEvents.push(frame.event_id as number);
     });
     await new Promise((r) => stream.once('open', r));
-    await sleep(500); // the adapters subscribe
+    // The adapters subscribe: a first event from A reaches both of B's clients.
+    warm = await post(a.url, 0.5);
+    await waitFor(
+      () => io.eventIds().includes(warm) && streamEvents.includes(warm),
+      10_000,
+      'a first event from A on B',
+    );
   });
   afterAll(async () => {
     io?.close();
@@ -77,8 +90,8 @@ describeWithService('TEST_REDIS_URL', 'two gateway instances over Redis', (redis
     const sentinel = await post(a.url, 1.5);
     await waitFor(() => io.eventIds().includes(sentinel), 5000, 'the sentinel on Socket.IO');
     await waitFor(() => streamEvents.includes(sentinel), 5000, 'the sentinel on /stream');
-    expect(io.eventIds()).toEqual([id, sentinel]);
-    expect(streamEvents).toEqual([id, sentinel]);
+    expect(io.eventIds()).toEqual([warm, id, sentinel]);
+    expect(streamEvents).toEqual([warm, id, sentinel]);
   });
 
   it('hears nothing from a deployment on another database of the same Redis server', async () => {
@@ -92,7 +105,6 @@ describeWithService('TEST_REDIS_URL', 'two gateway instances over Redis', (redis
     const client = connectSocket(lone.url);
     try {
       await connected(client);
-      await sleep(500); // its adapter subscribes
       const before = streamEvents.length;
       const foreign = await post(lone.url, 100); // an id that A's database will also give out
       await waitFor(() => client.eventIds().includes(foreign), 5000, 'its own client');
@@ -154,7 +166,12 @@ describeWithService('TEST_REDIS_URL', 'two gateway instances over Redis', (redis
       15_000,
       'the events stored on A during the outage, on B',
     );
-    await sleep(9000); // every catch-up pass has run
+    // Every catch-up pass has run on B (three per outage): later ones could only add copies.
+    await waitFor(
+      async () => (await counter(b.url, 'realtime_catch_up_passes_total')) >= 3,
+      20_000,
+      "B's three catch-up passes",
+    );
     // What only the catch-up could bring, and B's own event: exactly once.
     for (const id of [...missed, during]) {
       expect(io.eventIds().filter((x) => x === id)).toHaveLength(1);
@@ -189,8 +206,18 @@ describeWithService('TEST_REDIS_URL', 'two instances started while Redis is away
     const port = await proxy.start();
     await proxy.stop(); // the port is known; nothing listens on it yet
     ({ db, a, b, io } = await startPair(port));
-    // Long enough for the adapters' first commands (their subscriptions) to meet no Redis.
-    await sleep(2000);
+    // Both have tried Redis and met nothing (their health says so) before it comes up.
+    for (const app of [a, b])
+      await waitFor(
+        async () => {
+          const health = (await (await fetch(`${app.url}/health`)).json()) as {
+            details: { redis?: { reachable?: boolean } };
+          };
+          return health.details.redis?.reachable === false;
+        },
+        10_000,
+        'an instance finding Redis away',
+      );
 
     await proxy.start(port);
     const seen = await waitFor(

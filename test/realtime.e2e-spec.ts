@@ -25,6 +25,23 @@ const hook = (session: string, type = 'Notification', extra: Record<string, unkn
   ...extra,
 });
 
+/** Pings until the server's clock (a pong's `server_time`) is at least `t`; answers that time. */
+async function serverPast(client: TestSocket, t: number): Promise<number> {
+  let at = 0;
+  await waitFor(
+    async () => {
+      const pongs = client.received.filter((r) => r.event === 'pong').length;
+      await client.emitAck('ping');
+      const pong = await client.next('pong', 3000, pongs);
+      at = (pong.message.data as { server_time: number }).server_time;
+      return at >= t || undefined;
+    },
+    10_000,
+    `the server's clock past ${t}`,
+  );
+  return at;
+}
+
 describe('realtime gateway', () => {
   let db: TestDatabase;
   let app: RunningApp;
@@ -125,7 +142,9 @@ describe('realtime gateway', () => {
     })();
     const again = await open({ last_event_id: seen });
     await waitFor(() => again.eventIds().length >= 100, 5000, '100 replayed events');
-    await new Promise((r) => setTimeout(r, 50));
+    // A few more posted once the client is live again, then the poster stops.
+    const live = during.length;
+    await waitFor(() => during.length >= live + 5 || undefined, 5000, 'posts after the replay');
     posting = false;
     await poster;
     const after = await postEvent(app.url, hook('replay', 'Notification', { after: true }));
@@ -176,11 +195,15 @@ describe('realtime gateway', () => {
     expect(
       (second.message.timestamp as number) - (first.message.timestamp as number),
     ).toBeGreaterThanOrEqual(1990);
-    await new Promise((r) => setTimeout(r, 2300));
+    // Nothing more once a whole window has passed by the server's clock (its pong's time).
+    await serverPast(client, (second.message.timestamp as number) + 2100);
     expect(client.received.filter((r) => r.event === 'usage_update')).toHaveLength(2);
-    // Event types that do not concern usage trigger nothing.
-    await postEvent(app.url, hook('busy', 'Notification'));
-    await new Promise((r) => setTimeout(r, 200));
+    // Event types that do not concern usage trigger nothing: the Notification reaches the
+    // session's room, and a window later still no update.
+    const notification = await postEvent(app.url, hook('busy', 'Notification'));
+    await waitFor(() => client.eventIds().includes(notification), 3000, 'the Notification');
+    const seenAt = (await serverPast(client, 0)) + 2100;
+    await serverPast(client, seenAt);
     expect(client.received.filter((r) => r.event === 'usage_update')).toHaveLength(2);
   }, 10_000);
 

@@ -12,6 +12,7 @@ export class RealtimeMetrics {
   private readonly emitted: Counter<'type'>;
   private readonly refused: Counter<'reason'>;
   private readonly replayed: Counter;
+  private readonly replayWaits: Counter<'transport'>;
 
   constructor(
     registry: Registry,
@@ -46,6 +47,12 @@ export class RealtimeMetrics {
       help: 'Stored events replayed to reconnecting clients',
       registers: [registry],
     });
+    this.replayWaits = new Counter({
+      name: 'realtime_replay_waits_total',
+      help: 'Times a replay waited for a slow client to take what was sent (back-pressure), by transport',
+      labelNames: ['transport'],
+      registers: [registry],
+    });
   }
 
   emittedOne(type: string): void {
@@ -59,6 +66,10 @@ export class RealtimeMetrics {
 
   replayedSome(count: number): void {
     this.replayed.inc(count);
+  }
+
+  replayWaited(transport: 'socket.io' | 'stream'): void {
+    this.replayWaits.inc({ transport });
   }
 
   /** Seconds since this instance started (the injected clock). */

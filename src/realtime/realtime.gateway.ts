@@ -9,6 +9,7 @@ import { AppConfig } from '../config/app-config';
 import { type CatchUpClient, ClientCatchUp } from './client-catch-up';
 import { CREDENTIAL_EXPIRED, CredentialExpiry, type ExpiryWatch } from './credential-expiry';
 import { ReplayOverflowError } from './event-replay';
+import { RealtimeMetrics } from './realtime-metrics';
 import { socketIoPending, whenDrained } from './transport-drain';
 import { ClientSessions, type SessionClient, type SessionError } from './client-session';
 import {
@@ -57,6 +58,7 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection {
     expiry: CredentialExpiry,
     private readonly config: AppConfig,
     adapter: RealtimeIoAdapter,
+    private readonly metrics: RealtimeMetrics,
     @Inject(CLOCK) private readonly now: Clock,
   ) {
     // The commands (subscribe, unsubscribe, subscribe_metrics, unsubscribe_metrics,
@@ -122,6 +124,7 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection {
           () => socketIoPending(socket.conn),
           limit,
           () => socket.disconnected,
+          () => this.metrics.replayWaited('socket.io'),
         ),
     };
     this.catchUp.established(client, rooms, refused);

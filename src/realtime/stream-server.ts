@@ -200,7 +200,13 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
         for (const room of rooms) this.join(client, room);
       },
       isGone: gone,
-      drained: () => whenDrained(() => client.ws.bufferedAmount, limit, gone),
+      drained: () =>
+        whenDrained(
+          () => client.ws.bufferedAmount,
+          limit,
+          gone,
+          () => this.metrics.replayWaited('stream'),
+        ),
     };
     this.catchUp.established(target, rooms, refused);
     try {

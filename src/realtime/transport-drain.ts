@@ -3,15 +3,17 @@ const POLL_MS = 20;
 
 /**
  * Resolves once `pending()` is at most `limit` bytes (or `gone()`): at once when it already is —
- * the common case, so a replay pays one resolved promise per event — else by polling. Used for
- * back-pressure during a replay on both transports.
+ * the common case, so a replay pays one resolved promise per event — else by polling (`onWait`
+ * is told). Used for back-pressure during a replay on both transports.
  */
 export function whenDrained(
   pending: () => number,
   limit: number,
   gone: () => boolean,
+  onWait: () => void = () => undefined,
 ): Promise<void> {
   if (gone() || pending() <= limit) return Promise.resolve();
+  onWait();
   return new Promise((resolve) => {
     const timer = setInterval(() => {
       if (!gone() && pending() > limit) return;

@@ -15,6 +15,16 @@ const PAYLOAD_BYTES = 2000;
 /** How much the gateway may grow while a client that reads nothing replays the whole table. */
 const RSS_GROWTH_LIMIT_MB = 64;
 
+/** How often the gateway's replays on a transport waited for a slow reader (its /metrics). */
+async function replayWaits(url: string, transport: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = new RegExp(
+    `^realtime_replay_waits_total\\{transport="${transport.replace('.', '\\.')}"\\} (\\S+)$`,
+    'm',
+  );
+  return Number(line.exec(text)?.[1] ?? 0);
+}
+
 const rssMb = (pid: number) =>
   Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
@@ -102,8 +112,13 @@ describeBuilt('replay from 0 against a 100,000-event table', () => {
       }
     });
     await waitFor(() => opened, 5000, 'engine.io open');
-    // A bounded wait for a negative: the old code pushed the whole table into memory within it.
-    await new Promise((r) => setTimeout(r, 4000));
+    // The replay has met the full buffers and waits for the reader (the marker: code that loaded
+    // the whole table into memory instead never waits); memory is measured then.
+    await waitFor(
+      async () => (await replayWaits(url, 'socket.io')) > 0 || undefined,
+      60_000,
+      'the Socket.IO replay waiting for the reader',
+    );
     const during = rssMb(pid);
     expect(during - before).toBeLessThan(RSS_GROWTH_LIMIT_MB);
 
@@ -129,7 +144,11 @@ describeBuilt('replay from 0 against a 100,000-event table', () => {
     });
     await new Promise((resolve) => ws.once('open', resolve));
     pause(ws);
-    await new Promise((r) => setTimeout(r, 4000));
+    await waitFor(
+      async () => (await replayWaits(url, 'stream')) > 0 || undefined,
+      60_000,
+      'the /stream replay waiting for the reader',
+    );
     expect(rssMb(pid) - before).toBeLessThan(RSS_GROWTH_LIMIT_MB);
     resume(ws);
     await waitFor(() => ids.length >= EVENTS || closed || undefined, 120_000, 'every event');
