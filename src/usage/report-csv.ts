@@ -6,7 +6,8 @@ const KEYS: Record<string, readonly string[]> = {
   monthly: ['month'],
   sessions: ['session_id', 'project_path', 'first_activity', 'last_activity'],
 };
-const COUNTS = [
+/** A report row's token counts and cost, in the order reports and their totals carry them. */
+export const REPORT_COUNTS = [
   'input_tokens',
   'output_tokens',
   'cache_creation_tokens',
@@ -57,7 +58,7 @@ export function reportToCsv(report: UsageReportDto): string {
   const columns = [
     ...KEYS[kind],
     ...(typeof group === 'string' ? [group] : []),
-    ...COUNTS,
+    ...REPORT_COUNTS,
     'models',
   ];
   const lines = [columns.join(',')];

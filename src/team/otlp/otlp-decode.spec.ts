@@ -107,22 +107,15 @@ describe('decodeMetrics', () => {
   });
 
   it("keeps Claude Code's counters, labelled by their series attributes, in their minute", () => {
-    const { items, problems } = decodeMetrics(
-      'ana',
-      metrics('claude_code.token.usage', 2, [
-        {
-          startTimeUnixNano: ns(NOW - 600_000),
-          timeUnixNano: ns(NOW - 90_000),
-          asDouble: 1500,
-          attributes: [
-            str('type', 'input'),
-            str('model', 'claude-opus-4-1'),
-            str('session.id', 's'),
-          ],
-        },
-      ]),
-      NOW,
-    );
+    const request = metrics('claude_code.token.usage', 2, [
+      {
+        startTimeUnixNano: ns(NOW - 600_000),
+        timeUnixNano: ns(NOW - 90_000),
+        asDouble: 1500,
+        attributes: [str('type', 'input'), str('model', 'claude-opus-4-1'), str('session.id', 's')],
+      },
+    ]);
+    const { items, problems } = decodeMetrics('ana', request, NOW);
     expect(problems.size).toBe(0);
     expect(items).toHaveLength(1);
     expect(items[0]).toMatchObject({
@@ -136,23 +129,7 @@ describe('decodeMetrics', () => {
     });
     expect(items[0].key).toMatch(/^[0-9a-f]{64}$/);
     // The same point of another member is another series.
-    const other = decodeMetrics(
-      'bo',
-      metrics('claude_code.token.usage', 2, [
-        {
-          startTimeUnixNano: ns(NOW - 600_000),
-          timeUnixNano: ns(NOW - 90_000),
-          asDouble: 1500,
-          attributes: [
-            str('type', 'input'),
-            str('model', 'claude-opus-4-1'),
-            str('session.id', 's'),
-          ],
-        },
-      ]),
-      NOW,
-    );
-    expect(other.items[0].series).not.toBe(items[0].series);
+    expect(decodeMetrics('bo', request, NOW).items[0].series).not.toBe(items[0].series);
   });
 
   it('ignores other metrics and refuses points without a value or a time', () => {

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { SqlParams } from '../../database/sql';
 import { localDay } from '../../usage/local-day';
+import { REPORT_COUNTS } from '../../usage/report-csv';
 import { WEEKDAYS, type ReportKind } from '../../usage/dto/usage-report.dto';
 import type { GroupBy, TeamReportQueryDto } from '../dto/team-report.dto';
 import { offsetPieces } from './zone-offsets';
@@ -71,16 +72,8 @@ function reportRow(perModel: Map<string, Sums>, breakdown: boolean): Record<stri
 }
 
 function totalsOf(rows: readonly Record<string, unknown>[]) {
-  const names = [
-    'input_tokens',
-    'output_tokens',
-    'cache_creation_tokens',
-    'cache_read_tokens',
-    'total_tokens',
-    'cost_usd',
-  ] as const;
   return Object.fromEntries(
-    names.map((name) => [name, rows.reduce((sum, row) => sum + (row[name] as number), 0)]),
+    REPORT_COUNTS.map((name) => [name, rows.reduce((sum, row) => sum + (row[name] as number), 0)]),
   );
 }
 
