@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sqliteDriver } from '../src/database/sqlite-driver';
+import Database from 'better-sqlite3';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './support/databases';
 import { type RunningApp, startTestApp } from './support/test-app';
 
@@ -17,7 +17,7 @@ async function restore(db: TestDatabase): Promise<void> {
     // The previous release's file, rebuilt in the temp folder from its dump (schema and rows).
     const target = db.env.DB_SQLITE_PATH;
     mkdirSync(join(target, '..'), { recursive: true });
-    const sqlite = new (sqliteDriver())(target);
+    const sqlite = new Database(target);
     try {
       sqlite.exec(readFileSync(join(FIXTURES, 'gateway.sqlite.sql'), 'utf8'));
     } finally {

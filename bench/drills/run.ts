@@ -25,7 +25,7 @@ import WebSocket from 'ws';
 import { DataSource } from 'typeorm';
 import { AlertRecord } from '../../src/alerts/alert.entity';
 import { DatabaseWrites } from '../../src/database/database-writes';
-import { sqliteDriver } from '../../src/database/sqlite-driver';
+import Database from 'better-sqlite3';
 import { HookEvent } from '../../src/events/hook-event.entity';
 import { UsageConfigRecord } from '../../src/usage/usage-config.entity';
 import { startTestApp } from '../../test/support/test-app';
@@ -986,7 +986,7 @@ async function drillGatewayKill(dir: string): Promise<void> {
   const bridgeGone = await waitUntil('bridge gone', () => !isAlive(proc.pid as number), 5000)
     .then(() => true)
     .catch(() => false);
-  const sqlite = new (sqliteDriver())(join(dir, 'gateway.sqlite'));
+  const sqlite = new Database(join(dir, 'gateway.sqlite'));
   const integrity = sqlite.pragma('integrity_check', { simple: true });
   const ids = new Set(
     (sqlite.prepare('SELECT id FROM hook_events').all() as Array<{ id: number }>).map((r) => r.id),

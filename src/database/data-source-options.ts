@@ -3,7 +3,6 @@ import type { DatabaseConfig } from '../config/app-config';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
 import { DeadlineClient } from './pg-deadline-client';
-import { sqliteDriver } from './sqlite-driver';
 
 const PG_CONNECT_TIMEOUT_MS = 2000;
 /** TCP keepalive probes start after this much silence on a PostgreSQL connection. */
@@ -56,7 +55,6 @@ export function buildDataSourceOptions(
   return {
     ...common,
     type: 'better-sqlite3',
-    driver: sqliteDriver(),
     database: database.path,
     // WAL lets readers proceed while a writer commits; the busy timeout waits out short locks
     // (the CLI and the app may touch the file at once) instead of failing with SQLITE_BUSY.

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeBuilt } from '../support/built';
 import { type GatewayProcess, spawnGateway } from '../support/gateway-process';
 import { waitFor } from '../support/wait';
-import { sqliteDriver } from '../../src/database/sqlite-driver';
+import Database from 'better-sqlite3';
 
 const EVENTS = 100_000;
 /** Each stored event carries this much text: the table holds ~200 MB of payloads. */
@@ -58,7 +58,7 @@ describeBuilt('replay from 0 against a 100,000-event table', () => {
     const first = await start(dbPath);
     first.child.kill('SIGTERM');
     await first.exited;
-    const db = new (sqliteDriver())(dbPath);
+    const db = new Database(dbPath);
     const insert = db.prepare(
       `INSERT INTO hook_events (source_app, session_id, hook_event_type, payload, timestamp, received_at, timestamp_source)
        VALUES ('bulk', 'r', 'Notification', ?, ?, ?, 'sender')`,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { serviceUrl } from './service-url';
 import { TcpProxy } from './tcp-proxy';
-import { sqliteDriver } from '../../src/database/sqlite-driver';
+import Database from 'better-sqlite3';
 
 /** A database a suite owns for its lifetime: a temp SQLite file or a fresh PostgreSQL database. */
 export interface TestDatabase {
@@ -98,8 +98,6 @@ export async function queryDatabase<T = Record<string, unknown>>(
   sql: string,
 ): Promise<T[]> {
   if (db.kind === 'sqlite') {
-    // The build the app uses on this Node.js (12 aborts on Node >= 24.19: sqlite-driver.ts).
-    const Database = sqliteDriver();
     const sqlite = new Database(db.env.DB_SQLITE_PATH, { readonly: true });
     try {
       return sqlite.prepare(sql).all() as T[];

@@ -4,7 +4,6 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DatabaseWrites } from '../../database/database-writes';
 import { MEMBER_CACHE_TTL_MS, MemberDirectory } from './member-directory';
 import { TeamMember } from './team-member.entity';
-import { sqliteDriver } from '../../database/sqlite-driver';
 
 /** A directory whose cache ages are read from `t` (ms), as one gateway instance keeps them. */
 class Instance extends MemberDirectory {
@@ -24,7 +23,6 @@ describe('MemberDirectory', () => {
   beforeEach(async () => {
     db = new DataSource({
       type: 'better-sqlite3',
-      driver: sqliteDriver(),
       database: ':memory:',
       entities: [TeamMember],
       synchronize: true,
