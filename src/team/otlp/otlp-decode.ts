@@ -15,6 +15,7 @@ import {
  * Code's `claude_code.api_request` log events as ledger requests, its counters' data points as
  * points to count. Each thing that cannot be kept is named (and counted) in `problems`.
  */
+
 /** Claude Code's counters kept per member per minute (without the `claude_code.` prefix). */
 export const CLAUDE_CODE_METRICS = new Set([
   'token.usage',
