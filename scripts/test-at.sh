@@ -3,10 +3,10 @@
 # suite is seen passing at a given time of day (e.g. the hour after midnight, where day
 # boundaries meet). Needs Debian's faketime (`apt-get install faketime`). The offset is relative
 # (`FAKETIME=+<seconds>`), so processes started at different times share one clock; the bridge's
-# Python gets it through a python3 wrapper first on PATH, since the supervisor hands its child a
-# curated environment (without LD_PRELOAD). Monotonic clocks stay real (FAKETIME_DONT_FAKE_MONOTONIC):
-# a timed wait on an absolute monotonic deadline (Python's Event.wait) would otherwise sleep for
-# the whole offset.
+# Python gets it from a python3 wrapper first on PATH (the supervisor hands its child a curated
+# environment): there it is `time.time` moved by the offset (a sitecustomize), not libfaketime,
+# whose faked monotonic clock makes Python's timed waits sleep for the whole offset (and whose
+# real-monotonic mode makes time.sleep fail with EINVAL).
 #   scripts/test-at.sh 00:01 [vitest args…]   (with CI=true and the TEST_* URLs as for npm test)
 set -euo pipefail
 at="${1:-00:01}"
@@ -20,14 +20,21 @@ target=$(date -u -d "today $at" +%s)
 offset=$((target - now))
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
+mkdir "$bin/site"
+cat >"$bin/site/sitecustomize.py" <<SITE
+import time
+_time, _time_ns = time.time, time.time_ns
+time.time = lambda: _time() + $offset
+time.time_ns = lambda: _time_ns() + $offset * 1_000_000_000
+SITE
 cat >"$bin/python3" <<WRAPPER
 #!/bin/sh
-export LD_PRELOAD=$lib FAKETIME=+$offset FAKETIME_DONT_FAKE_MONOTONIC=1
+unset LD_PRELOAD FAKETIME
+export PYTHONPATH="$bin/site\${PYTHONPATH:+:\$PYTHONPATH}"
 exec $python "\$@"
 WRAPPER
 chmod +x "$bin/python3"
 echo "test-at: clocks moved by +${offset} s (now $(FAKETIME=+$offset LD_PRELOAD=$lib date -u +%H:%M) UTC)"
-export FAKETIME_DONT_FAKE_MONOTONIC=1
 if [ "$#" -gt 0 ]; then
   PATH="$bin:$PATH" FAKETIME="+$offset" LD_PRELOAD="$lib" npx vitest run "$@"
 else
