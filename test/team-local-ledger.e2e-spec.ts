@@ -1,8 +1,8 @@
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localMachine } from '../src/team/local-ledger-feed';
+import { LocalLedgerFeed, localMachine } from '../src/team/local-ledger-feed';
 import { createSqliteDatabase, queryDatabase, type TestDatabase } from './support/databases';
 import { writeReportTree } from './support/report-tree';
 import { startAppWithBridge, type RunningApp } from './support/test-app';
@@ -93,4 +93,57 @@ describe("this machine's logs in the team ledger", () => {
       ['local', [localMachine()]],
     ]);
   });
+});
+
+describe('a push of this machine that exits before its answer', () => {
+  let dir: string;
+  let db: TestDatabase;
+  let app: RunningApp;
+
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('leaves the gateway serving (the answer into its closed stdin is dropped, not thrown)', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ug-local-ledger-epipe-'));
+    // The push sends one batch and exits at once; the bridge itself runs as usual.
+    const python = join(dir, 'python3');
+    writeFileSync(
+      python,
+      [
+        '#!/bin/sh',
+        'case "$1" in *usage_push.py)',
+        `  echo '{"machine":"m","entries":[{"ts":${Date.now()},"model":"claude-sonnet-4-5","session_id":"s","project_path":"p","project":"p","message_id":"msg_x","request_id":"req_x","input_tokens":1,"output_tokens":1,"cache_creation_tokens":0,"cache_read_tokens":0}]}'`,
+        '  exit 0;;',
+        'esac',
+        `exec ${process.env.PYTHON ?? 'python3'} "$@"`,
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    db = createSqliteDatabase();
+    app = await startAppWithBridge(dir, {
+      ...db.env,
+      BRIDGE_PYTHON: python,
+      TEAM_LOCAL_LEDGER_INTERVAL_MS: '500',
+    });
+    // Several pushes have run and exited (their batch stored each time, once).
+    await waitFor(
+      async () => {
+        const rows = await queryDatabase<{ n: number }>(
+          db,
+          "SELECT COUNT(*) AS n FROM usage_entries WHERE source = 'local'",
+        );
+        return Number(rows[0]?.n) === 1 || undefined;
+      },
+      20_000,
+      'the batch of the exiting push stored',
+    );
+    const runs = app.app.get(LocalLedgerFeed);
+    await runs.run();
+    await runs.run();
+    expect((await fetch(`${app.url}/health/live`)).status).toBe(200);
+  }, 60_000);
 });

@@ -82,6 +82,9 @@ export class LocalLedgerFeed implements OnApplicationBootstrap, OnApplicationShu
       let stored = 0;
       let stderr = '';
       const deadline = setTimeout(() => child.kill('SIGTERM'), RUN_DEADLINE_MS);
+      // A push that exits before our answer (killed at its deadline, crashed) closes its stdin:
+      // the write fails with EPIPE, which is that exit's news — reported on close, never thrown.
+      child.stdin?.on('error', () => undefined);
       child.stderr?.on(
         'data',
         (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)),
@@ -92,7 +95,7 @@ export class LocalLedgerFeed implements OnApplicationBootstrap, OnApplicationShu
         lines.pause();
         void this.store(line).then((answer) => {
           if ('accepted' in answer) stored += answer.accepted;
-          child.stdin?.write(`${JSON.stringify(answer)}\n`);
+          if (child.stdin?.writable) child.stdin.write(`${JSON.stringify(answer)}\n`);
           lines.resume();
         });
       });
