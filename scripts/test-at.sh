@@ -7,7 +7,7 @@
 # environment): there it is `time.time` moved by the offset (a sitecustomize), not libfaketime,
 # whose faked monotonic clock makes Python's timed waits sleep for the whole offset (and whose
 # real-monotonic mode makes time.sleep fail with EINVAL).
-#   scripts/test-at.sh 00:01 [vitest args…]   (with CI=true and the TEST_* URLs as for npm test)
+#   scripts/test-at.sh 00:01 [vitest args… | bridge]   (CI=true and the TEST_* URLs as for npm test)
 set -euo pipefail
 at="${1:-00:01}"
 shift || true
@@ -22,10 +22,24 @@ bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 mkdir "$bin/site"
 cat >"$bin/site/sitecustomize.py" <<SITE
+import datetime as _datetime
 import time
 _time, _time_ns = time.time, time.time_ns
 time.time = lambda: _time() + $offset
 time.time_ns = lambda: _time_ns() + $offset * 1_000_000_000
+
+
+class _MovedDatetime(_datetime.datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return cls.fromtimestamp(time.time(), tz)
+
+    @classmethod
+    def utcnow(cls):
+        return cls.utcfromtimestamp(time.time())
+
+
+_datetime.datetime = _MovedDatetime
 SITE
 cat >"$bin/python3" <<WRAPPER
 #!/bin/sh
@@ -35,7 +49,9 @@ exec $python "\$@"
 WRAPPER
 chmod +x "$bin/python3"
 echo "test-at: clocks moved by +${offset} s (now $(FAKETIME=+$offset LD_PRELOAD=$lib date -u +%H:%M) UTC)"
-if [ "$#" -gt 0 ]; then
+if [ "${1:-}" = "bridge" ]; then
+  PATH="$bin:$PATH" python3 bridge/tests/run_tests.py
+elif [ "$#" -gt 0 ]; then
   PATH="$bin:$PATH" FAKETIME="+$offset" LD_PRELOAD="$lib" npx vitest run "$@"
 else
   PATH="$bin:$PATH" FAKETIME="+$offset" LD_PRELOAD="$lib" npm test
