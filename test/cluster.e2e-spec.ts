@@ -1,3 +1,4 @@
+import { metricValue } from './support/metrics';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createSqliteDatabase, type TestDatabase } from './support/databases';
@@ -35,12 +36,6 @@ async function startPair(port: number, extra: Record<string, string> = {}) {
   await connected(io);
   await io.next('initial');
   return { db, a, b, io };
-}
-
-/** A counter's value on an instance's /metrics. */
-async function counter(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
 }
 
 describeWithService('TEST_REDIS_URL', 'two gateway instances over Redis', (redisUrl) => {
@@ -168,7 +163,7 @@ describeWithService('TEST_REDIS_URL', 'two gateway instances over Redis', (redis
     );
     // Every catch-up pass has run on B (three per outage): later ones could only add copies.
     await waitFor(
-      async () => (await counter(b.url, 'realtime_catch_up_passes_total')) >= 3,
+      async () => (await metricValue(b.url, 'realtime_catch_up_passes_total')) >= 3,
       20_000,
       "B's three catch-up passes",
     );

@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeBuilt } from '../support/built';
 import { type GatewayProcess, spawnGateway } from '../support/gateway-process';
+import { metricValue } from '../support/metrics';
 import { waitFor } from '../support/wait';
 import Database from 'better-sqlite3';
 
@@ -14,16 +15,6 @@ const EVENTS = 100_000;
 const PAYLOAD_BYTES = 2000;
 /** How much the gateway may grow while a client that reads nothing replays the whole table. */
 const RSS_GROWTH_LIMIT_MB = 64;
-
-/** How often the gateway's replays on a transport waited for a slow reader (its /metrics). */
-async function replayWaits(url: string, transport: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = new RegExp(
-    `^realtime_replay_waits_total\\{transport="${transport.replace('.', '\\.')}"\\} (\\S+)$`,
-    'm',
-  );
-  return Number(line.exec(text)?.[1] ?? 0);
-}
 
 const rssMb = (pid: number) =>
   Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
@@ -115,7 +106,9 @@ describeBuilt('replay from 0 against a 100,000-event table', () => {
     // The replay has met the full buffers and waits for the reader (the marker: code that loaded
     // the whole table into memory instead never waits); memory is measured then.
     await waitFor(
-      async () => (await replayWaits(url, 'socket.io')) > 0 || undefined,
+      async () =>
+        (await metricValue(url, 'realtime_replay_waits_total{transport="socket.io"}')) > 0 ||
+        undefined,
       60_000,
       'the Socket.IO replay waiting for the reader',
     );
@@ -145,7 +138,9 @@ describeBuilt('replay from 0 against a 100,000-event table', () => {
     await new Promise((resolve) => ws.once('open', resolve));
     pause(ws);
     await waitFor(
-      async () => (await replayWaits(url, 'stream')) > 0 || undefined,
+      async () =>
+        (await metricValue(url, 'realtime_replay_waits_total{transport="stream"}')) > 0 ||
+        undefined,
       60_000,
       'the /stream replay waiting for the reader',
     );
