@@ -25,6 +25,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from usagebridge.log import log  # noqa: E402
 from usagebridge.config_store import ConfigStore  # noqa: E402
 from usagebridge.parse import default_data_dirs  # noqa: E402
+from usagebridge.agents.prices import AgentPrices  # noqa: E402
+from usagebridge.agents.store import AgentStore  # noqa: E402
 from usagebridge.pricing import PriceTable  # noqa: E402
 from usagebridge.server import BridgeHTTPServer, Handler, HostAllowList  # noqa: E402
 from usagebridge.service import UsageService  # noqa: E402
@@ -47,6 +49,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--allowed-hosts", default=os.environ.get("BRIDGE_ALLOWED_HOSTS", ""),
                         help="Host names served besides IP addresses and localhost, comma-separated (.domain, * for any)")
     parser.add_argument("--pricing-file", default=os.environ.get("BRIDGE_PRICING_FILE") or DEFAULT_PRICING)
+    # Other agents' data (docs/agents.md); each defaults to its agent's own variable, then folder.
+    parser.add_argument("--codex-home", action="append", default=None,
+                        help="a Codex home (repeatable; default: CODEX_HOME, else ~/.codex)")
+    parser.add_argument("--gemini-dir", action="append", default=None,
+                        help="a Gemini CLI data folder (repeatable; default: GEMINI_DATA_DIR, else ~/.gemini/tmp)")
+    parser.add_argument("--opencode-dir", action="append", default=None,
+                        help="an OpenCode data folder (repeatable; default: OPENCODE_DATA_DIR, else ~/.local/share/opencode)")
     return parser.parse_args(argv)
 
 
@@ -70,11 +79,16 @@ def main(argv=None) -> int:
     data_dirs = [os.path.abspath(os.path.expanduser(d)) for d in (args.data_dir or default_data_dirs())]
     try:
         prices = PriceTable.from_file(args.pricing_file)
+        agent_prices = AgentPrices.from_file(args.pricing_file)
     except (OSError, ValueError) as error:
         log(f"cannot read the price table {args.pricing_file}: {error}")
         return 4
 
-    service = UsageService(data_dirs, prices, refresh_interval=args.refresh_interval)
+    def folders(given):
+        return None if given is None else [os.path.abspath(os.path.expanduser(d)) for d in given]
+
+    agents = AgentStore(agent_prices, folders(args.codex_home), folders(args.gemini_dir), folders(args.opencode_dir))
+    service = UsageService(data_dirs, prices, refresh_interval=args.refresh_interval, agents=agents)
     try:
         server = BridgeHTTPServer((args.host, args.port), service, ConfigStore(args.state_dir),
                                   HostAllowList(args.allowed_hosts.split(",")))

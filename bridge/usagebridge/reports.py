@@ -21,9 +21,11 @@ from collections import OrderedDict
 from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Tuple
 
+from .agents import AGENTS, OTHER_AGENTS
 from .timeparse import iso_ms
 
 if TYPE_CHECKING:
+    from .agents.store import AgentStore, AgentSums
     from .store import LogStore
 
 QUARTER_MS = 15 * 60 * 1000
@@ -147,21 +149,27 @@ def _week_start(day: date, start_of_week: int) -> date:
     return day - timedelta(days=(js_day - start_of_week) % 7)
 
 
-def _row(key_name: str, key: str, per_model: Dict[str, _Sums], breakdown: bool) -> dict:
+def _row(key_name: str, key: str, per_model: Dict[str, _Sums], breakdown: bool, agents: Iterable[str] = ("claude",)) -> dict:
+    """A report row. Sums are Claude Code's six (input, output, cache creation, cache read, cost,
+    entries) or another agent's eight (…, reasoning, total: see agents.store)."""
     inp = sum(s[0] for s in per_model.values())
     out = sum(s[1] for s in per_model.values())
     cc = sum(s[2] for s in per_model.values())
     cr = sum(s[3] for s in per_model.values())
     cost = sum(s[4] for s in per_model.values())
+    reasoning = sum(s[6] for s in per_model.values() if len(s) > 6)
+    total = sum(s[7] if len(s) > 7 else s[0] + s[1] + s[2] + s[3] for s in per_model.values())
     row = {
         key_name: key,
         "input_tokens": int(inp),
         "output_tokens": int(out),
         "cache_creation_tokens": int(cc),
         "cache_read_tokens": int(cr),
-        "total_tokens": int(inp + out + cc + cr),
+        "reasoning_output_tokens": int(reasoning),
+        "total_tokens": int(total),
         "cost_usd": cost,
         "models": sorted(m for m in per_model if m != SYNTHETIC),
+        "agents": [a for a in AGENTS if a in agents],
     }
     if breakdown:
         row["model_breakdowns"] = [
@@ -179,6 +187,35 @@ def _row(key_name: str, key: str, per_model: Dict[str, _Sums], breakdown: bool) 
     return row
 
 
+def _merge(table: Dict[str, _Sums], model: str, sums: _Sums) -> None:
+    """Adds a model's sums to a row's (six or eight long; a mix of agents keeps eight)."""
+    held = table.get(model)
+    if held is None:
+        table[model] = list(sums)
+        return
+    if len(held) < len(sums):
+        held.extend((0, held[0] + held[1] + held[2] + held[3]))
+    elif len(sums) < len(held):
+        sums = list(sums) + [0, sums[0] + sums[1] + sums[2] + sums[3]]
+    for i in range(len(held)):
+        held[i] += sums[i]
+
+
+def _period_key(kind: str, day: date, start_of_week: int) -> str:
+    if kind == "daily":
+        return day.isoformat()
+    if kind == "weekly":
+        return _week_start(day, start_of_week).isoformat()
+    return day.isoformat()[:7]
+
+
+def _agent_sums(agents: "Optional[AgentStore]", agent: str, project: Optional[str]) -> List["AgentSums"]:
+    """The other agents' sums a report covers (none when filtered to a Claude Code project)."""
+    if agents is None or project is not None:
+        return []
+    return [agents.sums[a] for a in OTHER_AGENTS if agent in ("all", a)]
+
+
 def build_report(
     store: "LogStore",
     kind: str,
@@ -190,29 +227,49 @@ def build_report(
     start_of_week: int = 0,
     breakdown: bool = True,
     reset_hour: int = 0,
+    agent: str = "all",
+    agents: "Optional[AgentStore]" = None,
 ) -> dict:
-    """One report over every counted entry: rows, then totals over the rows."""
+    """One report over every counted entry of the agents asked for (`all`: Claude Code's and the
+    others' together, as `ccusage daily`): rows, then totals over the rows."""
     if kind == "sessions":
         raise ValueError("sessions: use build_sessions_report")
     key_name = {"daily": "date", "weekly": "week", "monthly": "month"}[kind]
-    project_index = _project_index(store.projects, project)
-    models = store.models
     groups: Dict[str, Dict[str, _Sums]] = {}
-    rollup = store.aggregates.rollup(tz, reset_hour)
-    table = rollup.all if project_index is None else rollup.projects.get(project_index, {})
-    for (day, model), sums in table.items():
-        if (since is not None and day < since) or (until is not None and day > until):
-            continue
-        if kind == "daily":
-            key = day.isoformat()
-        elif kind == "weekly":
-            key = _week_start(day, start_of_week).isoformat()
-        else:
-            key = day.isoformat()[:7]
-        _add_sums(groups.setdefault(key, {}), models[model], sums)
-    rows = [_row(key_name, key, per_model, breakdown) for key, per_model in groups.items()]
+    agents_of: Dict[str, set] = {}
+
+    def within(day: date) -> bool:
+        return (since is None or day >= since) and (until is None or day <= until)
+
+    if agent in ("all", "claude"):
+        project_index = _project_index(store.projects, project)
+        models = store.models
+        rollup = store.aggregates.rollup(tz, reset_hour)
+        table = rollup.all if project_index is None else rollup.projects.get(project_index, {})
+        for (day, model), sums in table.items():
+            if within(day):
+                key = _period_key(kind, day, start_of_week)
+                _merge(groups.setdefault(key, {}), models[model], sums)
+                agents_of.setdefault(key, set()).add("claude")
+    days: Dict[int, date] = {}
+    for sums_of in _agent_sums(agents, agent, project):
+        for (quarter, model, _session), sums in sums_of.buckets.items():
+            day = days.get(quarter)
+            if day is None:
+                day = days[quarter] = _day_of(quarter * QUARTER_MS, tz, reset_hour)
+            if within(day):
+                key = _period_key(kind, day, start_of_week)
+                _merge(groups.setdefault(key, {}), sums_of.models[model], sums)
+                agents_of.setdefault(key, set()).add(sums_of.agent)
+    rows = [_row(key_name, key, per_model, breakdown, agents_of[key]) for key, per_model in groups.items()]
     rows.sort(key=lambda r: r[key_name], reverse=order == "desc")
-    return {kind: rows, "totals": _totals(rows)}
+    return {kind: rows, "totals": _totals(rows), "unpriced_models": _unpriced(rows, agents, agent, project)}
+
+
+def _unpriced(rows: List[dict], agents: "Optional[AgentStore]", agent: str, project: Optional[str]) -> List[str]:
+    """The models in these rows that have no price (they cost 0), as ccusage's `unpricedModels`."""
+    shown = {m for row in rows for m in row["models"]}
+    return sorted({m for sums in _agent_sums(agents, agent, project) for m in sums.unpriced} & shown)
 
 
 def _project_index(projects: List[str], project: Optional[str]) -> Optional[int]:
@@ -231,11 +288,58 @@ def build_sessions_report(
     order: str = "asc",
     breakdown: bool = True,
     reset_hour: int = 0,
+    agent: str = "all",
+    agents: "Optional[AgentStore]" = None,
 ) -> dict:
     """The per-session report, as `ccusage claude session` (20): a row per Claude Code session
     (project path, session id) with its first and last activity. since/until keep the entries of
     those local days first (a session's figures and times are then those of the kept entries).
-    Rows by last activity, oldest first (`order=desc`: newest first)."""
+    Rows by last activity, oldest first (`order=desc`: newest first). Other agents' sessions
+    (agents.store) follow the same rules, each row saying its `agent`."""
+    rows = []
+    if agent in ("all", "claude"):
+        rows = _claude_sessions(store, tz, since, until, project, breakdown, reset_hour)
+    for sums_of in _agent_sums(agents, agent, project):
+        rows.extend(_agent_sessions(sums_of, tz, since, until, breakdown, reset_hour))
+    rows.sort(key=lambda item: (item[0], item[1]["project_path"], item[1]["session_id"]), reverse=order == "desc")
+    ordered = [row for _, row in rows]
+    return {"sessions": ordered, "totals": _totals(ordered), "unpriced_models": _unpriced(ordered, agents, agent, project)}
+
+
+def _agent_sessions(sums_of: "AgentSums", tz: tzinfo, since: Optional[date], until: Optional[date],
+                    breakdown: bool, reset_hour: int) -> List[Tuple[int, dict]]:
+    days: Dict[int, date] = {}
+
+    def day_of(ms: int) -> date:
+        quarter = ms // QUARTER_MS
+        found = days.get(quarter)
+        if found is None:
+            found = days[quarter] = _day_of(quarter * QUARTER_MS, tz, reset_hour)
+        return found
+
+    def within(ms: int) -> bool:
+        day = day_of(ms)
+        return (since is None or day >= since) and (until is None or day <= until)
+
+    per_session: Dict[int, Dict[str, _Sums]] = {}
+    for (quarter, model, session), sums in sums_of.session_buckets.items():
+        if within(quarter * QUARTER_MS):
+            _merge(per_session.setdefault(session, {}), sums_of.models[model], sums)
+    rows = []
+    for session, per_model in per_session.items():
+        times = [ts for ts in sums_of.session_times[session] if within(ts)]
+        project_path, session_id = sums_of.sessions[session]
+        row = _row("session_id", session_id, per_model, breakdown, (sums_of.agent,))
+        row["project_path"] = project_path
+        row["agent"] = sums_of.agent
+        row["first_activity"] = iso_ms(min(times))
+        row["last_activity"] = iso_ms(max(times))
+        rows.append((max(times), row))
+    return rows
+
+
+def _claude_sessions(store: "LogStore", tz: tzinfo, since: Optional[date], until: Optional[date],
+                     project: Optional[str], breakdown: bool, reset_hour: int) -> List[Tuple[int, dict]]:
     project_index = _project_index(store.projects, project)
     aggregates = store.aggregates
     project_of = aggregates.project_of_session
@@ -285,12 +389,11 @@ def build_sessions_report(
         first, last = times[session]  # type: ignore[misc]
         row = _row("session_id", session_id, per_model, breakdown)
         row["project_path"] = project_path
+        row["agent"] = "claude"
         row["first_activity"] = iso_ms(first)
         row["last_activity"] = iso_ms(last)
         rows.append((last, row))
-    rows.sort(key=lambda item: (item[0], item[1]["project_path"], item[1]["session_id"]), reverse=order == "desc")
-    ordered = [row for _, row in rows]
-    return {"sessions": ordered, "totals": _totals(ordered)}
+    return rows
 
 
 def _totals(rows: Iterable[dict]) -> dict:
@@ -302,6 +405,7 @@ def _totals(rows: Iterable[dict]) -> dict:
             "output_tokens",
             "cache_creation_tokens",
             "cache_read_tokens",
+            "reasoning_output_tokens",
             "total_tokens",
             "cost_usd",
         )

@@ -13,6 +13,7 @@ from .log import log
 from . import __version__
 from .config_store import ConfigStore, validate, zone_for
 from .report import sessions_payload, stats_payload
+from .agents import AGENTS
 from .reports import KINDS, WEEKDAYS
 from .timeparse import iso_ms
 from .service import UsageService
@@ -20,7 +21,9 @@ from .service import UsageService
 MAX_BODY = 64 * 1024
 SAFE_SESSION_ID = re.compile(r"^[A-Za-z0-9._:+-]{1,128}$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-REPORT_PARAMS = frozenset(("since", "until", "timezone", "project", "order", "start_of_week", "breakdown", "reset_hour"))
+REPORT_PARAMS = frozenset(("since", "until", "timezone", "project", "order", "start_of_week", "breakdown", "reset_hour", "agent"))
+#: A report's `agent`: one agent's usage, or every agent's (`all`, the default, as `ccusage daily`).
+AGENT_CHOICES = AGENTS + ("all",)
 
 #: (method, path) -> (handler, the query parameters it takes (None: any, unread), its arguments).
 #: A parameter it does not take is a 400 listed with the handler's own.
@@ -345,6 +348,9 @@ class Handler(BaseHTTPRequestHandler):
         project = last("project") or None
         if project is not None and (len(project) > 255 or "/" in project):
             errors.append({"field": "project", "message": "must be a project folder name (no /)"})
+        agent = last("agent") or "all"
+        if agent not in AGENT_CHOICES:
+            errors.append({"field": "agent", "message": f"must be one of {', '.join(AGENT_CHOICES)}"})
         stored_hour = self.server.config_store.get().get("reset_hour")
         reset_hour, problem = _int_param(query, "reset_hour", 0, 23, stored_hour or 0)
         if problem:
@@ -363,8 +369,9 @@ class Handler(BaseHTTPRequestHandler):
             start_of_week=WEEKDAYS.index(week),
             breakdown=breakdown == "true",
             reset_hour=reset_hour,
+            agent=agent,
         )
-        payload.update({"timezone": zone_name, "order": order, "reset_hour": reset_hour})
+        payload.update({"timezone": zone_name, "order": order, "reset_hour": reset_hour, "agent": agent})
         self._send(200, payload)
 
     def get_config(self, _query, _errors) -> None:

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
 
+from .agents.store import AgentStore
 from .log import log
 from .blocks import Block, Timeline
 from .pricing import PriceTable
@@ -37,6 +38,8 @@ class View:
     malformed_lines: int = 0
     limit_resets_at_ms: Optional[int] = None
     ready: bool = False
+    #: Other agents' figures (agents.store): their generation, counted events, sources.
+    agents_generation: int = 0
 
 
 class UsageService:
@@ -46,9 +49,12 @@ class UsageService:
         prices: PriceTable,
         refresh_interval: float = 1.0,
         clock: Callable[[], float] = time.time,
+        agents: Optional[AgentStore] = None,
     ) -> None:
         self.data_dirs = data_dirs
         self.prices = prices
+        # Codex's, Gemini CLI's and OpenCode's usage (none: Claude Code's alone).
+        self.agents = agents
         self.store = LogStore(data_dirs, prices)
         self.timeline = Timeline(self.store.entries)
         self.rebuilds = 0
@@ -84,6 +90,8 @@ class UsageService:
             return False
         try:
             self._refreshed_at = time.monotonic()
+            # Other agents' sums are built aside and swapped in whole: reports read them unlocked.
+            agents_changed = self.agents.refresh() if self.agents is not None else False
             found = self.store.walk()
             with self._refresh_lock:
                 stale = self.store.stale(found)
@@ -97,6 +105,7 @@ class UsageService:
                 self.timeline.update(store.take_new_entries(), store.take_replaced())
                 unchanged = (
                     self.view.ready
+                    and not agents_changed
                     and not report.rebuilt
                     and self.timeline.version == before
                     and (self.view.files, self.view.malformed_lines, self.view.duplicates)
@@ -134,6 +143,7 @@ class UsageService:
             malformed_lines=store.malformed_lines,
             limit_resets_at_ms=store.limit_resets_at_ms,
             ready=True,
+            agents_generation=self.agents.generation if self.agents is not None else 0,
         )
 
     def claude_session(self, session_id: str) -> dict:
@@ -229,8 +239,8 @@ class UsageService:
             store = self.store
             if kind == "sessions":
                 options.pop("start_of_week", None)
-                return build_sessions_report(store, zone, **options)
-            return build_report(store, kind, zone, **options)
+                return build_sessions_report(store, zone, agents=self.agents, **options)
+            return build_report(store, kind, zone, agents=self.agents, **options)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="refresher", daemon=True)

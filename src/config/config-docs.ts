@@ -169,6 +169,21 @@ export const CONFIG_DOCS: Readonly<Record<keyof EnvSchema, ConfigDoc>> = {
     meaning: 'Claude Code config dirs (comma list), each holding `projects/`',
     defaultText: '`~/.config/claude` and `~/.claude`',
   },
+  CODEX_HOME: {
+    group: 'usage bridge',
+    meaning: 'OpenAI Codex CLI homes (comma list): their `sessions/` and `archived_sessions/`',
+    defaultText: '`~/.codex`',
+  },
+  GEMINI_DATA_DIR: {
+    group: 'usage bridge',
+    meaning: 'Gemini CLI data folders (comma list) holding `<project>/chats/`',
+    defaultText: '`~/.gemini/tmp`',
+  },
+  OPENCODE_DATA_DIR: {
+    group: 'usage bridge',
+    meaning: 'OpenCode data folders (comma list) holding `opencode.db` (read-only)',
+    defaultText: '`~/.local/share/opencode`',
+  },
   ALERT_WEBHOOK_URLS: {
     group: 'alerts',
     meaning: 'where alerts are POSTed (comma list; a secret: never logged, no redirects)',

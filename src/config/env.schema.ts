@@ -200,6 +200,21 @@ export class EnvSchema {
   @IsString()
   CLAUDE_CONFIG_DIR?: string;
 
+  @Optional()
+  @IsOptional()
+  @IsString()
+  CODEX_HOME?: string;
+
+  @Optional()
+  @IsOptional()
+  @IsString()
+  GEMINI_DATA_DIR?: string;
+
+  @Optional()
+  @IsOptional()
+  @IsString()
+  OPENCODE_DATA_DIR?: string;
+
   @IntIn(0, 3_600_000)
   USAGE_CACHE_TTL_MS: number = 1000;
 

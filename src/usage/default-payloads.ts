@@ -55,6 +55,7 @@ export function defaultReport(kind: ReportKind, params: QueryParams): UsageRepor
     output_tokens: 0,
     cache_creation_tokens: 0,
     cache_read_tokens: 0,
+    reasoning_output_tokens: 0,
     total_tokens: 0,
     cost_usd: 0,
   };
@@ -64,6 +65,8 @@ export function defaultReport(kind: ReportKind, params: QueryParams): UsageRepor
     timezone: String(params.timezone ?? 'UTC'),
     order: params.order === 'desc' ? 'desc' : 'asc',
     reset_hour: Number(params.reset_hour ?? 0),
+    agent: String(params.agent ?? 'all'),
+    unpriced_models: [],
   } as unknown as UsageReportDto;
 }
 

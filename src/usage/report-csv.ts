@@ -24,6 +24,7 @@ const money = (value: number) => Math.round(value * 1e6) / 1e6;
 
 function cell(row: ReportRowDto & Record<string, unknown>, column: string): unknown {
   if (column === 'models') return row.models.join(' ');
+  if (column === 'agents') return (row.agents ?? []).join(' ');
   if (column === 'cost_usd') return money(row.cost_usd);
   return row[column];
 }
@@ -55,11 +56,16 @@ export function reportToCsv(report: UsageReportDto): string {
   ];
   // A team report grouped by member (machine, model, project) has that column after its key.
   const group = (report as { group_by?: unknown }).group_by;
+  // A report of the bridge (every agent) says each row's agents, and each session's agent.
+  const agents = 'agent' in report;
   const columns = [
     ...KEYS[kind],
+    ...(agents && kind === 'sessions' ? ['agent'] : []),
     ...(typeof group === 'string' ? [group] : []),
     ...REPORT_COUNTS,
+    ...(agents ? ['reasoning_output_tokens'] : []),
     'models',
+    ...(agents ? ['agents'] : []),
   ];
   const lines = [columns.join(',')];
   for (const row of rows) lines.push(columns.map((c) => csvField(cell(row, c))).join(','));

@@ -80,5 +80,6 @@ export function reportParams(
       kind === 'weekly' ? ((query.start_of_week as string | undefined) ?? 'sunday') : undefined,
     breakdown: String(breakdown),
     reset_hour: Number(query.reset_hour ?? stored.reset_hour ?? 0),
+    agent: (query.agent as string | undefined) ?? 'all',
   };
 }

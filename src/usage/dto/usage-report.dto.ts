@@ -3,6 +3,7 @@ import { IsIn, IsISO8601, IsInt, IsOptional, Matches, Max, MaxLength, Min } from
 import { Type } from 'class-transformer';
 import { IsTimeZone } from '../../common/is-time-zone.validator';
 import { propertyRule } from '../../common/property-rule';
+import { AGENT_FILTERS, type Agent, type AgentFilter } from '../agents';
 
 export const REPORT_KINDS = ['daily', 'weekly', 'monthly', 'sessions'] as const;
 export type ReportKind = (typeof REPORT_KINDS)[number];
@@ -79,6 +80,11 @@ export class UsageReportQueryDto {
   @Max(23)
   reset_hour?: number;
 
+  /** One agent's usage (claude, codex, gemini, opencode) or every agent's: all (default). */
+  @IsOptional()
+  @IsIn(AGENT_FILTERS)
+  agent?: AgentFilter;
+
   /** json (default) or csv (RFC 4180, a header row, one line per row, no breakdowns). */
   @IsOptional()
   @IsIn(['json', 'csv'])
@@ -95,10 +101,14 @@ export class ModelBreakdownDto {
 }
 
 export class ReportTotalsDto {
+  /** Input not read from a cache (Codex's and Gemini's input less their cached part). */
   input_tokens!: number;
   output_tokens!: number;
   cache_creation_tokens!: number;
   cache_read_tokens!: number;
+  /** Reasoning the agent reported (Codex: part of output_tokens; Gemini's thoughts and
+   * OpenCode's reasoning: in total_tokens and priced as output). 0 for Claude Code. */
+  reasoning_output_tokens?: number;
   total_tokens!: number;
   cost_usd!: number;
 }
@@ -106,6 +116,8 @@ export class ReportTotalsDto {
 export class ReportRowDto extends ReportTotalsDto {
   /** Models used, sorted, without `<synthetic>` (its tokens still count). */
   models!: string[];
+  /** The agents whose usage the row holds. */
+  agents?: Agent[];
   /** Per model, costliest first (absent with breakdown=false). */
   model_breakdowns?: ModelBreakdownDto[];
 }
@@ -126,6 +138,8 @@ export class MonthlyRowDto extends ReportRowDto {
 }
 
 export class SessionRowDto extends ReportRowDto {
+  /** The agent of the session. */
+  agent?: Agent;
   /** Claude Code's session id (projects/<project>/<id>.jsonl; a sub-agent's file counts in its
    * parent session), as ccusage 20 names it. */
   session_id!: string;
@@ -142,6 +156,10 @@ class ReportMetaDto {
   timezone!: string;
   order!: 'asc' | 'desc';
   reset_hour!: number;
+  /** The agent filter the report was made for. */
+  agent?: AgentFilter;
+  /** Models of these rows without a price: they cost 0 (as ccusage's unpricedModels). */
+  unpriced_models?: string[];
 }
 
 export class DailyReportDto extends ReportMetaDto {

@@ -1,0 +1,278 @@
+"""OpenAI Codex CLI's rollouts, read as ccusage 20's Codex adapter reads them.
+
+Where: every home of `CODEX_HOME` (a comma list; default ~/.codex): its `sessions/` and
+`archived_sessions/` (or the home itself when it has neither), every `*.jsonl` below them; a file
+in both under the same relative path counts once, the active `sessions/` copy. A session is the
+file's path below that folder, without `.jsonl`.
+
+What counts: `event_msg` lines of `payload.type: "token_count"` — `info.last_token_usage`, else the
+difference of `info.total_token_usage` from the file's previous total (never below zero); `info`
+may be null. Cached input is part of input, reasoning part of output. The model is the token
+count's own (`model`, `model_name`, `metadata.model`), else the latest `turn_context`'s, else
+`gpt-5`, flagged as a fallback. A sub-agent's rollout (it mentions `thread_spawn` near its start)
+that opens by replaying its parent's events — its first two token counts in the same second —
+skips them. Forked rollouts repeat their parent's events: across files an event counts once, by
+its time, model and figures (within its session for the session report)."""
+
+import json
+import os
+from typing import Dict, List, Optional, Tuple
+
+from ..parse import line_blocks
+from ..timeparse import parse_iso_ms
+from . import FALLBACK_MODEL, UNPRICED, Event
+from .prices import AgentPrices
+
+_TURN_CONTEXT = b'"type":"turn_context"'
+_EVENT_MSG = b'"type":"event_msg"'
+_TOKEN_COUNT = b'"type":"token_count"'
+_SESSION_META = b'"type":"session_meta"'
+_THREAD_SPAWN = b"thread_spawn"
+FALLBACK = "gpt-5"
+
+
+def homes() -> List[str]:
+    configured = os.environ.get("CODEX_HOME")
+    if configured is not None:
+        return [os.path.expanduser(p.strip()) for p in configured.split(",") if p.strip()]
+    return [os.path.join(os.path.expanduser("~"), ".codex")]
+
+
+def source_dirs(home_list: List[str]) -> List[Tuple[str, str]]:
+    """(folder to walk, the home it belongs to), in ccusage's order."""
+    found: List[Tuple[str, str]] = []
+    seen = set()
+    for home in home_list:
+        dirs = [d for d in (os.path.join(home, "sessions"), os.path.join(home, "archived_sessions")) if os.path.isdir(d)]
+        for folder in dirs or [home]:
+            if folder not in seen:
+                seen.add(folder)
+                found.append((folder, home))
+    return found
+
+
+def walk(home_list: List[str]) -> Dict[str, Tuple[str, os.stat_result]]:
+    """Every rollout to read: path -> (its source folder, stat), an archived copy of an active
+    rollout left out."""
+    files: Dict[str, Tuple[str, os.stat_result]] = {}
+    taken = set()
+    for folder, home in source_dirs(home_list):
+        found: List[Tuple[str, os.stat_result]] = []
+        stack = [folder]
+        while stack:
+            directory = stack.pop()
+            try:
+                with os.scandir(directory) as items:
+                    for item in items:
+                        try:
+                            if item.is_dir(follow_symlinks=False):
+                                stack.append(item.path)
+                            elif item.name.endswith(".jsonl") and item.is_file():
+                                found.append((item.path, item.stat()))
+                        except OSError:
+                            continue
+            except OSError:
+                continue
+        for path, st in sorted(found):
+            scope = (home, os.path.relpath(path, folder))
+            if scope not in taken:
+                taken.add(scope)
+                files[path] = (folder, st)
+    return files
+
+
+def session_of(folder: str, path: str) -> str:
+    relative = os.path.relpath(path, folder)
+    if relative.endswith(".jsonl"):
+        relative = relative[: -len(".jsonl")]
+    return "/".join(part for part in relative.split(os.sep) if part) or "unknown"
+
+
+def _usage(value: object) -> Optional[Tuple[int, int, int, int, int]]:
+    """(input, cached, output, reasoning, total) of a usage object, with ccusage's field aliases."""
+    if not isinstance(value, dict):
+        return None
+
+    def count(*names: str) -> Optional[int]:
+        for name in names:
+            v = value.get(name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:
+                continue
+            return max(0, int(v))
+        return None
+
+    inp = count("input_tokens", "prompt_tokens", "input") or 0
+    out = count("output_tokens", "completion_tokens", "output") or 0
+    reasoning = count("reasoning_output_tokens", "reasoning_tokens") or 0
+    cached = count("cached_input_tokens", "cache_read_input_tokens", "cached_tokens") or 0
+    total = count("total_tokens")
+    if total is None or (total == 0 and inp + out + reasoning > 0):
+        total = inp + out + reasoning
+    return inp, cached, out, reasoning, total
+
+
+def _model_of(value: object) -> Optional[str]:
+    if not isinstance(value, dict):
+        return None
+    for name in ("model", "model_name"):
+        v = value.get(name)
+        if isinstance(v, str) and v.strip():
+            return v.strip()
+    meta = value.get("metadata")
+    v = meta.get("model") if isinstance(meta, dict) else None
+    return v.strip() if isinstance(v, str) and v.strip() else None
+
+
+def _replay_second(path: str) -> Optional[str]:
+    """A sub-agent rollout's replayed second: its first two token counts share it."""
+    try:
+        with open(path, "rb") as handle:
+            if _THREAD_SPAWN not in handle.read(16 * 1024):
+                return None
+            handle.seek(0)
+            first = None
+            for line in handle:
+                if _EVENT_MSG not in line or _TOKEN_COUNT not in line:
+                    continue
+                try:
+                    obj = json.loads(line)
+                except ValueError:
+                    continue
+                payload = obj.get("payload") if isinstance(obj, dict) else None
+                info = payload.get("info") if isinstance(payload, dict) else None
+                if obj.get("type") != "event_msg" or not isinstance(payload, dict) or payload.get("type") != "token_count":
+                    continue
+                if not isinstance(info, dict) or (info.get("last_token_usage") is None and info.get("total_token_usage") is None):
+                    continue
+                stamp = obj.get("timestamp")
+                if not isinstance(stamp, str) or len(stamp.strip()) < 19:
+                    continue
+                second = stamp.strip()[:19]
+                if first is None:
+                    first = second
+                    continue
+                return second if second == first else None
+    except OSError:
+        return None
+    return None
+
+
+class CodexFile:
+    """One rollout's reading state: read so far (bytes), the running total and model, and the
+    events found."""
+
+    def __init__(self, path: str, folder: str) -> None:
+        self.path = path
+        self.session = session_of(folder, path)
+        self.offset = 0
+        self.previous: Optional[Tuple[int, int, int, int, int]] = None
+        self.model: Optional[str] = None
+        self.model_is_fallback = False
+        self.replay = _replay_second(path)
+        self.skipping = self.replay is not None
+        self.events: List[Event] = []
+        self.bad_lines = 0
+        # From its session_meta line: its id, the rollout it was forked from, when it started.
+        self.id: Optional[str] = None
+        self.forked_from: Optional[str] = None
+        self.started: Optional[int] = None
+
+    def read(self, prices: AgentPrices) -> int:
+        """Reads the complete lines appended since the last read; returns the bytes consumed."""
+        consumed = 0
+        for size, block in line_blocks(self.path, self.offset):
+            if block is None:
+                continue
+            for line in block.split(b"\n"):
+                consumed_line = len(line) + 1
+                consumed += consumed_line
+                self._line(line, prices)
+        self.offset += consumed
+        return consumed
+
+    def _meta(self, line: bytes) -> None:
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            self.bad_lines += 1
+            return
+        payload = obj.get("payload") if isinstance(obj, dict) else None
+        if not isinstance(payload, dict) or obj.get("type") != "session_meta":
+            return
+        self.id = payload.get("id") if isinstance(payload.get("id"), str) else None
+        forked = payload.get("forked_from_id")
+        self.forked_from = forked if isinstance(forked, str) and forked else None
+        stamp = payload.get("timestamp") or obj.get("timestamp")
+        self.started = parse_iso_ms(stamp.strip()) if isinstance(stamp, str) else None
+
+    def _line(self, line: bytes, prices: AgentPrices) -> None:
+        turn = _TURN_CONTEXT in line
+        if _SESSION_META in line and self.id is None:
+            self._meta(line)
+            return
+        if not turn and not (_EVENT_MSG in line and _TOKEN_COUNT in line):
+            return
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            self.bad_lines += 1
+            return
+        if not isinstance(obj, dict):
+            return
+        payload = obj.get("payload")
+        kind = obj.get("type")
+        if kind == "turn_context":
+            model = _model_of(payload)
+            if model is not None:
+                self.model, self.model_is_fallback = model, False
+            return
+        if kind != "event_msg" or not isinstance(payload, dict) or payload.get("type") != "token_count":
+            return
+        stamp = obj.get("timestamp")
+        stamp = stamp.strip() if isinstance(stamp, str) else ""
+        if not stamp:
+            return
+        info = payload.get("info") if isinstance(payload.get("info"), dict) else None
+        total_usage = _usage(info.get("total_token_usage")) if info else None
+        if self.skipping:
+            if stamp[:19] == self.replay:
+                if total_usage is not None:
+                    self.previous = total_usage
+                return
+            self.skipping = False
+        last = _usage(info.get("last_token_usage")) if info else None
+        if last is None and total_usage is not None:
+            prev = self.previous or (0, 0, 0, 0, 0)
+            last = tuple(max(0, a - b) for a, b in zip(total_usage, prev))  # type: ignore[assignment]
+        if total_usage is not None:
+            self.previous = total_usage
+        if last is None:
+            return
+        inp, cached, out, reasoning, total = last
+        if inp == 0 and cached == 0 and out == 0 and reasoning == 0:
+            return
+        ts = parse_iso_ms(stamp)
+        if ts is None:
+            self.bad_lines += 1
+            return
+        flags = 0
+        named = _model_of(payload) or (_model_of(info) if info else None)
+        if named is not None:
+            self.model, self.model_is_fallback = named, False
+            model = named
+        elif self.model is not None:
+            model = self.model
+            if self.model_is_fallback:
+                flags |= FALLBACK_MODEL
+        else:
+            self.model, self.model_is_fallback = FALLBACK, True
+            model = FALLBACK
+            flags |= FALLBACK_MODEL
+        cached = min(cached, inp)
+        uncached = inp - cached
+        cost, unpriced = prices.cost(prices.lookup("codex", model), uncached, out, 0, cached)
+        if unpriced:
+            flags |= UNPRICED
+        self.events.append(Event(ts, self.session, model, uncached, out, 0, cached, 0, reasoning, total, cost, flags,
+                                 (ts, model, inp, cached, out, reasoning, total)))
+
