@@ -56,6 +56,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="a Gemini CLI data folder (repeatable; default: GEMINI_DATA_DIR, else ~/.gemini/tmp)")
     parser.add_argument("--opencode-dir", action="append", default=None,
                         help="an OpenCode data folder (repeatable; default: OPENCODE_DATA_DIR, else ~/.local/share/opencode)")
+    parser.add_argument("--amp-dir", action="append", default=None,
+                        help="an Amp data folder (repeatable; default: AMP_DATA_DIR, else ~/.local/share/amp)")
     return parser.parse_args(argv)
 
 
@@ -87,7 +89,8 @@ def main(argv=None) -> int:
     def folders(given):
         return None if given is None else [os.path.abspath(os.path.expanduser(d)) for d in given]
 
-    agents = AgentStore(agent_prices, folders(args.codex_home), folders(args.gemini_dir), folders(args.opencode_dir))
+    agents = AgentStore(agent_prices, folders(args.codex_home), folders(args.gemini_dir), folders(args.opencode_dir),
+                        folders(args.amp_dir))
     service = UsageService(data_dirs, prices, refresh_interval=args.refresh_interval, agents=agents)
     try:
         server = BridgeHTTPServer((args.host, args.port), service, ConfigStore(args.state_dir),

@@ -11,7 +11,8 @@ per token kind — Claude's rule; "prompt": once the prompt passes it, every tok
 the higher rate — OpenAI's and Google's) by one more event past it.
 
     node_modules/.bin/ccusage must be installed (npm ci).
-    python3 scripts/measure-agent-prices.py codex:gpt-5.1-codex gemini:gemini-2.5-pro opencode:anthropic/claude-sonnet-4-5
+    python3 scripts/measure-agent-prices.py codex:gpt-5.1-codex gemini:gemini-2.5-pro \
+        opencode:anthropic/claude-sonnet-4-5 amp:claude-opus-4-5
 """
 
 import json
@@ -68,6 +69,16 @@ def cost(agent: str, model: str, inp: int = 0, out: int = 0, cache_read: int = 0
                 handle.write(_compact({"id": "m", "timestamp": "2026-12-01T10:00:00.000Z", "type": "gemini",
                                        "content": [], "tokens": tokens, "model": model}) + "\n")
             return _cost(_report({"HOME": home, "GEMINI_DATA_DIR": os.path.join(home, "tmp")}, "gemini")["totals"])
+        if agent == "amp":
+            threads = os.path.join(home, "threads")
+            os.makedirs(threads)
+            message = {"role": "assistant", "messageId": 1, "usage": {
+                "model": model, "timestamp": "2026-12-01T10:00:00.000Z", "inputTokens": inp, "outputTokens": out,
+                "cacheCreationInputTokens": cache_write, "cacheReadInputTokens": cache_read,
+                "totalTokens": inp + out + cache_write + cache_read}}
+            with open(os.path.join(threads, "T-price.json"), "w") as handle:
+                handle.write(_compact({"v": 1, "id": "T-price", "created": 1764583200000, "messages": [message]}))
+            return _cost(_report({"HOME": home, "AMP_DATA_DIR": home}, "amp")["totals"])
         provider, _, name = model.partition("/")
         db = sqlite3.connect(os.path.join(home, "opencode.db"))
         db.execute("CREATE TABLE message (id TEXT PRIMARY KEY, session_id TEXT NOT NULL, data TEXT NOT NULL)")
@@ -93,7 +104,7 @@ def measure(agent: str, model: str) -> Optional[dict]:
         "output_cost_per_token": _rate(cost(agent, model, out=small), small),
         "cache_read_input_token_cost": _rate(cost(agent, model, cache_read=small), small),
     }
-    if agent == "opencode":
+    if agent in ("opencode", "amp"):
         base["cache_creation_input_token_cost"] = _rate(cost(agent, model, cache_write=small), small)
     if base["input_cost_per_token"] == 0 and base["output_cost_per_token"] == 0:
         return None
@@ -119,14 +130,14 @@ def measure(agent: str, model: str) -> Optional[dict]:
         tier["output_cost_per_token"] = _rate(cost(agent, model, inp=big, out=small) - whole, small)
         read = cost(agent, model, inp=big - small, cache_read=small) - cost(agent, model, inp=big - small)
         tier["cache_read_input_token_cost"] = _rate(read, small)
-        if agent == "opencode":
+        if agent in ("opencode", "amp"):
             tier["cache_creation_input_token_cost"] = _rate(
                 cost(agent, model, inp=big, cache_write=small) - whole, small)
     else:
         # Each kind of token past the threshold on its own.
         for key, kind in (("output_cost_per_token", "out"), ("cache_read_input_token_cost", "cache_read"),
                           ("cache_creation_input_token_cost", "cache_write")):
-            if kind == "cache_write" and agent != "opencode":
+            if kind == "cache_write" and agent not in ("opencode", "amp"):
                 continue
             at = cost(agent, model, **{kind: big})
             tier[key] = _rate(cost(agent, model, **{kind: big + small}) - at, small)
@@ -137,7 +148,7 @@ def main(argv) -> int:
     found = {}
     for spec in argv:
         agent, _, model = spec.partition(":")
-        if agent not in ("codex", "gemini", "opencode") or not model:
+        if agent not in ("codex", "gemini", "opencode", "amp") or not model:
             print(f"not agent:model: {spec}", file=sys.stderr)
             return 2
         found[model] = measure(agent, model)

@@ -21,7 +21,7 @@ from collections import OrderedDict
 from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Tuple
 
-from .agents import AGENTS, OTHER_AGENTS
+from .agents import OTHER_AGENTS
 from .timeparse import iso_ms
 
 if TYPE_CHECKING:
@@ -169,7 +169,7 @@ def _row(key_name: str, key: str, per_model: Dict[str, _Sums], breakdown: bool, 
         "total_tokens": int(total),
         "cost_usd": cost,
         "models": sorted(m for m in per_model if m != SYNTHETIC),
-        "agents": [a for a in AGENTS if a in agents],
+        "agents": sorted(agents),
     }
     if breakdown:
         row["model_breakdowns"] = [

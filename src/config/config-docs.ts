@@ -184,6 +184,11 @@ export const CONFIG_DOCS: Readonly<Record<keyof EnvSchema, ConfigDoc>> = {
     meaning: 'OpenCode data folders (comma list) holding `opencode.db` (read-only)',
     defaultText: '`~/.local/share/opencode`',
   },
+  AMP_DATA_DIR: {
+    group: 'usage bridge',
+    meaning: 'Amp data folders (comma list) holding `threads/`',
+    defaultText: '`~/.local/share/amp`',
+  },
   ALERT_WEBHOOK_URLS: {
     group: 'alerts',
     meaning: 'where alerts are POSTed (comma list; a secret: never logged, no redirects)',

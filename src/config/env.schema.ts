@@ -215,6 +215,11 @@ export class EnvSchema {
   @IsString()
   OPENCODE_DATA_DIR?: string;
 
+  @Optional()
+  @IsOptional()
+  @IsString()
+  AMP_DATA_DIR?: string;
+
   @IntIn(0, 3_600_000)
   USAGE_CACHE_TTL_MS: number = 1000;
 

@@ -59,7 +59,12 @@ function childEnvironment(source: NodeJS.ProcessEnv, env: EnvSchema): Record<str
   }
   if (env.CLAUDE_CONFIG_DIR) out.CLAUDE_CONFIG_DIR = env.CLAUDE_CONFIG_DIR;
   // Other agents' data (docs/agents.md): unset, the bridge reads each agent's default folder.
-  for (const key of ['CODEX_HOME', 'GEMINI_DATA_DIR', 'OPENCODE_DATA_DIR'] as const) {
+  for (const key of [
+    'CODEX_HOME',
+    'GEMINI_DATA_DIR',
+    'OPENCODE_DATA_DIR',
+    'AMP_DATA_DIR',
+  ] as const) {
     if (env[key]) out[key] = env[key];
   }
   if (env.BRIDGE_PRICING_FILE) out.BRIDGE_PRICING_FILE = resolve(env.BRIDGE_PRICING_FILE);

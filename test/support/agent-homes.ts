@@ -19,6 +19,7 @@ export interface AgentHomes {
   readonly codexHome: string;
   readonly geminiDir: string;
   readonly opencodeDir: string;
+  readonly ampDir: string;
 }
 
 const line = (value: unknown) => `${JSON.stringify(value)}\n`;
@@ -674,10 +675,125 @@ function writeOpenCode(root: string): string {
   return dir;
 }
 
+/** Amp's threads (`threads/T-<uuid>.json`, ccusage's Amp adapter): one with a usage ledger (cache
+ * figures from the message each event points to), one with usage on its messages only. */
+function writeAmp(root: string): string {
+  const dir = join(root, 'amp');
+  const threads = join(dir, 'threads');
+  write(
+    join(threads, 'T-5d1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b.json'),
+    JSON.stringify({
+      v: 42,
+      id: 'T-5d1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b',
+      created: Date.parse('2026-10-31T23:20:00.000Z'),
+      title: 'Fix the build',
+      messages: [
+        { role: 'user', messageId: 0, content: [{ type: 'text', text: 'fix the build' }] },
+        {
+          role: 'assistant',
+          messageId: 1,
+          content: [{ type: 'text', text: 'done' }],
+          usage: {
+            model: 'claude-sonnet-4-5-20250929',
+            inputTokens: 12,
+            outputTokens: 640,
+            cacheCreationInputTokens: 5200,
+            cacheReadInputTokens: 21000,
+            totalInputTokens: 26212,
+            timestamp: '2026-10-31T23:21:00.000Z',
+          },
+        },
+        {
+          role: 'assistant',
+          messageId: 3,
+          content: [{ type: 'text', text: 'and the tests' }],
+          usage: {
+            model: 'claude-sonnet-4-5-20250929',
+            inputTokens: 8,
+            outputTokens: 320,
+            cacheCreationInputTokens: 900,
+            cacheReadInputTokens: 26000,
+            timestamp: '2026-11-01T06:05:00.000Z',
+          },
+        },
+      ],
+      usageLedger: {
+        events: [
+          {
+            id: 'e-1',
+            timestamp: '2026-10-31T23:21:00.000Z',
+            model: 'claude-sonnet-4-5-20250929',
+            credits: 3.2,
+            tokens: { input: 12, output: 640 },
+            operationType: 'inference',
+            fromMessageId: 0,
+            toMessageId: 1,
+          },
+          {
+            id: 'e-2',
+            timestamp: '2026-11-01T06:05:00.000Z',
+            model: 'claude-sonnet-4-5-20250929',
+            credits: 1.9,
+            tokens: { input: 8, output: 320, total: 27500 },
+            operationType: 'inference',
+            fromMessageId: 2,
+            toMessageId: 3,
+          },
+          {
+            id: 'e-3',
+            timestamp: '2026-11-01T06:06:00.000Z',
+            model: 'gpt-5.1',
+            credits: 0.4,
+            tokens: { total: 900 },
+            operationType: 'oracle',
+          },
+        ],
+      },
+    }),
+  );
+  write(
+    join(threads, 'T-9a8b7c6d-5e4f-4321-8fed-cba987654321.json'),
+    JSON.stringify({
+      v: 7,
+      id: 'T-9a8b7c6d-5e4f-4321-8fed-cba987654321',
+      created: Date.parse('2026-11-20T09:00:00.000Z'),
+      messages: [
+        { role: 'user', messageId: 0, content: [{ type: 'text', text: 'explain' }] },
+        {
+          role: 'assistant',
+          messageId: 1,
+          content: [],
+          usage: {
+            model: 'claude-haiku-4-5-20251001',
+            inputTokens: 10,
+            outputTokens: 178,
+            cacheCreationInputTokens: 986,
+            cacheReadInputTokens: 11372,
+            timestamp: '2026-11-20T09:00:10.652Z',
+          },
+        },
+        {
+          role: 'assistant',
+          messageId: 2,
+          content: [],
+          usage: {
+            model: 'claude-opus-4-9',
+            inputTokens: 5,
+            outputTokens: 42,
+            timestamp: '2026-11-20T09:01:00.000Z',
+          },
+        },
+      ],
+    }),
+  );
+  return dir;
+}
+
 export function writeAgentHomes(root: string): AgentHomes {
   return {
     codexHome: writeCodex(root),
     geminiDir: writeGemini(root),
     opencodeDir: writeOpenCode(root),
+    ampDir: writeAmp(root),
   };
 }

@@ -201,3 +201,142 @@ export function expectSameDailyMonthlySessions(
     (r) => sessionKey(r.projectPath, r.sessionId, r.firstActivity, r.lastActivity),
   );
 }
+
+/** The folders of the agents a report is asked over (unset: none of that agent's data). */
+export interface AgentFolders {
+  claude?: string;
+  codexHome?: string;
+  geminiDir?: string;
+  opencodeDir?: string;
+  ampDir?: string;
+}
+
+/** A row of any ccusage 20 report, in one shape (its commands' JSON differ by agent). */
+export interface CcusageRow {
+  key: string;
+  tokens: [number, number, number, number, number];
+  reasoning?: number;
+  cost: number;
+  models: string[];
+  breakdowns: { model: string; tokens: [number, number, number, number]; cost?: number }[];
+  agents?: string[];
+  lastActivity?: string;
+}
+
+/**
+ * `ccusage [agent] <daily|monthly|session> --json --offline --timezone <zone>` over these folders
+ * only (HOME is an empty folder: no other agent's data is found). `agent` `all`: `ccusage <command>`.
+ */
+export async function ccusageAgent(
+  agent: string,
+  command: 'daily' | 'monthly' | 'session',
+  folders: AgentFolders,
+  home: string,
+  zone: string,
+): Promise<{ rows: CcusageRow[]; unpriced: string[] }> {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: home, TZ: 'UTC' };
+  if (folders.claude) env.CLAUDE_CONFIG_DIR = folders.claude;
+  if (folders.codexHome) env.CODEX_HOME = folders.codexHome;
+  if (folders.geminiDir) env.GEMINI_DATA_DIR = folders.geminiDir;
+  if (folders.opencodeDir) env.OPENCODE_DATA_DIR = folders.opencodeDir;
+  if (folders.ampDir) env.AMP_DATA_DIR = folders.ampDir;
+  const { stdout } = await run(
+    process.execPath,
+    [
+      CCUSAGE,
+      ...(agent === 'all' ? [] : [agent]),
+      command,
+      '--json',
+      '--offline',
+      '--breakdown',
+      '--timezone',
+      zone,
+    ],
+    { env, maxBuffer: 64 * 1024 * 1024 },
+  );
+  const parsed = JSON.parse(stdout) as Record<string, unknown>;
+  const list = (parsed[command] ?? parsed[`${command}s`] ?? []) as Json[];
+  const totals = (parsed.totals ?? {}) as Json;
+  const num = (value: unknown) => Number(value ?? 0);
+  const rows = list.map((r): CcusageRow => {
+    const meta = (r.metadata ?? {}) as Json;
+    const perModel = r.models as Record<string, Json> | undefined;
+    const breakdowns = Array.isArray(r.modelBreakdowns)
+      ? (r.modelBreakdowns as Json[]).map((b) => ({
+          model: String(b.modelName),
+          tokens: [
+            num(b.inputTokens),
+            num(b.outputTokens),
+            num(b.cacheCreationTokens),
+            num(b.cacheReadTokens),
+          ] as [number, number, number, number],
+          cost: num(b.cost),
+        }))
+      : Object.entries(perModel ?? {}).map(([model, b]) => ({
+          model,
+          tokens: [
+            num(b.inputTokens),
+            num(b.outputTokens),
+            num(b.cacheCreationTokens),
+            num(b.cacheReadTokens),
+          ] as [number, number, number, number],
+        }));
+    return {
+      key: String(r.date ?? r.month ?? r.sessionId ?? r.period),
+      tokens: [
+        num(r.inputTokens),
+        num(r.outputTokens),
+        num(r.cacheCreationTokens),
+        num(r.cacheReadTokens),
+        num(r.totalTokens),
+      ],
+      reasoning: (r.reasoningOutputTokens ?? meta.reasoningOutputTokens) as number | undefined,
+      cost: num(r.totalCost ?? r.costUSD),
+      models: (r.modelsUsed as string[] | undefined) ?? Object.keys(perModel ?? {}),
+      breakdowns,
+      agents: (meta.agents as string[] | undefined) ?? (r.agent ? [String(r.agent)] : undefined),
+      lastActivity: (r.lastActivity ?? meta.lastActivity) as string | undefined,
+    };
+  });
+  return { rows, unpriced: (totals.unpricedModels as string[] | undefined) ?? [] };
+}
+
+/** Our report's rows against ccusage's, by key: tokens exact, costs to 1e-6 USD, models. */
+export function expectSameAgentRows(
+  ours: Json[],
+  theirs: CcusageRow[],
+  key: (row: Json) => string,
+) {
+  expect(ours.map(key).sort()).toEqual(theirs.map((r) => r.key).sort());
+  const byKey = new Map(theirs.map((row) => [row.key, row]));
+  for (const row of ours as (OurRow & Json)[]) {
+    const where = key(row);
+    const them = byKey.get(where)!;
+    expect(
+      [
+        row.input_tokens,
+        row.output_tokens,
+        row.cache_creation_tokens,
+        row.cache_read_tokens,
+        row.total_tokens,
+      ],
+      where,
+    ).toEqual(them.tokens);
+    if (them.reasoning !== undefined)
+      expect(row.reasoning_output_tokens, where).toBe(them.reasoning);
+    expect(Math.abs(row.cost_usd - them.cost), where).toBeLessThan(1e-6);
+    expect(row.models, where).toEqual([...them.models].sort());
+    if (them.agents) expect(row.agents ?? [row.agent], where).toEqual([...them.agents].sort());
+    if (them.lastActivity) expect(row.last_activity, where).toBe(them.lastActivity);
+    const mine = new Map(row.model_breakdowns.map((b) => [b.model, b]));
+    for (const b of them.breakdowns) {
+      const m = mine.get(b.model)!;
+      expect(
+        [m.input_tokens, m.output_tokens, m.cache_creation_tokens, m.cache_read_tokens],
+        `${where} ${b.model}`,
+      ).toEqual(b.tokens);
+      if (b.cost !== undefined) expect(Math.abs(m.cost_usd - b.cost)).toBeLessThan(1e-6);
+    }
+    expect(mine.size, where).toBe(them.breakdowns.length);
+  }
+}

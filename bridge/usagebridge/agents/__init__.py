@@ -1,4 +1,4 @@
-"""Other coding agents' local usage (docs/agents.md): OpenAI Codex CLI, Gemini CLI and OpenCode,
+"""Other coding agents' local usage (docs/agents.md): OpenAI Codex CLI, Gemini CLI, OpenCode and Amp,
 read as ccusage 20 reads them, beside Claude Code's logs (which the store in ../store.py reads).
 
 Each reader turns its agent's data into `Event`s; `AgentStore` keeps them per source file and their
@@ -7,7 +7,7 @@ report sums; reports merge those with Claude Code's."""
 from typing import NamedTuple
 
 #: Every agent a report can be asked for (`agent=` … or `all`), in the order rows list them.
-AGENTS = ("claude", "codex", "gemini", "opencode")
+AGENTS = ("claude", "codex", "gemini", "opencode", "amp")
 OTHER_AGENTS = AGENTS[1:]
 
 

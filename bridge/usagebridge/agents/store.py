@@ -12,7 +12,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 from ..log import log
 from ..reports import QUARTER_MS
-from . import FALLBACK_MODEL, UNPRICED, Event, codex, gemini, opencode
+from . import OTHER_AGENTS, FALLBACK_MODEL, UNPRICED, Event, amp, codex, gemini, opencode
 from .prices import AgentPrices
 
 #: A sum: input, output, cache creation, cache read, cost, events, reasoning, total.
@@ -127,17 +127,20 @@ class AgentStore:
     (its environment variable, else its default under the home folder)."""
 
     def __init__(self, prices: AgentPrices, codex_homes: Optional[List[str]] = None,
-                 gemini_dirs: Optional[List[str]] = None, opencode_dirs: Optional[List[str]] = None) -> None:
+                 gemini_dirs: Optional[List[str]] = None, opencode_dirs: Optional[List[str]] = None,
+                 amp_dirs: Optional[List[str]] = None) -> None:
         self.prices = prices
         self.codex_homes = codex.homes() if codex_homes is None else codex_homes
         self.gemini_dirs = gemini.data_dirs() if gemini_dirs is None else gemini_dirs
         self.opencode_dirs = opencode.data_dirs() if opencode_dirs is None else opencode_dirs
+        self.amp_dirs = amp.data_dirs() if amp_dirs is None else amp_dirs
+        self._amp: Dict[str, _Tracked] = {}
         self._codex: Dict[str, _Tracked] = {}
         self._gemini: Dict[str, _Tracked] = {}
         # OpenCode: per folder, its database (path, signature, its messages) and its JSON messages.
         self._opencode_db: Dict[str, Tuple[str, tuple, List[Tuple[str, Event]]]] = {}
         self._opencode_files: Dict[str, Tuple[int, int, int, Optional[Tuple[str, Event]]]] = {}
-        self.sums: Dict[str, AgentSums] = {agent: AgentSums(agent) for agent in ("codex", "gemini", "opencode")}
+        self.sums: Dict[str, AgentSums] = {agent: AgentSums(agent) for agent in OTHER_AGENTS}
         self.bad_lines = 0
         self.unreadable = 0
         self.generation = 0
@@ -147,11 +150,12 @@ class AgentStore:
             "codex": [(h, os.path.isdir(h)) for h in self.codex_homes],
             "gemini": [(d, os.path.isdir(d)) for d in self.gemini_dirs],
             "opencode": [(d, os.path.isdir(d)) for d in self.opencode_dirs],
+            "amp": [(d, os.path.isdir(d)) for d in self.amp_dirs],
         }
 
     @property
     def files(self) -> int:
-        return len(self._codex) + len(self._gemini) + len(self._opencode_db) + len(self._opencode_files)
+        return len(self._codex) + len(self._gemini) + len(self._opencode_db) + len(self._opencode_files) + len(self._amp)
 
     def refresh(self) -> bool:
         """Reads what changed; True when any agent's figures may have."""
@@ -160,10 +164,13 @@ class AgentStore:
             self._build_codex()
             changed = True
         if self._refresh_growing(self._gemini, gemini.walk(self.gemini_dirs), "gemini"):
-            self._build_gemini()
+            self._build_simple("gemini", self._gemini, "Gemini")
             changed = True
         if self._refresh_opencode():
             self._build_opencode()
+            changed = True
+        if self._refresh_growing(self._amp, amp.walk(self.amp_dirs), "amp"):
+            self._build_simple("amp", self._amp, "Amp")
             changed = True
         if changed:
             self.generation += 1
@@ -179,6 +186,8 @@ class AgentStore:
     def _new_reader(self, agent: str, path: str, st: os.stat_result):
         if agent == "codex":
             return codex.CodexFile(path, self._codex_folder[path])
+        if agent == "amp":
+            return amp.AmpFile(path)
         return gemini.GeminiFile(path, st.st_mtime_ns // 1_000_000)
 
     def _refresh_growing(self, tracked: Dict[str, _Tracked], found: Dict[str, os.stat_result], agent: str) -> bool:
@@ -229,12 +238,13 @@ class AgentStore:
         sums.build((e for r in readers for e in r.events), place, lambda event: event.key, in_session)
         self.sums["codex"] = sums
 
-    def _build_gemini(self) -> None:
-        sums = AgentSums("gemini")
+    def _build_simple(self, agent: str, tracked: Dict[str, _Tracked], label: str) -> None:
+        """Sums of an agent whose every event counts (Gemini CLI, Amp)."""
+        sums = AgentSums(agent)
         none = lambda event: None  # noqa: E731
-        events = [e for entry in self._gemini.values() for e in entry.reader.events]
-        sums.build(events, {e.session: "Gemini" for e in events}, none, none)
-        self.sums["gemini"] = sums
+        events = [e for entry in tracked.values() for e in entry.reader.events]
+        sums.build(events, {e.session: label for e in events}, none, none)
+        self.sums[agent] = sums
 
     # -- OpenCode ------------------------------------------------------------------------------
 

@@ -80,7 +80,7 @@ export class UsageReportQueryDto {
   @Max(23)
   reset_hour?: number;
 
-  /** One agent's usage (claude, codex, gemini, opencode) or every agent's: all (default). */
+  /** One agent's usage (claude, codex, gemini, opencode, amp) or every agent's: all (default). */
   @IsOptional()
   @IsIn(AGENT_FILTERS)
   agent?: AgentFilter;
