@@ -198,7 +198,10 @@ describe.each(databaseKinds())('migrations on %s', (kind) => {
     }
     await ds.destroy();
 
-    ds = new DataSource(buildDataSourceOptions(config.database));
+    ds = new DataSource({
+      ...buildDataSourceOptions(config.database),
+      migrations: upTo('Ccusage20Rules1795000000012'),
+    });
     await ds.initialize();
     expect((await ds.runMigrations()).map((m) => m.name)).toEqual(['Ccusage20Rules1795000000012']);
     const sessions = async (times: boolean) =>
@@ -227,6 +230,86 @@ describe.each(databaseKinds())('migrations on %s', (kind) => {
       ['alice', 'Unknown Project', 'uuid-2', 7, 0.1, 1, 13 * HOUR],
       ['bob', 'Unknown Project', '-q', 9, 0.2, 1, 14 * HOUR],
     ]);
+  });
+  it('13 (every agent) keys every roll-up on the agent, keeps what was stored as Claude Code’s, and down leaves only Claude Code’s', async () => {
+    db = await createTestDatabase(kind);
+    const config = loadConfig({ ...db.env, DB_MIGRATIONS_RUN: 'false' });
+    ds = new DataSource({
+      ...buildDataSourceOptions(config.database),
+      migrations: upTo('Ccusage20Rules1795000000012'),
+    });
+    await ds.initialize();
+    await ds.runMigrations();
+    // What migration 12's ledger held: an entry and its four roll-ups' rows.
+    const q = (i: number) => (kind === 'postgres' ? `$${i}` : '?');
+    const sums =
+      'input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd, entries';
+    await ds.query(
+      `INSERT INTO usage_entries (entry_key, request_id, source, member, machine, project, session_id, project_path, claude_session, model, ts, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd, reported_cost_usd, attributes, received_at) VALUES ('k1', NULL, 'push', 'alice', 'laptop', '-p', 'uuid-1', '-p', 'uuid-1', 'sonnet', ${q(1)}, 100, 10, 0, 0, 1.5, NULL, NULL, 0)`,
+      [1_000_000 * 900_000],
+    );
+    await ds.query(
+      `INSERT INTO usage_rollups (quarter, member, machine, model, project, ${sums}) VALUES (1000000, 'alice', 'laptop', 'sonnet', '-p', 100, 10, 0, 0, 1.5, 1)`,
+    );
+    await ds.query(
+      `INSERT INTO usage_team_rollups (quarter, model, shard, ${sums}) VALUES (1000000, 'sonnet', 3, 100, 10, 0, 0, 1.5, 1)`,
+    );
+    await ds.query(
+      `INSERT INTO usage_member_rollups (quarter, member, model, ${sums}) VALUES (1000000, 'alice', 'sonnet', 100, 10, 0, 0, 1.5, 1)`,
+    );
+    await ds.query(
+      `INSERT INTO usage_session_rollups (member, machine, project_path, session_id, model, project, ${sums}, first_ts, last_ts) VALUES ('alice', 'laptop', '-p', 'uuid-1', 'sonnet', '-p', 100, 10, 0, 0, 1.5, 1, 5, 6)`,
+    );
+    await ds.destroy();
+
+    ds = new DataSource(buildDataSourceOptions(config.database));
+    await ds.initialize();
+    expect((await ds.runMigrations()).map((m) => m.name)).toEqual(['AgentDimension1795000000013']);
+    const read = async (table: string) =>
+      ((await ds!.query(`SELECT * FROM ${table}`)) as Record<string, unknown>[]).map((r) =>
+        Object.fromEntries(
+          Object.entries(r).map(([k, v]) => [
+            k,
+            typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v,
+          ]),
+        ),
+      );
+    for (const table of [
+      'usage_rollups',
+      'usage_team_rollups',
+      'usage_member_rollups',
+      'usage_session_rollups',
+    ]) {
+      const [row] = await read(table);
+      expect(row, table).toMatchObject({
+        agent: 'claude',
+        input_tokens: 100,
+        cost_usd: 1.5,
+        entries: 1,
+        reasoning_tokens: 0,
+        extra_tokens: 0,
+      });
+    }
+    expect((await read('usage_entries'))[0]).toMatchObject({
+      agent: 'claude',
+      reasoning_tokens: 0,
+      extra_tokens: 0,
+    });
+    // Another agent's row beside it, under the same member, model and quarter: a key of its own.
+    await ds.query(
+      `INSERT INTO usage_member_rollups (quarter, agent, member, model, ${sums}, reasoning_tokens, extra_tokens) VALUES (1000000, 'codex', 'alice', 'sonnet', 7, 1, 0, 0, 0.1, 1, 0, 0)`,
+    );
+    await ds.query(
+      `INSERT INTO usage_entries (entry_key, request_id, source, agent, member, machine, project, session_id, project_path, claude_session, model, ts, input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd, reported_cost_usd, attributes, received_at) VALUES ('k2', NULL, 'push', 'codex', 'alice', 'laptop', 'codex', 's', 'x', NULL, 'sonnet', ${q(1)}, 7, 1, 0, 0, 0.1, NULL, NULL, 0)`,
+      [1_000_000 * 900_000],
+    );
+    expect(await read('usage_member_rollups')).toHaveLength(2);
+
+    await ds.undoLastMigration();
+    const member = await read('usage_member_rollups');
+    expect(member).toHaveLength(1);
+    expect(member[0]).not.toHaveProperty('agent');
+    expect((await read('usage_entries')).map((e) => e.entry_key)).toEqual(['k1']);
   });
 });
 

@@ -218,7 +218,7 @@ describeWithCcusage('log push into the team ledger', () => {
     });
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     expect((await csv.text()).split('\r\n')[0]).toBe(
-      'date,member,input_tokens,output_tokens,cache_creation_tokens,cache_read_tokens,total_tokens,cost_usd,models',
+      'date,member,input_tokens,output_tokens,cache_creation_tokens,cache_read_tokens,total_tokens,cost_usd,reasoning_output_tokens,models,agents',
     );
   });
 

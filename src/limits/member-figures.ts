@@ -30,7 +30,7 @@ export class MemberFigures {
     const today = String(params.since);
     const fromToday = Math.floor(localMidnight(today, timezone) / QUARTER_MS);
     const recent = Math.floor((now - 10 * 60 * 60 * 1000) / QUARTER_MS);
-    const todayTotal = await this.ledger.totalSince(member, fromToday);
+    const todayTotal = await this.ledger.totalSince(member, fromToday, 'claude');
     const quarters = await this.ledger.quarters(member, recent);
     const lastTs = await this.ledger.lastActivity(member);
     const block = currentBlock(quarters, lastTs, now, undefined);

@@ -11,6 +11,7 @@ import { OtlpMetrics1795000000009 } from './1795000000009-OtlpMetrics';
 import { TeamBudgets1795000000010 } from './1795000000010-TeamBudgets';
 import { MemberRollups1795000000011 } from './1795000000011-MemberRollups';
 import { Ccusage20Rules1795000000012 } from './1795000000012-Ccusage20Rules';
+import { AgentDimension1795000000013 } from './1795000000013-AgentDimension';
 
 /** Every migration, in order. Listed by class (not a glob) so they load the same under tsc, SWC and Vitest. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   TeamBudgets1795000000010,
   MemberRollups1795000000011,
   Ccusage20Rules1795000000012,
+  AgentDimension1795000000013,
 ];

@@ -4,6 +4,7 @@ import type { FieldError } from '../../common/problem-details';
 import { ValidationFailedError } from '../../common/app-error';
 import { MEMBER_NAME, MEMBER_NAME_RULE } from '../members/team-member.entity';
 import { PUSH_LIMITS, type PushTextField } from './push-limits';
+import { AGENTS } from '../../usage/agents';
 import {
   MAX_AHEAD_MS,
   MAX_COST_USD,
@@ -36,9 +37,13 @@ const TEXTS: readonly [name: PushTextField, required: boolean, max: number][] = 
     ['claude_session', false],
     ['message_id', false],
     ['request_id', false],
+    ['event_key', false],
   ] as const
 ).map(([name, required]) => [name, required, PUSH_LIMITS.text_fields[name]]);
+const EXTRA_COUNTS = ['reasoning_tokens', 'extra_tokens'];
 const ENTRY_FIELDS = new Set([
+  'agent',
+  ...EXTRA_COUNTS,
   'ts',
   'speed',
   'cost_usd',
@@ -115,6 +120,19 @@ function checkEntry(
     if (!isInt(value) || value < 0 || value > MAX_TOKENS_PER_ENTRY)
       fail(`${at}.${name}`, `${name} must be an integer from 0 to ${MAX_TOKENS_PER_ENTRY}`);
   }
+  const agent = entry.agent;
+  if (agent !== undefined && !(AGENTS as readonly unknown[]).includes(agent))
+    fail(`${at}.agent`, `agent must be one of the following values: ${AGENTS.join(', ')}`);
+  const other = agent !== undefined && agent !== 'claude';
+  for (const name of EXTRA_COUNTS) {
+    const value = entry[name];
+    if (value !== undefined && (!isInt(value) || value < 0 || value > MAX_TOKENS_PER_ENTRY))
+      fail(`${at}.${name}`, `${name} must be an integer from 0 to ${MAX_TOKENS_PER_ENTRY}`);
+  }
+  if (other && entry.event_key === undefined)
+    fail(`${at}.event_key`, 'event_key is required for an entry of another agent than claude');
+  if (other && entry.cost_usd === undefined)
+    fail(`${at}.cost_usd`, 'cost_usd is required for an entry of another agent than claude');
   const hour = entry.cache_creation_1h_tokens;
   if (hour !== undefined && (!isInt(hour) || hour < 0 || hour > MAX_TOKENS_PER_ENTRY))
     fail(
@@ -148,7 +166,7 @@ function checkEntry(
   }
   // A line without a message id is keyed by its file and offset (and earlier_offsets name places
   // in that file): then both are required.
-  const byPlace = !entry.message_id || earlier !== undefined;
+  const byPlace = (!entry.message_id && !other) || earlier !== undefined;
   const required = 'is required for a line without message_id, or with earlier_offsets';
   if (byPlace || entry.file !== undefined) {
     const file = entry.file;

@@ -20,7 +20,8 @@ export type PushTextField =
   | 'claude_session'
   | 'message_id'
   | 'request_id'
-  | 'file';
+  | 'file'
+  | 'event_key';
 
 export const PUSH_LIMITS_FILE = join(__dirname, '..', '..', '..', 'bridge', 'push-limits.json');
 

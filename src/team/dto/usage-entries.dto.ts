@@ -18,6 +18,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { PUSH_LIMITS } from './push-limits';
+import { AGENTS, type Agent } from '../../usage/agents';
 import { MEMBER_NAME, MEMBER_NAME_RULE } from '../members/team-member.entity';
 
 /** Entries one push may carry (the push client sends at most this many per request). */
@@ -29,7 +30,8 @@ export const MIN_ENTRY_TS = PUSH_LIMITS.min_entry_ts;
 export const MAX_AHEAD_MS = PUSH_LIMITS.max_ahead_ms;
 
 /** A line without a message id is keyed by its file and offset: then they are required. */
-const keyedByPlace = (entry: PushedEntryDto) => !entry.message_id;
+const otherAgent = (entry: PushedEntryDto) => entry.agent !== undefined && entry.agent !== 'claude';
+const keyedByPlace = (entry: PushedEntryDto) => !entry.message_id && !otherAgent(entry);
 /** Places of a request's other lines one entry may name. */
 export const MAX_EARLIER_OFFSETS = PUSH_LIMITS.max_earlier_offsets;
 export const MAX_COST_USD = PUSH_LIMITS.max_cost_usd;
@@ -41,6 +43,36 @@ const PRINTABLE = /^[^\u0000-\u001f\u007f]+$/;
 
 /** One usage-log line as the push client reads it with the bridge's parser. */
 export class PushedEntryDto {
+  /** Whose usage (docs/agents.md); default claude. Another agent's entry carries its
+   * `event_key` and its `cost_usd` (priced by the agent's reader). */
+  @IsOptional()
+  @IsIn(AGENTS)
+  agent?: Agent;
+
+  /** Another agent's identity of the event (Codex: its time, model and figures; Gemini CLI: its
+   * session and message id; OpenCode: its message id; Amp: its thread and event): the ledger
+   * counts it once. */
+  @ValidateIf(otherAgent)
+  @IsDefined({ message: 'event_key is required for an entry of another agent than claude' })
+  @MaxLength(TEXT.event_key)
+  @Matches(PRINTABLE, { message: 'event_key must be printable text' })
+  event_key?: string;
+
+  /** Reasoning the agent reported. */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_TOKENS_PER_ENTRY)
+  reasoning_tokens?: number;
+
+  /** Tokens in the total that no count shows, priced as output (Gemini's thoughts, OpenCode's
+   * reasoning). */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_TOKENS_PER_ENTRY)
+  extra_tokens?: number;
+
   /**
    * When it happened (epoch ms, the line's `timestamp`): from 2000 to a day ahead of the
    * gateway's clock (the push check, PushEntriesPipe, reads the injected clock for the latter).
@@ -88,7 +120,8 @@ export class PushedEntryDto {
   cache_creation_1h_tokens?: number;
 
   /** The line's own `costUSD` (old Claude Code versions wrote one; ccusage uses it). */
-  @IsOptional()
+  @ValidateIf((entry: PushedEntryDto) => otherAgent(entry) || entry.cost_usd !== undefined)
+  @IsDefined({ message: 'cost_usd is required for an entry of another agent than claude' })
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
   @Max(MAX_COST_USD)

@@ -21,6 +21,8 @@ export interface MergeLine {
   readonly outputTokens: number;
   readonly cacheCreationTokens: number;
   readonly cacheReadTokens: number;
+  /** Tokens in the total that no column shows (other agents'). */
+  readonly extraTokens?: number;
 }
 
 export interface MergeInput<T extends MergeLine> {
@@ -46,7 +48,11 @@ export interface MergePlan<I extends MergeLine, S extends MergeLine> {
 }
 
 const total = (line: MergeLine) =>
-  line.inputTokens + line.outputTokens + line.cacheCreationTokens + line.cacheReadTokens;
+  line.inputTokens +
+  line.outputTokens +
+  line.cacheCreationTokens +
+  line.cacheReadTokens +
+  (line.extraTokens ?? 0);
 
 /** Rules 1–3: > 0 when a is kept over b, < 0 when b is, 0 when they tie (rule 4 decides). */
 export function compareLines(a: MergeLine, b: MergeLine): number {

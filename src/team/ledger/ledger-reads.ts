@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
+import type { Agent } from '../../usage/agents';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { SqlParams } from '../../database/sql';
 import type { QuarterRow } from '../reports/member-block';
 
-const TOKENS = 'input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens';
+const TOKENS =
+  'input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens + extra_tokens';
 type Num = string | number | null;
 
 /** A member's (or the team's) figures read from the ledger's entries and roll-ups. */
@@ -26,26 +28,31 @@ export interface ModelUsageRow {
 export class LedgerReads {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** Cost and tokens of the member's quarters from `fromQuarter` on (the whole team without one). */
+  /**
+   * Cost and tokens of the member's quarters from `fromQuarter` on (the whole team without one),
+   * of every agent (budgets) or of one (`agent`: the status line's are Claude Code's).
+   */
   async totalSince(
     member: string | undefined,
     fromQuarter: number,
+    agent?: Agent,
   ): Promise<{ costUsd: number; tokens: number }> {
     const p = SqlParams.for(this.db);
-    const [row] = (await this.db.query(
+    // (Parameters in the order they appear: `only` is written last.)
+    const only = () => (agent === undefined ? '' : ` AND agent = ${p.value(agent)}`);
+    const sql =
       member === undefined
         ? `SELECT SUM(cost_usd) AS cost, SUM(${TOKENS}) AS tokens FROM usage_team_rollups ` +
-            `WHERE quarter >= ${p.value(fromQuarter)}`
+          `WHERE quarter >= ${p.value(fromQuarter)}${only()}`
         : `SELECT SUM(cost_usd) AS cost, SUM(${TOKENS}) AS tokens FROM usage_member_rollups ` +
-            `WHERE member = ${p.value(member)} AND quarter >= ${p.value(fromQuarter)}`,
-      p.values,
-    )) as { cost: Num; tokens: Num }[];
+          `WHERE member = ${p.value(member)} AND quarter >= ${p.value(fromQuarter)}${only()}`;
+    const [row] = (await this.db.query(sql, p.values)) as { cost: Num; tokens: Num }[];
     return { costUsd: Number(row?.cost ?? 0), tokens: Number(row?.tokens ?? 0) };
   }
 
   /**
-   * The member's quarters with requests from `fromQuarter` on, in order: all tokens, cost, and
-   * input + output tokens (`limit_tokens`, the plans' measure).
+   * The member's Claude Code quarters with requests from `fromQuarter` on, in order: all tokens,
+   * cost, and input + output tokens (`limit_tokens`, the plans' measure). Blocks are Claude Code's.
    */
   async quarters(
     member: string,
@@ -55,7 +62,7 @@ export class LedgerReads {
     return (await this.db.query(
       `SELECT member, quarter, SUM(${TOKENS}) AS tokens, SUM(input_tokens + output_tokens) AS limit_tokens, ` +
         `SUM(cost_usd) AS cost FROM usage_member_rollups WHERE member = ${p.value(member)} ` +
-        `AND quarter >= ${p.value(fromQuarter)} GROUP BY member, quarter HAVING SUM(entries) > 0 ORDER BY quarter`,
+        `AND agent = 'claude' AND quarter >= ${p.value(fromQuarter)} GROUP BY member, quarter HAVING SUM(entries) > 0 ORDER BY quarter`,
       p.values,
     )) as (QuarterRow & { limit_tokens: string | number })[];
   }
@@ -88,13 +95,14 @@ export class LedgerReads {
     };
   }
 
-  /** The member's requests in [since, until) (epoch ms), summed per model. */
+  /** The member's Claude Code requests in [since, until) (epoch ms), summed per model (the
+   * official limits' windows are Claude Code's). */
   async byModel(member: string, since: number, until: number): Promise<ModelUsageRow[]> {
     const p = SqlParams.for(this.db);
     const rows = (await this.db.query(
       `SELECT model, SUM(input_tokens) AS i, SUM(output_tokens) AS o, SUM(cache_creation_tokens) AS cc, ` +
         `SUM(cache_read_tokens) AS cr, SUM(cost_usd) AS cost, COUNT(*) AS n FROM usage_entries ` +
-        `WHERE member = ${p.value(member)} AND ts >= ${p.value(Math.floor(since))} ` +
+        `WHERE member = ${p.value(member)} AND agent = 'claude' AND ts >= ${p.value(Math.floor(since))} ` +
         `AND ts < ${p.value(Math.max(Math.floor(since), Math.floor(until)))} GROUP BY model`,
       p.values,
     )) as Record<string, Num>[];

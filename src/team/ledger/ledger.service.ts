@@ -64,26 +64,32 @@ export class LedgerService implements OnModuleInit {
         entry.cache_creation_tokens,
         entry.cache_read_tokens,
       ] as const;
+      const agent = entry.agent ?? 'claude';
       const place = (offset: number | undefined) =>
         `l\u0000${member}\u0000${body.machine}\u0000${entry.file}\u0000${offset}`;
       // ccusage 20's keys: message id + request id, or the message id alone; else the line's
       // place. Earlier rules keyed a line without both ids by its place: those rows are its too.
-      const key = entry.message_id
-        ? entry.request_id
-          ? `m\u0000${entry.message_id}\u0000${entry.request_id}`
-          : `i\u0000${entry.message_id}`
-        : place(entry.offset);
+      // Another agent's event: its own key (docs/agents.md), in its agent's space.
+      const key =
+        agent !== 'claude'
+          ? `a\u0000${agent}\u0000${entry.event_key}`
+          : entry.message_id
+            ? entry.request_id
+              ? `m\u0000${entry.message_id}\u0000${entry.request_id}`
+              : `i\u0000${entry.message_id}`
+            : place(entry.offset);
       const legacyKeys =
         entry.message_id && !entry.request_id && entry.file !== undefined
           ? [entry.offset, ...(entry.earlier_offsets ?? [])].map(place)
           : [];
       return {
         key,
-        legacyKeys,
-        messageId: entry.message_id ?? null,
+        legacyKeys: agent === 'claude' ? legacyKeys : [],
+        messageId: agent === 'claude' ? (entry.message_id ?? null) : null,
         sidechain: entry.sidechain === true,
-        requestId: entry.request_id ?? null,
+        requestId: agent === 'claude' ? (entry.request_id ?? null) : null,
         source,
+        agent,
         member,
         machine: body.machine,
         project: entry.project,
@@ -96,6 +102,8 @@ export class LedgerService implements OnModuleInit {
         outputTokens: counts[1],
         cacheCreationTokens: counts[2],
         cacheReadTokens: counts[3],
+        reasoningTokens: entry.reasoning_tokens ?? 0,
+        extraTokens: entry.extra_tokens ?? 0,
         costUsd:
           entry.cost_usd ?? this.prices.cost(model, counts, fast, entry.cache_creation_1h_tokens),
         reportedCostUsd: null,
@@ -119,6 +127,7 @@ export class LedgerService implements OnModuleInit {
       sidechain: false,
       requestId: request.requestId,
       source: 'otlp',
+      agent: 'claude',
       member,
       machine: request.machine,
       project: 'unknown',
@@ -131,6 +140,8 @@ export class LedgerService implements OnModuleInit {
       outputTokens: request.counts[1],
       cacheCreationTokens: request.counts[2],
       cacheReadTokens: request.counts[3],
+      reasoningTokens: 0,
+      extraTokens: 0,
       costUsd: this.prices.cost(request.model, request.counts, request.fast),
       reportedCostUsd: request.reportedCostUsd,
       attributes: request.attributes,

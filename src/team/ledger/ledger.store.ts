@@ -8,6 +8,7 @@ import { teamShard } from './usage-rollup.entity';
 import type { UsageCounts } from './usage-counts';
 import { type EntrySource, UsageEntry } from './usage-entry.entity';
 import { sha256Hex } from '../../common/sha256-hex';
+import type { Agent } from '../../usage/agents';
 
 /** One request as a way in hands it over (the ledger row without its key hash and times). */
 export interface LedgerInput {
@@ -19,6 +20,7 @@ export interface LedgerInput {
   readonly messageId: string | null;
   readonly sidechain: boolean;
   readonly source: EntrySource;
+  readonly agent: Agent;
   readonly member: string;
   readonly machine: string;
   readonly project: string;
@@ -31,6 +33,8 @@ export interface LedgerInput {
   readonly outputTokens: number;
   readonly cacheCreationTokens: number;
   readonly cacheReadTokens: number;
+  readonly reasoningTokens: number;
+  readonly extraTokens: number;
   readonly costUsd: number;
   readonly reportedCostUsd: number | null;
   readonly attributes: Record<string, string> | null;
@@ -88,7 +92,7 @@ const REQUEST_LOCK_SPACE = 0x4c656467;
 
 export const entryKeyHash = (key: string): string => sha256Hex(key);
 
-type Sums = [number, number, number, number, number, number];
+type Sums = [number, number, number, number, number, number, number, number];
 const SUMS = [
   'input_tokens',
   'output_tokens',
@@ -96,6 +100,8 @@ const SUMS = [
   'cache_read_tokens',
   'cost_usd',
   'entries',
+  'reasoning_tokens',
+  'extra_tokens',
 ];
 
 /**
@@ -116,9 +122,10 @@ const ROLLUPS: readonly {
 }[] = [
   {
     table: 'usage_rollups',
-    keys: ['quarter', 'member', 'machine', 'model', 'project'],
+    keys: ['quarter', 'agent', 'member', 'machine', 'model', 'project'],
     key: (row) => [
       Math.floor(row.ts / QUARTER_MS),
+      row.agent,
       row.member,
       row.machine,
       row.model,
@@ -127,31 +134,31 @@ const ROLLUPS: readonly {
   },
   {
     table: 'usage_team_rollups',
-    keys: ['quarter', 'model', 'shard'],
-    key: (row) => [Math.floor(row.ts / QUARTER_MS), row.model, teamShard(row.member)],
+    keys: ['quarter', 'agent', 'model', 'shard'],
+    key: (row) => [Math.floor(row.ts / QUARTER_MS), row.agent, row.model, teamShard(row.member)],
   },
   {
     table: 'usage_member_rollups',
-    keys: ['quarter', 'member', 'model'],
-    key: (row) => [Math.floor(row.ts / QUARTER_MS), row.member, row.model],
+    keys: ['quarter', 'agent', 'member', 'model'],
+    key: (row) => [Math.floor(row.ts / QUARTER_MS), row.agent, row.member, row.model],
   },
   {
     table: 'usage_session_rollups',
-    keys: ['member', 'machine', 'project_path', 'session_id', 'model'],
-    key: (row) => [row.member, row.machine, row.projectPath, row.sessionId, row.model],
+    keys: ['agent', 'member', 'machine', 'project_path', 'session_id', 'model'],
+    key: (row) => [row.agent, row.member, row.machine, row.projectPath, row.sessionId, row.model],
     extraColumns: ['project'],
     extra: (row) => [row.project],
     times: true,
   },
 ];
 const INSERT_COLUMNS =
-  'entry_key, request_id, message_id, sidechain, source, member, machine, project, session_id, project_path, ' +
-  'claude_session, model, ts, input_tokens, output_tokens, cache_creation_tokens, ' +
-  'cache_read_tokens, cost_usd, reported_cost_usd, attributes, received_at';
+  'entry_key, request_id, message_id, sidechain, source, agent, member, machine, project, session_id, ' +
+  'project_path, claude_session, model, ts, input_tokens, output_tokens, cache_creation_tokens, ' +
+  'cache_read_tokens, reasoning_tokens, extra_tokens, cost_usd, reported_cost_usd, attributes, received_at';
 const STORED_COLUMNS =
-  'id, entry_key, request_id, message_id, sidechain, source, member, machine, project, ' +
+  'id, entry_key, request_id, message_id, sidechain, source, agent, member, machine, project, ' +
   'session_id, project_path, model, ts, input_tokens, output_tokens, cache_creation_tokens, ' +
-  'cache_read_tokens, cost_usd';
+  'cache_read_tokens, reasoning_tokens, extra_tokens, cost_usd';
 
 /** A stored row as the driver returns it (PostgreSQL's BIGINTs as strings). */
 interface RawRow {
@@ -161,6 +168,7 @@ interface RawRow {
   message_id: string | null;
   sidechain: boolean | number;
   source: string;
+  agent: string;
   member: string;
   machine: string;
   project: string;
@@ -172,6 +180,8 @@ interface RawRow {
   output_tokens: number | string;
   cache_creation_tokens: number | string;
   cache_read_tokens: number | string;
+  reasoning_tokens: number | string;
+  extra_tokens: number | string;
   cost_usd: number | string;
 }
 type StoredRow = RowLike & {
@@ -186,6 +196,7 @@ const storedRow = (row: RawRow): StoredRow => ({
   requestId: row.request_id,
   source: row.source,
   sidechain: Boolean(row.sidechain),
+  agent: row.agent as Agent,
   member: row.member,
   machine: row.machine,
   project: row.project,
@@ -197,12 +208,14 @@ const storedRow = (row: RawRow): StoredRow => ({
   outputTokens: Number(row.output_tokens),
   cacheCreationTokens: Number(row.cache_creation_tokens),
   cacheReadTokens: Number(row.cache_read_tokens),
+  reasoningTokens: Number(row.reasoning_tokens),
+  extraTokens: Number(row.extra_tokens),
   costUsd: Number(row.cost_usd),
 });
 
 type RowLike = Pick<
   UsageEntry,
-  'member' | 'machine' | 'model' | 'project' | 'projectPath' | 'sessionId' | 'ts'
+  'agent' | 'member' | 'machine' | 'model' | 'project' | 'projectPath' | 'sessionId' | 'ts'
 > &
   UsageCounts;
 
@@ -384,6 +397,7 @@ export class LedgerStore {
           e.messageId,
           e.sidechain,
           e.source,
+          e.agent,
           e.member,
           e.machine,
           e.project,
@@ -396,6 +410,8 @@ export class LedgerStore {
           e.outputTokens,
           e.cacheCreationTokens,
           e.cacheReadTokens,
+          e.reasoningTokens,
+          e.extraTokens,
           e.costUsd,
           e.reportedCostUsd,
           e.attributes === null ? null : JSON.stringify(e.attributes),
@@ -433,6 +449,8 @@ export class LedgerStore {
           sign * row.cacheReadTokens,
           sign * row.costUsd,
           sign,
+          sign * row.reasoningTokens,
+          sign * row.extraTokens,
         ];
         // A row that leaves moves neither time (they are worked out again below).
         const first = sign > 0 ? row.ts : Number.MAX_SAFE_INTEGER;

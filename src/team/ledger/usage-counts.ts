@@ -2,7 +2,7 @@ import { Column } from 'typeorm';
 import { bigintNumber } from '../../database/epoch-ms.transformer';
 
 /**
- * The four token counts and the cost of the ledger's rows and roll-ups, written once (embedded
+ * The four token counts (and the two other agents need) and the cost of the ledger's rows and roll-ups, written once (embedded
  * with `prefix: false`: the columns keep their names).
  */
 export class UsageCounts {
@@ -20,6 +20,15 @@ export class UsageCounts {
 
   @Column({ name: 'cost_usd', type: 'double precision' })
   costUsd!: number;
+
+  /** Reasoning the agent reported (Codex: part of the output; others: of `extraTokens`). */
+  @Column({ name: 'reasoning_tokens', type: 'bigint', default: 0, transformer: bigintNumber })
+  reasoningTokens!: number;
+
+  /** Tokens in the total that no column shows, priced as output (Gemini's thoughts, OpenCode's
+   * reasoning, a total above the parts): total = the four counts + these. */
+  @Column({ name: 'extra_tokens', type: 'bigint', default: 0, transformer: bigintNumber })
+  extraTokens!: number;
 }
 
 /** A roll-up's sums: the counts, and how many requests they add up. */

@@ -1,5 +1,6 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { epochMs } from '../../database/epoch-ms.transformer';
+import type { Agent } from '../../usage/agents';
 import { UsageCounts } from './usage-counts';
 
 /** How an entry reached the ledger (docs/design.md §9). */
@@ -41,6 +42,10 @@ export class UsageEntry {
 
   @Column({ type: 'varchar', length: 8 })
   source!: EntrySource;
+
+  /** Whose usage: claude, codex, gemini, opencode, amp (docs/agents.md). */
+  @Column({ type: 'varchar', length: 16, default: 'claude' })
+  agent!: Agent;
 
   @Column({ type: 'varchar', length: 64 })
   member!: string;

@@ -1,5 +1,6 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { epochMs } from '../../database/epoch-ms.transformer';
+import type { Agent } from '../../usage/agents';
 import { UsageSums } from './usage-counts';
 
 /**
@@ -13,6 +14,10 @@ export class UsageRollup {
   /** ts / 900,000 */
   @PrimaryColumn({ type: 'bigint', transformer: epochMs })
   quarter!: number;
+
+  /** Whose usage: claude, codex, gemini, opencode, amp (docs/agents.md). */
+  @PrimaryColumn({ type: 'varchar', length: 16, default: 'claude' })
+  agent!: Agent;
 
   @PrimaryColumn({ type: 'varchar', length: 64 })
   member!: string;
@@ -35,6 +40,10 @@ export class UsageRollup {
 export class UsageSessionRollup {
   @PrimaryColumn({ type: 'varchar', length: 64 })
   member!: string;
+
+  /** Whose usage: claude, codex, gemini, opencode, amp (docs/agents.md). */
+  @PrimaryColumn({ type: 'varchar', length: 16, default: 'claude' })
+  agent!: Agent;
 
   @PrimaryColumn({ type: 'varchar', length: 128 })
   machine!: string;
@@ -77,6 +86,10 @@ export class UsageTeamRollup {
   @PrimaryColumn({ type: 'bigint', transformer: epochMs })
   quarter!: number;
 
+  /** Whose usage: claude, codex, gemini, opencode, amp (docs/agents.md). */
+  @PrimaryColumn({ type: 'varchar', length: 16, default: 'claude' })
+  agent!: Agent;
+
   @PrimaryColumn({ type: 'varchar', length: 128 })
   model!: string;
 
@@ -99,6 +112,10 @@ export class UsageTeamRollup {
 export class UsageMemberRollup {
   @PrimaryColumn({ type: 'bigint', transformer: epochMs })
   quarter!: number;
+
+  /** Whose usage: claude, codex, gemini, opencode, amp (docs/agents.md). */
+  @PrimaryColumn({ type: 'varchar', length: 16, default: 'claude' })
+  agent!: Agent;
 
   @PrimaryColumn({ type: 'varchar', length: 64 })
   member!: string;

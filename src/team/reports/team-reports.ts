@@ -14,18 +14,35 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const SYNTHETIC = '<synthetic>';
 const KEY_FIELD = { daily: 'date', weekly: 'week', monthly: 'month' } as const;
 
-/** input, output, cache creation, cache read, cost */
-type Sums = [number, number, number, number, number];
+/** input, output, cache creation, cache read, cost, reasoning, extra (see UsageCounts) */
+type Sums = [number, number, number, number, number, number, number];
+const SIZE = 7;
 
 interface SumRow {
   grp: string | null;
+  agent: string;
   model: string;
   input_tokens: string | number;
   output_tokens: string | number;
   cache_creation_tokens: string | number;
   cache_read_tokens: string | number;
   cost_usd: string | number;
+  reasoning_tokens: string | number;
+  extra_tokens: string | number;
 }
+
+/** The sums a query selects (the roll-ups' and the entries' columns have the same names). */
+const SUMS_SQL = [
+  'input_tokens',
+  'output_tokens',
+  'cache_creation_tokens',
+  'cache_read_tokens',
+  'cost_usd',
+  'reasoning_tokens',
+  'extra_tokens',
+]
+  .map((column) => `SUM(${column}) AS ${column}`)
+  .join(', ');
 
 const sumsOf = (row: SumRow): Sums => [
   Number(row.input_tokens),
@@ -33,27 +50,35 @@ const sumsOf = (row: SumRow): Sums => [
   Number(row.cache_creation_tokens),
   Number(row.cache_read_tokens),
   Number(row.cost_usd),
+  Number(row.reasoning_tokens),
+  Number(row.extra_tokens),
 ];
 
 const addInto = (table: Map<string, Sums>, model: string, sums: Sums) => {
   const found = table.get(model);
-  if (found) for (let i = 0; i < 5; i++) found[i] += sums[i];
+  if (found) for (let i = 0; i < SIZE; i++) found[i] += sums[i];
   else table.set(model, [...sums]);
 };
 
 /** A report row from per-model sums: the same shape and rules as the bridge's (reports.py). */
-function reportRow(perModel: Map<string, Sums>, breakdown: boolean): Record<string, unknown> {
-  const t: Sums = [0, 0, 0, 0, 0];
-  for (const sums of perModel.values()) for (let i = 0; i < 5; i++) t[i] += sums[i];
+function reportRow(
+  perModel: Map<string, Sums>,
+  agents: ReadonlySet<string>,
+  breakdown: boolean,
+): Record<string, unknown> {
+  const t: Sums = [0, 0, 0, 0, 0, 0, 0];
+  for (const sums of perModel.values()) for (let i = 0; i < SIZE; i++) t[i] += sums[i];
   const named = [...perModel.entries()].filter(([model]) => model !== SYNTHETIC);
   return {
     input_tokens: t[0],
     output_tokens: t[1],
     cache_creation_tokens: t[2],
     cache_read_tokens: t[3],
-    total_tokens: t[0] + t[1] + t[2] + t[3],
+    reasoning_output_tokens: t[5],
+    total_tokens: t[0] + t[1] + t[2] + t[3] + t[6],
     cost_usd: t[4],
     models: named.map(([model]) => model).sort(),
+    agents: [...agents].sort(),
     ...(breakdown
       ? {
           model_breakdowns: named
@@ -73,7 +98,10 @@ function reportRow(perModel: Map<string, Sums>, breakdown: boolean): Record<stri
 
 function totalsOf(rows: readonly Record<string, unknown>[]) {
   return Object.fromEntries(
-    REPORT_COUNTS.map((name) => [name, rows.reduce((sum, row) => sum + (row[name] as number), 0)]),
+    [...REPORT_COUNTS, 'reasoning_output_tokens'].map((name) => [
+      name,
+      rows.reduce((sum, row) => sum + (row[name] as number), 0),
+    ]),
   );
 }
 
@@ -109,6 +137,7 @@ export class TeamReports {
       timezone,
       order,
       reset_hour: resetHour,
+      agent: query.agent ?? 'all',
       ...(query.group_by ? { group_by: query.group_by } : {}),
     };
   }
@@ -132,6 +161,8 @@ export class TeamReports {
       const value = query[column];
       if (value !== undefined) where.push(`${column} = ${params.value(value)}`);
     }
+    if (query.agent !== undefined && query.agent !== 'all')
+      where.push(`agent = ${params.value(query.agent)}`);
     return where;
   }
 
@@ -193,17 +224,15 @@ export class TeamReports {
     }
     const grp = this.groupColumn(query.group_by);
     const sql =
-      `SELECT ${dayExpr} AS day, ${grp} AS grp, model, SUM(input_tokens) AS input_tokens, ` +
-      `SUM(output_tokens) AS output_tokens, SUM(cache_creation_tokens) AS cache_creation_tokens, ` +
-      `SUM(cache_read_tokens) AS cache_read_tokens, SUM(cost_usd) AS cost_usd ` +
-      `FROM ${table} ${clause} GROUP BY 1, 2, 3 HAVING SUM(entries) > 0`;
+      `SELECT ${dayExpr} AS day, ${grp} AS grp, agent, model, ${SUMS_SQL} ` +
+      `FROM ${table} ${clause} GROUP BY 1, 2, 3, 4 HAVING SUM(entries) > 0`;
     const found = (await this.db.query(sql, params.values)) as (SumRow & {
       day: string | number;
     })[];
     const startOfWeek = WEEKDAYS.indexOf(query.start_of_week ?? 'sunday');
     const groups = new Map<
       string,
-      { key: string; grp: string | null; models: Map<string, Sums> }
+      { key: string; grp: string | null; agents: Set<string>; models: Map<string, Sums> }
     >();
     for (const row of found) {
       const date = new Date(Number(row.day) * DAY_MS).toISOString().slice(0, 10);
@@ -216,7 +245,9 @@ export class TeamReports {
             : date.slice(0, 7);
       const id = `${key}\u0000${row.grp ?? ''}`;
       let group = groups.get(id);
-      if (!group) groups.set(id, (group = { key, grp: row.grp, models: new Map() }));
+      if (!group)
+        groups.set(id, (group = { key, grp: row.grp, agents: new Set(), models: new Map() }));
+      group.agents.add(row.agent);
       addInto(group.models, row.model, sumsOf(row));
     }
     const field = KEY_FIELD[kind];
@@ -227,7 +258,7 @@ export class TeamReports {
       .map((group) => ({
         [field]: group.key,
         ...(query.group_by ? { [query.group_by]: group.grp } : {}),
-        ...reportRow(group.models, breakdown),
+        ...reportRow(group.models, group.agents, breakdown),
       }));
   }
 
@@ -246,10 +277,7 @@ export class TeamReports {
     const params = SqlParams.for(this.db);
     const where = this.filters(query, params);
     const grp = this.groupColumn(query.group_by);
-    const sums =
-      'SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens, ' +
-      'SUM(cache_creation_tokens) AS cache_creation_tokens, ' +
-      'SUM(cache_read_tokens) AS cache_read_tokens, SUM(cost_usd) AS cost_usd';
+    const sums = SUMS_SQL;
     const ranged = query.since !== undefined || query.until !== undefined;
     let sql: string;
     if (ranged) {
@@ -259,15 +287,15 @@ export class TeamReports {
       if (query.until) where.push(`ts < ${Date.parse(query.until) + 2.5 * DAY_MS}`);
       const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
       sql =
-        `SELECT project_path, session_id, ${grp} AS grp, model, ts / ${QUARTER_MS} AS quarter, ` +
+        `SELECT agent, project_path, session_id, ${grp} AS grp, model, ts / ${QUARTER_MS} AS quarter, ` +
         `${sums}, MIN(ts) AS first_ts, MAX(ts) AS last_ts FROM usage_entries ${clause} ` +
-        `GROUP BY project_path, session_id, ${grp}, model, ts / ${QUARTER_MS}`;
+        `GROUP BY agent, project_path, session_id, ${grp}, model, ts / ${QUARTER_MS}`;
     } else {
       const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
       sql =
-        `SELECT project_path, session_id, ${grp} AS grp, model, ${sums}, ` +
+        `SELECT agent, project_path, session_id, ${grp} AS grp, model, ${sums}, ` +
         `MIN(first_ts) AS first_ts, MAX(last_ts) AS last_ts FROM usage_session_rollups ${clause} ` +
-        `GROUP BY project_path, session_id, ${grp}, model HAVING SUM(entries) > 0`;
+        `GROUP BY agent, project_path, session_id, ${grp}, model HAVING SUM(entries) > 0`;
     }
     const found = (await this.db.query(sql, params.values)) as (SumRow & {
       project_path: string;
@@ -279,6 +307,7 @@ export class TeamReports {
     const sessions = new Map<
       string,
       {
+        agent: string;
         path: string;
         id: string;
         grp: string | null;
@@ -292,12 +321,13 @@ export class TeamReports {
         const day = localDay(Number(row.quarter) * QUARTER_MS, timezone, resetHour);
         if ((query.since && day < query.since) || (query.until && day > query.until)) continue;
       }
-      const id = `${row.project_path}\u0000${row.session_id}\u0000${row.grp ?? ''}`;
+      const id = `${row.agent}\u0000${row.project_path}\u0000${row.session_id}\u0000${row.grp ?? ''}`;
       let session = sessions.get(id);
       if (!session)
         sessions.set(
           id,
           (session = {
+            agent: row.agent,
             path: row.project_path,
             id: row.session_id,
             grp: row.grp,
@@ -317,8 +347,9 @@ export class TeamReports {
         project_path: session.path,
         first_activity: new Date(session.first).toISOString(),
         last_activity: new Date(session.last).toISOString(),
+        agent: session.agent,
         ...(query.group_by ? { [query.group_by]: session.grp } : {}),
-        ...reportRow(session.models, breakdown),
+        ...reportRow(session.models, new Set([session.agent]), breakdown),
       }));
   }
 }

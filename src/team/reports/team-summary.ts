@@ -55,17 +55,17 @@ export class TeamSummary {
     const sums = (await this.db.query(
       `SELECT member, ` +
         `SUM(CASE WHEN quarter >= ${qToday} THEN cost_usd ELSE 0 END) AS today_cost, ` +
-        `SUM(CASE WHEN quarter >= ${qToday} THEN input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens ELSE 0 END) AS today_tokens, ` +
+        `SUM(CASE WHEN quarter >= ${qToday} THEN input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens + extra_tokens ELSE 0 END) AS today_tokens, ` +
         `SUM(CASE WHEN quarter >= ${qWeek} THEN cost_usd ELSE 0 END) AS week_cost, ` +
-        `SUM(CASE WHEN quarter >= ${qWeek} THEN input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens ELSE 0 END) AS week_tokens, ` +
+        `SUM(CASE WHEN quarter >= ${qWeek} THEN input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens + extra_tokens ELSE 0 END) AS week_tokens, ` +
         `SUM(CASE WHEN quarter >= ${qMonth} THEN cost_usd ELSE 0 END) AS month_cost, ` +
-        `SUM(CASE WHEN quarter >= ${qMonth} THEN input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens ELSE 0 END) AS month_tokens ` +
+        `SUM(CASE WHEN quarter >= ${qMonth} THEN input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens + extra_tokens ELSE 0 END) AS month_tokens ` +
         `FROM usage_member_rollups WHERE quarter >= ${from} GROUP BY member`,
     )) as Record<string, string | number | null>[];
     const recentFrom = Math.floor((now - 2 * BLOCK_MS) / QUARTER_MS);
     const [quarters, machines, last, official, directory] = await Promise.all([
       this.db.query(
-        `SELECT member, quarter, SUM(input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens) AS tokens, SUM(cost_usd) AS cost ` +
+        `SELECT member, quarter, SUM(input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens + extra_tokens) AS tokens, SUM(cost_usd) AS cost ` +
           `FROM usage_member_rollups WHERE quarter >= ${recentFrom} GROUP BY member, quarter HAVING SUM(entries) > 0 ORDER BY member, quarter`,
       ) as Promise<QuarterRow[]>,
       this.db.query(
