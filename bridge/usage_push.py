@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""usage-push: sends this machine's Claude Code usage to a team gateway (docs/design.md §9).
+"""usage-push: sends this machine's coding agents' usage to a team gateway (docs/design.md §9).
 
     python3 bridge/usage_push.py [--all] [--file PATH ...] [--url URL] [--machine NAME]
 
@@ -13,6 +13,10 @@ gateway counts each request once however often it is sent.
 Without --all, lines older than the first push (or `usage-gateway-hook install --push`) are left
 out; --all sends the whole history (files are read from their start; the ledger ignores what it
 has). --file sends only those files (what a Stop/SessionEnd hook does with its transcript).
+
+Other agents' usage (Codex, Gemini CLI, OpenCode, Amp: docs/agents.md) is read by the bridge's
+readers and sent with its agent and key; a source (a rollout, a chat, a database) that changed
+since the last acknowledged push is sent again whole (the gateway counts each event once).
 
 Environment: USAGE_GATEWAY_URL (default http://127.0.0.1:3000), USAGE_GATEWAY_TOKEN (a member
 token, sent as a bearer) or USAGE_GATEWAY_API_KEY, USAGE_GATEWAY_SPOOL_DIR (state, default
@@ -39,6 +43,8 @@ if sys.version_info < (3, 9):
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from usagebridge.agents.prices import AgentPrices  # noqa: E402
+from usagebridge.agents.store import AgentStore  # noqa: E402
 from usagebridge.parse import better, default_data_dirs, line_blocks, place_of, read_usage, refused_null  # noqa: E402
 
 STATE_FILE = "push-state.json"
@@ -71,6 +77,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                         or os.path.join(os.path.expanduser("~"), ".usage-gateway"))
     parser.add_argument("--data-dir", action="append", default=None,
                         help="a Claude config folder holding projects/ (default: CLAUDE_CONFIG_DIR or ~/.config/claude and ~/.claude)")
+    parser.add_argument("--codex-home", action="append", default=None, help="a Codex home (default: CODEX_HOME or ~/.codex)")
+    parser.add_argument("--gemini-dir", action="append", default=None,
+                        help="a Gemini CLI data folder (default: GEMINI_DATA_DIR or ~/.gemini/tmp)")
+    parser.add_argument("--opencode-dir", action="append", default=None,
+                        help="an OpenCode data folder (default: OPENCODE_DATA_DIR or ~/.local/share/opencode)")
+    parser.add_argument("--amp-dir", action="append", default=None, help="an Amp data folder (default: AMP_DATA_DIR or ~/.local/share/amp)")
     parser.add_argument("--batch", type=int, default=500,
                         help=f"entries per request (1-{LIMITS['max_entries_per_push']})")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
@@ -107,6 +119,8 @@ class State:
         gateways = self.data.setdefault("gateways", {})
         self.mine = gateways.setdefault(url, {})
         self.files = self.mine.setdefault("files", {})
+        # Other agents' sources as they were when last acknowledged: source -> its state as text.
+        self.agent_sources = self.mine.setdefault("agent_sources", {})
 
     @property
     def since(self):
@@ -149,7 +163,7 @@ def log_files(bases: list) -> list:
 def sendable(entry: dict) -> bool:
     """Whether the gateway would take this entry (its limits); else it is skipped, not sent."""
     counts = (entry["input_tokens"], entry["output_tokens"], entry["cache_creation_tokens"], entry["cache_read_tokens"],
-              entry.get("cache_creation_1h_tokens", 0))
+              entry.get("cache_creation_1h_tokens", 0), entry.get("reasoning_tokens", 0), entry.get("extra_tokens", 0))
     if any(c < 0 or c > MAX_TOKENS for c in counts):
         return False
     if "cost_usd" in entry and not 0 <= entry["cost_usd"] <= MAX_COST:
@@ -161,6 +175,44 @@ def sendable(entry: dict) -> bool:
         if value is not None and (len(value) > limit or not PRINTABLE.match(value)):
             return False
     return True
+
+
+PRICE_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pricing.json")
+
+
+def agent_entries(args: argparse.Namespace, state: "State", since, counters: dict):
+    """Other agents' entries to send: (entry or None, source, its state) — None marks a source's
+    end (its state is saved once the batch holding its entries is acknowledged)."""
+
+    def folders(given):
+        return None if given is None else [os.path.abspath(os.path.expanduser(d)) for d in given]
+
+    store = AgentStore(AgentPrices.from_file(PRICE_FILE), folders(args.codex_home), folders(args.gemini_dir),
+                       folders(args.opencode_dir), folders(args.amp_dir))
+    store.refresh()
+    counters["malformed"] += store.bad_lines
+    for agent, source, mark, place, events in store.sources():
+        if not args.all and state.agent_sources.get(source) == mark:
+            continue
+        counters["files"] += 1
+        for event in events:
+            if since is not None and event.ts < since:
+                continue
+            key = event.key if event.key is not None else (event.session, event.ts, event.model, event.inp, event.out,
+                                                            event.cache_create, event.cache_read, event.extra)
+            entry = {
+                "agent": agent,
+                "event_key": "|".join(str(part) for part in (key if isinstance(key, tuple) else (key,)))[:512],
+                "ts": event.ts, "model": event.model, "input_tokens": event.inp, "output_tokens": event.out,
+                "cache_creation_tokens": event.cache_create, "cache_read_tokens": event.cache_read,
+                "reasoning_tokens": event.reasoning, "extra_tokens": event.extra, "cost_usd": event.cost,
+                "session_id": event.session, "project_path": place or agent, "project": agent,
+            }
+            if not sendable(entry):
+                counters["skipped"] += 1
+                continue
+            yield entry, source, mark
+        yield None, source, mark
 
 
 def entries_of(path: str, offset: int, bases: list, since, counters: dict):
@@ -382,8 +434,10 @@ def _push_locked(args: argparse.Namespace, out) -> int:
     batch: list = []
     # A request's entry in the batch not sent yet: a better line takes its place there.
     in_batch: dict = {}
-    # Cursor moves that wait for the batch holding their lines: (path, inode, offset).
+    # Cursor moves that wait for the batch holding their lines: (path, inode, offset); and other
+    # agents' sources sent whole: (source, its state).
     waiting: list = []
+    sources_done: list = []
 
     def flush() -> None:
         if batch:
@@ -393,6 +447,9 @@ def _push_locked(args: argparse.Namespace, out) -> int:
         for path, ino, offset in waiting:
             state.advance(path, ino, offset)
         waiting.clear()
+        for source, mark in sources_done:
+            state.agent_sources[source] = mark
+        sources_done.clear()
         state.save()
 
     try:
@@ -421,6 +478,14 @@ def _push_locked(args: argparse.Namespace, out) -> int:
                 batch.append(entry)
                 if len(batch) >= args.batch:
                     waiting.append((path, st.st_ino, end))
+                    flush()
+        if not args.file:
+            for entry, source, mark in agent_entries(args, state, since, counters):
+                if entry is None:
+                    sources_done.append((source, mark))
+                    continue
+                batch.append(entry)
+                if len(batch) >= args.batch:
                     flush()
         flush()
     except Refused as error:

@@ -147,6 +147,22 @@ class AgentsTest(unittest.TestCase):
         sessions = build_sessions_report(self.claude, UTC, agent="codex", agents=self.store)["sessions"]
         self.assertEqual({s["session_id"]: s["input_tokens"] for s in sessions}, {"rollout-1": 100, "rollout-2": 5})
 
+    def test_codex_a_parent_event_copied_after_the_fork_started_counts_in_both_sessions(self):
+        # ccusage 20.0.24 (checked against its binary): its session report keeps an event once per
+        # session except a fork's replay of its parent's history from before the fork started;
+        # its daily report once overall.
+        meta = lambda i, at, parent=None: compact({"timestamp": at, "type": "session_meta", "payload": {  # noqa: E731
+            "id": i, "timestamp": at, "cwd": "/w", **({"forked_from_id": parent} if parent else {})}})
+        late = count("2026-11-01T12:00:00.000Z", last=usage(7, 0, 1))
+        self.write("codex/sessions/rollout-1.jsonl", meta("p", "2026-11-01T09:59:00.000Z")
+                   + turn("2026-11-01T10:00:00.000Z", "gpt-5") + late)
+        self.write("codex/sessions/rollout-2.jsonl", meta("f", "2026-11-01T11:00:00.000Z", "p")
+                   + turn("2026-11-01T10:00:00.000Z", "gpt-5") + late)
+        self.store.refresh()
+        self.assertEqual(self.totals("codex")["input_tokens"], 7)
+        sessions = build_sessions_report(self.claude, UTC, agent="codex", agents=self.store)["sessions"]
+        self.assertEqual({s["session_id"]: s["input_tokens"] for s in sessions}, {"rollout-1": 7, "rollout-2": 7})
+
     # -- Gemini CLI ----------------------------------------------------------------------------
 
     def test_gemini_a_message_written_again_counts_its_last_write(self):

@@ -195,7 +195,10 @@ function writeCodex(root: string): string {
       forked_from_id: '0199a1b2-0000-7000-8000-000000000001',
     },
   );
-  fork.lines.push(...main.lines.slice(2));
+  // (A fork copies the history it was made from: the parent's lines before 07:00.)
+  fork.lines.push(
+    ...main.lines.slice(2).filter((text) => text.slice(14, 38) < '2026-11-01T07:00:00.000Z'),
+  );
   const forkDay = join(first, 'sessions', '2026', '11', '01');
   fork
     .count('2026-11-01T07:05:00.000Z', usage(9000, 6000, 400, 100))

@@ -56,7 +56,7 @@ def _text(value: object) -> Optional[str]:
 
 
 def _event(ts_text: Optional[str], model: Optional[str], thread: str, inp: int, out: int, write: int, read: int,
-           total: int, prices: AgentPrices) -> Optional[Event]:
+           total: int, prices: AgentPrices, key: object = None) -> Optional[Event]:
     if ts_text is None or model is None:
         return None
     ts = parse_iso_ms(ts_text)
@@ -73,7 +73,7 @@ def _event(ts_text: Optional[str], model: Optional[str], thread: str, inp: int, 
         return None
     cost, unpriced = prices.cost(prices.lookup("amp", model), inp, out + extra, write, read)
     return Event(ts, thread, model, inp, out, write, read, extra, 0, inp + out + write + read + extra, cost,
-                 UNPRICED if unpriced else 0, None)
+                 UNPRICED if unpriced else 0, key)
 
 
 class AmpFile:
@@ -110,7 +110,7 @@ class AmpFile:
                     if isinstance(mid, int) and not isinstance(mid, bool):
                         usage = message.get("usage") if isinstance(message.get("usage"), dict) else {}
                         cache[mid] = (_u64(usage.get("cacheCreationInputTokens")), _u64(usage.get("cacheReadInputTokens")))
-            for item in events:
+            for index, item in enumerate(events):
                 if not isinstance(item, dict) or not isinstance(item.get("tokens"), dict):
                     continue
                 tokens = item["tokens"]
@@ -118,20 +118,22 @@ class AmpFile:
                 write, read = cache.get(target, (0, 0)) if isinstance(target, int) else (0, 0)
                 event = _event(_text(item.get("timestamp")), _text(item.get("model")), thread_id,
                                _u64(tokens.get("input")), _u64(tokens.get("output")), write, read,
-                               _u64(tokens.get("total")), prices)
+                               _u64(tokens.get("total")), prices, (thread_id, "event", _text(item.get("id")) or index))
                 if event is not None:
                     self.events.append(event)
             return
-        for message in messages:
+        for index, message in enumerate(messages):
             if not isinstance(message, dict) or message.get("role") != "assistant":
                 continue
             usage = message.get("usage")
+            mid = message.get("messageId")
             if not isinstance(usage, dict):
                 continue
             event = _event(_text(usage.get("timestamp")) or _text(message.get("timestamp")),
                            _text(usage.get("model")) or _text(message.get("model")), thread_id,
                            _u64(usage.get("inputTokens")), _u64(usage.get("outputTokens")),
                            _u64(usage.get("cacheCreationInputTokens")), _u64(usage.get("cacheReadInputTokens")),
-                           _u64(usage.get("totalTokens")), prices)
+                           _u64(usage.get("totalTokens")), prices,
+                           (thread_id, "message", mid if isinstance(mid, (int, str)) and not isinstance(mid, bool) else index))
             if event is not None:
                 self.events.append(event)

@@ -85,7 +85,8 @@ def _time(record: dict, *names: str) -> Optional[int]:
     return None
 
 
-def event_of(tokens, model: Optional[str], session: str, ts: int, prices: AgentPrices, subtract_always: bool) -> Optional[Event]:
+def event_of(tokens, model: Optional[str], session: str, ts: int, prices: AgentPrices, subtract_always: bool,
+             message_id: Optional[str] = None) -> Optional[Event]:
     if model is None or not model.strip():
         return None
     inp, out, cached, thoughts, tool, given_total = tokens
@@ -107,7 +108,7 @@ def event_of(tokens, model: Optional[str], session: str, ts: int, prices: AgentP
         return None
     cost, unpriced = prices.cost(prices.lookup("gemini", model), inp_shown, out + extra, 0, cached)
     return Event(ts, session, model, inp_shown, out, 0, cached, extra, thoughts, total, cost,
-                 UNPRICED if unpriced else 0, None)
+                 UNPRICED if unpriced else 0, (session, message_id) if message_id else None)
 
 
 def _stats_events(stats: object, hint: Optional[str], session: str, ts: int, prices: AgentPrices) -> List[Event]:
@@ -185,10 +186,11 @@ class GeminiFile:
             if tokens is None:
                 return
             ts = _time(record, "timestamp", "created_at")
-            event = event_of(tokens, model or self.model, self.session, self.mtime_ms if ts is None else ts, prices, False)
+            message_id = _text(record, "id")
+            event = event_of(tokens, model or self.model, self.session, self.mtime_ms if ts is None else ts, prices, False,
+                             message_id)
             if event is None:
                 return
-            message_id = _text(record, "id")
             if message_id is None:
                 self.events.append(event)
             elif message_id in self.by_id:
@@ -223,7 +225,8 @@ class GeminiFile:
                     if tokens is None:
                         continue
                     ts = _time(message, "timestamp", "created_at")
-                    event = event_of(tokens, _text(message, "model"), session, started if ts is None else ts, prices, False)
+                    event = event_of(tokens, _text(message, "model"), session, started if ts is None else ts, prices, False,
+                                     _text(message, "id"))
                     if event is not None:
                         self.events.append(event)
             return

@@ -119,7 +119,8 @@ def event_of(data: object, message_id: Optional[str], session: Optional[str], pr
         cost, unpriced = prices.cost(prices.lookup("opencode", f"{provider}/{model}"), inp, out + extra, write, read)
         flags = UNPRICED if unpriced else 0
     total = inp + out + write + read + extra
-    return message_id, Event(ts, session, model, inp, out, write, read, extra, reasoning, total, cost, flags, None)
+    return message_id, Event(ts, session, model, inp, out, write, read, extra, reasoning, total, cost, flags,
+                             message_id or None)
 
 
 def read_database(path: str, prices: AgentPrices) -> List[Tuple[str, Event]]:

@@ -176,6 +176,39 @@ class AgentStore:
             self.generation += 1
         return changed
 
+    def sources(self):
+        """Every source with the events it holds that count (for the push client): (agent, source,
+        its state as text, project path, events). A Codex event repeated in another rollout, and
+        an OpenCode message id seen before, are left out where they repeat."""
+        seen: set = set()
+        for path, entry in self._codex.items():
+            session = entry.reader.session
+            place = session.rsplit("/", 1)[0] if "/" in session else ""
+            fresh = [e for e in entry.reader.events if e.key not in seen]
+            seen.update(e.key for e in fresh)
+            yield "codex", path, f"{entry.ino}:{entry.size}:{entry.mtime_ns}", place, fresh
+        for agent, tracked, label in (("gemini", self._gemini, "Gemini"), ("amp", self._amp, "Amp")):
+            for path, entry in tracked.items():
+                yield agent, path, f"{entry.ino}:{entry.size}:{entry.mtime_ns}", label, entry.reader.events
+        ids: set = set()
+        for folder in self.opencode_dirs:
+            db = self._opencode_db.get(folder)
+            local = []
+            if db is not None:
+                local.append((db[0], repr(db[1]), db[2]))
+            for path, known in self._opencode_files.items():
+                if path.startswith(os.path.join(folder, "")) and known[3] is not None:
+                    local.append((path, f"{known[0]}:{known[1]}:{known[2]}", [known[3]]))
+            for source, mark, messages in local:
+                kept = []
+                for message_id, event in messages:
+                    if message_id and message_id in ids:
+                        continue
+                    if message_id:
+                        ids.add(message_id)
+                    kept.append(event)
+                yield "opencode", source, mark, "OpenCode", kept
+
     # -- sources read as they grow -------------------------------------------------------------
 
     def _codex_found(self) -> Dict[str, os.stat_result]:

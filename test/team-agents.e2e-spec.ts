@@ -1,0 +1,174 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { writeAgentHomes, type AgentHomes } from './support/agent-homes';
+import {
+  ccusageAgent,
+  describeWithCcusage,
+  expectSameAgentRows,
+  type AgentFolders,
+  type Json,
+} from './support/ccusage';
+import { createSqliteDatabase, type TestDatabase } from './support/databases';
+import { type GatewayProcess, spawnGateway } from './support/gateway-process';
+import { writeUsageLog } from './support/usage-logs';
+
+const KEY = 'team-agents-admin-key-0123456789ab';
+const HOOK = join(__dirname, '..', 'bin', 'usage-gateway-hook');
+const ZONES = ['UTC', 'America/New_York'];
+const AGENTS = ['claude', 'codex', 'gemini', 'opencode', 'amp', 'all'] as const;
+const COMMANDS = [
+  ['daily', 'daily', 'date'],
+  ['monthly', 'monthly', 'month'],
+  ['session', 'sessions', 'session_id'],
+] as const;
+
+/**
+ * Three members push their machines' agents with `usage-gateway-hook push` (the bridge's readers):
+ * alice runs Codex (two homes), bob Gemini CLI and OpenCode, carol Amp and Claude Code. The team
+ * reports then equal ccusage over the union of their data, per agent and for all of them, and
+ * group by agent.
+ */
+describeWithCcusage('every agent pushed into the team ledger', () => {
+  let dir: string;
+  let db: TestDatabase;
+  let gateway: GatewayProcess | undefined;
+  let url: string;
+  let homes: AgentHomes;
+  let union: AgentFolders;
+  let empty: string;
+  const tokens: Record<string, string> = {};
+
+  const admin = async (path: string, init: RequestInit = {}) => {
+    const res = await fetch(`${url}${path}`, {
+      ...init,
+      headers: { 'x-api-key': KEY, 'content-type': 'application/json', ...init.headers },
+    });
+    return { status: res.status, json: (await res.json()) as Json };
+  };
+  const report = async (kind: string, query: Record<string, string>) => {
+    const res = await admin(`/api/team/usage/reports/${kind}?${new URLSearchParams(query)}`);
+    expect(res.status, JSON.stringify(res.json)).toBe(200);
+    return res.json;
+  };
+  /** `usage-gateway-hook push --all` as `member` with only these agents' folders. */
+  const push = (member: string, folders: Record<string, string>) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const none = join(empty, 'none');
+      const child = spawn(process.execPath, [HOOK, 'push', '--all', '--machine', `${member}-pc`], {
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: join(empty, member),
+          CLAUDE_CONFIG_DIR: none,
+          CODEX_HOME: none,
+          GEMINI_DATA_DIR: none,
+          OPENCODE_DATA_DIR: none,
+          AMP_DATA_DIR: none,
+          ...folders,
+          USAGE_GATEWAY_URL: url,
+          USAGE_GATEWAY_TOKEN: tokens[member],
+          USAGE_GATEWAY_SPOOL_DIR: join(dir, `state-${member}`),
+        },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ug-team-agents-'));
+    homes = writeAgentHomes(join(dir, 'union'));
+    const claude = join(dir, 'union', 'claude');
+    writeUsageLog(claude, {
+      start: Date.parse('2026-10-31T23:30:00.000Z'),
+      count: 12,
+      everyMs: 90 * 60_000,
+      usage: (i) => ({
+        input_tokens: 100 + i,
+        output_tokens: 300,
+        cache_creation_input_tokens: 2000,
+        cache_read_input_tokens: 9000 + i,
+      }),
+    });
+    union = { claude, ...homes };
+    empty = join(dir, 'empty');
+    for (const sub of ['', 'alice', 'bob', 'carol'])
+      mkdirSync(join(empty, sub), { recursive: true });
+    db = createSqliteDatabase();
+    gateway = spawnGateway({ ...db.env, PORT: '0', API_KEYS: KEY, HOME: join(dir, 'empty') });
+    url = await gateway.listening;
+    for (const member of ['alice', 'bob', 'carol']) {
+      const created = await admin('/api/team/members', {
+        method: 'POST',
+        body: JSON.stringify({ name: member }),
+      });
+      expect(created.status).toBe(201);
+      tokens[member] = created.json.token as string;
+    }
+    const runs = await Promise.all([
+      push('alice', { CODEX_HOME: homes.codexHome }),
+      push('bob', { GEMINI_DATA_DIR: homes.geminiDir, OPENCODE_DATA_DIR: homes.opencodeDir }),
+      push('carol', { AMP_DATA_DIR: homes.ampDir, CLAUDE_CONFIG_DIR: claude }),
+    ]);
+    for (const run of runs) {
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/: [1-9]\d* new/);
+    }
+  }, 120_000);
+  afterAll(async () => {
+    gateway?.child.kill('SIGTERM');
+    await gateway?.exited;
+    await db?.drop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each(ZONES)('the team reports equal ccusage over the union, per agent (%s)', async (zone) => {
+    for (const agent of AGENTS)
+      for (const [command, kind, key] of COMMANDS) {
+        const [theirs, ours] = await Promise.all([
+          ccusageAgent(agent, command, union, empty, zone),
+          report(kind, { timezone: zone, agent }),
+        ]);
+        expect((ours[kind] as Json[]).length, `${agent} ${command}`).toBeGreaterThan(0);
+        expectSameAgentRows(ours[kind] as Json[], theirs.rows, (r) => String(r[key]));
+      }
+  });
+
+  it('groups by agent: each agent’s rows are its own report, each member’s usage its agents', async () => {
+    const grouped = await report('monthly', { group_by: 'agent' });
+    const rows = grouped.monthly as Json[];
+    for (const agent of AGENTS.filter((a) => a !== 'all')) {
+      const own = (await report('monthly', { agent })).monthly as Json[];
+      const mine = rows.filter((r) => r.agent === agent);
+      expect(mine.map((r) => [r.month, r.total_tokens, r.cost_usd])).toEqual(
+        own.map((r) => [r.month, r.total_tokens, r.cost_usd]),
+      );
+    }
+    const byMember = (await report('monthly', { group_by: 'member' })).monthly as Json[];
+    const agentsOf = (member: string) =>
+      [
+        ...new Set(
+          byMember.filter((r) => r.member === member).flatMap((r) => r.agents as string[]),
+        ),
+      ].sort();
+    expect(agentsOf('alice')).toEqual(['codex']);
+    expect(agentsOf('bob')).toEqual(['gemini', 'opencode']);
+    expect(agentsOf('carol')).toEqual(['amp', 'claude']);
+  });
+
+  it('a push again sends only what changed, and counts nothing twice', async () => {
+    const before = await report('monthly', { agent: 'all' });
+    const again = await push('bob', {
+      GEMINI_DATA_DIR: homes.geminiDir,
+      OPENCODE_DATA_DIR: homes.opencodeDir,
+    });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/: 0 new/);
+    expect((await report('monthly', { agent: 'all' })).totals).toEqual(before.totals);
+  });
+});
