@@ -86,6 +86,28 @@ describeInBrowser('the Team view in Chromium, against the built gateway', () => 
       );
       expect(pushed.accepted).toBe(14);
     }
+    // bob runs Codex too: a week of its events (its reader's key and cost).
+    const codex = Array.from({ length: 7 }, (_, day) => ({
+      agent: 'codex',
+      event_key: `codex-${day}`,
+      ts: Date.now() - day * 86_400_000 - 7_200_000,
+      model: 'gpt-5.1-codex',
+      input_tokens: 50_000,
+      output_tokens: 3_000,
+      cache_creation_tokens: 0,
+      cache_read_tokens: 150_000,
+      reasoning_tokens: 1_000,
+      cost_usd: 0.1,
+      session_id: `2026/12/0${day}/rollout-${day}`,
+      project_path: `2026/12/0${day}`,
+      project: 'codex',
+    }));
+    const pushedCodex = await call(
+      '/api/usage/entries',
+      { method: 'POST', body: JSON.stringify({ machine: 'box', entries: codex }) },
+      { authorization: `Bearer ${tokens.bob}` },
+    );
+    expect(pushedCodex.accepted).toBe(7);
     await call(`/api/events`, {
       method: 'POST',
       body: JSON.stringify({ hook_event_name: 'UserPromptSubmit', session_id: 'b', prompt: 'x' }),
@@ -132,6 +154,26 @@ describeInBrowser('the Team view in Chromium, against the built gateway', () => 
       async () => ((await legend()).sort().join() === 'alice,bob' ? true : undefined),
       5000,
       'both members in the chart again',
+    );
+    // By agent: the same days stacked by Claude Code and Codex; the agent filter keeps one.
+    await page.click('[data-test=team-stack-agent]');
+    await waitFor(
+      async () => ((await legend()).sort().join() === 'claude,codex' ? true : undefined),
+      5000,
+      'the chart by agent',
+    );
+    await page.selectOption('[data-test=filter-agent]', 'codex');
+    await waitFor(
+      async () => ((await legend()).join() === 'codex' ? true : undefined),
+      5000,
+      'Codex alone',
+    );
+    await page.selectOption('[data-test=filter-agent]', '');
+    await page.click('[data-test=team-stack-member]');
+    await waitFor(
+      async () => ((await legend()).sort().join() === 'alice,bob' ? true : undefined),
+      5000,
+      'by member again',
     );
     await page.emulateMedia({ colorScheme: 'light' });
     await page.screenshot({ path: join(SHOTS, 'team-1440x900-light.png'), fullPage: true });

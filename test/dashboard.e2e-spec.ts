@@ -10,6 +10,7 @@ import {
   expectAccessible,
   launchBrowser,
 } from './support/browser';
+import { Rollout, usage as codexUsage, write } from './support/agent-homes';
 import { type GatewayProcess, spawnGateway } from './support/gateway-process';
 import { writeUsageLog } from './support/usage-logs';
 import { freePort, isAlive, waitFor } from './support/wait';
@@ -93,6 +94,17 @@ describeInBrowser(
           cache_read_input_tokens: 4000,
         }),
       });
+      // Codex beside it, in its default home (~/.codex): the same hour.
+      const iso = (ms: number) => new Date(ms).toISOString();
+      const rollout = new Rollout(
+        '0199c0de-0000-7000-8000-00000000000a',
+        iso(Date.now() - 50 * 60_000),
+        '/w',
+      )
+        .turn(iso(Date.now() - 50 * 60_000), 'gpt-5.1-codex')
+        .count(iso(Date.now() - 45 * 60_000), codexUsage(400_000, 100_000, 20_000, 5_000))
+        .count(iso(Date.now() - 40 * 60_000), codexUsage(300_000, 200_000, 10_000, 0));
+      write(join(dir, '.codex', 'sessions', 'rollout-dashboard.jsonl'), rollout.text());
       port = await freePort();
       env = {
         PORT: String(port),
@@ -201,6 +213,34 @@ describeInBrowser(
       const legends = await page.$$eval('.u-legend', (nodes) => nodes.map((n) => n.textContent));
       expect(legends.length).toBeGreaterThan(0);
       for (const text of legends) expect(text).not.toMatch(/--|—/);
+    });
+
+    it('stacks the cost per day by model or by agent, of one agent or all', async () => {
+      const legend = async () =>
+        (await page.textContent('[aria-labelledby=daily-title] .u-legend')) ?? '';
+      await waitFor(
+        async () => ((await legend()).includes('gpt-5.1-codex') ? true : undefined),
+        10_000,
+        'the Codex model in the daily chart',
+      );
+      expect(await legend()).toContain('claude-sonnet-4-5');
+      await page.click('[data-test=daily-by-agent]');
+      await waitFor(
+        async () => ((await legend()).includes('Codex') ? true : undefined),
+        5_000,
+        'the chart by agent',
+      );
+      expect(await legend()).toContain('Claude Code');
+      expect(await legend()).not.toContain('gpt-5.1-codex');
+      await page.click('[data-test=daily-by-model]');
+      await page.selectOption('[data-test=daily-agent]', 'codex');
+      await waitFor(
+        async () => (!(await legend()).includes('claude-sonnet') ? true : undefined),
+        5_000,
+        'the chart of Codex alone',
+      );
+      expect(await legend()).toContain('gpt-5.1-codex');
+      await page.selectOption('[data-test=daily-agent]', 'all');
     });
 
     it('loads without one console error or failed request (favicon included)', async () => {

@@ -149,7 +149,8 @@ def _week_start(day: date, start_of_week: int) -> date:
     return day - timedelta(days=(js_day - start_of_week) % 7)
 
 
-def _row(key_name: str, key: str, per_model: Dict[str, _Sums], breakdown: bool, agents: Iterable[str] = ("claude",)) -> dict:
+def _row(key_name: str, key: str, per_model: Dict[str, _Sums], breakdown: bool, agents: Iterable[str] = ("claude",),
+         per_agent: Optional[Dict[str, _Sums]] = None) -> dict:
     """A report row. Sums are Claude Code's six (input, output, cache creation, cache read, cost,
     entries) or another agent's eight (…, reasoning, total: see agents.store)."""
     inp = sum(s[0] for s in per_model.values())
@@ -184,6 +185,20 @@ def _row(key_name: str, key: str, per_model: Dict[str, _Sums], breakdown: bool, 
             for model, s in sorted(per_model.items(), key=lambda item: -item[1][4])
             if model != SYNTHETIC
         ]
+        if per_agent is not None:
+            row["agent_breakdowns"] = [
+                {
+                    "agent": agent,
+                    "input_tokens": int(s[0]),
+                    "output_tokens": int(s[1]),
+                    "cache_creation_tokens": int(s[2]),
+                    "cache_read_tokens": int(s[3]),
+                    "reasoning_output_tokens": int(s[6]) if len(s) > 6 else 0,
+                    "total_tokens": int(s[7] if len(s) > 7 else s[0] + s[1] + s[2] + s[3]),
+                    "cost_usd": s[4],
+                }
+                for agent, s in sorted(per_agent.items(), key=lambda item: (-item[1][4], item[0]))
+            ]
     return row
 
 
@@ -237,6 +252,8 @@ def build_report(
     key_name = {"daily": "date", "weekly": "week", "monthly": "month"}[kind]
     groups: Dict[str, Dict[str, _Sums]] = {}
     agents_of: Dict[str, set] = {}
+    # Per row and agent (the rows' agent_breakdowns).
+    by_agent: Dict[str, Dict[str, _Sums]] = {}
 
     def within(day: date) -> bool:
         return (since is None or day >= since) and (until is None or day <= until)
@@ -250,6 +267,7 @@ def build_report(
             if within(day):
                 key = _period_key(kind, day, start_of_week)
                 _merge(groups.setdefault(key, {}), models[model], sums)
+                _merge(by_agent.setdefault(key, {}), "claude", sums)
                 agents_of.setdefault(key, set()).add("claude")
     days: Dict[int, date] = {}
     for sums_of in _agent_sums(agents, agent, project):
@@ -260,8 +278,9 @@ def build_report(
             if within(day):
                 key = _period_key(kind, day, start_of_week)
                 _merge(groups.setdefault(key, {}), sums_of.models[model], sums)
+                _merge(by_agent.setdefault(key, {}), sums_of.agent, sums)
                 agents_of.setdefault(key, set()).add(sums_of.agent)
-    rows = [_row(key_name, key, per_model, breakdown, agents_of[key]) for key, per_model in groups.items()]
+    rows = [_row(key_name, key, per_model, breakdown, agents_of[key], by_agent[key]) for key, per_model in groups.items()]
     rows.sort(key=lambda r: r[key_name], reverse=order == "desc")
     return {kind: rows, "totals": _totals(rows), "unpriced_models": _unpriced(rows, agents, agent, project)}
 

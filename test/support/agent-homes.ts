@@ -24,7 +24,7 @@ export interface AgentHomes {
 
 const line = (value: unknown) => `${JSON.stringify(value)}\n`;
 
-function write(path: string, text: string) {
+export function write(path: string, text: string) {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, text);
 }
@@ -37,7 +37,12 @@ interface CodexUsage {
   total_tokens: number;
 }
 
-const usage = (input: number, cached: number, output: number, reasoning: number): CodexUsage => ({
+export const usage = (
+  input: number,
+  cached: number,
+  output: number,
+  reasoning: number,
+): CodexUsage => ({
   input_tokens: input,
   cached_input_tokens: cached,
   output_tokens: output,
@@ -67,7 +72,7 @@ function rateLimits(at: string, used: number) {
 }
 
 /** A Codex rollout being written: its lines so far, and its running total. */
-class Rollout {
+export class Rollout {
   readonly lines: string[] = [];
   private total = ZERO;
 

@@ -100,6 +100,17 @@ export class ModelBreakdownDto {
   cost_usd!: number;
 }
 
+export class AgentBreakdownDto {
+  agent!: Agent;
+  input_tokens!: number;
+  output_tokens!: number;
+  cache_creation_tokens!: number;
+  cache_read_tokens!: number;
+  reasoning_output_tokens!: number;
+  total_tokens!: number;
+  cost_usd!: number;
+}
+
 export class ReportTotalsDto {
   /** Input not read from a cache (Codex's and Gemini's input less their cached part). */
   input_tokens!: number;
@@ -118,6 +129,8 @@ export class ReportRowDto extends ReportTotalsDto {
   models!: string[];
   /** The agents whose usage the row holds. */
   agents?: Agent[];
+  /** Per agent, costliest first (daily, weekly and monthly rows; absent with breakdown=false). */
+  agent_breakdowns?: AgentBreakdownDto[];
   /** Per model, costliest first (absent with breakdown=false). */
   model_breakdowns?: ModelBreakdownDto[];
 }

@@ -25,7 +25,8 @@ export interface TeamMember {
 
 interface DailyRow {
   date: string;
-  member: string;
+  member?: string;
+  agent?: string;
   cost_usd: number;
   models: string[];
 }
@@ -34,7 +35,12 @@ export interface TeamFilters {
   member: string;
   machine: string;
   model: string;
+  agent: string;
 }
+
+/** What the Team view's chart stacks its cost by. */
+export type TeamStack = 'member' | 'agent';
+export const TEAM_AGENTS = ['claude', 'codex', 'gemini', 'opencode', 'amp'];
 
 const DAYS = 30;
 const SPARK_DAYS = 14;
@@ -43,7 +49,10 @@ const SPARK_DAYS = 14;
 export function useTeam({ api, guarded }: Session) {
   const members = shallowRef<TeamMember[]>([]);
   const daily = shallowRef<DailyRow[]>([]);
-  const filters = ref<TeamFilters>({ member: '', machine: '', model: '' });
+  const filters = ref<TeamFilters>({ member: '', machine: '', model: '', agent: '' });
+  const stackBy = ref<TeamStack>('member');
+  // The same days grouped by agent (the chart's stack when it is by agent).
+  const byAgent = shallowRef<DailyRow[]>([]);
   const loaded = ref(false);
 
   const days = (n: number) =>
@@ -56,12 +65,18 @@ export function useTeam({ api, guarded }: Session) {
       const since = days(DAYS)[0];
       const query = new URLSearchParams({ group_by: 'member', since, breakdown: 'false' });
       for (const [key, value] of Object.entries(filters.value)) if (value) query.set(key, value);
-      const [team, report] = await Promise.all([
+      const agents = new URLSearchParams(query);
+      agents.set('group_by', 'agent');
+      const [team, report, perAgent] = await Promise.all([
         api.get<{ members: TeamMember[] }>('/api/team/usage'),
         api.get<{ daily: DailyRow[] }>(`/api/team/usage/reports/daily?${query}`),
+        stackBy.value === 'agent'
+          ? api.get<{ daily: DailyRow[] }>(`/api/team/usage/reports/daily?${agents}`)
+          : Promise.resolve({ data: { daily: [] as DailyRow[] } }),
       ]);
       members.value = team.data.members;
       daily.value = report.data.daily;
+      byAgent.value = perAgent.data.daily;
       loaded.value = true;
     });
 
@@ -70,25 +85,27 @@ export function useTeam({ api, guarded }: Session) {
     members: members.value.map((m) => m.member),
     machines: [...new Set(members.value.flatMap((m) => m.machines))].sort(),
     models: [...new Set(daily.value.flatMap((r) => r.models))].sort(),
+    agents: TEAM_AGENTS,
   }));
 
   /** A member's cost per day over the last 14 days (the table's sparkline). */
   const sparkOf = (member: string): number[] => {
     const spark = days(SPARK_DAYS);
     const cost = new Map(
-      daily.value.filter((r) => r.member === member).map((r) => [r.date, r.cost_usd]),
+      daily.value.filter((r) => r.member === member).map((r) => [r.date, r.cost_usd] as const),
     );
     return spark.map((d) => cost.get(d) ?? 0);
   };
 
-  const dates = computed(() => [...new Set(daily.value.map((r) => r.date))].sort());
+  const stacked = computed(() => (stackBy.value === 'agent' ? byAgent.value : daily.value));
+  const dates = computed(() => [...new Set(stacked.value.map((r) => r.date))].sort());
   const perMember = computed(() => {
     const index = new Map(dates.value.map((d, i) => [d, i]));
     const parts = new Map<string, number[]>();
-    for (const row of daily.value) {
-      if (!parts.has(row.member))
-        parts.set(row.member, new Array<number>(dates.value.length).fill(0));
-      parts.get(row.member)![index.get(row.date)!] += row.cost_usd;
+    for (const row of stacked.value) {
+      const name = String(row[stackBy.value] ?? '');
+      if (!parts.has(name)) parts.set(name, new Array<number>(dates.value.length).fill(0));
+      parts.get(name)![index.get(row.date)!] += row.cost_usd;
     }
     return stack(parts);
   });
@@ -104,5 +121,22 @@ export function useTeam({ api, guarded }: Session) {
     ...perMember.value.cumulative,
   ]);
 
-  return { members, daily, filters, loaded, load, choices, sparkOf, chartOptions, chartData };
+  const setStack = (value: TeamStack) => {
+    stackBy.value = value;
+    void load();
+  };
+
+  return {
+    members,
+    daily,
+    filters,
+    loaded,
+    load,
+    choices,
+    sparkOf,
+    chartOptions,
+    chartData,
+    stackBy,
+    setStack,
+  };
 }
