@@ -50,8 +50,13 @@ class BridgeProcess(unittest.TestCase):
                     stream.close()
 
     def start(self, *extra: str, port: int = 0):
+        # Other agents' folders of its own (never the machine's ~/.codex and the like).
+        agents = []
+        for flag in ("--codex-home", "--gemini-dir", "--opencode-dir", "--amp-dir"):
+            agents += [flag, os.path.join(self.root, flag.strip("-"))]
         proc = subprocess.Popen(
-            [sys.executable, SCRIPT, "--port", str(port), "--data-dir", self.data, "--state-dir", self.state, *extra],
+            [sys.executable, SCRIPT, "--port", str(port), "--data-dir", self.data, "--state-dir", self.state, *agents,
+             *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         self.procs.append(proc)
@@ -180,6 +185,61 @@ class BridgeProcess(unittest.TestCase):
         health = request(url + "/health")[1]
         self.assertEqual(health["bytes_read_total"], os.path.getsize(path))
         self.assertIn(health["last_refresh_bytes"], (0, len(line) + 1))
+
+    def test_other_agents_lines_and_rows_show_as_they_arrive(self):
+        import sqlite3
+
+        compact = lambda value: json.dumps(value, separators=(",", ":")) + "\n"  # noqa: E731
+        at = datetime.now(timezone.utc).replace(microsecond=0)
+        stamp = lambda minutes: (at - timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%S.000Z")  # noqa: E731
+        count = lambda minutes, inp: compact({"timestamp": stamp(minutes), "type": "event_msg", "payload": {  # noqa: E731
+            "type": "token_count", "info": {"last_token_usage": {
+                "input_tokens": inp, "cached_input_tokens": 0, "output_tokens": 1, "reasoning_output_tokens": 0,
+                "total_tokens": inp + 1}}}})
+        rollout = os.path.join(self.root, "codex-home", "sessions", "rollout-a.jsonl")
+        os.makedirs(os.path.dirname(rollout))
+        with open(rollout, "w") as handle:
+            handle.write(compact({"timestamp": stamp(9), "type": "turn_context", "payload": {"model": "gpt-5"}}) + count(8, 100))
+        chat = os.path.join(self.root, "gemini-dir", "h", "chats", "session-a.jsonl")
+        os.makedirs(os.path.dirname(chat))
+        gemini = lambda i, inp: compact({"id": f"g{i}", "timestamp": stamp(7), "type": "gemini", "model": "gemini-2.5-flash",  # noqa: E731
+                                         "tokens": {"input": inp, "output": 1, "cached": 0, "thoughts": 0, "tool": 0,
+                                                    "total": inp + 1}})
+        with open(chat, "w") as handle:
+            handle.write(compact({"sessionId": "s", "projectHash": "h"}) + gemini(1, 1000))
+        os.makedirs(os.path.join(self.root, "opencode-dir"))
+        db = sqlite3.connect(os.path.join(self.root, "opencode-dir", "opencode.db"))
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE message (id TEXT PRIMARY KEY, session_id TEXT NOT NULL, data TEXT NOT NULL)")
+        row = lambda i, inp: (f"msg_{i}", "ses", json.dumps({  # noqa: E731
+            "modelID": "gpt-5.1-codex", "providerID": "openai", "cost": 0,
+            "tokens": {"input": inp, "output": 1, "reasoning": 0, "cache": {"read": 0, "write": 0}},
+            "time": {"created": int((at - timedelta(minutes=6)).timestamp() * 1000)}}))
+        db.execute("INSERT INTO message VALUES (?, ?, ?)", row(1, 10000))
+        db.commit()
+        self.addCleanup(db.close)
+        _, url = self.start()
+
+        def totals(agent):
+            return request(url + f"/usage/reports/monthly?agent={agent}")[1]["totals"]["input_tokens"]
+
+        self.assertEqual((totals("codex"), totals("gemini"), totals("opencode")), (100, 1000, 10000))
+        health = request(url + "/health")[1]["agents"]
+        self.assertEqual({a: health[a]["events"] for a in ("codex", "gemini", "opencode", "amp")},
+                         {"codex": 1, "gemini": 1, "opencode": 1, "amp": 0})
+        self.assertTrue(health["codex"]["folders"][0]["exists"])
+        # How soon they show is bench:bridge-scan's figure; here: that they show.
+        with open(rollout, "a") as handle:
+            handle.write(count(1, 200))
+        with open(chat, "a") as handle:
+            handle.write(gemini(2, 2000))
+        db.execute("INSERT INTO message VALUES (?, ?, ?)", row(2, 20000))
+        db.commit()
+        deadline = time.monotonic() + 30
+        while (totals("codex"), totals("gemini"), totals("opencode")) != (300, 3000, 30000):
+            self.assertLess(time.monotonic(), deadline, "the new line or row never showed")
+            time.sleep(0.05)
+        self.assertEqual(request(url + "/usage/reports/daily?agent=all")[1]["totals"]["input_tokens"], 33300)
 
     def test_a_connection_that_sends_nothing_is_closed_after_the_request_timeout(self):
         _, url = self.start("--request-timeout", "0.5")

@@ -221,6 +221,8 @@ class Handler(BaseHTTPRequestHandler):
                 # ru_maxrss is in KiB on Linux; for children it is the largest finished worker.
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                 "worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+                # Other agents' data (docs/agents.md): their folders, sources and counted events.
+                "agents": service.agents.health() if service.agents is not None else {},
             },
         )
 

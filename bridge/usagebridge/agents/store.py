@@ -153,6 +153,25 @@ class AgentStore:
             "amp": [(d, os.path.isdir(d)) for d in self.amp_dirs],
         }
 
+    def health(self) -> dict:
+        """Per agent: its folders (and whether they exist), its sources read, its counted events;
+        and the lines skipped as broken and the database reads refused (locked)."""
+        sources = {
+            "codex": len(self._codex),
+            "gemini": len(self._gemini),
+            "opencode": len(self._opencode_db) + len(self._opencode_files),
+            "amp": len(self._amp),
+        }
+        found = {
+            agent: {
+                "folders": [{"path": path, "exists": exists} for path, exists in folders],
+                "sources": sources[agent],
+                "events": self.sums[agent].events,
+            }
+            for agent, folders in self.folders().items()
+        }
+        return {**found, "bad_lines": self.bad_lines, "unreadable": self.unreadable}
+
     @property
     def files(self) -> int:
         return len(self._codex) + len(self._gemini) + len(self._opencode_db) + len(self._opencode_files) + len(self._amp)
