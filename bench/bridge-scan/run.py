@@ -11,6 +11,12 @@ answer; the time for an appended line to show in /usage/stats and the bytes that
 (both also for the baseline); whether every block (start, end, entries, four token counts, cost to
 1e-6 USD) agrees; and the warm daily report (UTC, with breakdowns) against
 `ccusage claude daily --json --offline`, every day compared.
+
+Then a mixed home of every agent (--mixed-bytes, 300 MB by default: 40 % Claude Code, a third
+Codex, the rest Gemini CLI and OpenCode; generate.py and generate_agents.py): the bridge's cold scan
+of all of it against `ccusage daily --json --offline` (every agent, native), ratio first; every
+day's row compared; and how soon an appended Codex line, an appended Gemini CLI message and a new
+OpenCode row show in the reports.
 """
 
 import argparse
@@ -113,8 +119,11 @@ def measure(script, tree, appended_line):
     out = {}
     target = max((os.path.join(d, f) for d, _, fs in os.walk(tree) for f in fs), key=os.path.getmtime)
     started = time.perf_counter()
+    # Claude Code alone: no other agent's folder of this machine is read.
+    none = os.path.join(SCRATCH, "no-such-folder")
+    env = dict(os.environ, CODEX_HOME=none, GEMINI_DATA_DIR=none, OPENCODE_DATA_DIR=none, AMP_DATA_DIR=none)
     proc = subprocess.Popen([sys.executable, script, "--port", "0", "--data-dir", tree],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         url = re.search(r"http://\S+", proc.stdout.readline()).group(0)
         while not get(url + "/health")["initial_scan_complete"]:
@@ -157,6 +166,149 @@ def measure(script, tree, appended_line):
     return out
 
 
+def measure_mixed(home, claude, agents):
+    """The bridge on a home of every agent: cold scan (s), peak RSS, its daily report (every agent),
+    and the time for a new Codex line, Gemini CLI message and OpenCode row to show (ms each)."""
+    import sqlite3
+
+    out = {}
+    flags = ["--codex-home", agents["codex"], "--gemini-dir", agents["gemini"], "--opencode-dir", agents["opencode"],
+             "--amp-dir", os.path.join(home, "amp")]
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, BRIDGE, "--port", "0", "--data-dir", claude, *flags],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    rollout = max((os.path.join(d, f) for d, _, fs in os.walk(agents["codex"]) for f in fs), key=os.path.getmtime)
+    chat = max((os.path.join(d, f) for d, _, fs in os.walk(agents["gemini"]) for f in fs), key=os.path.getmtime)
+    database = os.path.join(agents["opencode"], "opencode.db")
+    appended = []
+    try:
+        url = re.search(r"http://\S+", proc.stdout.readline()).group(0)
+        while not get(url + "/health")["initial_scan_complete"]:
+            time.sleep(0.02)
+        out["cold"] = time.perf_counter() - started
+        health = get(url + "/health")
+        out["rss"], out["workers"] = peak_rss_mb(proc.pid), health.get("worker_peak_rss_mb", 0)
+        out["events"] = {a: health["agents"][a]["events"] for a in ("codex", "gemini", "opencode")}
+        out["entries"] = health["entries"]
+        daily_url = url + "/usage/reports/daily?timezone=UTC&agent=all"
+        out["daily"] = get(daily_url)["daily"]
+        n = 50
+        t0 = time.perf_counter()
+        for _ in range(n):
+            get(daily_url)
+        out["daily_ms"] = (time.perf_counter() - t0) / n * 1000
+        now = datetime.now(timezone.utc)
+        stamp = now.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        codex_line = json.dumps({"timestamp": stamp, "type": "event_msg", "payload": {"type": "token_count", "info": {
+            "last_token_usage": {"input_tokens": 7777777, "cached_input_tokens": 0, "output_tokens": 1,
+                                 "reasoning_output_tokens": 0, "total_tokens": 7777778}}}}, separators=(",", ":"))
+        gemini_line = json.dumps({"id": "bench-append", "timestamp": stamp, "type": "gemini", "model": "gemini-2.5-flash",
+                                  "tokens": {"input": 5555555, "output": 1, "cached": 0, "thoughts": 0, "tool": 0,
+                                             "total": 5555556}}, separators=(",", ":"))
+        for agent, append in (
+            ("codex", lambda: _append(rollout, codex_line, appended)),
+            ("gemini", lambda: _append(chat, gemini_line, appended)),
+            ("opencode", lambda: _insert(sqlite3, database, now)),
+        ):
+            agent_url = url + f"/usage/reports/monthly?timezone=UTC&agent={agent}"
+            before = get(agent_url)["totals"]["input_tokens"]
+            append()
+            t0 = time.perf_counter()
+            while get(agent_url)["totals"]["input_tokens"] == before:
+                time.sleep(0.01)
+            out[f"{agent}_append_ms"] = (time.perf_counter() - t0) * 1000
+    finally:
+        proc.terminate()
+        proc.wait()
+        for path, line in appended:
+            with open(path, "rb+") as handle:
+                handle.seek(-(len(line) + 1), os.SEEK_END)
+                handle.truncate()
+        db = sqlite3.connect(database)
+        db.execute("DELETE FROM message WHERE id = 'msg_bench_append'")
+        db.commit()
+        db.close()
+    return out
+
+
+def _append(path, line, appended):
+    with open(path, "a") as handle:
+        handle.write(line + "\n")
+    appended.append((path, line))
+
+
+def _insert(sqlite3, database, now):
+    db = sqlite3.connect(database)
+    data = {"id": "msg_bench_append", "sessionID": "ses_bench", "role": "assistant", "modelID": "gpt-5.1-codex",
+            "providerID": "openai", "cost": 0, "time": {"created": int(now.timestamp() * 1000)},
+            "tokens": {"input": 3333333, "output": 1, "reasoning": 0, "cache": {"read": 0, "write": 0}}}
+    ms = int(now.timestamp() * 1000)
+    db.execute("INSERT INTO message VALUES ('msg_bench_append', 'ses_bench', ?, ?, ?)", (ms, ms, json.dumps(data)))
+    db.commit()
+    db.close()
+
+
+def run_ccusage_all(claude, agents, home):
+    env = dict(PATH=os.environ["PATH"], HOME=home, TZ="UTC", NO_COLOR="1", CLAUDE_CONFIG_DIR=claude,
+               CODEX_HOME=agents["codex"], GEMINI_DATA_DIR=agents["gemini"], OPENCODE_DATA_DIR=agents["opencode"])
+    started = time.perf_counter()
+    out = subprocess.run([*CCUSAGE, "daily", "--json", "--offline", "--timezone", "UTC"], env=env,
+                         capture_output=True, text=True, check=True)
+    return time.perf_counter() - started, json.loads(out.stdout)["daily"]
+
+
+def mixed_section(args):
+    total = args.mixed_bytes
+    home = os.path.join(SCRATCH, f"mixed-{int(total)}")
+    claude = os.path.join(home, "claude")
+    agents = {a: os.path.join(home, a) for a in ("codex", "gemini", "opencode")}
+    if not os.path.isdir(os.path.join(claude, "projects")):
+        print(f"generating a mixed home of {total / 1e6:.0f} MB in {home} ...", flush=True)
+        subprocess.run([sys.executable, os.path.join(HERE, "generate.py"), claude, "--bytes", str(total * 0.4),
+                        "--files", str(max(10, int(total * 0.4 / 5e5)))], check=True)
+        subprocess.run([sys.executable, os.path.join(HERE, "generate_agents.py"), home, "--codex", str(total / 3),
+                        "--gemini", str(total * 0.15), "--opencode", str(total * 0.1167)], check=True)
+    empty = os.path.join(home, "empty-home")
+    os.makedirs(empty, exist_ok=True)
+    sizes = {name: sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(os.path.join(home, name)) for f in fs)
+             for name in ("claude", "codex", "gemini", "opencode")}
+    for directory, _, names in os.walk(home):
+        for name in names:
+            with open(os.path.join(directory, name), "rb") as handle:
+                while handle.read(16 * 1024 * 1024):
+                    pass
+    ours = measure_mixed(home, claude, agents)
+    theirs = run_ccusage_all(claude, agents, empty)
+    print()
+    print("mixed home: " + ", ".join(f"{name} {size / 1e6:.0f} MB" for name, size in sizes.items())
+          + f" ({sum(sizes.values()) / 1e6:.0f} MB); bridge: {ours['entries']} Claude entries, "
+          + ", ".join(f"{a} {n}" for a, n in ours["events"].items()) + " events")
+    print(f"RATIO mixed cold scan, bridge vs ccusage 20.0.24 `daily --json --offline` (every agent, native): "
+          f"{ours['cold'] / theirs[0]:.2f}x its time ({ours['cold']:.2f} s vs {theirs[0]:.2f} s; goal <= 1.2x)")
+    print(f"mixed: peak RSS {ours['rss']:.0f} MB (server) + {ours['workers']:.0f} MB per scan worker; warm daily "
+          f"report of every agent {ours['daily_ms']:.2f} ms ({len(ours['daily'])} days; ccusage re-scans: "
+          f"{theirs[0] * 1000 / ours['daily_ms']:.0f}x slower)")
+    print(f"mixed: new data visible: Codex line {ours['codex_append_ms']:.0f} ms, Gemini CLI message "
+          f"{ours['gemini_append_ms']:.0f} ms, OpenCode row {ours['opencode_append_ms']:.0f} ms (goal <= 1,500 ms)")
+    theirs_by_day = {row["period"]: row for row in theirs[1]}
+    problems = []
+    if sorted(theirs_by_day) != [row["date"] for row in ours["daily"]]:
+        problems.append("different days")
+    for row in ours["daily"]:
+        them = theirs_by_day.get(row["date"])
+        if them is None:
+            continue
+        for a, b in (("input_tokens", "inputTokens"), ("output_tokens", "outputTokens"),
+                     ("cache_creation_tokens", "cacheCreationTokens"), ("cache_read_tokens", "cacheReadTokens"),
+                     ("total_tokens", "totalTokens")):
+            if row[a] != them[b]:
+                problems.append(f"{row['date']} {a}: bridge {row[a]} vs ccusage {them[b]}")
+        if abs(row["cost_usd"] - them["totalCost"]) > 1e-6:
+            problems.append(f"{row['date']} cost: bridge {row['cost_usd']} vs ccusage {them['totalCost']}")
+    print(f"mixed daily vs `ccusage daily` 20.0.24: {len(theirs[1])} days, "
+          + ("all agree" if not problems else f"{len(problems)} differences, e.g. {problems[:3]}"))
+
+
 def baseline_bridge(rev, folder):
     """The bridge at `rev`, exported from git into `folder`; its script."""
     archive = subprocess.run(["git", "archive", rev, "bridge"], cwd=ROOT, capture_output=True, check=True).stdout
@@ -172,9 +324,14 @@ def main():
     parser.add_argument("--files", type=int, default=600)
     parser.add_argument("--tree", default=None, help="reuse or create the tree here")
     parser.add_argument("--skip-ccusage", action="store_true")
+    parser.add_argument("--mixed-bytes", type=float, default=3e8, help="the mixed home's size; 0: no mixed run")
+    parser.add_argument("--only-mixed", action="store_true", help="only the mixed home")
     parser.add_argument("--baseline-rev", default=BASELINE_REV,
                         help="git revision of the bridge to measure against (same tree, same run); '' for none")
     args = parser.parse_args()
+    if args.only_mixed:
+        mixed_section(args)
+        return
 
     tree = args.tree or os.path.join(SCRATCH, f"tree-{int(args.bytes)}-{args.files}")
     if not os.path.isdir(os.path.join(tree, "projects")):
@@ -228,6 +385,8 @@ def main():
     print(f"daily vs `ccusage claude daily` 20.0.24 ({theirs_daily[0]:.2f} s): {len(theirs_daily[1])} days, "
           + ("all agree" if not problems else f"{len(problems)} differences, e.g. {problems[:3]}"))
     print(f"RATIO daily report, bridge warm vs ccusage's re-scan: {theirs_daily[0] * 1000 / ours['daily_ms']:.0f}x faster")
+    if args.mixed_bytes:
+        mixed_section(args)
 
 
 if __name__ == "__main__":

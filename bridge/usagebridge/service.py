@@ -23,6 +23,31 @@ def _clone(block: Block) -> Block:
     return copy
 
 
+class _Beside:
+    """A call run in a thread of its own; result() waits for it (and raises what it raised)."""
+
+    def __init__(self, call: Callable[[], bool]) -> None:
+        self._value = False
+        self._error: Optional[BaseException] = None
+        self._thread = threading.Thread(target=self._run, args=(call,), name="agents", daemon=True)
+        self._thread.start()
+
+    def _run(self, call: Callable[[], bool]) -> None:
+        try:
+            self._value = call()
+        except BaseException as error:  # handed to the caller of result()
+            self._error = error
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self) -> bool:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 # The status line's session read refreshes first when the last refresh is older than this.
 ON_DEMAND_REFRESH_S = 0.1
 
@@ -88,14 +113,18 @@ class UsageService:
         when another refresh is under way."""
         if not self._refreshing.acquire(blocking=wait):
             return False
+        agents = None
         try:
             self._refreshed_at = time.monotonic()
-            # Other agents' sums are built aside and swapped in whole: reports read them unlocked.
-            agents_changed = self.agents.refresh() if self.agents is not None else False
+            # Other agents' data is read beside Claude Code's (a cold start reads both at once);
+            # their sums are built aside and swapped in whole: reports read them unlocked.
+            agents = _Beside(self.agents.refresh) if self.agents is not None else None
             found = self.store.walk()
             with self._refresh_lock:
                 stale = self.store.stale(found)
             if stale:
+                if agents is not None:
+                    agents.result()
                 self._rebuild()
                 return True
             with self._refresh_lock:
@@ -103,6 +132,8 @@ class UsageService:
                 report = store.refresh(found)
                 before = self.timeline.version
                 self.timeline.update(store.take_new_entries(), store.take_replaced())
+            agents_changed = agents.result() if agents is not None else False
+            with self._refresh_lock:
                 unchanged = (
                     self.view.ready
                     and not agents_changed
@@ -115,6 +146,9 @@ class UsageService:
                     self._publish(store, report.files)
             return True
         finally:
+            # Never two readers of the agents' data at once: a failed refresh waits for it too.
+            if agents is not None:
+                agents.wait()
             self._refreshing.release()
 
     def _rebuild(self) -> None:

@@ -16,6 +16,7 @@ its time, model and figures (within its session for the session report)."""
 
 import json
 import os
+import re
 from typing import Dict, List, Optional, Tuple
 
 from ..parse import line_blocks
@@ -28,6 +29,15 @@ _EVENT_MSG = b'"type":"event_msg"'
 _TOKEN_COUNT = b'"type":"token_count"'
 _SESSION_META = b'"type":"session_meta"'
 _THREAD_SPAWN = b"thread_spawn"
+_TYPE = b'"type":'
+#: The lines a rollout's usage needs (its meta, turn contexts, token counts).
+_WANTED = re.compile(rb'"type":"(?:token_count|turn_context|session_meta)"')
+_TIMESTAMP = b'"timestamp":"'
+_TOTAL = b'"total_token_usage":{'
+_LAST = b'"last_token_usage":{'
+_INFO_NULL = b'"info":null'
+#: A token count naming a model (rare) is read whole; the others by their usage objects only.
+_MODEL_MARKERS = (b'"model', b'"metadata"')
 FALLBACK = "gpt-5"
 
 
@@ -88,24 +98,37 @@ def session_of(folder: str, path: str) -> str:
     return "/".join(part for part in relative.split(os.sep) if part) or "unknown"
 
 
+def _count_of(value: object, *names: str) -> Optional[int]:
+    """The first of these fields that is a count (ccusage reads numbers, floats truncated)."""
+    for name in names:
+        v = value.get(name)  # type: ignore[attr-defined]
+        if type(v) is int:
+            return v if v >= 0 else 0
+        if type(v) is float and v == v and v not in (float("inf"), float("-inf")):
+            return max(0, int(v))
+    return None
+
+
 def _usage(value: object) -> Optional[Tuple[int, int, int, int, int]]:
-    """(input, cached, output, reasoning, total) of a usage object, with ccusage's field aliases."""
+    """(input, cached, output, reasoning, total) of a usage object, with ccusage's field aliases.
+    Codex's own field names are looked at first, the others only when they are missing."""
     if not isinstance(value, dict):
         return None
-
-    def count(*names: str) -> Optional[int]:
-        for name in names:
-            v = value.get(name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:
-                continue
-            return max(0, int(v))
-        return None
-
-    inp = count("input_tokens", "prompt_tokens", "input") or 0
-    out = count("output_tokens", "completion_tokens", "output") or 0
-    reasoning = count("reasoning_output_tokens", "reasoning_tokens") or 0
-    cached = count("cached_input_tokens", "cache_read_input_tokens", "cached_tokens") or 0
-    total = count("total_tokens")
+    inp = value.get("input_tokens")
+    if type(inp) is not int or inp < 0:
+        inp = _count_of(value, "input_tokens", "prompt_tokens", "input") or 0
+    out = value.get("output_tokens")
+    if type(out) is not int or out < 0:
+        out = _count_of(value, "output_tokens", "completion_tokens", "output") or 0
+    reasoning = value.get("reasoning_output_tokens")
+    if type(reasoning) is not int or reasoning < 0:
+        reasoning = _count_of(value, "reasoning_output_tokens", "reasoning_tokens") or 0
+    cached = value.get("cached_input_tokens")
+    if type(cached) is not int or cached < 0:
+        cached = _count_of(value, "cached_input_tokens", "cache_read_input_tokens", "cached_tokens") or 0
+    total = value.get("total_tokens")
+    if type(total) is not int or total < 0:
+        total = _count_of(value, "total_tokens")
     if total is None or (total == 0 and inp + out + reasoning > 0):
         total = inp + out + reasoning
     return inp, cached, out, reasoning, total
@@ -157,6 +180,19 @@ def _replay_second(path: str) -> Optional[str]:
     return None
 
 
+def _object(line: bytes, begin: int) -> Optional[bytes]:
+    """The bytes of the JSON object opening at `begin` (no strings with braces inside: usage
+    objects hold numbers), or None."""
+    depth, i = 1, begin + 1
+    while depth:
+        close = line.find(b"}", i)
+        if close < 0:
+            return None
+        depth += line.count(b"{", i, close) - 1
+        i = close + 1
+    return line[begin:i]
+
+
 class CodexFile:
     """One rollout's reading state: read so far (bytes), the running total and model, and the
     events found."""
@@ -178,15 +214,22 @@ class CodexFile:
         self.started: Optional[int] = None
 
     def read(self, prices: AgentPrices) -> int:
-        """Reads the complete lines appended since the last read; returns the bytes consumed."""
+        """Reads the complete lines appended since the last read; returns the bytes consumed.
+        Only the lines that can matter are looked at — found by their `"type"` in one scan of the
+        bytes (most of a rollout is messages and tool output)."""
         consumed = 0
         for size, block in line_blocks(self.path, self.offset):
             if block is None:
                 continue
-            for line in block.split(b"\n"):
-                consumed_line = len(line) + 1
-                consumed += consumed_line
-                self._line(line, prices)
+            consumed += len(block) + 1
+            after = -1
+            for match in _WANTED.finditer(block):
+                if match.start() < after:
+                    continue
+                start = block.rfind(b"\n", 0, match.start()) + 1
+                end = block.find(b"\n", match.end())
+                after = len(block) if end < 0 else end
+                self._line(block[start:after], prices)
         self.offset += consumed
         return consumed
 
@@ -205,6 +248,35 @@ class CodexFile:
         stamp = payload.get("timestamp") or obj.get("timestamp")
         self.started = parse_iso_ms(stamp.strip()) if isinstance(stamp, str) else None
 
+    def _fast(self, line: bytes) -> Optional[tuple]:
+        """A plain token count (its first `"type"` the line's, `event_msg`, its second the
+        payload's, `token_count`; no model named) read without parsing the line: (timestamp,
+        payload info or None), or None when it must be read whole."""
+        first = line.find(_TYPE)
+        if first < 0 or not line.startswith(b'"event_msg"', first + 7):
+            return None
+        second = line.find(_TYPE, first + 7)
+        if second < 0 or not line.startswith(b'"token_count"', second + 7):
+            return None
+        if any(marker in line for marker in _MODEL_MARKERS):
+            return None
+        at = line.find(_TIMESTAMP)
+        end = line.find(b'"', at + len(_TIMESTAMP)) if at >= 0 else -1
+        if at < 0 or end < 0 or line.find(b"\\", at, end) >= 0:
+            return None
+        stamp = line[at + len(_TIMESTAMP) : end].decode()
+        if _INFO_NULL in line:
+            return stamp, None
+        info = {}
+        for marker, name in ((_TOTAL, "total_token_usage"), (_LAST, "last_token_usage")):
+            at = line.find(marker)
+            if at >= 0:
+                found = _object(line, at + len(marker) - 1)
+                if found is None:
+                    return None
+                info[name] = json.loads(found)
+        return stamp, info
+
     def _line(self, line: bytes, prices: AgentPrices) -> None:
         turn = _TURN_CONTEXT in line
         if _SESSION_META in line and self.id is None:
@@ -212,6 +284,14 @@ class CodexFile:
             return
         if not turn and not (_EVENT_MSG in line and _TOKEN_COUNT in line):
             return
+        if not turn:
+            try:
+                fast = self._fast(line)
+            except ValueError:
+                fast = None
+            if fast is not None:
+                self._count(fast[0].strip(), None, fast[1], prices)
+                return
         try:
             obj = json.loads(line)
         except ValueError:
@@ -230,9 +310,14 @@ class CodexFile:
             return
         stamp = obj.get("timestamp")
         stamp = stamp.strip() if isinstance(stamp, str) else ""
+        info = payload.get("info") if isinstance(payload.get("info"), dict) else None
+        self._count(stamp, payload, info, prices)
+
+    def _count(self, stamp: str, payload: Optional[dict], info: Optional[dict], prices: AgentPrices) -> None:
+        """One token_count event (its line's timestamp, payload and payload's info; no payload: a
+        count read by _fast, which names no model)."""
         if not stamp:
             return
-        info = payload.get("info") if isinstance(payload.get("info"), dict) else None
         total_usage = _usage(info.get("total_token_usage")) if info else None
         if self.skipping:
             if stamp[:19] == self.replay:
@@ -256,7 +341,7 @@ class CodexFile:
             self.bad_lines += 1
             return
         flags = 0
-        named = _model_of(payload) or (_model_of(info) if info else None)
+        named = None if payload is None else _model_of(payload) or (_model_of(info) if info else None)
         if named is not None:
             self.model, self.model_is_fallback = named, False
             model = named
