@@ -2,7 +2,13 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeAgentHomes, type AgentHomes } from './support/agent-homes';
+import {
+  AGENT_REPORT_COMMANDS,
+  AGENT_REPORT_ZONES,
+  writeAgentHomes,
+  writeClaudeBeside,
+  type AgentHomes,
+} from './support/agent-homes';
 import {
   ccusageAgent,
   describeWithCcusage,
@@ -12,16 +18,8 @@ import {
 } from './support/ccusage';
 import { createSqliteDatabase, type TestDatabase } from './support/databases';
 import { startAppWithBridge, type RunningApp } from './support/test-app';
-import { writeUsageLog } from './support/usage-logs';
 
-// UTC, and a zone whose clocks went back in the middle of the data (1 November 2026).
-const ZONES = ['UTC', 'America/New_York'];
 const AGENTS = ['codex', 'gemini', 'opencode', 'amp', 'all'] as const;
-const COMMANDS = [
-  ['daily', 'daily', 'date'],
-  ['monthly', 'monthly', 'month'],
-  ['session', 'sessions', 'session_id'],
-] as const;
 
 /**
  * The gateway's reports (through the bridge it runs) over Codex, Gemini CLI, OpenCode and Amp homes
@@ -40,18 +38,7 @@ describeWithCcusage('every agent’s reports equal ccusage 20.0.24, row by row',
     dir = mkdtempSync(join(tmpdir(), 'ug-agents-'));
     homes = writeAgentHomes(dir);
     const claude = join(dir, 'claude');
-    // Claude Code beside them, on the same days.
-    writeUsageLog(claude, {
-      start: Date.parse('2026-10-31T23:30:00.000Z'),
-      count: 12,
-      everyMs: 90 * 60_000,
-      usage: (i) => ({
-        input_tokens: 100 + i,
-        output_tokens: 300,
-        cache_creation_input_tokens: 2000,
-        cache_read_input_tokens: 9000 + i,
-      }),
-    });
+    writeClaudeBeside(claude);
     folders = { claude, ...homes };
     empty = join(dir, 'empty-home');
     mkdirSync(empty);
@@ -77,9 +64,9 @@ describeWithCcusage('every agent’s reports equal ccusage 20.0.24, row by row',
     return (await res.json()) as Json;
   };
 
-  describe.each(ZONES)('in %s', (zone) => {
+  describe.each(AGENT_REPORT_ZONES)('in %s', (zone) => {
     it.each(AGENTS)('%s: daily, monthly and sessions', async (agent) => {
-      for (const [command, kind, key] of COMMANDS) {
+      for (const [command, kind, key] of AGENT_REPORT_COMMANDS) {
         const [theirs, ours] = await Promise.all([
           ccusageAgent(agent, command, folders, empty, zone),
           report(kind, { timezone: zone, ...(agent === 'all' ? {} : { agent }) }),

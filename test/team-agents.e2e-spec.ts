@@ -3,7 +3,13 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { writeAgentHomes, type AgentHomes } from './support/agent-homes';
+import {
+  AGENT_REPORT_COMMANDS,
+  AGENT_REPORT_ZONES,
+  writeAgentHomes,
+  writeClaudeBeside,
+  type AgentHomes,
+} from './support/agent-homes';
 import {
   ccusageAgent,
   describeWithCcusage,
@@ -11,19 +17,13 @@ import {
   type AgentFolders,
   type Json,
 } from './support/ccusage';
+import { createMembers } from './support/members';
 import { createSqliteDatabase, type TestDatabase } from './support/databases';
 import { type GatewayProcess, spawnGateway } from './support/gateway-process';
-import { writeUsageLog } from './support/usage-logs';
 
 const KEY = 'team-agents-admin-key-0123456789ab';
 const HOOK = join(__dirname, '..', 'bin', 'usage-gateway-hook');
-const ZONES = ['UTC', 'America/New_York'];
 const AGENTS = ['claude', 'codex', 'gemini', 'opencode', 'amp', 'all'] as const;
-const COMMANDS = [
-  ['daily', 'daily', 'date'],
-  ['monthly', 'monthly', 'month'],
-  ['session', 'sessions', 'session_id'],
-] as const;
 
 /**
  * Three members push their machines' agents with `usage-gateway-hook push` (the bridge's readers):
@@ -83,17 +83,7 @@ describeWithCcusage('every agent pushed into the team ledger', () => {
     dir = mkdtempSync(join(tmpdir(), 'ug-team-agents-'));
     homes = writeAgentHomes(join(dir, 'union'));
     const claude = join(dir, 'union', 'claude');
-    writeUsageLog(claude, {
-      start: Date.parse('2026-10-31T23:30:00.000Z'),
-      count: 12,
-      everyMs: 90 * 60_000,
-      usage: (i) => ({
-        input_tokens: 100 + i,
-        output_tokens: 300,
-        cache_creation_input_tokens: 2000,
-        cache_read_input_tokens: 9000 + i,
-      }),
-    });
+    writeClaudeBeside(claude);
     union = { claude, ...homes };
     empty = join(dir, 'empty');
     for (const sub of ['', 'alice', 'bob', 'carol'])
@@ -101,14 +91,7 @@ describeWithCcusage('every agent pushed into the team ledger', () => {
     db = createSqliteDatabase();
     gateway = spawnGateway({ ...db.env, PORT: '0', API_KEYS: KEY, HOME: join(dir, 'empty') });
     url = await gateway.listening;
-    for (const member of ['alice', 'bob', 'carol']) {
-      const created = await admin('/api/team/members', {
-        method: 'POST',
-        body: JSON.stringify({ name: member }),
-      });
-      expect(created.status).toBe(201);
-      tokens[member] = created.json.token as string;
-    }
+    Object.assign(tokens, await createMembers(url, KEY, ['alice', 'bob', 'carol']));
     const runs = await Promise.all([
       push('alice', { CODEX_HOME: homes.codexHome }),
       push('bob', { GEMINI_DATA_DIR: homes.geminiDir, OPENCODE_DATA_DIR: homes.opencodeDir }),
@@ -127,17 +110,20 @@ describeWithCcusage('every agent pushed into the team ledger', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it.each(ZONES)('the team reports equal ccusage over the union, per agent (%s)', async (zone) => {
-    for (const agent of AGENTS)
-      for (const [command, kind, key] of COMMANDS) {
-        const [theirs, ours] = await Promise.all([
-          ccusageAgent(agent, command, union, empty, zone),
-          report(kind, { timezone: zone, agent }),
-        ]);
-        expect((ours[kind] as Json[]).length, `${agent} ${command}`).toBeGreaterThan(0);
-        expectSameAgentRows(ours[kind] as Json[], theirs.rows, (r) => String(r[key]));
-      }
-  });
+  it.each(AGENT_REPORT_ZONES)(
+    'the team reports equal ccusage over the union, per agent (%s)',
+    async (zone) => {
+      for (const agent of AGENTS)
+        for (const [command, kind, key] of AGENT_REPORT_COMMANDS) {
+          const [theirs, ours] = await Promise.all([
+            ccusageAgent(agent, command, union, empty, zone),
+            report(kind, { timezone: zone, agent }),
+          ]);
+          expect((ours[kind] as Json[]).length, `${agent} ${command}`).toBeGreaterThan(0);
+          expectSameAgentRows(ours[kind] as Json[], theirs.rows, (r) => String(r[key]));
+        }
+    },
+  );
 
   it('groups by agent: each agent’s rows are its own report, each member’s usage its agents', async () => {
     const grouped = await report('monthly', { group_by: 'agent' });

@@ -12,6 +12,7 @@ import {
   type OurRow,
   type TheirRow,
 } from './support/ccusage';
+import { createMembers } from './support/members';
 import { createSqliteDatabase, type TestDatabase } from './support/databases';
 import { type GatewayProcess, spawnGateway } from './support/gateway-process';
 import { TREE_PROJECTS, writeReportTree } from './support/report-tree';
@@ -107,14 +108,7 @@ describeWithCcusage('log push into the team ledger', () => {
     db = createSqliteDatabase();
     port = await freePort();
     await start();
-    for (const member of ['alice', 'bob']) {
-      const created = await admin('/api/team/members', {
-        method: 'POST',
-        body: JSON.stringify({ name: member }),
-      });
-      expect(created.status).toBe(201);
-      tokens[member] = created.json.token as string;
-    }
+    Object.assign(tokens, await createMembers(url, KEY, ['alice', 'bob']));
   }, 120_000);
   afterAll(async () => {
     gateway?.child.kill('SIGTERM');

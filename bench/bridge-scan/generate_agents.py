@@ -40,14 +40,38 @@ def text(rng, words) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(words))
 
 
-def write_codex(rng, root, target):
-    produced = 0
+def add_lines(lines, records) -> int:
+    """Appends records as compact JSON lines; returns the bytes they take."""
+    size = 0
+    for record in records:
+        line = compact(record)
+        lines.append(line)
+        size += len(line) + 1
+    return size
+
+
+def write_lines(path, lines) -> int:
+    body = "\n".join(lines) + "\n"
+    with open(path, "w") as handle:
+        handle.write(body)
+    return len(body)
+
+
+def sessions(rng, target):
+    """(n, start, session id) for each new session until `produced` (sent back) reaches target."""
     now = datetime.now(timezone.utc)
-    n = 0
+    produced, n = 0, 0
     while produced < target:
         n += 1
-        t = now - timedelta(days=rng.uniform(0, 25))
-        sid = str(uuid.UUID(int=rng.getrandbits(128)))
+        produced += yield n, now - timedelta(days=rng.uniform(0, 25)), str(uuid.UUID(int=rng.getrandbits(128)))
+
+
+def write_codex(rng, root, target):
+    n = 0
+    feed = sessions(rng, target)
+    step = next(feed, None)
+    while step is not None:
+        n, t, sid = step
         folder = os.path.join(root, "sessions", t.strftime("%Y"), t.strftime("%m"), t.strftime("%d"))
         os.makedirs(folder, exist_ok=True)
         path = os.path.join(folder, f"rollout-{t.strftime('%Y-%m-%dT%H-%M-%S')}-{sid}.jsonl")
@@ -97,26 +121,25 @@ def write_codex(rng, root, target):
             t += timedelta(seconds=rng.uniform(1, 10))
             turn.append({"timestamp": iso(t), "type": "response_item", "payload": {
                 "type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text(rng, rng.randint(20, 300))}]}})
-            for item in turn:
-                line = compact(item)
-                lines.append(line)
-                written += len(line) + 1
-        body = "\n".join(lines) + "\n"
-        with open(path, "w") as handle:
-            handle.write(body)
-        produced += len(body)
+            written += add_lines(lines, turn)
+        step = _next(feed, write_lines(path, lines))
     return n
 
 
+def _next(feed, size):
+    try:
+        return feed.send(size)
+    except StopIteration:
+        return None
+
+
 def write_gemini(rng, root, target):
-    produced = 0
-    now = datetime.now(timezone.utc)
     n = 0
-    while produced < target:
-        n += 1
-        t = now - timedelta(days=rng.uniform(0, 25))
+    feed = sessions(rng, target)
+    step = next(feed, None)
+    while step is not None:
+        n, t, sid = step
         project = uuid.UUID(int=rng.getrandbits(128)).hex * 2
-        sid = str(uuid.UUID(int=rng.getrandbits(128)))
         folder = os.path.join(root, project, "chats")
         os.makedirs(folder, exist_ok=True)
         path = os.path.join(folder, f"session-{t.strftime('%Y-%m-%dT%H-%M')}-{sid[:8]}.jsonl")
@@ -144,14 +167,8 @@ def write_gemini(rng, root, target):
                                       "result": [{"functionResponse": {"name": "read_file", "response": {"output": text(rng, 200)}}}],
                                       "status": "success", "timestamp": iso(t)}],
                        "tokens": None, "model": model}
-            for record in (user, message, dict(message, tokens=tokens), {"$set": {"lastUpdated": iso(t)}}):
-                line = compact(record)
-                lines.append(line)
-                written += len(line) + 1
-        body = "\n".join(lines) + "\n"
-        with open(path, "w") as handle:
-            handle.write(body)
-        produced += len(body)
+            written += add_lines(lines, (user, message, dict(message, tokens=tokens), {"$set": {"lastUpdated": iso(t)}}))
+        step = _next(feed, write_lines(path, lines))
     return n
 
 

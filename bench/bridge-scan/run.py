@@ -118,17 +118,11 @@ def measure(script, tree, appended_line):
     refresh read, its blocks and daily rows."""
     out = {}
     target = max((os.path.join(d, f) for d, _, fs in os.walk(tree) for f in fs), key=os.path.getmtime)
-    started = time.perf_counter()
     # Claude Code alone: no other agent's folder of this machine is read.
     none = os.path.join(SCRATCH, "no-such-folder")
     env = dict(os.environ, CODEX_HOME=none, GEMINI_DATA_DIR=none, OPENCODE_DATA_DIR=none, AMP_DATA_DIR=none)
-    proc = subprocess.Popen([sys.executable, script, "--port", "0", "--data-dir", tree],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc, url, out["cold"] = start_bridge([script, "--data-dir", tree], env)
     try:
-        url = re.search(r"http://\S+", proc.stdout.readline()).group(0)
-        while not get(url + "/health")["initial_scan_complete"]:
-            time.sleep(0.02)
-        out["cold"] = time.perf_counter() - started
         health = get(url + "/health")
         out["rss"], out["workers"] = peak_rss_mb(proc.pid), health.get("worker_peak_rss_mb", 0)
         out["entries"], out["duplicates"] = health["entries"], health["duplicates"]
@@ -166,6 +160,18 @@ def measure(script, tree, appended_line):
     return out
 
 
+def start_bridge(args, env=None):
+    """A bridge process with these arguments, once its first scan is complete: (process, URL,
+    seconds from start)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, *args, "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    url = re.search(r"http://\S+", proc.stdout.readline()).group(0)
+    while not get(url + "/health")["initial_scan_complete"]:
+        time.sleep(0.02)
+    return proc, url, time.perf_counter() - started
+
+
 def measure_mixed(home, claude, agents):
     """The bridge on a home of every agent: cold scan (s), peak RSS, its daily report (every agent),
     and the time for a new Codex line, Gemini CLI message and OpenCode row to show (ms each)."""
@@ -174,18 +180,12 @@ def measure_mixed(home, claude, agents):
     out = {}
     flags = ["--codex-home", agents["codex"], "--gemini-dir", agents["gemini"], "--opencode-dir", agents["opencode"],
              "--amp-dir", os.path.join(home, "amp")]
-    started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, BRIDGE, "--port", "0", "--data-dir", claude, *flags],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc, url, out["cold"] = start_bridge([BRIDGE, "--data-dir", claude, *flags])
     rollout = max((os.path.join(d, f) for d, _, fs in os.walk(agents["codex"]) for f in fs), key=os.path.getmtime)
     chat = max((os.path.join(d, f) for d, _, fs in os.walk(agents["gemini"]) for f in fs), key=os.path.getmtime)
     database = os.path.join(agents["opencode"], "opencode.db")
     appended = []
     try:
-        url = re.search(r"http://\S+", proc.stdout.readline()).group(0)
-        while not get(url + "/health")["initial_scan_complete"]:
-            time.sleep(0.02)
-        out["cold"] = time.perf_counter() - started
         health = get(url + "/health")
         out["rss"], out["workers"] = peak_rss_mb(proc.pid), health.get("worker_peak_rss_mb", 0)
         out["events"] = {a: health["agents"][a]["events"] for a in ("codex", "gemini", "opencode")}

@@ -7,7 +7,7 @@ import re
 from array import array
 from dataclasses import dataclass, field
 from hashlib import blake2b
-from typing import Container, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 from .pricing import PriceTable
 from .timeparse import parse_iso_ms
@@ -63,7 +63,12 @@ def usage_bytes(line: bytes) -> Optional[bytes]:
     at = line.find(_USAGE)
     if at < 0:
         return None
-    begin = at + len(_USAGE) - 1
+    return object_bytes(line, at + len(_USAGE) - 1)
+
+
+def object_bytes(line: bytes, begin: int) -> Optional[bytes]:
+    """The bytes of the JSON object whose `{` is at `begin` (its nested objects included; no
+    string inside may hold a brace: usage objects hold numbers), or None."""
     depth, i = 1, begin + 1
     while depth:
         close = line.find(b"}", i)

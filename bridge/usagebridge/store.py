@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Dict, List, Optional, Tuple
 
+from .files import walk_files
 from .log import log
 from .parse import HAS_SPEED, NO_KEY, SIDECHAIN, Parsed, Parser, better, parse_files, place_of
 from .pricing import PriceTable
@@ -67,7 +68,7 @@ TAIL_BYTES = 64
 HEAD_BYTES = 256
 
 
-def _read_head(path: str) -> bytes:
+def read_head(path: str) -> bytes:
     """The file's first bytes (HEAD_BYTES): a file rewritten in place rarely keeps them."""
     try:
         with open(path, "rb") as handle:
@@ -238,23 +239,7 @@ class LogStore:
         return [(os.path.join(d, "projects"), os.path.isdir(os.path.join(d, "projects"))) for d in self.data_dirs]
 
     def _walk(self) -> Dict[str, os.stat_result]:
-        found: Dict[str, os.stat_result] = {}
-        stack = [p for p, exists in self.projects_dirs() if exists]
-        while stack:
-            directory = stack.pop()
-            try:
-                with os.scandir(directory) as it:
-                    for item in it:
-                        try:
-                            if item.is_dir(follow_symlinks=False):
-                                stack.append(item.path)
-                            elif item.name.endswith(".jsonl") and item.is_file():
-                                found[item.path] = item.stat()
-                        except OSError:
-                            continue
-            except OSError:
-                continue
-        return found
+        return walk_files([p for p, exists in self.projects_dirs() if exists], ".jsonl")
 
     # -- refresh -----------------------------------------------------------------------------
 
@@ -272,7 +257,7 @@ class LogStore:
             # Same file, as long or longer: an append keeps the bytes read so far, a rewrite not.
             # Looked at whenever its size or mtime moved (a coarse file system's mtime may not).
             if (st.st_mtime_ns != state.mtime_ns or st.st_size != state.size) and (
-                _read_tail(path, state.offset) != state.tail or _read_head(path)[: len(state.head)] != state.head
+                _read_tail(path, state.offset) != state.tail or read_head(path)[: len(state.head)] != state.head
             ):
                 return True
         return False
@@ -365,7 +350,7 @@ class LogStore:
         if result.consumed:
             state.tail = _read_tail(state.path, state.offset)
             if len(state.head) < HEAD_BYTES:
-                state.head = _read_head(state.path)[: state.offset]
+                state.head = read_head(state.path)[: state.offset]
 
     def _place(self, path: str) -> Place:
         """Where a file's entries count (parse.place_of: its project and session), as indexes

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
+import { writeUsageLog } from './usage-logs';
 
 /**
  * Homes of OpenAI Codex CLI, Gemini CLI and OpenCode holding every case their readers must count
@@ -164,10 +165,14 @@ export class Rollout {
   }
 }
 
+/** A rollout under `sessions/<day>/` of a Codex home. */
+function writeRollout(home: string, day: string, name: string, rollout: Rollout) {
+  write(join(home, 'sessions', ...day.split('/'), name), rollout.text());
+}
+
 function writeCodex(root: string): string {
   const first = join(root, 'codex-home');
   const second = join(root, 'codex-work');
-  const sessions = join(first, 'sessions', '2026', '10', '31');
   // A plain session: last and total usage, `info: null`, a total-only count, around midnights
   // and the DST change, and a broken line.
   const main = new Rollout(
@@ -186,9 +191,11 @@ function writeCodex(root: string): string {
     .turn('2026-11-01T06:20:00.000Z', 'gpt-5.2-codex')
     .count('2026-11-01T06:30:00.000Z', usage(40000, 30000, 2500, 1000))
     .count('2026-11-02T04:59:00.000Z', usage(1000, 0, 100, 50), 'last');
-  write(
-    join(sessions, 'rollout-2026-10-31T22-10-00-0199a1b2-0000-7000-8000-000000000001.jsonl'),
-    main.text(),
+  writeRollout(
+    first,
+    '2026/10/31',
+    'rollout-2026-10-31T22-10-00-0199a1b2-0000-7000-8000-000000000001.jsonl',
+    main,
   );
   // A fork of it: the parent's history replayed line for line, then its own turns.
   const fork = new Rollout(
@@ -204,13 +211,14 @@ function writeCodex(root: string): string {
   fork.lines.push(
     ...main.lines.slice(2).filter((text) => text.slice(14, 38) < '2026-11-01T07:00:00.000Z'),
   );
-  const forkDay = join(first, 'sessions', '2026', '11', '01');
   fork
     .count('2026-11-01T07:05:00.000Z', usage(9000, 6000, 400, 100))
     .count('2026-11-02T05:01:00.000Z', usage(3000, 1000, 300, 0));
-  write(
-    join(forkDay, 'rollout-2026-11-01T07-00-00-0199a1b2-0000-7000-8000-000000000002.jsonl'),
-    fork.text(),
+  writeRollout(
+    first,
+    '2026/11/01',
+    'rollout-2026-11-01T07-00-00-0199a1b2-0000-7000-8000-000000000002.jsonl',
+    fork,
   );
   // No turn_context before its first count: priced as gpt-5 and flagged; then one arrives.
   const early = new Rollout(
@@ -221,16 +229,11 @@ function writeCodex(root: string): string {
     .count('2026-11-15T09:00:10.000Z', usage(7000, 2000, 600, 200))
     .turn('2026-11-15T09:01:00.000Z', 'gpt-5.1-codex-mini')
     .count('2026-11-15T09:01:10.000Z', usage(4000, 1000, 300, 100));
-  write(
-    join(
-      first,
-      'sessions',
-      '2026',
-      '11',
-      '15',
-      'rollout-2026-11-15T09-00-00-0199a1b2-0000-7000-8000-000000000003.jsonl',
-    ),
-    early.text(),
+  writeRollout(
+    first,
+    '2026/11/15',
+    'rollout-2026-11-15T09-00-00-0199a1b2-0000-7000-8000-000000000003.jsonl',
+    early,
   );
   // A sub-agent: it opens by replaying its parent's usage in one second (skipped), then works.
   const spawn = {
@@ -248,16 +251,11 @@ function writeCodex(root: string): string {
     .count('2026-11-15T09:02:00.200Z', usage(7000, 2000, 600, 200), 'total')
     .count('2026-11-15T09:02:00.300Z', usage(4000, 1000, 300, 100), 'total')
     .count('2026-11-15T09:03:00.000Z', usage(2500, 500, 250, 50), 'total');
-  write(
-    join(
-      first,
-      'sessions',
-      '2026',
-      '11',
-      '15',
-      'rollout-2026-11-15T09-02-00-0199a1b2-0000-7000-8000-000000000004.jsonl',
-    ),
-    sub.text(),
+  writeRollout(
+    first,
+    '2026/11/15',
+    'rollout-2026-11-15T09-02-00-0199a1b2-0000-7000-8000-000000000004.jsonl',
+    sub,
   );
   // Archived: a copy of an active rollout's path (the active one counts) and one of its own.
   write(
@@ -795,6 +793,31 @@ function writeAmp(root: string): string {
     }),
   );
   return dir;
+}
+
+/** The time zones the agents' reports are compared in: UTC, and one whose clocks went back in
+ * the middle of the data (1 November 2026). */
+export const AGENT_REPORT_ZONES = ['UTC', 'America/New_York'];
+/** ccusage's command, our report kind and its row key. */
+export const AGENT_REPORT_COMMANDS = [
+  ['daily', 'daily', 'date'],
+  ['monthly', 'monthly', 'month'],
+  ['session', 'sessions', 'session_id'],
+] as const;
+
+/** Claude Code beside the other agents, on the same days (one session, 12 requests). */
+export function writeClaudeBeside(claudeDir: string): string {
+  return writeUsageLog(claudeDir, {
+    start: Date.parse('2026-10-31T23:30:00.000Z'),
+    count: 12,
+    everyMs: 90 * 60_000,
+    usage: (i) => ({
+      input_tokens: 100 + i,
+      output_tokens: 300,
+      cache_creation_input_tokens: 2000,
+      cache_read_input_tokens: 9000 + i,
+    }),
+  });
 }
 
 export function writeAgentHomes(root: string): AgentHomes {

@@ -94,6 +94,15 @@ export async function ccusage(claudeDir: string, args: string[]): Promise<Json> 
   return Array.isArray(parsed) ? {} : parsed;
 }
 
+/** Our row's four token counts and total, in ccusage's order. */
+const ourTokens = (row: OurRow) => [
+  row.input_tokens,
+  row.output_tokens,
+  row.cache_creation_tokens,
+  row.cache_read_tokens,
+  row.total_tokens,
+];
+
 /** Both reports' rows, matched by key, every field compared (cost to 1e-6 USD). */
 export function expectSameRows(
   ours: OurRow[],
@@ -106,16 +115,7 @@ export function expectSameRows(
   for (const row of ours) {
     const them = byKey.get(key(row))!;
     const where = key(row);
-    expect(
-      [
-        row.input_tokens,
-        row.output_tokens,
-        row.cache_creation_tokens,
-        row.cache_read_tokens,
-        row.total_tokens,
-      ],
-      where,
-    ).toEqual([
+    expect(ourTokens(row), where).toEqual([
       them.inputTokens,
       them.outputTokens,
       them.cacheCreationTokens,
@@ -261,26 +261,20 @@ export async function ccusageAgent(
   const rows = list.map((r): CcusageRow => {
     const meta = (r.metadata ?? {}) as Json;
     const perModel = r.models as Record<string, Json> | undefined;
+    const tokens = (b: Json): [number, number, number, number] => [
+      num(b.inputTokens),
+      num(b.outputTokens),
+      num(b.cacheCreationTokens),
+      num(b.cacheReadTokens),
+    ];
+    // Codex's commands give per-model figures without costs (`models`), the others breakdowns.
     const breakdowns = Array.isArray(r.modelBreakdowns)
       ? (r.modelBreakdowns as Json[]).map((b) => ({
           model: String(b.modelName),
-          tokens: [
-            num(b.inputTokens),
-            num(b.outputTokens),
-            num(b.cacheCreationTokens),
-            num(b.cacheReadTokens),
-          ] as [number, number, number, number],
+          tokens: tokens(b),
           cost: num(b.cost),
         }))
-      : Object.entries(perModel ?? {}).map(([model, b]) => ({
-          model,
-          tokens: [
-            num(b.inputTokens),
-            num(b.outputTokens),
-            num(b.cacheCreationTokens),
-            num(b.cacheReadTokens),
-          ] as [number, number, number, number],
-        }));
+      : Object.entries(perModel ?? {}).map(([model, b]) => ({ model, tokens: tokens(b) }));
     return {
       key: String(r.date ?? r.month ?? r.sessionId ?? r.period),
       tokens: [
@@ -312,16 +306,7 @@ export function expectSameAgentRows(
   for (const row of ours as (OurRow & Json)[]) {
     const where = key(row);
     const them = byKey.get(where)!;
-    expect(
-      [
-        row.input_tokens,
-        row.output_tokens,
-        row.cache_creation_tokens,
-        row.cache_read_tokens,
-        row.total_tokens,
-      ],
-      where,
-    ).toEqual(them.tokens);
+    expect(ourTokens(row), where).toEqual(them.tokens);
     if (them.reasoning !== undefined)
       expect(row.reasoning_output_tokens, where).toBe(them.reasoning);
     expect(Math.abs(row.cost_usd - them.cost), where).toBeLessThan(1e-6);

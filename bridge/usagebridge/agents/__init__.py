@@ -4,11 +4,21 @@ read as ccusage 20 reads them, beside Claude Code's logs (which the store in ../
 Each reader turns its agent's data into `Event`s; `AgentStore` keeps them per source file and their
 report sums; reports merge those with Claude Code's."""
 
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 #: Every agent a report can be asked for (`agent=` … or `all`), in the order rows list them.
 AGENTS = ("claude", "codex", "gemini", "opencode", "amp")
 OTHER_AGENTS = AGENTS[1:]
+
+
+def count_value(value: object) -> int:
+    """A token count as ccusage reads JSON's: a whole number of at least 0, else 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def text_value(value: object) -> Optional[str]:
+    """A string that says something (trimmed), else None."""
+    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 UNPRICED = 1

@@ -16,43 +16,17 @@ import os
 from typing import Dict, List, Optional
 
 from ..timeparse import parse_iso_ms
-from . import UNPRICED, Event
+from ..files import folders_from_env, walk_files
+from . import UNPRICED, Event, count_value as _u64, text_value as _text
 from .prices import AgentPrices
 
 
 def data_dirs() -> List[str]:
-    configured = os.environ.get("AMP_DATA_DIR")
-    if configured is not None:
-        return [os.path.expanduser(p.strip()) for p in configured.split(",") if p.strip()]
-    return [os.path.join(os.path.expanduser("~"), ".local", "share", "amp")]
+    return folders_from_env("AMP_DATA_DIR", (".local", "share", "amp"))
 
 
 def walk(dirs: List[str]) -> Dict[str, os.stat_result]:
-    found: Dict[str, os.stat_result] = {}
-    stack = [os.path.join(d, "threads") for d in dirs if os.path.isdir(os.path.join(d, "threads"))]
-    while stack:
-        directory = stack.pop()
-        try:
-            with os.scandir(directory) as items:
-                for item in items:
-                    try:
-                        if item.is_dir(follow_symlinks=False):
-                            stack.append(item.path)
-                        elif item.name.endswith(".json") and item.is_file():
-                            found[item.path] = item.stat()
-                    except OSError:
-                        continue
-        except OSError:
-            continue
-    return dict(sorted(found.items()))
-
-
-def _u64(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
-
-
-def _text(value: object) -> Optional[str]:
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    return walk_files([os.path.join(d, "threads") for d in dirs], ".json")
 
 
 def _event(ts_text: Optional[str], model: Optional[str], thread: str, inp: int, out: int, write: int, read: int,

@@ -19,7 +19,8 @@ import os
 import re
 from typing import Dict, List, Optional, Tuple
 
-from ..parse import line_blocks
+from ..files import folders_from_env, walk_files
+from ..parse import line_blocks, object_bytes
 from ..timeparse import parse_iso_ms
 from . import FALLBACK_MODEL, UNPRICED, Event
 from .prices import AgentPrices
@@ -42,10 +43,7 @@ FALLBACK = "gpt-5"
 
 
 def homes() -> List[str]:
-    configured = os.environ.get("CODEX_HOME")
-    if configured is not None:
-        return [os.path.expanduser(p.strip()) for p in configured.split(",") if p.strip()]
-    return [os.path.join(os.path.expanduser("~"), ".codex")]
+    return folders_from_env("CODEX_HOME", (".codex",))
 
 
 def source_dirs(home_list: List[str]) -> List[Tuple[str, str]]:
@@ -67,23 +65,7 @@ def walk(home_list: List[str]) -> Dict[str, Tuple[str, os.stat_result]]:
     files: Dict[str, Tuple[str, os.stat_result]] = {}
     taken = set()
     for folder, home in source_dirs(home_list):
-        found: List[Tuple[str, os.stat_result]] = []
-        stack = [folder]
-        while stack:
-            directory = stack.pop()
-            try:
-                with os.scandir(directory) as items:
-                    for item in items:
-                        try:
-                            if item.is_dir(follow_symlinks=False):
-                                stack.append(item.path)
-                            elif item.name.endswith(".jsonl") and item.is_file():
-                                found.append((item.path, item.stat()))
-                        except OSError:
-                            continue
-            except OSError:
-                continue
-        for path, st in sorted(found):
+        for path, st in walk_files([folder], ".jsonl").items():
             scope = (home, os.path.relpath(path, folder))
             if scope not in taken:
                 taken.add(scope)
@@ -180,19 +162,6 @@ def _replay_second(path: str) -> Optional[str]:
     return None
 
 
-def _object(line: bytes, begin: int) -> Optional[bytes]:
-    """The bytes of the JSON object opening at `begin` (no strings with braces inside: usage
-    objects hold numbers), or None."""
-    depth, i = 1, begin + 1
-    while depth:
-        close = line.find(b"}", i)
-        if close < 0:
-            return None
-        depth += line.count(b"{", i, close) - 1
-        i = close + 1
-    return line[begin:i]
-
-
 class CodexFile:
     """One rollout's reading state: read so far (bytes), the running total and model, and the
     events found."""
@@ -271,7 +240,7 @@ class CodexFile:
         for marker, name in ((_TOTAL, "total_token_usage"), (_LAST, "last_token_usage")):
             at = line.find(marker)
             if at >= 0:
-                found = _object(line, at + len(marker) - 1)
+                found = object_bytes(line, at + len(marker) - 1)
                 if found is None:
                     return None
                 info[name] = json.loads(found)

@@ -14,36 +14,18 @@ import json
 import os
 from typing import Dict, List, Optional, Tuple
 
+from ..files import folders_from_env, walk_files
 from ..timeparse import parse_iso_ms
 from . import UNPRICED, Event
 from .prices import AgentPrices
 
 
 def data_dirs() -> List[str]:
-    configured = os.environ.get("GEMINI_DATA_DIR")
-    if configured is not None:
-        return [os.path.expanduser(p.strip()) for p in configured.split(",") if p.strip()]
-    return [os.path.join(os.path.expanduser("~"), ".gemini", "tmp")]
+    return folders_from_env("GEMINI_DATA_DIR", (".gemini", "tmp"))
 
 
 def walk(dirs: List[str]) -> Dict[str, os.stat_result]:
-    found: Dict[str, os.stat_result] = {}
-    stack = [d for d in dirs if os.path.isdir(d)]
-    while stack:
-        directory = stack.pop()
-        try:
-            with os.scandir(directory) as items:
-                for item in items:
-                    try:
-                        if item.is_dir(follow_symlinks=False):
-                            stack.append(item.path)
-                        elif item.name.endswith((".json", ".jsonl")) and item.is_file():
-                            found[item.path] = item.stat()
-                    except OSError:
-                        continue
-        except OSError:
-            continue
-    return dict(sorted(found.items()))
+    return walk_files(dirs, (".json", ".jsonl"))
 
 
 def _count(record: dict, *names: str) -> int:

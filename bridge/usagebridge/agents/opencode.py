@@ -17,7 +17,8 @@ import re
 import sqlite3
 from typing import Dict, List, Optional, Tuple
 
-from . import UNPRICED, Event
+from ..files import folders_from_env, walk_files
+from . import UNPRICED, Event, count_value as _u64, text_value as _text
 from .prices import AgentPrices
 
 _CHANNEL_DB = re.compile(r"opencode-[A-Za-z0-9_-]+\.db$")
@@ -27,10 +28,7 @@ BUSY_TIMEOUT_MS = 200
 
 
 def data_dirs() -> List[str]:
-    configured = os.environ.get("OPENCODE_DATA_DIR")
-    if configured is not None:
-        return [os.path.expanduser(p.strip()) for p in configured.split(",") if p.strip()]
-    return [os.path.join(os.path.expanduser("~"), ".local", "share", "opencode")]
+    return folders_from_env("OPENCODE_DATA_DIR", (".local", "share", "opencode"))
 
 
 def database_of(folder: str) -> Optional[str]:
@@ -57,31 +55,7 @@ def signature(path: str) -> Tuple:
 
 
 def message_files(folder: str) -> Dict[str, os.stat_result]:
-    found: Dict[str, os.stat_result] = {}
-    stack = [os.path.join(folder, "storage", "message")]
-    while stack:
-        directory = stack.pop()
-        try:
-            with os.scandir(directory) as items:
-                for item in items:
-                    try:
-                        if item.is_dir(follow_symlinks=False):
-                            stack.append(item.path)
-                        elif item.name.endswith(".json") and item.is_file():
-                            found[item.path] = item.stat()
-                    except OSError:
-                        continue
-        except OSError:
-            continue
-    return dict(sorted(found.items()))
-
-
-def _u64(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
-
-
-def _text(value: object) -> Optional[str]:
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    return walk_files([os.path.join(folder, "storage", "message")], ".json")
 
 
 def event_of(data: object, message_id: Optional[str], session: Optional[str], prices: AgentPrices) -> Optional[Tuple[str, Event]]:

@@ -12,12 +12,12 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 from ..log import log
 from ..reports import QUARTER_MS
+from ..store import HEAD_BYTES, read_head
 from . import OTHER_AGENTS, FALLBACK_MODEL, UNPRICED, Event, amp, codex, gemini, opencode
 from .prices import AgentPrices
 
 #: A sum: input, output, cache creation, cache read, cost, events, reasoning, total.
 Sums = List[float]
-HEAD_BYTES = 256
 
 
 def add_event(table: Dict, key, event: Event) -> None:
@@ -92,21 +92,7 @@ class AgentSums:
 
 
 def _same_start(path: str, head: bytes) -> bool:
-    if not head:
-        return True
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(len(head)) == head
-    except OSError:
-        return False
-
-
-def _head(path: str) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(HEAD_BYTES)
-    except OSError:
-        return b""
+    return not head or read_head(path)[: len(head)] == head
 
 
 class _Tracked:
@@ -263,7 +249,7 @@ class AgentStore:
                 continue
             entry.size, entry.mtime_ns = st.st_size, st.st_mtime_ns
             if len(entry.head) < HEAD_BYTES:
-                entry.head = _head(path)
+                entry.head = read_head(path)
             changed = True
         return changed
 
