@@ -97,25 +97,37 @@ def event_of(data: object, message_id: Optional[str], session: Optional[str], pr
                              message_id or None)
 
 
-def read_database(path: str, prices: AgentPrices) -> List[Tuple[str, Event]]:
-    """Every counted message of a database, read-only (raises sqlite3.Error when it cannot be
-    read: locked, not a database, no `message` table)."""
+#: A database's rows as last read: id -> (session, data, what they counted as).
+RowCache = Dict[str, Tuple[str, str, Optional[Tuple[str, Event]]]]
+
+
+def read_database(path: str, prices: AgentPrices, cache: Optional[RowCache] = None) -> Tuple[List[Tuple[str, Event]], RowCache]:
+    """Every counted message of a database, read-only, and the rows as read (raises sqlite3.Error
+    when it cannot be read: locked, not a database, no `message` table). A row whose data is the
+    same as in `cache` (the last reading) is not parsed again: a database read again after a change
+    costs the query, not the JSON."""
     found: List[Tuple[str, Event]] = []
+    rows: RowCache = {}
+    known = cache or {}
     connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
     try:
         for row_id, session, data in connection.execute("SELECT id, session_id, data FROM message"):
             if not isinstance(row_id, str) or not isinstance(session, str) or not isinstance(data, str):
                 continue
-            try:
-                value = json.loads(data)
-            except ValueError:
-                continue
-            counted = event_of(value, row_id, session, prices)
+            before = known.get(row_id)
+            if before is not None and before[0] == session and before[1] == data:
+                counted = before[2]
+            else:
+                try:
+                    counted = event_of(json.loads(data), row_id, session, prices)
+                except ValueError:
+                    counted = None
+            rows[row_id] = (session, data, counted)
             if counted is not None:
                 found.append(counted)
     finally:
         connection.close()
-    return found
+    return found, rows
 
 
 def read_message_file(path: str, prices: AgentPrices) -> Optional[Tuple[str, Event]]:

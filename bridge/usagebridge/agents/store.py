@@ -123,8 +123,9 @@ class AgentStore:
         self._amp: Dict[str, _Tracked] = {}
         self._codex: Dict[str, _Tracked] = {}
         self._gemini: Dict[str, _Tracked] = {}
-        # OpenCode: per folder, its database (path, signature, its messages) and its JSON messages.
-        self._opencode_db: Dict[str, Tuple[str, tuple, List[Tuple[str, Event]]]] = {}
+        # OpenCode: per folder, its database (path, signature, its messages, its rows as read) and
+        # its JSON messages.
+        self._opencode_db: Dict[str, Tuple[str, tuple, List[Tuple[str, Event]], opencode.RowCache]] = {}
         self._opencode_files: Dict[str, Tuple[int, int, int, Optional[Tuple[str, Event]]]] = {}
         self.sums: Dict[str, AgentSums] = {agent: AgentSums(agent) for agent in OTHER_AGENTS}
         self.bad_lines = 0
@@ -304,13 +305,13 @@ class AgentStore:
             if known is not None and known[0] == path and known[1] == mark:
                 continue
             try:
-                messages = opencode.read_database(path, self.prices)
+                messages, rows = opencode.read_database(path, self.prices, known[3] if known and known[0] == path else None)
             except sqlite3.Error as error:
                 # Locked, or not (yet) OpenCode's database: keep what was read, try next time.
                 self.unreadable += 1
                 log(f"opencode: cannot read {path}: {error}")
                 continue
-            self._opencode_db[folder] = (path, mark, messages)
+            self._opencode_db[folder] = (path, mark, messages, rows)
             changed = True
         found: Dict[str, os.stat_result] = {}
         for folder in folders:
