@@ -163,6 +163,37 @@ class AgentsTest(unittest.TestCase):
         sessions = build_sessions_report(self.claude, UTC, agent="codex", agents=self.store)["sessions"]
         self.assertEqual({s["session_id"]: s["input_tokens"] for s in sessions}, {"rollout-1": 7, "rollout-2": 7})
 
+    def test_codex_official_windows_are_each_limits_latest_snapshot_across_files(self):
+        def limits(at: str, used: float, old_form: bool = False, **extra) -> str:
+            seconds = 1793530000
+            window = lambda pct, minutes, reset: {"used_percent": pct, "window_minutes": minutes,  # noqa: E731
+                                                  **({"resets_in_seconds": 600} if old_form else {"resets_at": reset})}
+            return count(at, last=usage(10, 0, 1), rate_limits={
+                "limit_id": "codex", "primary": window(used, 300, seconds), "secondary": window(used / 4, 10080, seconds + 86400),
+                "credits": None, "plan_type": "plus", **extra})
+        # Old builds wrote resets_in_seconds (relative to the line's time); a null snapshot, and a
+        # line of limits only (info null), are read as Codex writes them.
+        self.write("codex/sessions/a.jsonl", turn("2026-11-01T10:00:00.000Z", "gpt-5")
+                   + limits("2026-11-01T10:00:01.000Z", 12.0, old_form=True)
+                   + count("2026-11-01T10:00:02.000Z", last=usage(1, 0, 1), rate_limits=None))
+        self.write("codex/sessions/b.jsonl", turn("2026-11-01T09:00:00.000Z", "gpt-5")
+                   + limits("2026-11-01T09:00:01.000Z", 50.0))
+        self.store.refresh()
+        [codex] = self.store.codex_limits()
+        self.assertEqual(codex["observed_at"], "2026-11-01T10:00:01.000Z")
+        self.assertEqual(codex["primary"], {"used_percent": 12.0, "window_minutes": 300,
+                                            "resets_at": 1793527201 + 600})
+        self.assertEqual(codex["secondary"]["window_minutes"], 10080)
+        self.assertEqual(codex["plan_type"], "plus")
+        # A later line in the other file (info null: limits only) takes over.
+        self.write("codex/sessions/b.jsonl", compact({"timestamp": "2026-11-01T11:00:00.000Z", "type": "event_msg", "payload": {
+            "type": "token_count", "info": None, "rate_limits": {"primary": {"used_percent": 81.5, "window_minutes": 300,
+                                                                             "resets_at": 1793540000}}}}))
+        self.store.refresh()
+        [codex] = self.store.codex_limits()
+        self.assertEqual((codex["observed_at"], codex["primary"]["used_percent"], codex["secondary"]),
+                         ("2026-11-01T11:00:00.000Z", 81.5, None))
+
     # -- Gemini CLI ----------------------------------------------------------------------------
 
     def test_gemini_a_message_written_again_counts_its_last_write(self):

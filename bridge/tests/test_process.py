@@ -240,6 +240,9 @@ class BridgeProcess(unittest.TestCase):
             self.assertLess(time.monotonic(), deadline, "the new line or row never showed")
             time.sleep(0.05)
         self.assertEqual(request(url + "/usage/reports/daily?agent=all")[1]["totals"]["input_tokens"], 33300)
+        # No rate limits in these lines: no official windows, and the route takes no parameter.
+        self.assertEqual(request(url + "/usage/agent-limits"), (200, {"codex": []}))
+        self.assertEqual(request(url + "/usage/agent-limits?x=1")[0], 400)
 
     def test_a_connection_that_sends_nothing_is_closed_after_the_request_timeout(self):
         _, url = self.start("--request-timeout", "0.5")

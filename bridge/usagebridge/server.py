@@ -33,6 +33,7 @@ ROUTES: Dict[Tuple[str, str], Tuple[str, Optional[FrozenSet[str]], Tuple[object,
     ("GET", "/usage/sessions"): ("get_sessions", frozenset(("hours_back", "limit", "session_id")), ()),
     ("GET", "/usage/claude-session"): ("get_claude_session", frozenset(("session_id",)), ()),
     ("GET", "/usage/window"): ("get_window", frozenset(("ranges",)), ()),
+    ("GET", "/usage/agent-limits"): ("get_agent_limits", frozenset(), ()),
     ("GET", "/usage/config"): ("get_config", None, ()),
     ("POST", "/usage/config"): ("post_config", None, ()),
     **{("GET", f"/usage/reports/{kind}"): ("get_report", REPORT_PARAMS, (kind,)) for kind in KINDS},
@@ -294,6 +295,16 @@ class Handler(BaseHTTPRequestHandler):
         if not self._require_ready():
             return
         self._send(200, self.server.service.claude_session(session_id))
+
+    def get_agent_limits(self, _query, errors: List[Dict[str, str]]) -> None:
+        """GET /usage/agent-limits: other agents' official windows as their logs last reported
+        them (Codex: each limit's latest `rate_limits` — primary 5-hour, secondary weekly)."""
+        if errors:
+            raise BadRequest(errors)
+        if not self._require_ready():
+            return
+        agents = self.server.service.agents
+        self._send(200, {"codex": agents.codex_limits() if agents is not None else []})
 
     def get_window(self, query, errors: List[Dict[str, str]]) -> None:
         """GET /usage/window?ranges=<since>-<until>,… (epoch ms, at most 50 ranges, each at most

@@ -37,6 +37,7 @@ _TIMESTAMP = b'"timestamp":"'
 _TOTAL = b'"total_token_usage":{'
 _LAST = b'"last_token_usage":{'
 _INFO_NULL = b'"info":null'
+_RATE_LIMITS = b'"rate_limits":{'
 #: A token count naming a model (rare) is read whole; the others by their usage objects only.
 _MODEL_MARKERS = (b'"model', b'"metadata"')
 FALLBACK = "gpt-5"
@@ -162,6 +163,51 @@ def _replay_second(path: str) -> Optional[str]:
     return None
 
 
+def _window(value: object, at_ms: int) -> Optional[dict]:
+    """One official window (`RateLimitWindow`): its used %, length and reset time (epoch s;
+    builds around 0.41 wrote `resets_in_seconds`, relative to the line's time)."""
+    if not isinstance(value, dict):
+        return None
+    used = value.get("used_percent")
+    if isinstance(used, bool) or not isinstance(used, (int, float)) or used != used:
+        return None
+    minutes = value.get("window_minutes")
+    resets = value.get("resets_at")
+    if isinstance(resets, bool) or not isinstance(resets, (int, float)):
+        relative = value.get("resets_in_seconds")
+        resets = at_ms / 1000 + relative if isinstance(relative, (int, float)) and not isinstance(relative, bool) else None
+    return {
+        "used_percent": float(used),
+        "window_minutes": int(minutes) if isinstance(minutes, (int, float)) and not isinstance(minutes, bool) else None,
+        "resets_at": int(resets) if resets is not None else None,
+    }
+
+
+def _rate_limits(line: bytes) -> Optional[Tuple[int, dict]]:
+    """(the line's time, its snapshot) of a token count's `rate_limits` (`RateLimitSnapshot`), or
+    None when it has none that can be read."""
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return None
+    limits = obj.get("payload", {}).get("rate_limits") if isinstance(obj, dict) and isinstance(obj.get("payload"), dict) else None
+    stamp = obj.get("timestamp") if isinstance(obj, dict) else None
+    at = parse_iso_ms(stamp.strip()) if isinstance(stamp, str) else None
+    if not isinstance(limits, dict) or at is None:
+        return None
+    windows = {name: _window(limits.get(name), at) for name in ("primary", "secondary")}
+    if not any(windows.values()):
+        return None
+    limit_id = limits.get("limit_id")
+    plan = limits.get("plan_type")
+    return at, {
+        "limit_id": limit_id if isinstance(limit_id, str) and limit_id else "codex",
+        "plan_type": plan if isinstance(plan, str) else None,
+        "credits": limits.get("credits") if isinstance(limits.get("credits"), dict) else None,
+        **windows,
+    }
+
+
 class CodexFile:
     """One rollout's reading state: read so far (bytes), the running total and model, and the
     events found."""
@@ -177,6 +223,10 @@ class CodexFile:
         self.skipping = self.replay is not None
         self.events: List[Event] = []
         self.bad_lines = 0
+        # Its latest official rate limits (`payload.rate_limits` of its last token count that has
+        # them): the line's time and the snapshot (see limits()).
+        self.limits: Optional[Tuple[int, dict]] = None
+        self._limits_line: Optional[bytes] = None
         # From its session_meta line: its id, the rollout it was forked from, when it started.
         self.id: Optional[str] = None
         self.forked_from: Optional[str] = None
@@ -200,6 +250,9 @@ class CodexFile:
                 after = len(block) if end < 0 else end
                 self._line(block[start:after], prices)
         self.offset += consumed
+        if self._limits_line is not None:
+            self.limits = _rate_limits(self._limits_line) or self.limits
+            self._limits_line = None
         return consumed
 
     def _meta(self, line: bytes) -> None:
@@ -253,6 +306,9 @@ class CodexFile:
             return
         if not turn and not (_EVENT_MSG in line and _TOKEN_COUNT in line):
             return
+        if not turn and _RATE_LIMITS in line:
+            # Only the file's latest snapshot matters: read once the read is done.
+            self._limits_line = line
         if not turn:
             try:
                 fast = self._fast(line)

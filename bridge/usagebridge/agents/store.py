@@ -12,6 +12,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 from ..log import log
 from ..reports import QUARTER_MS
+from ..timeparse import iso_ms
 from ..store import HEAD_BYTES, read_head
 from . import OTHER_AGENTS, FALLBACK_MODEL, UNPRICED, Event, amp, codex, gemini, opencode
 from .prices import AgentPrices
@@ -139,6 +140,19 @@ class AgentStore:
             "opencode": [(d, os.path.isdir(d)) for d in self.opencode_dirs],
             "amp": [(d, os.path.isdir(d)) for d in self.amp_dirs],
         }
+
+    def codex_limits(self) -> List[dict]:
+        """Codex's official windows as its rollouts last reported them: per limit (`limit_id`) the
+        snapshot of the latest line (by its time, across files), with `observed_at`."""
+        latest: Dict[str, Tuple[int, dict]] = {}
+        for entry in self._codex.values():
+            found = entry.reader.limits
+            if found is None:
+                continue
+            held = latest.get(found[1]["limit_id"])
+            if held is None or found[0] > held[0]:
+                latest[found[1]["limit_id"]] = found
+        return [{**snapshot, "observed_at": iso_ms(at)} for at, snapshot in sorted(latest.values(), key=lambda f: f[1]["limit_id"])]
 
     def health(self) -> dict:
         """Per agent: its folders (and whether they exist), its sources read, its counted events;
