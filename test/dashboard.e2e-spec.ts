@@ -185,6 +185,14 @@ describeInBrowser(
         'ours in this window',
       );
       expect(await page.$('[data-test=limits-hint]')).toBeNull();
+      // Codex's own windows beside them, from its rollout's last token count (10 % of each).
+      await page.waitForSelector('[data-test=gauge-codex-five_hour] [data-test=official-percent]');
+      expect(
+        await page.textContent('[data-test=gauge-codex-five_hour] [data-test=official-percent]'),
+      ).toBe('10 %');
+      expect(await page.textContent('[data-test=gauge-codex-five_hour] .gauge-name')).toBe(
+        'Codex 5-hour',
+      );
     });
 
     it('lists the stored alerts (raised before the page opened), and no legend shows a placeholder', async () => {

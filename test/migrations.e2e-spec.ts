@@ -262,7 +262,10 @@ describe.each(databaseKinds())('migrations on %s', (kind) => {
     );
     await ds.destroy();
 
-    ds = new DataSource(buildDataSourceOptions(config.database));
+    ds = new DataSource({
+      ...buildDataSourceOptions(config.database),
+      migrations: upTo('AgentDimension1795000000013'),
+    });
     await ds.initialize();
     expect((await ds.runMigrations()).map((m) => m.name)).toEqual(['AgentDimension1795000000013']);
     const read = async (table: string) =>
@@ -310,6 +313,36 @@ describe.each(databaseKinds())('migrations on %s', (kind) => {
     expect(member).toHaveLength(1);
     expect(member[0]).not.toHaveProperty('agent');
     expect((await read('usage_entries')).map((e) => e.entry_key)).toEqual(['k1']);
+  });
+  it('14 (Codex limits) gives each official figure its agent, stored ones Claude Code’s; down leaves only those', async () => {
+    db = await createTestDatabase(kind);
+    const config = loadConfig({ ...db.env, DB_MIGRATIONS_RUN: 'false' });
+    ds = new DataSource({
+      ...buildDataSourceOptions(config.database),
+      migrations: upTo('AgentDimension1795000000013'),
+    });
+    await ds.initialize();
+    await ds.runMigrations();
+    await ds.query(
+      `INSERT INTO limit_observations (member, kind, used_percentage, resets_at, observed_at, seen_at, session_id) VALUES ('local', 'five_hour', 42, 2000, 1000, 1000, NULL)`,
+    );
+    await ds.destroy();
+    ds = new DataSource(buildDataSourceOptions(config.database));
+    await ds.initialize();
+    expect((await ds.runMigrations()).map((m) => m.name)).toEqual(['AgentLimits1795000000014']);
+    const rows = async () =>
+      (
+        (await ds!.query('SELECT * FROM limit_observations ORDER BY id')) as Record<
+          string,
+          unknown
+        >[]
+      ).map((r) => [r.agent, r.kind, Number(r.used_percentage)]);
+    expect(await rows()).toEqual([['claude', 'five_hour', 42]]);
+    await ds.query(
+      `INSERT INTO limit_observations (member, agent, kind, used_percentage, resets_at, observed_at, seen_at, session_id) VALUES ('local', 'codex', 'five_hour', 80, 3000, 1500, 1500, NULL)`,
+    );
+    await ds.undoLastMigration();
+    expect(await rows()).toEqual([[undefined, 'five_hour', 42]]);
   });
 });
 

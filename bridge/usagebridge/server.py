@@ -32,7 +32,7 @@ ROUTES: Dict[Tuple[str, str], Tuple[str, Optional[FrozenSet[str]], Tuple[object,
     ("GET", "/usage/stats"): ("get_stats", frozenset(("plan", "custom_limit_tokens", "timezone", "reset_hour", "theme")), ()),
     ("GET", "/usage/sessions"): ("get_sessions", frozenset(("hours_back", "limit", "session_id")), ()),
     ("GET", "/usage/claude-session"): ("get_claude_session", frozenset(("session_id",)), ()),
-    ("GET", "/usage/window"): ("get_window", frozenset(("ranges",)), ()),
+    ("GET", "/usage/window"): ("get_window", frozenset(("ranges", "agent")), ()),
     ("GET", "/usage/agent-limits"): ("get_agent_limits", frozenset(), ()),
     ("GET", "/usage/config"): ("get_config", None, ()),
     ("POST", "/usage/config"): ("post_config", None, ()),
@@ -320,11 +320,14 @@ class Handler(BaseHTTPRequestHandler):
                 errors.append({"field": "ranges", "message": f"{part[:40]!r}: <since>-<until>, since <= until, at most 31 days"})
                 break
             ranges.append((int(match.group(1)), int(match.group(2))))
+        agent = (query.get("agent") or ["claude"])[-1]
+        if agent not in AGENTS:
+            errors.append({"field": "agent", "message": f"must be one of {', '.join(AGENTS)}"})
         if errors:
             raise BadRequest(errors)
         if not self._require_ready():
             return
-        self._send(200, {"windows": self.server.service.window_sums(ranges)})
+        self._send(200, {"windows": self.server.service.window_sums(ranges, agent)})
 
     def get_report(self, kind: str, query, errors: List[Dict[str, str]]) -> None:
         """GET /usage/reports/{daily|weekly|monthly|sessions}: every bad parameter listed in one 400."""

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
 
-from .agents.store import AgentStore
+from .agents.store import AgentStore, AgentSums
 from .log import log
 from .blocks import Block, Timeline
 from .pricing import PriceTable
@@ -208,10 +208,16 @@ class UsageService:
             "last_activity": iso_ms(int(sums[6])) if found else None,
         }
 
-    def window_sums(self, ranges: List[Tuple[int, int]]) -> List[dict]:
+    def window_sums(self, ranges: List[Tuple[int, int]], agent: str = "claude") -> List[dict]:
         """Usage inside each [since, until) (epoch ms): tokens, cost and entries, in all and per
-        model — what the official 5-hour and 7-day windows held by our count. Entries are kept
-        sorted by time (appends extend the order; a rebuilt store sorts again)."""
+        model — what the official 5-hour and 7-day windows held by our count (Claude Code's, or
+        another agent's). Entries are kept sorted by time (appends extend the order; a rebuilt
+        store sorts again)."""
+        if agent != "claude":
+            sums = self.agents.sums[agent] if self.agents is not None else None
+            if sums is None:
+                return [AgentSums(agent).window(since, until) for since, until in ranges]
+            return [sums.window(since, until) for since, until in ranges]
         with self._refresh_lock:
             store = self.store
             entries = store.entries

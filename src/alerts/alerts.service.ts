@@ -134,17 +134,21 @@ export class AlertsService implements OnApplicationBootstrap {
     const label = WINDOW_LABEL[observed.window];
     const who = observed.member === LOCAL_MEMBER ? '' : ` (${plainText(observed.member)})`;
     const resets = new Date(observed.resetsAt).toISOString();
+    const agent = observed.agent === 'codex' ? 'Codex' : 'Claude Code';
     const data = {
       member: observed.member,
+      agent: observed.agent,
       window: observed.window,
       used_percentage: observed.percent,
       resets_at: resets,
     };
+    // (Claude Code's keys stay as they were before other agents: an alert is not raised again.)
+    const space = observed.agent === 'claude' ? '' : `${observed.agent}:`;
     await this.raiseThresholds(observed.percent, data, (threshold) => ({
-      key: `official_limit:${observed.member}:${observed.window}:${observed.resetsAt}:${threshold}`,
+      key: `official_limit:${space}${observed.member}:${observed.window}:${observed.resetsAt}:${threshold}`,
       type: 'official_limit',
-      title: `${threshold}% of the ${label} limit used${who}`,
-      text: `Claude Code reports ${observed.percent}% of its ${label} limit used${who}; the window resets at ${resets}.`,
+      title: `${threshold}% of ${observed.agent === 'claude' ? 'the' : `${agent}'s`} ${label} limit used${who}`,
+      text: `${agent} reports ${observed.percent}% of its ${label} limit used${who}; the window resets at ${resets}.`,
     })).catch((error: Error) => this.logger.warn(`official limit alert failed: ${error.message}`));
   }
 

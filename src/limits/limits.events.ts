@@ -1,9 +1,11 @@
-import type { LimitWindow } from './limit-observation.entity';
+import type { LimitAgent, LimitWindow } from './limit-observation.entity';
 
 /** An official figure changed (a new percentage, or a new window). */
 export const LIMITS_OBSERVED = 'limits.observed';
 export interface LimitsObservedEvent {
   readonly member: string;
+  /** Whose official figure: Claude Code's or Codex's. */
+  readonly agent: LimitAgent;
   readonly window: LimitWindow;
   readonly percent: number;
   /** Epoch ms. */

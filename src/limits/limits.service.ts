@@ -11,7 +11,12 @@ import type {
   StatuslineInputDto,
   WindowUsageDto,
 } from './dto/limits.dto';
-import { LIMIT_WINDOWS, type LimitObservation, type LimitWindow } from './limit-observation.entity';
+import {
+  type LimitAgent,
+  LIMIT_WINDOWS,
+  type LimitObservation,
+  type LimitWindow,
+} from './limit-observation.entity';
 import {
   LIMIT_REACHED,
   LIMITS_OBSERVED,
@@ -31,6 +36,24 @@ const CALIBRATION_DAYS = 28;
 const DAY_MS = 86_400_000;
 /** Changes of one window listed at most (a window sees a few dozen in practice). */
 const HISTORY_POINTS = 500;
+/** How often this machine's Codex windows are read from the bridge (a small answer). */
+const AGENT_LIMITS_EVERY_MS = 5_000;
+/** Codex's windows by their length (minutes). */
+const CODEX_WINDOWS: Record<number, LimitWindow> = { 300: 'five_hour', 10080: 'seven_day' };
+
+/** One limit of the bridge's `GET /usage/agent-limits` (Codex's `RateLimitSnapshot`). */
+interface AgentLimitSnapshot {
+  readonly limit_id: string;
+  readonly observed_at: string;
+  readonly primary: AgentLimitWindow | null;
+  readonly secondary: AgentLimitWindow | null;
+}
+interface AgentLimitWindow {
+  readonly used_percent: number;
+  readonly window_minutes: number | null;
+  /** Epoch seconds. */
+  readonly resets_at: number | null;
+}
 
 /**
  * Claude Code's official 5-hour and 7-day limits (docs/design.md §8): recorded from what the status line
@@ -54,8 +77,14 @@ export class LimitsService implements OnApplicationBootstrap {
     @Inject(CLOCK) private readonly now: Clock,
   ) {}
 
-  /** The history is kept as long as events (EVENT_RETENTION_DAYS), pruned hourly. */
+  /** The history is kept as long as events (EVENT_RETENTION_DAYS), pruned hourly; Codex's
+   * official windows are read from this machine's rollouts (the bridge) every 5 s. */
   onApplicationBootstrap(): void {
+    if (this.config.bridge.mode !== 'off')
+      this.jobs.every('agent-limits', AGENT_LIMITS_EVERY_MS, () => this.observeAgents(), {
+        cluster: true,
+        runAtStart: true,
+      });
     const days = this.config.events.retentionDays;
     if (days === 0) return;
     this.jobs.every('limits-prune', 3_600_000, () => this.store.prune(this.now() - days * DAY_MS), {
@@ -87,6 +116,7 @@ export class LimitsService implements OnApplicationBootstrap {
       if (!changed) continue;
       const event: LimitsObservedEvent = {
         member,
+        agent: 'claude',
         window,
         percent: figure.used_percentage,
         resetsAt: figure.resets_at * 1000,
@@ -95,6 +125,47 @@ export class LimitsService implements OnApplicationBootstrap {
       this.events.emit(LIMITS_OBSERVED, event);
     }
     return latest;
+  }
+
+  /**
+   * Codex's official windows as this machine's rollouts last reported them (the bridge's
+   * `/usage/agent-limits`), recorded for the single user like Claude Code's; announces changes.
+   * Its `primary` (300 minutes) is the 5-hour window, its `secondary` (10,080) the weekly one.
+   */
+  async observeAgents(): Promise<void> {
+    let snapshots: AgentLimitSnapshot[];
+    try {
+      snapshots = (await this.bridge.get<{ codex: AgentLimitSnapshot[] }>('/usage/agent-limits'))
+        .data.codex;
+    } catch (error) {
+      this.logger.debug(`agent limits unavailable: ${(error as Error).message}`);
+      return;
+    }
+    for (const snapshot of snapshots) {
+      const at = Date.parse(snapshot.observed_at);
+      for (const part of [snapshot.primary, snapshot.secondary]) {
+        const window = part ? CODEX_WINDOWS[part.window_minutes ?? -1] : undefined;
+        if (!part || !window || part.resets_at === null || !Number.isFinite(at)) continue;
+        const percent = Math.min(100, Math.max(0, part.used_percent));
+        const figure = {
+          agent: 'codex' as const,
+          window,
+          percent,
+          resetsAt: part.resets_at * 1000,
+        };
+        const { changed } = await this.store.record(LOCAL_MEMBER, figure, at, null);
+        if (!changed) continue;
+        const event: LimitsObservedEvent = {
+          member: LOCAL_MEMBER,
+          agent: 'codex',
+          window,
+          percent,
+          resetsAt: figure.resetsAt,
+          at,
+        };
+        this.events.emit(LIMITS_OBSERVED, event);
+      }
+    }
   }
 
   /**
@@ -138,7 +209,12 @@ export class LimitsService implements OnApplicationBootstrap {
     const costPerHour = await this.burnRate(member);
     const windows: LimitWindowDto[] = [];
     for (const window of LIMIT_WINDOWS)
-      windows.push(await this.window(member, window, now, costPerHour));
+      windows.push(await this.window(member, window, now, costPerHour, 'claude'));
+    // Codex's windows once it has reported any (its projection has no burn rate of ours: Claude
+    // Code's block is not Codex's).
+    for (const window of LIMIT_WINDOWS)
+      if (await this.store.latest(member, window, 'codex'))
+        windows.push(await this.window(member, window, now, 0, 'codex'));
     const reached = await this.store.latest(member, 'reached');
     return {
       member,
@@ -155,9 +231,11 @@ export class LimitsService implements OnApplicationBootstrap {
     window: LimitWindow,
     now: number,
     costPerHour: number,
+    agent: LimitAgent,
   ): Promise<LimitWindowDto> {
-    const row = await this.store.latest(member, window);
+    const row = await this.store.latest(member, window, agent);
     const empty = {
+      agent,
       window,
       window_start: null,
       window_end: null,
@@ -176,13 +254,15 @@ export class LimitsService implements OnApplicationBootstrap {
         [Math.min(row.seenAt, now), now],
       ],
       member,
+      agent,
     )) ?? [null, null];
-    const calibration = await this.calibration(member, window, row);
-    const inWindow = (await this.store.history(member, window, start, HISTORY_POINTS)).filter(
-      (r) => r.resetsAt === row.resetsAt && r.usedPercentage !== null,
-    );
+    const calibration = await this.calibration(member, window, row, agent);
+    const inWindow = (
+      await this.store.history(member, window, start, HISTORY_POINTS, agent)
+    ).filter((r) => r.resetsAt === row.resetsAt && r.usedPercentage !== null);
     const earlier = inWindow.find((r) => r.id !== row.id);
     return {
+      agent,
       window,
       official: {
         used_percentage: row.usedPercentage,
@@ -225,12 +305,13 @@ export class LimitsService implements OnApplicationBootstrap {
     member: string,
     window: LimitWindow,
     latest: LimitObservation,
+    agent: LimitAgent,
   ): Promise<Calibration | null> {
-    const key = `${member}|${window}`;
+    const key = `${member}|${agent}|${window}`;
     const memo = this.calibrations.get(key);
     if (memo?.key === latest.id) return memo.value;
     const since = this.now() - CALIBRATION_DAYS * DAY_MS;
-    const rows = (await this.store.history(member, window, since, 1000))
+    const rows = (await this.store.history(member, window, since, 1000, agent))
       .filter((r) => (r.usedPercentage ?? 0) >= 1 && r.resetsAt !== null)
       .slice(-CALIBRATION_POINTS);
     if (rows.length === 0) return null;
@@ -239,6 +320,7 @@ export class LimitsService implements OnApplicationBootstrap {
         (r) => [(r.resetsAt as number) - WINDOW_MS[window], r.observedAt] as [number, number],
       ),
       member,
+      agent,
     );
     if (!sums) return memo?.value ?? null; // the bridge is away: the last one, if any
     const value = calibrate(
@@ -256,6 +338,7 @@ export class LimitsService implements OnApplicationBootstrap {
   private async sums(
     ranges: Array<[number, number]>,
     member: string,
+    agent: LimitAgent = 'claude',
   ): Promise<WindowUsageDto[] | null> {
     // A team member's usage is its ledger rows, wherever they came from; the single user's is the
     // bridge's (this machine's logs).
@@ -265,6 +348,7 @@ export class LimitsService implements OnApplicationBootstrap {
         ranges: ranges
           .map(([a, b]) => `${Math.floor(a)}-${Math.max(Math.floor(a), Math.floor(b))}`)
           .join(','),
+        agent,
       });
       return data.windows;
     } catch (error) {

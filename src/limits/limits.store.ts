@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { LessThan, MoreThanOrEqual, type Repository } from 'typeorm';
 import { DatabaseWrites } from '../database/database-writes';
 import {
+  type LimitAgent,
   LimitObservation,
   type LimitWindow,
   type ObservationKind,
@@ -12,6 +13,8 @@ import {
 const SEEN_WRITE_EVERY_MS = 60_000;
 
 export interface OfficialFigure {
+  /** Whose figure (Claude Code's when not said). */
+  readonly agent?: LimitAgent;
   readonly window: LimitWindow;
   readonly percent: number;
   readonly resetsAt: number;
@@ -28,10 +31,14 @@ export class LimitsStore {
     private readonly writes: DatabaseWrites,
   ) {}
 
-  /** The newest figure of a member's window (or limit reached), if any. */
-  async latest(member: string, kind: ObservationKind): Promise<LimitObservation | null> {
+  /** The newest figure of a member's window (or limit reached) of an agent, if any. */
+  async latest(
+    member: string,
+    kind: ObservationKind,
+    agent: LimitAgent = 'claude',
+  ): Promise<LimitObservation | null> {
     return this.rows.findOne({
-      where: { member, kind },
+      where: { member, agent, kind },
       order: { observedAt: 'DESC', id: 'DESC' },
     });
   }
@@ -46,7 +53,8 @@ export class LimitsStore {
     at: number,
     sessionId: string | null,
   ): Promise<{ row: LimitObservation; changed: boolean }> {
-    const latest = await this.latest(member, figure.window);
+    const agent = figure.agent ?? 'claude';
+    const latest = await this.latest(member, figure.window, agent);
     if (
       latest &&
       latest.usedPercentage === figure.percent &&
@@ -63,6 +71,7 @@ export class LimitsStore {
     }
     const row = await this.insert({
       member,
+      agent,
       kind: figure.window,
       usedPercentage: figure.percent,
       resetsAt: figure.resetsAt,
@@ -77,6 +86,7 @@ export class LimitsStore {
   reached(member: string, at: number, sessionId: string | null): Promise<LimitObservation> {
     return this.insert({
       member,
+      agent: 'claude',
       kind: 'reached',
       usedPercentage: null,
       resetsAt: null,
@@ -92,15 +102,16 @@ export class LimitsStore {
     window: LimitWindow,
     since: number,
     limit = 200,
+    agent: LimitAgent = 'claude',
   ): Promise<LimitObservation[]> {
     return this.rows.find({
-      where: { member, kind: window, observedAt: MoreThanOrEqual(since) },
+      where: { member, agent, kind: window, observedAt: MoreThanOrEqual(since) },
       order: { observedAt: 'ASC', id: 'ASC' },
       take: limit,
     });
   }
 
-  /** The newest 5-hour and 7-day figure of every member (the team summary), one query. */
+  /** The newest Claude Code 5-hour and 7-day figure of every member (the team summary), one query. */
   latestOfAll(): Promise<LimitObservation[]> {
     return this.rows
       .createQueryBuilder('o')
@@ -111,7 +122,7 @@ export class LimitsStore {
             .addSelect('l.kind', 'kind')
             .addSelect('MAX(l.id)', 'id')
             .from(LimitObservation, 'l')
-            .where("l.kind IN ('five_hour', 'seven_day')")
+            .where("l.kind IN ('five_hour', 'seven_day') AND l.agent = 'claude'")
             .groupBy('l.member')
             .addGroupBy('l.kind'),
         'latest',

@@ -125,6 +125,7 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
   onLimitsObserved(observed: LimitsObservedEvent): void {
     this.limits({
       member: observed.member,
+      agent: observed.agent,
       window: observed.window,
       used_percentage: observed.percent,
       resets_at: new Date(observed.resetsAt).toISOString(),
@@ -136,6 +137,7 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
   onLimitReached(reached: LimitReachedEvent): void {
     this.limits({
       member: reached.member,
+      agent: 'claude',
       window: 'reached',
       used_percentage: null,
       resets_at: null,

@@ -75,6 +75,8 @@ type Envelope<T> = (envelope: ServerEnvelope<T>) => void;
 /** `limits`: Claude Code's official figure of a window changed, or a rate limit was hit. */
 export interface LimitsUpdateData {
   readonly member: string;
+  /** Whose official figure: Claude Code's or Codex's. */
+  readonly agent: 'claude' | 'codex';
   readonly window: 'five_hour' | 'seven_day' | 'reached';
   /** Null for `reached`. */
   readonly used_percentage: number | null;

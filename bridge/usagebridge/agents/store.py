@@ -8,6 +8,7 @@ what counts once span files: Codex's replays, OpenCode's message ids)."""
 
 import os
 import sqlite3
+from bisect import bisect_left
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from ..log import log
@@ -56,6 +57,33 @@ class AgentSums:
         self.unpriced: set = set()
         self.fallback: set = set()
         self.events = 0
+        # The counted events' times and the events, in time order (window sums bisect them).
+        self.times: List[int] = []
+        self.counted: List[Event] = []
+
+    def window(self, since: int, until: int) -> dict:
+        """Usage inside [since, until) (epoch ms), in all and per model (the shape of the Claude
+        store's window sums: the official windows' figures)."""
+        total = {"input_tokens": 0, "output_tokens": 0, "cache_creation_tokens": 0, "cache_read_tokens": 0,
+                 "total_tokens": 0, "cost_usd": 0.0, "entries": 0}
+        models: Dict[str, dict] = {}
+        for k in range(bisect_left(self.times, since), bisect_left(self.times, until)):
+            event = self.counted[k]
+            m = models.get(event.model)
+            if m is None:
+                m = models[event.model] = dict(total, model=event.model)
+            for target in (total, m):
+                target["input_tokens"] += event.inp
+                target["output_tokens"] += event.out
+                target["cache_creation_tokens"] += event.cache_create
+                target["cache_read_tokens"] += event.cache_read
+                target["total_tokens"] += event.total
+                target["cost_usd"] += event.cost
+                target["entries"] += 1
+        for target in (total, *models.values()):
+            target["cost_usd"] = round(target["cost_usd"], 6)
+        return {"since": iso_ms(since), "until": iso_ms(until), **total,
+                "models": sorted(models.values(), key=lambda m: -m["cost_usd"])}
 
     def build(self, events: Iterable[Event], place: Dict[str, str], once_key, once_per_session_key) -> None:
         model_index: Dict[str, int] = {}
@@ -78,6 +106,7 @@ class AgentSums:
                     seen.add(key)
                 add_event(self.buckets, (quarter, model, session), event)
                 self.events += 1
+                self.counted.append(event)
                 if event.flags & UNPRICED:
                     self.unpriced.add(event.model)
                 if event.flags & FALLBACK_MODEL:
@@ -90,6 +119,8 @@ class AgentSums:
                     seen_in_session.add((event.session, key))
                 add_event(self.session_buckets, (quarter, model, session), event)
                 self.session_times.setdefault(session, []).append(event.ts)
+        self.counted.sort(key=lambda event: event.ts)
+        self.times = [event.ts for event in self.counted]
 
 
 def _same_start(path: str, head: bytes) -> bool:

@@ -12,6 +12,7 @@ import { TeamBudgets1795000000010 } from './1795000000010-TeamBudgets';
 import { MemberRollups1795000000011 } from './1795000000011-MemberRollups';
 import { Ccusage20Rules1795000000012 } from './1795000000012-Ccusage20Rules';
 import { AgentDimension1795000000013 } from './1795000000013-AgentDimension';
+import { AgentLimits1795000000014 } from './1795000000014-AgentLimits';
 
 /** Every migration, in order. Listed by class (not a glob) so they load the same under tsc, SWC and Vitest. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   MemberRollups1795000000011,
   Ccusage20Rules1795000000012,
   AgentDimension1795000000013,
+  AgentLimits1795000000014,
 ];

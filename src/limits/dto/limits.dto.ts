@@ -11,7 +11,12 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { LIMIT_WINDOWS, type LimitWindow } from '../limit-observation.entity';
+import {
+  LIMIT_AGENTS,
+  LIMIT_WINDOWS,
+  type LimitAgent,
+  type LimitWindow,
+} from '../limit-observation.entity';
 
 /** One window of Claude Code's `rate_limits`, as its status line input has it. */
 export class RateLimitWindowDto {
@@ -137,6 +142,9 @@ export class LimitPointDto {
 }
 
 export class LimitWindowDto {
+  /** Whose official window: Claude Code's (its status line) or Codex's (its rollouts). */
+  @ApiProperty({ enum: LIMIT_AGENTS })
+  agent!: LimitAgent;
   @ApiProperty({ enum: LIMIT_WINDOWS })
   window!: LimitWindow;
   /** The official figure, or null (see `missing`). */

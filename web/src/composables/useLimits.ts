@@ -3,6 +3,8 @@ import type { Session } from './useSession';
 
 /** One official window of GET /api/usage/limits (the fields the dashboard shows). */
 export interface LimitWindow {
+  /** Claude Code's (its status line) or Codex's (its rollouts). */
+  agent: 'claude' | 'codex';
   window: 'five_hour' | 'seven_day';
   official: {
     used_percentage: number;
