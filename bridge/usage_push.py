@@ -36,6 +36,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from typing import Optional
 
 if sys.version_info < (3, 9):
     sys.stderr.write("usage-push needs Python >= 3.9 (found %d.%d)\n" % sys.version_info[:2])
@@ -45,6 +46,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from usagebridge.agents.prices import AgentPrices  # noqa: E402
 from usagebridge.agents.store import AgentStore  # noqa: E402
+from usagebridge.timeparse import parse_iso_ms  # noqa: E402
 from usagebridge.parse import better, default_data_dirs, line_blocks, place_of, read_usage, refused_null  # noqa: E402
 
 STATE_FILE = "push-state.json"
@@ -180,9 +182,8 @@ def sendable(entry: dict) -> bool:
 PRICE_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pricing.json")
 
 
-def agent_entries(args: argparse.Namespace, state: "State", since, counters: dict):
-    """Other agents' entries to send: (entry or None, source, its state) — None marks a source's
-    end (its state is saved once the batch holding its entries is acknowledged)."""
+def agent_store(args: argparse.Namespace) -> AgentStore:
+    """Other agents' data on this machine, read."""
 
     def folders(given):
         return None if given is None else [os.path.abspath(os.path.expanduser(d)) for d in given]
@@ -190,6 +191,29 @@ def agent_entries(args: argparse.Namespace, state: "State", since, counters: dic
     store = AgentStore(AgentPrices.from_file(PRICE_FILE), folders(args.codex_home), folders(args.gemini_dir),
                        folders(args.opencode_dir), folders(args.amp_dir))
     store.refresh()
+    return store
+
+
+#: Codex's windows by their length (minutes), as the gateway names them.
+CODEX_WINDOWS = {300: "five_hour", 10080: "seven_day"}
+
+
+def agent_limits(store: AgentStore) -> list:
+    """Codex's official windows as this machine's rollouts last reported them (the push's `limits`)."""
+    found = []
+    for snapshot in store.codex_limits():
+        at = parse_iso_ms(snapshot["observed_at"])
+        for part in (snapshot.get("primary"), snapshot.get("secondary")):
+            window = CODEX_WINDOWS.get(part.get("window_minutes")) if part else None
+            if window and part.get("resets_at") and at is not None and 1_500_000_000 <= part["resets_at"] <= 4_000_000_000:
+                found.append({"agent": "codex", "window": window, "observed_at": at, "resets_at": part["resets_at"],
+                              "used_percentage": min(100.0, max(0.0, part["used_percent"]))})
+    return found[:8]
+
+
+def agent_entries(store: AgentStore, args: argparse.Namespace, state: "State", since, counters: dict):
+    """Other agents' entries to send: (entry or None, source, its state) — None marks a source's
+    end (its state is saved once the batch holding its entries is acknowledged)."""
     counters["malformed"] += store.bad_lines
     for agent, source, mark, place, events in store.sources():
         if not args.all and state.agent_sources.get(source) == mark:
@@ -330,8 +354,11 @@ class Gateway:
             self.headers["X-API-Key"] = api_key
         self.totals = {"received": 0, "accepted": 0, "duplicates": 0, "superseded": 0}
 
-    def send(self, entries: list) -> None:
-        body = gzip.compress(json.dumps({"machine": self.machine, "entries": entries}).encode(), 6)
+    def send(self, entries: list, limits: Optional[list] = None) -> None:
+        message = {"machine": self.machine, "entries": entries}
+        if limits:
+            message["limits"] = limits
+        body = gzip.compress(json.dumps(message).encode(), 6)
         for attempt in range(self.retries + 1):
             request = urllib.request.Request(self.url, data=body, headers=self.headers, method="POST")
             try:
@@ -359,7 +386,8 @@ class StdioGateway:
         self.machine = args.machine
         self.totals = {"received": 0, "accepted": 0, "duplicates": 0, "superseded": 0}
 
-    def send(self, entries: list) -> None:
+    def send(self, entries: list, limits: Optional[list] = None) -> None:
+        # (The gateway reads its own machine's official windows from its bridge.)
         sys.stdout.write(json.dumps({"machine": self.machine, "entries": entries}) + "\n")
         sys.stdout.flush()
         line = sys.stdin.readline()
@@ -438,12 +466,19 @@ def _push_locked(args: argparse.Namespace, out) -> int:
     # agents' sources sent whole: (source, its state).
     waiting: list = []
     sources_done: list = []
+    # Codex's official windows, sent with the last batch when they changed since last sent.
+    limits: list = []
 
-    def flush() -> None:
-        if batch:
-            gateway.send(batch)
+    def flush(final: bool = False) -> None:
+        if batch or (final and limits):
+            if final and limits:
+                gateway.send(batch, limits)
+            else:
+                gateway.send(batch)
             batch.clear()
             in_batch.clear()
+            if final and limits:
+                state.mine["limits"] = limits
         for path, ino, offset in waiting:
             state.advance(path, ino, offset)
         waiting.clear()
@@ -480,14 +515,18 @@ def _push_locked(args: argparse.Namespace, out) -> int:
                     waiting.append((path, st.st_ino, end))
                     flush()
         if not args.file:
-            for entry, source, mark in agent_entries(args, state, since, counters):
+            store = agent_store(args)
+            for entry, source, mark in agent_entries(store, args, state, since, counters):
                 if entry is None:
                     sources_done.append((source, mark))
                     continue
                 batch.append(entry)
                 if len(batch) >= args.batch:
                     flush()
-        flush()
+            found = agent_limits(store)
+            if not args.stdio and found and found != state.mine.get("limits"):
+                limits.extend(found)
+        flush(final=True)
     except Refused as error:
         sys.stderr.write(f"usage-push: {error}; nothing is lost: run it again\n")
         return 1

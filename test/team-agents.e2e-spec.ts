@@ -147,6 +147,25 @@ describeWithCcusage('every agent pushed into the team ledger', () => {
     expect(agentsOf('carol')).toEqual(['amp', 'claude']);
   });
 
+  it('brings alice’s Codex windows with her push: her limits list them (the fixtures’ are over)', async () => {
+    const res = await fetch(`${url}/api/usage/limits`, {
+      headers: { authorization: `Bearer ${tokens.alice}` },
+    });
+    const limits = (await res.json()) as { member: string; windows: Json[] };
+    expect(limits.member).toBe('alice');
+    expect(
+      limits.windows.filter((w) => w.agent === 'codex').map((w) => [w.window, w.missing]),
+    ).toEqual([
+      ['five_hour', 'expired'],
+      ['seven_day', 'expired'],
+    ]);
+    // bob runs no Codex: Claude Code's windows only.
+    const bob = (await (
+      await fetch(`${url}/api/usage/limits`, { headers: { authorization: `Bearer ${tokens.bob}` } })
+    ).json()) as { windows: Json[] };
+    expect(bob.windows.map((w) => w.agent)).toEqual(['claude', 'claude']);
+  });
+
   it('a push again sends only what changed, and counts nothing twice', async () => {
     const before = await report('monthly', { agent: 'all' });
     const again = await push('bob', {

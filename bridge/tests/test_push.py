@@ -24,8 +24,10 @@ class PushedRequests(unittest.TestCase):
         gateway = mock.Mock()
         gateway.send.side_effect = lambda entries: batches.append([dict(e) for e in entries])
         gateway.totals = {"received": 0, "accepted": 0, "duplicates": 0, "superseded": 0}
+        # (No other agent's folder of this machine is read.)
+        none = [f"--{flag}={self.root}/none" for flag in ("codex-home", "gemini-dir", "opencode-dir", "amp-dir")]
         args = usage_push.parse_args(["--all", "--quiet", "--state-dir", f"{self.root}/state",
-                                      "--data-dir", self.root, *extra])
+                                      "--data-dir", self.root, *none, *extra])
         with mock.patch.object(usage_push, "Gateway", return_value=gateway):
             self.assertEqual(usage_push.push(args, out=io.StringIO()), 0)
         return batches

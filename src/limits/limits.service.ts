@@ -41,6 +41,17 @@ const AGENT_LIMITS_EVERY_MS = 5_000;
 /** Codex's windows by their length (minutes). */
 const CODEX_WINDOWS: Record<number, LimitWindow> = { 300: 'five_hour', 10080: 'seven_day' };
 
+/** Another agent's official window as a push carries it (PushedLimitDto). */
+export interface PushedLimit {
+  readonly agent: 'codex';
+  readonly window: LimitWindow;
+  readonly used_percentage: number;
+  /** Epoch seconds. */
+  readonly resets_at: number;
+  /** Epoch ms: when the agent reported it. */
+  readonly observed_at: number;
+}
+
 /** One limit of the bridge's `GET /usage/agent-limits` (Codex's `RateLimitSnapshot`). */
 interface AgentLimitSnapshot {
   readonly limit_id: string;
@@ -165,6 +176,32 @@ export class LimitsService implements OnApplicationBootstrap {
         };
         this.events.emit(LIMITS_OBSERVED, event);
       }
+    }
+  }
+
+  /**
+   * Another agent's official figures a member's push brought (Codex's, from its machine's
+   * rollouts): recorded as the local ones are; changes announced.
+   */
+  async observePushed(member: string, figures: readonly PushedLimit[]): Promise<void> {
+    for (const pushed of figures) {
+      const figure = {
+        agent: pushed.agent,
+        window: pushed.window,
+        percent: pushed.used_percentage,
+        resetsAt: pushed.resets_at * 1000,
+      };
+      const { changed } = await this.store.record(member, figure, pushed.observed_at, null);
+      if (!changed) continue;
+      const event: LimitsObservedEvent = {
+        member,
+        agent: pushed.agent,
+        window: pushed.window,
+        percent: figure.percent,
+        resetsAt: figure.resetsAt,
+        at: pushed.observed_at,
+      };
+      this.events.emit(LIMITS_OBSERVED, event);
     }
   }
 
@@ -342,7 +379,7 @@ export class LimitsService implements OnApplicationBootstrap {
   ): Promise<WindowUsageDto[] | null> {
     // A team member's usage is its ledger rows, wherever they came from; the single user's is the
     // bridge's (this machine's logs).
-    if (member !== LOCAL_MEMBER) return this.memberFigures.windows(member, ranges);
+    if (member !== LOCAL_MEMBER) return this.memberFigures.windows(member, ranges, agent);
     try {
       const { data } = await this.bridge.get<{ windows: WindowUsageDto[] }>('/usage/window', {
         ranges: ranges

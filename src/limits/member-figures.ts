@@ -1,3 +1,4 @@
+import type { LimitAgent } from './limit-observation.entity';
 import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock';
 import { LedgerReads, type ModelUsageRow } from '../team/ledger/ledger-reads';
@@ -87,12 +88,16 @@ export class MemberFigures {
   }
 
   /** The member's usage in each range [since, until) (epoch ms), per model — its ledger rows. */
-  async windows(member: string, ranges: Array<[number, number]>): Promise<WindowUsageDto[]> {
+  async windows(
+    member: string,
+    ranges: Array<[number, number]>,
+    agent: LimitAgent = 'claude',
+  ): Promise<WindowUsageDto[]> {
     const out: WindowUsageDto[] = [];
     for (const [since, until] of ranges) {
-      const rows = await this.ledger.byModel(member, since, until);
+      const rows = await this.ledger.byModel(member, since, until, agent);
       const tokens = (r: ModelUsageRow) =>
-        r.inputTokens + r.outputTokens + r.cacheCreationTokens + r.cacheReadTokens;
+        r.inputTokens + r.outputTokens + r.cacheCreationTokens + r.cacheReadTokens + r.extraTokens;
       const models = rows
         .map((row) => ({
           model: row.model,

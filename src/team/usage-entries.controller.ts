@@ -5,11 +5,15 @@ import type { Principal } from '../auth/authenticator';
 import { type PushEntries, PushEntriesPipe } from './dto/push-entries.check';
 import { MAX_ENTRIES_PER_PUSH, PushEntriesDto, PushResultDto } from './dto/usage-entries.dto';
 import { LedgerService } from './ledger/ledger.service';
+import { LimitsService } from '../limits/limits.service';
 
 @ApiTags('team')
 @Controller('api/usage/entries')
 export class UsageEntriesController {
-  constructor(private readonly ledger: LedgerService) {}
+  constructor(
+    private readonly ledger: LedgerService,
+    private readonly limits: LimitsService,
+  ) {}
 
   @Post()
   @Roles('admin', 'member')
@@ -20,10 +24,14 @@ export class UsageEntriesController {
   })
   @ApiBody({ type: PushEntriesDto })
   @ApiOkResponse({ type: PushResultDto })
-  push(
+  async push(
     @Body(PushEntriesPipe) body: PushEntries,
     @Caller() caller?: Principal,
   ): Promise<PushResultDto> {
-    return this.ledger.push(caller, body);
+    const result = await this.ledger.push(caller, body);
+    // Codex's official windows, as the member's machine last read them.
+    if (body.limits?.length)
+      await this.limits.observePushed(LedgerService.writer(caller, body.member), body.limits);
+    return result;
   }
 }

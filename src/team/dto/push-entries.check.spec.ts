@@ -24,6 +24,16 @@ const entry = (i: number): Record<string, unknown> => ({
   request_id: `req_${i}`,
 });
 
+/** One of Codex's official windows as a push carries it. */
+const limit = (changes: Record<string, unknown> = {}): Record<string, unknown> => ({
+  agent: 'codex',
+  window: 'five_hour',
+  used_percentage: 42.5,
+  resets_at: Math.floor(NOW / 1000) + 3600,
+  observed_at: NOW - 60_000,
+  ...changes,
+});
+
 /** The fields class-validator (the DTO's declared rules, as the global pipe runs them) refuses. */
 async function declared(body: unknown): Promise<string[]> {
   const errors = await validate(plainToInstance(PushEntriesDto, body) as object, {
@@ -125,6 +135,21 @@ const MUTATIONS: [string, (e: Record<string, unknown>) => void][] = [
     'earlier offsets not a list',
     (e) => ((e.file = 'a/b.jsonl'), (e.offset = 9), (e.earlier_offsets = 3)),
   ],
+  [
+    'another agent’s event',
+    (e) => (
+      (e.agent = 'codex'),
+      (e.event_key = 'k'),
+      (e.cost_usd = 0.1),
+      delete e.message_id,
+      delete e.request_id
+    ),
+  ],
+  ['another agent without its key', (e) => ((e.agent = 'codex'), (e.cost_usd = 0.1))],
+  ['another agent without its cost', (e) => ((e.agent = 'gemini'), (e.event_key = 'k'))],
+  ['an unknown agent', (e) => (e.agent = 'cursor')],
+  ['reasoning negative', (e) => (e.reasoning_tokens = -1)],
+  ['extra too many', (e) => (e.extra_tokens = MAX_TOKENS_PER_ENTRY + 1)],
   ['unknown field', (e) => (e.surprise = true)],
   ['two unknown', (e) => ((e.a = 1), (e.b = 2))],
 ];
@@ -162,6 +187,33 @@ describe('checkPushEntries (the hand-written push check)', () => {
       },
     ],
     ['unknown top field', { machine: 'laptop', entries: [entry(0)], extra: 1 }],
+    ['Codex’s windows', { machine: 'laptop', entries: [entry(0)], limits: [limit()] }],
+    [
+      'only windows',
+      { machine: 'laptop', entries: [], limits: [limit(), limit({ window: 'seven_day' })] },
+    ],
+    [
+      'a window of no kind',
+      { machine: 'laptop', entries: [], limits: [limit({ window: 'hour' })] },
+    ],
+    [
+      'a percentage past 100',
+      { machine: 'laptop', entries: [entry(0)], limits: [limit({ used_percentage: 101 })] },
+    ],
+    [
+      'resets in ms',
+      { machine: 'laptop', entries: [entry(0)], limits: [limit({ resets_at: NOW })] },
+    ],
+    [
+      'Claude’s window pushed',
+      { machine: 'laptop', entries: [entry(0)], limits: [limit({ agent: 'claude' })] },
+    ],
+    ['a field too many', { machine: 'laptop', entries: [entry(0)], limits: [limit({ x: 1 })] }],
+    ['limits not a list', { machine: 'laptop', entries: [entry(0)], limits: 'all' }],
+    [
+      'too many windows',
+      { machine: 'laptop', entries: [], limits: Array.from({ length: 9 }, () => limit()) },
+    ],
   ])('agrees on the body: %s', async (_name, body) => {
     expect(checked(body)).toEqual(await declared(body));
   });

@@ -5,20 +5,24 @@ import { ValidationFailedError } from '../../common/app-error';
 import { MEMBER_NAME, MEMBER_NAME_RULE } from '../members/team-member.entity';
 import { PUSH_LIMITS, type PushTextField } from './push-limits';
 import { AGENTS } from '../../usage/agents';
+import { LIMIT_WINDOWS } from '../../limits/limit-observation.entity';
 import {
   MAX_AHEAD_MS,
   MAX_COST_USD,
   MAX_EARLIER_OFFSETS,
   MAX_ENTRIES_PER_PUSH,
+  MAX_PUSHED_LIMITS,
   MAX_TOKENS_PER_ENTRY,
   MIN_ENTRY_TS,
   type PushedEntryDto,
+  type PushedLimitDto,
   type PushEntriesDto,
 } from './usage-entries.dto';
 
 /** What a push carries once checked (the shape PushEntriesDto documents). */
 export type PushEntries = Pick<PushEntriesDto, 'machine' | 'member'> & {
   entries: PushedEntryDto[];
+  limits?: PushedLimitDto[];
 };
 
 // Control characters are what is refused here.
@@ -55,7 +59,8 @@ const ENTRY_FIELDS = new Set([
   ...COUNTS,
   ...TEXTS.map(([name]) => name),
 ]);
-const BODY_FIELDS = new Set(['machine', 'member', 'entries']);
+const BODY_FIELDS = new Set(['machine', 'member', 'entries', 'limits']);
+const LIMIT_FIELDS = new Set(['agent', 'window', 'used_percentage', 'resets_at', 'observed_at']);
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -88,14 +93,50 @@ export function checkPushEntries(body: unknown, now: number): PushEntries {
     (typeof body.member !== 'string' || !MEMBER_NAME.test(body.member))
   )
     fail('member', `member: ${MEMBER_NAME_RULE}`);
+  const limits = body.limits;
+  if (limits !== undefined) {
+    if (!Array.isArray(limits)) fail('limits', 'limits must be an array');
+    else if (limits.length > MAX_PUSHED_LIMITS)
+      fail('limits', `limits must contain no more than ${MAX_PUSHED_LIMITS} elements`);
+    else limits.forEach((limit, i) => checkLimit(limit, `limits.${i}`, now, fail));
+  }
   const entries = body.entries;
+  const onlyLimits = Array.isArray(limits) && limits.length > 0;
   if (!Array.isArray(entries)) fail('entries', 'entries must be an array');
-  else if (entries.length < 1) fail('entries', 'entries must contain at least 1 elements');
+  else if (entries.length < 1 && !onlyLimits)
+    fail('entries', 'entries must contain at least 1 elements');
   else if (entries.length > MAX_ENTRIES_PER_PUSH)
     fail('entries', `entries must contain no more than ${MAX_ENTRIES_PER_PUSH} elements`);
   else entries.forEach((entry, i) => checkEntry(entry, `entries.${i}`, now, fail));
   if (errors.length) throw new ValidationFailedError(errors);
   return body as PushEntries;
+}
+
+function checkLimit(
+  limit: unknown,
+  at: string,
+  now: number,
+  fail: (field: string, message: string) => void,
+): void {
+  if (!isObject(limit)) {
+    fail(at, 'each value in limits must be an object');
+    return;
+  }
+  for (const key of Object.keys(limit))
+    if (!LIMIT_FIELDS.has(key)) fail(`${at}.${key}`, `property ${key} should not exist`);
+  if (limit.agent !== 'codex')
+    fail(`${at}.agent`, 'agent must be one of the following values: codex');
+  if (!(LIMIT_WINDOWS as readonly unknown[]).includes(limit.window))
+    fail(`${at}.window`, `window must be one of the following values: ${LIMIT_WINDOWS.join(', ')}`);
+  const used = limit.used_percentage;
+  if (typeof used !== 'number' || !Number.isFinite(used) || used < 0 || used > 100)
+    fail(`${at}.used_percentage`, 'used_percentage must be a number from 0 to 100');
+  const resets = limit.resets_at;
+  if (!isInt(resets) || resets < 1_500_000_000 || resets > 4_000_000_000)
+    fail(`${at}.resets_at`, 'resets_at must be epoch seconds from 1500000000 to 4000000000');
+  const observed = limit.observed_at;
+  if (!isInt(observed) || observed < MIN_ENTRY_TS || observed > now + MAX_AHEAD_MS)
+    fail(`${at}.observed_at`, 'observed_at must be epoch ms from 2000 to a day ahead');
 }
 
 function checkEntry(

@@ -18,6 +18,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { PUSH_LIMITS } from './push-limits';
+import { LIMIT_WINDOWS, type LimitWindow } from '../../limits/limit-observation.entity';
 import { AGENTS, type Agent } from '../../usage/agents';
 import { MEMBER_NAME, MEMBER_NAME_RULE } from '../members/team-member.entity';
 
@@ -35,6 +36,8 @@ const keyedByPlace = (entry: PushedEntryDto) => !entry.message_id && !otherAgent
 /** Places of a request's other lines one entry may name. */
 export const MAX_EARLIER_OFFSETS = PUSH_LIMITS.max_earlier_offsets;
 export const MAX_COST_USD = PUSH_LIMITS.max_cost_usd;
+/** Official windows one push may carry (Codex's two per limit, a few limits). */
+export const MAX_PUSHED_LIMITS = 8;
 const TEXT = PUSH_LIMITS.text_fields;
 
 // Control characters are what is refused here.
@@ -201,6 +204,32 @@ export class PushedEntryDto {
 }
 
 /** POST /api/usage/entries */
+/** Another agent's official window, as its machine's logs last reported it (Codex's rollouts). */
+export class PushedLimitDto {
+  @IsIn(['codex'])
+  agent!: 'codex';
+
+  @IsIn(LIMIT_WINDOWS)
+  window!: LimitWindow;
+
+  /** 0–100. */
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(100)
+  used_percentage!: number;
+
+  /** Unix epoch seconds when the window resets. */
+  @IsInt()
+  @Min(1_500_000_000)
+  @Max(4_000_000_000)
+  resets_at!: number;
+
+  /** Epoch ms: when the agent reported it. */
+  @IsInt()
+  @Min(MIN_ENTRY_TS)
+  observed_at!: number;
+}
+
 export class PushEntriesDto {
   /** The machine the logs are on (the push client sends its host name). */
   @MaxLength(128)
@@ -212,13 +241,24 @@ export class PushEntriesDto {
   @Matches(MEMBER_NAME, { message: `member: ${MEMBER_NAME_RULE}` })
   member?: string;
 
-  @ApiProperty({ type: [PushedEntryDto], minItems: 1, maxItems: MAX_ENTRIES_PER_PUSH })
+  /** At least one, unless the push carries only `limits`. */
+  @ApiProperty({ type: [PushedEntryDto], minItems: 0, maxItems: MAX_ENTRIES_PER_PUSH })
   @IsArray()
+  @ValidateIf((body: PushEntriesDto) => !body.limits?.length)
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_ENTRIES_PER_PUSH)
   @ValidateNested({ each: true })
   @Type(() => PushedEntryDto)
   entries!: PushedEntryDto[];
+
+  /** Other agents' official windows as the machine's logs last reported them (Codex's), at most
+   * MAX_PUSHED_LIMITS. */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_PUSHED_LIMITS)
+  @ValidateNested({ each: true })
+  @Type(() => PushedLimitDto)
+  limits?: PushedLimitDto[];
 }
 
 export class PushResultDto {

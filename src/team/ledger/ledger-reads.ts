@@ -16,6 +16,8 @@ export interface ModelUsageRow {
   readonly outputTokens: number;
   readonly cacheCreationTokens: number;
   readonly cacheReadTokens: number;
+  /** Tokens in the total that no count shows (other agents'). */
+  readonly extraTokens: number;
   readonly costUsd: number;
   readonly entries: number;
 }
@@ -95,14 +97,19 @@ export class LedgerReads {
     };
   }
 
-  /** The member's Claude Code requests in [since, until) (epoch ms), summed per model (the
-   * official limits' windows are Claude Code's). */
-  async byModel(member: string, since: number, until: number): Promise<ModelUsageRow[]> {
+  /** The member's requests of one agent (Claude Code's by default) in [since, until) (epoch
+   * ms), summed per model: what an official window held. */
+  async byModel(
+    member: string,
+    since: number,
+    until: number,
+    agent: Agent = 'claude',
+  ): Promise<ModelUsageRow[]> {
     const p = SqlParams.for(this.db);
     const rows = (await this.db.query(
       `SELECT model, SUM(input_tokens) AS i, SUM(output_tokens) AS o, SUM(cache_creation_tokens) AS cc, ` +
-        `SUM(cache_read_tokens) AS cr, SUM(cost_usd) AS cost, COUNT(*) AS n FROM usage_entries ` +
-        `WHERE member = ${p.value(member)} AND agent = 'claude' AND ts >= ${p.value(Math.floor(since))} ` +
+        `SUM(cache_read_tokens) AS cr, SUM(extra_tokens) AS x, SUM(cost_usd) AS cost, COUNT(*) AS n FROM usage_entries ` +
+        `WHERE member = ${p.value(member)} AND agent = ${p.value(agent)} AND ts >= ${p.value(Math.floor(since))} ` +
         `AND ts < ${p.value(Math.max(Math.floor(since), Math.floor(until)))} GROUP BY model`,
       p.values,
     )) as Record<string, Num>[];
@@ -112,6 +119,7 @@ export class LedgerReads {
       outputTokens: Number(row.o ?? 0),
       cacheCreationTokens: Number(row.cc ?? 0),
       cacheReadTokens: Number(row.cr ?? 0),
+      extraTokens: Number(row.x ?? 0),
       costUsd: Number(row.cost ?? 0),
       entries: Number(row.n ?? 0),
     }));
