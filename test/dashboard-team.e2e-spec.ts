@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { formatMoney } from '../web/src/lib/format';
+import { formatMoney, formatPercent } from '../web/src/lib/format';
 import {
   type Browser,
   describeInBrowser,
@@ -104,7 +104,23 @@ describeInBrowser('the Team view in Chromium, against the built gateway', () => 
     }));
     const pushedCodex = await call(
       '/api/usage/entries',
-      { method: 'POST', body: JSON.stringify({ machine: 'box', entries: codex }) },
+      {
+        method: 'POST',
+        body: JSON.stringify({
+          machine: 'box',
+          entries: codex,
+          // Codex's official 5-hour window, as bob's rollouts last reported it.
+          limits: [
+            {
+              agent: 'codex',
+              window: 'five_hour',
+              used_percentage: 64,
+              resets_at: Math.floor(Date.now() / 1000) + 7200,
+              observed_at: Date.now() - 60_000,
+            },
+          ],
+        }),
+      },
       { authorization: `Bearer ${tokens.bob}` },
     );
     expect(pushedCodex.accepted).toBe(7);
@@ -136,6 +152,12 @@ describeInBrowser('the Team view in Chromium, against the built gateway', () => 
       );
     }
     expect(await page.textContent('[data-member=alice] .machines')).toBe('desk, laptop');
+    expect((await page.textContent('[data-member=bob] [data-test=codex-five-hour]'))?.trim()).toBe(
+      formatPercent(64),
+    );
+    expect(
+      (await page.textContent('[data-member=alice] [data-test=codex-five-hour]'))?.trim(),
+    ).toBe('—');
     await page.waitForSelector('[data-test=team-view] canvas');
     // A filter narrows the chart's members and the table stays whole.
     await page.selectOption('[data-test=filter-machine]', 'box');

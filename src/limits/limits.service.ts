@@ -222,11 +222,14 @@ export class LimitsService implements OnApplicationBootstrap {
     return result;
   }
 
-  /** Every member's official figures that still describe a running window (team summary). */
-  async officialOfAll(): Promise<Map<string, Partial<Record<LimitWindow, LimitObservation>>>> {
+  /** Every member's official figures of an agent that still describe a running window (team
+   * summary). */
+  async officialOfAll(
+    agent: LimitAgent = 'claude',
+  ): Promise<Map<string, Partial<Record<LimitWindow, LimitObservation>>>> {
     const now = this.now();
     const result = new Map<string, Partial<Record<LimitWindow, LimitObservation>>>();
-    for (const row of await this.store.latestOfAll()) {
+    for (const row of await this.store.latestOfAll(agent)) {
       const window = row.kind as LimitWindow;
       if (!this.current(row, window, now)) continue;
       const figures = result.get(row.member) ?? {};

@@ -111,8 +111,8 @@ export class LimitsStore {
     });
   }
 
-  /** The newest Claude Code 5-hour and 7-day figure of every member (the team summary), one query. */
-  latestOfAll(): Promise<LimitObservation[]> {
+  /** The newest 5-hour and 7-day figure of an agent for every member (the team summary), one query. */
+  latestOfAll(agent: LimitAgent = 'claude'): Promise<LimitObservation[]> {
     return this.rows
       .createQueryBuilder('o')
       .innerJoin(
@@ -122,7 +122,7 @@ export class LimitsStore {
             .addSelect('l.kind', 'kind')
             .addSelect('MAX(l.id)', 'id')
             .from(LimitObservation, 'l')
-            .where("l.kind IN ('five_hour', 'seven_day') AND l.agent = 'claude'")
+            .where("l.kind IN ('five_hour', 'seven_day') AND l.agent = :agent", { agent })
             .groupBy('l.member')
             .addGroupBy('l.kind'),
         'latest',

@@ -91,7 +91,10 @@ export class MemberUsageDto {
   last_activity!: string | null;
   /** Machines that sent usage in the last 31 days. */
   machines!: string[];
+  /** Claude Code's official windows (its status line). */
   official!: MemberOfficialDto;
+  /** Codex's official windows (its rollouts, sent with the member's push). */
+  official_codex!: MemberOfficialDto;
 }
 
 export class TeamTotalsDto {

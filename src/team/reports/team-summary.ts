@@ -63,7 +63,7 @@ export class TeamSummary {
         `FROM usage_member_rollups WHERE quarter >= ${from} GROUP BY member`,
     )) as Record<string, string | number | null>[];
     const recentFrom = Math.floor((now - 2 * BLOCK_MS) / QUARTER_MS);
-    const [quarters, machines, last, official, directory] = await Promise.all([
+    const [quarters, machines, last, official, codex, directory] = await Promise.all([
       this.db.query(
         `SELECT member, quarter, SUM(input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens + extra_tokens) AS tokens, SUM(cost_usd) AS cost ` +
           `FROM usage_member_rollups WHERE quarter >= ${recentFrom} GROUP BY member, quarter HAVING SUM(entries) > 0 ORDER BY member, quarter`,
@@ -75,6 +75,7 @@ export class TeamSummary {
         'SELECT member, MAX(last_ts) AS last FROM usage_machine_activity GROUP BY member',
       ) as Promise<{ member: string; last: string | number }[]>,
       this.limits.officialOfAll(),
+      this.limits.officialOfAll('codex'),
       this.members.list(),
     ]);
     const names = new Set<string>([
@@ -105,6 +106,7 @@ export class TeamSummary {
         last_activity: lastActivity ? new Date(lastActivity).toISOString() : null,
         machines: machinesOf.get(member) ?? [],
         official: officialOf(figures),
+        official_codex: officialOf(codex.get(member) ?? {}),
       };
     });
     const total = (key: 'today' | 'week' | 'month'): PeriodUsageDto => ({

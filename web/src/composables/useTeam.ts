@@ -21,6 +21,7 @@ export interface TeamMember {
   last_activity: string | null;
   machines: string[];
   official: { five_hour: { used_percentage: number } | null };
+  official_codex: { five_hour: { used_percentage: number } | null } | undefined;
 }
 
 interface DailyRow {
