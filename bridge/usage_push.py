@@ -219,14 +219,12 @@ def agent_entries(store: AgentStore, args: argparse.Namespace, state: "State", s
         if not args.all and state.agent_sources.get(source) == mark:
             continue
         counters["files"] += 1
-        for event in events:
+        for event, key in events:
             if since is not None and event.ts < since:
                 continue
-            key = event.key if event.key is not None else (event.session, event.ts, event.model, event.inp, event.out,
-                                                            event.cache_create, event.cache_read, event.extra)
             entry = {
                 "agent": agent,
-                "event_key": "|".join(str(part) for part in (key if isinstance(key, tuple) else (key,)))[:512],
+                "event_key": key,
                 "ts": event.ts, "model": event.model, "input_tokens": event.inp, "output_tokens": event.out,
                 "cache_creation_tokens": event.cache_create, "cache_read_tokens": event.cache_read,
                 "reasoning_tokens": event.reasoning, "extra_tokens": event.extra, "cost_usd": event.cost,

@@ -89,8 +89,11 @@ def event_of(tokens, model: Optional[str], session: str, ts: int, prices: AgentP
     if inp_shown == 0 and out == 0 and cached == 0 and extra == 0:
         return None
     cost, unpriced = prices.cost(prices.lookup("gemini", model), inp_shown, out + extra, 0, cached)
+    # Its key: the session and the usage metadata, as Gemini CLI's telemetry reports the same call
+    # (the gateway's OTLP receiver keys its `api_response` so).
+    key = (session, model, inp, tokens[1], cached, thoughts, tool)
     return Event(ts, session, model, inp_shown, out, 0, cached, extra, thoughts, total, cost,
-                 UNPRICED if unpriced else 0, (session, message_id) if message_id else None)
+                 UNPRICED if unpriced else 0, key)
 
 
 def _stats_events(stats: object, hint: Optional[str], session: str, ts: int, prices: AgentPrices) -> List[Event]:

@@ -37,6 +37,16 @@ def add_event(table: Dict, key, event: Event) -> None:
     sums[7] += event.total
 
 
+def push_key(key) -> str:
+    """An event's key as text (at most 512 characters: the push's `event_key`)."""
+    return "|".join(str(part) for part in (key if isinstance(key, tuple) else (key,)))[:512]
+
+
+def _figures(event: Event) -> tuple:
+    """The key of an event that has none of its own: its session, time, model and figures."""
+    return (event.session, event.ts, event.model, event.inp, event.out, event.cache_create, event.cache_read, event.extra)
+
+
 #: A session-report key that never counts (a fork's replay of its parent).
 _REPLAYED = object()
 
@@ -229,18 +239,25 @@ class AgentStore:
 
     def sources(self):
         """Every source with the events it holds that count (for the push client): (agent, source,
-        its state as text, project path, events). A Codex event repeated in another rollout, and
-        an OpenCode message id seen before, are left out where they repeat."""
+        its state as text, project path, [(event, its key)]). A Codex event repeated in another
+        rollout, and an OpenCode message id seen before, are left out where they repeat. A key is
+        what the gateway counts an event once by: Codex's and Gemini CLI's the same their
+        telemetry gives the same call (its conversation or session, model and figures)."""
         seen: set = set()
         for path, entry in self._codex.items():
-            session = entry.reader.session
+            reader = entry.reader
+            session = reader.session
             place = session.rsplit("/", 1)[0] if "/" in session else ""
-            fresh = [e for e in entry.reader.events if e.key not in seen]
+            fresh = [e for e in reader.events if e.key not in seen]
             seen.update(e.key for e in fresh)
-            yield "codex", path, f"{entry.ino}:{entry.size}:{entry.mtime_ns}", place, fresh
+            conversation = reader.id or session
+            keyed = [(e, push_key((conversation, e.model, e.inp + e.cache_read, e.cache_read, e.out, e.reasoning)))
+                     for e in fresh]
+            yield "codex", path, f"{entry.ino}:{entry.size}:{entry.mtime_ns}", place, keyed
         for agent, tracked, label in (("gemini", self._gemini, "Gemini"), ("amp", self._amp, "Amp")):
             for path, entry in tracked.items():
-                yield agent, path, f"{entry.ino}:{entry.size}:{entry.mtime_ns}", label, entry.reader.events
+                keyed = [(e, push_key(e.key if e.key is not None else _figures(e))) for e in entry.reader.events]
+                yield agent, path, f"{entry.ino}:{entry.size}:{entry.mtime_ns}", label, keyed
         ids: set = set()
         for folder in self.opencode_dirs:
             db = self._opencode_db.get(folder)
@@ -257,7 +274,7 @@ class AgentStore:
                         continue
                     if message_id:
                         ids.add(message_id)
-                    kept.append(event)
+                    kept.append((event, push_key(message_id or _figures(event))))
                 yield "opencode", source, mark, "OpenCode", kept
 
     # -- sources read as they grow -------------------------------------------------------------

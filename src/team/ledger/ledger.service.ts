@@ -7,6 +7,7 @@ import type { PushEntries } from '../dto/push-entries.check';
 import type { PushResultDto } from '../dto/usage-entries.dto';
 import type { OtlpApiRequest } from './otlp-api-request';
 import { type LedgerInput, LedgerStore } from './ledger.store';
+import { AgentPrices } from './agent-prices';
 import { PriceTable } from './price-table';
 
 /** A model as reports name it: fast mode is its own row, `<model>-fast` (ccusage's name). */
@@ -21,6 +22,7 @@ export const reportedModel = (model: string, fast: boolean): string =>
 @Injectable()
 export class LedgerService implements OnModuleInit {
   private prices!: PriceTable;
+  private agentPrices!: AgentPrices;
 
   constructor(
     private readonly store: LedgerStore,
@@ -29,6 +31,7 @@ export class LedgerService implements OnModuleInit {
 
   onModuleInit(): void {
     this.prices = PriceTable.load();
+    this.agentPrices = AgentPrices.load();
   }
 
   /** The member a write is attributed to: the caller's own, an admin's choice, or `local`. */
@@ -115,37 +118,50 @@ export class LedgerService implements OnModuleInit {
   }
 
   /**
-   * Claude Code's `api_request` events (OTLP): a row each, keyed by request id, priced by our
-   * table; Claude Code's own `cost_usd` kept beside it. The project is not known (`unknown`);
-   * the session is Claude Code's.
+   * Model calls an agent's OpenTelemetry export reported (OTLP): a row each, keyed as decoded,
+   * priced by our tables — Claude Code's `api_request` (its own `cost_usd` kept beside; the
+   * project is not known, `unknown`; the session is Claude Code's), Codex's `response.completed`
+   * and Gemini CLI's `api_response` (their agent's prices; project and project path their agent's
+   * name, the session theirs).
    */
   otlp(member: string, requests: readonly OtlpApiRequest[], now: number) {
-    const inputs = requests.map((request): LedgerInput => ({
-      key: request.key,
-      legacyKeys: [],
-      messageId: null,
-      sidechain: false,
-      requestId: request.requestId,
-      source: 'otlp',
-      agent: 'claude',
-      member,
-      machine: request.machine,
-      project: 'unknown',
-      sessionId: request.session ?? 'unknown',
-      projectPath: 'Unknown Project',
-      claudeSession: request.session,
-      model: reportedModel(request.model, request.fast),
-      ts: request.ts,
-      inputTokens: request.counts[0],
-      outputTokens: request.counts[1],
-      cacheCreationTokens: request.counts[2],
-      cacheReadTokens: request.counts[3],
-      reasoningTokens: 0,
-      extraTokens: 0,
-      costUsd: this.prices.cost(request.model, request.counts, request.fast),
-      reportedCostUsd: request.reportedCostUsd,
-      attributes: request.attributes,
-    }));
+    const inputs = requests.map((request): LedgerInput => {
+      const claude = request.agent === 'claude';
+      const [input, output, cacheCreate, cacheRead] = request.counts;
+      return {
+        key: request.key,
+        legacyKeys: [],
+        messageId: null,
+        sidechain: false,
+        requestId: claude ? request.requestId : null,
+        source: 'otlp',
+        agent: request.agent,
+        member,
+        machine: request.machine,
+        project: claude ? 'unknown' : request.agent,
+        sessionId: request.session ?? 'unknown',
+        projectPath: claude ? 'Unknown Project' : request.agent,
+        claudeSession: claude ? request.session : null,
+        model: reportedModel(request.model, request.fast),
+        ts: request.ts,
+        inputTokens: input,
+        outputTokens: output,
+        cacheCreationTokens: cacheCreate,
+        cacheReadTokens: cacheRead,
+        reasoningTokens: request.reasoning,
+        extraTokens: request.extra,
+        costUsd: claude
+          ? this.prices.cost(request.model, request.counts, request.fast)
+          : this.agentPrices.cost(request.agent, request.model, [
+              input,
+              output + request.extra,
+              cacheCreate,
+              cacheRead,
+            ]).usd,
+        reportedCostUsd: request.reportedCostUsd,
+        attributes: request.attributes,
+      };
+    });
     return this.store.ingest(inputs, now);
   }
 }

@@ -44,6 +44,7 @@ describe('decodeLogs', () => {
     expect(problems.size).toBe(0);
     expect(items).toEqual([
       {
+        agent: 'claude',
         key: 'o\u0000req_1',
         requestId: 'req_1',
         session: null,
@@ -52,10 +53,99 @@ describe('decodeLogs', () => {
         fast: true,
         ts: NOW - 60_000,
         counts: [10, 20, 30, 40],
+        reasoning: 0,
+        extra: 0,
         reportedCostUsd: null,
         attributes: { 'user.email': 'ana@example.com', 'team.id': 'platform' },
       },
     ]);
+  });
+
+  it('reads Codex’s response.completed: cached input out of input, reasoning kept, keyed by conversation and figures', () => {
+    const completed = (extra: Record<string, unknown>[] = []) => ({
+      timeUnixNano: ns(NOW - 30_000),
+      attributes: [
+        str('event.name', 'codex.sse_event'),
+        str('event.kind', 'response.completed'),
+        str('conversation.id', '0199a1b2-0000-7000-8000-000000000001'),
+        str('model', 'gpt-5.1-codex'),
+        str('user.email', 'ana@example.com'),
+        str('app.version', '0.63.0'),
+        int('input_token_count', 12_000),
+        int('cached_token_count', 8_000),
+        int('output_token_count', 900),
+        int('reasoning_token_count', 300),
+        int('tool_token_count', 0),
+        ...extra,
+      ],
+    });
+    const other = {
+      timeUnixNano: ns(NOW),
+      attributes: [
+        str('event.name', 'codex.sse_event'),
+        str('event.kind', 'response.output_item.done'),
+      ],
+    };
+    const { items, problems } = decodeLogs(logs([completed(), other]), NOW);
+    expect(problems.size).toBe(0);
+    expect(items).toEqual([
+      {
+        agent: 'codex',
+        key: 'a\u0000codex\u00000199a1b2-0000-7000-8000-000000000001|gpt-5.1-codex|12000|8000|900|300',
+        requestId: null,
+        session: '0199a1b2-0000-7000-8000-000000000001',
+        machine: 'otlp',
+        model: 'gpt-5.1-codex',
+        fast: false,
+        ts: NOW - 30_000,
+        counts: [4_000, 900, 0, 8_000],
+        reasoning: 300,
+        extra: 0,
+        reportedCostUsd: null,
+        attributes: { 'user.email': 'ana@example.com', 'app.version': '0.63.0' },
+      },
+    ]);
+    // A wrong type, a huge count: named, the rest kept.
+    const bad = decodeLogs(
+      logs([
+        completed([str('input_token_count', 'many')]),
+        completed([int('output_token_count', 1e12)]),
+        completed(),
+      ]),
+      NOW,
+    );
+    expect(bad.items).toHaveLength(1);
+    expect([...bad.problems.entries()]).toEqual([
+      ['codex.sse_event token counts must be integers from 0 to 100000000', 2],
+    ]);
+  });
+
+  it('reads Gemini CLI’s api_response as its chat records are read: thoughts priced as output', () => {
+    const response = {
+      timeUnixNano: ns(NOW - 10_000),
+      attributes: [
+        str('event.name', 'gemini_cli.api_response'),
+        str('session.id', 'sess-1'),
+        str('prompt_id', 'p-1'),
+        str('model', 'gemini-2.5-pro'),
+        int('input_token_count', 18_000),
+        int('cached_content_token_count', 12_000),
+        int('output_token_count', 700),
+        int('thoughts_token_count', 450),
+        int('tool_token_count', 0),
+        int('total_token_count', 19_150),
+      ],
+    };
+    const { items, problems } = decodeLogs(logs([response]), NOW);
+    expect(problems.size).toBe(0);
+    expect(items[0]).toMatchObject({
+      agent: 'gemini',
+      key: 'a\u0000gemini\u0000sess-1|gemini-2.5-pro|18000|700|12000|450|0',
+      session: 'sess-1',
+      counts: [6_000, 700, 0, 12_000],
+      reasoning: 450,
+      extra: 450,
+    });
   });
 
   it('skips other events and names each event it cannot keep', () => {

@@ -27,8 +27,13 @@ export const CLAUDE_CODE_METRICS = new Set([
   'active_time.total',
   'code_edit_tool.decision',
 ]);
+/** Gemini CLI's counters kept the same way (with their `gemini_cli.` prefix). */
+export const GEMINI_CLI_METRICS = new Set([
+  'gemini_cli.token.usage',
+  'gemini_cli.api.request.count',
+]);
 /** The attributes that tell a counter's series apart (e.g. token.usage by type and model). */
-const LABEL_KEYS = ['type', 'model', 'tool_name', 'decision'] as const;
+const LABEL_KEYS = ['type', 'model', 'tool_name', 'decision', 'status_code'] as const;
 /** Attributes worth keeping beside a ledger row (who, which organization, which team). */
 const KEPT_ATTRIBUTES = [
   'user.email',
@@ -78,8 +83,16 @@ export function decodeLogs(request: Record<string, unknown>, now: number): Decod
     for (const scopeLogs of list(field(resourceLogs, 'scopeLogs'))) {
       for (const record of list(field(scopeLogs, 'logRecords'))) {
         const attributes = attributesOf(field(record, 'attributes'));
-        if (!isApiRequest(record, attributes)) continue;
-        const parsed = apiRequest(attributes, resource, record, now);
+        const name = eventName(record, attributes);
+        const parsed =
+          name === 'api_request' || name === 'claude_code.api_request'
+            ? apiRequest(attributes, resource, record, now)
+            : name === 'codex.sse_event' && attributes['event.kind'] === 'response.completed'
+              ? codexCompleted(attributes, resource, record, now)
+              : name === 'gemini_cli.api_response'
+                ? geminiResponse(attributes, resource, record, now)
+                : undefined;
+        if (parsed === undefined) continue;
         if (typeof parsed === 'string') count(problems, parsed);
         else items.push(parsed);
       }
@@ -88,7 +101,8 @@ export function decodeLogs(request: Record<string, unknown>, now: number): Decod
   return { items, problems };
 }
 
-/** The data points of Claude Code's counters (CLAUDE_CODE_METRICS) in an ExportMetricsServiceRequest. */
+/** The data points of Claude Code's counters (CLAUDE_CODE_METRICS) and Gemini CLI's
+ * (GEMINI_CLI_METRICS) in an ExportMetricsServiceRequest. */
 export function decodeMetrics(
   member: string,
   request: Record<string, unknown>,
@@ -100,9 +114,9 @@ export function decodeMetrics(
     for (const scopeMetrics of list(field(resourceMetrics, 'scopeMetrics'))) {
       for (const metric of list(field(scopeMetrics, 'metrics'))) {
         const name = typeof metric.name === 'string' ? metric.name : '';
-        if (!name.startsWith('claude_code.')) continue;
-        const short = name.slice('claude_code.'.length);
-        if (!CLAUDE_CODE_METRICS.has(short)) continue;
+        // Claude Code's without their prefix (as they were first kept), Gemini CLI's with it.
+        const short = name.startsWith('claude_code.') ? name.slice('claude_code.'.length) : name;
+        if (!CLAUDE_CODE_METRICS.has(short) && !GEMINI_CLI_METRICS.has(name)) continue;
         const sum = field(metric, 'sum');
         if (!sum) continue;
         const cumulative = Number(sum.aggregationTemporality) === 2;
@@ -141,17 +155,6 @@ function field(object: Record<string, unknown>, name: string): Record<string, un
     : undefined;
 }
 
-/** Claude Code's `claude_code.api_request` event, however the SDK carried its name. */
-function isApiRequest(
-  record: Record<string, unknown>,
-  attributes: Record<string, Scalar>,
-): boolean {
-  if (attributes['event.name'] === 'api_request') return true;
-  if (record.eventName === 'claude_code.api_request') return true;
-  const body = field(record, 'body');
-  return body?.stringValue === 'claude_code.api_request';
-}
-
 /** An api_request event's ledger fields, or why it cannot be one. */
 function apiRequest(
   attributes: Record<string, Scalar>,
@@ -169,11 +172,7 @@ function apiRequest(
   ];
   if (counts.some((c) => c === undefined))
     return `api_request token counts must be integers from 0 to ${MAX_TOKENS_PER_ENTRY}`;
-  const stamp = stringOf(attributes['event.timestamp'], 64);
-  const ts =
-    (stamp ? Date.parse(stamp) : NaN) ||
-    nanosToMs(record.timeUnixNano) ||
-    nanosToMs(record.observedTimeUnixNano);
+  const ts = eventTime(record, attributes);
   if (!ts || ts < MIN_ENTRY_TS || ts > now + MAX_AHEAD_MS)
     return 'api_request without a time from 2000 to a day ahead';
   const requestId = stringOf(attributes.request_id);
@@ -191,7 +190,33 @@ function apiRequest(
         : undefined;
   if (!key)
     return 'api_request without request_id, client_request_id or session.id + event.sequence';
+  return {
+    agent: 'claude',
+    key,
+    requestId: requestId ?? null,
+    session: session ?? null,
+    machine: machineOf(resource, attributes),
+    model,
+    fast: attributes.speed === 'fast',
+    ts,
+    counts: counts as [number, number, number, number],
+    reasoning: 0,
+    extra: 0,
+    reportedCostUsd: amountOf(attributes.cost_usd, 1_000_000) ?? null,
+    attributes: keptOf(resource, attributes),
+  };
+}
+
+const machineOf = (resource: Record<string, Scalar>, attributes: Record<string, Scalar>) => {
   const host = stringOf(resource['host.name'] ?? attributes['host.name'], 128);
+  return host ? host.replace(/[^\w.@:-]/g, '-') : 'otlp';
+};
+
+/** The attributes kept beside a row (who, which organization, which team, which version). */
+function keptOf(
+  resource: Record<string, Scalar>,
+  attributes: Record<string, Scalar>,
+): Record<string, string> | null {
   const kept: Record<string, string> = {};
   for (const name of KEPT_ATTRIBUTES) {
     const value = stringOf(attributes[name] ?? resource[name], 200);
@@ -205,18 +230,176 @@ function apiRequest(
     const text = stringOf(value, 200);
     if (text) kept[name] = text;
   }
+  return Object.keys(kept).length ? kept : null;
+}
+
+/** An event's name, however the SDK carried it (an `event.name` attribute, the record's event
+ * name, or its body). */
+function eventName(record: Record<string, unknown>, attributes: Record<string, Scalar>): string {
+  const named = attributes['event.name'];
+  if (typeof named === 'string') return named;
+  if (typeof record.eventName === 'string') return record.eventName;
+  const body = field(record, 'body')?.stringValue;
+  return typeof body === 'string' ? body : '';
+}
+
+/** When an event happened: its `event.timestamp`, else the record's time. */
+function eventTime(
+  record: Record<string, unknown>,
+  attributes: Record<string, Scalar>,
+): number | undefined {
+  const stamp = stringOf(attributes['event.timestamp'], 64);
+  return (
+    (stamp ? Date.parse(stamp) : NaN) ||
+    nanosToMs(record.timeUnixNano) ||
+    nanosToMs(record.observedTimeUnixNano)
+  );
+}
+
+/**
+ * Codex's `codex.sse_event` of kind `response.completed` (codex-rs/otel: `input_token_count`
+ * includes the cached part, `output_token_count` the reasoning), or why it cannot be a row.
+ */
+function codexCompleted(
+  attributes: Record<string, Scalar>,
+  resource: Record<string, Scalar>,
+  record: Record<string, unknown>,
+  now: number,
+): OtlpApiRequest | string {
+  const model = stringOf(attributes.model ?? resource.model);
+  if (!model) return 'codex.sse_event without a model';
+  const conversation = stringOf(attributes['conversation.id'] ?? resource['conversation.id']);
+  if (!conversation) return 'codex.sse_event without conversation.id';
+  const [input, output, cached, reasoning] = [
+    attributes.input_token_count,
+    attributes.output_token_count,
+    attributes.cached_token_count ?? 0,
+    attributes.reasoning_token_count ?? 0,
+  ].map((value) => countOf(value ?? 0, MAX_TOKENS_PER_ENTRY));
+  if ([input, output, cached, reasoning].some((c) => c === undefined))
+    return `codex.sse_event token counts must be integers from 0 to ${MAX_TOKENS_PER_ENTRY}`;
+  const ts = eventTime(record, attributes);
+  if (!ts || ts < MIN_ENTRY_TS || ts > now + MAX_AHEAD_MS)
+    return 'codex.sse_event without a time from 2000 to a day ahead';
+  const inTotal = input as number;
+  const fromCache = Math.min(cached as number, inTotal);
   return {
-    key,
-    requestId: requestId ?? null,
-    session: session ?? null,
-    machine: host ? host.replace(/[^\w.@:-]/g, '-') : 'otlp',
+    agent: 'codex',
+    key: `a\u0000codex\u0000${codexEventKey(conversation, model, inTotal, fromCache, output as number, reasoning as number)}`,
+    requestId: null,
+    session: conversation,
+    machine: machineOf(resource, attributes),
     model,
-    fast: attributes.speed === 'fast',
+    fast: false,
     ts,
-    counts: counts as [number, number, number, number],
-    reportedCostUsd: amountOf(attributes.cost_usd, 1_000_000) ?? null,
-    attributes: Object.keys(kept).length ? kept : null,
+    counts: [inTotal - fromCache, output as number, 0, fromCache],
+    reasoning: reasoning as number,
+    extra: 0,
+    reportedCostUsd: null,
+    attributes: keptOf(resource, attributes),
   };
+}
+
+/**
+ * Gemini CLI's `gemini_cli.api_response` (packages/core/src/telemetry: `input_token_count`
+ * includes `cached_content_token_count`; thoughts and a total above the parts are priced as
+ * output, as its chat records are read), or why it cannot be a row.
+ */
+function geminiResponse(
+  attributes: Record<string, Scalar>,
+  resource: Record<string, Scalar>,
+  record: Record<string, unknown>,
+  now: number,
+): OtlpApiRequest | string {
+  const model = stringOf(attributes.model);
+  if (!model) return 'gemini_cli.api_response without a model';
+  const session = stringOf(attributes['session.id'] ?? resource['session.id']);
+  if (!session) return 'gemini_cli.api_response without session.id';
+  const figures = [
+    attributes.input_token_count ?? 0,
+    attributes.output_token_count ?? 0,
+    attributes.cached_content_token_count ?? 0,
+    attributes.thoughts_token_count ?? 0,
+    attributes.tool_token_count ?? 0,
+  ].map((value) => countOf(value, MAX_TOKENS_PER_ENTRY));
+  const total =
+    attributes.total_token_count === undefined
+      ? undefined
+      : countOf(attributes.total_token_count, MAX_TOKENS_PER_ENTRY);
+  if (
+    figures.some((c) => c === undefined) ||
+    (attributes.total_token_count !== undefined && total === undefined)
+  )
+    return `gemini_cli.api_response token counts must be integers from 0 to ${MAX_TOKENS_PER_ENTRY}`;
+  const ts = eventTime(record, attributes);
+  if (!ts || ts < MIN_ENTRY_TS || ts > now + MAX_AHEAD_MS)
+    return 'gemini_cli.api_response without a time from 2000 to a day ahead';
+  const [input, output, cached, thoughts, tool] = figures as number[];
+  const tokens = geminiTokens(input, output, cached, thoughts, tool, total);
+  return {
+    agent: 'gemini',
+    key: `a\u0000gemini\u0000${geminiEventKey(session, model, input, output, cached, thoughts, tool)}`,
+    requestId: stringOf(attributes.prompt_id) ?? null,
+    session,
+    machine: machineOf(resource, attributes),
+    model,
+    fast: false,
+    ts,
+    counts: [tokens.input, tokens.output, 0, tokens.cacheRead],
+    reasoning: thoughts,
+    extra: tokens.extra,
+    reportedCostUsd: null,
+    attributes: keptOf(resource, attributes),
+  };
+}
+
+/** A Codex model call's key, as the push client writes it for the same call read from a rollout
+ * (usagebridge/agents/store.py push_key): its conversation, model and figures. */
+export const codexEventKey = (
+  conversation: string,
+  model: string,
+  input: number,
+  cached: number,
+  output: number,
+  reasoning: number,
+) => [conversation, model, input, cached, output, reasoning].join('|');
+
+/** A Gemini CLI model call's key (its session, model and usage metadata), as the push client
+ * writes it. */
+export const geminiEventKey = (
+  session: string,
+  model: string,
+  input: number,
+  output: number,
+  cached: number,
+  thoughts: number,
+  tool: number,
+) => [session, model, input, output, cached, thoughts, tool].join('|');
+
+/** Gemini CLI's usage as ccusage counts it (usagebridge/agents/gemini.py event_of). */
+export function geminiTokens(
+  input: number,
+  output: number,
+  cached: number,
+  thoughts: number,
+  tool: number,
+  givenTotal: number | undefined,
+): { input: number; output: number; cacheRead: number; extra: number; total: number } {
+  const inclusive = input + output + thoughts + tool;
+  const uncached =
+    cached > 0 && givenTotal === inclusive && givenTotal !== inclusive + cached
+      ? input - Math.min(input, cached)
+      : input;
+  const shown = uncached + tool;
+  const total = givenTotal ?? shown + output + cached + thoughts;
+  let extra = thoughts;
+  let out = output;
+  const missing = Math.max(0, total - (shown + output + cached + extra));
+  if (missing) {
+    if (out === 0) out = missing;
+    else extra += missing;
+  }
+  return { input: shown, output: out, cacheRead: cached, extra, total };
 }
 
 /** A counter's data point, or why it cannot be counted. */
