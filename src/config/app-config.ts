@@ -35,6 +35,8 @@ export interface AlertsConfig {
 export interface TeamConfig {
   /** How often this machine's logs go into the ledger (0: never). */
   readonly localLedgerIntervalMs: number;
+  /** The OTLP/gRPC receiver's port (undefined: off). */
+  readonly otlpGrpcPort: number | undefined;
 }
 
 export interface RedisConfig {

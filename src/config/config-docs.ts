@@ -184,6 +184,12 @@ export const CONFIG_DOCS: Readonly<Record<keyof EnvSchema, ConfigDoc>> = {
     meaning: 'OpenCode data folders (comma list) holding `opencode.db` (read-only)',
     defaultText: '`~/.local/share/opencode`',
   },
+  OTLP_GRPC_PORT: {
+    group: 'server',
+    meaning:
+      'OTLP/gRPC receiver port (Gemini CLI and collectors default to 4317), same auth and limits as OTLP/HTTP',
+    defaultText: 'off',
+  },
   AMP_DATA_DIR: {
     group: 'usage bridge',
     meaning: 'Amp data folders (comma list) holding `threads/`',

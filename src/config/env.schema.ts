@@ -256,6 +256,12 @@ export class EnvSchema {
   @IntIn(0, 86_400_000)
   TEAM_LOCAL_LEDGER_INTERVAL_MS: number = 60_000;
 
+  /** OTLP/gRPC (Gemini CLI's and collectors' default, 4317) on this port beside OTLP/HTTP; unset: off. */
+  @Optional()
+  @IsOptional()
+  @IntIn(1, 65_535)
+  OTLP_GRPC_PORT?: number;
+
   /** How often the usage is checked for alerts when nothing else asked for it. */
   @IntIn(1000, 3_600_000)
   ALERT_CHECK_INTERVAL_MS: number = 15_000;

@@ -159,6 +159,7 @@ export function loadConfig(
     }),
     team: Object.freeze({
       localLedgerIntervalMs: env.TEAM_LOCAL_LEDGER_INTERVAL_MS,
+      otlpGrpcPort: env.OTLP_GRPC_PORT,
     }),
     rateLimit: Object.freeze({
       readsPerMin: env.RATE_LIMIT_READS_PER_MIN,

@@ -16,6 +16,7 @@ import { TeamReportsController } from './team-reports.controller';
 import { OtlpController } from './otlp.controller';
 import { TeamUsageController } from './team-usage.controller';
 import { OtlpMetricsStore } from './otlp/otlp-metrics.store';
+import { OtlpGrpcServer } from './otlp/otlp-grpc.server';
 import { OtlpReceiver } from './otlp/otlp-receiver';
 
 /** Team usage (docs/design.md §9): members and tokens, the ledger and its ways in, team reports. */
@@ -36,6 +37,7 @@ import { OtlpReceiver } from './otlp/otlp-receiver';
     TeamReports,
     TeamSummary,
     OtlpReceiver,
+    OtlpGrpcServer,
     OtlpMetricsStore,
     BudgetsService,
     BudgetsStore,

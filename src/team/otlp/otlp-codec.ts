@@ -36,7 +36,7 @@ export class OtlpCodec {
     try {
       const message =
         encoding === 'protobuf'
-          ? type.decode(toBytes(body))
+          ? type.decode(new LenientReader(toBytes(body)))
           : type.fromObject(jsonObject(body) as Record<string, unknown>);
       return type.toObject(message, AS_OBJECT);
     } catch (error) {
@@ -60,6 +60,26 @@ export class OtlpCodec {
     if (encoding === 'json') return body;
     const type = this.root.lookupType(SERVICES[signal].response);
     return Buffer.from(type.encode(type.fromObject(body)).finish());
+  }
+}
+
+/**
+ * A reader that turns bytes that are not UTF-8 into U+FFFD instead of refusing the whole message
+ * (protobufjs checks proto3 strings strictly): the one record that holds them is then refused by
+ * name, and the rest of the batch kept (otlp-decode.ts).
+ */
+class LenientReader extends protobuf.Reader {
+  override string(): string {
+    const length = this.uint32();
+    const start = this.pos;
+    if (start + length > this.len)
+      throw new RangeError(`index out of range: ${start} + ${length} > ${this.len}`);
+    this.pos = start + length;
+    return Buffer.from(this.buf.buffer, this.buf.byteOffset + start, length).toString('utf8');
+  }
+
+  override stringVerify(): string {
+    return this.string();
   }
 }
 

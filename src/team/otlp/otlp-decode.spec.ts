@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { OtlpCodec } from './otlp-codec';
 import { decodeLogs, decodeMetrics, receiveResult } from './otlp-decode';
 
 const NOW = Date.parse('2026-06-01T12:00:00Z');
@@ -146,6 +147,31 @@ describe('decodeLogs', () => {
       reasoning: 450,
       extra: 450,
     });
+  });
+
+  it('refuses a record whose text was not UTF-8 (protobuf bytes), naming why', () => {
+    const codec = new OtlpCodec();
+    const type = codec.root.lookupType('otlp.ExportLogsServiceRequest');
+    const request = logs([
+      {
+        timeUnixNano: ns(NOW - 5_000),
+        attributes: [
+          { key: 'event.name', value: { stringValue: 'gemini_cli.api_response' } },
+          { key: 'session.id', value: { stringValue: 'sess-XX' } },
+          { key: 'model', value: { stringValue: 'gemini-2.5-pro' } },
+          { key: 'input_token_count', value: { intValue: '5' } },
+        ],
+      },
+    ]);
+    const bytes = Buffer.from(type.encode(type.fromObject(request)).finish());
+    const at = bytes.indexOf('sess-XX');
+    bytes[at + 5] = 0xff;
+    bytes[at + 6] = 0xfe;
+    const { items, problems } = decodeLogs(codec.decode('logs', 'protobuf', bytes), NOW);
+    expect(items).toEqual([]);
+    expect([...problems.entries()]).toEqual([
+      ['gemini_cli.api_response with text that is not UTF-8', 1],
+    ]);
   });
 
   it('skips other events and names each event it cannot keep', () => {

@@ -93,7 +93,10 @@ export function decodeLogs(request: Record<string, unknown>, now: number): Decod
                 ? geminiResponse(attributes, resource, record, now)
                 : undefined;
         if (parsed === undefined) continue;
-        if (typeof parsed === 'string') count(problems, parsed);
+        // Bytes that were not UTF-8 decode to U+FFFD: such a record is refused, not guessed at.
+        if (typeof parsed !== 'string' && Object.values(attributes).some(notUtf8))
+          count(problems, `${name} with text that is not UTF-8`);
+        else if (typeof parsed === 'string') count(problems, parsed);
         else items.push(parsed);
       }
     }
@@ -137,6 +140,8 @@ export function receiveResult(accepted: number, problems: Map<string, number>): 
   const message = [...problems.entries()].map(([why, n]) => `${n} × ${why}`).join('; ');
   return { accepted, rejected, message };
 }
+
+const notUtf8 = (value: Scalar) => typeof value === 'string' && value.includes('\uFFFD');
 
 function count(problems: Map<string, number>, why: string): void {
   problems.set(why, (problems.get(why) ?? 0) + 1);
