@@ -198,6 +198,34 @@ describe.each(databaseKinds())('other agents’ telemetry on %s', (kind) => {
     expect(gemini.total_tokens).toBe(sent.tokens);
     expect(gemini.reasoning_output_tokens).toBe(1_500);
     expect(Math.abs(gemini.cost_usd - sent.cost)).toBeLessThan(1e-9);
+    // The first call as dave's chat record has it (its session and usage metadata): counted once.
+    const pushed = await fetch(`${app.url}/api/usage/entries`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers('dave') },
+      body: JSON.stringify({
+        machine: 'dave-laptop',
+        entries: [
+          {
+            agent: 'gemini',
+            event_key: 'gem-session-1|gemini-2.5-pro|20000|700|5000|300|0',
+            ts: at + 60_000,
+            model: 'gemini-2.5-pro',
+            input_tokens: 15_000,
+            output_tokens: 700,
+            cache_creation_tokens: 0,
+            cache_read_tokens: 5_000,
+            reasoning_tokens: 300,
+            extra_tokens: 300,
+            cost_usd: 0.03,
+            session_id: 'gem-session-1',
+            project_path: 'Gemini',
+            project: 'gemini',
+          },
+        ],
+      }),
+    });
+    expect(await pushed.json()).toMatchObject({ received: 1, superseded: 1 });
+    expect((await monthlyOf('gemini')).total_tokens).toBe(sent.tokens);
     // The counters Gemini CLI exports beside: kept per member and minute like Claude Code's.
     const meters = new MeterProvider({
       resource: resourceFromAttributes({ 'service.name': 'gemini-cli' }),
