@@ -33,7 +33,7 @@ export class OtlpController {
   @HttpCode(200)
   @ApiOperation({
     summary:
-      "Claude Code's counters (token.usage, cost.usage, sessions, lines, commits, PRs, active time)",
+      "Claude Code's counters (token.usage, cost.usage, sessions, lines, commits, PRs, active time) and Gemini CLI's (token usage, requests)",
     description: DESCRIPTION,
   })
   @ApiConsumes('application/x-protobuf', 'application/json')
@@ -53,8 +53,9 @@ export class OtlpController {
   @Post('logs')
   @HttpCode(200)
   @ApiOperation({
-    summary: "Claude Code's events: each `claude_code.api_request` becomes a ledger row",
-    description: `${DESCRIPTION} Other events (prompts, tool results) are not stored.`,
+    summary:
+      "Agents' events: Claude Code's `claude_code.api_request`, Codex's `codex.sse_event` (`response.completed`) and Gemini CLI's `gemini_cli.api_response` become ledger rows",
+    description: `${DESCRIPTION} Other events (prompts, tool results) are not stored; a record whose text is not UTF-8 is refused by name.`,
   })
   @ApiConsumes('application/x-protobuf', 'application/json')
   @ApiBody({ schema: { type: 'object', description: 'ExportLogsServiceRequest' } })
