@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs
 import { PeriodicJobs } from '../cluster/periodic-jobs';
 import { AppConfig } from '../config/app-config';
 import { BridgeClient } from '../bridge/bridge-client';
+import { BridgeSupervisor } from '../bridge/bridge-supervisor';
 import { CLOCK, type Clock } from '../common/clock';
 import { HOOK_EVENT_STORED, type HookEventStoredEvent } from '../events/hook-event.events';
 import { UsageService } from '../usage/usage.service';
@@ -80,6 +81,7 @@ export class LimitsService implements OnApplicationBootstrap {
   constructor(
     private readonly store: LimitsStore,
     private readonly bridge: BridgeClient,
+    private readonly supervisor: BridgeSupervisor,
     private readonly usage: UsageService,
     private readonly events: DomainEvents,
     private readonly jobs: PeriodicJobs,
@@ -89,9 +91,10 @@ export class LimitsService implements OnApplicationBootstrap {
   ) {}
 
   /** The history is kept as long as events (EVENT_RETENTION_DAYS), pruned hourly; Codex's
-   * official windows are read from this machine's rollouts (the bridge) every 5 s. */
+   * official windows are read from this machine's rollouts every 5 s — through the bridge the
+   * gateway spawned (an external bridge may read another machine's; members push theirs). */
   onApplicationBootstrap(): void {
-    if (this.config.bridge.mode !== 'off')
+    if (this.config.bridge.mode === 'spawn')
       this.jobs.every('agent-limits', AGENT_LIMITS_EVERY_MS, () => this.observeAgents(), {
         cluster: true,
         runAtStart: true,
@@ -144,6 +147,8 @@ export class LimitsService implements OnApplicationBootstrap {
    * Its `primary` (300 minutes) is the 5-hour window, its `secondary` (10,080) the weekly one.
    */
   async observeAgents(): Promise<void> {
+    // Only a running bridge is asked (a starting or restarting one would count as failures).
+    if (!this.supervisor.getStatus().isReady) return;
     let snapshots: AgentLimitSnapshot[];
     try {
       snapshots = (await this.bridge.get<{ codex: AgentLimitSnapshot[] }>('/usage/agent-limits'))
