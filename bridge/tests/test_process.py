@@ -169,6 +169,35 @@ class BridgeProcess(unittest.TestCase):
         self.assertEqual((body["plan"], body["timezone"], body["reset_hour"]), ("max20", "Europe/Berlin", 4))
         self.assertIsNotNone(body["updated_at"])
 
+    def test_config_refuses_prototype_keys_deep_bodies_and_bad_bytes_and_keeps_what_it_had(self):
+        _, url = self.start()
+        self.assertEqual(request(url + "/usage/config", "POST", {"plan": "max5"})[0], 200)
+
+        def post(raw: bytes):
+            req = urllib.request.Request(url + "/usage/config", data=raw, method="POST",
+                                         headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=5) as res:
+                    return res.status, json.loads(res.read())
+            except urllib.error.HTTPError as error:
+                return error.code, json.loads(error.read())
+
+        cases = {
+            b'{"__proto__":{"plan":"max20"}}': ["__proto__"],
+            b'{"plan":"pro","constructor":{"prototype":{"plan":"max20"}}}': ["constructor"],
+            b'{"theme":{"a":[{"__proto__":1}]}}': ["theme.a[0].__proto__"],
+        }
+        for raw, fields in cases.items():
+            status, body = post(raw)
+            self.assertEqual(status, 400, raw)
+            self.assertEqual([e["field"] for e in body["errors"]], fields)
+            self.assertIn("prototype", body["errors"][0]["message"])
+        status, body = post(b"[" * 10_000 + b"]" * 10_000)
+        self.assertEqual((status, body["errors"][0]["message"]), (400, "the body nests deeper than 64 levels"))
+        status, body = post(b'{"plan":"caf\xc3\x28"}')
+        self.assertEqual((status, body["errors"][0]["message"]), (400, "the body is not valid UTF-8"))
+        self.assertEqual(request(url + "/usage/config")[1]["plan"], "max5")
+
     def test_an_appended_line_shows_reading_only_the_new_bytes(self):
         now = datetime.now(timezone.utc)
         path = write(self.data, "p/a.jsonl", [assistant_line(now - timedelta(minutes=3), message_id="m1", out=100)])

@@ -95,6 +95,72 @@ class HostAllowList:
         return name in self.exact or any(name.endswith(s) for s in self.suffixes)
 
 
+#: How deeply a POSTed JSON body may nest: the gateway's limit (src/common/json-guard.ts).
+MAX_JSON_DEPTH = 64
+
+
+def json_text_depth(text: str, limit: int) -> int:
+    """The nesting depth of a JSON text, read without parsing (strings skipped); stops past limit."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    break
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def prototype_keys(value: object) -> List[Dict[str, str]]:
+    """The places of the gateway's prototype keys: `__proto__`, or `constructor` holding `prototype`."""
+    errors: List[Dict[str, str]] = []
+    stack: List[Tuple[object, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, list):
+            stack.extend((child, f"{path}[{i}]") for i, child in enumerate(item))
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                place = f"{path}.{key}" if path else key
+                if key == "__proto__":
+                    errors.append({"field": place, "message": 'the key "__proto__" is refused (it would set a prototype)'})
+                elif key == "constructor" and isinstance(child, dict) and "prototype" in child:
+                    errors.append({"field": place, "message": 'a "constructor" object holding "prototype" is refused (it would set a prototype)'})
+                stack.append((child, place))
+    return sorted(errors, key=lambda e: e["field"])
+
+
+def parse_json_body(raw: bytes) -> object:
+    """A POSTed body as the gateway's parser takes it: UTF-8, at most MAX_JSON_DEPTH levels, no prototype keys."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest([{"field": "body", "message": "the body is not valid UTF-8"}])
+    if json_text_depth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise BadRequest([{"field": "body", "message": f"the body nests deeper than {MAX_JSON_DEPTH} levels"}])
+    try:
+        body = json.loads(text or "null")
+    except ValueError:
+        raise BadRequest([{"field": "body", "message": "malformed JSON"}])
+    errors = prototype_keys(body)
+    if errors:
+        raise BadRequest(errors)
+    return body
+
+
 class BadRequest(Exception):
     def __init__(self, errors: List[Dict[str, str]]) -> None:
         super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
@@ -400,11 +466,7 @@ class Handler(BaseHTTPRequestHandler):
         if int(length) > MAX_BODY:
             self._error(413, f"body larger than {MAX_BODY} bytes")
             return
-        raw = self.rfile.read(int(length))
-        try:
-            body = json.loads(raw or b"null")
-        except ValueError:
-            raise BadRequest([{"field": "body", "message": "malformed JSON"}])
+        body = parse_json_body(self.rfile.read(int(length)))
         if not isinstance(body, dict):
             raise BadRequest([{"field": "body", "message": "must be a JSON object"}])
         clean, errors = validate(body, partial=True)

@@ -56,6 +56,29 @@ describe('the JSON guard', () => {
     expect(places.at(-1)).toEqual({ field: 'body', message: '10 more places like these' });
   });
 
+  it('refuses the prototype keys wherever they are, as Fastify’s own parser does', () => {
+    expect(refusal('{"__proto__":{"admin":true}}')).toEqual([
+      { field: '__proto__', message: expect.stringContaining('"__proto__" is refused') },
+    ]);
+    expect(
+      refusal('{"a":[{"constructor":{"prototype":{"x":1}}}],"b":{"c":{"__proto__":null}}}'),
+    ).toEqual([
+      { field: 'a[0].constructor', message: expect.stringContaining('"constructor" object') },
+      { field: 'b.c.__proto__', message: expect.stringContaining('"__proto__"') },
+    ]);
+    // Not prototype keys: a `constructor` without `prototype`, `prototype` alone, a value.
+    expect(
+      refusal(
+        '{"constructor":"x","c":{"constructor":{"name":"A"}},"prototype":{},"v":"__proto__"}',
+      ),
+    ).toBeUndefined();
+    // Nothing of the object was changed by reading it.
+    expect(Object.getPrototypeOf(JSON.parse('{"__proto__":{"x":1}}'))).toBe(Object.prototype);
+    expect(checkMessage(JSON.parse('{"room":"global","__proto__":{}}'))).toEqual([
+      { field: '__proto__', message: expect.any(String) },
+    ]);
+  });
+
   it('checks a socket message the same way (depth first)', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 10_000; i++) deep = [deep];

@@ -64,8 +64,10 @@ const pathOf = (parent: string, key: string | number) =>
 /**
  * The places of a parsed JSON value that could not be stored as sent: a number JSON.parse turned
  * into ±Infinity (`1e309`), a string or key with a lone UTF-16 surrogate (`"\ud800"`: not
- * Unicode, refused by PostgreSQL's jsonb) or a NUL character (PostgreSQL text cannot hold one).
- * Iterative; call it on a value whose depth is already bounded.
+ * Unicode, refused by PostgreSQL's jsonb) or a NUL character (PostgreSQL text cannot hold one) —
+ * and the prototype keys: a `__proto__` key, or a `constructor` object holding `prototype`
+ * (Fastify's own parser refuses both; once merged or assigned they change every object's
+ * prototype). Iterative; call it on a value whose depth is already bounded.
  */
 export function unstorablePlaces(root: unknown, prefix = 'body'): FieldError[] {
   const errors: FieldError[] = [];
@@ -95,6 +97,8 @@ export function unstorablePlaces(root: unknown, prefix = 'body'): FieldError[] {
         const [key, child] = entries[i];
         const childPath = pathOf(path === prefix ? '' : path, key);
         checkString(key, childPath, 'the key');
+        const prototypeKey = prototypeKeyProblem(key, child);
+        if (prototypeKey) note(childPath, prototypeKey);
         stack.push([child, childPath]);
       }
     }
@@ -102,6 +106,19 @@ export function unstorablePlaces(root: unknown, prefix = 'body'): FieldError[] {
   if (found > errors.length)
     errors.push({ field: prefix, message: `${found - errors.length} more places like these` });
   return errors;
+}
+
+/** Why a key is a prototype key (see unstorablePlaces), or undefined. */
+function prototypeKeyProblem(key: string, value: unknown): string | undefined {
+  if (key === '__proto__') return 'the key "__proto__" is refused (it would set a prototype)';
+  if (
+    key === 'constructor' &&
+    typeof value === 'object' &&
+    value !== null &&
+    Object.hasOwn(value, 'prototype')
+  )
+    return 'a "constructor" object holding "prototype" is refused (it would set a prototype)';
+  return undefined;
 }
 
 const refused = (message: string, field = 'body') =>

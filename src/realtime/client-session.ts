@@ -158,10 +158,19 @@ export class ClientSessions {
 
   /**
    * Reads a handshake: `last_event_id`, then the credential (`token` or `api_key` in the fields,
-   * else the Authorization bearer or X-API-Key header). Throws a SessionError (`bad_request`, or
+   * else the Authorization bearer or X-API-Key header). Throws a SessionError (`bad_request` —
+   * also for fields the message guard refuses —, or
    * `unauthorized` with the reason) to refuse the client before it is connected.
    */
   async open(handshake: Handshake, { credentialLater = false } = {}): Promise<Opening> {
+    // The handshake's fields (query and Socket.IO's `auth` object) pass the message guard too.
+    const problems = checkMessage(handshake.fields);
+    if (problems.length)
+      throw new SessionError({
+        code: 'bad_request',
+        message: problems[0].message,
+        errors: problems,
+      });
     const lastEventId = parseLastEventId(handshake.fields.last_event_id);
     const rooms = parseRooms(handshake.fields.rooms);
     const token =

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '../support/databases';
 import { rawRequest } from '../support/raw-http';
 import WebSocket from 'ws';
-import type { TestSocket } from '../support/socket-client';
+import { connectSocket, type TestSocket } from '../support/socket-client';
 import { waitFor } from '../support/wait';
 import { openStream } from '../support/stream-client';
 import { startTestApp, type RunningApp } from '../support/test-app';
@@ -159,6 +159,93 @@ describe.each(databaseKinds())('input guards on %s', (kind) => {
     ).json()) as { events: Array<{ payload: { note: string; n: number } }> };
     expect(stored.events[0].payload).toMatchObject({ note: '😀 ok', n: 1e308 });
     expect(await count()).toBe(before + 1);
+  });
+
+  it('refuses the prototype keys at every entry that parses JSON, naming the place, and stores nothing', async () => {
+    const before = await count();
+    const configBefore = await (await fetch(`${app.url}/api/usage/config`)).json();
+    const proto = '{"__proto__":{"admin":true}}';
+    const ctor = '{"constructor":{"prototype":{"admin":true}}}';
+    const cases: Array<[string, string, string]> = [
+      [
+        '/api/events',
+        `{"hook_event_name":"Stop","session_id":"s","__proto__":{"x":1}}`,
+        '__proto__',
+      ],
+      [
+        '/api/events',
+        `{"hook_event_name":"PostToolUse","session_id":"s","tool_input":${ctor}}`,
+        'tool_input.constructor',
+      ],
+      [
+        '/api/events',
+        `{"hook_event_name":"Stop","session_id":"s","a":[${proto}]}`,
+        'a[0].__proto__',
+      ],
+      [
+        '/api/broadcasts',
+        `{"event_type":"custom.x","room":"global","data":${proto}}`,
+        'data.__proto__',
+      ],
+      [
+        '/api/broadcasts',
+        `{"event_type":"custom.x","room":"global","data":{"deep":${ctor}}}`,
+        'data.deep.constructor',
+      ],
+      ['/api/usage/config', `{"plan":"max5","__proto__":{"plan":"max20"}}`, '__proto__'],
+      ['/api/usage/config', `{"plan":"max5",${ctor.slice(1, -1)}}`, 'constructor'],
+      ['/api/usage/entries', `{"entries":[${proto}]}`, 'entries[0].__proto__'],
+      [
+        '/v1/logs',
+        `{"resourceLogs":[{"resource":${proto},"scopeLogs":[]}]}`,
+        'resourceLogs[0].resource.__proto__',
+      ],
+      ['/v1/metrics', `{"resourceMetrics":[${ctor}]}`, 'resourceMetrics[0].constructor'],
+    ];
+    for (const [path, body, field] of cases) {
+      const res = await post(path, body);
+      expect(res.status, `${path} ${body}`).toBe(400);
+      expect(res.headers['content-type']).toContain('application/problem+json');
+      expect(res.json<Problem>().errors, body).toEqual([
+        { field, message: expect.stringMatching(/refused \(it would set a prototype\)/) },
+      ]);
+    }
+    expect(await count()).toBe(before);
+    expect(await (await fetch(`${app.url}/api/usage/config`)).json()).toEqual(configBefore);
+    const entries = (await (await fetch(`${app.url}/api/team/usage/reports/daily`)).json()) as {
+      daily: unknown[];
+    };
+    expect(entries.daily).toEqual([]);
+
+    // Both socket transports: a command's body, and Socket.IO's handshake `auth` object.
+    const raw = await rawSocketIo(app.url);
+    expect(await raw.emitAck(1, 'ping', proto)).toMatchObject({
+      status: 'error',
+      code: 'bad_request',
+      errors: [{ field: '__proto__', message: expect.stringContaining('prototype') }],
+    });
+    expect(await raw.emitAck(2, 'subscribe', `{"room":"global","x":${ctor}}`)).toMatchObject({
+      status: 'error',
+      errors: [{ field: 'x.constructor' }],
+    });
+    raw.close();
+    const refused = connectSocket(app.url, { auth: JSON.parse(proto) as Record<string, unknown> });
+    sockets.push(refused);
+    const error = await new Promise<Error>((resolve) =>
+      refused.socket.once('connect_error', resolve),
+    );
+    expect(error.message).toMatch(/^bad_request: the key "__proto__" is refused/);
+
+    const stream = await openStream(app.url);
+    await stream.next('initial');
+    stream.send(`{"type":"subscribe","id":3,"room":"global","__proto__":{"x":1}}`);
+    expect((await stream.next('ack')).data).toMatchObject({
+      status: 'error',
+      code: 'bad_request',
+      id: 3,
+      errors: [{ field: '__proto__' }],
+    });
+    stream.ws.close();
   });
 
   it('answers a socket message 10,000 levels deep with bad_request on both transports', async () => {

@@ -20,6 +20,8 @@ export function attributesOf(list: unknown): Record<string, Scalar> {
   if (!Array.isArray(list)) return out;
   for (const item of list as KeyValue[]) {
     if (!item || typeof item.key !== 'string' || !item.value) continue;
+    // Binary OTLP skips the JSON guard: a `__proto__` attribute is dropped here, never assigned.
+    if (item.key === '__proto__') continue;
     const value = scalarOf(item.value);
     if (value !== undefined) out[item.key] = value;
   }
