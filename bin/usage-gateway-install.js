@@ -2,8 +2,13 @@
  * `usage-gateway-hook install | uninstall` — merges the hook sender into Claude Code's
  * settings.json (docs/design.md §8), and takes out exactly what it put in. No dependencies.
  *
- *   usage-gateway-hook install [--project DIR] [--events A,B,…] [--statusline [--force]] [--push] [--dry-run]
+ *   usage-gateway-hook install [--project DIR] [--events A,B,…] [--statusline [--force]] [--push]
+ *                              [--url URL [--token-stdin | --token-file PATH]] [--dry-run]
  *   usage-gateway-hook uninstall [--project DIR] [--dry-run]
+ *
+ * --url keeps the gateway's address (and, read from stdin or a file, never from the command line,
+ * the member's token) in the state folder for hooks that run without the shell's variables
+ * (gateway-connection.js); uninstall removes it.
  *
  * --statusline also sets Claude Code's `statusLine` to `usage-gateway-hook statusline`, but never
  * replaces a different one the user has unless --force is given (the backup keeps the old one).
@@ -20,6 +25,15 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const {
+  checkToken,
+  connectionFile,
+  normalizeUrl,
+  readKept,
+  removeKept,
+  stateDir,
+  writeKept,
+} = require('./gateway-connection');
 
 /** Every event Claude Code sends to command hooks that the gateway stores. */
 const DEFAULT_EVENTS = [
@@ -50,6 +64,8 @@ function parseArgs(argv) {
     statusline: false,
     force: false,
     push: false,
+    url: undefined,
+    tokenFrom: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -62,6 +78,18 @@ function parseArgs(argv) {
     else if (arg === '--statusline') options.statusline = true;
     else if (arg === '--force') options.force = true;
     else if (arg === '--push') options.push = true;
+    else if (arg === '--url') {
+      try {
+        options.url = normalizeUrl(value());
+      } catch (error) {
+        throw new Refusal(`--url: ${error.message}`);
+      }
+    } else if (arg === '--token-stdin') options.tokenFrom = { stdin: true };
+    else if (arg === '--token-file') options.tokenFrom = { file: value() };
+    else if (arg === '--token')
+      throw new Refusal(
+        '--token would leave the token in your shell history and the process list: use --token-stdin or --token-file PATH',
+      );
     else if (arg === '--project') options.project = path.resolve(value());
     else if (arg === '--events') {
       const events = value()
@@ -74,6 +102,10 @@ function parseArgs(argv) {
       options.events = [...new Set(events)];
     } else throw new Refusal(`unknown option ${arg}`);
   }
+  if (options.tokenFrom && !options.url)
+    throw new Refusal(
+      '--token-stdin and --token-file go with --url (the gateway the token is for)',
+    );
   return options;
 }
 
@@ -253,8 +285,52 @@ function timestamp() {
 
 /** The mark `install --push` leaves for the hook sender (and the push's start time). */
 function pushMarkPath() {
-  const dir = process.env.USAGE_GATEWAY_SPOOL_DIR || path.join(os.homedir(), '.usage-gateway');
-  return path.join(dir, 'push.json');
+  return path.join(stateDir(), 'push.json');
+}
+
+/** The member's token, from stdin or a file (--token-stdin, --token-file). */
+function readToken(from) {
+  let text;
+  try {
+    text = from.stdin ? fs.readFileSync(0, 'utf8') : fs.readFileSync(from.file, 'utf8');
+  } catch (error) {
+    throw new Refusal(
+      `cannot read the token from ${from.stdin ? 'stdin' : from.file} (${error.code || error.message})`,
+    );
+  }
+  try {
+    return checkToken(text);
+  } catch (error) {
+    throw new Refusal(`${from.stdin ? '--token-stdin' : '--token-file'}: ${error.message}`);
+  }
+}
+
+/**
+ * install --url: the gateway's address and token, kept where the hooks find them when Claude Code
+ * runs without the shell's variables; uninstall removes them.
+ */
+function keepConnection(action, options, out) {
+  const file = connectionFile();
+  if (action === 'uninstall') {
+    if (options.dryRun) {
+      if (readKept()) out.write(`${file}: would be removed (dry run)\n`);
+    } else if (removeKept()) out.write(`${file}: removed (the gateway's URL and token)\n`);
+    return;
+  }
+  if (!options.url) return;
+  const token = options.tokenFrom ? readToken(options.tokenFrom) : undefined;
+  const what = token ? "the gateway's URL and your token" : "the gateway's URL";
+  if (options.dryRun) return out.write(`${file}: would keep ${what} (dry run)\n`);
+  writeKept(process.env, { url: options.url, token });
+  out.write(
+    `${file}: keeps ${what} (${options.url}; mode 0600) for hooks started without USAGE_GATEWAY_URL\n`,
+  );
+  const { hostname, protocol } = new URL(options.url);
+  const loopback = hostname === 'localhost' || hostname === '[::1]' || hostname.startsWith('127.');
+  if (token && protocol === 'http:' && !loopback)
+    out.write(
+      `warning: ${options.url} is plain http: the token crosses the network unencrypted; prefer https\n`,
+    );
 }
 
 /**
@@ -279,6 +355,7 @@ function markPush(action, options, out) {
 
 function run(action, argv, out = process.stdout) {
   const options = parseArgs(argv);
+  keepConnection(action, options, out);
   markPush(action, options, out);
   const file = settingsPath(options);
   const command = senderCommand();

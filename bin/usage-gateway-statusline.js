@@ -17,7 +17,8 @@
  * the plan limit is) unless NO_COLOR is set, or stdout is not a terminal and FORCE_COLOR is unset
  * (`install --statusline` sets FORCE_COLOR=1: Claude Code shows colours through a pipe).
  *
- * Environment: USAGE_GATEWAY_URL, USAGE_GATEWAY_TOKEN, USAGE_GATEWAY_API_KEY (as for `send`),
+ * Environment: USAGE_GATEWAY_URL, USAGE_GATEWAY_TOKEN, USAGE_GATEWAY_API_KEY (as for `send`; else
+ * what `install --url` kept),
  * USAGE_GATEWAY_SPOOL_DIR (where the last lines are kept: statusline.json).
  */
 'use strict';
@@ -25,8 +26,8 @@
 const fs = require('node:fs');
 const http = require('node:http');
 const https = require('node:https');
-const os = require('node:os');
 const path = require('node:path');
+const { credentialHeaders, resolveConnection, stateDir } = require('./gateway-connection');
 
 /**
  * Claude Code waits for the line: 300 ms by default. USAGE_GATEWAY_STATUSLINE_DEADLINE_MS
@@ -40,8 +41,9 @@ const DEADLINE_MS = Math.min(
 const KEEP_SESSIONS = 50;
 
 const env = process.env;
-const BASE = (env.USAGE_GATEWAY_URL || 'http://127.0.0.1:3000').replace(/\/+$/, '');
-const STATE_DIR = env.USAGE_GATEWAY_SPOOL_DIR || path.join(os.homedir(), '.usage-gateway');
+const CONNECTION = resolveConnection(env);
+const BASE = CONNECTION.url;
+const STATE_DIR = stateDir(env);
 const STATE = path.join(STATE_DIR, 'statusline.json');
 
 function useColour() {
@@ -192,9 +194,8 @@ function fetchFigures(body, timeoutMs) {
       accept: 'application/json',
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(payload),
+      ...credentialHeaders(CONNECTION),
     };
-    if (env.USAGE_GATEWAY_TOKEN) headers.authorization = `Bearer ${env.USAGE_GATEWAY_TOKEN}`;
-    if (env.USAGE_GATEWAY_API_KEY) headers['x-api-key'] = env.USAGE_GATEWAY_API_KEY;
     const transport = url.protocol === 'https:' ? https : http;
     const request = transport.request(
       url,
@@ -282,7 +283,9 @@ async function main(started = performance.timeOrigin) {
       print(
         paint(
           'red',
-          'usage-gateway: credential refused (USAGE_GATEWAY_TOKEN / USAGE_GATEWAY_API_KEY)',
+          CONNECTION.from && CONNECTION.from !== 'environment'
+            ? `usage-gateway: credential refused (the token kept in ${CONNECTION.from})`
+            : 'usage-gateway: credential refused (USAGE_GATEWAY_TOKEN / USAGE_GATEWAY_API_KEY)',
         ),
       );
     else print(stale(sessionId));

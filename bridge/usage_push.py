@@ -69,11 +69,33 @@ def default_machine() -> str:
     return name or "machine"
 
 
+def resolve_connection(args: argparse.Namespace) -> None:
+    """The gateway and credential, by bin/gateway-connection.js's rules: the environment (or --url)
+    wins; else what `install --url` kept in the state folder's gateway.json, its token only for its URL."""
+    kept: dict = {}
+    try:
+        with open(os.path.join(args.state_dir, "gateway.json"), "r", encoding="utf-8") as handle:
+            loaded = json.load(handle)
+        if isinstance(loaded, dict) and isinstance(loaded.get("url"), str):
+            kept = loaded
+    except (OSError, ValueError):
+        pass
+    url = (args.url or os.environ.get("USAGE_GATEWAY_URL") or kept.get("url") or "http://127.0.0.1:3000").rstrip("/")
+    args.url = url
+    args.token = os.environ.get("USAGE_GATEWAY_TOKEN", "").strip()
+    args.api_key = os.environ.get("USAGE_GATEWAY_API_KEY", "").strip()
+    kept_token = kept.get("token")
+    if not args.token and not args.api_key and isinstance(kept_token, str) and kept["url"].rstrip("/") == url:
+        args.token = kept_token
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="usage-gateway-hook push", description=__doc__.splitlines()[0])
     parser.add_argument("--all", action="store_true", help="send the whole history, not only what is new")
     parser.add_argument("--file", action="append", default=None, help="only this log file (repeatable)")
-    parser.add_argument("--url", default=os.environ.get("USAGE_GATEWAY_URL") or "http://127.0.0.1:3000")
+    parser.add_argument("--url", default=None,
+                        help="the gateway (default: USAGE_GATEWAY_URL, else what install --url kept, else "
+                             "http://127.0.0.1:3000)")
     parser.add_argument("--machine", default=os.environ.get("USAGE_GATEWAY_MACHINE") or default_machine())
     parser.add_argument("--state-dir", default=os.environ.get("USAGE_GATEWAY_SPOOL_DIR")
                         or os.path.join(os.path.expanduser("~"), ".usage-gateway"))
@@ -94,6 +116,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="hand batches to the parent instead of POSTing them: a JSON line per batch on stdout, "
                              "an answer line on stdin (the gateway's own machine, in-process)")
     args = parser.parse_args(argv)
+    resolve_connection(args)
     if not 1 <= args.batch <= LIMITS["max_entries_per_push"]:
         parser.error(f"--batch must be 1-{LIMITS['max_entries_per_push']}")
     if not re.match(r"^[\w.@:-]{1,128}$", args.machine):
@@ -342,8 +365,8 @@ class Gateway:
         self.retries = args.retries
         self.headers = {"Content-Type": "application/json", "Content-Encoding": "gzip",
                         "User-Agent": "usage-gateway-push"}
-        token = os.environ.get("USAGE_GATEWAY_TOKEN", "").strip()
-        api_key = os.environ.get("USAGE_GATEWAY_API_KEY", "").strip()
+        token = getattr(args, "token", "")
+        api_key = getattr(args, "api_key", "")
         # Both when both are set, as the hook sender and the status line send them: the gateway
         # takes a member token first (so the lines are that member's), then the key.
         if token:

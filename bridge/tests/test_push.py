@@ -104,8 +104,7 @@ class PushLimits(unittest.TestCase):
 class PushCredentials(unittest.TestCase):
     def test_a_member_token_and_an_api_key_are_both_sent(self):
         # (Only the key, before: with both set a member's lines went in as the key's.)
-        args = usage_push.parse_args([])
         env = {"USAGE_GATEWAY_TOKEN": "ugm_member", "USAGE_GATEWAY_API_KEY": "k" * 20}
         with mock.patch.dict("os.environ", env):
-            headers = usage_push.Gateway(args).headers
+            headers = usage_push.Gateway(usage_push.parse_args([])).headers
         self.assertEqual((headers["Authorization"], headers["X-API-Key"]), ("Bearer ugm_member", "k" * 20))
