@@ -180,13 +180,13 @@ describeInBrowser('the Team view in Chromium, against the built gateway', () => 
     // By agent: the same days stacked by Claude Code and Codex; the agent filter keeps one.
     await page.click('[data-test=team-stack-agent]');
     await waitFor(
-      async () => ((await legend()).sort().join() === 'claude,codex' ? true : undefined),
+      async () => ((await legend()).sort().join() === 'Claude Code,Codex' ? true : undefined),
       5000,
       'the chart by agent',
     );
     await page.selectOption('[data-test=filter-agent]', 'codex');
     await waitFor(
-      async () => ((await legend()).join() === 'codex' ? true : undefined),
+      async () => ((await legend()).join() === 'Codex' ? true : undefined),
       5000,
       'Codex alone',
     );

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -94,6 +94,33 @@ describeInBrowser(
           cache_read_input_tokens: 4000,
         }),
       });
+      // Earlier days with the models a hashed colour once painted alike (opus-4-1 and an unknown
+      // model; opus-4-5 and haiku-4-5): each must get its own colour in the cost-per-day legend.
+      const more = [
+        'claude-opus-4-1-20250805',
+        'claude-opus-4-5-20251101',
+        'claude-haiku-4-5-20251001',
+        'claude-mystery-9',
+      ];
+      mkdirSync(join(dir, 'claude', 'projects', 'bank'), { recursive: true });
+      writeFileSync(
+        join(dir, 'claude', 'projects', 'bank', 's-2.jsonl'),
+        more
+          .map((model, i) =>
+            JSON.stringify({
+              type: 'assistant',
+              sessionId: 's-2',
+              timestamp: new Date(Date.now() - (2 + i) * 86_400_000).toISOString(),
+              requestId: `req_more_${i}`,
+              message: {
+                id: `msg_more_${i}`,
+                model,
+                usage: { input_tokens: 1000, output_tokens: 500 },
+              },
+            }),
+          )
+          .join('\n') + '\n',
+      );
       // Codex beside it, in its default home (~/.codex): the same hour.
       const iso = (ms: number) => new Date(ms).toISOString();
       const rollout = new Rollout(
@@ -231,7 +258,30 @@ describeInBrowser(
         10_000,
         'the Codex model in the daily chart',
       );
-      expect(await legend()).toContain('claude-sonnet-4-5');
+      expect(await legend()).toContain('sonnet-4-5');
+      // One colour per series; short names as the tables show them, the full id on hover.
+      const entries = () =>
+        page.evaluate<Array<{ label: string; title: string; colour: string }>>(`
+          [...document.querySelectorAll('[aria-labelledby=daily-title] .u-legend .u-series')].map((row) => ({
+            label: row.querySelector('.u-label')?.textContent?.trim(),
+            title: row.title,
+            colour: getComputedStyle(row.querySelector('.u-marker')).backgroundColor,
+          }))
+        `);
+      const shown = await waitFor(
+        async () => ((await entries()).length === 6 ? entries() : undefined),
+        10_000,
+        'six models in the daily legend',
+      );
+      expect(shown.map((e) => [e.label, e.title]).sort()).toEqual([
+        ['gpt-5.1-codex', 'gpt-5.1-codex'],
+        ['haiku-4-5', 'claude-haiku-4-5-20251001'],
+        ['mystery-9', 'claude-mystery-9'],
+        ['opus-4-1', 'claude-opus-4-1-20250805'],
+        ['opus-4-5', 'claude-opus-4-5-20251101'],
+        ['sonnet-4-5', 'claude-sonnet-4-5-20250929'],
+      ]);
+      expect(new Set(shown.map((e) => e.colour)).size).toBe(6);
       await page.click('[data-test=daily-by-agent]');
       await waitFor(
         async () => ((await legend()).includes('Codex') ? true : undefined),
@@ -243,7 +293,7 @@ describeInBrowser(
       await page.click('[data-test=daily-by-model]');
       await page.selectOption('[data-test=daily-agent]', 'codex');
       await waitFor(
-        async () => (!(await legend()).includes('claude-sonnet') ? true : undefined),
+        async () => (!(await legend()).includes('sonnet-4-5') ? true : undefined),
         5_000,
         'the chart of Codex alone',
       );
@@ -393,6 +443,22 @@ describeInBrowser(
           await page.setViewportSize({ width: w, height: h });
           await page.emulateMedia({ colorScheme: scheme });
           await page.waitForSelector('[data-test=tokens]');
+          // The cost-per-day legend in this scheme's palette: six models, six colours.
+          const colours = await waitFor(
+            async () => {
+              const found = await page.evaluate<string[]>(`
+                [...document.querySelectorAll('[aria-labelledby=daily-title] .u-legend .u-marker')]
+                  .map((m) => getComputedStyle(m).backgroundColor)
+              `);
+              return found.length === 6 ? found : undefined;
+            },
+            5_000,
+            'the daily legend',
+          );
+          expect(new Set(colours).size, `${w}×${h} ${scheme}`).toBe(6);
+          await page
+            .locator('section[aria-labelledby=daily-title]')
+            .screenshot({ path: join(SHOTS, `daily-legend-${w}-${scheme}.png`) });
           const file = join(SHOTS, `dashboard-${w}x${h}-${scheme}.png`);
           await page.screenshot({ path: file, fullPage: w === 1440 });
           // Nothing sticks out sideways on a phone.

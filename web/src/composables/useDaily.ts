@@ -1,7 +1,7 @@
 import type uPlot from 'uplot';
 import { computed, ref, shallowRef } from 'vue';
 import { stackedOptions } from '../lib/charts';
-import { formatMoney } from '../lib/format';
+import { formatMoney, shortModel } from '../lib/format';
 import { stack } from '../lib/stack';
 import type { Session } from './useSession';
 
@@ -60,6 +60,8 @@ export function useDaily({ api, guarded }: Session) {
       dailyStack.value.names,
       (v) => formatMoney(v),
       () => [(Date.now() - 30 * 86_400_000) / 1000, (Date.now() + 43_200_000) / 1000],
+      // By model: short names, as the daily table shows them (the full id on hover).
+      by.value === 'model' ? shortModel : undefined,
     ),
   );
   const dailyData = computed<uPlot.AlignedData>(() => [

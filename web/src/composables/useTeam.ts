@@ -3,6 +3,7 @@ import { computed, ref, shallowRef } from 'vue';
 import { stackedOptions } from '../lib/charts';
 import { formatMoney } from '../lib/format';
 import { stack } from '../lib/stack';
+import { AGENT_NAMES } from './useDaily';
 import type { Session } from './useSession';
 
 interface Period {
@@ -115,6 +116,7 @@ export function useTeam({ api, guarded }: Session) {
       perMember.value.names,
       (v) => formatMoney(v),
       () => [(Date.now() - DAYS * 86_400_000) / 1000, (Date.now() + 43_200_000) / 1000],
+      stackBy.value === 'agent' ? (agent) => AGENT_NAMES[agent] ?? agent : undefined,
     ),
   );
   const chartData = computed<uPlot.AlignedData>(() => [

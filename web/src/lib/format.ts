@@ -56,28 +56,6 @@ export function sessionHue(sessionId: string): number {
   return Math.round(((h >>> 0) * 137.508) % 360);
 }
 
-/** Chart colours, readable on light and dark. */
-export const PALETTE = [
-  '#4f7cff',
-  '#e8893a',
-  '#39a96b',
-  '#c1467a',
-  '#8b6fd6',
-  '#2fa4b8',
-  '#b59a2c',
-  '#888888',
-] as const;
-
-/**
- * A colour that belongs to a name (an event type, a model) and not to its position in a list, so
- * `PreToolUse` is the same colour on every load.
- */
-export function colourFor(name: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
-  return PALETTE[(h >>> 0) % PALETTE.length];
-}
-
 /** `claude-sonnet-4-5-20250929` → `sonnet-4-5`: what a narrow column can show whole. */
 export function shortModel(model: string): string {
   return model.replace(/^claude-/, '').replace(/-\d{8}$/, '');
