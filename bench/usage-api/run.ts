@@ -13,7 +13,8 @@
  *   (d) upstream calls gateway B makes during a 1,000-request burst that starts just after its
  *       cache entry expired (target <= 2);
  *   (c) the bridge killed, breaker open: gateway A answering from its stored snapshot.
- * BENCH_SECONDS (default 10) and BENCH_CONNECTIONS (default 10) tune (a)–(c).
+ * BENCH_SECONDS (default 10) and BENCH_CONNECTIONS (default 10) tune (a)–(c); BENCH_NODE_ARGS adds
+ * node flags to the gateways (`--cpu-prof --cpu-prof-dir=DIR`: a profile each, written on exit).
  */
 import autocannon, { type Result } from 'autocannon';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -26,6 +27,8 @@ const ROOT = join(__dirname, '..', '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const QUERY = 'plan=max5';
+/** Extra node flags for the gateways, e.g. BENCH_NODE_ARGS=--cpu-prof to see where time goes. */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /** What gateway A sends the bridge for QUERY with the default config (same bytes back). */
 const BRIDGE_QUERY = 'plan=max5&timezone=UTC';
 
@@ -52,7 +55,7 @@ interface Gateway {
 
 async function startGateway(name: string, env: Record<string, string>): Promise<Gateway> {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], {
+  const child = spawn(process.execPath, [...NODE_ARGS, join(ROOT, 'dist', 'main.js')], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',

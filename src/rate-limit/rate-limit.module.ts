@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
+import { CLOCK, type Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { RedisConnection } from '../redis/redis-connection';
 import { ResilientThrottlerStorage } from './resilient-throttler.storage';
@@ -14,8 +15,8 @@ const CONNECT_WAIT_MS = 2000;
 @Module({
   imports: [
     ThrottlerModule.forRootAsync({
-      inject: [AppConfig, RedisConnection],
-      useFactory: async (config: AppConfig, connection: RedisConnection) => {
+      inject: [AppConfig, RedisConnection, CLOCK],
+      useFactory: async (config: AppConfig, connection: RedisConnection, clock: Clock) => {
         const redis = connection.client;
         // Connected before the first request when Redis is there; the boot never waits long for it.
         await connection.connected(CONNECT_WAIT_MS);
@@ -37,6 +38,7 @@ const CONNECT_WAIT_MS = 2000;
           storage: new ResilientThrottlerStorage(
             // The connection is RedisConnection's to close, not the storage's.
             redis && new ThrottlerStorageRedisService(redis),
+            clock,
           ),
         };
       },

@@ -1,7 +1,9 @@
 import { withDeadline } from '../common/deadline';
 import { Logger, type OnModuleDestroy } from '@nestjs/common';
-import { type ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttler';
+import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
+import type { Clock } from '../common/clock';
+import { WindowThrottlerStorage } from './window-throttler.storage';
 
 /** A Redis answer slower than this counts as Redis being away for this request. */
 const SHARED_TIMEOUT_MS = 250;
@@ -13,10 +15,15 @@ const SHARED_TIMEOUT_MS = 250;
  */
 export class ResilientThrottlerStorage implements ThrottlerStorage, OnModuleDestroy {
   private readonly logger = new Logger(ResilientThrottlerStorage.name);
-  private readonly local = new ThrottlerStorageService();
+  private readonly local: WindowThrottlerStorage;
   private sharedDown = false;
 
-  constructor(private readonly shared: (ThrottlerStorage & Partial<OnModuleDestroy>) | undefined) {}
+  constructor(
+    private readonly shared: (ThrottlerStorage & Partial<OnModuleDestroy>) | undefined,
+    clock: Clock,
+  ) {
+    this.local = new WindowThrottlerStorage(clock);
+  }
 
   async increment(
     key: string,
@@ -47,7 +54,6 @@ export class ResilientThrottlerStorage implements ThrottlerStorage, OnModuleDest
   }
 
   onModuleDestroy(): void {
-    this.local.onApplicationShutdown();
     this.shared?.onModuleDestroy?.();
   }
 }
