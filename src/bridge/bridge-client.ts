@@ -37,6 +37,11 @@ import { BridgeSupervisor } from './bridge-supervisor';
 import { BridgeTransport, type TransportError, type TransportResponse } from './bridge-transport';
 import { OnDomainEvent } from '../common/domain-events';
 
+/**
+ * The request is cancelled through the signal when time runs out; not when it has already
+ * returned (cockatiel aborts on return by default: a DOMException built per call, for nothing).
+ */
+const COOPERATIVE = { strategy: TimeoutStrategy.Cooperative, abortOnReturn: false } as const;
 const BREAKER_THRESHOLD = 5;
 const BREAKER_HALF_OPEN_AFTER_MS = 10_000;
 const BACKOFF_INITIAL_MS = 100;
@@ -92,7 +97,7 @@ class Upstream {
     this.breaker.onSuccess(() => (this.failures = 0));
     this.breaker.onBreak(() => (this.openedAt = now()));
     this.breaker.onReset(() => (this.openedAt = null));
-    this.attempt = wrap(this.breaker, timeout(bridge.timeoutMs, TimeoutStrategy.Cooperative));
+    this.attempt = wrap(this.breaker, timeout(bridge.timeoutMs, COOPERATIVE));
   }
 
   get circuit(): CircuitStateName {
@@ -308,8 +313,8 @@ export class BridgeClient implements OnModuleInit, OnModuleDestroy {
       );
     const policy =
       method === 'GET'
-        ? wrap(timeout(this.deadlineMs, TimeoutStrategy.Cooperative), this.retryPolicy)
-        : timeout(this.deadlineMs, TimeoutStrategy.Cooperative);
+        ? wrap(timeout(this.deadlineMs, COOPERATIVE), this.retryPolicy)
+        : timeout(this.deadlineMs, COOPERATIVE);
     try {
       return await policy.execute(({ signal }) => attempt(signal));
     } catch (error) {

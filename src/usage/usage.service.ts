@@ -176,7 +176,14 @@ export class UsageService {
     this.lastHash.set(id, hash);
     const event: UsageUpdatedEvent = { kind, params, payload: data, timestamp: this.now() };
     this.events.emit(USAGE_UPDATED_EVENT, event);
-    if (kind === 'stats') this.refreshToday();
+    // New usage shows as a change of the stats dashboards read (the settings in effect): then
+    // today's total is read again. A read with other parameters (a distinct custom limit, say)
+    // is no news of usage, and must not cost a daily report each.
+    if (kind === 'stats')
+      void this.isInEffect(params).then(
+        (inEffect) => inEffect && this.refreshToday(),
+        () => undefined,
+      );
   }
 
   /**
