@@ -207,6 +207,27 @@ describe('realtime gateway', () => {
     expect(client.received.filter((r) => r.event === 'usage_update')).toHaveLength(2);
   }, 10_000);
 
+  it('pushes no usage to a session nobody watches (no read, no emit beside the fan-out)', async () => {
+    const pushed = async () => {
+      const text = await (await fetch(`${app.url}/metrics`)).text();
+      return Number(
+        /^realtime_events_emitted_total\{type="usage_update"\} (\d+)/m.exec(text)?.[1] ?? 0,
+      );
+    };
+    const client = await open();
+    await client.next('initial');
+    const before = await pushed();
+    const id = await postEvent(app.url, hook('unwatched', 'PostToolUse', { tool_name: 'Bash' }));
+    await waitFor(() => client.eventIds().includes(id), 3000, 'the event on global');
+    await serverPast(client, (await serverPast(client, 0)) + 2100);
+    expect(await pushed()).toBe(before);
+    // Once someone watches the session, its tool events bring usage again.
+    await client.emitAck('subscribe', { room: 'session:unwatched' });
+    await postEvent(app.url, hook('unwatched', 'PostToolUse', { tool_name: 'Bash' }));
+    expect((await client.next('usage_update')).message).toMatchObject({ session_id: 'unwatched' });
+    expect(await pushed()).toBe(before + 1);
+  }, 10_000);
+
   it('counts connections in /metrics, down again when a client leaves', async () => {
     const gauge = async () => {
       const text = await (await fetch(`${app.url}/metrics`)).text();

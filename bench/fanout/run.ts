@@ -17,9 +17,12 @@
  * Auth is on by default (BENCH_AUTH=false turns it off): every client connects with its own JWT,
  * so the gateway's credential re-checks (expiry watch per socket, the sweep) are in the figures;
  * events are posted with an API key. The bare baseline ignores the credential.
+ * BENCH_RUNS (default 1) alternates bare and gateway runs that many times and prints the medians.
+ * Under each phase a `server:` line says where the time went in the target process: the POST's
+ * answer time, its event-loop delay and its GC pauses (gc-on-signal.js).
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +43,10 @@ const phasesFor = (n: number) =>
         { interval: 10, seconds: Math.max(2, Math.round((SECONDS * 1000) / n)) },
       ];
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+/** Extra node flags for the gateway, e.g. BENCH_NODE_ARGS=--cpu-prof (a profile on exit). */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/** Alternating bare / gateway runs per N (the median ratio is the figure). */
+const RUNS = Number(process.env.BENCH_RUNS ?? 1);
 const AUTH = process.env.BENCH_AUTH !== 'false';
 const JWT_SECRET = 'bench-fanout-jwt-secret-long-enough-0123';
 const API_KEY = 'bench-fanout-api-key-0123456789';
@@ -74,11 +81,29 @@ interface PhaseResult {
   readonly p99: number;
 }
 
+interface ProcessStats {
+  loopDelay: { p50: number; p99: number; max: number };
+  gc: { count: number; totalMs: number; maxMs: number; byKind: Record<string, number> };
+}
+
+/** What the target process did since the last call (gc-on-signal.js: SIGHUP writes, resets). */
+async function processStats(target: ChildProcess, file: string): Promise<ProcessStats | undefined> {
+  try {
+    rmSync(file, { force: true });
+    target.kill('SIGHUP');
+    for (let i = 0; i < 50 && !existsSync(file); i++) await sleep(20);
+    return JSON.parse(readFileSync(file, 'utf8')) as ProcessStats;
+  } catch {
+    return undefined;
+  }
+}
+
 let posted = 0;
 
 /** Posts one event every `interval` ms for `seconds` to `postUrl`; prints and returns the figures. */
 async function measurePhase(
   worker: ChildProcess,
+  target: { process: ChildProcess; statsFile: string },
   postUrl: string,
   connected: number,
   interval: number,
@@ -86,8 +111,10 @@ async function measurePhase(
   label = '',
 ): Promise<PhaseResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+  const postMs: number[] = [];
   const post = (i: number) =>
     new Promise<number>((resolve) => {
+      const sent = now();
       const body = JSON.stringify({
         hook_event_name: 'PostToolUse',
         session_id: `bench-${i % 20}`,
@@ -109,13 +136,17 @@ async function measurePhase(
         },
         (res) => {
           res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
+          res.on('end', () => {
+            postMs.push(now() - sent);
+            resolve(res.statusCode ?? 0);
+          });
         },
       );
       req.on('error', () => resolve(0));
       req.end(body);
     });
   await ask(worker, { cmd: 'start' }, 'started');
+  await processStats(target.process, target.statsFile);
   const total = Math.round((seconds * 1000) / interval);
   const posts: Promise<number>[] = [];
   const started = now();
@@ -126,6 +157,7 @@ async function measurePhase(
   }
   const statuses = await Promise.all(posts);
   const postSeconds = (now() - started) / 1000;
+  const stats = await processStats(target.process, target.statsFile);
   // Let the last deliveries arrive (stop waiting once nothing more comes in 500 ms).
   let last = -1;
   for (let i = 0; i < 60; i++) {
@@ -150,13 +182,33 @@ async function measurePhase(
       `${rate} deliveries/s; latency p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, ` +
       `max ${result.max.toFixed(1)} ms`,
   );
+  // Where the time goes on the server: answering the POST (stored, then emitted), and what held
+  // its event loop (GC pauses, long tasks) while the events went out.
+  const sorted = [...postMs].sort((x, y) => x - y);
+  const q = (f: number) =>
+    sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))] ?? NaN;
+  if (stats)
+    console.log(
+      `    server: POST answered p50 ${q(0.5).toFixed(1)} ms, p99 ${q(0.99).toFixed(1)} ms; event-loop delay p50 ` +
+        `${stats.loopDelay.p50.toFixed(1)} ms, p99 ${stats.loopDelay.p99.toFixed(1)} ms, max ${stats.loopDelay.max.toFixed(1)} ms; ` +
+        `GC ${stats.gc.count} pauses, ${stats.gc.totalMs.toFixed(0)} ms in all, longest ${stats.gc.maxMs.toFixed(1)} ms ` +
+        `(${Object.entries(stats.gc.byKind)
+          .map(([kind, ms]) => `${kind} ${ms.toFixed(0)} ms`)
+          .join(', ')})`,
+    );
   return { deliveriesPerSecond: rate, p99: result.p99 };
 }
 
-function startGateway(port: number, env: Record<string, string>): ChildProcess {
+function startGateway(port: number, env: Record<string, string>, statsFile: string): ChildProcess {
   return spawn(
     process.execPath,
-    ['--expose-gc', '-r', join(__dirname, 'gc-on-signal.js'), join(ROOT, 'dist', 'main.js')],
+    [
+      ...NODE_ARGS,
+      '--expose-gc',
+      '-r',
+      join(__dirname, 'gc-on-signal.js'),
+      join(ROOT, 'dist', 'main.js'),
+    ],
     {
       cwd: ROOT,
       env: {
@@ -171,6 +223,7 @@ function startGateway(port: number, env: Record<string, string>): ChildProcess {
         RATE_LIMIT_WRITES_PER_MIN: '10000000',
         ...AUTH_ENV,
         ...env,
+        BENCH_STATS_FILE: statsFile,
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     },
@@ -178,7 +231,7 @@ function startGateway(port: number, env: Record<string, string>): ChildProcess {
 }
 
 /** The baseline of the same run: bare socket.io on a plain HTTP server (bare-server.js). */
-function startBare(port: number): ChildProcess {
+function startBare(port: number, statsFile: string): ChildProcess {
   return spawn(
     process.execPath,
     [
@@ -188,7 +241,11 @@ function startBare(port: number): ChildProcess {
       join(__dirname, 'bare-server.js'),
       String(port),
     ],
-    { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
+    {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', BENCH_STATS_FILE: statsFile },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
   );
 }
 
@@ -228,7 +285,9 @@ async function cluster(n: number, redisUrl: string): Promise<void> {
     const single = await (async () => {
       const port = await freePort();
       const url = `http://127.0.0.1:${port}`;
-      procs.push(startGateway(port, db));
+      const statsFile = join(dir, 'stats-single.json');
+      const gateway = startGateway(port, db, statsFile);
+      procs.push(gateway);
       await waitLive(url);
       const worker = forkClients();
       procs.push(worker);
@@ -237,7 +296,15 @@ async function cluster(n: number, redisUrl: string): Promise<void> {
         { cmd: 'connect', url, n },
         'connected',
       );
-      const result = await measurePhase(worker, url, connected, interval, SECONDS, '1 instance:  ');
+      const result = await measurePhase(
+        worker,
+        { process: gateway, statsFile },
+        url,
+        connected,
+        interval,
+        SECONDS,
+        '1 instance:  ',
+      );
       worker.send({ cmd: 'close' });
       return result;
     })();
@@ -245,9 +312,17 @@ async function cluster(n: number, redisUrl: string): Promise<void> {
     await sleep(1000);
     const ports = [await freePort(), await freePort()];
     const urls = ports.map((p) => `http://127.0.0.1:${p}`);
-    procs.push(startGateway(ports[0], { ...db, REDIS_URL: redisUrl }));
+    const statsFile = join(dir, 'stats-first.json');
+    const first = startGateway(ports[0], { ...db, REDIS_URL: redisUrl }, statsFile);
+    procs.push(first);
     await waitLive(urls[0]);
-    procs.push(startGateway(ports[1], { ...db, REDIS_URL: redisUrl, DB_MIGRATIONS_RUN: 'false' }));
+    procs.push(
+      startGateway(
+        ports[1],
+        { ...db, REDIS_URL: redisUrl, DB_MIGRATIONS_RUN: 'false' },
+        join(dir, 'stats-second.json'),
+      ),
+    );
     await waitLive(urls[1]);
     const worker = forkClients();
     procs.push(worker);
@@ -264,6 +339,7 @@ async function cluster(n: number, redisUrl: string): Promise<void> {
     await sleep(500);
     const two = await measurePhase(
       worker,
+      { process: first, statsFile },
       urls[0],
       a.connected + b.connected,
       interval,
@@ -294,12 +370,13 @@ interface TargetFigures {
 async function measureTarget(
   n: number,
   label: string,
-  start: (port: number) => ChildProcess,
+  start: (port: number, statsFile: string) => ChildProcess,
   phases: ReadonlyArray<{ interval: number; seconds: number }>,
 ): Promise<TargetFigures> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const target = start(port);
+  const statsFile = join(tmpdir(), `ug-bench-fanout-stats-${port}.json`);
+  const target = start(port, statsFile);
   const worker = forkClients();
   try {
     await waitLive(url);
@@ -336,7 +413,14 @@ async function measureTarget(
     );
     let p99At20k = Number.NaN;
     for (const { interval, seconds } of phases) {
-      const result = await measurePhase(worker, url, connected, interval, seconds);
+      const result = await measurePhase(
+        worker,
+        { process: target, statsFile },
+        url,
+        connected,
+        interval,
+        seconds,
+      );
       if (interval === n / 20) p99At20k = result.p99;
     }
     return { marginalKb: marginal, p99At20k };
@@ -349,30 +433,51 @@ async function measureTarget(
   }
 }
 
+/**
+ * N clients: bare socket.io and the gateway alternate BENCH_RUNS times (bare, gateway, bare, …;
+ * the machine's load moves between runs), every run printed, then the medians of the ratios.
+ */
 async function one(n: number): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'ug-bench-fanout-'));
-  try {
-    const bare = await measureTarget(n, 'bare socket.io', startBare, [
-      { interval: n / 20, seconds: SECONDS },
-    ]);
-    const gateway = await measureTarget(
-      n,
-      'gateway',
-      (port) =>
-        startGateway(port, {
-          DB_SQLITE_PATH: join(dir, 'gateway.sqlite'),
-          WS_MAX_CONNECTIONS: String(n + 100),
-        }),
-      phasesFor(n),
-    );
+  const heapRatios: number[] = [];
+  const p99Ratios: number[] = [];
+  for (let run = 1; run <= RUNS; run++) {
+    const dir = mkdtempSync(join(tmpdir(), 'ug-bench-fanout-'));
+    try {
+      const tag = RUNS > 1 ? ` (run ${run}/${RUNS})` : '';
+      const bare = await measureTarget(n, `bare socket.io${tag}`, startBare, [
+        { interval: n / 20, seconds: SECONDS },
+      ]);
+      const gateway = await measureTarget(
+        n,
+        `gateway${tag}`,
+        (port, statsFile) =>
+          startGateway(
+            port,
+            { DB_SQLITE_PATH: join(dir, 'gateway.sqlite'), WS_MAX_CONNECTIONS: String(n + 100) },
+            statsFile,
+          ),
+        phasesFor(n),
+      );
+      heapRatios.push(gateway.marginalKb / bare.marginalKb);
+      p99Ratios.push(gateway.p99At20k / bare.p99At20k);
+      console.log(
+        `  N=${n}${tag} gateway / bare socket.io: heap per idle connection ${(gateway.marginalKb / bare.marginalKb).toFixed(2)}x ` +
+          `(${gateway.marginalKb.toFixed(2)} vs ${bare.marginalKb.toFixed(2)} KB; target <= 12 KB), ` +
+          `p99 at 20,000 deliveries/s ${(gateway.p99At20k / bare.p99At20k).toFixed(2)}x ` +
+          `(${gateway.p99At20k.toFixed(1)} vs ${bare.p99At20k.toFixed(1)} ms; target <= 150 ms)`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  if (RUNS > 1) {
+    const median = (values: number[]) =>
+      [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
     console.log(
-      `  N=${n} gateway / bare socket.io: heap per idle connection ${(gateway.marginalKb / bare.marginalKb).toFixed(2)}x ` +
-        `(${gateway.marginalKb.toFixed(2)} vs ${bare.marginalKb.toFixed(2)} KB; target <= 12 KB), ` +
-        `p99 at 20,000 deliveries/s ${(gateway.p99At20k / bare.p99At20k).toFixed(2)}x ` +
-        `(${gateway.p99At20k.toFixed(1)} vs ${bare.p99At20k.toFixed(1)} ms; target <= 150 ms)`,
+      `N=${n} over ${RUNS} alternating runs — p99 gateway / bare: median ${median(p99Ratios).toFixed(2)}x ` +
+        `(${p99Ratios.map((r) => r.toFixed(2)).join(', ')}; target <= 1.2x); heap per idle connection: ` +
+        `median ${median(heapRatios).toFixed(2)}x (${heapRatios.map((r) => r.toFixed(2)).join(', ')})`,
     );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

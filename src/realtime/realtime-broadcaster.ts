@@ -79,7 +79,11 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
       this.emit(rooms, name, message, 'cluster');
       if (this.ref.clustered && this.ref.crossInstance())
         this.ref.server?.serverSideEmit('hook_event', event);
-      if (!event.room && USAGE_TRIGGERS.has(event.hook_event_type))
+      if (
+        !event.room &&
+        USAGE_TRIGGERS.has(event.hook_event_type) &&
+        this.mayBeListened(sessionRoom(event.session_id))
+      )
         this.usagePushes.trigger(event.session_id);
     }
     this.replay.broadcasted(event);
@@ -181,6 +185,17 @@ export class RealtimeBroadcaster implements OnModuleDestroy {
       envelope('bridge_status', { healthy, state, reason }, this.now()),
       'local',
     );
+  }
+
+  /**
+   * Whether a room may have listeners: members here (either transport), or other instances that
+   * this one cannot see into. A session nobody watches gets no usage push — at 5,000 sockets each
+   * push (a usage read, its fallback) was work done beside the fan-out, in its tail.
+   */
+  private mayBeListened(room: string): boolean {
+    if (this.ref.clustered) return true;
+    const local = this.ref.server?.sockets.adapter.rooms.get(room)?.size ?? 0;
+    return local > 0 || this.stream.hasMembers(room);
   }
 
   private async pushSessionUsage(sessionId: string): Promise<void> {

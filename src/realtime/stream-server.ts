@@ -117,6 +117,11 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
     }
   }
 
+  /** Whether any /stream client is in `room`. */
+  hasMembers(room: string): boolean {
+    return (this.rooms.get(room)?.size ?? 0) > 0;
+  }
+
   /** Rooms with /stream members (for the metrics tick). */
   roomsWithMembers(): string[] {
     return [...this.rooms].filter(([, members]) => members.size > 0).map(([room]) => room);
