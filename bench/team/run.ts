@@ -506,24 +506,24 @@ async function main() {
         INSERT INTO usage_rollups (quarter, member, machine, model, project, input_tokens, output_tokens,
           cache_creation_tokens, cache_read_tokens, cost_usd, entries)
         SELECT ts / 900000, member, machine, model, project, ${sums} ${seeded} GROUP BY 1, 2, 3, 4, 5
-        ON CONFLICT (quarter, member, machine, model, project) DO UPDATE SET ${addUp('usage_rollups')}`);
+        ON CONFLICT (quarter, agent, member, machine, model, project) DO UPDATE SET ${addUp('usage_rollups')}`);
       await client.query(`
         INSERT INTO usage_team_rollups (quarter, model, shard, input_tokens, output_tokens,
           cache_creation_tokens, cache_read_tokens, cost_usd, entries)
         SELECT ts / 900000, model, substr(member, 8)::int % 16, ${sums} ${seeded} GROUP BY 1, 2, 3
-        ON CONFLICT (quarter, model, shard) DO UPDATE SET ${addUp('usage_team_rollups')}`);
+        ON CONFLICT (quarter, agent, model, shard) DO UPDATE SET ${addUp('usage_team_rollups')}`);
       await client.query(`
         INSERT INTO usage_session_rollups (member, machine, project_path, session_id, model, project,
           input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd, entries, last_ts)
         SELECT member, machine, project_path, session_id, model, min(project), ${sums}, max(ts) ${seeded}
         GROUP BY 1, 2, 3, 4, 5
-        ON CONFLICT (member, machine, project_path, session_id, model) DO UPDATE SET
+        ON CONFLICT (member, agent, machine, project_path, session_id, model) DO UPDATE SET
           ${addUp('usage_session_rollups')}, last_ts = GREATEST(usage_session_rollups.last_ts, excluded.last_ts)`);
       await client.query(`
         INSERT INTO usage_member_rollups (quarter, member, model, input_tokens, output_tokens,
           cache_creation_tokens, cache_read_tokens, cost_usd, entries)
         SELECT ts / 900000, member, model, ${sums} ${seeded} GROUP BY 1, 2, 3
-        ON CONFLICT (quarter, member, model) DO UPDATE SET ${addUp('usage_member_rollups')}`);
+        ON CONFLICT (quarter, agent, member, model) DO UPDATE SET ${addUp('usage_member_rollups')}`);
       await client.query(`
         INSERT INTO usage_machine_activity (member, machine, last_ts) SELECT member, machine, max(ts) ${seeded} GROUP BY 1, 2
         ON CONFLICT (member, machine) DO UPDATE SET last_ts = GREATEST(usage_machine_activity.last_ts, excluded.last_ts)`);
