@@ -19,6 +19,7 @@ import { ReplayOverflowError } from './event-replay';
 import { whenDrained } from './transport-drain';
 import { ClientSessions, type SessionClient, type SessionError } from './client-session';
 import { RealtimeMetrics } from './realtime-metrics';
+import { checkMessage } from '../common/json-guard';
 import { envelope, type ErrorData, type SocketData } from './realtime.protocol';
 import { SocketRateLimiter } from './socket-rate-limiter';
 import { originAllowed } from './origin';
@@ -278,6 +279,18 @@ export class StreamServer implements OnApplicationBootstrap, OnApplicationShutdo
     // `auth` on an open connection re-authenticates in place (Socket.IO's `authenticate`).
     const { type, id, ...body } = message;
     const command = type === 'auth' ? 'authenticate' : String(type);
+    // The id is echoed, never stored, but passes the same guard as the body (an echo of a
+    // prototype key is refused like one in the body); a refused id is not echoed.
+    const idProblems = id === undefined ? [] : checkMessage({ id });
+    if (idProblems.length) {
+      const refusal: ErrorData = {
+        code: 'bad_request',
+        message: idProblems[0].message,
+        errors: idProblems,
+      };
+      this.sendError(client, refusal);
+      return this.send(client, envelope('ack', { status: 'error', ...refusal, type }, this.now()));
+    }
     const ack = await this.sessions.run(this.sessionOf(client), command, body);
     this.send(
       client,

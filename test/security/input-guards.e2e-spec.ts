@@ -245,6 +245,17 @@ describe.each(databaseKinds())('input guards on %s', (kind) => {
       id: 3,
       errors: [{ field: '__proto__' }],
     });
+    // The echoed id passes the same guard; a refused id is not echoed back.
+    stream.send(`{"type":"ping","id":{"__proto__":{"x":1}}}`);
+    const refusedId = (await stream.next('ack', 1)).data as Record<string, unknown>;
+    expect(refusedId).toMatchObject({
+      status: 'error',
+      code: 'bad_request',
+      errors: [{ field: 'id.__proto__' }],
+    });
+    expect(refusedId).not.toHaveProperty('id');
+    stream.send(`{"type":"ping","id":{"n":1}}`);
+    expect((await stream.next('ack', 2)).data).toMatchObject({ status: 'success', id: { n: 1 } });
     stream.ws.close();
   });
 
