@@ -571,8 +571,22 @@ async function main() {
       admin,
       fewer,
     );
+    const since = (days: number) =>
+      new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
+    const byMember = (days: number, extra = '') =>
+      `/api/team/usage/reports/daily?group_by=member&timezone=Europe/Berlin&since=${since(days)}${extra}`;
+    const size = async (path: string) =>
+      (await (await fetch(`${b}${path}`, { headers: admin })).arrayBuffer()).byteLength;
     console.log(
-      `  ${line('by member', dailyB)}   (group_by=member, Europe/Berlin, last 7 days; instance B)`,
+      `  ${line('by member', dailyB)}   (group_by=member, Europe/Berlin, last 7 days; instance B; ${(await size(byMember(7))).toLocaleString('en')} bytes)`,
+    );
+    const thirty = await timeReport(b, byMember(30), admin, fewer);
+    console.log(
+      `  ${line('by member', thirty)}   (the same, last 30 days; ${(await size(byMember(30))).toLocaleString('en')} bytes)`,
+    );
+    const lean = await timeReport(b, byMember(7, '&breakdown=false'), admin, fewer);
+    console.log(
+      `  ${line('by member', lean)}   (last 7 days, breakdown=false; ${(await size(byMember(7, '&breakdown=false'))).toLocaleString('en')} bytes)`,
     );
     const summary = await timeReport(a, '/api/team/usage', admin, fewer);
     console.log(`  ${line('summary', summary)}   (GET /api/team/usage, ${MEMBERS} members)`);
