@@ -327,7 +327,10 @@ describe.each(databaseKinds())('migrations on %s', (kind) => {
       `INSERT INTO limit_observations (member, kind, used_percentage, resets_at, observed_at, seen_at, session_id) VALUES ('local', 'five_hour', 42, 2000, 1000, 1000, NULL)`,
     );
     await ds.destroy();
-    ds = new DataSource(buildDataSourceOptions(config.database));
+    ds = new DataSource({
+      ...buildDataSourceOptions(config.database),
+      migrations: upTo('AgentLimits1795000000014'),
+    });
     await ds.initialize();
     expect((await ds.runMigrations()).map((m) => m.name)).toEqual(['AgentLimits1795000000014']);
     const rows = async () =>
@@ -343,6 +346,54 @@ describe.each(databaseKinds())('migrations on %s', (kind) => {
     );
     await ds.undoLastMigration();
     expect(await rows()).toEqual([[undefined, 'five_hour', 42]]);
+  });
+
+  it('15 (member days) fills the day roll-up from the member roll-up’s quarters; down drops it', async () => {
+    db = await createTestDatabase(kind);
+    const config = loadConfig({ ...db.env, DB_MIGRATIONS_RUN: 'false' });
+    ds = new DataSource({
+      ...buildDataSourceOptions(config.database),
+      migrations: upTo('AgentLimits1795000000014'),
+    });
+    await ds.initialize();
+    await ds.runMigrations();
+    const sums =
+      'input_tokens, output_tokens, cache_creation_tokens, cache_read_tokens, cost_usd, entries, reasoning_tokens, extra_tokens';
+    // Quarters 95 and 96 of day 20,000 and 20,001: the last of one UTC day, the first of the next.
+    for (const [quarter, agent, input] of [
+      [20_000 * 96 + 94, 'claude', 10],
+      [20_000 * 96 + 95, 'claude', 20],
+      [20_001 * 96, 'claude', 40],
+      [20_001 * 96, 'codex', 80],
+    ] as const)
+      await ds.query(
+        `INSERT INTO usage_member_rollups (quarter, agent, member, model, ${sums}) VALUES (${quarter}, '${agent}', 'alice', 'm', ${input}, 1, 0, 0, 0.5, 2, 3, 4)`,
+      );
+    await ds.destroy();
+    ds = new DataSource(buildDataSourceOptions(config.database));
+    await ds.initialize();
+    expect((await ds.runMigrations()).map((m) => m.name)).toEqual(['MemberDays1795000000015']);
+    const rows = (await ds.query(
+      `SELECT day, agent, member, model, ${sums} FROM usage_member_days ORDER BY day, agent`,
+    )) as Record<string, string | number>[];
+    expect(
+      rows.map((r) => [
+        Number(r.day),
+        r.agent,
+        Number(r.input_tokens),
+        Number(r.entries),
+        Number(r.cost_usd),
+        Number(r.extra_tokens),
+      ]),
+    ).toEqual([
+      [20_000, 'claude', 30, 4, 1, 8],
+      [20_001, 'claude', 40, 2, 0.5, 4],
+      [20_001, 'codex', 80, 2, 0.5, 4],
+    ]);
+    await ds.undoLastMigration();
+    const runner = ds.createQueryRunner();
+    expect(await runner.hasTable('usage_member_days')).toBe(false);
+    await runner.release();
   });
 });
 

@@ -525,6 +525,11 @@ async function main() {
         SELECT ts / 900000, member, model, ${sums} ${seeded} GROUP BY 1, 2, 3
         ON CONFLICT (quarter, agent, member, model) DO UPDATE SET ${addUp('usage_member_rollups')}`);
       await client.query(`
+        INSERT INTO usage_member_days (day, member, model, input_tokens, output_tokens,
+          cache_creation_tokens, cache_read_tokens, cost_usd, entries)
+        SELECT ts / 86400000, member, model, ${sums} ${seeded} GROUP BY 1, 2, 3
+        ON CONFLICT (day, agent, member, model) DO UPDATE SET ${addUp('usage_member_days')}`);
+      await client.query(`
         INSERT INTO usage_machine_activity (member, machine, last_ts) SELECT member, machine, max(ts) ${seeded} GROUP BY 1, 2
         ON CONFLICT (member, machine) DO UPDATE SET last_ts = GREATEST(usage_machine_activity.last_ts, excluded.last_ts)`);
       await client.query('ANALYZE');

@@ -7,6 +7,7 @@ import { UsageEntry } from '../team/ledger/usage-entry.entity';
 import {
   UsageMachineActivity,
   UsageMemberRollup,
+  UsageMemberDay,
   UsageRollup,
   UsageSessionRollup,
   UsageTeamRollup,
@@ -33,6 +34,7 @@ export const ENTITIES = [
   UsageSessionRollup,
   UsageTeamRollup,
   UsageMemberRollup,
+  UsageMemberDay,
   UsageMachineActivity,
   UsageMetricMinute,
   OtlpPoint,

@@ -45,6 +45,11 @@ export async function expectRollupsMatchEntries(db: TestDatabase): Promise<void>
       `SELECT ${QUARTER} AS quarter, member, model, ${ENTRY_SUMS} FROM usage_entries GROUP BY 1, 2, 3`,
     ],
     [
+      'day × agent × member × model',
+      `SELECT day, agent, member, model, ${SUMS} FROM usage_member_days GROUP BY 1, 2, 3, 4`,
+      `SELECT ts / 86400000 AS day, agent, member, model, ${ENTRY_SUMS} FROM usage_entries GROUP BY 1, 2, 3, 4`,
+    ],
+    [
       'quarter × model (all shards)',
       `SELECT quarter, model, ${SUMS} FROM usage_team_rollups GROUP BY 1, 2`,
       `SELECT ${QUARTER} AS quarter, model, ${ENTRY_SUMS} FROM usage_entries GROUP BY 1, 2`,

@@ -13,6 +13,7 @@ import { MemberRollups1795000000011 } from './1795000000011-MemberRollups';
 import { Ccusage20Rules1795000000012 } from './1795000000012-Ccusage20Rules';
 import { AgentDimension1795000000013 } from './1795000000013-AgentDimension';
 import { AgentLimits1795000000014 } from './1795000000014-AgentLimits';
+import { MemberDays1795000000015 } from './1795000000015-MemberDays';
 
 /** Every migration, in order. Listed by class (not a glob) so they load the same under tsc, SWC and Vitest. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   Ccusage20Rules1795000000012,
   AgentDimension1795000000013,
   AgentLimits1795000000014,
+  MemberDays1795000000015,
 ];

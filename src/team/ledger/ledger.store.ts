@@ -51,6 +51,7 @@ export interface LedgerResult {
 }
 
 export const QUARTER_MS = 15 * 60 * 1000;
+export const DAY_MS = 24 * 60 * 60 * 1000;
 /** Rows per INSERT (SQLite allows 32,766 parameters; 20 columns × 200 rows stays far below). */
 const CHUNK = 200;
 /** Transactions one instance runs at once, and the inputs one of them takes at most. */
@@ -108,7 +109,7 @@ const SUMS = [
  * The roll-ups kept in the ledger's transaction: per quarter hour × member × machine × model ×
  * project (reports filtered or grouped by machine or project), per quarter hour × model (the
  * whole team's report), per quarter hour × member × model (the summary, budgets, reports by
- * member), per ccusage session × member × machine × model (the sessions report, with its last
+ * member) and per UTC day × member × model (reports by member over days), per ccusage session × member × machine × model (the sessions report, with its last
  * activity).
  */
 const ROLLUPS: readonly {
@@ -141,6 +142,11 @@ const ROLLUPS: readonly {
     table: 'usage_member_rollups',
     keys: ['quarter', 'agent', 'member', 'model'],
     key: (row) => [Math.floor(row.ts / QUARTER_MS), row.agent, row.member, row.model],
+  },
+  {
+    table: 'usage_member_days',
+    keys: ['day', 'agent', 'member', 'model'],
+    key: (row) => [Math.floor(row.ts / DAY_MS), row.agent, row.member, row.model],
   },
   {
     table: 'usage_session_rollups',

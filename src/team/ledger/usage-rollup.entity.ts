@@ -128,6 +128,32 @@ export class UsageMemberRollup {
 }
 
 /**
+ * The member roll-up's sums per UTC day (ts / 86,400,000) × member × model: reports by member
+ * over days and weeks read a row per member, model and day here, and the member roll-up's quarter
+ * hours only where a zone's local day leaves the UTC day (docs/team.md "Reports by member").
+ */
+@Entity('usage_member_days')
+@Index('IDX_usage_member_days_member', ['member', 'day'])
+export class UsageMemberDay {
+  /** ts / 86,400,000 */
+  @PrimaryColumn({ type: 'bigint', transformer: epochMs })
+  day!: number;
+
+  /** Whose usage: claude, codex, gemini, opencode, amp (docs/agents.md). */
+  @PrimaryColumn({ type: 'varchar', length: 16, default: 'claude' })
+  agent!: Agent;
+
+  @PrimaryColumn({ type: 'varchar', length: 64 })
+  member!: string;
+
+  @PrimaryColumn({ type: 'varchar', length: 128 })
+  model!: string;
+
+  @Column(() => UsageSums, { prefix: false })
+  sums!: UsageSums;
+}
+
+/**
  * Each member's latest request per machine: its last activity and the machines it used lately,
  * without scanning the ledger or the roll-ups.
  */

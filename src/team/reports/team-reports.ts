@@ -6,7 +6,7 @@ import { localDay } from '../../usage/local-day';
 import { REPORT_COUNTS } from '../../usage/report-csv';
 import { WEEKDAYS, type ReportKind } from '../../usage/dto/usage-report.dto';
 import type { GroupBy, TeamReportQueryDto } from '../dto/team-report.dto';
-import { offsetPieces } from './zone-offsets';
+import { dayPlan, inRanges, runShift } from './day-plan';
 
 const QUARTER_MS = 15 * 60 * 1000;
 const QUARTERS_PER_DAY = 96;
@@ -14,9 +14,10 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const SYNTHETIC = '<synthetic>';
 const KEY_FIELD = { daily: 'date', weekly: 'week', monthly: 'month' } as const;
 
-/** input, output, cache creation, cache read, cost, reasoning, extra (see UsageCounts) */
-type Sums = [number, number, number, number, number, number, number];
-const SIZE = 7;
+/** input, output, cache creation, cache read, cost, reasoning, extra (see UsageCounts), entries */
+type Sums = [number, number, number, number, number, number, number, number];
+const SIZE = 8;
+const ENTRIES = 7;
 
 interface SumRow {
   grp: string | null;
@@ -29,10 +30,10 @@ interface SumRow {
   cost_usd: string | number;
   reasoning_tokens: string | number;
   extra_tokens: string | number;
+  entries: string | number;
 }
 
-/** The sums a query selects (the roll-ups' and the entries' columns have the same names). */
-const SUMS_SQL = [
+const COUNTS = [
   'input_tokens',
   'output_tokens',
   'cache_creation_tokens',
@@ -40,9 +41,14 @@ const SUMS_SQL = [
   'cost_usd',
   'reasoning_tokens',
   'extra_tokens',
-]
-  .map((column) => `SUM(${column}) AS ${column}`)
-  .join(', ');
+];
+/** The sums a query of a roll-up selects (its columns have the entries' names). */
+const SUMS_SQL = [...COUNTS, 'entries'].map((c) => `SUM(${c}) AS ${c}`).join(', ');
+/** The same sums over the entries themselves. */
+const ENTRY_SUMS_SQL = `${COUNTS.map((c) => `SUM(${c}) AS ${c}`).join(', ')}, COUNT(*) AS entries`;
+
+/** A roll-up's sums, as the union of the member roll-ups selects them. */
+const ROLLUP_SUMS = [...COUNTS, 'entries'];
 
 const sumsOf = (row: SumRow): Sums => [
   Number(row.input_tokens),
@@ -52,6 +58,7 @@ const sumsOf = (row: SumRow): Sums => [
   Number(row.cost_usd),
   Number(row.reasoning_tokens),
   Number(row.extra_tokens),
+  Number(row.entries),
 ];
 
 const addInto = (table: Map<string, Sums>, model: string, sums: Sums) => {
@@ -60,40 +67,40 @@ const addInto = (table: Map<string, Sums>, model: string, sums: Sums) => {
   else table.set(model, [...sums]);
 };
 
-/** A report row from per-model sums: the same shape and rules as the bridge's (reports.py). */
+/**
+ * A report row from per-model sums, its leading fields (`head`: the date, the group) first: the
+ * same shape and rules as the bridge's (reports.py).
+ */
 function reportRow(
+  head: Record<string, unknown>,
   perModel: Map<string, Sums>,
   agents: ReadonlySet<string>,
   breakdown: boolean,
 ): Record<string, unknown> {
-  const t: Sums = [0, 0, 0, 0, 0, 0, 0];
+  const t: Sums = [0, 0, 0, 0, 0, 0, 0, 0];
   for (const sums of perModel.values()) for (let i = 0; i < SIZE; i++) t[i] += sums[i];
   const named = [...perModel.entries()].filter(([model]) => model !== SYNTHETIC);
-  return {
-    input_tokens: t[0],
-    output_tokens: t[1],
-    cache_creation_tokens: t[2],
-    cache_read_tokens: t[3],
-    reasoning_output_tokens: t[5],
-    total_tokens: t[0] + t[1] + t[2] + t[3] + t[6],
-    cost_usd: t[4],
-    models: named.map(([model]) => model).sort(),
-    agents: [...agents].sort(),
-    ...(breakdown
-      ? {
-          model_breakdowns: named
-            .sort(([, a], [, b]) => b[4] - a[4])
-            .map(([model, s]) => ({
-              model,
-              input_tokens: s[0],
-              output_tokens: s[1],
-              cache_creation_tokens: s[2],
-              cache_read_tokens: s[3],
-              cost_usd: s[4],
-            })),
-        }
-      : {}),
-  };
+  head.input_tokens = t[0];
+  head.output_tokens = t[1];
+  head.cache_creation_tokens = t[2];
+  head.cache_read_tokens = t[3];
+  head.reasoning_output_tokens = t[5];
+  head.total_tokens = t[0] + t[1] + t[2] + t[3] + t[6];
+  head.cost_usd = t[4];
+  head.models = named.map(([model]) => model).sort();
+  head.agents = [...agents].sort();
+  if (breakdown)
+    head.model_breakdowns = named
+      .sort(([, a], [, b]) => b[4] - a[4])
+      .map(([model, s]) => ({
+        model,
+        input_tokens: s[0],
+        output_tokens: s[1],
+        cache_creation_tokens: s[2],
+        cache_read_tokens: s[3],
+        cost_usd: s[4],
+      }));
+  return head;
 }
 
 function totalsOf(rows: readonly Record<string, unknown>[]) {
@@ -177,89 +184,153 @@ export class TeamReports {
     resetHour: number,
     breakdown: boolean,
   ): Promise<Record<string, unknown>[]> {
-    const params = SqlParams.for(this.db);
-    const where = this.filters(query, params);
-    // The quarters that can fall on the asked days (a day and a half of margin for any offset
-    // and reset hour); the days themselves are checked exactly below.
-    if (query.since)
-      where.push(`quarter >= ${Math.floor((Date.parse(query.since) - 1.5 * DAY_MS) / QUARTER_MS)}`);
-    if (query.until)
-      where.push(`quarter < ${Math.ceil((Date.parse(query.until) + 2.5 * DAY_MS) / QUARTER_MS)}`);
-    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     // The smallest roll-up that holds what is asked: the team's (quarter × model) for the whole
-    // team, the members' (quarter × member × model) unless machines or projects matter.
+    // team, the members' (day × member × model, with their quarters where a local day leaves
+    // the UTC day) unless machines or projects matter.
     const byPlace =
       !!query.machine ||
       !!query.project ||
       query.group_by === 'machine' ||
       query.group_by === 'project';
-    const table = byPlace
-      ? 'usage_rollups'
-      : query.member || query.group_by === 'member'
-        ? 'usage_member_rollups'
-        : 'usage_team_rollups';
+    const byMember = !byPlace && (!!query.member || query.group_by === 'member');
+    const table = byPlace ? 'usage_rollups' : byMember ? 'usage_member_days' : 'usage_team_rollups';
+    const unit = byMember ? 'day' : 'quarter';
+    const perDay = byMember ? 1 : QUARTERS_PER_DAY;
+    // The days that can hold quarters of the asked local days (two days of margin before and
+    // three after, for any offset and reset hour); the days themselves are checked exactly below.
+    const bounds: string[] = [];
+    if (query.since)
+      bounds.push(`${unit} >= ${(Math.floor(Date.parse(query.since) / DAY_MS) - 2) * perDay}`);
+    if (query.until)
+      bounds.push(`${unit} < ${(Math.floor(Date.parse(query.until) / DAY_MS) + 4) * perDay}`);
+    const params = SqlParams.for(this.db);
+    const where = [...this.filters(query, params), ...bounds];
     const [range] = (await this.db.query(
-      `SELECT MIN(quarter) AS lo, MAX(quarter) AS hi FROM ${table} ${clause}`,
+      `SELECT MIN(${unit}) AS lo, MAX(${unit}) AS hi FROM ${table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`,
       params.values,
     )) as { lo: string | number | null; hi: string | number | null }[];
     if (range.lo === null || range.hi === null) return [];
-    const pieces = offsetPieces(
-      Number(range.lo) * QUARTER_MS,
-      (Number(range.hi) + 1) * QUARTER_MS,
+    const plan = dayPlan(
+      Math.floor(Number(range.lo) / perDay),
+      Math.floor(Number(range.hi) / perDay),
       timezone,
+      resetHour,
     );
-    // Local day number = (quarter + offset in quarters − reset hour in quarters) / 96.
-    const shift = (offsetMin: number) => Math.round(offsetMin / 15) - resetHour * 4;
-    let dayExpr: string;
-    if (pieces.length === 1)
-      dayExpr = `(quarter + ${shift(pieces[0].offset)}) / ${QUARTERS_PER_DAY}`;
-    else {
-      const cases = pieces
-        .slice(1)
-        .map(
-          (piece, i) => `WHEN quarter < ${piece.from / QUARTER_MS} THEN ${shift(pieces[i].offset)}`,
-        )
-        .join(' ');
-      dayExpr = `(quarter + CASE ${cases} ELSE ${shift(pieces[pieces.length - 1].offset)} END) / ${QUARTERS_PER_DAY}`;
-    }
     const grp = this.groupColumn(query.group_by);
-    const sql =
-      `SELECT ${dayExpr} AS day, ${grp} AS grp, agent, model, ${SUMS_SQL} ` +
-      `FROM ${table} ${clause} GROUP BY 1, 2, 3, 4 HAVING SUM(entries) > 0`;
-    const found = (await this.db.query(sql, params.values)) as (SumRow & {
-      day: string | number;
-    })[];
+    let sql: string;
+    let values: unknown[];
+    if (!byMember) {
+      sql =
+        `SELECT ${plan.localDay} AS day, ${grp} AS grp, agent, model, ${SUMS_SQL} FROM ${table} ` +
+        `${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY 1, 2, 3, 4 HAVING SUM(entries) > 0`;
+      values = params.values;
+    } else {
+      // Whole UTC days go to the local day holding most of them; the quarters of theirs that lie
+      // in the neighbouring local day are taken back and added there; a day whose offset changes
+      // is summed from its quarters.
+      const parts = SqlParams.for(this.db);
+      const select = (day: string, sign: '' | '-', from: string, range: string) =>
+        `SELECT ${day} AS day, ${grp} AS grp, agent, model, ` +
+        `${ROLLUP_SUMS.map((c) => `${sign}${c} AS ${c}`).join(', ')} FROM ${from} ` +
+        `WHERE ${[...this.filters(query, parts), range].join(' AND ')}`;
+      const utcDay = `quarter / ${QUARTERS_PER_DAY}`;
+      const selects = [
+        ...(plan.runs.length
+          ? [
+              select(
+                `day + ${runShift('day', plan.runs)}`,
+                '',
+                'usage_member_days',
+                inRanges('day', plan.runs, true),
+              ),
+            ]
+          : []),
+        ...(plan.moved.length
+          ? [
+              select(
+                `${utcDay} + ${runShift(utcDay, plan.runs)}`,
+                '-',
+                'usage_member_rollups',
+                inRanges('quarter', plan.moved, false),
+              ),
+            ]
+          : []),
+        ...(plan.moved.length || plan.split.length
+          ? [
+              select(
+                plan.localDay,
+                '',
+                'usage_member_rollups',
+                inRanges('quarter', [...plan.moved, ...plan.split], false),
+              ),
+            ]
+          : []),
+      ];
+      // Added up below, with the rows of each day, group and model (a sort or hash here
+      // would cost more than the sum).
+      sql = selects.join(' UNION ALL ');
+      values = parts.values;
+    }
+    const found = (await this.db.query(sql, values)) as (SumRow & { day: string | number })[];
     const startOfWeek = WEEKDAYS.indexOf(query.start_of_week ?? 'sunday');
-    const groups = new Map<
-      string,
-      { key: string; grp: string | null; agents: Set<string>; models: Map<string, Sums> }
-    >();
-    for (const row of found) {
-      const date = new Date(Number(row.day) * DAY_MS).toISOString().slice(0, 10);
-      if ((query.since && date < query.since) || (query.until && date > query.until)) continue;
+    interface Group {
+      readonly grp: string | null;
+      readonly agents: Map<string, number>;
+      readonly models: Map<string, Sums>;
+    }
+    // Report key → group → its sums (maps of maps: no key built per row).
+    const byKey = new Map<string, Map<string, Group>>();
+    // Each day's report key, or null when the day is outside the asked ones.
+    const keys = new Map<number, Map<string, Group> | null>();
+    const groupsOf = (day: number): Map<string, Group> | null => {
+      let groups = keys.get(day);
+      if (groups !== undefined) return groups;
+      const date = new Date(day * DAY_MS).toISOString().slice(0, 10);
       const key =
-        kind === 'daily'
-          ? date
-          : kind === 'weekly'
-            ? weekStart(date, startOfWeek)
-            : date.slice(0, 7);
-      const id = `${key}\u0000${row.grp ?? ''}`;
-      let group = groups.get(id);
+        (query.since && date < query.since) || (query.until && date > query.until)
+          ? null
+          : kind === 'daily'
+            ? date
+            : kind === 'weekly'
+              ? weekStart(date, startOfWeek)
+              : date.slice(0, 7);
+      groups = key === null ? null : (byKey.get(key) ?? new Map<string, Group>());
+      if (key !== null) byKey.set(key, groups!);
+      keys.set(day, groups);
+      return groups;
+    };
+    for (const row of found) {
+      const groups = groupsOf(Number(row.day));
+      if (groups === null) continue;
+      const name = row.grp ?? '';
+      let group = groups.get(name);
       if (!group)
-        groups.set(id, (group = { key, grp: row.grp, agents: new Set(), models: new Map() }));
-      group.agents.add(row.agent);
-      addInto(group.models, row.model, sumsOf(row));
+        groups.set(name, (group = { grp: row.grp, agents: new Map(), models: new Map() }));
+      const sums = sumsOf(row);
+      group.agents.set(row.agent, (group.agents.get(row.agent) ?? 0) + sums[ENTRIES]);
+      addInto(group.models, row.model, sums);
     }
     const field = KEY_FIELD[kind];
-    return [...groups.values()]
-      .sort((a, b) =>
-        a.key === b.key ? String(a.grp).localeCompare(String(b.grp)) : a.key < b.key ? -1 : 1,
-      )
-      .map((group) => ({
-        [field]: group.key,
-        ...(query.group_by ? { [query.group_by]: group.grp } : {}),
-        ...reportRow(group.models, group.agents, breakdown),
-      }));
+    // What was taken back from a day to go to its neighbour leaves no entries behind (nor the
+    // rounding of its cost): a model, an agent or a whole row without entries goes. Rows by key,
+    // then by group.
+    const counted = (entries: number) => entries > 0;
+    const rows: Record<string, unknown>[] = [];
+    for (const key of [...byKey.keys()].sort()) {
+      const groups = byKey.get(key)!;
+      for (const name of [...groups.keys()].sort((a, b) => a.localeCompare(b))) {
+        const group = groups.get(name)!;
+        for (const [model, sums] of group.models)
+          if (!counted(sums[ENTRIES])) group.models.delete(model);
+        if (group.models.size === 0) continue;
+        const agents = new Set<string>();
+        for (const [agent, entries] of group.agents) if (counted(entries)) agents.add(agent);
+        const head: Record<string, unknown> = { [field]: key };
+        if (query.group_by) head[query.group_by] = group.grp;
+        rows.push(reportRow(head, group.models, agents, breakdown));
+      }
+    }
+    return rows;
   }
 
   /**
@@ -277,7 +348,6 @@ export class TeamReports {
     const params = SqlParams.for(this.db);
     const where = this.filters(query, params);
     const grp = this.groupColumn(query.group_by);
-    const sums = SUMS_SQL;
     const ranged = query.since !== undefined || query.until !== undefined;
     let sql: string;
     if (ranged) {
@@ -288,12 +358,12 @@ export class TeamReports {
       const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
       sql =
         `SELECT agent, project_path, session_id, ${grp} AS grp, model, ts / ${QUARTER_MS} AS quarter, ` +
-        `${sums}, MIN(ts) AS first_ts, MAX(ts) AS last_ts FROM usage_entries ${clause} ` +
+        `${ENTRY_SUMS_SQL}, MIN(ts) AS first_ts, MAX(ts) AS last_ts FROM usage_entries ${clause} ` +
         `GROUP BY agent, project_path, session_id, ${grp}, model, ts / ${QUARTER_MS}`;
     } else {
       const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
       sql =
-        `SELECT agent, project_path, session_id, ${grp} AS grp, model, ${sums}, ` +
+        `SELECT agent, project_path, session_id, ${grp} AS grp, model, ${SUMS_SQL}, ` +
         `MIN(first_ts) AS first_ts, MAX(last_ts) AS last_ts FROM usage_session_rollups ${clause} ` +
         `GROUP BY agent, project_path, session_id, ${grp}, model HAVING SUM(entries) > 0`;
     }
@@ -349,7 +419,7 @@ export class TeamReports {
         last_activity: new Date(session.last).toISOString(),
         agent: session.agent,
         ...(query.group_by ? { [query.group_by]: session.grp } : {}),
-        ...reportRow(session.models, new Set([session.agent]), breakdown),
+        ...reportRow({}, session.models, new Set([session.agent]), breakdown),
       }));
   }
 }
