@@ -177,6 +177,55 @@ describe.each(databaseKinds())('team reports by member across zones on %s', (kin
     },
   );
 
+  it('pages by member: the pages together are the whole report, each with its own totals', async () => {
+    const query = { group_by: 'member', timezone: 'Europe/Berlin' };
+    const whole = (await report('daily', query)).daily as Row[];
+    const pages: Row[][] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await report('daily', { ...query, limit: '1', ...(after ? { after } : {}) });
+      const rows = page.daily as Row[];
+      const { next } = page.page as { next: string | null };
+      expect(new Set(rows.map((r) => r.member)).size).toBe(1);
+      expect((page.totals as { total_tokens: number }).total_tokens).toBe(
+        rows.reduce((s, r) => s + r.total_tokens, 0),
+      );
+      pages.push(rows);
+      if (next === null) break;
+      after = next;
+    }
+    expect(pages.map((rows) => rows[0].member)).toEqual(MEMBERS);
+    expect(pages.flat().map((r) => [r.date, r.member, r.total_tokens])).toEqual(
+      [...whole]
+        .sort((a, b) => a.member.localeCompare(b.member) || a.date.localeCompare(b.date))
+        .map((r) => [r.date, r.member, r.total_tokens]),
+    );
+    const last = await report('daily', { ...query, after: 'bob' });
+    expect(last).toMatchObject({ daily: [], page: { limit: 1000, after: 'bob', next: null } });
+  });
+
+  it('refuses a page without groups, out of bounds, or of sessions, naming each field', async () => {
+    const problem = async (kindOf: string, query: Record<string, string>) => {
+      const res = await fetch(
+        `${app.url}/api/team/usage/reports/${kindOf}?${new URLSearchParams(query)}`,
+        { headers: { 'x-api-key': KEY } },
+      );
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      return ((await res.json()) as { errors: { field: string }[] }).errors.map((e) => e.field);
+    };
+    expect(await problem('daily', { limit: '10' })).toContain('group_by');
+    expect(await problem('daily', { group_by: 'member', limit: '0', after: 'a\u0001' })).toEqual([
+      'limit',
+      'after',
+    ]);
+    expect(await problem('daily', { group_by: 'member', limit: '1001' })).toEqual(['limit']);
+    expect(await problem('sessions', { group_by: 'member', limit: '5', after: 'x' })).toEqual([
+      'limit',
+      'after',
+    ]);
+  });
+
   it('monthly by member adds up the same days', async () => {
     const daily = (await report('daily', { group_by: 'member', timezone: 'Europe/Berlin' }))
       .daily as Row[];

@@ -19,6 +19,9 @@
  *       then generated ones over the last 30 days for the same members, their roll-ups built as
  *       the ledger builds them), asked BENCH_REPORTS times (default 200) on each instance:
  *       p50/p99. Target: p50 <= 50 ms, p99 <= 200 ms. The floor: `SELECT 1` through bare Fastify.
+ *       Then daily by member in Europe/Berlin over 7 and 30 days, pages of BENCH_PAGE members
+ *       (default 100, `limit`) and whole answers, each against the floor of bare Fastify reading
+ *       the same day roll-up rows and answering them as JSON, samples alternating.
  *   (c) each instance's RSS after (a) and after (b).
  *
  * BENCH_DATABASE_URL (default TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test):
@@ -37,6 +40,8 @@ const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const ROWS = Number(process.env.BENCH_ROWS ?? 3_000_000);
 const REPORTS = Number(process.env.BENCH_REPORTS ?? 200);
+/** Members per page of a report by member (`limit`). */
+const PAGE = Number(process.env.BENCH_PAGE ?? 100);
 const SERVER =
   process.env.BENCH_DATABASE_URL ??
   process.env.TEST_DATABASE_URL ??
@@ -220,6 +225,18 @@ async function bareServer(databaseUrl: string) {
     return {};
   });
   app.get('/report', async () => (await pool.query('SELECT 1 AS one')).rows);
+  // The rows a report by member reads (the day roll-up's, two days of margin), as JSON.
+  app.get('/member-days', async (request) => {
+    const query = request.query as { since: string; members?: string };
+    const from = Math.floor(Date.parse(query.since) / 86_400_000) - 2;
+    const members = query.members?.split(',');
+    return (
+      await pool.query(
+        `SELECT * FROM usage_member_days WHERE day >= $1${members ? ' AND member = ANY($2)' : ''}`,
+        members ? [from, members] : [from],
+      )
+    ).rows;
+  });
   const port = await freePort();
   await app.listen({ port, host: '127.0.0.1' });
   return {
@@ -566,33 +583,46 @@ async function main() {
     );
     console.log(`  ${line('floor', floorReport)}   (bare Fastify: SELECT 1)`);
     console.log(`  ${line('daily', daily)}   (all history, UTC; instance A)`);
-    // Split by member and the summary read the member roll-ups (every member's quarters): asked
-    // a few times only.
+    // Reports by member (Europe/Berlin, a DST zone), each against its own floor in the same run:
+    // bare Fastify + node-postgres reading the same day roll-up rows and answering them as JSON,
+    // samples alternating (floor, gateway, floor, …). Whole answers (every member: their size
+    // is members × days) a few times; pages of PAGE members (`limit`) as often as the team daily.
     const fewer = Math.max(3, Math.round(REPORTS / 40));
-    const dailyB = await timeReport(
-      b,
-      '/api/team/usage/reports/daily?group_by=member&timezone=Europe/Berlin&since=' +
-        new Date(Date.now() - 7 * 86_400_000).toISOString().slice(0, 10),
-      admin,
-      fewer,
-    );
     const since = (days: number) =>
       new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
-    const byMember = (days: number, extra = '') =>
-      `/api/team/usage/reports/daily?group_by=member&timezone=Europe/Berlin&since=${since(days)}${extra}`;
-    const size = async (path: string) =>
-      (await (await fetch(`${b}${path}`, { headers: admin })).arrayBuffer()).byteLength;
+    const page = (
+      await client.query(
+        `SELECT DISTINCT member FROM usage_member_days ORDER BY member LIMIT ${PAGE}`,
+      )
+    ).rows.map((r: { member: string }) => r.member);
+    const variants: { name: string; days: number; extra: string; members?: string[] }[] = [
+      { name: `7 d, a page of ${PAGE}`, days: 7, extra: `&limit=${PAGE}`, members: page },
+      { name: `30 d, a page of ${PAGE}`, days: 30, extra: `&limit=${PAGE}`, members: page },
+      { name: `7 d, ${MEMBERS} members`, days: 7, extra: '' },
+      { name: `30 d, ${MEMBERS} members`, days: 30, extra: '' },
+      { name: `7 d, ${MEMBERS}, breakdown=false`, days: 7, extra: '&breakdown=false' },
+    ];
     console.log(
-      `  ${line('by member', dailyB)}   (group_by=member, Europe/Berlin, last 7 days; instance B; ${(await size(byMember(7))).toLocaleString('en')} bytes)`,
+      `\n  by member: daily, group_by=member, Europe/Berlin (instance B) — ratio to the floor first`,
     );
-    const thirty = await timeReport(b, byMember(30), admin, fewer);
-    console.log(
-      `  ${line('by member', thirty)}   (the same, last 30 days; ${(await size(byMember(30))).toLocaleString('en')} bytes)`,
-    );
-    const lean = await timeReport(b, byMember(7, '&breakdown=false'), admin, fewer);
-    console.log(
-      `  ${line('by member', lean)}   (last 7 days, breakdown=false; ${(await size(byMember(7, '&breakdown=false'))).toLocaleString('en')} bytes)`,
-    );
+    for (const variant of variants) {
+      const path = `/api/team/usage/reports/daily?group_by=member&timezone=Europe/Berlin&since=${since(variant.days)}${variant.extra}`;
+      const floorPath = `/member-days?since=${since(variant.days)}${variant.members ? `&members=${variant.members.join(',')}` : ''}`;
+      const runs = variant.members ? Math.max(fewer, Math.round(REPORTS / 4)) : fewer;
+      const ours: number[] = [];
+      const bareTimes: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        bareTimes.push(...(await timeReport(bare.url, floorPath, {}, 1)));
+        ours.push(...(await timeReport(b, path, admin, 1)));
+      }
+      const bytes = (await (await fetch(`${b}${path}`, { headers: admin })).arrayBuffer())
+        .byteLength;
+      const floorBytes = (await (await fetch(`${bare.url}${floorPath}`)).arrayBuffer()).byteLength;
+      console.log(
+        `  ${variant.name.padEnd(28)} p50 ${(pct(ours, 0.5) / pct(bareTimes, 0.5)).toFixed(2)}x  p99 ${(pct(ours, 0.99) / pct(bareTimes, 0.99)).toFixed(2)}x   ` +
+          `${line('gateway', ours).trim()}, ${(bytes / 1e6).toFixed(1)} MB   ${line('floor', bareTimes).trim()}, ${(floorBytes / 1e6).toFixed(1)} MB`,
+      );
+    }
     const summary = await timeReport(a, '/api/team/usage', admin, fewer);
     console.log(`  ${line('summary', summary)}   (GET /api/team/usage, ${MEMBERS} members)`);
     const rssAfter = gateways.map((g) => rssMb(g.child.pid!));

@@ -5,7 +5,7 @@ import { SqlParams } from '../../database/sql';
 import { localDay } from '../../usage/local-day';
 import { REPORT_COUNTS } from '../../usage/report-csv';
 import { WEEKDAYS, type ReportKind } from '../../usage/dto/usage-report.dto';
-import type { GroupBy, TeamReportQueryDto } from '../dto/team-report.dto';
+import { type GroupBy, MAX_PAGE, type TeamReportQueryDto } from '../dto/team-report.dto';
 import { dayPlan, inRanges, runShift } from './day-plan';
 
 const QUARTER_MS = 15 * 60 * 1000;
@@ -47,7 +47,8 @@ const SUMS_SQL = [...COUNTS, 'entries'].map((c) => `SUM(${c}) AS ${c}`).join(', 
 /** The same sums over the entries themselves. */
 const ENTRY_SUMS_SQL = `${COUNTS.map((c) => `SUM(${c}) AS ${c}`).join(', ')}, COUNT(*) AS entries`;
 
-/** A roll-up's sums, as the union of the member roll-ups selects them. */
+/** A roll-up's sums, as the union of the member roll-ups selects them (as doubles: integers far
+ * below 2^53 that the PostgreSQL driver reads as numbers, not as strings of BIGINTs). */
 const ROLLUP_SUMS = [...COUNTS, 'entries'];
 
 const sumsOf = (row: SumRow): Sums => [
@@ -64,7 +65,7 @@ const sumsOf = (row: SumRow): Sums => [
 const addInto = (table: Map<string, Sums>, model: string, sums: Sums) => {
   const found = table.get(model);
   if (found) for (let i = 0; i < SIZE; i++) found[i] += sums[i];
-  else table.set(model, [...sums]);
+  else table.set(model, sums);
 };
 
 /**
@@ -121,8 +122,10 @@ export function weekStart(date: string, startOfWeek: number): string {
 
 /**
  * The team reports (docs/design.md §9) from the ledger's roll-ups, summed in the database: a day is a
- * sum of quarter hours (the zone's offsets over the range become one CASE), so a report reads a
- * row per day × group × model, whatever the number of entries.
+ * sum of quarter hours (the zone's offsets over the range become one CASE), or for reports by
+ * member a UTC day's row with the quarters that lie in the neighbouring local day moved over
+ * (day-plan.ts), so a report reads about a row per day × group × model, whatever the number of
+ * entries. `limit`/`after` page the groups.
  */
 @Injectable()
 export class TeamReports {
@@ -133,9 +136,10 @@ export class TeamReports {
     const resetHour = query.reset_hour ?? 0;
     const order = query.order ?? 'asc';
     const breakdown = query.breakdown ?? true;
-    const rows =
+    const paged = query.limit !== undefined || query.after !== undefined;
+    const { rows, next } =
       kind === 'sessions'
-        ? await this.sessions(query, timezone, resetHour, breakdown)
+        ? { rows: await this.sessions(query, timezone, resetHour, breakdown), next: null }
         : await this.periods(kind, query, timezone, resetHour, breakdown);
     if (order === 'desc') rows.reverse();
     return {
@@ -146,6 +150,9 @@ export class TeamReports {
       reset_hour: resetHour,
       agent: query.agent ?? 'all',
       ...(query.group_by ? { group_by: query.group_by } : {}),
+      ...(paged
+        ? { page: { limit: query.limit ?? MAX_PAGE, after: query.after ?? null, next } }
+        : {}),
     };
   }
 
@@ -162,8 +169,14 @@ export class TeamReports {
     return rows.map((row) => ({ ...row, value: Number(row.value) }));
   }
 
-  private filters(query: TeamReportQueryDto, params: SqlParams): string[] {
+  /** The filters of `query` as SQL conditions; `groups`: only these groups (a page's). */
+  private filters(
+    query: TeamReportQueryDto,
+    params: SqlParams,
+    groups?: readonly string[],
+  ): string[] {
     const where: string[] = [];
+    if (groups && query.group_by) where.push(`${query.group_by} ${params.in(groups)}`);
     for (const column of ['member', 'machine', 'model', 'project'] as const) {
       const value = query[column];
       if (value !== undefined) where.push(`${column} = ${params.value(value)}`);
@@ -183,7 +196,7 @@ export class TeamReports {
     timezone: string,
     resetHour: number,
     breakdown: boolean,
-  ): Promise<Record<string, unknown>[]> {
+  ): Promise<{ rows: Record<string, unknown>[]; next: string | null }> {
     // The smallest roll-up that holds what is asked: the team's (quarter × model) for the whole
     // team, the members' (day × member × model, with their quarters where a local day leaves
     // the UTC day) unless machines or projects matter.
@@ -203,20 +216,39 @@ export class TeamReports {
       bounds.push(`${unit} >= ${(Math.floor(Date.parse(query.since) / DAY_MS) - 2) * perDay}`);
     if (query.until)
       bounds.push(`${unit} < ${(Math.floor(Date.parse(query.until) / DAY_MS) + 4) * perDay}`);
+    const grp = this.groupColumn(query.group_by);
+    // A page: the first `limit` groups after `after` that have rows in (or near) the asked days.
+    let groups: string[] | undefined;
+    let next: string | null = null;
+    if (query.group_by && (query.limit !== undefined || query.after !== undefined)) {
+      const limit = query.limit ?? MAX_PAGE;
+      const params = SqlParams.for(this.db);
+      const where = [...this.filters(query, params), ...bounds];
+      if (query.after !== undefined) where.push(`${grp} > ${params.value(query.after)}`);
+      const names = (
+        (await this.db.query(
+          `SELECT DISTINCT ${grp} AS grp FROM ${table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ` +
+            `ORDER BY grp LIMIT ${limit + 1}`,
+          params.values,
+        )) as { grp: string }[]
+      ).map((row) => row.grp);
+      if (names.length > limit) next = names[limit - 1];
+      groups = names.slice(0, limit);
+      if (groups.length === 0) return { rows: [], next };
+    }
     const params = SqlParams.for(this.db);
-    const where = [...this.filters(query, params), ...bounds];
+    const where = [...this.filters(query, params, groups), ...bounds];
     const [range] = (await this.db.query(
       `SELECT MIN(${unit}) AS lo, MAX(${unit}) AS hi FROM ${table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`,
       params.values,
     )) as { lo: string | number | null; hi: string | number | null }[];
-    if (range.lo === null || range.hi === null) return [];
+    if (range.lo === null || range.hi === null) return { rows: [], next };
     const plan = dayPlan(
       Math.floor(Number(range.lo) / perDay),
       Math.floor(Number(range.hi) / perDay),
       timezone,
       resetHour,
     );
-    const grp = this.groupColumn(query.group_by);
     let sql: string;
     let values: unknown[];
     if (!byMember) {
@@ -230,9 +262,9 @@ export class TeamReports {
       // is summed from its quarters.
       const parts = SqlParams.for(this.db);
       const select = (day: string, sign: '' | '-', from: string, range: string) =>
-        `SELECT ${day} AS day, ${grp} AS grp, agent, model, ` +
-        `${ROLLUP_SUMS.map((c) => `${sign}${c} AS ${c}`).join(', ')} FROM ${from} ` +
-        `WHERE ${[...this.filters(query, parts), range].join(' AND ')}`;
+        `SELECT CAST(${day} AS INTEGER) AS day, ${grp} AS grp, agent, model, ` +
+        `${ROLLUP_SUMS.map((c) => `CAST(${sign}${c} AS DOUBLE PRECISION) AS ${c}`).join(', ')} FROM ${from} ` +
+        `WHERE ${[...this.filters(query, parts, groups), range].join(' AND ')}`;
       const utcDay = `quarter / ${QUARTERS_PER_DAY}`;
       const selects = [
         ...(plan.runs.length
@@ -330,7 +362,7 @@ export class TeamReports {
         rows.push(reportRow(head, group.models, agents, breakdown));
       }
     }
-    return rows;
+    return { rows, next };
   }
 
   /**
