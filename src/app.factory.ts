@@ -18,6 +18,7 @@ import { registerDashboard } from './common/dashboard';
 import { setupSwagger } from './common/swagger';
 import { createValidationPipe } from './common/validation.pipe';
 import { RealtimeIoAdapter } from './realtime/realtime-io.adapter';
+import { AnthropicProxy } from './proxy/anthropic-proxy';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as {
@@ -86,6 +87,8 @@ export async function createApp(
     { bodyLimit: config.server.bodyLimitBytes },
     async (_req: unknown, body: Buffer) => body,
   );
+  // Model requests (POST /v1/messages, …): their bytes as they came, in a scope of their own.
+  app.get(AnthropicProxy).register(fastify);
   app.useWebSocketAdapter(app.get(RealtimeIoAdapter));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter(app.get(DatabaseAvailability)));

@@ -1,4 +1,5 @@
 import { TeamModule } from './team/team.module';
+import { ProxyModule } from './proxy/proxy.module';
 import { AlertsModule } from './alerts/alerts.module';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AppConfig } from './config/app-config';
@@ -50,6 +51,7 @@ export class AppModule {
         BroadcastsModule,
         AlertsModule,
         TeamModule,
+        ProxyModule,
         HealthModule,
       ],
     };

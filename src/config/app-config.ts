@@ -39,6 +39,15 @@ export interface TeamConfig {
   readonly otlpGrpcPort: number | undefined;
 }
 
+/** The model-request proxy (docs/proxy.md). */
+export interface ProxyConfig {
+  readonly anthropicUrl: string;
+  /** The organisation's key (members then send member tokens); undefined: pass-through. */
+  readonly anthropicApiKey: string | undefined;
+  readonly idleTimeoutMs: number;
+  readonly bodyLimitBytes: number;
+}
+
 export interface RedisConfig {
   readonly url: string | undefined;
 }
@@ -146,6 +155,7 @@ export abstract class AppConfig {
   declare readonly events: EventsConfig;
   declare readonly alerts: AlertsConfig;
   declare readonly team: TeamConfig;
+  declare readonly proxy: ProxyConfig;
   declare readonly rateLimit: RateLimitConfig;
   declare readonly auth: AuthConfig;
   declare readonly docs: DocsConfig;

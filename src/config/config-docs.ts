@@ -2,7 +2,7 @@ import { EnvSchema, SECRET_VARIABLES } from './env.schema';
 
 /** Where a variable is listed (README table and `.env.example` sections). */
 export type ConfigGroup =
-  'server' | 'security' | 'storage' | 'usage bridge' | 'alerts' | 'realtime' | 'logging';
+  'server' | 'security' | 'storage' | 'usage bridge' | 'proxy' | 'alerts' | 'realtime' | 'logging';
 
 export interface ConfigDoc {
   readonly group: ConfigGroup;
@@ -208,6 +208,24 @@ export const CONFIG_DOCS: Readonly<Record<keyof EnvSchema, ConfigDoc>> = {
     meaning:
       "how often this machine's logs go into the team ledger as member `local` (spawned bridge only; 0: never)",
   },
+  PROXY_ANTHROPIC_URL: {
+    group: 'proxy',
+    meaning:
+      'where `POST /v1/messages` and `/v1/messages/count_tokens` are forwarded (docs/proxy.md)',
+  },
+  PROXY_ANTHROPIC_API_KEY: {
+    group: 'proxy',
+    meaning:
+      "the organisation's Anthropic API key: members send their member token instead; unset: callers' own credentials pass through",
+  },
+  PROXY_IDLE_TIMEOUT_MS: {
+    group: 'proxy',
+    meaning: 'an upstream silent this long (before its answer or between two bytes) is cut',
+  },
+  PROXY_BODY_LIMIT_BYTES: {
+    group: 'proxy',
+    meaning: 'largest request body the proxy forwards (the Messages API takes up to 32 MB)',
+  },
   ALERT_CHECK_INTERVAL_MS: {
     group: 'alerts',
     meaning: 'how often usage is checked when nothing else read it',
@@ -242,6 +260,7 @@ const GROUPS: readonly ConfigGroup[] = [
   'security',
   'storage',
   'usage bridge',
+  'proxy',
   'alerts',
   'realtime',
   'logging',

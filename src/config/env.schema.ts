@@ -262,6 +262,31 @@ export class EnvSchema {
   @IntIn(1, 65_535)
   OTLP_GRPC_PORT?: number;
 
+  /** Where the model-request proxy (`POST /v1/messages`, docs/proxy.md) sends Anthropic requests. */
+  @IsString()
+  @IsUrlOf('http:', 'https:')
+  PROXY_ANTHROPIC_URL: string = 'https://api.anthropic.com';
+
+  /**
+   * The organisation's Anthropic API key: members then authenticate to the proxy with their member
+   * token and the key never leaves the gateway. Unset: callers bring their own credential
+   * (pass-through, the member named by `X-Usage-Gateway-Token`).
+   */
+  @Optional()
+  @IsOptional()
+  @IsString()
+  @MinLength(16)
+  @MaxLength(512)
+  PROXY_ANTHROPIC_API_KEY?: string;
+
+  /** An upstream silent this long (waiting for its answer, or between two of its bytes) is cut. */
+  @IntIn(1000, 3_600_000)
+  PROXY_IDLE_TIMEOUT_MS: number = 300_000;
+
+  /** Largest request body the proxy forwards (the Messages API takes up to 32 MB). */
+  @IntIn(1024, 64 * 1024 * 1024)
+  PROXY_BODY_LIMIT_BYTES: number = 32 * 1024 * 1024;
+
   /** How often the usage is checked for alerts when nothing else asked for it. */
   @IntIn(1000, 3_600_000)
   ALERT_CHECK_INTERVAL_MS: number = 15_000;
@@ -361,6 +386,7 @@ export class EnvSchema {
 
 /** Variables whose values must never be echoed back in an error message or a log line. */
 export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
+  'PROXY_ANTHROPIC_API_KEY',
   'DATABASE_URL',
   'REDIS_URL',
   'AUTH_JWT_SECRET',

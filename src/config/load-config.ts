@@ -161,6 +161,12 @@ export function loadConfig(
       localLedgerIntervalMs: env.TEAM_LOCAL_LEDGER_INTERVAL_MS,
       otlpGrpcPort: env.OTLP_GRPC_PORT,
     }),
+    proxy: Object.freeze({
+      anthropicUrl: env.PROXY_ANTHROPIC_URL.replace(/\/+$/, ''),
+      anthropicApiKey: env.PROXY_ANTHROPIC_API_KEY,
+      idleTimeoutMs: env.PROXY_IDLE_TIMEOUT_MS,
+      bodyLimitBytes: env.PROXY_BODY_LIMIT_BYTES,
+    }),
     rateLimit: Object.freeze({
       readsPerMin: env.RATE_LIMIT_READS_PER_MIN,
       writesPerMin: env.RATE_LIMIT_WRITES_PER_MIN,

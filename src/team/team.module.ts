@@ -43,6 +43,6 @@ import { OtlpReceiver } from './otlp/otlp-receiver';
     BudgetsStore,
     LocalLedgerFeed,
   ],
-  exports: [BudgetsService],
+  exports: [BudgetsService, LedgerService],
 })
 export class TeamModule {}

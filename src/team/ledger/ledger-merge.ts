@@ -9,7 +9,8 @@
  * form one group; of each group one line is kept:
  * 1. the main chain's over a side-chain replay;
  * 2. then the larger token total;
- * 3. then a log line over an OTLP event (they carry the same figures; the line has the project);
+ * 3. then a log line over an OTLP event or the proxy's row (the same figures; the line has the
+ *    project);
  * 4. then what is stored over what arrives, and among arrivals the first.
  */
 
@@ -59,7 +60,8 @@ export function compareLines(a: MergeLine, b: MergeLine): number {
   if (a.sidechain !== b.sidechain) return a.sidechain ? -1 : 1;
   const byTotal = total(a) - total(b);
   if (byTotal !== 0) return byTotal;
-  const logged = (line: MergeLine) => (line.source === 'otlp' ? 0 : 1);
+  // The proxy's row knows no project either (docs/proxy.md).
+  const logged = (line: MergeLine) => (line.source === 'otlp' || line.source === 'proxy' ? 0 : 1);
   return logged(a) - logged(b);
 }
 

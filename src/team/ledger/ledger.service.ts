@@ -6,9 +6,25 @@ import { LOCAL_MEMBER } from '../../limits/limits.service';
 import type { PushEntries } from '../dto/push-entries.check';
 import type { PushResultDto } from '../dto/usage-entries.dto';
 import type { OtlpApiRequest } from './otlp-api-request';
-import { type LedgerInput, LedgerStore } from './ledger.store';
+import { type LedgerInput, type LedgerResult, LedgerStore } from './ledger.store';
 import { AgentPrices } from './agent-prices';
 import { PriceTable } from './price-table';
+import type { MeteredUsage } from '../../proxy/anthropic-usage';
+
+/** A model request the proxy relayed (docs/proxy.md), with what its answer said it used. */
+export interface ProxiedRequest {
+  readonly member: string;
+  /** The upstream's `request-id` (Claude Code writes the same as `requestId`). */
+  readonly requestId: string | null;
+  /** The gateway's own id of the request, when the upstream named none. */
+  readonly gatewayRequestId: string;
+  readonly usage: MeteredUsage;
+  /** The request's `model`, when the answer named none. */
+  readonly requestedModel: string;
+  /** Claude Code's `x-claude-code-session-id`. */
+  readonly session: string | null;
+  readonly ts: number;
+}
 
 /** A model as reports name it: fast mode is its own row, `<model>-fast` (ccusage's name). */
 export const reportedModel = (model: string, fast: boolean): string =>
@@ -115,6 +131,55 @@ export class LedgerService implements OnModuleInit {
     });
     const result = await this.store.ingest(inputs, now);
     return { received: inputs.length, ...result };
+  }
+
+  /**
+   * A request the proxy relayed: keyed as Claude Code's transcript line of it (message id +
+   * request id) and joined to its OTLP event by the request id, so the three ways in count it
+   * once; a cut answer is recorded with what was seen, marked `proxy_incomplete`.
+   */
+  proxied(request: ProxiedRequest, now: number): Promise<LedgerResult> {
+    const { usage } = request;
+    const model = usage.model ?? request.requestedModel;
+    const counts = [
+      usage.inputTokens,
+      usage.outputTokens,
+      usage.cacheCreationTokens,
+      usage.cacheReadTokens,
+    ] as const;
+    const key =
+      usage.messageId && request.requestId
+        ? `m\u0000${usage.messageId}\u0000${request.requestId}`
+        : usage.messageId
+          ? `i\u0000${usage.messageId}`
+          : `p\u0000${request.requestId ?? request.gatewayRequestId}`;
+    const input: LedgerInput = {
+      key,
+      legacyKeys: [],
+      messageId: usage.messageId,
+      sidechain: false,
+      requestId: request.requestId,
+      source: 'proxy',
+      agent: 'claude',
+      member: request.member,
+      machine: 'proxy',
+      project: 'unknown',
+      sessionId: request.session ?? 'unknown',
+      projectPath: 'Unknown Project',
+      claudeSession: request.session,
+      model: reportedModel(model, usage.fast),
+      ts: request.ts,
+      inputTokens: counts[0],
+      outputTokens: counts[1],
+      cacheCreationTokens: counts[2],
+      cacheReadTokens: counts[3],
+      reasoningTokens: 0,
+      extraTokens: 0,
+      costUsd: this.prices.cost(model, counts, usage.fast, usage.cacheCreation1hTokens),
+      reportedCostUsd: null,
+      attributes: usage.complete ? null : { proxy_incomplete: 'true' },
+    };
+    return this.store.ingest([input], now);
   }
 
   /**

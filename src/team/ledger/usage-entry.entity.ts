@@ -4,7 +4,7 @@ import type { Agent } from '../../usage/agents';
 import { UsageCounts } from './usage-counts';
 
 /** How an entry reached the ledger (docs/design.md §9). */
-export const ENTRY_SOURCES = ['push', 'otlp', 'local'] as const;
+export const ENTRY_SOURCES = ['push', 'otlp', 'local', 'proxy'] as const;
 export type EntrySource = (typeof ENTRY_SOURCES)[number];
 
 /**
