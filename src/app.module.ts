@@ -1,5 +1,6 @@
 import { TeamModule } from './team/team.module';
 import { ProxyModule } from './proxy/proxy.module';
+import { SilentConnectionsModule } from './common/silent-connections';
 import { AlertsModule } from './alerts/alerts.module';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AppConfig } from './config/app-config';
@@ -32,6 +33,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule,
+        SilentConnectionsModule,
         ClockModule.forRoot(clock),
         RedisModule,
         // Guards run in this order: the rate limit first (a flood of bad credentials is counted

@@ -370,7 +370,10 @@ describe.each(databaseKinds())('migrations on %s', (kind) => {
         `INSERT INTO usage_member_rollups (quarter, agent, member, model, ${sums}) VALUES (${quarter}, '${agent}', 'alice', 'm', ${input}, 1, 0, 0, 0.5, 2, 3, 4)`,
       );
     await ds.destroy();
-    ds = new DataSource(buildDataSourceOptions(config.database));
+    ds = new DataSource({
+      ...buildDataSourceOptions(config.database),
+      migrations: upTo('MemberDays1795000000015'),
+    });
     await ds.initialize();
     expect((await ds.runMigrations()).map((m) => m.name)).toEqual(['MemberDays1795000000015']);
     const rows = (await ds.query(
@@ -393,6 +396,35 @@ describe.each(databaseKinds())('migrations on %s', (kind) => {
     await ds.undoLastMigration();
     const runner = ds.createQueryRunner();
     expect(await runner.hasTable('usage_member_days')).toBe(false);
+    await runner.release();
+  });
+
+  it('16 (enforced budgets) keeps every budget alerting only, and holds no request; down drops both', async () => {
+    db = await createTestDatabase(kind);
+    const config = loadConfig({ ...db.env, DB_MIGRATIONS_RUN: 'false' });
+    ds = new DataSource({
+      ...buildDataSourceOptions(config.database),
+      migrations: upTo('MemberDays1795000000015'),
+    });
+    await ds.initialize();
+    await ds.runMigrations();
+    await ds.query(
+      `INSERT INTO team_budgets (member, period, usd, timezone, created_at, updated_at) VALUES ('alice', 'week', 50, 'UTC', 1, 1)`,
+    );
+    await ds.destroy();
+    ds = new DataSource(buildDataSourceOptions(config.database));
+    await ds.initialize();
+    expect((await ds.runMigrations()).map((m) => m.name)).toEqual(['EnforcedBudgets1795000000016']);
+    const [budget] = (await ds.query('SELECT member, usd, enforce FROM team_budgets')) as {
+      member: string;
+      enforce: boolean | number;
+    }[];
+    expect([budget.member, Boolean(budget.enforce)]).toEqual(['alice', false]);
+    expect(await ds.query('SELECT * FROM proxy_reservations')).toEqual([]);
+    await ds.undoLastMigration();
+    const runner = ds.createQueryRunner();
+    expect(await runner.hasTable('proxy_reservations')).toBe(false);
+    expect(await runner.hasColumn('team_budgets', 'enforce')).toBe(false);
     await runner.release();
   });
 });

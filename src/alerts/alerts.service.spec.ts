@@ -107,6 +107,7 @@ describe('AlertsService', () => {
       period: 'day',
       usd: 10,
       timezone: 'UTC',
+      enforce: false,
       period_start: start,
       spent_usd: spent,
       percent: spent * 10,

@@ -46,6 +46,8 @@ export interface ProxyConfig {
   readonly anthropicApiKey: string | undefined;
   readonly idleTimeoutMs: number;
   readonly bodyLimitBytes: number;
+  /** Refuse requests when enforced budgets cannot be checked (the database away). */
+  readonly failClosed: boolean;
 }
 
 export interface RedisConfig {

@@ -222,6 +222,11 @@ export const CONFIG_DOCS: Readonly<Record<keyof EnvSchema, ConfigDoc>> = {
     group: 'proxy',
     meaning: 'an upstream silent this long (before its answer or between two bytes) is cut',
   },
+  PROXY_FAIL_CLOSED: {
+    group: 'proxy',
+    meaning:
+      'with the database away, enforced budgets cannot be checked: `true` refuses requests (503), `false` lets them through, counted and logged',
+  },
   PROXY_BODY_LIMIT_BYTES: {
     group: 'proxy',
     meaning: 'largest request body the proxy forwards (the Messages API takes up to 32 MB)',

@@ -283,6 +283,14 @@ export class EnvSchema {
   @IntIn(1000, 3_600_000)
   PROXY_IDLE_TIMEOUT_MS: number = 300_000;
 
+  /**
+   * With the database away, enforced budgets cannot be checked: true refuses the proxy's requests
+   * (503), false (default) lets them through, counted in `proxy_budget_unchecked_total` and logged.
+   */
+  @Bool()
+  @IsBoolean()
+  PROXY_FAIL_CLOSED: boolean = false;
+
   /** Largest request body the proxy forwards (the Messages API takes up to 32 MB). */
   @IntIn(1024, 64 * 1024 * 1024)
   PROXY_BODY_LIMIT_BYTES: number = 32 * 1024 * 1024;

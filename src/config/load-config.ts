@@ -166,6 +166,7 @@ export function loadConfig(
       anthropicApiKey: env.PROXY_ANTHROPIC_API_KEY,
       idleTimeoutMs: env.PROXY_IDLE_TIMEOUT_MS,
       bodyLimitBytes: env.PROXY_BODY_LIMIT_BYTES,
+      failClosed: env.PROXY_FAIL_CLOSED,
     }),
     rateLimit: Object.freeze({
       readsPerMin: env.RATE_LIMIT_READS_PER_MIN,

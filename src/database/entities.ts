@@ -13,7 +13,7 @@ import {
   UsageTeamRollup,
 } from '../team/ledger/usage-rollup.entity';
 import { OtlpPoint, OtlpSeries, UsageMetricMinute } from '../team/otlp/otlp-series.entity';
-import { TeamBudget } from '../team/budgets/team-budget.entity';
+import { ProxyReservation, TeamBudget } from '../team/budgets/team-budget.entity';
 import { UsageConfigRecord } from '../usage/usage-config.entity';
 import { UsageSnapshot } from '../usage/usage-snapshot.entity';
 
@@ -40,4 +40,5 @@ export const ENTITIES = [
   OtlpPoint,
   OtlpSeries,
   TeamBudget,
+  ProxyReservation,
 ];

@@ -18,6 +18,9 @@ import { LOCAL_MEMBER } from '../limits/limits.service';
 import { LedgerService } from '../team/ledger/ledger.service';
 import { isMemberTokenShaped } from '../team/members/member-token';
 import { JsonUsageMeter, type MeteredUsage, SseUsageMeter } from './anthropic-usage';
+import { PriceTable } from '../team/ledger/price-table';
+import { Counter, Registry } from 'prom-client';
+import { type Admission, ProxyBudgets } from './proxy-budgets';
 
 /** The header that names the member when the caller's own credential goes upstream. */
 export const MEMBER_TOKEN_HEADER = 'x-usage-gateway-token';
@@ -69,13 +72,28 @@ export class AnthropicProxy implements OnApplicationShutdown {
   private readonly base: URL;
   private readonly agent: http.Agent;
   private readonly pending = new Set<Promise<unknown>>();
+  private readonly prices = PriceTable.load();
+  private readonly refused: Counter;
+  private readonly unchecked: Counter;
 
   constructor(
     private readonly config: AppConfig,
     private readonly auth: Authenticator,
     private readonly ledger: LedgerService,
+    private readonly budgets: ProxyBudgets,
+    registry: Registry,
     @Inject(CLOCK) private readonly now: Clock,
   ) {
+    this.refused = new Counter({
+      name: 'proxy_budget_refused_total',
+      help: 'Model requests refused (429 billing_error) because an enforced budget was reached',
+      registers: [registry],
+    });
+    this.unchecked = new Counter({
+      name: 'proxy_budget_unchecked_total',
+      help: 'Model requests let through (PROXY_FAIL_CLOSED=false) while enforced budgets could not be checked',
+      registers: [registry],
+    });
     this.base = new URL(config.proxy.anthropicUrl);
     const options = { keepAlive: true, maxSockets: 256 };
     this.agent =
@@ -188,6 +206,33 @@ export class AnthropicProxy implements OnApplicationShutdown {
     const caller = await this.caller(request);
     if (typeof caller === 'string') return sendError(reply, 401, 'authentication_error', caller);
     const body = Buffer.isBuffer(request.body) ? request.body : undefined;
+    let admission: Admission = { admitted: true, release: async () => undefined };
+    if (route === 'messages' && body) {
+      try {
+        admission = await this.budgets.admit(caller.member, () => this.estimate(body));
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        if (this.config.proxy.failClosed) {
+          this.logger.error(`enforced budgets cannot be checked, request refused: ${reason}`);
+          void reply.header('x-should-retry', 'true').header('retry-after', '5');
+          return sendError(
+            reply,
+            503,
+            'api_error',
+            'usage-gateway: budgets cannot be checked right now (the database is unreachable); try again shortly',
+          );
+        }
+        this.unchecked.inc();
+        this.logger.warn(`enforced budgets cannot be checked, request let through: ${reason}`);
+      }
+      if (!admission.admitted) {
+        this.refused.inc();
+        const seconds = Math.max(1, Math.ceil((admission.refusal.resetsAt - this.now()) / 1000));
+        void reply.header('x-should-retry', 'false').header('retry-after', String(seconds));
+        return sendError(reply, 429, 'billing_error', admission.refusal.message);
+      }
+    }
+    const release = admission.admitted ? admission.release : async () => undefined;
     const started = this.now();
     const prefix = this.base.pathname.replace(/\/+$/, '');
     const target = new URL(`${prefix}${request.raw.url}`, this.base);
@@ -206,10 +251,24 @@ export class AnthropicProxy implements OnApplicationShutdown {
     const finish = (ended: boolean) => {
       if (settled) return;
       settled = true;
-      if (route !== 'messages' || !answer || answer.statusCode !== 200 || !meter) return;
-      const usage = meter instanceof SseUsageMeter ? meter.result() : meter.result(ended);
-      if (!usage) return;
-      this.record(caller, request, answer, usage, started);
+      const usage =
+        route !== 'messages' || !answer || answer.statusCode !== 200 || !meter
+          ? undefined
+          : meter instanceof SseUsageMeter
+            ? meter.result()
+            : meter.result(ended);
+      // What the request held against budgets goes once its real usage is in the ledger.
+      const done = (
+        usage ? this.record(caller, request, answer!, usage, started) : Promise.resolve()
+      )
+        .finally(release)
+        .catch((error: unknown) =>
+          this.logger.error(
+            `a proxied request's usage or budget hold could not be stored: ${error instanceof Error ? error.message : String(error)}`,
+          ),
+        );
+      this.pending.add(done);
+      void done.finally(() => this.pending.delete(done));
     };
     // The caller went away before the answer ended: the upstream request is cancelled.
     raw.on('close', () => {
@@ -281,27 +340,36 @@ export class AnthropicProxy implements OnApplicationShutdown {
     answer: IncomingMessage,
     usage: MeteredUsage,
     started: number,
-  ): void {
-    const write = this.ledger
-      .proxied(
-        {
-          member: caller.member,
-          requestId: firstString(answer.headers['request-id']) ?? null,
-          gatewayRequestId: String(request.id),
-          usage,
-          requestedModel: usage.model ? usage.model : requestedModel(request.body),
-          session: firstString(request.headers['x-claude-code-session-id']) ?? null,
-          ts: started,
-        },
-        this.now(),
-      )
-      .catch((error: unknown) =>
-        this.logger.error(
-          `a proxied request's usage could not be stored: ${error instanceof Error ? error.message : String(error)}`,
-        ),
-      );
-    this.pending.add(write);
-    void write.finally(() => this.pending.delete(write));
+  ): Promise<unknown> {
+    return this.ledger.proxied(
+      {
+        member: caller.member,
+        requestId: firstString(answer.headers['request-id']) ?? null,
+        gatewayRequestId: String(request.id),
+        usage,
+        requestedModel: usage.model ? usage.model : requestedModel(request.body),
+        session: firstString(request.headers['x-claude-code-session-id']) ?? null,
+        ts: started,
+      },
+      this.now(),
+    );
+  }
+
+  /**
+   * What a request may cost at most, held against enforced budgets while it runs: its input from
+   * the body's size (4 bytes a token), its output from `max_tokens`, at the model's prices.
+   */
+  private estimate(body: Buffer): number {
+    let parsed: { model?: unknown; max_tokens?: unknown } = {};
+    try {
+      parsed = JSON.parse(body.toString('utf8')) as typeof parsed;
+    } catch {
+      // Not JSON: the upstream will refuse it; it holds nothing.
+    }
+    const model = typeof parsed.model === 'string' ? parsed.model : 'unknown';
+    const output =
+      typeof parsed.max_tokens === 'number' && parsed.max_tokens > 0 ? parsed.max_tokens : 0;
+    return this.prices.cost(model, [Math.ceil(body.length / 4), output, 0, 0]);
   }
 }
 

@@ -1,11 +1,13 @@
 import { Module } from '@nestjs/common';
 import { TeamModule } from '../team/team.module';
 import { AnthropicProxy } from './anthropic-proxy';
+import { ProxyBudgets } from './proxy-budgets';
+import { LedgerReadsModule } from '../team/ledger/ledger-reads.module';
 
 /** The gateway in the request path (docs/proxy.md): model requests relayed and metered. */
 @Module({
-  imports: [TeamModule],
-  providers: [AnthropicProxy],
+  imports: [TeamModule, LedgerReadsModule],
+  providers: [AnthropicProxy, ProxyBudgets],
   exports: [AnthropicProxy],
 })
 export class ProxyModule {}

@@ -66,96 +66,105 @@ export async function startAnthropicUpstream() {
       }
       const request = JSON.parse(body.toString('utf8')) as { model: string; stream?: boolean };
       const scenario = (req.headers['x-test-scenario'] as Scenario | undefined) ?? 'ok';
-      const headers = { 'request-id': `req_${id}`, 'anthropic-organization-id': 'org-test' };
-      if (scenario === 'silent') return;
-      if (scenario === 'invalid') {
-        res.writeHead(400, {
+      const delay = Number(req.headers['x-test-delay-ms'] ?? 0);
+      if (delay > 0) {
+        // Answers later (requests overlap), unless the client went away meanwhile.
+        setTimeout(() => answer(), delay);
+        return;
+      }
+      answer();
+      function answer() {
+        const headers = { 'request-id': `req_${id}`, 'anthropic-organization-id': 'org-test' };
+        if (scenario === 'silent') return;
+        if (scenario === 'invalid') {
+          res.writeHead(400, {
+            ...headers,
+            'content-type': 'application/json',
+            'x-should-retry': 'false',
+          });
+          res.end(
+            JSON.stringify({
+              type: 'error',
+              error: { type: 'invalid_request_error', message: 'max_tokens: Field required' },
+              request_id: `req_${id}`,
+            }),
+          );
+          return;
+        }
+        if (scenario === 'overloaded') {
+          res.writeHead(529, { ...headers, 'content-type': 'application/json' });
+          res.end(
+            JSON.stringify({
+              type: 'error',
+              error: { type: 'overloaded_error', message: 'Overloaded' },
+            }),
+          );
+          return;
+        }
+        const message = {
+          id: `msg_${id}`,
+          type: 'message',
+          role: 'assistant',
+          model: request.model,
+          content: [] as unknown[],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: USAGE,
+        };
+        if (!request.stream) {
+          res.writeHead(200, { ...headers, 'content-type': 'application/json' });
+          res.end(
+            JSON.stringify({
+              ...message,
+              content: [{ type: 'text', text: 'Hello there.' }],
+              stop_reason: 'end_turn',
+              usage: { ...USAGE, output_tokens: FINAL_OUTPUT_TOKENS },
+            }),
+          );
+          return;
+        }
+        res.writeHead(200, {
           ...headers,
-          'content-type': 'application/json',
-          'x-should-retry': 'false',
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache',
         });
-        res.end(
-          JSON.stringify({
-            type: 'error',
-            error: { type: 'invalid_request_error', message: 'max_tokens: Field required' },
-            request_id: `req_${id}`,
-          }),
-        );
-        return;
-      }
-      if (scenario === 'overloaded') {
-        res.writeHead(529, { ...headers, 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({
-            type: 'error',
-            error: { type: 'overloaded_error', message: 'Overloaded' },
-          }),
-        );
-        return;
-      }
-      const message = {
-        id: `msg_${id}`,
-        type: 'message',
-        role: 'assistant',
-        model: request.model,
-        content: [] as unknown[],
-        stop_reason: null,
-        stop_sequence: null,
-        usage: USAGE,
-      };
-      if (!request.stream) {
-        res.writeHead(200, { ...headers, 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({
-            ...message,
-            content: [{ type: 'text', text: 'Hello there.' }],
-            stop_reason: 'end_turn',
-            usage: { ...USAGE, output_tokens: FINAL_OUTPUT_TOKENS },
-          }),
-        );
-        return;
-      }
-      res.writeHead(200, {
-        ...headers,
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache',
-      });
-      res.write(event('message_start', { type: 'message_start', message }));
-      res.write(
-        event('content_block_start', {
-          type: 'content_block_start',
-          index: 0,
-          content_block: { type: 'text', text: '' },
-        }),
-      );
-      res.write(event('ping', { type: 'ping' }));
-      if (scenario === 'hang') return;
-      for (const text of ['Hello', ' there', ', all', ' good.'])
+        res.write(event('message_start', { type: 'message_start', message }));
         res.write(
-          event('content_block_delta', {
-            type: 'content_block_delta',
+          event('content_block_start', {
+            type: 'content_block_start',
             index: 0,
-            delta: { type: 'text_delta', text },
+            content_block: { type: 'text', text: '' },
           }),
         );
-      if (scenario === 'midstream-error') {
-        res.end(
-          event('error', {
-            type: 'error',
-            error: { type: 'overloaded_error', message: 'Overloaded' },
+        res.write(event('ping', { type: 'ping' }));
+        if (scenario === 'hang') return;
+        for (const text of ['Hello', ' there', ', all', ' good.'])
+          res.write(
+            event('content_block_delta', {
+              type: 'content_block_delta',
+              index: 0,
+              delta: { type: 'text_delta', text },
+            }),
+          );
+        if (scenario === 'midstream-error') {
+          res.end(
+            event('error', {
+              type: 'error',
+              error: { type: 'overloaded_error', message: 'Overloaded' },
+            }),
+          );
+          return;
+        }
+        res.write(event('content_block_stop', { type: 'content_block_stop', index: 0 }));
+        res.write(
+          event('message_delta', {
+            type: 'message_delta',
+            delta: { stop_reason: 'end_turn', stop_sequence: null },
+            usage: { output_tokens: FINAL_OUTPUT_TOKENS },
           }),
         );
-        return;
+        res.end(event('message_stop', { type: 'message_stop' }));
       }
-      res.write(event('content_block_stop', { type: 'content_block_stop', index: 0 }));
-      res.write(
-        event('message_delta', {
-          type: 'message_delta',
-          delta: { stop_reason: 'end_turn', stop_sequence: null },
-          usage: { output_tokens: FINAL_OUTPUT_TOKENS },
-        }),
-      );
-      res.end(event('message_stop', { type: 'message_stop' }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -14,6 +14,7 @@ import { Ccusage20Rules1795000000012 } from './1795000000012-Ccusage20Rules';
 import { AgentDimension1795000000013 } from './1795000000013-AgentDimension';
 import { AgentLimits1795000000014 } from './1795000000014-AgentLimits';
 import { MemberDays1795000000015 } from './1795000000015-MemberDays';
+import { EnforcedBudgets1795000000016 } from './1795000000016-EnforcedBudgets';
 
 /** Every migration, in order. Listed by class (not a glob) so they load the same under tsc, SWC and Vitest. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   AgentDimension1795000000013,
   AgentLimits1795000000014,
   MemberDays1795000000015,
+  EnforcedBudgets1795000000016,
 ];

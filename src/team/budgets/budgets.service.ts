@@ -35,7 +35,13 @@ export class BudgetsService {
     const member = body.team ? WHOLE_TEAM : (body.member as string);
     const now = this.now();
     const row = await this.budgets.set(
-      { member, period: body.period, usd: body.usd, timezone: body.timezone },
+      {
+        member,
+        period: body.period,
+        usd: body.usd,
+        timezone: body.timezone,
+        enforce: body.enforce ?? false,
+      },
       now,
       MAX_BUDGETS,
     );

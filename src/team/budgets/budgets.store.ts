@@ -9,6 +9,7 @@ export interface BudgetValues {
   readonly period: BudgetPeriod;
   readonly usd: number;
   readonly timezone: string | undefined;
+  readonly enforce: boolean;
 }
 
 /** The team's budgets table. */
@@ -31,6 +32,7 @@ export class BudgetsStore {
       if (found) {
         found.usd = values.usd;
         found.timezone = values.timezone ?? found.timezone;
+        found.enforce = values.enforce;
         found.updatedAt = now;
         return m.save(TeamBudget, found);
       }
@@ -42,6 +44,7 @@ export class BudgetsStore {
           period: values.period,
           usd: values.usd,
           timezone: values.timezone ?? 'UTC',
+          enforce: values.enforce,
           createdAt: now,
           updatedAt: now,
         }),

@@ -1,5 +1,14 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsNumber, IsOptional, IsPositive, Matches, Max, ValidateIf } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsNumber,
+  IsOptional,
+  IsPositive,
+  Matches,
+  Max,
+  ValidateIf,
+} from 'class-validator';
 import { IsTimeZone } from '../../common/is-time-zone.validator';
 import { propertyRule } from '../../common/property-rule';
 import { BUDGET_PERIODS, type BudgetPeriod, WHOLE_TEAM } from '../budgets/team-budget.entity';
@@ -46,6 +55,11 @@ export class CreateBudgetDto {
   @IsOptional()
   @IsTimeZone()
   timezone?: string;
+
+  /** Model requests through the proxy stop at it (429 billing_error); default false: alerts only. */
+  @IsOptional()
+  @IsBoolean({ message: 'enforce must be true or false' })
+  enforce?: boolean;
 }
 
 export class BudgetDto {
@@ -56,6 +70,8 @@ export class BudgetDto {
   period!: BudgetPeriod;
   usd!: number;
   timezone!: string;
+  /** Requests through the proxy stop at it. */
+  enforce!: boolean;
   /** YYYY-MM-DD: the local day the current period started on. */
   period_start!: string;
   /** Spent in the current period (USD). */
@@ -71,6 +87,7 @@ export class BudgetDto {
       period: row.period,
       usd: row.usd,
       timezone: row.timezone,
+      enforce: row.enforce,
       period_start: start,
       spent_usd: spent,
       percent: (spent / row.usd) * 100,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Agent } from '../../usage/agents';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { SqlParams } from '../../database/sql';
 import type { QuarterRow } from '../reports/member-block';
 
@@ -38,8 +38,10 @@ export class LedgerReads {
     member: string | undefined,
     fromQuarter: number,
     agent?: Agent,
+    /** Inside a caller's transaction (its connection), instead of one of the pool's. */
+    via: DataSource | EntityManager = this.db,
   ): Promise<{ costUsd: number; tokens: number }> {
-    const p = SqlParams.for(this.db);
+    const p = SqlParams.for(via);
     // (Parameters in the order they appear: `only` is written last.)
     const only = () => (agent === undefined ? '' : ` AND agent = ${p.value(agent)}`);
     const sql =
@@ -48,7 +50,7 @@ export class LedgerReads {
           `WHERE quarter >= ${p.value(fromQuarter)}${only()}`
         : `SELECT SUM(cost_usd) AS cost, SUM(${TOKENS}) AS tokens FROM usage_member_rollups ` +
           `WHERE member = ${p.value(member)} AND quarter >= ${p.value(fromQuarter)}${only()}`;
-    const [row] = (await this.db.query(sql, p.values)) as { cost: Num; tokens: Num }[];
+    const [row] = (await via.query(sql, p.values)) as { cost: Num; tokens: Num }[];
     return { costUsd: Number(row?.cost ?? 0), tokens: Number(row?.tokens ?? 0) };
   }
 
