@@ -272,3 +272,87 @@ describeWithService('TEST_DATABASE_URL', 'enforced budgets with the database awa
     });
   });
 });
+
+/**
+ * Per-member rates (PROXY_MEMBER_RPM, PROXY_MEMBER_INPUT_TPM): counted in Redis across instances
+ * when it is there, per instance otherwise; past one, 429 `rate_limit_error` with `retry-after`.
+ */
+function memberRates(store: 'memory' | 'redis', redisUrl?: string): void {
+  let db: TestDatabase;
+  let upstream: Awaited<ReturnType<typeof startAnthropicUpstream>>;
+  const apps: RunningApp[] = [];
+  let erin: string;
+  let frank: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('sqlite');
+    upstream = await startAnthropicUpstream();
+    const env = {
+      ...db.env,
+      API_KEYS: KEY,
+      PROXY_ANTHROPIC_URL: upstream.url,
+      PROXY_ANTHROPIC_API_KEY: ORG_KEY,
+      PROXY_MEMBER_RPM: '5',
+      PROXY_MEMBER_INPUT_TPM: '2000',
+      ...(store === 'redis' ? { REDIS_URL: redisUrl! } : {}),
+    };
+    apps.push(await startTestApp(env, 0, { clock: new TestClock().now }));
+    const admin = { 'x-api-key': KEY, 'content-type': 'application/json' };
+    const token = async (name: string) =>
+      (
+        (await (
+          await fetch(`${apps[0].url}/api/team/members`, {
+            method: 'POST',
+            headers: admin,
+            body: JSON.stringify({ name: `${name}-${store}-${Date.now()}` }),
+          })
+        ).json()) as { token: string }
+      ).token;
+    erin = await token('erin');
+    frank = await token('frank');
+  }, 60_000);
+  afterAll(async () => {
+    for (const app of apps) await app.close();
+    await upstream?.close();
+    await db?.drop();
+  });
+
+  it('lets a member send PROXY_MEMBER_RPM requests a minute, then 429 rate_limit_error', async () => {
+    const send = (token: string, text = 'x') =>
+      fetch(`${apps[0].url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'x-api-key': token, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: MODEL,
+          max_tokens: 8,
+          messages: [{ role: 'user', content: text }],
+        }),
+      });
+    for (let i = 0; i < 5; i++) expect((await send(erin)).status).toBe(200);
+    const refused = await send(erin);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('x-should-retry')).toBe('true');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await refused.json()).toMatchObject({
+      type: 'error',
+      error: {
+        type: 'rate_limit_error',
+        message: expect.stringMatching(
+          /limit of 5 requests per minute is reached; try again in \d+ s$/,
+        ),
+      },
+    });
+    // Another member counts apart; a request over the token rate is refused on its own size.
+    const big = await send(frank, 'y'.repeat(9000));
+    expect(big.status).toBe(429);
+    expect(((await big.json()) as { error: { message: string } }).error.message).toMatch(
+      /input tokens are more than .*limit of 2000 a minute/,
+    );
+    expect((await send(frank)).status).toBe(200);
+  });
+}
+
+describe('member rates on the proxy, counted in memory', () => memberRates('memory'));
+describeWithService('TEST_REDIS_URL', 'member rates on the proxy, counted in Redis', (url) =>
+  memberRates('redis', url),
+);

@@ -48,6 +48,9 @@ export interface ProxyConfig {
   readonly bodyLimitBytes: number;
   /** Refuse requests when enforced budgets cannot be checked (the database away). */
   readonly failClosed: boolean;
+  /** Per member and minute (0: no limit). */
+  readonly memberRpm: number;
+  readonly memberInputTpm: number;
 }
 
 export interface RedisConfig {

@@ -227,6 +227,16 @@ export const CONFIG_DOCS: Readonly<Record<keyof EnvSchema, ConfigDoc>> = {
     meaning:
       'with the database away, enforced budgets cannot be checked: `true` refuses requests (503), `false` lets them through, counted and logged',
   },
+  PROXY_MEMBER_RPM: {
+    group: 'proxy',
+    meaning:
+      'requests a member may send through the proxy per minute, every instance together (429 `rate_limit_error`); 0: no limit',
+  },
+  PROXY_MEMBER_INPUT_TPM: {
+    group: 'proxy',
+    meaning:
+      'input tokens (estimated: 4 bytes of request a token) a member may send per minute; 0: no limit',
+  },
   PROXY_BODY_LIMIT_BYTES: {
     group: 'proxy',
     meaning: 'largest request body the proxy forwards (the Messages API takes up to 32 MB)',

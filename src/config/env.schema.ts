@@ -291,6 +291,14 @@ export class EnvSchema {
   @IsBoolean()
   PROXY_FAIL_CLOSED: boolean = false;
 
+  /** Requests a member may send through the proxy per minute (every instance together); 0: no limit. */
+  @IntIn(0, 1_000_000)
+  PROXY_MEMBER_RPM: number = 0;
+
+  /** Input tokens (estimated from the request's size) a member may send per minute; 0: no limit. */
+  @IntIn(0, 1_000_000_000)
+  PROXY_MEMBER_INPUT_TPM: number = 0;
+
   /** Largest request body the proxy forwards (the Messages API takes up to 32 MB). */
   @IntIn(1024, 64 * 1024 * 1024)
   PROXY_BODY_LIMIT_BYTES: number = 32 * 1024 * 1024;

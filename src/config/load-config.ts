@@ -167,6 +167,8 @@ export function loadConfig(
       idleTimeoutMs: env.PROXY_IDLE_TIMEOUT_MS,
       bodyLimitBytes: env.PROXY_BODY_LIMIT_BYTES,
       failClosed: env.PROXY_FAIL_CLOSED,
+      memberRpm: env.PROXY_MEMBER_RPM,
+      memberInputTpm: env.PROXY_MEMBER_INPUT_TPM,
     }),
     rateLimit: Object.freeze({
       readsPerMin: env.RATE_LIMIT_READS_PER_MIN,

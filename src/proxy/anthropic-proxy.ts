@@ -21,6 +21,7 @@ import { JsonUsageMeter, type MeteredUsage, SseUsageMeter } from './anthropic-us
 import { PriceTable } from '../team/ledger/price-table';
 import { Counter, Registry } from 'prom-client';
 import { type Admission, ProxyBudgets } from './proxy-budgets';
+import { MemberRates } from './member-rates';
 
 /** The header that names the member when the caller's own credential goes upstream. */
 export const MEMBER_TOKEN_HEADER = 'x-usage-gateway-token';
@@ -81,6 +82,7 @@ export class AnthropicProxy implements OnApplicationShutdown {
     private readonly auth: Authenticator,
     private readonly ledger: LedgerService,
     private readonly budgets: ProxyBudgets,
+    private readonly rates: MemberRates,
     registry: Registry,
     @Inject(CLOCK) private readonly now: Clock,
   ) {
@@ -207,6 +209,17 @@ export class AnthropicProxy implements OnApplicationShutdown {
     if (typeof caller === 'string') return sendError(reply, 401, 'authentication_error', caller);
     const body = Buffer.isBuffer(request.body) ? request.body : undefined;
     let admission: Admission = { admitted: true, release: async () => undefined };
+    if (route === 'messages' && this.rates.enabled) {
+      const limited = await this.rates.take(caller.member, () =>
+        Math.ceil((body?.length ?? 0) / 4),
+      );
+      if (limited) {
+        void reply
+          .header('x-should-retry', 'true')
+          .header('retry-after', String(limited.retryAfterS));
+        return sendError(reply, 429, 'rate_limit_error', limited.message);
+      }
+    }
     if (route === 'messages' && body) {
       try {
         admission = await this.budgets.admit(caller.member, () => this.estimate(body));

@@ -2,12 +2,13 @@ import { Module } from '@nestjs/common';
 import { TeamModule } from '../team/team.module';
 import { AnthropicProxy } from './anthropic-proxy';
 import { ProxyBudgets } from './proxy-budgets';
+import { MemberRates } from './member-rates';
 import { LedgerReadsModule } from '../team/ledger/ledger-reads.module';
 
 /** The gateway in the request path (docs/proxy.md): model requests relayed and metered. */
 @Module({
   imports: [TeamModule, LedgerReadsModule],
-  providers: [AnthropicProxy, ProxyBudgets],
+  providers: [AnthropicProxy, ProxyBudgets, MemberRates],
   exports: [AnthropicProxy],
 })
 export class ProxyModule {}
