@@ -15,13 +15,17 @@ import {
 import { CLOCK, type Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { LOCAL_MEMBER } from '../limits/limits.service';
-import { LedgerService } from '../team/ledger/ledger.service';
+import { LedgerService, type ProxiedRequest } from '../team/ledger/ledger.service';
 import { isMemberTokenShaped } from '../team/members/member-token';
 import { JsonUsageMeter, type MeteredUsage, SseUsageMeter } from './anthropic-usage';
 import { PriceTable } from '../team/ledger/price-table';
 import { Counter, Registry } from 'prom-client';
 import { type Admission, ProxyBudgets } from './proxy-budgets';
 import { MemberRates } from './member-rates';
+
+/** Proxied requests' ledger rows are written together: at most this late, or this many at once. */
+const FLUSH_MS = 20;
+const FLUSH_ROWS = 500;
 
 /** The header that names the member when the caller's own credential goes upstream. */
 export const MEMBER_TOKEN_HEADER = 'x-usage-gateway-token';
@@ -73,6 +77,12 @@ export class AnthropicProxy implements OnApplicationShutdown {
   private readonly base: URL;
   private readonly agent: http.Agent;
   private readonly pending = new Set<Promise<unknown>>();
+  private readonly batch: {
+    readonly row: ProxiedRequest;
+    readonly resolve: () => void;
+    readonly reject: (error: unknown) => void;
+  }[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
   private readonly prices = PriceTable.load();
   private readonly refused: Counter;
   private readonly unchecked: Counter;
@@ -145,6 +155,7 @@ export class AnthropicProxy implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.flush();
     await Promise.allSettled([...this.pending]);
     this.agent.destroy();
   }
@@ -347,25 +358,50 @@ export class AnthropicProxy implements OnApplicationShutdown {
     upstream.end(body);
   }
 
+  /**
+   * Queues a proxied request's row for the ledger: rows go in batches (every FLUSH_MS, or at
+   * FLUSH_ROWS), one transaction for many requests instead of one each.
+   */
   private record(
     caller: Caller,
     request: FastifyRequest,
     answer: IncomingMessage,
     usage: MeteredUsage,
     started: number,
-  ): Promise<unknown> {
-    return this.ledger.proxied(
-      {
-        member: caller.member,
-        requestId: firstString(answer.headers['request-id']) ?? null,
-        gatewayRequestId: String(request.id),
-        usage,
-        requestedModel: usage.model ? usage.model : requestedModel(request.body),
-        session: firstString(request.headers['x-claude-code-session-id']) ?? null,
-        ts: started,
-      },
-      this.now(),
-    );
+  ): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.batch.push({
+        row: {
+          member: caller.member,
+          requestId: firstString(answer.headers['request-id']) ?? null,
+          gatewayRequestId: String(request.id),
+          usage,
+          requestedModel: usage.model ? usage.model : requestedModel(request.body),
+          session: firstString(request.headers['x-claude-code-session-id']) ?? null,
+          ts: started,
+        },
+        resolve,
+        reject,
+      });
+      if (this.batch.length >= FLUSH_ROWS) this.flush();
+      else this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
+    });
+  }
+
+  private flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const batch = this.batch.splice(0);
+    if (batch.length === 0) return;
+    this.ledger
+      .proxied(
+        batch.map((item) => item.row),
+        this.now(),
+      )
+      .then(
+        () => batch.forEach((item) => item.resolve()),
+        (error: unknown) => batch.forEach((item) => item.reject(error)),
+      );
   }
 
   /**

@@ -138,7 +138,14 @@ export class LedgerService implements OnModuleInit {
    * request id) and joined to its OTLP event by the request id, so the three ways in count it
    * once; a cut answer is recorded with what was seen, marked `proxy_incomplete`.
    */
-  proxied(request: ProxiedRequest, now: number): Promise<LedgerResult> {
+  proxied(requests: readonly ProxiedRequest[], now: number): Promise<LedgerResult> {
+    return this.store.ingest(
+      requests.map((request) => this.proxiedInput(request)),
+      now,
+    );
+  }
+
+  private proxiedInput(request: ProxiedRequest): LedgerInput {
     const { usage } = request;
     const model = usage.model ?? request.requestedModel;
     const counts = [
@@ -153,7 +160,7 @@ export class LedgerService implements OnModuleInit {
         : usage.messageId
           ? `i\u0000${usage.messageId}`
           : `p\u0000${request.requestId ?? request.gatewayRequestId}`;
-    const input: LedgerInput = {
+    return {
       key,
       legacyKeys: [],
       messageId: usage.messageId,
@@ -179,7 +186,6 @@ export class LedgerService implements OnModuleInit {
       reportedCostUsd: null,
       attributes: usage.complete ? null : { proxy_incomplete: 'true' },
     };
-    return this.store.ingest([input], now);
   }
 
   /**
