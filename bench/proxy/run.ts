@@ -17,7 +17,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { spawnGateway } from '../../test/support/gateway-process';
 import { freePort, waitFor } from '../../test/support/wait';
 
@@ -26,6 +26,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const DELTAS = Number(process.env.BENCH_DELTAS ?? 20);
 const GAP_MS = Number(process.env.BENCH_GAP_MS ?? 50);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const STATS_FILE = `/tmp/bench-proxy-stats-${process.pid}.json`;
 const KEY = 'bench-proxy-admin-key-0123456789';
 const ORG_KEY = 'sk-ant-bench-org-key-0123456789';
 
@@ -180,6 +181,11 @@ async function main() {
       PROXY_ANTHROPIC_API_KEY: ORG_KEY,
       // BENCH_NODE_ARGS: flags for the gateway's Node (a profile: --cpu-prof --cpu-prof-dir=…).
       ...(process.env.BENCH_NODE_ARGS ? { NODE_OPTIONS: process.env.BENCH_NODE_ARGS } : {}),
+      // With BENCH_NODE_ARGS="--require ./bench/fanout/gc-on-signal.js": each gateway phase's
+      // event-loop delay and GC, printed per run.
+      ...(process.env.BENCH_NODE_ARGS?.includes('gc-on-signal')
+        ? { BENCH_STATS_FILE: STATS_FILE }
+        : {}),
     },
     { built: true },
   );
@@ -210,7 +216,16 @@ async function main() {
     const rows: string[] = [];
     for (let run = 1; run <= RUNS; run++) {
       const base = await steady(upstream.url, direct);
+      gateway.child.kill('SIGHUP');
       const ours = await steady(url, through);
+      let server = '';
+      if (process.env.BENCH_NODE_ARGS?.includes('gc-on-signal')) {
+        gateway.child.kill('SIGHUP');
+        await waitFor(() => existsSync(STATS_FILE), 5000);
+        await new Promise((r) => setTimeout(r, 200));
+        server = ` — gateway: ${readFileSync(STATS_FILE, 'utf8')}`;
+        rmSync(STATS_FILE, { force: true });
+      }
       const stat = (t: Timing[], key: keyof Timing, q: number) =>
         pct(
           t.map((x) => x[key]),
@@ -227,7 +242,7 @@ async function main() {
         `  run ${run} (${base.length} / ${ours.length} answers): TTFB p50 ${stat(base, 'ttfb', 0.5).toFixed(2)} → ${stat(ours, 'ttfb', 0.5).toFixed(2)} ms, ` +
           `p99 ${stat(base, 'ttfb', 0.99).toFixed(2)} → ${stat(ours, 'ttfb', 0.99).toFixed(2)} ms; ` +
           `total p50 ${stat(base, 'total', 0.5).toFixed(2)} → ${stat(ours, 'total', 0.5).toFixed(2)} ms, ` +
-          `p99 ${stat(base, 'total', 0.99).toFixed(2)} → ${stat(ours, 'total', 0.99).toFixed(2)} ms`,
+          `p99 ${stat(base, 'total', 0.99).toFixed(2)} → ${stat(ours, 'total', 0.99).toFixed(2)} ms${server}`,
       );
     }
     console.log(
