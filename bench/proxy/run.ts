@@ -165,6 +165,8 @@ async function steady(base: string, headers: Record<string, string>): Promise<Ti
       }),
     );
     return timings;
+  } catch (error) {
+    throw new Error(`${base}: ${(error as Error).message}`, { cause: error });
   } finally {
     agent.destroy();
   }
@@ -172,33 +174,38 @@ async function steady(base: string, headers: Record<string, string>): Promise<Ti
 
 async function main() {
   const upstream = await startUpstream();
-  const gateway = spawnGateway(
-    {
-      PORT: String(await freePort()),
-      API_KEYS: KEY,
-      DB_SQLITE_PATH: `/tmp/bench-proxy-${process.pid}.db`,
-      PROXY_ANTHROPIC_URL: upstream.url,
-      PROXY_ANTHROPIC_API_KEY: ORG_KEY,
-      // BENCH_NODE_ARGS: flags for the gateway's Node (a profile: --cpu-prof --cpu-prof-dir=…).
-      ...(process.env.BENCH_NODE_ARGS ? { NODE_OPTIONS: process.env.BENCH_NODE_ARGS } : {}),
-      // With BENCH_NODE_ARGS="--require ./bench/fanout/gc-on-signal.js": each gateway phase's
-      // event-loop delay and GC, printed per run.
-      ...(process.env.BENCH_NODE_ARGS?.includes('gc-on-signal')
-        ? { BENCH_STATS_FILE: STATS_FILE }
-        : {}),
-    },
-    { built: true },
-  );
+  const start = async (name: string) =>
+    spawnGateway(
+      {
+        PORT: String(await freePort()),
+        API_KEYS: KEY,
+        DB_SQLITE_PATH: `/tmp/bench-proxy-${process.pid}-${name}.db`,
+        PROXY_ANTHROPIC_URL: upstream.url,
+        PROXY_ANTHROPIC_API_KEY: ORG_KEY,
+        // BENCH_NODE_ARGS: flags for the gateway's Node (a profile: --cpu-prof --cpu-prof-dir=…).
+        ...(process.env.BENCH_NODE_ARGS ? { NODE_OPTIONS: process.env.BENCH_NODE_ARGS } : {}),
+        // With BENCH_NODE_ARGS="--require ./bench/fanout/gc-on-signal.js": each gateway phase's
+        // event-loop delay and GC, printed per run.
+        ...(process.env.BENCH_NODE_ARGS?.includes('gc-on-signal')
+          ? { BENCH_STATS_FILE: STATS_FILE }
+          : {}),
+      },
+      { built: true },
+    );
+  const memberOf = async (url: string) =>
+    (
+      (await (
+        await fetch(`${url}/api/team/members`, {
+          method: 'POST',
+          headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
+          body: JSON.stringify({ name: 'bench' }),
+        })
+      ).json()) as { token: string }
+    ).token;
+  const gateway = await start('latency');
   try {
     const url = await gateway.listening;
-    const member = (await (
-      await fetch(`${url}/api/team/members`, {
-        method: 'POST',
-        headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
-        body: JSON.stringify({ name: 'bench' }),
-      })
-    ).json()) as { token: string };
-    const through = { authorization: `Bearer ${member.token}` };
+    const through = { authorization: `Bearer ${await memberOf(url)}` };
     const direct = { 'x-api-key': ORG_KEY };
     console.log(
       `proxy bench: ${STREAMS} streams always open, answers of ${DELTAS} deltas ${GAP_MS} ms apart, ${SECONDS} s a phase, ${RUNS} runs alternating (direct, gateway, …); gateway ${url}, upstream ${upstream.url}`,
@@ -216,7 +223,8 @@ async function main() {
     const rows: string[] = [];
     for (let run = 1; run <= RUNS; run++) {
       const base = await steady(upstream.url, direct);
-      gateway.child.kill('SIGHUP');
+      // (SIGHUP only where gc-on-signal handles it: it would end the process otherwise.)
+      if (process.env.BENCH_NODE_ARGS?.includes('gc-on-signal')) gateway.child.kill('SIGHUP');
       const ours = await steady(url, through);
       let server = '';
       if (process.env.BENCH_NODE_ARGS?.includes('gc-on-signal')) {
@@ -252,23 +260,43 @@ async function main() {
     console.log('direct → through the gateway, per run:');
     for (const row of rows) console.log(row);
 
-    // RSS per open stream: STREAMS held open through the gateway.
-    const idle = rssMb(gateway.child.pid!);
-    const agent = new http.Agent({ keepAlive: true, maxSockets: STREAMS });
-    const held = await Promise.all(
-      Array.from({ length: STREAMS }, () => stream(agent, url, through, true)),
-    );
-    await waitFor(() => upstream.open.size >= STREAMS, 10_000, 'every stream open upstream');
-    const busy = rssMb(gateway.child.pid!);
-    console.log(
-      `\nRSS: ${idle.toFixed(1)} MB idle, ${busy.toFixed(1)} MB with ${STREAMS} streams open: ${(((busy - idle) * 1024) / STREAMS).toFixed(1)} KB per open stream`,
-    );
-    for (const h of held) h.req.destroy();
-    agent.destroy();
+    gateway.child.kill('SIGTERM');
+    await gateway.exited;
+
+    // RSS per open stream, on a gateway of its own (the one above keeps what the load grew):
+    // warmed by a few answers, idle, then STREAMS held open.
+    const fresh = await start('rss');
+    try {
+      const freshUrl = await fresh.listening;
+      const headers = { authorization: `Bearer ${await memberOf(freshUrl)}` };
+      const warm = new http.Agent({ keepAlive: true });
+      for (let i = 0; i < 20; i++) await stream(warm, freshUrl, headers);
+      warm.destroy();
+      await new Promise((r) => setTimeout(r, 1000));
+      const idle = rssMb(fresh.child.pid!);
+      const agent = new http.Agent({ keepAlive: true, maxSockets: STREAMS });
+      const held = await Promise.all(
+        Array.from({ length: STREAMS }, () => stream(agent, freshUrl, headers, true)),
+      );
+      await waitFor(() => upstream.open.size >= STREAMS, 10_000, 'every stream open upstream');
+      await new Promise((r) => setTimeout(r, 500));
+      const busy = rssMb(fresh.child.pid!);
+      console.log(
+        `\nRSS (a gateway of its own): ${idle.toFixed(1)} MB idle, ${busy.toFixed(1)} MB with ${STREAMS} streams open: ${(((busy - idle) * 1024) / STREAMS).toFixed(1)} KB per open stream`,
+      );
+      for (const h of held) h.req.destroy();
+      agent.destroy();
+    } finally {
+      fresh.child.kill('SIGTERM');
+      await fresh.exited;
+    }
   } finally {
     gateway.child.kill('SIGTERM');
     await gateway.exited;
     await upstream.close();
+    for (const name of ['latency', 'rss'])
+      for (const end of ['', '-wal', '-shm'])
+        rmSync(`/tmp/bench-proxy-${process.pid}-${name}.db${end}`, { force: true });
   }
 }
 
