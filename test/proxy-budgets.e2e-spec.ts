@@ -270,6 +270,27 @@ describeWithService('TEST_DATABASE_URL', 'enforced budgets with the database awa
       type: 'error',
       error: { type: 'api_error', message: expect.stringMatching(/budgets cannot be checked/) },
     });
+    // The database back: the next checked request tells the episode, as one alert.
+    await postgres.proxy.start();
+    await waitFor(
+      async () => {
+        const res = await send(apps.open!);
+        await res.arrayBuffer();
+        return res.status === 200;
+      },
+      20_000,
+      'a request checked again',
+    );
+    const alert = await waitFor(
+      async () => {
+        const res = await fetch(`${apps.open!.url}/api/alerts`, { headers: { 'x-api-key': KEY } });
+        const list = ((await res.json()) as { alerts: { type: string; data: unknown }[] }).alerts;
+        return list.find((a) => a.type === 'budget_unchecked');
+      },
+      20_000,
+      'the budget_unchecked alert',
+    );
+    expect(alert.data).toMatchObject({ requests: 1 });
   });
 });
 

@@ -11,6 +11,7 @@ export const ALERT_TYPES = [
   'official_limit_predicted',
   'limit_reached',
   'budget',
+  'budget_unchecked',
 ] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
 export type AlertSeverity = 'info' | 'warning' | 'critical';

@@ -4,6 +4,7 @@ import { Counter, Registry } from 'prom-client';
 import { BRIDGE_STATUS_EVENT, type BridgeStatusEvent } from '../bridge/bridge-status.event';
 import { PeriodicJobs } from '../cluster/periodic-jobs';
 import { CLOCK, type Clock } from '../common/clock';
+import { BUDGETS_UNCHECKED, type BudgetsUncheckedEvent } from '../proxy/proxy.events';
 import { AppConfig } from '../config/app-config';
 import { SkillMetricsService } from '../events/skill-metrics/skill-metrics.service';
 import type { UsageStatsDto } from '../usage/dto/usage-payload.dto';
@@ -150,6 +151,26 @@ export class AlertsService implements OnApplicationBootstrap {
       title: `${threshold}% of ${observed.agent === 'claude' ? 'the' : `${agent}'s`} ${label} limit used${who}`,
       text: `${agent} reports ${observed.percent}% of its ${label} limit used${who}; the window resets at ${resets}.`,
     })).catch((error: Error) => this.logger.warn(`official limit alert failed: ${error.message}`));
+  }
+
+  /**
+   * Proxied requests went through while enforced budgets could not be checked (the database
+   * away, PROXY_FAIL_CLOSED=false): told once the budgets can be checked again, once per episode.
+   */
+  @OnDomainEvent(BUDGETS_UNCHECKED)
+  async onBudgetsUnchecked(episode: BudgetsUncheckedEvent): Promise<void> {
+    const from = new Date(episode.from).toISOString();
+    const to = new Date(episode.to).toISOString();
+    await this.raise({
+      key: `budget_unchecked:${episode.from}`,
+      type: 'budget_unchecked',
+      severity: 'warning',
+      title: `${episode.requests} model request${episode.requests === 1 ? '' : 's'} went through without a budget check`,
+      text: `Enforced budgets could not be checked from ${from} to ${to} (the database was unreachable); the gateway let ${episode.requests} request${episode.requests === 1 ? '' : 's'} through (PROXY_FAIL_CLOSED=false).`,
+      data: { from, to, requests: episode.requests },
+    }).catch((error: Error) =>
+      this.logger.warn(`unchecked budgets alert failed: ${error.message}`),
+    );
   }
 
   /**

@@ -6,6 +6,7 @@ import type { HookEventStoredEvent } from '../events/hook-event.events';
 import type { LimitReachedEvent, LimitsObservedEvent } from '../limits/limits.events';
 import type { LimitsUpdateData } from '../realtime/realtime.protocol';
 import type { UsageUpdatedEvent } from '../usage/usage.events';
+import type { BudgetsUncheckedEvent } from '../proxy/proxy.events';
 
 /**
  * Every event the services raise on Nest's event emitter, by name, with its payload: a name and
@@ -20,6 +21,7 @@ export interface DomainEventMap {
   'limits.reached': LimitReachedEvent;
   'limits.relayed': LimitsUpdateData;
   'bridge.status': BridgeStatusEvent;
+  'proxy.budgets_unchecked': BudgetsUncheckedEvent;
 }
 
 export type DomainEventName = keyof DomainEventMap;

@@ -22,6 +22,8 @@ import { PriceTable } from '../team/ledger/price-table';
 import { Counter, Registry } from 'prom-client';
 import { type Admission, ProxyBudgets } from './proxy-budgets';
 import { MemberRates } from './member-rates';
+import { DomainEvents } from '../common/domain-events';
+import { BUDGETS_UNCHECKED } from './proxy.events';
 
 /** Proxied requests' ledger rows are written together: at most this late, or this many at once. */
 const FLUSH_MS = 20;
@@ -83,6 +85,8 @@ export class AnthropicProxy implements OnApplicationShutdown {
     readonly reject: (error: unknown) => void;
   }[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
+  /** Requests let through unchecked since the budgets last could be checked. */
+  private uncheckedEpisode: { from: number; to: number; requests: number } | undefined;
   private readonly prices = PriceTable.load();
   private readonly refused: Counter;
   private readonly unchecked: Counter;
@@ -93,6 +97,7 @@ export class AnthropicProxy implements OnApplicationShutdown {
     private readonly ledger: LedgerService,
     private readonly budgets: ProxyBudgets,
     private readonly rates: MemberRates,
+    private readonly events: DomainEvents,
     registry: Registry,
     @Inject(CLOCK) private readonly now: Clock,
   ) {
@@ -234,6 +239,11 @@ export class AnthropicProxy implements OnApplicationShutdown {
     if (route === 'messages' && body) {
       try {
         admission = await this.budgets.admit(caller.member, () => this.estimate(body));
+        if (this.uncheckedEpisode) {
+          // Checked again: the episode is told (an alert), once.
+          this.events.emit(BUDGETS_UNCHECKED, this.uncheckedEpisode);
+          this.uncheckedEpisode = undefined;
+        }
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         if (this.config.proxy.failClosed) {
@@ -247,6 +257,10 @@ export class AnthropicProxy implements OnApplicationShutdown {
           );
         }
         this.unchecked.inc();
+        const at = this.now();
+        this.uncheckedEpisode ??= { from: at, to: at, requests: 0 };
+        this.uncheckedEpisode.to = at;
+        this.uncheckedEpisode.requests++;
         this.logger.warn(`enforced budgets cannot be checked, request let through: ${reason}`);
       }
       if (!admission.admitted) {
