@@ -10,6 +10,7 @@ import {
   queryDatabase,
   type TestDatabase,
 } from './support/databases';
+import { createMembers } from './support/members';
 import { startTestApp, type RunningApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
@@ -90,12 +91,7 @@ describe.each(databaseKinds())('the Anthropic proxy on %s', (kind) => {
       PROXY_ANTHROPIC_API_KEY: ORG_KEY,
       PROXY_IDLE_TIMEOUT_MS: '1000',
     });
-    const res = await fetch(`${app.url}/api/team/members`, {
-      method: 'POST',
-      headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'alice' }),
-    });
-    alice = ((await res.json()) as { token: string }).token;
+    ({ alice } = await createMembers(app.url, KEY, ['alice']));
     // Another gateway on the same database, without the organisation's key: pass-through only.
     open = await startTestApp({
       ...db.env,

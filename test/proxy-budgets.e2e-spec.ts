@@ -10,6 +10,7 @@ import {
   type TestDatabase,
 } from './support/databases';
 import { describeWithService } from './support/services';
+import { createMembers } from './support/members';
 import { TestClock } from './support/test-clock';
 import { startTestApp, type RunningApp } from './support/test-app';
 import { waitFor } from './support/wait';
@@ -41,6 +42,12 @@ describe.each(databaseKinds())('enforced budgets on the proxy on %s', (kind) => 
   let bob: string;
   // Any time of day: the apps' clock stands still, so the budget's day cannot turn meanwhile.
   const clock = new TestClock();
+  const count = async (from: string) =>
+    Number(
+      (await queryDatabase<{ n: string | number }>(db, `SELECT COUNT(*) AS n FROM ${from}`))[0].n,
+    );
+  /** Estimates held by requests running. */
+  const held = () => count('proxy_reservations');
 
   beforeAll(async () => {
     db = await createTestDatabase(kind);
@@ -54,12 +61,7 @@ describe.each(databaseKinds())('enforced budgets on the proxy on %s', (kind) => 
     apps.push(await startTestApp(env, 0, { clock: clock.now }));
     if (kind === 'postgres') apps.push(await startTestApp(env, 0, { clock: clock.now }));
     const admin = { 'x-api-key': KEY, 'content-type': 'application/json' };
-    const res = await fetch(`${apps[0].url}/api/team/members`, {
-      method: 'POST',
-      headers: admin,
-      body: JSON.stringify({ name: 'bob' }),
-    });
-    bob = ((await res.json()) as { token: string }).token;
+    ({ bob } = await createMembers(apps[0].url, KEY, ['bob']));
     const budget = await fetch(`${apps[0].url}/api/team/budgets`, {
       method: 'POST',
       headers: admin,
@@ -117,19 +119,7 @@ describe.each(databaseKinds())('enforced budgets on the proxy on %s', (kind) => 
     }
     // The caller goes away: what each saw is recorded (cut) and its hold released.
     for (const res of admitted) await res.body!.cancel();
-    await waitFor(
-      async () =>
-        Number(
-          (
-            await queryDatabase<{ n: string | number }>(
-              db,
-              'SELECT COUNT(*) AS n FROM proxy_reservations',
-            )
-          )[0].n,
-        ) === 0,
-      10_000,
-      'the cut streams’ holds released',
-    );
+    await waitFor(async () => (await held()) === 0, 10_000, 'the cut streams’ holds released');
     // What the burst left of the budget is spent one request at a time, until it is refused.
     const send = (app: RunningApp, n: number) =>
       fetch(`${app.url}/v1/messages`, {
@@ -145,33 +135,14 @@ describe.each(databaseKinds())('enforced budgets on the proxy on %s', (kind) => 
       expect(res.status).toBe(200);
       more++;
       // The next admission sees this one's real cost (its hold is released once it is stored).
-      await waitFor(
-        async () =>
-          Number(
-            (
-              await queryDatabase<{ n: string | number }>(
-                db,
-                'SELECT COUNT(*) AS n FROM proxy_reservations',
-              )
-            )[0].n,
-          ) === 0,
-        10_000,
-      );
+      await waitFor(async () => (await held()) === 0, 10_000, 'its hold released');
     }
     expect(more).toBeLessThan(100);
     // Every admitted request's usage is in the ledger and nothing is held any more.
     await waitFor(
-      async () => {
-        const [held] = await queryDatabase<{ n: string | number }>(
-          db,
-          'SELECT COUNT(*) AS n FROM proxy_reservations',
-        );
-        const [rows] = await queryDatabase<{ n: string | number }>(
-          db,
-          "SELECT COUNT(*) AS n FROM usage_entries WHERE source = 'proxy'",
-        );
-        return Number(held.n) === 0 && Number(rows.n) === admitted.length + more;
-      },
+      async () =>
+        (await held()) === 0 &&
+        (await count("usage_entries WHERE source = 'proxy'")) === admitted.length + more,
       10_000,
       'every hold released and every admitted request in the ledger',
     );
@@ -186,12 +157,7 @@ describe.each(databaseKinds())('enforced budgets on the proxy on %s', (kind) => 
   });
 
   it('another member, under no enforced budget, is not held up', async () => {
-    const res = await fetch(`${apps[0].url}/api/team/members`, {
-      method: 'POST',
-      headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'carol' }),
-    });
-    const carol = ((await res.json()) as { token: string }).token;
+    const { carol } = await createMembers(apps[0].url, KEY, ['carol']);
     const answer = await fetch(`${apps[0].url}/v1/messages`, {
       method: 'POST',
       headers: { authorization: `Bearer ${carol}`, 'content-type': 'application/json' },
@@ -227,12 +193,7 @@ describeWithService('TEST_DATABASE_URL', 'enforced budgets with the database awa
     apps.open = await startTestApp(env);
     apps.closed = await startTestApp({ ...env, PROXY_FAIL_CLOSED: 'true' });
     const admin = { 'x-api-key': KEY, 'content-type': 'application/json' };
-    const res = await fetch(`${apps.open.url}/api/team/members`, {
-      method: 'POST',
-      headers: admin,
-      body: JSON.stringify({ name: 'dave' }),
-    });
-    dave = ((await res.json()) as { token: string }).token;
+    ({ dave } = await createMembers(apps.open.url, KEY, ['dave']));
     await fetch(`${apps.open.url}/api/team/budgets`, {
       method: 'POST',
       headers: admin,
@@ -318,19 +279,11 @@ function memberRates(store: 'memory' | 'redis', redisUrl?: string): void {
       ...(store === 'redis' ? { REDIS_URL: redisUrl! } : {}),
     };
     apps.push(await startTestApp(env, 0, { clock: new TestClock().now }));
-    const admin = { 'x-api-key': KEY, 'content-type': 'application/json' };
-    const token = async (name: string) =>
-      (
-        (await (
-          await fetch(`${apps[0].url}/api/team/members`, {
-            method: 'POST',
-            headers: admin,
-            body: JSON.stringify({ name: `${name}-${store}-${Date.now()}` }),
-          })
-        ).json()) as { token: string }
-      ).token;
-    erin = await token('erin');
-    frank = await token('frank');
+    // Redis outlives the suite: names of this run's own.
+    const run = `${store}-${Date.now()}`;
+    const tokens = await createMembers(apps[0].url, KEY, [`erin-${run}`, `frank-${run}`]);
+    erin = tokens[`erin-${run}`];
+    frank = tokens[`frank-${run}`];
   }, 60_000);
   afterAll(async () => {
     for (const app of apps) await app.close();
