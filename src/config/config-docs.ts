@@ -225,7 +225,7 @@ export const CONFIG_DOCS: Readonly<Record<keyof EnvSchema, ConfigDoc>> = {
   PROXY_FAIL_CLOSED: {
     group: 'proxy',
     meaning:
-      'with the database away, enforced budgets cannot be checked: `true` refuses requests (503), `false` lets them through, counted and logged',
+      'with the database away, enforced budgets cannot be checked: `true` refuses requests (503), `false` lets them through, counted, logged and alerted (`budget_unchecked`)',
   },
   PROXY_MEMBER_RPM: {
     group: 'proxy',
