@@ -176,9 +176,9 @@ export class AnthropicProxy implements OnApplicationShutdown {
         if (!principal?.member) return `${MEMBER_TOKEN_HEADER} must be a member token (ugm_…)`;
         return { member: principal.member.name, gatewayKey: false };
       }
-      const token = bearerToken(headers.authorization) ?? firstString(headers['x-api-key']);
-      if (token !== undefined && isMemberTokenShaped(token)) {
-        const principal = await this.auth.authenticate({ token });
+      const sent = credentialOf(headers);
+      if (sent !== undefined && isMemberTokenShaped(sent)) {
+        const principal = await this.auth.authenticate({ token: sent });
         if (!this.config.proxy.anthropicApiKey)
           return (
             'this gateway holds no Anthropic API key (PROXY_ANTHROPIC_API_KEY): send your own ' +
@@ -194,7 +194,7 @@ export class AnthropicProxy implements OnApplicationShutdown {
     if (!this.auth.required)
       return {
         member: LOCAL_MEMBER,
-        gatewayKey: token(headers) === undefined && !!this.config.proxy.anthropicApiKey,
+        gatewayKey: credentialOf(headers) === undefined && !!this.config.proxy.anthropicApiKey,
       };
     return (
       'name the member: ANTHROPIC_AUTH_TOKEN=<member token> (the gateway holds the API key), or ' +
@@ -436,7 +436,8 @@ export class AnthropicProxy implements OnApplicationShutdown {
   }
 }
 
-function token(headers: IncomingHttpHeaders): string | undefined {
+/** The credential a caller sent: a bearer token, else an `x-api-key`. */
+function credentialOf(headers: IncomingHttpHeaders): string | undefined {
   return bearerToken(headers.authorization) ?? firstString(headers['x-api-key']);
 }
 
