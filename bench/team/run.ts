@@ -19,8 +19,8 @@
  *       then generated ones over the last 30 days for the same members, their roll-ups built as
  *       the ledger builds them), asked BENCH_REPORTS times (default 200) on each instance:
  *       p50/p99. Target: p50 <= 50 ms, p99 <= 200 ms. The floor: `SELECT 1` through bare Fastify.
- *       Then daily by member in Europe/Berlin over 7 and 30 days, pages of BENCH_PAGE members
- *       (default 100, `limit`) and whole answers, each against the floor of bare Fastify reading
+ *       Then daily by member in Europe/Berlin over 7 and 30 days, pages of BENCH_PAGES members
+ *       (default 50,100: `limit`) and whole answers, each against the floor of bare Fastify reading
  *       the same day roll-up rows and answering them as JSON, samples alternating.
  *   (c) each instance's RSS after (a) and after (b).
  *
@@ -40,8 +40,8 @@ const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const ROWS = Number(process.env.BENCH_ROWS ?? 3_000_000);
 const REPORTS = Number(process.env.BENCH_REPORTS ?? 200);
-/** Members per page of a report by member (`limit`). */
-const PAGE = Number(process.env.BENCH_PAGE ?? 100);
+/** Members per page of a report by member (`limit`), each size measured. */
+const PAGES = (process.env.BENCH_PAGES ?? '50,100').split(',').map(Number);
 const SERVER =
   process.env.BENCH_DATABASE_URL ??
   process.env.TEST_DATABASE_URL ??
@@ -586,18 +586,24 @@ async function main() {
     // Reports by member (Europe/Berlin, a DST zone), each against its own floor in the same run:
     // bare Fastify + node-postgres reading the same day roll-up rows and answering them as JSON,
     // samples alternating (floor, gateway, floor, …). Whole answers (every member: their size
-    // is members × days) a few times; pages of PAGE members (`limit`) as often as the team daily.
+    // is members × days) a few times; pages of PAGES members (`limit`) as often as the team daily.
     const fewer = Math.max(3, Math.round(REPORTS / 40));
     const since = (days: number) =>
       new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
-    const page = (
+    const firstMembers = (
       await client.query(
-        `SELECT DISTINCT member FROM usage_member_days ORDER BY member LIMIT ${PAGE}`,
+        `SELECT DISTINCT member FROM usage_member_days ORDER BY member LIMIT ${Math.max(...PAGES)}`,
       )
     ).rows.map((r: { member: string }) => r.member);
     const variants: { name: string; days: number; extra: string; members?: string[] }[] = [
-      { name: `7 d, a page of ${PAGE}`, days: 7, extra: `&limit=${PAGE}`, members: page },
-      { name: `30 d, a page of ${PAGE}`, days: 30, extra: `&limit=${PAGE}`, members: page },
+      ...PAGES.flatMap((size) =>
+        [7, 30].map((days) => ({
+          name: `${days} d, a page of ${size}`,
+          days,
+          extra: `&limit=${size}`,
+          members: firstMembers.slice(0, size),
+        })),
+      ),
       { name: `7 d, ${MEMBERS} members`, days: 7, extra: '' },
       { name: `30 d, ${MEMBERS} members`, days: 30, extra: '' },
       { name: `7 d, ${MEMBERS}, breakdown=false`, days: 7, extra: '&breakdown=false' },

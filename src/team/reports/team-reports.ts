@@ -19,18 +19,12 @@ type Sums = [number, number, number, number, number, number, number, number];
 const SIZE = 8;
 const ENTRIES = 7;
 
+/** A query's group, agent, model and its sums packed into one text field (see `packed`). */
 interface SumRow {
   grp: string | null;
   agent: string;
   model: string;
-  input_tokens: string | number;
-  output_tokens: string | number;
-  cache_creation_tokens: string | number;
-  cache_read_tokens: string | number;
-  cost_usd: string | number;
-  reasoning_tokens: string | number;
-  extra_tokens: string | number;
-  entries: string | number;
+  sums: string;
 }
 
 const COUNTS = [
@@ -42,30 +36,42 @@ const COUNTS = [
   'reasoning_tokens',
   'extra_tokens',
 ];
-/** The sums a query of a roll-up selects (its columns have the entries' names). */
-const SUMS_SQL = [...COUNTS, 'entries'].map((c) => `SUM(${c}) AS ${c}`).join(', ');
+
+/**
+ * Sums as one text field, `input output … entries` separated by spaces: a driver reads one field
+ * a row instead of eight (node-postgres decodes every field as a string: the reports by member
+ * read ~10,000 rows a page), and the text is exact on both databases — PostgreSQL writes a
+ * double's shortest exact digits and integers (BIGINT, NUMERIC sums) in full, SQLite 17 digits.
+ */
+const packed = (terms: readonly string[]) =>
+  terms.map((term) => `CAST(${term} AS TEXT)`).join(` || ' ' || `);
+/** The sums of a roll-up's rows. */
+const SUMS_SQL = `${packed([...COUNTS, 'entries'].map((c) => `SUM(${c})`))} AS sums`;
 /** The same sums over the entries themselves. */
-const ENTRY_SUMS_SQL = `${COUNTS.map((c) => `SUM(${c}) AS ${c}`).join(', ')}, COUNT(*) AS entries`;
+const ENTRY_SUMS_SQL = `${packed([...COUNTS.map((c) => `SUM(${c})`), 'COUNT(*)'])} AS sums`;
+/** A roll-up row's own counts, negated with `sign` '-'. */
+const rowSums = (sign: '' | '-') =>
+  `${packed([...COUNTS, 'entries'].map((c) => `${sign}${c}`))} AS sums`;
 
-/** A roll-up's sums, as the union of the member roll-ups selects them (as doubles: integers far
- * below 2^53 that the PostgreSQL driver reads as numbers, not as strings of BIGINTs). */
-const ROLLUP_SUMS = [...COUNTS, 'entries'];
+/** Adds a row's packed sums into `into` (a new Sums when absent); returns it. */
+function addSums(into: Sums | undefined, packedSums: string): Sums {
+  const sums = into ?? [0, 0, 0, 0, 0, 0, 0, 0];
+  let from = 0;
+  for (let i = 0; i < SIZE; i++) {
+    const to = i < SIZE - 1 ? packedSums.indexOf(' ', from) : packedSums.length;
+    sums[i] += Number(packedSums.slice(from, to));
+    from = to + 1;
+  }
+  return sums;
+}
 
-const sumsOf = (row: SumRow): Sums => [
-  Number(row.input_tokens),
-  Number(row.output_tokens),
-  Number(row.cache_creation_tokens),
-  Number(row.cache_read_tokens),
-  Number(row.cost_usd),
-  Number(row.reasoning_tokens),
-  Number(row.extra_tokens),
-  Number(row.entries),
-];
-
-const addInto = (table: Map<string, Sums>, model: string, sums: Sums) => {
+/** Adds a row's packed sums to its model's in `table`; returns the row's entries. */
+const addInto = (table: Map<string, Sums>, model: string, packedSums: string): number => {
   const found = table.get(model);
-  if (found) for (let i = 0; i < SIZE; i++) found[i] += sums[i];
-  else table.set(model, sums);
+  const before = found ? found[ENTRIES] : 0;
+  const sums = addSums(found, packedSums);
+  if (!found) table.set(model, sums);
+  return sums[ENTRIES] - before;
 };
 
 /**
@@ -262,8 +268,7 @@ export class TeamReports {
       // is summed from its quarters.
       const parts = SqlParams.for(this.db);
       const select = (day: string, sign: '' | '-', from: string, range: string) =>
-        `SELECT CAST(${day} AS INTEGER) AS day, ${grp} AS grp, agent, model, ` +
-        `${ROLLUP_SUMS.map((c) => `CAST(${sign}${c} AS DOUBLE PRECISION) AS ${c}`).join(', ')} FROM ${from} ` +
+        `SELECT CAST(${day} AS INTEGER) AS day, ${grp} AS grp, agent, model, ${rowSums(sign)} FROM ${from} ` +
         `WHERE ${[...this.filters(query, parts, groups), range].join(' AND ')}`;
       const utcDay = `quarter / ${QUARTERS_PER_DAY}`;
       const selects = [
@@ -338,9 +343,8 @@ export class TeamReports {
       let group = groups.get(name);
       if (!group)
         groups.set(name, (group = { grp: row.grp, agents: new Map(), models: new Map() }));
-      const sums = sumsOf(row);
-      group.agents.set(row.agent, (group.agents.get(row.agent) ?? 0) + sums[ENTRIES]);
-      addInto(group.models, row.model, sums);
+      const entries = addInto(group.models, row.model, row.sums);
+      group.agents.set(row.agent, (group.agents.get(row.agent) ?? 0) + entries);
     }
     const field = KEY_FIELD[kind];
     // What was taken back from a day to go to its neighbour leaves no entries behind (nor the
@@ -440,7 +444,7 @@ export class TeamReports {
         );
       session.first = Math.min(session.first, Number(row.first_ts));
       session.last = Math.max(session.last, Number(row.last_ts));
-      addInto(session.models, row.model, sumsOf(row));
+      addInto(session.models, row.model, row.sums);
     }
     return [...sessions.values()]
       .sort((a, b) => a.last - b.last || a.path.localeCompare(b.path) || a.id.localeCompare(b.id))
