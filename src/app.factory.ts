@@ -18,7 +18,7 @@ import { registerDashboard } from './common/dashboard';
 import { setupSwagger } from './common/swagger';
 import { createValidationPipe } from './common/validation.pipe';
 import { RealtimeIoAdapter } from './realtime/realtime-io.adapter';
-import { AnthropicProxy } from './proxy/anthropic-proxy';
+import { ModelProxy } from './proxy/model-proxy';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as {
@@ -88,7 +88,7 @@ export async function createApp(
     async (_req: unknown, body: Buffer) => body,
   );
   // Model requests (POST /v1/messages, …): their bytes as they came, in a scope of their own.
-  app.get(AnthropicProxy).register(fastify);
+  app.get(ModelProxy).register(fastify);
   app.useWebSocketAdapter(app.get(RealtimeIoAdapter));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter(app.get(DatabaseAvailability)));

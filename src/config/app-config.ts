@@ -44,6 +44,12 @@ export interface ProxyConfig {
   readonly anthropicUrl: string;
   /** The organisation's key (members then send member tokens); undefined: pass-through. */
   readonly anthropicApiKey: string | undefined;
+  /** Codex's Responses API (the base URL, `/v1` included). */
+  readonly openaiUrl: string;
+  readonly openaiApiKey: string | undefined;
+  /** Gemini CLI's API. */
+  readonly geminiUrl: string;
+  readonly geminiApiKey: string | undefined;
   readonly idleTimeoutMs: number;
   readonly bodyLimitBytes: number;
   /** Refuse requests when enforced budgets cannot be checked (the database away). */

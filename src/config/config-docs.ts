@@ -218,6 +218,25 @@ export const CONFIG_DOCS: Readonly<Record<keyof EnvSchema, ConfigDoc>> = {
     meaning:
       "the organisation's Anthropic API key: members send their member token instead; unset: callers' own credentials pass through",
   },
+  PROXY_OPENAI_URL: {
+    group: 'proxy',
+    meaning:
+      "where Codex's `POST /v1/responses` is forwarded, as `<url>/responses` (the API's base URL, `/v1` included)",
+  },
+  PROXY_OPENAI_API_KEY: {
+    group: 'proxy',
+    meaning:
+      "the organisation's OpenAI API key: members send their member token instead; unset: callers' own credentials pass through",
+  },
+  PROXY_GEMINI_URL: {
+    group: 'proxy',
+    meaning: "where Gemini CLI's `/v1beta/models/<model>:<call>` requests are forwarded",
+  },
+  PROXY_GEMINI_API_KEY: {
+    group: 'proxy',
+    meaning:
+      "the organisation's Gemini API key: members send their member token instead; unset: callers' own credentials pass through",
+  },
   PROXY_IDLE_TIMEOUT_MS: {
     group: 'proxy',
     meaning: 'an upstream silent this long (before its answer or between two bytes) is cut',

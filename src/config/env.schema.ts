@@ -279,6 +279,32 @@ export class EnvSchema {
   @MaxLength(512)
   PROXY_ANTHROPIC_API_KEY?: string;
 
+  /** Where Codex's `POST /v1/responses` goes (the OpenAI API's base URL, `/v1` included). */
+  @IsString()
+  @IsUrlOf('http:', 'https:')
+  PROXY_OPENAI_URL: string = 'https://api.openai.com/v1';
+
+  /** The organisation's OpenAI API key (members send their member token); unset: pass-through. */
+  @Optional()
+  @IsOptional()
+  @IsString()
+  @MinLength(16)
+  @MaxLength(512)
+  PROXY_OPENAI_API_KEY?: string;
+
+  /** Where Gemini CLI's `models/<model>:generateContent` calls go. */
+  @IsString()
+  @IsUrlOf('http:', 'https:')
+  PROXY_GEMINI_URL: string = 'https://generativelanguage.googleapis.com';
+
+  /** The organisation's Gemini API key (members send their member token); unset: pass-through. */
+  @Optional()
+  @IsOptional()
+  @IsString()
+  @MinLength(16)
+  @MaxLength(512)
+  PROXY_GEMINI_API_KEY?: string;
+
   /** An upstream silent this long (waiting for its answer, or between two of its bytes) is cut. */
   @IntIn(1000, 3_600_000)
   PROXY_IDLE_TIMEOUT_MS: number = 300_000;
@@ -403,6 +429,8 @@ export class EnvSchema {
 /** Variables whose values must never be echoed back in an error message or a log line. */
 export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
   'PROXY_ANTHROPIC_API_KEY',
+  'PROXY_OPENAI_API_KEY',
+  'PROXY_GEMINI_API_KEY',
   'DATABASE_URL',
   'REDIS_URL',
   'AUTH_JWT_SECRET',

@@ -164,6 +164,10 @@ export function loadConfig(
     proxy: Object.freeze({
       anthropicUrl: env.PROXY_ANTHROPIC_URL.replace(/\/+$/, ''),
       anthropicApiKey: env.PROXY_ANTHROPIC_API_KEY,
+      openaiUrl: env.PROXY_OPENAI_URL.replace(/\/+$/, ''),
+      openaiApiKey: env.PROXY_OPENAI_API_KEY,
+      geminiUrl: env.PROXY_GEMINI_URL.replace(/\/+$/, ''),
+      geminiApiKey: env.PROXY_GEMINI_API_KEY,
       idleTimeoutMs: env.PROXY_IDLE_TIMEOUT_MS,
       bodyLimitBytes: env.PROXY_BODY_LIMIT_BYTES,
       failClosed: env.PROXY_FAIL_CLOSED,

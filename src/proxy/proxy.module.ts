@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TeamModule } from '../team/team.module';
-import { AnthropicProxy } from './anthropic-proxy';
+import { ModelProxy } from './model-proxy';
 import { ProxyBudgets } from './proxy-budgets';
 import { MemberRates } from './member-rates';
 import { LedgerReadsModule } from '../team/ledger/ledger-reads.module';
@@ -8,7 +8,7 @@ import { LedgerReadsModule } from '../team/ledger/ledger-reads.module';
 /** The gateway in the request path (docs/proxy.md): model requests relayed and metered. */
 @Module({
   imports: [TeamModule, LedgerReadsModule],
-  providers: [AnthropicProxy, ProxyBudgets, MemberRates],
-  exports: [AnthropicProxy],
+  providers: [ModelProxy, ProxyBudgets, MemberRates],
+  exports: [ModelProxy],
 })
 export class ProxyModule {}

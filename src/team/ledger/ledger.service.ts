@@ -9,19 +9,23 @@ import type { OtlpApiRequest } from './otlp-api-request';
 import { type LedgerInput, type LedgerResult, LedgerStore } from './ledger.store';
 import { AgentPrices } from './agent-prices';
 import { PriceTable } from './price-table';
-import type { MeteredUsage } from '../../proxy/anthropic-usage';
+import type { MeteredUsage } from '../../proxy/usage-meter';
+import type { ProxyAgent } from '../../proxy/protocols/protocol';
+import { codexEventKey } from '../otlp/otlp-decode';
 
 /** A model request the proxy relayed (docs/proxy.md), with what its answer said it used. */
 export interface ProxiedRequest {
+  readonly agent: ProxyAgent;
   readonly member: string;
-  /** The upstream's `request-id` (Claude Code writes the same as `requestId`). */
+  /** The upstream's request id (Anthropic's `request-id`: Claude Code writes the same as
+   * `requestId`; OpenAI's `x-request-id`). */
   readonly requestId: string | null;
   /** The gateway's own id of the request, when the upstream named none. */
   readonly gatewayRequestId: string;
   readonly usage: MeteredUsage;
-  /** The request's `model`, when the answer named none. */
+  /** The request's model (its body's, Gemini's path's). */
   readonly requestedModel: string;
-  /** Claude Code's `x-claude-code-session-id`. */
+  /** The client's session: Claude Code's `x-claude-code-session-id`, Codex's `session_id`. */
   readonly session: string | null;
   readonly ts: number;
 }
@@ -134,9 +138,13 @@ export class LedgerService implements OnModuleInit {
   }
 
   /**
-   * A request the proxy relayed: keyed as Claude Code's transcript line of it (message id +
-   * request id) and joined to its OTLP event by the request id, so the three ways in count it
-   * once; a cut answer is recorded with what was seen, marked `proxy_incomplete`.
+   * Requests the proxy relayed, each keyed as the same call's row from the agent's logs and
+   * telemetry where its requests carry what that key needs, so the ways in count it once:
+   * Claude Code's by message id + request id (its transcript line's, joined to its OTLP event by
+   * the request id), Codex's by conversation (`session_id`), model and figures (its rollout's and
+   * `response.completed` event's). Gemini CLI's requests name no session: its rows are keyed by
+   * the response's id (docs/proxy.md). A cut answer is recorded with what was seen, marked
+   * `proxy_incomplete`.
    */
   proxied(requests: readonly ProxiedRequest[], now: number): Promise<LedgerResult> {
     return this.store.ingest(
@@ -146,43 +154,68 @@ export class LedgerService implements OnModuleInit {
   }
 
   private proxiedInput(request: ProxiedRequest): LedgerInput {
-    const { usage } = request;
-    const model = usage.model ?? request.requestedModel;
+    const { usage, agent } = request;
+    const claude = agent === 'claude';
+    // Claude's rows are priced by the model the answer names (its transcript's); Codex's and
+    // Gemini CLI's by the model asked for, as their logs and telemetry name it.
+    const model = claude
+      ? (usage.model ?? request.requestedModel)
+      : request.requestedModel !== 'unknown'
+        ? request.requestedModel
+        : (usage.model ?? 'unknown');
     const counts = [
       usage.inputTokens,
       usage.outputTokens,
       usage.cacheCreationTokens,
       usage.cacheReadTokens,
     ] as const;
-    const key =
-      usage.messageId && request.requestId
+    const own = `p\u0000${request.requestId ?? usage.messageId ?? request.gatewayRequestId}`;
+    const key = claude
+      ? usage.messageId && request.requestId
         ? `m\u0000${usage.messageId}\u0000${request.requestId}`
         : usage.messageId
           ? `i\u0000${usage.messageId}`
-          : `p\u0000${request.requestId ?? request.gatewayRequestId}`;
+          : own
+      : agent === 'codex' && request.session && usage.complete
+        ? `a\u0000codex\u0000${codexEventKey(
+            request.session,
+            model,
+            usage.inputTokens + usage.cacheReadTokens,
+            usage.cacheReadTokens,
+            usage.outputTokens,
+            usage.reasoningTokens,
+          )}`
+        : `a\u0000${agent}\u0000${own}`;
     return {
       key,
       legacyKeys: [],
-      messageId: usage.messageId,
+      messageId: claude ? usage.messageId : null,
       sidechain: false,
-      requestId: request.requestId,
+      requestId: claude ? request.requestId : null,
       source: 'proxy',
-      agent: 'claude',
+      agent,
       member: request.member,
       machine: 'proxy',
-      project: 'unknown',
+      project: claude ? 'unknown' : agent,
       sessionId: request.session ?? 'unknown',
-      projectPath: 'Unknown Project',
-      claudeSession: request.session,
+      projectPath: claude ? 'Unknown Project' : agent,
+      claudeSession: claude ? request.session : null,
       model: reportedModel(model, usage.fast),
       ts: request.ts,
       inputTokens: counts[0],
       outputTokens: counts[1],
       cacheCreationTokens: counts[2],
       cacheReadTokens: counts[3],
-      reasoningTokens: 0,
-      extraTokens: 0,
-      costUsd: this.prices.cost(model, counts, usage.fast, usage.cacheCreation1hTokens),
+      reasoningTokens: usage.reasoningTokens,
+      extraTokens: usage.extraTokens,
+      costUsd: claude
+        ? this.prices.cost(model, counts, usage.fast, usage.cacheCreation1hTokens)
+        : this.agentPrices.cost(agent, model, [
+            counts[0],
+            counts[1] + usage.extraTokens,
+            counts[2],
+            counts[3],
+          ]).usd,
       reportedCostUsd: null,
       attributes: usage.complete ? null : { proxy_incomplete: 'true' },
     };

@@ -6,19 +6,24 @@ import http, {
   type OutgoingHttpHeaders,
 } from 'node:http';
 import https from 'node:https';
-import {
-  Authenticator,
-  bearerToken,
-  CredentialRejectedError,
-  firstString,
-} from '../auth/authenticator';
+import { Authenticator, CredentialRejectedError, firstString } from '../auth/authenticator';
 import { CLOCK, type Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { LOCAL_MEMBER } from '../limits/limits.service';
 import { LedgerService, type ProxiedRequest } from '../team/ledger/ledger.service';
 import { isMemberTokenShaped } from '../team/members/member-token';
-import { JsonUsageMeter, type MeteredUsage, SseUsageMeter } from './anthropic-usage';
+import { meterFor, type MeteredUsage, type UsageMeter } from './usage-meter';
 import { PriceTable } from '../team/ledger/price-table';
+import { AgentPrices } from '../team/ledger/agent-prices';
+import {
+  ERROR_STATUS,
+  MEMBER_TOKEN_HEADER,
+  type ProxyErrorKind,
+  type ProxyProtocol,
+} from './protocols/protocol';
+import { anthropicProtocol } from './protocols/anthropic';
+import { openaiProtocol } from './protocols/openai';
+import { geminiProtocol } from './protocols/gemini';
 import { Counter, Registry } from 'prom-client';
 import { type Admission, ProxyBudgets } from './proxy-budgets';
 import { MemberRates } from './member-rates';
@@ -29,8 +34,8 @@ import { BUDGETS_UNCHECKED } from './proxy.events';
 const FLUSH_MS = 20;
 const FLUSH_ROWS = 500;
 
-/** The header that names the member when the caller's own credential goes upstream. */
-export const MEMBER_TOKEN_HEADER = 'x-usage-gateway-token';
+/** The output a request that sets no limit is held for against budgets (Codex sets none). */
+export const DEFAULT_OUTPUT_ESTIMATE = 16_384;
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and what the gateway sets itself: never relayed. */
 const HOP_BY_HOP = new Set([
@@ -47,14 +52,18 @@ const HOP_BY_HOP = new Set([
   'content-length',
 ]);
 
-type Route = 'messages' | 'count_tokens' | 'models';
-
-/** An error the gateway answers itself, in the Messages API's own shape (Claude Code shows it). */
-function sendError(reply: FastifyReply, status: number, type: string, message: string): void {
+/** An error the gateway answers itself, in the API's own shape (its client shows it). */
+function sendError(
+  reply: FastifyReply,
+  protocol: ProxyProtocol,
+  kind: ProxyErrorKind,
+  message: string,
+  retryAfterS?: number,
+): void {
   void reply
-    .code(status)
+    .code(ERROR_STATUS[kind])
     .header('content-type', 'application/json')
-    .send({ type: 'error', error: { type, message } });
+    .send(protocol.errorBody(kind, message, retryAfterS));
 }
 
 /** Who a request is attributed to, and whose credential goes upstream. */
@@ -65,19 +74,19 @@ interface Caller {
 }
 
 /**
- * Claude Code's model requests through the gateway (docs/proxy.md): `POST /v1/messages` and
- * `/v1/messages/count_tokens`, `GET /v1/models` and the `HEAD /api/hello` probe, relayed to
- * PROXY_ANTHROPIC_URL as the gateway protocol asks — headers and body unchanged (`anthropic-beta`
- * an open list), answers and errors as they came, a stream passed on event by event (pings too)
- * while its usage is read from `message_start` and `message_delta`; a caller that goes away
- * cancels the upstream request, an upstream silent for PROXY_IDLE_TIMEOUT_MS is cut. Each
- * answered message is one ledger row keyed as its transcript line.
+ * The agents' model requests through the gateway (docs/proxy.md): Claude Code's Messages API,
+ * Codex's Responses API and Gemini CLI's generateContent, each relayed to its upstream as its
+ * client expects a gateway to — headers and body unchanged (`anthropic-beta` an open list),
+ * answers and errors as they came, a stream passed on chunk by chunk while its usage is read
+ * (protocols/*.ts say where each API carries it); a caller that goes away cancels the upstream
+ * request, an upstream silent for PROXY_IDLE_TIMEOUT_MS is cut. Each answered model call is one
+ * ledger row, held against enforced budgets and the member's rates before it goes.
  */
 @Injectable()
-export class AnthropicProxy implements OnApplicationShutdown {
-  private readonly logger = new Logger(AnthropicProxy.name);
-  private readonly base: URL;
-  private readonly agent: http.Agent;
+export class ModelProxy implements OnApplicationShutdown {
+  private readonly logger = new Logger(ModelProxy.name);
+  private readonly protocols: readonly ProxyProtocol[];
+  private readonly agents = new Map<ProxyProtocol, http.Agent>();
   private readonly pending = new Set<Promise<unknown>>();
   private readonly batch: {
     readonly row: ProxiedRequest;
@@ -88,6 +97,7 @@ export class AnthropicProxy implements OnApplicationShutdown {
   /** Requests let through unchecked since the budgets last could be checked. */
   private uncheckedEpisode: { from: number; to: number; requests: number } | undefined;
   private readonly prices = PriceTable.load();
+  private readonly agentPrices = AgentPrices.load();
   private readonly refused: Counter;
   private readonly unchecked: Counter;
 
@@ -103,7 +113,7 @@ export class AnthropicProxy implements OnApplicationShutdown {
   ) {
     this.refused = new Counter({
       name: 'proxy_budget_refused_total',
-      help: 'Model requests refused (429 billing_error) because an enforced budget was reached',
+      help: 'Model requests refused (429) because an enforced budget was reached',
       registers: [registry],
     });
     this.unchecked = new Counter({
@@ -111,10 +121,20 @@ export class AnthropicProxy implements OnApplicationShutdown {
       help: 'Model requests let through (PROXY_FAIL_CLOSED=false) while enforced budgets could not be checked',
       registers: [registry],
     });
-    this.base = new URL(config.proxy.anthropicUrl);
+    const proxy = config.proxy;
+    this.protocols = [
+      anthropicProtocol(proxy.anthropicUrl, proxy.anthropicApiKey),
+      openaiProtocol(proxy.openaiUrl, proxy.openaiApiKey),
+      geminiProtocol(proxy.geminiUrl, proxy.geminiApiKey),
+    ];
     const options = { keepAlive: true, maxSockets: 256 };
-    this.agent =
-      this.base.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
+    for (const protocol of this.protocols)
+      this.agents.set(
+        protocol,
+        protocol.upstream.protocol === 'https:'
+          ? new https.Agent(options)
+          : new http.Agent(options),
+      );
   }
 
   /** The routes, in a scope of their own whose body parser keeps the request's bytes. */
@@ -128,14 +148,13 @@ export class AnthropicProxy implements OnApplicationShutdown {
           this.logger.error(
             `proxy ${request.method} ${request.url.split('?')[0]}: ${error.message}`,
           );
+        const protocol =
+          (request.routeOptions.config as { protocol?: ProxyProtocol } | undefined)?.protocol ??
+          this.protocols[0];
         sendError(
           reply,
-          status,
-          status === 413
-            ? 'request_too_large'
-            : status < 500
-              ? 'invalid_request_error'
-              : 'api_error',
+          protocol,
+          status === 413 ? 'too_large' : status < 500 ? 'invalid_request' : 'internal',
           status === 413
             ? `usage-gateway: the request body is larger than PROXY_BODY_LIMIT_BYTES (${bodyLimit} bytes)`
             : status < 500
@@ -147,13 +166,16 @@ export class AnthropicProxy implements OnApplicationShutdown {
       scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) =>
         done(null, body),
       );
-      scope.post('/v1/messages', { bodyLimit }, (request, reply) =>
-        this.relay('messages', request, reply),
-      );
-      scope.post('/v1/messages/count_tokens', { bodyLimit }, (request, reply) =>
-        this.relay('count_tokens', request, reply),
-      );
-      scope.get('/v1/models', (request, reply) => this.relay('models', request, reply));
+      for (const protocol of this.protocols)
+        for (const route of protocol.routes)
+          scope.route({
+            method: route.method,
+            url: route.path,
+            bodyLimit,
+            config: { protocol },
+            handler: (request, reply) =>
+              this.relay(protocol, route.metered(request.url.split('?')[0]), request, reply),
+          });
       // Claude Code's connection-warming probe: answered here, nothing goes upstream.
       scope.head('/api/hello', (_request, reply) => reply.code(200).send());
     });
@@ -162,12 +184,13 @@ export class AnthropicProxy implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     this.flush();
     await Promise.allSettled([...this.pending]);
-    this.agent.destroy();
+    for (const agent of this.agents.values()) agent.destroy();
   }
 
-  private async caller(request: FastifyRequest): Promise<Caller | string> {
+  private async caller(protocol: ProxyProtocol, request: FastifyRequest): Promise<Caller | string> {
     const headers = request.headers;
     const named = firstString(headers[MEMBER_TOKEN_HEADER]);
+    const sent = protocol.credential(headers);
     try {
       if (named !== undefined) {
         const principal = isMemberTokenShaped(named)
@@ -176,12 +199,11 @@ export class AnthropicProxy implements OnApplicationShutdown {
         if (!principal?.member) return `${MEMBER_TOKEN_HEADER} must be a member token (ugm_…)`;
         return { member: principal.member.name, gatewayKey: false };
       }
-      const sent = credentialOf(headers);
       if (sent !== undefined && isMemberTokenShaped(sent)) {
         const principal = await this.auth.authenticate({ token: sent });
-        if (!this.config.proxy.anthropicApiKey)
+        if (!protocol.apiKey)
           return (
-            'this gateway holds no Anthropic API key (PROXY_ANTHROPIC_API_KEY): send your own ' +
+            `this gateway holds no API key for this upstream (${protocol.keyVariable}): send your own ` +
             `credential and name yourself with ${MEMBER_TOKEN_HEADER}`
           );
         return { member: principal!.member!.name, gatewayKey: true };
@@ -192,40 +214,44 @@ export class AnthropicProxy implements OnApplicationShutdown {
     }
     // Open on loopback: the machine's own usage, with the caller's credential or the gateway's.
     if (!this.auth.required)
-      return {
-        member: LOCAL_MEMBER,
-        gatewayKey: credentialOf(headers) === undefined && !!this.config.proxy.anthropicApiKey,
-      };
-    return (
-      'name the member: ANTHROPIC_AUTH_TOKEN=<member token> (the gateway holds the API key), or ' +
-      `your own credential with ANTHROPIC_CUSTOM_HEADERS="${MEMBER_TOKEN_HEADER}: <member token>"`
-    );
+      return { member: LOCAL_MEMBER, gatewayKey: sent === undefined && !!protocol.apiKey };
+    return protocol.memberHint;
   }
 
-  private upstreamHeaders(headers: IncomingHttpHeaders, caller: Caller, body: Buffer | undefined) {
+  private upstreamHeaders(
+    protocol: ProxyProtocol,
+    headers: IncomingHttpHeaders,
+    caller: Caller,
+    body: Buffer | undefined,
+  ) {
     const out: OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(headers)) {
       if (value === undefined || HOP_BY_HOP.has(name) || name === MEMBER_TOKEN_HEADER) continue;
       // The body arrives decoded (gzip is taken on the way in); the answer is read as it passes.
       if (name === 'content-encoding' || name === 'accept-encoding') continue;
-      if (caller.gatewayKey && (name === 'authorization' || name === 'x-api-key')) continue;
+      if (caller.gatewayKey && protocol.credentialHeaders.includes(name)) continue;
       out[name] = value;
     }
-    if (caller.gatewayKey) out['x-api-key'] = this.config.proxy.anthropicApiKey;
+    if (caller.gatewayKey) Object.assign(out, protocol.keyHeaders(protocol.apiKey));
     out['accept-encoding'] = 'identity';
     if (body) out['content-length'] = body.length;
     return out;
   }
 
-  private async relay(route: Route, request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    // Only origin-form targets: the upstream is always PROXY_ANTHROPIC_URL (never an open proxy).
+  private async relay(
+    protocol: ProxyProtocol,
+    metered: boolean,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<void> {
+    // Only origin-form targets: the upstream is always the configured one (never an open proxy).
     if (!request.raw.url?.startsWith('/'))
-      return sendError(reply, 400, 'invalid_request_error', 'the request target must be a path');
-    const caller = await this.caller(request);
-    if (typeof caller === 'string') return sendError(reply, 401, 'authentication_error', caller);
+      return sendError(reply, protocol, 'invalid_request', 'the request target must be a path');
+    const caller = await this.caller(protocol, request);
+    if (typeof caller === 'string') return sendError(reply, protocol, 'authentication', caller);
     const body = Buffer.isBuffer(request.body) ? request.body : undefined;
     let admission: Admission = { admitted: true, release: async () => undefined };
-    if (route === 'messages' && this.rates.enabled) {
+    if (metered && this.rates.enabled) {
       const limited = await this.rates.take(caller.member, () =>
         Math.ceil((body?.length ?? 0) / 4),
       );
@@ -233,12 +259,14 @@ export class AnthropicProxy implements OnApplicationShutdown {
         void reply
           .header('x-should-retry', 'true')
           .header('retry-after', String(limited.retryAfterS));
-        return sendError(reply, 429, 'rate_limit_error', limited.message);
+        return sendError(reply, protocol, 'rate_limit', limited.message, limited.retryAfterS);
       }
     }
-    if (route === 'messages' && body) {
+    if (metered && body) {
       try {
-        admission = await this.budgets.admit(caller.member, () => this.estimate(body));
+        admission = await this.budgets.admit(caller.member, () =>
+          this.estimate(protocol, request.url, body),
+        );
         if (this.uncheckedEpisode) {
           // Checked again: the episode is told (an alert), once.
           this.events.emit(BUDGETS_UNCHECKED, this.uncheckedEpisode);
@@ -251,9 +279,10 @@ export class AnthropicProxy implements OnApplicationShutdown {
           void reply.header('x-should-retry', 'true').header('retry-after', '5');
           return sendError(
             reply,
-            503,
-            'api_error',
+            protocol,
+            'unavailable',
             'usage-gateway: budgets cannot be checked right now (the database is unreachable); try again shortly',
+            5,
           );
         }
         this.unchecked.inc();
@@ -267,37 +296,35 @@ export class AnthropicProxy implements OnApplicationShutdown {
         this.refused.inc();
         const seconds = Math.max(1, Math.ceil((admission.refusal.resetsAt - this.now()) / 1000));
         void reply.header('x-should-retry', 'false').header('retry-after', String(seconds));
-        return sendError(reply, 429, 'billing_error', admission.refusal.message);
+        return sendError(reply, protocol, 'billing', admission.refusal.message);
       }
     }
     const release = admission.admitted ? admission.release : async () => undefined;
     const started = this.now();
-    const prefix = this.base.pathname.replace(/\/+$/, '');
-    const target = new URL(`${prefix}${request.raw.url}`, this.base);
+    const base = protocol.upstream;
+    const path = request.raw.url.startsWith(`${protocol.pathPrefix}/`)
+      ? request.raw.url.slice(protocol.pathPrefix.length)
+      : request.raw.url;
+    const target = new URL(`${base.pathname.replace(/\/+$/, '')}${path}`, base);
     const transport = target.protocol === 'https:' ? https : http;
     const upstream = transport.request(target, {
       method: request.method,
-      headers: this.upstreamHeaders(request.headers, caller, body),
-      agent: this.agent,
+      headers: this.upstreamHeaders(protocol, request.headers, caller, body),
+      agent: this.agents.get(protocol),
       timeout: this.config.proxy.idleTimeoutMs,
     });
     reply.hijack();
     const raw = reply.raw;
     let answer: IncomingMessage | undefined;
-    let meter: SseUsageMeter | JsonUsageMeter | undefined;
+    let meter: UsageMeter | undefined;
     let settled = false;
     const finish = (ended: boolean) => {
       if (settled) return;
       settled = true;
-      const usage =
-        route !== 'messages' || !answer || answer.statusCode !== 200 || !meter
-          ? undefined
-          : meter instanceof SseUsageMeter
-            ? meter.result()
-            : meter.result(ended);
+      const usage = answer?.statusCode === 200 ? meter?.result(ended) : undefined;
       // What the request held against budgets goes once its real usage is in the ledger.
       const done = (
-        usage ? this.record(caller, request, answer!, usage, started) : Promise.resolve()
+        usage ? this.record(protocol, caller, request, answer!, usage, started) : Promise.resolve()
       )
         .finally(release)
         .catch((error: unknown) =>
@@ -324,17 +351,17 @@ export class AnthropicProxy implements OnApplicationShutdown {
     upstream.on('error', (error) => {
       if (settled) return;
       if (!raw.headersSent) {
-        raw.writeHead(silent ? 504 : 502, { 'content-type': 'application/json' });
+        const kind = silent ? 'timeout' : 'unreachable';
+        raw.writeHead(ERROR_STATUS[kind], { 'content-type': 'application/json' });
         raw.end(
-          JSON.stringify({
-            type: 'error',
-            error: {
-              type: 'api_error',
-              message: silent
+          JSON.stringify(
+            protocol.errorBody(
+              kind,
+              silent
                 ? `usage-gateway: ${error.message}`
                 : `usage-gateway: the upstream could not be reached (${error.message})`,
-            },
-          }),
+            ),
+          ),
         );
       } else raw.destroy();
       finish(false);
@@ -349,10 +376,8 @@ export class AnthropicProxy implements OnApplicationShutdown {
       raw.writeHead(res.statusCode ?? 502, headers);
       // SSE is written out as it comes: no buffering anywhere (Nagle off, every chunk flushed).
       raw.socket?.setNoDelay(true);
-      if (route === 'messages' && res.statusCode === 200)
-        meter = /text\/event-stream/i.test(String(res.headers['content-type']))
-          ? new SseUsageMeter()
-          : new JsonUsageMeter();
+      if (metered && res.statusCode === 200)
+        meter = meterFor(res.headers['content-type'], protocol.usage);
       res.on('data', (chunk: Buffer) => {
         meter?.feed(chunk);
         if (!raw.write(chunk)) {
@@ -377,21 +402,24 @@ export class AnthropicProxy implements OnApplicationShutdown {
    * FLUSH_ROWS), one transaction for many requests instead of one each.
    */
   private record(
+    protocol: ProxyProtocol,
     caller: Caller,
     request: FastifyRequest,
     answer: IncomingMessage,
     usage: MeteredUsage,
     started: number,
   ): Promise<void> {
+    const body = Buffer.isBuffer(request.body) ? request.body : undefined;
     return new Promise<void>((resolve, reject) => {
       this.batch.push({
         row: {
+          agent: protocol.agent,
           member: caller.member,
-          requestId: firstString(answer.headers['request-id']) ?? null,
+          requestId: protocol.requestId(answer.headers),
           gatewayRequestId: String(request.id),
           usage,
-          requestedModel: usage.model ? usage.model : requestedModel(request.body),
-          session: firstString(request.headers['x-claude-code-session-id']) ?? null,
+          requestedModel: protocol.requested(request.url, body).model,
+          session: protocol.session(request.headers),
           ts: started,
         },
         resolve,
@@ -420,35 +448,20 @@ export class AnthropicProxy implements OnApplicationShutdown {
 
   /**
    * What a request may cost at most, held against enforced budgets while it runs: its input from
-   * the body's size (4 bytes a token), its output from `max_tokens`, at the model's prices.
+   * the body's size (4 bytes a token), its output from its limit (`max_tokens`,
+   * `max_output_tokens`, `maxOutputTokens`; DEFAULT_OUTPUT_ESTIMATE when it sets none), at the
+   * model's prices.
    */
-  private estimate(body: Buffer): number {
-    let parsed: { model?: unknown; max_tokens?: unknown } = {};
-    try {
-      parsed = JSON.parse(body.toString('utf8')) as typeof parsed;
-    } catch {
-      // Not JSON: the upstream will refuse it; it holds nothing.
-    }
-    const model = typeof parsed.model === 'string' ? parsed.model : 'unknown';
-    const output =
-      typeof parsed.max_tokens === 'number' && parsed.max_tokens > 0 ? parsed.max_tokens : 0;
-    return this.prices.cost(model, [Math.ceil(body.length / 4), output, 0, 0]);
-  }
-}
-
-/** The credential a caller sent: a bearer token, else an `x-api-key`. */
-function credentialOf(headers: IncomingHttpHeaders): string | undefined {
-  return bearerToken(headers.authorization) ?? firstString(headers['x-api-key']);
-}
-
-/** The `model` of a request body (read, never changed), else `unknown`. */
-function requestedModel(body: unknown): string {
-  if (!Buffer.isBuffer(body) || body.length > 64 * 1024 * 1024) return 'unknown';
-  // The model is near the start of Claude Code's bodies; the whole body is parsed otherwise.
-  try {
-    const parsed = JSON.parse(body.toString('utf8')) as { model?: unknown };
-    return typeof parsed.model === 'string' ? parsed.model : 'unknown';
-  } catch {
-    return 'unknown';
+  private estimate(protocol: ProxyProtocol, path: string, body: Buffer): number {
+    const { model, maxOutputTokens } = protocol.requested(path, body);
+    const counts = [
+      Math.ceil(body.length / 4),
+      maxOutputTokens ?? DEFAULT_OUTPUT_ESTIMATE,
+      0,
+      0,
+    ] as const;
+    return protocol.agent === 'claude'
+      ? this.prices.cost(model, counts)
+      : this.agentPrices.cost(protocol.agent, model, [...counts]).usd;
   }
 }

@@ -1,0 +1,100 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { UsageReader } from '../usage-meter';
+
+/** The header that names the member when the caller's own credential goes upstream. */
+export const MEMBER_TOKEN_HEADER = 'x-usage-gateway-token';
+
+/** The agents whose model APIs the gateway relays. */
+export type ProxyAgent = 'claude' | 'codex' | 'gemini';
+
+/** Why the gateway answers a request itself; each API words it in its own error shape. */
+export type ProxyErrorKind =
+  | 'authentication' // 401
+  | 'invalid_request' // 400
+  | 'too_large' // 413
+  | 'rate_limit' // 429, retry after
+  | 'billing' // 429, an enforced budget reached: not to be retried
+  | 'unavailable' // 503, budgets cannot be checked (PROXY_FAIL_CLOSED)
+  | 'unreachable' // 502
+  | 'timeout' // 504
+  | 'internal'; // 500
+
+export const ERROR_STATUS: Record<ProxyErrorKind, number> = {
+  authentication: 401,
+  invalid_request: 400,
+  too_large: 413,
+  rate_limit: 429,
+  billing: 429,
+  unavailable: 503,
+  unreachable: 502,
+  timeout: 504,
+  internal: 500,
+};
+
+/** A route of an API the gateway relays. */
+export interface ProxyRoute {
+  readonly method: 'GET' | 'POST';
+  /** A Fastify path. */
+  readonly path: string;
+  /** Whether a request to `path` is a model call: metered, held against budgets and rates. */
+  readonly metered: (path: string) => boolean;
+}
+
+/** What the gateway reads of a request (never changing it). */
+export interface RequestedCall {
+  /** The model asked for (`unknown` when the request names none). */
+  readonly model: string;
+  /** The most output tokens the request allows, when it says. */
+  readonly maxOutputTokens: number | undefined;
+}
+
+/**
+ * One model API as the gateway relays it (docs/proxy.md): where it goes, how a caller's credential
+ * arrives and the gateway's own key is sent, how its answers carry usage, and its error shape.
+ */
+export interface ProxyProtocol {
+  readonly agent: ProxyAgent;
+  /** The variable that names the upstream's key (for messages). */
+  readonly keyVariable: string;
+  readonly upstream: URL;
+  /** What of the gateway's path the upstream URL already holds (Codex's `/v1`): taken off. */
+  readonly pathPrefix: string;
+  /** The gateway's key for the upstream ('' when it holds none). */
+  readonly apiKey: string;
+  readonly routes: readonly ProxyRoute[];
+  /** The headers that carry a caller's credential (dropped when the gateway's key goes instead). */
+  readonly credentialHeaders: readonly string[];
+  /** The credential a caller sent, where this API's clients send it. */
+  credential(headers: IncomingHttpHeaders): string | undefined;
+  /** The headers that send the gateway's key upstream. */
+  keyHeaders(key: string): OutgoingHttpHeaders;
+  /** An error the gateway answers itself, in this API's shape. */
+  errorBody(kind: ProxyErrorKind, message: string, retryAfterS?: number): unknown;
+  /** How this API's answers carry their usage. */
+  readonly usage: UsageReader;
+  /** The client's session (conversation) id, when its requests carry one. */
+  session(headers: IncomingHttpHeaders): string | null;
+  /** The upstream's id of a request (its answer's header). */
+  requestId(headers: IncomingHttpHeaders): string | null;
+  /** What the request asks for: its model (body or path) and output limit. */
+  requested(path: string, body: Buffer | undefined): RequestedCall;
+  /** How a member names themself to this API's client (a 401's hint). */
+  readonly memberHint: string;
+}
+
+/** A request body's JSON (read, never changed); `{}` when it is not JSON. Bodies up to the
+ * proxy's body limit are parsed whole: the model and limits may be anywhere in them. */
+export function bodyJson(body: Buffer | undefined): Record<string, unknown> {
+  if (!body) return {};
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : {};
+  } catch {
+    return {};
+  }
+}
+
+export const positive = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : undefined;
