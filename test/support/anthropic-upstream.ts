@@ -1,14 +1,6 @@
-import { createHash } from 'node:crypto';
-import http, { type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type Received, startRecordingUpstream } from './recording-upstream';
 
-/** What the upstream received: headers and body bytes exactly as they arrived. */
-export interface Received {
-  readonly method: string;
-  readonly url: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: Buffer;
-}
+export type { Received };
 
 /** How the upstream answers a `POST /v1/messages`, chosen by the request's `x-test-scenario`. */
 export type Scenario =
@@ -34,149 +26,118 @@ const event = (name: string, data: unknown) => `event: ${name}\ndata: ${JSON.str
  * bodies and mid-stream): deterministic ids from the request's bytes, so two equal requests get
  * byte-identical answers; every request is kept for the test to inspect.
  */
-export async function startAnthropicUpstream() {
-  const received: Received[] = [];
-  /** Answers the upstream saw closed before they ended (a cancelled request). */
-  let cancelled = 0;
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      received.push({ method: req.method!, url: req.url!, headers: req.headers, body });
-      const id = createHash('sha256').update(body).digest('hex').slice(0, 16);
-      res.on('close', () => {
-        if (!res.writableFinished) cancelled++;
-      });
-      const path = req.url!.split('?')[0];
-      if (path === '/v1/models') {
-        res.writeHead(200, { 'content-type': 'application/json', 'request-id': `req_m${id}` });
+export function startAnthropicUpstream() {
+  return startRecordingUpstream((req, res, body, id) => {
+    const path = req.url!.split('?')[0];
+    if (path === '/v1/models') {
+      res.writeHead(200, { 'content-type': 'application/json', 'request-id': `req_m${id}` });
+      res.end(
+        JSON.stringify({
+          data: [{ id: 'claude-sonnet-4-5-20250929', display_name: 'Claude Sonnet 4.5' }],
+          has_more: false,
+        }),
+      );
+      return;
+    }
+    if (path === '/v1/messages/count_tokens') {
+      res.writeHead(200, { 'content-type': 'application/json', 'request-id': `req_c${id}` });
+      res.end(JSON.stringify({ input_tokens: 4242 }));
+      return;
+    }
+    const request = JSON.parse(body.toString('utf8')) as { model: string; stream?: boolean };
+    const scenario = (req.headers['x-test-scenario'] as Scenario | undefined) ?? 'ok';
+    answer();
+    function answer() {
+      const headers = { 'request-id': `req_${id}`, 'anthropic-organization-id': 'org-test' };
+      if (scenario === 'silent') return;
+      if (scenario === 'invalid') {
+        res.writeHead(400, {
+          ...headers,
+          'content-type': 'application/json',
+          'x-should-retry': 'false',
+        });
         res.end(
           JSON.stringify({
-            data: [{ id: 'claude-sonnet-4-5-20250929', display_name: 'Claude Sonnet 4.5' }],
-            has_more: false,
+            type: 'error',
+            error: { type: 'invalid_request_error', message: 'max_tokens: Field required' },
+            request_id: `req_${id}`,
           }),
         );
         return;
       }
-      if (path === '/v1/messages/count_tokens') {
-        res.writeHead(200, { 'content-type': 'application/json', 'request-id': `req_c${id}` });
-        res.end(JSON.stringify({ input_tokens: 4242 }));
+      if (scenario === 'overloaded') {
+        res.writeHead(529, { ...headers, 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            type: 'error',
+            error: { type: 'overloaded_error', message: 'Overloaded' },
+          }),
+        );
         return;
       }
-      const request = JSON.parse(body.toString('utf8')) as { model: string; stream?: boolean };
-      const scenario = (req.headers['x-test-scenario'] as Scenario | undefined) ?? 'ok';
-      const delay = Number(req.headers['x-test-delay-ms'] ?? 0);
-      if (delay > 0) {
-        // Answers later (requests overlap), unless the client went away meanwhile.
-        setTimeout(() => answer(), delay);
+      const message = {
+        id: `msg_${id}`,
+        type: 'message',
+        role: 'assistant',
+        model: request.model,
+        content: [] as unknown[],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: USAGE,
+      };
+      if (!request.stream) {
+        res.writeHead(200, { ...headers, 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            ...message,
+            content: [{ type: 'text', text: 'Hello there.' }],
+            stop_reason: 'end_turn',
+            usage: { ...USAGE, output_tokens: FINAL_OUTPUT_TOKENS },
+          }),
+        );
         return;
       }
-      answer();
-      function answer() {
-        const headers = { 'request-id': `req_${id}`, 'anthropic-organization-id': 'org-test' };
-        if (scenario === 'silent') return;
-        if (scenario === 'invalid') {
-          res.writeHead(400, {
-            ...headers,
-            'content-type': 'application/json',
-            'x-should-retry': 'false',
-          });
-          res.end(
-            JSON.stringify({
-              type: 'error',
-              error: { type: 'invalid_request_error', message: 'max_tokens: Field required' },
-              request_id: `req_${id}`,
-            }),
-          );
-          return;
-        }
-        if (scenario === 'overloaded') {
-          res.writeHead(529, { ...headers, 'content-type': 'application/json' });
-          res.end(
-            JSON.stringify({
-              type: 'error',
-              error: { type: 'overloaded_error', message: 'Overloaded' },
-            }),
-          );
-          return;
-        }
-        const message = {
-          id: `msg_${id}`,
-          type: 'message',
-          role: 'assistant',
-          model: request.model,
-          content: [] as unknown[],
-          stop_reason: null,
-          stop_sequence: null,
-          usage: USAGE,
-        };
-        if (!request.stream) {
-          res.writeHead(200, { ...headers, 'content-type': 'application/json' });
-          res.end(
-            JSON.stringify({
-              ...message,
-              content: [{ type: 'text', text: 'Hello there.' }],
-              stop_reason: 'end_turn',
-              usage: { ...USAGE, output_tokens: FINAL_OUTPUT_TOKENS },
-            }),
-          );
-          return;
-        }
-        res.writeHead(200, {
-          ...headers,
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-cache',
-        });
-        res.write(event('message_start', { type: 'message_start', message }));
+      res.writeHead(200, {
+        ...headers,
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+      });
+      res.write(event('message_start', { type: 'message_start', message }));
+      res.write(
+        event('content_block_start', {
+          type: 'content_block_start',
+          index: 0,
+          content_block: { type: 'text', text: '' },
+        }),
+      );
+      res.write(event('ping', { type: 'ping' }));
+      if (scenario === 'hang') return;
+      for (const text of ['Hello', ' there', ', all', ' good.'])
         res.write(
-          event('content_block_start', {
-            type: 'content_block_start',
+          event('content_block_delta', {
+            type: 'content_block_delta',
             index: 0,
-            content_block: { type: 'text', text: '' },
+            delta: { type: 'text_delta', text },
           }),
         );
-        res.write(event('ping', { type: 'ping' }));
-        if (scenario === 'hang') return;
-        for (const text of ['Hello', ' there', ', all', ' good.'])
-          res.write(
-            event('content_block_delta', {
-              type: 'content_block_delta',
-              index: 0,
-              delta: { type: 'text_delta', text },
-            }),
-          );
-        if (scenario === 'midstream-error') {
-          res.end(
-            event('error', {
-              type: 'error',
-              error: { type: 'overloaded_error', message: 'Overloaded' },
-            }),
-          );
-          return;
-        }
-        res.write(event('content_block_stop', { type: 'content_block_stop', index: 0 }));
-        res.write(
-          event('message_delta', {
-            type: 'message_delta',
-            delta: { stop_reason: 'end_turn', stop_sequence: null },
-            usage: { output_tokens: FINAL_OUTPUT_TOKENS },
+      if (scenario === 'midstream-error') {
+        res.end(
+          event('error', {
+            type: 'error',
+            error: { type: 'overloaded_error', message: 'Overloaded' },
           }),
         );
-        res.end(event('message_stop', { type: 'message_stop' }));
+        return;
       }
-    });
+      res.write(event('content_block_stop', { type: 'content_block_stop', index: 0 }));
+      res.write(
+        event('message_delta', {
+          type: 'message_delta',
+          delta: { stop_reason: 'end_turn', stop_sequence: null },
+          usage: { output_tokens: FINAL_OUTPUT_TOKENS },
+        }),
+      );
+      res.end(event('message_stop', { type: 'message_stop' }));
+    }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    received,
-    cancelled: () => cancelled,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
