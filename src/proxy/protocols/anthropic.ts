@@ -2,12 +2,10 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { bearerToken, firstString } from '../../auth/authenticator';
 import { count, isObject, type MeteredUsage, type UsageReader } from '../usage-meter';
 import {
-  bodyJson,
   MEMBER_TOKEN_HEADER,
-  positive,
   type ProxyErrorKind,
   type ProxyProtocol,
-  type RequestedCall,
+  requestedInBody,
 } from './protocol';
 
 /** Takes a `usage` object's counts into `into` (a later, cumulative one overrides what it names). */
@@ -90,13 +88,7 @@ export function anthropicProtocol(url: string, apiKey: string | undefined): Prox
     usage: anthropicUsage,
     session: (headers) => firstString(headers['x-claude-code-session-id']) ?? null,
     requestId: (headers) => firstString(headers['request-id']) ?? null,
-    requested(_path, body): RequestedCall {
-      const json = bodyJson(body);
-      return {
-        model: typeof json.model === 'string' ? json.model : 'unknown',
-        maxOutputTokens: positive(json.max_tokens),
-      };
-    },
+    requested: (_path, body) => requestedInBody(body, 'max_tokens'),
     memberHint:
       'name the member: ANTHROPIC_AUTH_TOKEN=<member token> (the gateway holds the API key), or ' +
       `your own credential with ANTHROPIC_CUSTOM_HEADERS="${MEMBER_TOKEN_HEADER}: <member token>"`,

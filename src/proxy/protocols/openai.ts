@@ -1,11 +1,10 @@
 import { bearerToken, firstString } from '../../auth/authenticator';
 import { count, isObject, type MeteredUsage, type UsageReader } from '../usage-meter';
 import {
-  bodyJson,
   MEMBER_TOKEN_HEADER,
-  positive,
   type ProxyErrorKind,
   type ProxyProtocol,
+  requestedInBody,
 } from './protocol';
 
 /** The final events of a Responses API stream (each carries the response with its usage). */
@@ -106,13 +105,7 @@ export function openaiProtocol(url: string, apiKey: string | undefined): ProxyPr
     usage: openaiUsage,
     session: (headers) => firstString(headers.session_id) ?? null,
     requestId: (headers) => firstString(headers['x-request-id']) ?? null,
-    requested(_path, body) {
-      const json = bodyJson(body);
-      return {
-        model: typeof json.model === 'string' ? json.model : 'unknown',
-        maxOutputTokens: positive(json.max_output_tokens),
-      };
-    },
+    requested: (_path, body) => requestedInBody(body, 'max_output_tokens'),
     memberHint:
       'name the member: a model provider whose env_key holds your member token (the gateway holds ' +
       `the API key), or your own credential with http_headers = { "${MEMBER_TOKEN_HEADER}" = "<member token>" }`,

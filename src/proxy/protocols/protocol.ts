@@ -98,3 +98,12 @@ export function bodyJson(body: Buffer | undefined): Record<string, unknown> {
 
 export const positive = (value: unknown): number | undefined =>
   typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : undefined;
+
+/** A JSON body's `model` and its output limit field (`max_tokens`, `max_output_tokens`). */
+export function requestedInBody(body: Buffer | undefined, limitField: string): RequestedCall {
+  const json = bodyJson(body);
+  return {
+    model: typeof json.model === 'string' ? json.model : 'unknown',
+    maxOutputTokens: positive(json[limitField]),
+  };
+}
