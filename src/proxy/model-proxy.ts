@@ -418,7 +418,7 @@ export class ModelProxy implements OnApplicationShutdown {
           requestId: protocol.requestId(answer.headers),
           gatewayRequestId: String(request.id),
           usage,
-          requestedModel: protocol.requested(request.url, body).model,
+          model: protocol.rowModel(request.url, body, usage),
           session: protocol.session(request.headers),
           ts: started,
         },

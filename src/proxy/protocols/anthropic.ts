@@ -89,6 +89,8 @@ export function anthropicProtocol(url: string, apiKey: string | undefined): Prox
     session: (headers) => firstString(headers['x-claude-code-session-id']) ?? null,
     requestId: (headers) => firstString(headers['request-id']) ?? null,
     requested: (_path, body) => requestedInBody(body, 'max_tokens'),
+    // The answer names the model (as the transcript line does): the body is read only without it.
+    rowModel: (_path, body, usage) => usage.model ?? requestedInBody(body, 'max_tokens').model,
     memberHint:
       'name the member: ANTHROPIC_AUTH_TOKEN=<member token> (the gateway holds the API key), or ' +
       `your own credential with ANTHROPIC_CUSTOM_HEADERS="${MEMBER_TOKEN_HEADER}: <member token>"`,

@@ -13,6 +13,17 @@ import {
 /** The calls of `models/<model>:<call>` that are model calls (metered). */
 const GENERATE = /:(generateContent|streamGenerateContent)$/;
 
+/** The model of a `models/<model>:<call>` path. */
+function pathModel(path: string): string {
+  const call = /\/models\/([^/:?]+):/.exec(path);
+  if (!call) return 'unknown';
+  try {
+    return decodeURIComponent(call[1]);
+  } catch {
+    return call[1];
+  }
+}
+
 /** A GenerateContentResponse's id, model version and usage metadata; true when it had usage. */
 function takeResponse(into: MeteredUsage, response: unknown): boolean {
   if (!isObject(response)) return false;
@@ -123,13 +134,14 @@ export function geminiProtocol(url: string, apiKey: string | undefined): ProxyPr
     session: () => null,
     requestId: () => null,
     requested(path, body) {
-      const call = /\/models\/([^/:]+):/.exec(path);
       const json = bodyJson(body);
       const config = isObject(json.generationConfig) ? json.generationConfig : {};
-      return {
-        model: call ? decodeURIComponent(call[1]) : 'unknown',
-        maxOutputTokens: positive(config.maxOutputTokens),
-      };
+      return { model: pathModel(path), maxOutputTokens: positive(config.maxOutputTokens) };
+    },
+    // As Gemini CLI's chat records and telemetry name it: the model asked for.
+    rowModel: (path, _body, usage) => {
+      const asked = pathModel(path);
+      return asked !== 'unknown' ? asked : (usage.model ?? 'unknown');
     },
     memberHint:
       'name the member: GEMINI_API_KEY=<member token> (the gateway holds the API key), or your own ' +

@@ -4,6 +4,7 @@ import {
   MEMBER_TOKEN_HEADER,
   type ProxyErrorKind,
   type ProxyProtocol,
+  leadingModel,
   requestedInBody,
 } from './protocol';
 
@@ -106,6 +107,12 @@ export function openaiProtocol(url: string, apiKey: string | undefined): ProxyPr
     session: (headers) => firstString(headers.session_id) ?? null,
     requestId: (headers) => firstString(headers['x-request-id']) ?? null,
     requested: (_path, body) => requestedInBody(body, 'max_output_tokens'),
+    // As Codex's rollouts and telemetry name it: the model asked for (the answer may name a
+    // dated snapshot).
+    rowModel: (_path, body, usage) => {
+      const asked = leadingModel(body);
+      return asked !== 'unknown' ? asked : (usage.model ?? 'unknown');
+    },
     memberHint:
       'name the member: a model provider whose env_key holds your member token (the gateway holds ' +
       `the API key), or your own credential with http_headers = { "${MEMBER_TOKEN_HEADER}" = "<member token>" }`,

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import type { UsageReader } from '../usage-meter';
+import type { MeteredUsage, UsageReader } from '../usage-meter';
 
 /** The header that names the member when the caller's own credential goes upstream. */
 export const MEMBER_TOKEN_HEADER = 'x-usage-gateway-token';
@@ -78,6 +78,8 @@ export interface ProxyProtocol {
   requestId(headers: IncomingHttpHeaders): string | null;
   /** What the request asks for: its model (body or path) and output limit. */
   requested(path: string, body: Buffer | undefined): RequestedCall;
+  /** The model an answered call is priced and keyed by: the one its agent's logs name. */
+  rowModel(path: string, body: Buffer | undefined, usage: MeteredUsage): string;
   /** How a member names themself to this API's client (a 401's hint). */
   readonly memberHint: string;
 }
@@ -98,6 +100,18 @@ export function bodyJson(body: Buffer | undefined): Record<string, unknown> {
 
 export const positive = (value: unknown): number | undefined =>
   typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : undefined;
+
+/**
+ * A JSON body's `model` when it is the body's first field (Codex writes it first): read without
+ * parsing a body that holds a whole conversation; else the parsed body's.
+ */
+export function leadingModel(body: Buffer | undefined): string {
+  const head = body?.subarray(0, 1024).toString('utf8') ?? '';
+  const found = /^\s*\{\s*"model"\s*:\s*("(?:[^"\\]|\\.){1,256}")/.exec(head);
+  if (found) return JSON.parse(found[1]) as string;
+  const json = bodyJson(body);
+  return typeof json.model === 'string' ? json.model : 'unknown';
+}
 
 /** A JSON body's `model` and its output limit field (`max_tokens`, `max_output_tokens`). */
 export function requestedInBody(body: Buffer | undefined, limitField: string): RequestedCall {

@@ -23,8 +23,8 @@ export interface ProxiedRequest {
   /** The gateway's own id of the request, when the upstream named none. */
   readonly gatewayRequestId: string;
   readonly usage: MeteredUsage;
-  /** The request's model (its body's, Gemini's path's). */
-  readonly requestedModel: string;
+  /** The model the call is priced and keyed by (the protocol's `rowModel`). */
+  readonly model: string;
   /** The client's session: Claude Code's `x-claude-code-session-id`, Codex's `session_id`. */
   readonly session: string | null;
   readonly ts: number;
@@ -156,13 +156,7 @@ export class LedgerService implements OnModuleInit {
   private proxiedInput(request: ProxiedRequest): LedgerInput {
     const { usage, agent } = request;
     const claude = agent === 'claude';
-    // Claude's rows are priced by the model the answer names (its transcript's); Codex's and
-    // Gemini CLI's by the model asked for, as their logs and telemetry name it.
-    const model = claude
-      ? (usage.model ?? request.requestedModel)
-      : request.requestedModel !== 'unknown'
-        ? request.requestedModel
-        : (usage.model ?? 'unknown');
+    const { model } = request;
     const counts = [
       usage.inputTokens,
       usage.outputTokens,
