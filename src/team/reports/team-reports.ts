@@ -1,7 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { SqlParams } from '../../database/sql';
+import { CLOCK, type Clock } from '../../common/clock';
+import { MAX_AHEAD_MS } from '../dto/usage-entries.dto';
 import { localDay } from '../../usage/local-day';
 import { REPORT_COUNTS } from '../../usage/report-csv';
 import { WEEKDAYS, type ReportKind } from '../../usage/dto/usage-report.dto';
@@ -135,7 +137,10 @@ export function weekStart(date: string, startOfWeek: number): string {
  */
 @Injectable()
 export class TeamReports {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(CLOCK) private readonly now: Clock,
+  ) {}
 
   async report(kind: ReportKind, query: TeamReportQueryDto): Promise<Record<string, unknown>> {
     const timezone = query.timezone ?? 'UTC';
@@ -244,17 +249,23 @@ export class TeamReports {
     }
     const params = SqlParams.for(this.db);
     const where = [...this.filters(query, params, groups), ...bounds];
-    const [range] = (await this.db.query(
-      `SELECT MIN(${unit}) AS lo, MAX(${unit}) AS hi FROM ${table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`,
-      params.values,
-    )) as { lo: string | number | null; hi: string | number | null }[];
-    if (range.lo === null || range.hi === null) return { rows: [], next };
-    const plan = dayPlan(
-      Math.floor(Number(range.lo) / perDay),
-      Math.floor(Number(range.hi) / perDay),
-      timezone,
-      resetHour,
-    );
+    // The UTC days the plan covers: the asked ones with their margins; without `since`, from the
+    // first row's (a query); without `until`, to the last day a row can be on (no entry is stored
+    // more than MAX_AHEAD_MS ahead of its arrival).
+    let firstDay = query.since ? Math.floor(Date.parse(query.since) / DAY_MS) - 2 : undefined;
+    const lastDay = query.until
+      ? Math.floor(Date.parse(query.until) / DAY_MS) + 3
+      : Math.floor((this.now() + MAX_AHEAD_MS) / DAY_MS);
+    if (firstDay === undefined) {
+      const [range] = (await this.db.query(
+        `SELECT MIN(${unit}) AS lo FROM ${table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`,
+        params.values,
+      )) as { lo: string | number | null }[];
+      if (range.lo === null) return { rows: [], next };
+      firstDay = Math.floor(Number(range.lo) / perDay);
+    }
+    if (firstDay > lastDay) return { rows: [], next };
+    const plan = dayPlan(firstDay, lastDay, timezone, resetHour);
     let sql: string;
     let values: unknown[];
     if (!byMember) {
