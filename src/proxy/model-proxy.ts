@@ -305,7 +305,11 @@ export class ModelProxy implements OnApplicationShutdown {
     const path = request.raw.url.startsWith(`${protocol.pathPrefix}/`)
       ? request.raw.url.slice(protocol.pathPrefix.length)
       : request.raw.url;
-    const target = new URL(`${base.pathname.replace(/\/+$/, '')}${path}`, base);
+    // The upstream's own URL with the path and query set: nothing in the request names the host.
+    const target = new URL(base.href);
+    const query = path.indexOf('?');
+    target.pathname = `${base.pathname.replace(/\/+$/, '')}${query < 0 ? path : path.slice(0, query)}`;
+    target.search = query < 0 ? '' : path.slice(query);
     const transport = target.protocol === 'https:' ? https : http;
     const upstream = transport.request(target, {
       method: request.method,
