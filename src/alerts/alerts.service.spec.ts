@@ -189,6 +189,21 @@ describe('AlertsService', () => {
     expect(sent.text).not.toMatch(/[<>]/);
   });
 
+  it('fits a long skill name’s alert to its columns (key and title ≤ 200), one key per alert', async () => {
+    const long = { ...anomaly, skill_name: `skill-${'<'.repeat(150)}-${'x'.repeat(150)}` };
+    const other = { ...long, skill_name: `${long.skill_name}y` };
+    const { alerts, store } = service({ source: 'default', payload: {} }, [long, other]);
+    await alerts.check();
+    await alerts.check();
+    expect(store.rows).toHaveLength(2);
+    for (const row of store.rows) {
+      expect(row.key.length).toBeLessThanOrEqual(200);
+      expect(row.title.length).toBeLessThanOrEqual(200);
+      expect(row.title.endsWith('…')).toBe(true);
+    }
+    expect(store.rows[0].key).not.toBe(store.rows[1].key);
+  });
+
   // The clock is injected: the verdict depends on the usage and that clock, never on when the
   // suite runs (a test that read the wall clock failed between 01:10 and 01:20 UTC).
   for (const clock of ['00:59', '04:59', '23:59'])

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { sha256Hex } from '../common/sha256-hex';
 import { Counter, Registry } from 'prom-client';
 import { BRIDGE_STATUS_EVENT, type BridgeStatusEvent } from '../bridge/bridge-status.event';
 import { PeriodicJobs } from '../cluster/periodic-jobs';
@@ -31,7 +32,7 @@ export const BUDGET_THRESHOLDS = [80, 100] as const;
 const DAY_MS = 86_400_000;
 const PRUNE_EVERY_MS = 3_600_000;
 
-interface Raise {
+export interface Raise {
   readonly key: string;
   readonly type: AlertType;
   readonly severity: AlertSeverity;
@@ -367,7 +368,8 @@ export class AlertsService implements OnApplicationBootstrap {
    * Stores the alert if nobody has yet; the instance that did sends it (unless `announce` is
    * false: stored, so it is never raised again, but neither sent nor shown live).
    */
-  private async raise(alert: Raise, { announce = true } = {}): Promise<void> {
+  private async raise(raised: Raise, { announce = true } = {}): Promise<void> {
+    const alert = fitted(raised);
     // Checks overlap (the timer, a stats read): one claim per key at a time in this process.
     if (this.claiming.has(alert.key)) return;
     this.claiming.add(alert.key);
@@ -392,4 +394,25 @@ export class AlertsService implements OnApplicationBootstrap {
   private async prune(): Promise<void> {
     await this.store.prune(this.now() - this.config.events.retentionDays * DAY_MS);
   }
+}
+
+/** What an alert's key and title hold at most (their columns: VARCHAR(200)). */
+export const ALERT_KEY_MAX = 200;
+export const ALERT_TITLE_MAX = 200;
+
+/**
+ * An alert whose key and title fit their columns: a longer key (a long skill name in it) keeps its
+ * start and ends in its digest — still one key per alert —, a longer title ends in "…". The text
+ * and the data keep everything.
+ */
+export function fitted(alert: Raise): Raise {
+  const key =
+    alert.key.length <= ALERT_KEY_MAX
+      ? alert.key
+      : `${alert.key.slice(0, ALERT_KEY_MAX - 65)}#${sha256Hex(alert.key)}`;
+  const title =
+    alert.title.length <= ALERT_TITLE_MAX
+      ? alert.title
+      : `${alert.title.slice(0, ALERT_TITLE_MAX - 1)}…`;
+  return key === alert.key && title === alert.title ? alert : { ...alert, key, title };
 }
