@@ -58,6 +58,19 @@ describe('SseUsageMeter (Anthropic Messages)', () => {
     }
   });
 
+  it('reads it fed event by event (chunks without usage skipped undecoded), and a mark split between chunks', () => {
+    const events = STREAM.split(/(?<=\n\n)/);
+    const meter = new SseUsageMeter(anthropicUsage);
+    for (const one of events) meter.feed(Buffer.from(one));
+    expect(meter.result(true)).toEqual(EXPECTED);
+    // The last delta's mark is cut in two: the second chunk alone holds no mark, yet is read.
+    const at = STREAM.lastIndexOf('"message_delta"') + 5;
+    const split = new SseUsageMeter(anthropicUsage);
+    split.feed(Buffer.from(STREAM.slice(0, at)));
+    split.feed(Buffer.from(STREAM.slice(at)));
+    expect(split.result(true)).toEqual(EXPECTED);
+  });
+
   it('takes CRLF line ends, and a multi-byte character split between chunks', () => {
     const text = STREAM.replaceAll('\n', '\r\n').replace('ignored', 'ignoré €');
     const bytes = Buffer.from(text);

@@ -71,6 +71,14 @@ export interface UsageMeter {
   result(ended: boolean): MeteredUsage | undefined;
 }
 
+const MARK_BYTES = new WeakMap<UsageReader, readonly Buffer[]>();
+/** A reader's marks as bytes (made once per reader). */
+function markBytes(reader: UsageReader): readonly Buffer[] {
+  let bytes = MARK_BYTES.get(reader);
+  if (!bytes) MARK_BYTES.set(reader, (bytes = reader.marks.map((mark) => Buffer.from(mark))));
+  return bytes;
+}
+
 /**
  * A streamed answer (server-sent events): each `data:` line that holds one of the reader's marks
  * is parsed and read; other lines (text, pings, comments) are skipped unparsed.
@@ -78,13 +86,24 @@ export interface UsageMeter {
 export class SseUsageMeter implements UsageMeter {
   private readonly decoder = new StringDecoder('utf8');
   private readonly usage = emptyUsage();
+  private readonly marks: readonly Buffer[];
   private partial = '';
   private skipping = false;
   private seen = false;
+  /** The bytes so far ended with a whole line: nothing pending (no partial line, no half
+   * character in the decoder). */
+  private atLineStart = true;
 
-  constructor(private readonly reader: UsageReader) {}
+  constructor(private readonly reader: UsageReader) {
+    this.marks = markBytes(reader);
+  }
 
   feed(chunk: Buffer): void {
+    // Most chunks are whole events without usage (text deltas, pings): when nothing is pending and
+    // the chunk ends a line, a chunk holding no mark is skipped without being decoded.
+    const endsLine = chunk.length > 0 && chunk[chunk.length - 1] === 0x0a;
+    if (this.atLineStart && endsLine && !this.marks.some((mark) => chunk.includes(mark))) return;
+    this.atLineStart = false;
     const text = this.decoder.write(chunk);
     let start = 0;
     for (;;) {
@@ -101,6 +120,7 @@ export class SseUsageMeter implements UsageMeter {
       this.partial = '';
       this.skipping = true;
     } else if (!this.skipping) this.partial += rest;
+    this.atLineStart = endsLine && this.partial === '' && !this.skipping;
   }
 
   /** What was seen (a cut stream's `complete` is false: its final event never came). */
