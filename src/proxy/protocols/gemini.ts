@@ -2,6 +2,7 @@ import { bearerToken, firstString } from '../../auth/authenticator';
 import { geminiTokens } from '../../team/otlp/otlp-decode';
 import { count, isObject, type MeteredUsage, type UsageReader } from '../usage-meter';
 import {
+  askedModel,
   bodyJson,
   MEMBER_TOKEN_HEADER,
   ERROR_STATUS,
@@ -139,10 +140,7 @@ export function geminiProtocol(url: string, apiKey: string | undefined): ProxyPr
       return { model: pathModel(path), maxOutputTokens: positive(config.maxOutputTokens) };
     },
     // As Gemini CLI's chat records and telemetry name it: the model asked for.
-    rowModel: (path, _body, usage) => {
-      const asked = pathModel(path);
-      return asked !== 'unknown' ? asked : (usage.model ?? 'unknown');
-    },
+    rowModel: (path, _body, usage) => askedModel(pathModel(path), usage),
     memberHint:
       'name the member: GEMINI_API_KEY=<member token> (the gateway holds the API key), or your own ' +
       `key with GEMINI_CLI_CUSTOM_HEADERS="${MEMBER_TOKEN_HEADER}: <member token>"`,

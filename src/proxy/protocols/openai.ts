@@ -1,6 +1,7 @@
 import { bearerToken, firstString } from '../../auth/authenticator';
 import { count, isObject, type MeteredUsage, type UsageReader } from '../usage-meter';
 import {
+  askedModel,
   MEMBER_TOKEN_HEADER,
   type ProxyErrorKind,
   type ProxyProtocol,
@@ -109,10 +110,7 @@ export function openaiProtocol(url: string, apiKey: string | undefined): ProxyPr
     requested: (_path, body) => requestedInBody(body, 'max_output_tokens'),
     // As Codex's rollouts and telemetry name it: the model asked for (the answer may name a
     // dated snapshot).
-    rowModel: (_path, body, usage) => {
-      const asked = leadingModel(body);
-      return asked !== 'unknown' ? asked : (usage.model ?? 'unknown');
-    },
+    rowModel: (_path, body, usage) => askedModel(leadingModel(body), usage),
     memberHint:
       'name the member: a model provider whose env_key holds your member token (the gateway holds ' +
       `the API key), or your own credential with http_headers = { "${MEMBER_TOKEN_HEADER}" = "<member token>" }`,

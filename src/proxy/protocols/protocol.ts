@@ -101,6 +101,10 @@ export function bodyJson(body: Buffer | undefined): Record<string, unknown> {
 export const positive = (value: unknown): number | undefined =>
   typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : undefined;
 
+/** The model asked for, else the one the answer names (Codex's and Gemini CLI's rows). */
+export const askedModel = (asked: string, usage: MeteredUsage): string =>
+  asked !== 'unknown' ? asked : (usage.model ?? 'unknown');
+
 /**
  * A JSON body's `model` when it is the body's first field (Codex writes it first): read without
  * parsing a body that holds a whole conversation; else the parsed body's.
